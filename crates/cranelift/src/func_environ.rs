@@ -1,0 +1,392 @@
+//! Every decision about how a wasm entity is reached from compiled code:
+//! memories, tables, globals, calls and builtins. The operator translator
+//! knows no VMContext offsets; it asks this environment.
+
+use crate::bounds_checks::{bounds_check, HeapInfo};
+use crate::{builtin_trap, ir_type, trap_code, wasm_signature};
+use cranelift_codegen::ir::{
+    self, condcodes::IntCC, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, SigRef, Signature, Type,
+    UserExternalName, Value,
+};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::FunctionBuilder;
+use hoist_environ::*;
+use std::collections::HashMap;
+
+/// Flags for loads of VMContext fields that never change while the
+/// instance lives: they may be hoisted and merged freely.
+pub(crate) fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// Flags for loads and stores of VMContext-reachable fields that may change.
+pub(crate) fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// The per-function translation environment.
+pub struct FuncEnvironment<'a> {
+    pub module: &'a Module,
+    pub offsets: &'a VMOffsets,
+    pub tunables: &'a Tunables,
+    pub isa: &'a dyn TargetIsa,
+    pub pointer_type: Type,
+    vmctx: Option<Value>,
+    heaps: HashMap<MemoryIndex, HeapInfo>,
+    signatures: HashMap<TypeIndex, SigRef>,
+    functions: HashMap<FuncIndex, ir::FuncRef>,
+    builtin_signatures: HashMap<usize, SigRef>,
+}
+
+impl<'a> FuncEnvironment<'a> {
+    pub fn new(module: &'a Module, offsets: &'a VMOffsets, tunables: &'a Tunables, isa: &'a dyn TargetIsa) -> Self {
+        FuncEnvironment {
+            module,
+            offsets,
+            tunables,
+            isa,
+            pointer_type: isa.pointer_type(),
+            vmctx: None,
+            heaps: HashMap::new(),
+            signatures: HashMap::new(),
+            functions: HashMap::new(),
+            builtin_signatures: HashMap::new(),
+        }
+    }
+
+    /// Called in the entry block, once the vmctx parameter exists.
+    pub fn set_vmctx(&mut self, vmctx: Value) {
+        self.vmctx = Some(vmctx);
+    }
+
+    pub fn vmctx(&self) -> Value {
+        self.vmctx.expect("vmctx is set in the entry block")
+    }
+
+    /// Loads the stack limit for the prologue check: vmctx → store context → limit.
+    pub fn declare_stack_limit(&self, func: &mut ir::Function) {
+        let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
+        let flags = func.dfg.mem_flags.insert(readonly()).expect("few memflags");
+        let store = func.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx,
+            offset: (self.offsets.vmctx_store_context() as i32).into(),
+            global_type: self.pointer_type,
+            flags,
+        });
+        let limit_flags = func.dfg.mem_flags.insert(trusted()).expect("few memflags");
+        let limit = func.create_global_value(ir::GlobalValueData::Load {
+            base: store,
+            offset: (self.offsets.store_context_stack_limit() as i32).into(),
+            global_type: self.pointer_type,
+            flags: limit_flags,
+        });
+        func.stack_limit = Some(limit);
+    }
+
+    // ----- memories -----
+
+    fn heap(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> HeapInfo {
+        if let Some(heap) = self.heaps.get(&memory) {
+            return *heap;
+        }
+        // `prepare_heaps` computes these in the entry block so the values
+        // dominate every use. The base never moves (the whole reservation is
+        // mapped up front), so its load is read-only; the length changes with
+        // memory.grow and is loaded where needed.
+        let vmctx = self.vmctx();
+        let definition = builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            vmctx,
+            self.offsets.vmctx_memory_pointer(memory) as i32,
+        );
+        let base = builder
+            .ins()
+            .load(self.pointer_type, readonly(), definition, self.offsets.memory_base() as i32);
+        let heap = HeapInfo {
+            definition,
+            base,
+            memory64: self.module.memories[memory].memory64,
+        };
+        self.heaps.insert(memory, heap);
+        heap
+    }
+
+    /// Prepares every memory's base in the entry block (before any branch),
+    /// so later accesses reuse one load.
+    pub fn prepare_heaps(&mut self, builder: &mut FunctionBuilder) {
+        for (memory, _) in self.module.memories.iter() {
+            self.heap(builder, memory);
+        }
+    }
+
+    /// The native address of a wasm memory access, bounds-checked as the
+    /// tunables allow.
+    pub fn memory_address(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        memory: MemoryIndex,
+        index: Value,
+        offset: u64,
+        access_size: u8,
+    ) -> Value {
+        let heap = self.heap(builder, memory);
+        bounds_check(builder, &heap, self.tunables, self.offsets, self.pointer_type, index, offset, access_size)
+    }
+
+    /// Flags for a wasm memory load or store: may trap with an out-of-bounds code.
+    pub fn heap_flags(&self) -> MemFlagsData {
+        MemFlagsData::new()
+            .with_endianness(ir::Endianness::Little)
+            .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)))
+    }
+
+    pub fn memory_size(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> Value {
+        let heap = self.heap(builder, memory);
+        let length = builder.ins().load(
+            self.pointer_type,
+            trusted(),
+            heap.definition,
+            self.offsets.memory_current_length() as i32,
+        );
+        let pages = builder.ins().ushr_imm_u(length, 16);
+        if heap.memory64 { pages } else { builder.ins().ireduce(ir::types::I32, pages) }
+    }
+
+    pub fn memory_grow(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex, delta: Value) -> Value {
+        let memory64 = self.module.memories[memory].memory64;
+        let delta = self.to_i64(builder, delta);
+        let index = builder.ins().iconst(ir::types::I64, memory.as_u32() as i64);
+        let old = self.call_builtin(builder, Builtin::MemoryGrow, &[index, delta]);
+        if memory64 { old } else { builder.ins().ireduce(ir::types::I32, old) }
+    }
+
+    // ----- globals -----
+
+    /// The address of a global's storage and whether it is the 16-byte inline slot.
+    pub fn global_address(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
+        let vmctx = self.vmctx();
+        match self.module.defined_global_index(global) {
+            Some(def) => builder.ins().iadd_imm_u(vmctx, self.offsets.vmctx_defined_global(def) as i64),
+            None => builder.ins().load(
+                self.pointer_type,
+                readonly(),
+                vmctx,
+                self.offsets.vmctx_global_pointer(global) as i32,
+            ),
+        }
+    }
+
+    pub fn global_get(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
+        let ty = self.module.globals[global];
+        let address = self.global_address(builder, global);
+        let flags = if ty.mutable { trusted() } else { readonly() };
+        builder.ins().load(ir_type(ty.ty, self.pointer_type), flags, address, 0)
+    }
+
+    pub fn global_set(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex, value: Value) {
+        let address = self.global_address(builder, global);
+        builder.ins().store(trusted(), value, address, 0);
+    }
+
+    // ----- tables -----
+
+    fn table_definition(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
+        let vmctx = self.vmctx();
+        builder.ins().load(self.pointer_type, readonly(), vmctx, self.offsets.vmctx_table_pointer(table) as i32)
+    }
+
+    pub fn table_size(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
+        let definition = self.table_definition(builder, table);
+        builder
+            .ins()
+            .load(ir::types::I32, trusted(), definition, self.offsets.table_current_elements() as i32)
+    }
+
+    /// The address of table element `index`, trapping with `code` when the
+    /// index is out of bounds.
+    pub fn table_element_address(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        table: TableIndex,
+        index: Value,
+        code: TrapCode,
+    ) -> Value {
+        let definition = self.table_definition(builder, table);
+        let bound = builder
+            .ins()
+            .load(ir::types::I32, trusted(), definition, self.offsets.table_current_elements() as i32);
+        let oob = builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
+        builder.ins().trapnz(oob, trap_code(code));
+        let base = builder.ins().load(self.pointer_type, trusted(), definition, self.offsets.table_base() as i32);
+        let index = builder.ins().uextend(self.pointer_type, index);
+        let scaled = builder.ins().imul_imm_u(index, i64::from(self.offsets.ptr));
+        builder.ins().iadd(base, scaled)
+    }
+
+    pub fn table_get(&mut self, builder: &mut FunctionBuilder, table: TableIndex, index: Value) -> Value {
+        let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
+        builder.ins().load(self.pointer_type, trusted(), address, 0)
+    }
+
+    pub fn table_set(&mut self, builder: &mut FunctionBuilder, table: TableIndex, index: Value, value: Value) {
+        let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
+        builder.ins().store(trusted(), value, address, 0);
+    }
+
+    // ----- calls -----
+
+    fn signature(&mut self, builder: &mut FunctionBuilder, ty: TypeIndex) -> SigRef {
+        if let Some(sig) = self.signatures.get(&ty) {
+            return *sig;
+        }
+        let sig = builder
+            .func
+            .import_signature(wasm_signature(self.isa, &self.module.types[ty]));
+        self.signatures.insert(ty, sig);
+        sig
+    }
+
+    /// `call` of a function by index. Returns the call's results.
+    pub fn call(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex, args: &[Value]) -> Vec<Value> {
+        let vmctx = self.vmctx();
+        let mut full_args = Vec::with_capacity(args.len() + 2);
+        let inst = if self.module.is_imported_func(callee) {
+            // Imports go through the funcref the runtime filled in: the
+            // callee's code and its own vmctx (another instance or a host
+            // function context).
+            let funcref = self.offsets.vmctx_funcref(callee) as i32;
+            let code = builder.ins().load(
+                self.pointer_type,
+                readonly(),
+                vmctx,
+                funcref + self.offsets.funcref_wasm_call() as i32,
+            );
+            let callee_vmctx = builder.ins().load(
+                self.pointer_type,
+                readonly(),
+                vmctx,
+                funcref + self.offsets.funcref_vmctx() as i32,
+            );
+            full_args.extend([callee_vmctx, vmctx]);
+            full_args.extend_from_slice(args);
+            let sig = self.signature(builder, self.module.functions[callee]);
+            builder.ins().call_indirect(sig, code, &full_args)
+        } else {
+            let func_ref = match self.functions.get(&callee) {
+                Some(f) => *f,
+                None => {
+                    let sig = self.signature(builder, self.module.functions[callee]);
+                    let name = builder
+                        .func
+                        .declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
+                    let f = builder.func.import_function(ExtFuncData {
+                        name: ExternalName::User(name),
+                        signature: sig,
+                        colocated: true,
+                        patchable: false,
+                    });
+                    self.functions.insert(callee, f);
+                    f
+                }
+            };
+            full_args.extend([vmctx, vmctx]);
+            full_args.extend_from_slice(args);
+            builder.ins().call(func_ref, &full_args)
+        };
+        builder.inst_results(inst).to_vec()
+    }
+
+    /// `call_indirect`: bounds check ("undefined element"), null check
+    /// ("uninitialized element", by faulting on the null funcref), then a
+    /// signature check ("indirect call type mismatch").
+    pub fn call_indirect(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        table: TableIndex,
+        ty: TypeIndex,
+        index: Value,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let vmctx = self.vmctx();
+        let address = self.table_element_address(builder, table, index, TrapCode::UndefinedElement);
+        let funcref = builder.ins().load(self.pointer_type, trusted(), address, 0);
+        let null_flags = MemFlagsData::new().with_aligned().with_trap_code(Some(trap_code(TrapCode::IndirectCallToNull)));
+        let actual = builder.ins().load(ir::types::I32, null_flags, funcref, self.offsets.funcref_type_id() as i32);
+        let expected = builder
+            .ins()
+            .load(ir::types::I32, readonly(), vmctx, self.offsets.vmctx_type_id(ty) as i32);
+        let mismatch = builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        builder.ins().trapnz(mismatch, trap_code(TrapCode::BadSignature));
+        let code = builder
+            .ins()
+            .load(self.pointer_type, trusted(), funcref, self.offsets.funcref_wasm_call() as i32);
+        let callee_vmctx = builder
+            .ins()
+            .load(self.pointer_type, trusted(), funcref, self.offsets.funcref_vmctx() as i32);
+        let mut full_args = Vec::with_capacity(args.len() + 2);
+        full_args.extend([callee_vmctx, vmctx]);
+        full_args.extend_from_slice(args);
+        let sig = self.signature(builder, ty);
+        let inst = builder.ins().call_indirect(sig, code, &full_args);
+        builder.inst_results(inst).to_vec()
+    }
+
+    /// `ref.func`: the address of the function's funcref in this vmctx.
+    pub fn ref_func(&mut self, builder: &mut FunctionBuilder, func: FuncIndex) -> Value {
+        let vmctx = self.vmctx();
+        builder.ins().iadd_imm_u(vmctx, self.offsets.vmctx_funcref(func) as i64)
+    }
+
+    // ----- builtins -----
+
+    /// Zero-extends an i32 to the i64 that every builtin argument is.
+    pub fn to_i64(&self, builder: &mut FunctionBuilder, value: Value) -> Value {
+        if builder.func.dfg.value_type(value) == ir::types::I64 {
+            value
+        } else {
+            builder.ins().uextend(ir::types::I64, value)
+        }
+    }
+
+    /// Calls a builtin through the vmctx's builtin array.
+    pub fn call_builtin(&mut self, builder: &mut FunctionBuilder, builtin: Builtin, args: &[Value]) -> Value {
+        debug_assert_eq!(args.len(), builtin.num_args());
+        let sig = match self.builtin_signatures.get(&builtin.num_args()) {
+            Some(sig) => *sig,
+            None => {
+                let mut sig = Signature::new(self.isa.default_call_conv());
+                sig.params.push(AbiParam::new(self.pointer_type));
+                sig.params.extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
+                sig.returns.push(AbiParam::new(ir::types::I64));
+                let sig = builder.func.import_signature(sig);
+                self.builtin_signatures.insert(builtin.num_args(), sig);
+                sig
+            }
+        };
+        let vmctx = self.vmctx();
+        let array = builder
+            .ins()
+            .load(self.pointer_type, readonly(), vmctx, self.offsets.vmctx_builtins() as i32);
+        let code = builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            array,
+            (builtin as u32 * u32::from(self.offsets.ptr)) as i32,
+        );
+        let mut full_args = vec![vmctx];
+        for arg in args {
+            full_args.push(self.to_i64(builder, *arg));
+        }
+        let inst = builder.ins().call_indirect(sig, code, &full_args);
+        builder.inst_results(inst)[0]
+    }
+
+    /// Calls a builtin that returns 0 or a trap code, trapping with the
+    /// builtin's code when it failed.
+    pub fn call_fallible_builtin(&mut self, builder: &mut FunctionBuilder, builtin: Builtin, args: &[Value]) {
+        let result = self.call_builtin(builder, builtin, args);
+        let code = builtin_trap(builtin);
+        builder.ins().trapnz(result, trap_code(code));
+    }
+}

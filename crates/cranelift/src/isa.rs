@@ -1,0 +1,55 @@
+//! Building the Cranelift target ISA with hoist's code-affecting settings.
+
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::Triple;
+
+/// How hard Cranelift optimizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum OptLevel {
+    None,
+    #[default]
+    Speed,
+}
+
+/// Compiler settings chosen by the user.
+#[derive(Clone, Debug, Default)]
+pub struct CompilerOptions {
+    /// Target triple; the host when `None`.
+    pub target: Option<Triple>,
+    pub opt_level: OptLevel,
+    /// Run Cranelift's IR verifier on every function (slow; for tests).
+    pub verify: bool,
+}
+
+/// Builds the ISA for `options`. For the host, CPU features are detected;
+/// for another target the baseline feature set is used.
+pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+        flags
+            .set(name, value)
+            .map_err(|e| format!("cranelift setting {name}={value}: {e}"))
+    };
+    set(&mut flags, "opt_level", match options.opt_level {
+        OptLevel::None => "none",
+        OptLevel::Speed => "speed",
+    })?;
+    set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+    // Frame pointers make wasm backtraces a simple walk of the FP chain.
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    // Big frames must touch each page so they fault on the stack guard page
+    // instead of skipping it; inline probes need no libcall.
+    set(&mut flags, "enable_probestack", "true")?;
+    set(&mut flags, "probestack_strategy", "inline")?;
+    // Unwind info is only needed by native debuggers; we walk frame pointers.
+    set(&mut flags, "unwind_info", "false")?;
+
+    let builder = match &options.target {
+        None => cranelift_native::builder().map_err(|e| format!("host is not supported: {e}"))?,
+        Some(triple) => isa::lookup(triple.clone()).map_err(|e| format!("target {triple}: {e}"))?,
+    };
+    builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("building the target ISA: {e}"))
+}

@@ -1,0 +1,126 @@
+//! Compiling WebAssembly to machine code with Cranelift.
+//!
+//! [`Compiler::compile_module`] translates every function body (in
+//! parallel), adds one host-to-wasm trampoline per signature, and links
+//! everything into a single text section with no relocations left: calls
+//! between functions are resolved in place, and everything else (builtins,
+//! imports, other instances) is reached through the `VMContext`.
+
+mod bounds_checks;
+mod func_environ;
+mod isa;
+mod link;
+mod trampolines;
+mod translate;
+
+pub use isa::{build_isa, CompilerOptions, OptLevel};
+pub use link::{CompiledText, FunctionLoc};
+
+use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
+use hoist_environ::{Builtin, ModuleTranslation, TrapCode, Tunables, WasmFuncType, WasmResult, WasmValType};
+
+/// Compiles modules and trampolines for one target.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+    tunables: Tunables,
+}
+
+impl Compiler {
+    pub fn new(isa: OwnedTargetIsa, tunables: Tunables) -> Self {
+        Compiler { isa, tunables }
+    }
+
+    pub fn isa(&self) -> &dyn TargetIsa {
+        &*self.isa
+    }
+
+    pub fn tunables(&self) -> &Tunables {
+        &self.tunables
+    }
+
+    /// Compiles all function bodies of a module plus its trampolines.
+    pub fn compile_module(&self, translation: ModuleTranslation<'_>) -> WasmResult<CompiledText> {
+        link::compile_module(&*self.isa, &self.tunables, translation)
+    }
+
+    /// Compiles the wasm-to-host trampoline for host functions of type `ty`.
+    pub fn compile_host_trampoline(&self, ty: &WasmFuncType) -> WasmResult<CompiledText> {
+        link::compile_host_trampoline(&*self.isa, ty)
+    }
+}
+
+/// The Cranelift type that holds values of a wasm type.
+pub fn ir_type(ty: WasmValType, pointer_type: ir::Type) -> ir::Type {
+    match ty {
+        WasmValType::I32 => ir::types::I32,
+        WasmValType::I64 => ir::types::I64,
+        WasmValType::F32 => ir::types::F32,
+        WasmValType::F64 => ir::types::F64,
+        WasmValType::V128 => ir::types::I8X16,
+        WasmValType::FuncRef | WasmValType::ExternRef => pointer_type,
+    }
+}
+
+/// The native signature of a wasm function: `(callee_vmctx, caller_vmctx,
+/// params...) -> results`, in the tail-call convention, which allows any
+/// number of results.
+pub fn wasm_signature(isa: &dyn TargetIsa, ty: &WasmFuncType) -> Signature {
+    let pointer = isa.pointer_type();
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::special(pointer, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(pointer));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t, pointer))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t, pointer))));
+    sig
+}
+
+/// Our trap code as Cranelift's.
+pub fn trap_code(code: TrapCode) -> ir::TrapCode {
+    match code {
+        TrapCode::StackOverflow => ir::TrapCode::STACK_OVERFLOW,
+        TrapCode::IntegerOverflow => ir::TrapCode::INTEGER_OVERFLOW,
+        TrapCode::MemoryOutOfBounds => ir::TrapCode::HEAP_OUT_OF_BOUNDS,
+        TrapCode::IntegerDivisionByZero => ir::TrapCode::INTEGER_DIVISION_BY_ZERO,
+        TrapCode::BadConversionToInteger => ir::TrapCode::BAD_CONVERSION_TO_INTEGER,
+        other => ir::TrapCode::unwrap_user(other as u8),
+    }
+}
+
+/// Cranelift's trap code as ours.
+pub fn from_clif_trap(code: ir::TrapCode) -> Option<TrapCode> {
+    Some(match code {
+        ir::TrapCode::STACK_OVERFLOW => TrapCode::StackOverflow,
+        ir::TrapCode::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+        ir::TrapCode::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+        ir::TrapCode::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+        ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+        other => return TrapCode::from_u8(other.as_raw().get()),
+    })
+}
+
+/// The trap a fallible builtin reports when it fails.
+pub(crate) fn builtin_trap(builtin: Builtin) -> TrapCode {
+    match builtin {
+        Builtin::MemoryCopy | Builtin::MemoryFill | Builtin::MemoryInit | Builtin::MemoryGrow | Builtin::DataDrop => {
+            TrapCode::MemoryOutOfBounds
+        }
+        Builtin::TableCopy | Builtin::TableFill | Builtin::TableInit | Builtin::TableGrow | Builtin::ElemDrop => {
+            TrapCode::TableOutOfBounds
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trap_codes_round_trip_through_cranelift() {
+        for code in TrapCode::ALL {
+            assert_eq!(from_clif_trap(trap_code(code)), Some(code));
+        }
+    }
+}

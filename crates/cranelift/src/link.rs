@@ -1,0 +1,218 @@
+//! Compiling every function of a module and linking them into one text
+//! section, with the trap table and the wasm address map.
+
+use crate::func_environ::FuncEnvironment;
+use crate::translate::{translate_function, FuncTranslatorContext};
+use crate::{from_clif_trap, trampolines, wasm_signature};
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_frontend::FunctionBuilderContext;
+use hoist_environ::{
+    DefinedFuncIndex, EntityRef, FuncIndex, Module, ModuleTranslation, TrapCode, Tunables, TypeIndex, VMOffsets,
+    WasmError, WasmFuncType, WasmResult,
+};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Where a function sits in the text section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FunctionLoc {
+    pub start: u32,
+    pub length: u32,
+}
+
+/// A linked text section and what the runtime needs to know about it.
+#[derive(Debug, Default)]
+pub struct CompiledText {
+    pub text: Vec<u8>,
+    /// Each defined function's code, by `DefinedFuncIndex`.
+    pub functions: Vec<FunctionLoc>,
+    /// The host-to-wasm trampoline for each type used by a defined function.
+    pub array_to_wasm: HashMap<TypeIndex, u32>,
+    /// The wasm-to-host trampoline (host trampoline texts only).
+    pub wasm_to_array: Option<u32>,
+    /// Sorted text offsets of instructions that may trap, with the code.
+    pub traps: Vec<(u32, TrapCode)>,
+    /// Sorted (text offset, wasm byte offset) pairs for backtraces.
+    pub address_map: Vec<(u32, u32)>,
+}
+
+/// One compiled function before linking.
+struct CompiledFunction {
+    code: Vec<u8>,
+    alignment: u32,
+    /// (offset in function, kind, addend, callee)
+    relocs: Vec<(u32, cranelift_codegen::binemit::Reloc, i64, FuncIndex)>,
+    traps: Vec<(u32, TrapCode)>,
+    address_map: Vec<(u32, u32)>,
+}
+
+fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) -> WasmError {
+    let text = cranelift_codegen::print_errors::pretty_error(func, error);
+    WasmError::Unsupported(format!("Cranelift failed to compile {}: {text}", func.name))
+}
+
+/// Compiles `func` and extracts code, relocations, traps and source locations.
+fn compile(isa: &dyn TargetIsa, ctx: &mut Context, func: ir::Function) -> WasmResult<CompiledFunction> {
+    ctx.clear();
+    ctx.func = func;
+    if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
+        return Err(compile_error(&e.func.clone(), e.inner));
+    }
+    let compiled = ctx.compiled_code().expect("just compiled");
+    let buffer = &compiled.buffer;
+    let mut relocs = Vec::new();
+    for reloc in buffer.relocs() {
+        let callee = match &reloc.target {
+            FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                let name = &ctx.func.params.user_named_funcs()[*name];
+                FuncIndex::from_u32(name.index)
+            }
+            other => {
+                return Err(WasmError::Unsupported(format!(
+                    "relocation to {other:?} in {} (the target lacks a CPU feature hoist relies on?)",
+                    ctx.func.name
+                )))
+            }
+        };
+        relocs.push((reloc.offset, reloc.kind, reloc.addend, callee));
+    }
+    let traps = buffer
+        .traps()
+        .iter()
+        .filter_map(|t| from_clif_trap(t.code).map(|code| (t.offset, code)))
+        .collect();
+    let address_map = buffer
+        .get_srclocs_sorted()
+        .iter()
+        .filter(|s| !s.loc.is_default())
+        .map(|s| (s.start, s.loc.bits()))
+        .collect();
+    Ok(CompiledFunction {
+        code: buffer.data().to_vec(),
+        alignment: buffer.alignment.max(isa.function_alignment().preferred),
+        relocs,
+        traps,
+        address_map,
+    })
+}
+
+struct ThreadContext {
+    codegen: Context,
+    translator: FuncTranslatorContext,
+}
+
+impl Default for ThreadContext {
+    fn default() -> Self {
+        ThreadContext { codegen: Context::new(), translator: FuncTranslatorContext::default() }
+    }
+}
+
+pub fn compile_module(isa: &dyn TargetIsa, tunables: &Tunables, translation: ModuleTranslation<'_>) -> WasmResult<CompiledText> {
+    let ModuleTranslation { module, function_bodies } = translation;
+    let offsets = VMOffsets::new(isa.pointer_bytes(), &module);
+    let bodies: Vec<_> = function_bodies.into_iter().collect();
+
+    let functions = bodies
+        .into_par_iter()
+        .map_init(ThreadContext::default, |ctx, (index, body)| {
+            let func_index = module.func_index(index);
+            let sig = wasm_signature(isa, module.func_type(func_index));
+            let mut func = ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
+            let mut env = FuncEnvironment::new(&module, &offsets, tunables, isa);
+            translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func)?;
+            compile(isa, &mut ctx.codegen, func)
+        })
+        .collect::<WasmResult<Vec<_>>>()?;
+
+    // One host-to-wasm trampoline per distinct signature of a defined function.
+    let mut trampoline_types: Vec<(TypeIndex, &WasmFuncType)> = Vec::new();
+    let mut seen: HashMap<&WasmFuncType, TypeIndex> = HashMap::new();
+    let mut aliases: Vec<(TypeIndex, TypeIndex)> = Vec::new();
+    for (_, ty) in module.functions.iter().skip(module.num_imported_funcs) {
+        let func_type = &module.types[*ty];
+        match seen.get(func_type) {
+            Some(first) if first != ty => aliases.push((*ty, *first)),
+            Some(_) => {}
+            None => {
+                seen.insert(func_type, *ty);
+                trampoline_types.push((*ty, func_type));
+            }
+        }
+    }
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    let mut trampolines = Vec::with_capacity(trampoline_types.len());
+    for (index, ty) in &trampoline_types {
+        let func = trampolines::array_to_wasm(isa, ty, &mut builder_ctx);
+        trampolines.push((*index, compile(isa, &mut ctx, func)?));
+    }
+
+    let mut text = link(isa, &module, functions, trampolines)?;
+    for (alias, first) in aliases {
+        let offset = text.array_to_wasm[&first];
+        text.array_to_wasm.insert(alias, offset);
+    }
+    Ok(text)
+}
+
+/// Lays out functions then trampolines, resolving calls between functions.
+fn link(
+    isa: &dyn TargetIsa,
+    module: &Module,
+    functions: Vec<CompiledFunction>,
+    trampolines: Vec<(TypeIndex, CompiledFunction)>,
+) -> WasmResult<CompiledText> {
+    let mut builder = isa.text_section_builder(functions.len());
+    let mut ctrl = ControlPlane::default();
+    let mut out = CompiledText::default();
+    for func in &functions {
+        let start = builder.append(true, &func.code, func.alignment, &mut ctrl);
+        for (offset, kind, addend, callee) in &func.relocs {
+            let target = module
+                .defined_func_index(*callee)
+                .ok_or_else(|| WasmError::Unsupported("direct call to an import".into()))?;
+            if !builder.resolve_reloc(start + u64::from(*offset), *kind, *addend, target.index()) {
+                return Err(WasmError::Unsupported(format!("unresolvable relocation {kind:?}")));
+            }
+        }
+        record(&mut out, start, func);
+        out.functions.push(FunctionLoc { start: start as u32, length: func.code.len() as u32 });
+    }
+    for (ty, func) in &trampolines {
+        let start = builder.append(false, &func.code, func.alignment, &mut ctrl);
+        record(&mut out, start, func);
+        out.array_to_wasm.insert(*ty, start as u32);
+    }
+    out.text = builder.finish(&mut ctrl);
+    out.traps.sort_unstable_by_key(|(offset, _)| *offset);
+    out.address_map.sort_unstable_by_key(|(offset, _)| *offset);
+    debug_assert_eq!(out.functions.len(), module.num_defined_funcs());
+    let _ = DefinedFuncIndex::new(0);
+    Ok(out)
+}
+
+fn record(out: &mut CompiledText, start: u64, func: &CompiledFunction) {
+    let start = start as u32;
+    out.traps
+        .extend(func.traps.iter().map(|(offset, code)| (start + offset, *code)));
+    out.address_map
+        .extend(func.address_map.iter().map(|(offset, wasm)| (start + offset, *wasm)));
+}
+
+pub fn compile_host_trampoline(isa: &dyn TargetIsa, ty: &WasmFuncType) -> WasmResult<CompiledText> {
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
+    let compiled = compile(isa, &mut ctx, func)?;
+    let mut builder = isa.text_section_builder(0);
+    let mut ctrl = ControlPlane::default();
+    let start = builder.append(false, &compiled.code, compiled.alignment, &mut ctrl);
+    let mut out = CompiledText::default();
+    record(&mut out, start, &compiled);
+    out.wasm_to_array = Some(start as u32);
+    out.text = builder.finish(&mut ctrl);
+    Ok(out)
+}

@@ -1,0 +1,294 @@
+//! The wasm control stack: blocks, loops and ifs as Cranelift blocks.
+
+use super::FuncTranslator;
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
+use hoist_environ::{WasmResult, WasmValType};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FrameKind {
+    Block,
+    /// Branches go back to `header`, with the loop's parameters.
+    Loop { header: Block },
+    /// `else_block` receives the if's parameters; `params_at_entry` are the
+    /// values passed to it (kept for an implicit else).
+    If { else_block: Block, else_seen: bool },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ControlFrame {
+    pub kind: FrameKind,
+    /// Where control continues after `end`; its params are the results.
+    pub destination: Block,
+    pub num_params: usize,
+    pub num_results: usize,
+    /// Operand stack height below this frame's parameters.
+    pub stack_height: usize,
+    /// Whether some branch (or the fallthrough) reaches `destination`.
+    pub exit_reachable: bool,
+    /// Entered while unreachable: nothing inside is translated.
+    pub unreachable_entry: bool,
+    /// The construct as the binary reader sees it.
+    pub wasm_kind: wasmparser::FrameKind,
+}
+
+impl ControlFrame {
+    /// The block a branch to this frame jumps to, and how many values it takes.
+    pub fn branch_target(&self) -> (Block, usize) {
+        match self.kind {
+            FrameKind::Loop { header } => (header, self.num_params),
+            _ => (self.destination, self.num_results),
+        }
+    }
+}
+
+pub(crate) fn args(values: &[Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl FuncTranslator<'_, '_> {
+    fn block_with_params(&mut self, types: &[WasmValType]) -> Block {
+        let block = self.builder.create_block();
+        for ty in types {
+            self.builder
+                .append_block_param(block, crate::ir_type(*ty, self.env.pointer_type));
+        }
+        block
+    }
+
+    /// Pushes a frame for a construct met in unreachable code.
+    fn push_unreachable_frame(&mut self, wasm_kind: wasmparser::FrameKind) {
+        let destination = self.builder.create_block();
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            destination,
+            num_params: 0,
+            num_results: 0,
+            stack_height: self.stack.len(),
+            exit_reachable: false,
+            unreachable_entry: true,
+            wasm_kind,
+        });
+    }
+
+    pub(crate) fn translate_block(&mut self, ty: wasmparser::BlockType) -> WasmResult<()> {
+        if !self.reachable {
+            self.push_unreachable_frame(wasmparser::FrameKind::Block);
+            return Ok(());
+        }
+        let (params, results) = self.block_type(ty)?;
+        let destination = self.block_with_params(&results);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            destination,
+            num_params: params.len(),
+            num_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            exit_reachable: false,
+            unreachable_entry: false,
+            wasm_kind: wasmparser::FrameKind::Block,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn translate_loop(&mut self, ty: wasmparser::BlockType) -> WasmResult<()> {
+        if !self.reachable {
+            self.push_unreachable_frame(wasmparser::FrameKind::Loop);
+            return Ok(());
+        }
+        let (params, results) = self.block_type(ty)?;
+        let header = self.block_with_params(&params);
+        let destination = self.block_with_params(&results);
+        let inputs = self.popn(params.len());
+        self.builder.ins().jump(header, &args(&inputs));
+        self.builder.switch_to_block(header);
+        let header_params = self.builder.block_params(header).to_vec();
+        self.stack.extend(header_params);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Loop { header },
+            destination,
+            num_params: params.len(),
+            num_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            exit_reachable: false,
+            unreachable_entry: false,
+            wasm_kind: wasmparser::FrameKind::Loop,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn translate_if(&mut self, ty: wasmparser::BlockType) -> WasmResult<()> {
+        if !self.reachable {
+            self.push_unreachable_frame(wasmparser::FrameKind::If);
+            return Ok(());
+        }
+        let condition = self.pop();
+        let (params, results) = self.block_type(ty)?;
+        let destination = self.block_with_params(&results);
+        let else_block = self.block_with_params(&params);
+        let then_block = self.builder.create_block();
+        let inputs = self.peekn(params.len()).to_vec();
+        self.builder
+            .ins()
+            .brif(condition, then_block, &[], else_block, &args(&inputs));
+        self.builder.seal_block(then_block);
+        self.builder.switch_to_block(then_block);
+        self.control.push(ControlFrame {
+            kind: FrameKind::If { else_block, else_seen: false },
+            destination,
+            num_params: params.len(),
+            num_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            exit_reachable: false,
+            unreachable_entry: false,
+            wasm_kind: wasmparser::FrameKind::If,
+        });
+        Ok(())
+    }
+
+    pub(crate) fn translate_else(&mut self) -> WasmResult<()> {
+        let frame = self.control.last_mut().expect("validated: else inside if");
+        frame.wasm_kind = wasmparser::FrameKind::Else;
+        if frame.unreachable_entry {
+            return Ok(());
+        }
+        let FrameKind::If { else_block, .. } = frame.kind else {
+            unreachable!("validated: else follows if");
+        };
+        frame.kind = FrameKind::If { else_block, else_seen: true };
+        let (destination, num_results, height) = (frame.destination, frame.num_results, frame.stack_height);
+        if self.reachable {
+            frame.exit_reachable = true;
+            let results = self.popn(num_results);
+            self.builder.ins().jump(destination, &args(&results));
+        }
+        self.stack.truncate(height);
+        // The else arm is reachable whenever the `if` itself was.
+        self.builder.seal_block(else_block);
+        self.builder.switch_to_block(else_block);
+        let params = self.builder.block_params(else_block).to_vec();
+        self.stack.extend(params);
+        self.reachable = true;
+        Ok(())
+    }
+
+    pub(crate) fn translate_end(&mut self) -> WasmResult<()> {
+        let mut frame = self.control.pop().expect("validated: end closes a frame");
+        if frame.unreachable_entry {
+            return Ok(());
+        }
+        if self.reachable {
+            frame.exit_reachable = true;
+            let results = self.popn(frame.num_results);
+            self.builder.ins().jump(frame.destination, &args(&results));
+        }
+        match frame.kind {
+            FrameKind::Loop { header } => self.builder.seal_block(header),
+            FrameKind::If { else_block, else_seen: false } => {
+                // No else: the implicit else passes the parameters through.
+                self.builder.seal_block(else_block);
+                self.builder.switch_to_block(else_block);
+                let params = self.builder.block_params(else_block).to_vec();
+                self.builder.ins().jump(frame.destination, &args(&params));
+                frame.exit_reachable = true;
+            }
+            _ => {}
+        }
+        self.stack.truncate(frame.stack_height);
+        self.builder.seal_block(frame.destination);
+        if frame.exit_reachable {
+            self.builder.switch_to_block(frame.destination);
+            let results = self.builder.block_params(frame.destination).to_vec();
+            self.stack.extend(results);
+            self.reachable = true;
+        } else {
+            self.reachable = false;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn translate_br(&mut self, depth: u32) -> WasmResult<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let (target, n) = self.mark_branch(depth);
+        let values = self.peekn(n).to_vec();
+        self.builder.ins().jump(target, &args(&values));
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub(crate) fn translate_br_if(&mut self, depth: u32) -> WasmResult<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let condition = self.pop();
+        let (target, n) = self.mark_branch(depth);
+        let values = self.peekn(n).to_vec();
+        let next = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(condition, target, &args(&values), next, &[]);
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
+        Ok(())
+    }
+
+    pub(crate) fn translate_br_table(&mut self, table: wasmparser::BrTable<'_>) -> WasmResult<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let index = self.pop();
+        let mut depths = table.targets().collect::<Result<Vec<u32>, _>>()?;
+        depths.push(table.default());
+        let (_, n) = self.mark_branch(table.default());
+        let values = self.peekn(n).to_vec();
+        // With values to pass, every distinct target gets an edge block that
+        // jumps with them (a jump table entry cannot carry arguments here).
+        let mut edges: std::collections::HashMap<u32, Block> = std::collections::HashMap::new();
+        let mut calls = Vec::with_capacity(depths.len());
+        for depth in &depths {
+            let (target, _) = self.mark_branch(*depth);
+            let block = if n == 0 {
+                target
+            } else {
+                *edges.entry(*depth).or_insert_with(|| self.builder.create_block())
+            };
+            calls.push(self.builder.func.dfg.block_call(block, &[]));
+        }
+        let default = calls.pop().expect("default target");
+        let data = cranelift_codegen::ir::JumpTableData::new(default, &calls);
+        let jt = self.builder.create_jump_table(data);
+        self.builder.ins().br_table(index, jt);
+        let mut edges: Vec<(u32, Block)> = edges.into_iter().collect();
+        edges.sort_by_key(|(_, b)| *b);
+        for (depth, edge) in edges {
+            let (target, _) = self.mark_branch(depth);
+            self.builder.seal_block(edge);
+            self.builder.switch_to_block(edge);
+            self.builder.ins().jump(target, &args(&values));
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub(crate) fn translate_return(&mut self) -> WasmResult<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let n = self.control[0].num_results;
+        let values = self.peekn(n).to_vec();
+        self.builder.ins().return_(&values);
+        self.reachable = false;
+        Ok(())
+    }
+
+    /// Marks the frame `depth` levels up as branched to; returns its target.
+    fn mark_branch(&mut self, depth: u32) -> (Block, usize) {
+        let i = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[i];
+        if !matches!(frame.kind, FrameKind::Loop { .. }) {
+            frame.exit_reachable = true;
+        }
+        frame.branch_target()
+    }
+}

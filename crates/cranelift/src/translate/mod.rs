@@ -1,0 +1,209 @@
+//! Translating one function body from wasm operators to Cranelift IR.
+//!
+//! The translator validates each operator (wasmparser's `FuncValidator`)
+//! right before translating it, keeps the wasm value stack as Cranelift
+//! values and the wasm control stack as Cranelift blocks. It is free of
+//! policy: memories, tables, globals and calls go through
+//! [`FuncEnvironment`].
+
+mod control;
+mod visit;
+
+use crate::func_environ::FuncEnvironment;
+use crate::ir_type;
+use control::{ControlFrame, FrameKind};
+use cranelift_codegen::ir::{self, InstBuilder, Value};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use hoist_environ::{FuncIndex, FunctionBodyData, WasmError, WasmResult, WasmValType};
+use wasmparser::{FuncValidator, ValidatorResources};
+
+/// Reusable buffers for translating many functions on one thread.
+#[derive(Default)]
+pub struct FuncTranslatorContext {
+    builder_context: FunctionBuilderContext,
+    allocations: wasmparser::FuncValidatorAllocations,
+}
+
+/// Translates `body` into `func`, whose signature is already set.
+pub fn translate_function(
+    context: &mut FuncTranslatorContext,
+    env: &mut FuncEnvironment<'_>,
+    func_index: FuncIndex,
+    body: FunctionBodyData<'_>,
+    func: &mut ir::Function,
+) -> WasmResult<()> {
+    let allocations = std::mem::take(&mut context.allocations);
+    let mut validator = body.validator.into_validator(allocations);
+    let builder = FunctionBuilder::new(func, &mut context.builder_context);
+    let mut translator = FuncTranslator {
+        builder,
+        env,
+        stack: Vec::new(),
+        control: Vec::new(),
+        locals: Vec::new(),
+        reachable: true,
+    };
+    translator.env.declare_stack_limit(translator.builder.func);
+    let result = translator.translate_body(func_index, &body.body, &mut validator);
+    let config = translator.env.isa.frontend_config();
+    translator.builder.finalize(config);
+    context.allocations = validator.into_allocations();
+    result
+}
+
+pub(crate) struct FuncTranslator<'a, 'e> {
+    pub(crate) builder: FunctionBuilder<'a>,
+    pub(crate) env: &'a mut FuncEnvironment<'e>,
+    /// The wasm operand stack.
+    pub(crate) stack: Vec<Value>,
+    pub(crate) control: Vec<ControlFrame>,
+    pub(crate) locals: Vec<(Variable, WasmValType)>,
+    /// False after an unconditional branch until the next reachable label.
+    pub(crate) reachable: bool,
+}
+
+impl FuncTranslator<'_, '_> {
+    fn translate_body(
+        &mut self,
+        func_index: FuncIndex,
+        body: &wasmparser::FunctionBody<'_>,
+        validator: &mut FuncValidator<ValidatorResources>,
+    ) -> WasmResult<()> {
+        let ty = self.env.module.func_type(func_index).clone();
+        let entry = self.builder.create_block();
+        self.builder.append_block_params_for_function_params(entry);
+        self.builder.switch_to_block(entry);
+        self.builder.seal_block(entry);
+        let params = self.builder.block_params(entry).to_vec();
+        self.env.set_vmctx(params[0]);
+
+        // Parameters, then declared locals, all as Cranelift variables.
+        for (i, wasm_ty) in ty.params.iter().enumerate() {
+            let var = self.builder.declare_var(ir_type(*wasm_ty, self.env.pointer_type));
+            self.builder.def_var(var, params[i + 2]);
+            self.locals.push((var, *wasm_ty));
+        }
+        let mut reader = body.get_binary_reader();
+        reader.set_features(hoist_environ::wasm_features());
+        let declared = reader.read_var_u32()?;
+        for _ in 0..declared {
+            let offset = reader.original_position();
+            let count = reader.read_var_u32()?;
+            let wasm_ty = reader.read()?;
+            validator.define_locals(offset, count, wasm_ty)?;
+            let wasm_ty = hoist_environ::val_type(wasm_ty)?;
+            for _ in 0..count {
+                let var = self.builder.declare_var(ir_type(wasm_ty, self.env.pointer_type));
+                let zero = self.zero(wasm_ty);
+                self.builder.def_var(var, zero);
+                self.locals.push((var, wasm_ty));
+            }
+        }
+        self.env.prepare_heaps(&mut self.builder);
+
+        // The function body is a block whose end returns.
+        let exit = self.builder.create_block();
+        for result in ty.results.iter() {
+            self.builder
+                .append_block_param(exit, ir_type(*result, self.env.pointer_type));
+        }
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            destination: exit,
+            num_params: 0,
+            num_results: ty.results.len(),
+            stack_height: 0,
+            exit_reachable: false,
+            unreachable_entry: false,
+            wasm_kind: wasmparser::FrameKind::Block,
+        });
+
+        while !reader.eof() {
+            let offset = reader.original_position();
+            self.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
+            // Validate the operator first (from a copy of the reader), so the
+            // translator only ever sees well-typed code.
+            let mut validating = reader.clone();
+            validating.visit_operator(&mut validator.visitor(offset))??;
+            reader.visit_operator(self)??;
+        }
+        reader.finish_expression(&validator.visitor(reader.original_position()))?;
+
+        // The final `end` left the exit block current if it is reachable.
+        if self.reachable {
+            let results = std::mem::take(&mut self.stack);
+            self.builder.ins().return_(&results);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn zero(&mut self, ty: WasmValType) -> Value {
+        let ptr = self.env.pointer_type;
+        let ins = self.builder.ins();
+        match ty {
+            WasmValType::I32 => ins.iconst(ir::types::I32, 0),
+            WasmValType::I64 => ins.iconst(ir::types::I64, 0),
+            WasmValType::F32 => ins.f32const(0.0),
+            WasmValType::F64 => ins.f64const(0.0),
+            WasmValType::V128 => {
+                let c = self.builder.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.builder.ins().vconst(ir::types::I8X16, c)
+            }
+            WasmValType::FuncRef | WasmValType::ExternRef => ins.iconst(ptr, 0),
+        }
+    }
+
+    /// The types of the block type's parameters and results.
+    pub(crate) fn block_type(&self, ty: wasmparser::BlockType) -> WasmResult<(Vec<WasmValType>, Vec<WasmValType>)> {
+        Ok(match ty {
+            wasmparser::BlockType::Empty => (vec![], vec![]),
+            wasmparser::BlockType::Type(t) => (vec![], vec![hoist_environ::val_type(t)?]),
+            wasmparser::BlockType::FuncType(index) => {
+                let ty = &self.env.module.types[hoist_environ::TypeIndex::from_u32(index)];
+                (ty.params.to_vec(), ty.results.to_vec())
+            }
+        })
+    }
+
+    pub(crate) fn pop(&mut self) -> Value {
+        self.stack.pop().expect("validated: operand stack is not empty")
+    }
+
+    pub(crate) fn pop2(&mut self) -> (Value, Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    pub(crate) fn pop3(&mut self) -> (Value, Value, Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    pub(crate) fn popn(&mut self, n: usize) -> Vec<Value> {
+        let at = self.stack.len() - n;
+        self.stack.split_off(at)
+    }
+
+    pub(crate) fn peekn(&self, n: usize) -> &[Value] {
+        &self.stack[self.stack.len() - n..]
+    }
+
+    pub(crate) fn push(&mut self, value: Value) {
+        self.stack.push(value);
+    }
+}
+
+pub(crate) fn unsupported(what: &str) -> WasmError {
+    WasmError::Unsupported(format!("the `{what}` operator"))
+}
+
+
+/// The binary reader asks which construct it is in (to check `else`, and
+/// that nothing follows the final `end`).
+impl wasmparser::FrameStack for FuncTranslator<'_, '_> {
+    fn current_frame(&self) -> Option<wasmparser::FrameKind> {
+        self.control.last().map(|frame| frame.wasm_kind)
+    }
+}

@@ -1,0 +1,84 @@
+//! Trap codes and the spec's messages for them.
+
+use std::fmt;
+
+/// Why WebAssembly execution stopped abnormally.
+///
+/// The `Display` text is the wording of the spec test suite, so a
+/// `.wast` `assert_trap` is a substring check.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TrapCode {
+    StackOverflow = 1,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    IndirectCallToNull,
+    BadSignature,
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    BadConversionToInteger,
+    UnreachableCodeReached,
+    UndefinedElement,
+    /// A host function returned an error; the error itself is kept by the
+    /// runtime and reported instead of this code.
+    HostTrap,
+}
+
+impl TrapCode {
+    /// Every code, in discriminant order.
+    pub const ALL: [TrapCode; 11] = [
+        TrapCode::StackOverflow,
+        TrapCode::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds,
+        TrapCode::IndirectCallToNull,
+        TrapCode::BadSignature,
+        TrapCode::IntegerOverflow,
+        TrapCode::IntegerDivisionByZero,
+        TrapCode::BadConversionToInteger,
+        TrapCode::UnreachableCodeReached,
+        TrapCode::UndefinedElement,
+        TrapCode::HostTrap,
+    ];
+
+    /// Decodes a code stored in a trap table.
+    pub fn from_u8(byte: u8) -> Option<TrapCode> {
+        Self::ALL.get(usize::from(byte).checked_sub(1)?).copied()
+    }
+
+    /// The spec's message for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::UnreachableCodeReached => "wasm `unreachable` instruction executed",
+            TrapCode::UndefinedElement => "undefined element",
+            TrapCode::HostTrap => "host function error",
+        }
+    }
+}
+
+impl fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_through_bytes() {
+        for code in TrapCode::ALL {
+            assert_eq!(TrapCode::from_u8(code as u8), Some(code));
+        }
+        assert_eq!(TrapCode::from_u8(0), None);
+        assert_eq!(TrapCode::from_u8(200), None);
+    }
+}

