@@ -18,7 +18,10 @@ pub use link::{CompiledText, FunctionLoc};
 
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
-use hoist_environ::{Builtin, ModuleTranslation, TrapCode, Tunables, WasmFuncType, WasmResult, WasmValType};
+use cranelift_entity::PrimaryMap;
+use hoist_environ::{
+    Builtin, DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType, WasmResult, WasmValType,
+};
 
 /// Compiles modules and trampolines for one target.
 pub struct Compiler {
@@ -40,8 +43,12 @@ impl Compiler {
     }
 
     /// Compiles all function bodies of a module plus its trampolines.
-    pub fn compile_module(&self, translation: ModuleTranslation<'_>) -> WasmResult<CompiledText> {
-        link::compile_module(&*self.isa, &self.tunables, translation)
+    pub fn compile_module(
+        &self,
+        module: &Module,
+        function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'_>>,
+    ) -> WasmResult<CompiledText> {
+        link::compile_module(&*self.isa, &self.tunables, module, function_bodies)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`.

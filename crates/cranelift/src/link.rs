@@ -9,8 +9,9 @@ use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_frontend::FunctionBuilderContext;
+use cranelift_entity::PrimaryMap;
 use hoist_environ::{
-    DefinedFuncIndex, EntityRef, FuncIndex, Module, ModuleTranslation, TrapCode, Tunables, TypeIndex, VMOffsets,
+    DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, Module, TrapCode, Tunables, TypeIndex, VMOffsets,
     WasmError, WasmFuncType, WasmResult,
 };
 use rayon::prelude::*;
@@ -110,9 +111,13 @@ impl Default for ThreadContext {
     }
 }
 
-pub fn compile_module(isa: &dyn TargetIsa, tunables: &Tunables, translation: ModuleTranslation<'_>) -> WasmResult<CompiledText> {
-    let ModuleTranslation { module, function_bodies } = translation;
-    let offsets = VMOffsets::new(isa.pointer_bytes(), &module);
+pub fn compile_module(
+    isa: &dyn TargetIsa,
+    tunables: &Tunables,
+    module: &Module,
+    function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'_>>,
+) -> WasmResult<CompiledText> {
+    let offsets = VMOffsets::new(isa.pointer_bytes(), module);
     let bodies: Vec<_> = function_bodies.into_iter().collect();
 
     let functions = bodies
@@ -121,7 +126,7 @@ pub fn compile_module(isa: &dyn TargetIsa, tunables: &Tunables, translation: Mod
             let func_index = module.func_index(index);
             let sig = wasm_signature(isa, module.func_type(func_index));
             let mut func = ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
-            let mut env = FuncEnvironment::new(&module, &offsets, tunables, isa);
+            let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
             translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func)?;
             compile(isa, &mut ctx.codegen, func)
         })
@@ -150,7 +155,7 @@ pub fn compile_module(isa: &dyn TargetIsa, tunables: &Tunables, translation: Mod
         trampolines.push((*index, compile(isa, &mut ctx, func)?));
     }
 
-    let mut text = link(isa, &module, functions, trampolines)?;
+    let mut text = link(isa, module, functions, trampolines)?;
     for (alias, first) in aliases {
         let offset = text.array_to_wasm[&first];
         text.array_to_wasm.insert(alias, offset);
@@ -190,7 +195,6 @@ fn link(
     out.traps.sort_unstable_by_key(|(offset, _)| *offset);
     out.address_map.sort_unstable_by_key(|(offset, _)| *offset);
     debug_assert_eq!(out.functions.len(), module.num_defined_funcs());
-    let _ = DefinedFuncIndex::new(0);
     Ok(out)
 }
 

@@ -1,1 +1,38 @@
-//! placeholder
+//! The hoist embedding API: compile modules, instantiate them in a store,
+//! call their functions, and give them host functions written in Rust.
+//!
+//! ```no_run
+//! use hoist::*;
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module (func (export "answer") (result i32) i32.const 42))"#)?;
+//! let mut store = Store::new(&engine, ());
+//! let instance = Instance::new(&mut store, &module, &[])?;
+//! let answer = instance.get_func(&mut store, "answer").unwrap();
+//! let mut results = [Val::I32(0)];
+//! answer.call(&mut store, &[], &mut results)?;
+//! # Ok::<(), hoist::Error>(())
+//! ```
+
+mod engine;
+mod externals;
+mod func;
+mod instance;
+mod linker;
+mod module;
+mod store;
+mod trap;
+mod types;
+mod values;
+
+pub use anyhow::{Error, Result};
+pub use engine::{Config, Engine};
+pub use externals::{Extern, Global, Memory, Table};
+pub use func::{Caller, Func};
+pub use hoist_cranelift::OptLevel;
+pub use instance::Instance;
+pub use linker::Linker;
+pub use module::Module;
+pub use store::Store;
+pub use trap::{Trap, TrapCode};
+pub use types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
+pub use values::{ExternRef, Val};

@@ -1,1 +1,70 @@
-//! placeholder
+//! The unsafe core of hoist: executable code, linear memories, tables,
+//! instances and their `VMContext`, builtins, and turning hardware faults
+//! into wasm traps.
+//!
+//! Everything here trusts its callers (the `hoist` crate) to keep the
+//! objects that instances point at alive; each `unsafe` block says which
+//! invariant it relies on.
+
+mod builtins;
+pub mod code_memory;
+pub mod code_registry;
+mod host_func;
+mod instance;
+mod memory;
+mod sys;
+mod table;
+pub mod traphandlers;
+mod vmcontext;
+
+pub use code_memory::CodeMemory;
+pub use code_registry::{register_code, unregister_code, TrapTable};
+pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
+pub use instance::{Instance, InstanceParts, ModuleCode};
+pub use memory::LinearMemory;
+pub use table::{Table, MAX_TABLE_ELEMENTS};
+pub use traphandlers::{
+    approximate_sp, catch_traps, init_traps, last_trap_backtrace, set_pending_host_error, take_pending_host_error,
+    TrapReason,
+};
+pub use vmcontext::*;
+
+/// Calls the wasm function behind `funcref` from the host. `values` holds
+/// the arguments and receives the results.
+///
+/// The first entry into wasm on a store sets the stack limit `max_stack`
+/// bytes below the current stack pointer; nested entries (wasm → host →
+/// wasm) keep it, so the whole chain shares one budget.
+///
+/// # Safety
+/// `store_context` must be the store context of the instance that owns the
+/// funcref, `funcref` a live wasm (not host) funcref with an `array_call`
+/// trampoline, and `values` must have room for max(params, results) slots.
+pub unsafe fn invoke_wasm(
+    store_context: *mut VMStoreContext,
+    funcref: *const VMFuncRef,
+    values: *mut ValRaw,
+    max_stack: usize,
+) -> Result<(), TrapReason> {
+    // SAFETY: the caller guarantees both pointers are live.
+    let (limit, funcref_data) = unsafe { ((*store_context).stack_limit.get(), &*funcref) };
+    // SAFETY: `limit` points into the live store context; only this thread
+    // uses the store while it runs wasm.
+    let outermost = unsafe { *limit == 0 };
+    if outermost {
+        // SAFETY: as above.
+        unsafe { *limit = approximate_sp().saturating_sub(max_stack) };
+    }
+    // SAFETY: `array_call` of a wasm funcref is a host-to-wasm trampoline
+    // with the `EntryFn` signature, compiled for this funcref's type; the
+    // caller guarantees `values` is large enough.
+    let result = unsafe {
+        let entry: traphandlers::EntryFn = std::mem::transmute(funcref_data.array_call);
+        catch_traps(entry, funcref as *mut u8, funcref_data.vmctx, values as *mut u8)
+    };
+    if outermost {
+        // SAFETY: as above.
+        unsafe { *limit = 0 };
+    }
+    result
+}

@@ -1,0 +1,193 @@
+//! Globals, memories, tables, and the `Extern` that holds any of them.
+
+use crate::func::Func;
+use crate::store::Store;
+use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, ValType};
+use crate::values::Val;
+use anyhow::{bail, Result};
+use hoist_runtime::{LinearMemory, Table as RuntimeTable, VMGlobalDefinition};
+
+/// Anything a module can import or export.
+#[derive(Clone, Copy, Debug)]
+pub enum Extern {
+    Func(Func),
+    Global(Global),
+    Table(Table),
+    Memory(Memory),
+}
+
+impl Extern {
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+    pub fn ty<T>(&self, store: &Store<T>) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(store)),
+            Extern::Global(g) => ExternType::Global(g.ty(store)),
+            Extern::Table(t) => ExternType::Table(t.ty(store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+
+/// A global variable.
+#[derive(Clone, Copy, Debug)]
+pub struct Global(pub(crate) usize);
+
+impl Global {
+    pub fn new<T>(store: &mut Store<T>, ty: GlobalType, val: Val) -> Result<Global> {
+        if val.ty() != ty.content() {
+            bail!("global of type {} cannot hold a {} value", ty.content(), val.ty());
+        }
+        let inner = &mut *store.inner;
+        let raw = val.to_raw(inner);
+        let mut definition = Box::new(VMGlobalDefinition::from_raw(raw));
+        let pointer: *mut VMGlobalDefinition = &mut *definition;
+        inner.host_globals.push(definition);
+        Ok(Global(inner.global_handle(pointer, ty)))
+    }
+
+    pub fn ty<T>(&self, store: &Store<T>) -> GlobalType {
+        store.inner.globals[self.0].ty.clone()
+    }
+
+    pub fn get<T>(&self, store: &mut Store<T>) -> Val {
+        let inner = &mut *store.inner;
+        let data = &inner.globals[self.0];
+        // SAFETY: global definitions live as long as the store.
+        let raw = unsafe { (*data.definition).to_raw() };
+        let ty = data.ty.content();
+        Val::from_raw(raw, ty, inner)
+    }
+
+    pub fn set<T>(&self, store: &mut Store<T>, val: Val) -> Result<()> {
+        let inner = &mut *store.inner;
+        let ty = inner.globals[self.0].ty.clone();
+        if ty.mutability() != Mutability::Var {
+            bail!("cannot set an immutable global");
+        }
+        if val.ty() != ty.content() {
+            bail!("global of type {} cannot hold a {} value", ty.content(), val.ty());
+        }
+        let raw = val.to_raw(inner);
+        // SAFETY: as in `get`; the store is borrowed mutably.
+        unsafe { *inner.globals[self.0].definition = VMGlobalDefinition::from_raw(raw) };
+        Ok(())
+    }
+}
+
+/// A linear memory.
+#[derive(Clone, Copy, Debug)]
+pub struct Memory(pub(crate) usize);
+
+impl Memory {
+    pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory> {
+        let memory = LinearMemory::new(&ty.ty, store.inner.engine.tunables())?;
+        store.inner.memories.push(Box::new(memory));
+        Ok(Memory(store.inner.memories.len() - 1))
+    }
+
+    /// The current type: its minimum is the current size.
+    pub fn ty<T>(&self, store: &Store<T>) -> MemoryType {
+        let memory = &store.inner.memories[self.0];
+        let mut ty = memory.ty().clone();
+        ty.minimum = memory.pages();
+        MemoryType { ty }
+    }
+
+    pub fn size<T>(&self, store: &Store<T>) -> u64 {
+        store.inner.memories[self.0].pages()
+    }
+
+    pub fn data<'a, T>(&self, store: &'a Store<T>) -> &'a [u8] {
+        store.inner.memories[self.0].data()
+    }
+
+    pub fn data_mut<'a, T>(&self, store: &'a mut Store<T>) -> &'a mut [u8] {
+        store.inner.memories[self.0].data_mut()
+    }
+
+    /// Grows by `delta` pages, returning the old size.
+    pub fn grow<T>(&self, store: &mut Store<T>, delta: u64) -> Result<u64> {
+        match store.inner.memories[self.0].grow(delta)? {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow memory by {delta} pages: over its maximum"),
+        }
+    }
+}
+
+/// A table of references.
+#[derive(Clone, Copy, Debug)]
+pub struct Table(pub(crate) usize);
+
+impl Table {
+    pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
+        if init.ty() != ty.element() {
+            bail!("table of {} cannot hold a {} value", ty.element(), init.ty());
+        }
+        let init = init.to_raw(&store.inner).0 as usize;
+        let Some(table) = RuntimeTable::new(&ty.ty, init) else {
+            bail!("table minimum exceeds its maximum");
+        };
+        store.inner.tables.push(Box::new(table));
+        Ok(Table(store.inner.tables.len() - 1))
+    }
+
+    /// The current type: its minimum is the current size.
+    pub fn ty<T>(&self, store: &Store<T>) -> TableType {
+        let table = &store.inner.tables[self.0];
+        let mut ty = table.ty().clone();
+        ty.minimum = u64::from(table.size());
+        TableType { ty }
+    }
+
+    pub fn size<T>(&self, store: &Store<T>) -> u32 {
+        store.inner.tables[self.0].size()
+    }
+
+    pub fn get<T>(&self, store: &mut Store<T>, index: u32) -> Option<Val> {
+        let inner = &mut *store.inner;
+        let table = &inner.tables[self.0];
+        let element = ValType::from_wasm(table.ty().element);
+        let raw = table.get(index)?;
+        Some(Val::from_raw(hoist_runtime::ValRaw(raw as u128), element, inner))
+    }
+
+    pub fn set<T>(&self, store: &mut Store<T>, index: u32, val: Val) -> Result<()> {
+        let raw = val.to_raw(&store.inner).0 as usize;
+        if !store.inner.tables[self.0].set(index, raw) {
+            bail!("table index {index} out of bounds");
+        }
+        Ok(())
+    }
+}

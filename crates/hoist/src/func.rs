@@ -1,0 +1,159 @@
+//! Functions: wasm exports and host functions alike.
+
+use crate::store::{FuncData, Store, StoreInner};
+use crate::trap;
+use crate::types::FuncType;
+use crate::values::Val;
+use crate::Extern;
+use anyhow::{bail, Result};
+use hoist_runtime::{invoke_wasm, is_host_funcref, HostFn, VMFuncRef, VMHostFunc, ValRaw};
+
+/// A function in a store: exported by an instance or defined by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func(pub(crate) usize);
+
+/// What a host function sees of its caller.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    /// The calling instance's vmctx (null when called from the host).
+    pub(crate) vmctx: *mut u8,
+}
+
+impl<T> Caller<'_, T> {
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    /// An export of the calling instance, such as its `memory`.
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = self.store.instance_by_vmctx(self.vmctx)?;
+        crate::instance::export(self.store, instance, name)
+    }
+}
+
+/// A raw pointer that host closures may carry across threads with the store.
+struct StorePtr<T>(*mut StoreInner<T>);
+// SAFETY: the store (and so this pointer's target) moves between threads
+// only as a whole, and is used by one thread at a time (`&mut Store`).
+unsafe impl<T> Send for StorePtr<T> {}
+unsafe impl<T> Sync for StorePtr<T> {}
+
+impl<T> StorePtr<T> {
+    // A method (not a field access) so closures capture the whole wrapper.
+    fn get(&self) -> *mut StoreInner<T> {
+        self.0
+    }
+}
+
+impl Func {
+    /// Defines a host function. `f` gets the caller, the arguments, and a
+    /// result slice to fill; an `Err` traps the calling wasm code.
+    pub fn new<T: 'static>(
+        store: &mut Store<T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Func {
+        let inner = &mut *store.inner;
+        let wasm_ty = ty.to_wasm();
+        let trampoline = inner
+            .engine
+            .host_trampoline(&wasm_ty)
+            .expect("compiling a host trampoline cannot fail for a valid signature");
+        let type_id = inner.engine.signature_id(&wasm_ty);
+        let slots = ty.params().len().max(ty.results().len()).max(1);
+        let store_ptr = StorePtr(inner as *mut StoreInner<T>);
+        let signature = ty.clone();
+        let host: Box<HostFn> = Box::new(move |vmctx, values| {
+            // SAFETY: host functions run only while their store is in a call
+            // (`Func::call` or instantiation), which holds `&mut Store` and
+            // does not touch it until the call returns.
+            let store = unsafe { &mut *store_ptr.get() };
+            let params: Vec<Val> = signature
+                .params()
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| Val::from_raw(values[i], *ty, store))
+                .collect();
+            let mut results: Vec<Val> = signature.results().iter().map(|ty| Val::default_for(*ty)).collect();
+            f(Caller { store: &mut *store, vmctx }, &params, &mut results)?;
+            for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
+                if result.ty() != *ty {
+                    return Err(format!("host function returned a {} where its type says {ty}", result.ty()).into());
+                }
+                values[i] = result.to_raw(store);
+            }
+            Ok(())
+        });
+        let mut host = VMHostFunc::new(trampoline, type_id, slots, host);
+        let funcref = host.funcref();
+        inner.host_funcs.push(host);
+        inner.funcs.push(FuncData { funcref, ty });
+        let handle = inner.funcs.len() - 1;
+        inner.funcref_handles.insert(funcref as usize, handle);
+        Func(handle)
+    }
+
+    pub fn ty<T>(&self, store: &Store<T>) -> FuncType {
+        store.inner.funcs[self.0].ty.clone()
+    }
+
+    /// Calls the function. `results` must have one slot per result.
+    pub fn call<T>(&self, store: &mut Store<T>, params: &[Val], results: &mut [Val]) -> Result<()> {
+        let inner: *mut StoreInner<T> = &mut *store.inner;
+        // SAFETY: `inner` comes from the `&mut Store` we hold for the whole
+        // call; host functions reach the store through the same pointer.
+        unsafe {
+            let (funcref, ty) = {
+                let data = &(&(*inner).funcs)[self.0];
+                (data.funcref, data.ty.clone())
+            };
+            if params.len() != ty.params().len() || results.len() != ty.results().len() {
+                bail!(
+                    "function of type {ty} called with {} arguments and {} result slots",
+                    params.len(),
+                    results.len()
+                );
+            }
+            let mut values = vec![ValRaw::default(); ty.params().len().max(ty.results().len()).max(1)];
+            for (i, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
+                if param.ty() != *expected {
+                    bail!("argument {i} is a {} but the function takes a {expected}", param.ty());
+                }
+                values[i] = param.to_raw(&*inner);
+            }
+            call_funcref(inner, funcref, &mut values)?;
+            for (i, (slot, ty)) in results.iter_mut().zip(ty.results()).enumerate() {
+                *slot = Val::from_raw(values[i], *ty, &mut *inner);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Calls any funcref from the host: host functions directly, wasm through
+/// its host-to-wasm trampoline under the trap handler.
+///
+/// # Safety
+/// `store` must be the live store owning `funcref`, and `values` must have
+/// max(params, results) slots.
+pub(crate) unsafe fn call_funcref<T>(
+    store: *mut StoreInner<T>,
+    funcref: *mut VMFuncRef,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    // SAFETY: per the contract.
+    let funcref_data = unsafe { &*funcref };
+    if is_host_funcref(funcref_data) {
+        let host = funcref_data.vmctx as *const VMHostFunc;
+        // SAFETY: a host funcref's vmctx is its live VMHostFunc.
+        unsafe { (*host).call(std::ptr::null_mut(), values) }.map_err(anyhow::Error::from_boxed)
+    } else {
+        // SAFETY: per the contract; the store context is boxed in the store.
+        let (context, max_stack) = unsafe { (&mut *(*store).context as *mut _, (*store).engine.tunables().max_wasm_stack) };
+        unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }.map_err(trap::from_reason)
+    }
+}

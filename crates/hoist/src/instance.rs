@@ -1,0 +1,181 @@
+//! Instantiation: matching imports, allocating what the module defines,
+//! running segment initializers and the start function.
+
+use crate::externals::{Extern, Global, Memory, Table};
+use crate::func::{call_funcref, Func};
+use crate::module::Module;
+use crate::store::{InstanceData, Store, StoreInner};
+use crate::trap::Trap;
+use crate::types::{FuncType, GlobalType};
+use anyhow::{bail, Context, Result};
+use hoist_environ::{limits_match, EntityIndex, EntityType};
+use hoist_runtime::{InstanceParts, LinearMemory, Table as RuntimeTable, ValRaw};
+use std::sync::Arc;
+
+/// An instance of a module, living in a store.
+#[derive(Clone, Copy, Debug)]
+pub struct Instance(pub(crate) usize);
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the module's import order.
+    pub fn new<T>(store: &mut Store<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        instantiate(&mut store.inner, module, imports)
+    }
+
+    pub fn get_export<T>(&self, store: &mut Store<T>, name: &str) -> Option<Extern> {
+        export(&mut store.inner, self.0, name)
+    }
+
+    pub fn get_func<T>(&self, store: &mut Store<T>, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    pub fn get_memory<T>(&self, store: &mut Store<T>, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    pub fn get_global<T>(&self, store: &mut Store<T>, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    pub fn get_table<T>(&self, store: &mut Store<T>, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    /// All exports, in module order.
+    pub fn exports<T>(&self, store: &mut Store<T>) -> Vec<(String, Extern)> {
+        let module = store.inner.instances[self.0].instance.module().clone();
+        module
+            .exports
+            .iter()
+            .filter_map(|(name, _)| Some((name.clone(), export(&mut store.inner, self.0, name)?)))
+            .collect()
+    }
+}
+
+/// The export `name` of instance `index`, as a store handle.
+pub(crate) fn export<T>(store: &mut StoreInner<T>, index: usize, name: &str) -> Option<Extern> {
+    let data = &store.instances[index];
+    let module = data.instance.module().clone();
+    let (_, entity) = module.exports.iter().find(|(export, _)| export == name)?;
+    Some(match *entity {
+        EntityIndex::Function(f) => {
+            let funcref = data.instance.funcref(f);
+            Extern::Func(Func(store.func_handle(funcref)))
+        }
+        EntityIndex::Memory(m) => Extern::Memory(Memory(data.memories[m.as_u32() as usize])),
+        EntityIndex::Table(t) => Extern::Table(Table(data.tables[t.as_u32() as usize])),
+        EntityIndex::Global(g) => {
+            let definition = data.instance.global_ptr(g);
+            let ty = GlobalType::from_wasm(&module.globals[g]);
+            Extern::Global(Global(store.global_handle(definition, ty)))
+        }
+    })
+}
+
+fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    if !Arc::ptr_eq(&module.engine().inner, &store.engine.inner) {
+        bail!("the module was compiled by a different engine than the store's");
+    }
+    let code = module.inner.code.clone();
+    let m = &code.module;
+    if imports.len() != m.imports.len() {
+        bail!("the module needs {} imports, but {} were given", m.imports.len(), imports.len());
+    }
+
+    let mut imported_functions = Vec::new();
+    let mut tables = Vec::new();
+    let mut table_handles = Vec::new();
+    let mut memories = Vec::new();
+    let mut memory_handles = Vec::new();
+    let mut imported_globals = Vec::new();
+    for (import, item) in m.imports.iter().zip(imports) {
+        let expected = m.entity_type(import.index);
+        let matches = match (&expected, item) {
+            (EntityType::Function(ty), Extern::Func(f)) => {
+                let data = &store.funcs[f.0];
+                imported_functions.push(
+                    // SAFETY: funcrefs of this store are live.
+                    unsafe { *data.funcref },
+                );
+                data.ty == FuncType::from_wasm(ty)
+            }
+            (EntityType::Table(ty), Extern::Table(t)) => {
+                let table = &mut store.tables[t.0];
+                let ok = table.ty().element == ty.element
+                    && limits_match(u64::from(table.size()), table.ty().maximum, ty.minimum, ty.maximum);
+                tables.push(&mut **table as *mut RuntimeTable);
+                table_handles.push(t.0);
+                ok
+            }
+            (EntityType::Memory(ty), Extern::Memory(mem)) => {
+                let memory = &mut store.memories[mem.0];
+                let ok = limits_match(memory.pages(), memory.ty().maximum, ty.minimum, ty.maximum);
+                memories.push(&mut **memory as *mut LinearMemory);
+                memory_handles.push(mem.0);
+                ok
+            }
+            (EntityType::Global(ty), Extern::Global(g)) => {
+                let data = &store.globals[g.0];
+                imported_globals.push(data.definition);
+                data.ty.to_wasm() == *ty
+            }
+            _ => false,
+        };
+        if !matches {
+            bail!(
+                "incompatible import type for `{}::{}`: expected {}",
+                import.module,
+                import.field,
+                expected.kind()
+            );
+        }
+    }
+
+    let tunables = store.engine.tunables().clone();
+    for (_, ty) in m.memories.iter().skip(m.num_imported_memories) {
+        let memory = LinearMemory::new(ty, &tunables).context("failed to allocate a linear memory")?;
+        let mut memory = Box::new(memory);
+        memories.push(&mut *memory as *mut LinearMemory);
+        store.memories.push(memory);
+        memory_handles.push(store.memories.len() - 1);
+    }
+    for (_, ty) in m.tables.iter().skip(m.num_imported_tables) {
+        let Some(table) = RuntimeTable::new(ty, 0) else {
+            bail!("table of {} elements exceeds the implementation limit", ty.minimum);
+        };
+        let mut table = Box::new(table);
+        tables.push(&mut *table as *mut RuntimeTable);
+        store.tables.push(table);
+        table_handles.push(store.tables.len() - 1);
+    }
+
+    let store_pointer = store as *mut StoreInner<T> as *mut u8;
+    let instance = hoist_runtime::Instance::new(InstanceParts {
+        code: code.clone(),
+        type_ids: module.inner.type_ids.clone(),
+        imported_functions,
+        tables,
+        memories,
+        imported_globals,
+        store_context: &mut *store.context,
+        store: store_pointer,
+    });
+    let index = store.instances.len();
+    store.instances.push(InstanceData { instance, memories: memory_handles, tables: table_handles });
+
+    // Segments may trap; what they wrote before stays (the instance stays in
+    // the store, and shared tables and memories keep the writes).
+    store.instances[index]
+        .instance
+        .initialize()
+        .map_err(|code| anyhow::Error::new(Trap::new(code, Vec::new())))?;
+    if let Some(start) = m.start {
+        let funcref = store.instances[index].instance.funcref(start);
+        let mut values = [ValRaw::default()];
+        // SAFETY: the funcref belongs to the instance just added to this
+        // store; the start function has no parameters or results.
+        unsafe { call_funcref(store, funcref, &mut values) }?;
+    }
+    Ok(Instance(index))
+}

@@ -1,0 +1,122 @@
+//! Stores: everything instantiated together, and the user's data.
+//!
+//! A store owns every instance, memory, table, global and function made in
+//! it; handles (`Func`, `Memory`, ...) are indices into it. Compiled code
+//! and the runtime hold raw pointers into these objects, which is sound
+//! because they are boxed (stable addresses) and only freed when the whole
+//! store is dropped.
+
+use crate::engine::Engine;
+use crate::types::{FuncType, GlobalType};
+use hoist_runtime::{Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext};
+use std::any::Any;
+use std::collections::HashMap;
+
+/// A collection of instances and host objects, plus the embedder's `T`.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+pub(crate) struct FuncData {
+    pub(crate) funcref: *mut VMFuncRef,
+    pub(crate) ty: FuncType,
+}
+
+pub(crate) struct GlobalData {
+    pub(crate) definition: *mut VMGlobalDefinition,
+    pub(crate) ty: GlobalType,
+}
+
+pub(crate) struct InstanceData {
+    pub(crate) instance: Box<Instance>,
+    /// Store handles of the instance's memories and tables, by index.
+    pub(crate) memories: Vec<usize>,
+    pub(crate) tables: Vec<usize>,
+}
+
+pub(crate) struct StoreInner<T> {
+    pub(crate) engine: Engine,
+    pub(crate) data: T,
+    /// Boxed: compiled code reads the stack limit through a pointer.
+    pub(crate) context: Box<VMStoreContext>,
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) memories: Vec<Box<LinearMemory>>,
+    pub(crate) tables: Vec<Box<Table>>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
+    pub(crate) funcs: Vec<FuncData>,
+    pub(crate) host_funcs: Vec<Box<VMHostFunc>>,
+    /// Func handle of each funcref address seen so far.
+    pub(crate) funcref_handles: HashMap<usize, usize>,
+    /// Global handle of each global address seen so far.
+    pub(crate) global_handles: HashMap<usize, usize>,
+    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+impl<T> Store<T> {
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        Store {
+            inner: Box::new(StoreInner {
+                engine: engine.clone(),
+                data,
+                context: Box::default(),
+                instances: Vec::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                host_globals: Vec::new(),
+                funcs: Vec::new(),
+                host_funcs: Vec::new(),
+                funcref_handles: HashMap::new(),
+                global_handles: HashMap::new(),
+                externrefs: Vec::new(),
+            }),
+        }
+    }
+
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+}
+
+impl<T> StoreInner<T> {
+    /// The Func handle for a non-null funcref pointer, creating one if new.
+    pub(crate) fn func_handle(&mut self, funcref: *mut VMFuncRef) -> usize {
+        if let Some(handle) = self.funcref_handles.get(&(funcref as usize)) {
+            return *handle;
+        }
+        // SAFETY: funcref pointers handed out by wasm point into live
+        // vmctxs or host functions of this store.
+        let type_id = unsafe { (*funcref).type_id };
+        let ty = self
+            .engine
+            .signature(type_id)
+            .map(|ty| FuncType::from_wasm(&ty))
+            .expect("funcrefs carry registered signature ids");
+        let handle = self.funcs.len();
+        self.funcs.push(FuncData { funcref, ty });
+        self.funcref_handles.insert(funcref as usize, handle);
+        handle
+    }
+
+    /// The Global handle for a global's storage, creating one if new.
+    pub(crate) fn global_handle(&mut self, definition: *mut VMGlobalDefinition, ty: GlobalType) -> usize {
+        *self.global_handles.entry(definition as usize).or_insert_with(|| {
+            self.globals.push(GlobalData { definition, ty });
+            self.globals.len() - 1
+        })
+    }
+
+    /// The instance owning the vmctx `vmctx`, if it is one of ours.
+    pub(crate) fn instance_by_vmctx(&self, vmctx: *mut u8) -> Option<usize> {
+        self.instances.iter().position(|i| i.instance.vmctx() == vmctx)
+    }
+}

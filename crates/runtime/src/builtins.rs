@@ -1,0 +1,123 @@
+//! The host functions compiled code calls for operations too big to
+//! inline: memory.grow and the bulk memory and table operations.
+//!
+//! Each takes the calling instance's vmctx and 64-bit arguments and returns
+//! a 64-bit result (see `hoist_environ::Builtin`). Fallible ones return 0 on
+//! success and 1 on failure; the compiled caller then traps with the
+//! operation's trap code. Builtins never unwind.
+
+use crate::instance::Instance;
+use crate::vmcontext::{VMBuiltinFunctions, VMContextHeader};
+use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
+
+/// The builtin array every vmctx points at, in `Builtin` order.
+pub static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
+    functions: [
+        memory_grow as *const u8,
+        memory_copy as *const u8,
+        memory_fill as *const u8,
+        memory_init as *const u8,
+        data_drop as *const u8,
+        table_grow as *const u8,
+        table_fill as *const u8,
+        table_copy as *const u8,
+        table_init as *const u8,
+        elem_drop as *const u8,
+    ],
+};
+
+/// The instance that owns `vmctx`.
+///
+/// # Safety
+/// `vmctx` must be a live instance's vmctx, as passed by compiled code.
+unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
+    // SAFETY: per the contract, the header's instance pointer is the live,
+    // boxed instance that owns this vmctx; wasm code running on its behalf
+    // has exclusive use of it.
+    unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance }
+}
+
+fn status<E>(result: Result<(), E>) -> u64 {
+    u64::from(result.is_err())
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u64, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    instance.memory_grow(MemoryIndex::from_u32(memory as u32), delta).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u64, dst: u64, src_mem: u64, src: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_copy(MemoryIndex::from_u32(dst_mem as u32), dst, MemoryIndex::from_u32(src_mem as u32), src, len))
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u64, dst: u64, value: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_fill(MemoryIndex::from_u32(memory as u32), dst, value as u8, len))
+}
+
+unsafe extern "C" fn memory_init(vmctx: *mut u8, memory: u64, data: u64, dst: u64, src: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.memory_init(
+        MemoryIndex::from_u32(memory as u32),
+        DataIndex::from_u32(data as u32),
+        dst,
+        src as u32,
+        len as u32,
+    ))
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe { instance(vmctx) }.data_drop(DataIndex::from_u32(data as u32));
+    0
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u64, delta: u64, init: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    match instance.table_grow(TableIndex::from_u32(table as u32), delta as u32, init as usize) {
+        Some(old) => u64::from(old),
+        None => u64::MAX,
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u64, dst: u64, value: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.table_fill(TableIndex::from_u32(table as u32), dst as u32, value as usize, len as u32))
+}
+
+unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u64, src_table: u64, dst: u64, src: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.table_copy(
+        TableIndex::from_u32(dst_table as u32),
+        TableIndex::from_u32(src_table as u32),
+        dst as u32,
+        src as u32,
+        len as u32,
+    ))
+}
+
+unsafe extern "C" fn table_init(vmctx: *mut u8, table: u64, elem: u64, dst: u64, src: u64, len: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    status(instance.table_init(
+        TableIndex::from_u32(table as u32),
+        ElemIndex::from_u32(elem as u32),
+        dst as u32,
+        src as u32,
+        len as u32,
+    ))
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    unsafe { instance(vmctx) }.elem_drop(ElemIndex::from_u32(elem as u32));
+    0
+}

@@ -1,0 +1,89 @@
+//! Host functions as wasm sees them.
+//!
+//! A `VMHostFunc` starts with a `VMFuncRef` whose `vmctx` points back at the
+//! `VMHostFunc` itself, so wasm calls it like any function: `wasm_call` is
+//! the engine's wasm-to-host trampoline for the signature, which spills the
+//! arguments and calls `array_call` = [`host_array_call`] with the funcref.
+
+use crate::traphandlers::set_pending_host_error;
+use crate::vmcontext::{VMFuncRef, ValRaw};
+use std::error::Error;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The Rust side of a host function: gets the caller's vmctx and the value
+/// array (arguments in, results out).
+pub type HostFn = dyn Fn(*mut u8, &mut [ValRaw]) -> Result<(), Box<dyn Error + Send + Sync>> + Send + Sync;
+
+#[repr(C)]
+pub struct VMHostFunc {
+    /// Must stay the first field: the funcref's address is the host func's.
+    funcref: VMFuncRef,
+    /// Slots in the value array: max(params, results).
+    slots: usize,
+    func: Box<HostFn>,
+}
+
+impl VMHostFunc {
+    /// `wasm_call` is the wasm-to-host trampoline for the function's type.
+    pub fn new(wasm_call: *const u8, type_id: u32, slots: usize, func: Box<HostFn>) -> Box<VMHostFunc> {
+        let mut host = Box::new(VMHostFunc {
+            funcref: VMFuncRef { wasm_call, array_call: host_array_call as *const u8, vmctx: std::ptr::null_mut(), type_id },
+            slots,
+            func,
+        });
+        host.funcref.vmctx = &mut *host as *mut VMHostFunc as *mut u8;
+        host
+    }
+
+    pub fn funcref(&mut self) -> *mut VMFuncRef {
+        &mut self.funcref
+    }
+
+    /// Calls the function directly from the host.
+    pub fn call(&self, caller_vmctx: *mut u8, values: &mut [ValRaw]) -> Result<(), Box<dyn Error + Send + Sync>> {
+        (self.func)(caller_vmctx, values)
+    }
+}
+
+/// Whether `funcref` belongs to a host function.
+pub fn is_host_funcref(funcref: &VMFuncRef) -> bool {
+    funcref.array_call == host_array_call as *const u8
+}
+
+/// A host function panicked; the panic cannot cross wasm frames, so it
+/// becomes this error.
+#[derive(Debug)]
+pub struct HostPanic(pub String);
+
+impl std::fmt::Display for HostPanic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "host function panicked: {}", self.0)
+    }
+}
+
+impl Error for HostPanic {}
+
+/// Called by the wasm-to-host trampoline. Returns 1 on success; on failure
+/// records the error and returns 0, and the trampoline traps.
+unsafe extern "C" fn host_array_call(funcref: *mut VMFuncRef, caller_vmctx: *mut u8, values: *mut ValRaw) -> u64 {
+    // SAFETY: the trampoline passes the funcref of a live VMHostFunc (its
+    // first field) and a value array of `slots` entries on its stack.
+    let host = unsafe { &*(funcref as *const VMHostFunc) };
+    let values = unsafe { std::slice::from_raw_parts_mut(values, host.slots) };
+    match catch_unwind(AssertUnwindSafe(|| host.call(caller_vmctx, values))) {
+        Ok(Ok(())) => 1,
+        Ok(Err(error)) => {
+            set_pending_host_error(error);
+            0
+        }
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            set_pending_host_error(Box::new(HostPanic(message)));
+            0
+        }
+    }
+}

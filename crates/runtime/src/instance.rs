@@ -1,0 +1,327 @@
+//! Instances: a module's code plus its `VMContext`, imports and state.
+
+use crate::builtins::BUILTINS;
+use crate::code_memory::CodeMemory;
+use crate::memory::LinearMemory;
+use crate::table::Table;
+use crate::vmcontext::*;
+use hoist_environ::*;
+use std::alloc::Layout;
+use std::sync::Arc;
+
+/// The compiled form of a module, shared by all its instances.
+pub struct ModuleCode {
+    pub module: Arc<Module>,
+    pub offsets: VMOffsets,
+    pub code: Arc<CodeMemory>,
+    /// Text offset of each defined function.
+    pub functions: Vec<u32>,
+    /// Text offset of the host-to-wasm trampoline for each type, if any.
+    pub array_to_wasm: Vec<Option<u32>>,
+}
+
+/// What an instance is built from; every pointer must stay valid for the
+/// instance's whole life (the store that owns them guarantees it).
+pub struct InstanceParts {
+    pub code: Arc<ModuleCode>,
+    /// Engine-wide signature ids of the module's types.
+    pub type_ids: Vec<u32>,
+    pub imported_functions: Vec<VMFuncRef>,
+    /// All tables, imported then defined.
+    pub tables: Vec<*mut Table>,
+    /// All memories, imported then defined.
+    pub memories: Vec<*mut LinearMemory>,
+    pub imported_globals: Vec<*mut VMGlobalDefinition>,
+    pub store_context: *mut VMStoreContext,
+    /// Opaque pointer to the owning store, for host functions.
+    pub store: *mut u8,
+}
+
+/// A live instance. Boxed so its address (stored in its vmctx) is stable.
+pub struct Instance {
+    code: Arc<ModuleCode>,
+    vmctx: *mut u8,
+    layout: Layout,
+    tables: Vec<*mut Table>,
+    memories: Vec<*mut LinearMemory>,
+    dropped_data: Vec<bool>,
+    /// Evaluated element segments; `None` once dropped.
+    elements: Vec<Option<Box<[usize]>>>,
+    store: *mut u8,
+}
+
+// SAFETY: an instance is only used by the store that owns it, which is
+// accessed by one thread at a time (`&mut Store`).
+unsafe impl Send for Instance {}
+unsafe impl Sync for Instance {}
+
+impl Instance {
+    /// Allocates the vmctx and fills it; runs no wasm and initializes no
+    /// segments yet (see [`Instance::initialize`]).
+    pub fn new(parts: InstanceParts) -> Box<Instance> {
+        let module = parts.code.module.clone();
+        let offsets = &parts.code.offsets;
+        let layout = Layout::from_size_align(offsets.size_of_vmctx().max(16) as usize, 16).expect("vmctx layout");
+        // SAFETY: the layout has a non-zero size.
+        let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
+        if vmctx.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        let mut instance = Box::new(Instance {
+            code: parts.code.clone(),
+            vmctx,
+            layout,
+            tables: parts.tables,
+            memories: parts.memories,
+            dropped_data: vec![false; module.data.len()],
+            elements: Vec::new(),
+            store: parts.store,
+        });
+        let instance_ptr: *mut Instance = &mut *instance;
+        let code = &parts.code;
+
+        // SAFETY: every write below is within the vmctx allocation, at the
+        // offsets VMOffsets computed for this module, with the types the
+        // compiler expects there.
+        unsafe {
+            let header = vmctx as *mut VMContextHeader;
+            (*header).magic = VMCONTEXT_MAGIC;
+            (*header).instance = instance_ptr;
+            (*header).store_context = parts.store_context;
+            (*header).builtins = &BUILTINS;
+            for (ty, id) in module.types.keys().zip(&parts.type_ids) {
+                *(vmctx.add(offsets.vmctx_type_id(ty) as usize) as *mut u32) = *id;
+            }
+            for (i, memory) in instance.memories.iter().enumerate() {
+                let slot = vmctx.add(offsets.vmctx_memory_pointer(MemoryIndex::new(i)) as usize);
+                *(slot as *mut *mut VMMemoryDefinition) = (**memory).definition();
+            }
+            for (i, table) in instance.tables.iter().enumerate() {
+                let slot = vmctx.add(offsets.vmctx_table_pointer(TableIndex::new(i)) as usize);
+                *(slot as *mut *mut VMTableDefinition) = (**table).definition();
+            }
+            for (index, _) in module.globals.iter() {
+                let pointer = match module.defined_global_index(index) {
+                    Some(def) => vmctx.add(offsets.vmctx_defined_global(def) as usize) as *mut VMGlobalDefinition,
+                    None => parts.imported_globals[index.index()],
+                };
+                *(vmctx.add(offsets.vmctx_global_pointer(index) as usize) as *mut *mut VMGlobalDefinition) = pointer;
+            }
+            for (index, ty) in module.functions.iter() {
+                let funcref = match module.defined_func_index(index) {
+                    None => parts.imported_functions[index.index()],
+                    Some(def) => VMFuncRef {
+                        wasm_call: code.code.address(code.functions[def.index()]),
+                        array_call: code.array_to_wasm[ty.index()]
+                            .map_or(std::ptr::null(), |offset| code.code.address(offset)),
+                        vmctx,
+                        type_id: parts.type_ids[ty.index()],
+                    },
+                };
+                *(vmctx.add(offsets.vmctx_funcref(index) as usize) as *mut VMFuncRef) = funcref;
+            }
+        }
+        instance
+    }
+
+    pub fn module(&self) -> &Arc<Module> {
+        &self.code.module
+    }
+
+    pub fn code(&self) -> &Arc<ModuleCode> {
+        &self.code
+    }
+
+    pub fn vmctx(&self) -> *mut u8 {
+        self.vmctx
+    }
+
+    /// The store this instance belongs to (opaque here).
+    pub fn store(&self) -> *mut u8 {
+        self.store
+    }
+
+    fn offsets(&self) -> &VMOffsets {
+        &self.code.offsets
+    }
+
+    /// The funcref of function `index` inside this vmctx (stable address).
+    pub fn funcref(&self, index: FuncIndex) -> *mut VMFuncRef {
+        // SAFETY: the offset is inside the vmctx allocation.
+        unsafe { self.vmctx.add(self.offsets().vmctx_funcref(index) as usize) as *mut VMFuncRef }
+    }
+
+    pub fn global_ptr(&self, index: GlobalIndex) -> *mut VMGlobalDefinition {
+        // SAFETY: the slot was filled in `new` with a valid pointer.
+        unsafe { *(self.vmctx.add(self.offsets().vmctx_global_pointer(index) as usize) as *const *mut VMGlobalDefinition) }
+    }
+
+    pub fn memory_ptr(&self, index: MemoryIndex) -> *mut LinearMemory {
+        self.memories[index.index()]
+    }
+
+    pub fn table_ptr(&self, index: TableIndex) -> *mut Table {
+        self.tables[index.index()]
+    }
+
+    /// Evaluates a constant expression in this instance.
+    pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
+        match *expr {
+            ConstExpr::I32(v) => ValRaw::i32(v),
+            ConstExpr::I64(v) => ValRaw::i64(v),
+            ConstExpr::F32(bits) => ValRaw(u128::from(bits)),
+            ConstExpr::F64(bits) => ValRaw(u128::from(bits)),
+            ConstExpr::V128(bits) => ValRaw(bits),
+            ConstExpr::RefNull(_) => ValRaw(0),
+            ConstExpr::RefFunc(f) => ValRaw(self.funcref(f) as usize as u128),
+            // SAFETY: global pointers are valid for the instance's life.
+            ConstExpr::GlobalGet(g) => unsafe { (*self.global_ptr(g)).to_raw() },
+        }
+    }
+
+    /// The instantiation steps before the start function: globals, then
+    /// element segments, then data segments, in module order. A segment out
+    /// of bounds stops here with its trap; earlier writes stay, as the spec
+    /// says.
+    pub fn initialize(&mut self) -> Result<(), TrapCode> {
+        let module = self.code.module.clone();
+        for (def, init) in module.global_inits.iter() {
+            let value = self.eval_const(init);
+            let index = module.num_imported_globals + def.index();
+            // SAFETY: defined global slots live in our vmctx.
+            unsafe { *self.global_ptr(GlobalIndex::new(index)) = VMGlobalDefinition::from_raw(value) };
+        }
+        self.elements = module
+            .elements
+            .values()
+            .map(|segment| Some(segment.items.iter().map(|item| self.eval_const(item).0 as usize).collect()))
+            .collect();
+        for (index, segment) in module.elements.iter() {
+            match &segment.kind {
+                ElementKind::Active { table, offset } => {
+                    let offset = self.eval_const(offset).get_u32();
+                    let len = segment.items.len() as u32;
+                    self.table_init(*table, index, offset, 0, len)?;
+                    self.elements[index.index()] = None;
+                }
+                ElementKind::Declared => self.elements[index.index()] = None,
+                ElementKind::Passive => {}
+            }
+        }
+        for (index, segment) in module.data.iter() {
+            if let DataKind::Active { memory, offset } = &segment.kind {
+                let offset = self.eval_const(offset).get_u64();
+                let offset = if module.memories[*memory].memory64 { offset } else { offset as u32 as u64 };
+                self.memory_init(*memory, index, offset, 0, segment.bytes.len() as u32)?;
+                self.dropped_data[index.index()] = true;
+            }
+        }
+        Ok(())
+    }
+
+    // ----- the operations behind the builtins -----
+
+    pub fn memory_init(&mut self, memory: MemoryIndex, data: DataIndex, dst: u64, src: u32, len: u32) -> Result<(), TrapCode> {
+        let module = self.code.module.clone();
+        let bytes: &[u8] = if self.dropped_data[data.index()] { &[] } else { &module.data[data].bytes };
+        // SAFETY: memory pointers are valid for the instance's life and
+        // the store gives us exclusive access while wasm runs.
+        let memory = unsafe { &mut *self.memories[memory.index()] };
+        let src_range = range(u64::from(src), u64::from(len), bytes.len())?;
+        let dst_range = range(dst, u64::from(len), memory.data().len())?;
+        memory.data_mut()[dst_range].copy_from_slice(&bytes[src_range]);
+        Ok(())
+    }
+
+    pub fn data_drop(&mut self, data: DataIndex) {
+        self.dropped_data[data.index()] = true;
+    }
+
+    pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u64, src_mem: MemoryIndex, src: u64, len: u64) -> Result<(), TrapCode> {
+        // SAFETY: see `memory_init`; the two memories may be the same, so
+        // work on raw parts and copy with memmove semantics.
+        unsafe {
+            let dst_memory = &mut *self.memories[dst_mem.index()];
+            let (dst_base, dst_len) = (dst_memory.data_mut().as_mut_ptr(), dst_memory.data().len());
+            let src_memory = &*self.memories[src_mem.index()];
+            let (src_base, src_len) = (src_memory.data().as_ptr(), src_memory.data().len());
+            let src_range = range(src, len, src_len)?;
+            let dst_range = range(dst, len, dst_len)?;
+            std::ptr::copy(src_base.add(src_range.start), dst_base.add(dst_range.start), len as usize);
+        }
+        Ok(())
+    }
+
+    pub fn memory_fill(&mut self, memory: MemoryIndex, dst: u64, value: u8, len: u64) -> Result<(), TrapCode> {
+        // SAFETY: see `memory_init`.
+        let memory = unsafe { &mut *self.memories[memory.index()] };
+        let dst_range = range(dst, len, memory.data().len())?;
+        memory.data_mut()[dst_range].fill(value);
+        Ok(())
+    }
+
+    pub fn memory_grow(&mut self, memory: MemoryIndex, delta: u64) -> Option<u64> {
+        // SAFETY: see `memory_init`.
+        let memory = unsafe { &mut *self.memories[memory.index()] };
+        memory.grow(delta).ok().flatten()
+    }
+
+    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+        let segment: &[usize] = self.elements[elem.index()].as_deref().unwrap_or(&[]);
+        // SAFETY: table pointers are valid for the instance's life.
+        let table = unsafe { &mut *self.tables[table.index()] };
+        let src_range = range(u64::from(src), u64::from(len), segment.len()).map_err(|_| TrapCode::TableOutOfBounds)?;
+        let dst_range =
+            range(u64::from(dst), u64::from(len), table.size() as usize).map_err(|_| TrapCode::TableOutOfBounds)?;
+        table.elements_mut()[dst_range].copy_from_slice(&segment[src_range]);
+        Ok(())
+    }
+
+    pub fn elem_drop(&mut self, elem: ElemIndex) {
+        self.elements[elem.index()] = None;
+    }
+
+    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+        let oob = |_| TrapCode::TableOutOfBounds;
+        // SAFETY: table pointers are valid; the tables may be the same, so
+        // copy through a temporary when they are.
+        unsafe {
+            let src_elements: Vec<usize> = {
+                let src_table = &*self.tables[src_table.index()];
+                let r = range(u64::from(src), u64::from(len), src_table.size() as usize).map_err(oob)?;
+                src_table.elements()[r].to_vec()
+            };
+            let dst_table = &mut *self.tables[dst_table.index()];
+            let r = range(u64::from(dst), u64::from(len), dst_table.size() as usize).map_err(oob)?;
+            dst_table.elements_mut()[r].copy_from_slice(&src_elements);
+        }
+        Ok(())
+    }
+
+    pub fn table_fill(&mut self, table: TableIndex, dst: u32, value: usize, len: u32) -> Result<(), TrapCode> {
+        // SAFETY: table pointers are valid for the instance's life.
+        let table = unsafe { &mut *self.tables[table.index()] };
+        if table.fill(dst, value, len) { Ok(()) } else { Err(TrapCode::TableOutOfBounds) }
+    }
+
+    pub fn table_grow(&mut self, table: TableIndex, delta: u32, init: usize) -> Option<u32> {
+        // SAFETY: table pointers are valid for the instance's life.
+        let table = unsafe { &mut *self.tables[table.index()] };
+        table.grow(delta, init)
+    }
+}
+
+/// `start..start+len` if it fits in `size`, else an out-of-bounds trap.
+fn range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, TrapCode> {
+    match start.checked_add(len) {
+        Some(end) if end <= size as u64 => Ok(start as usize..end as usize),
+        _ => Err(TrapCode::MemoryOutOfBounds),
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { std::alloc::dealloc(self.vmctx, self.layout) }
+    }
+}

@@ -1,0 +1,151 @@
+//! The structures compiled code reads and writes at fixed offsets.
+//!
+//! Their layout is a contract with the compiler: `hoist_environ::VMOffsets`
+//! computes the same offsets, and the tests at the bottom check that the two
+//! agree.
+
+use hoist_environ::Builtin;
+use std::cell::UnsafeCell;
+
+/// Per-store state shared by all instances of a store.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMStoreContext {
+    /// Compiled prologues trap with "call stack exhausted" when the stack
+    /// pointer goes below this.
+    pub stack_limit: UnsafeCell<usize>,
+}
+
+/// A linear memory as compiled code sees it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    pub base: *mut u8,
+    pub current_length: usize,
+}
+
+/// A table as compiled code sees it: `current_elements` pointer-sized slots.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    pub base: *mut usize,
+    pub current_elements: u32,
+}
+
+/// Storage for one global value of any type (up to v128).
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct VMGlobalDefinition {
+    pub storage: [u8; 16],
+}
+
+impl VMGlobalDefinition {
+    pub fn from_raw(raw: ValRaw) -> Self {
+        VMGlobalDefinition { storage: raw.0.to_le_bytes() }
+    }
+
+    pub fn to_raw(&self) -> ValRaw {
+        ValRaw(u128::from_le_bytes(self.storage))
+    }
+}
+
+/// A function reference: what `ref.func`, tables and imports hold.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    /// Code with the wasm calling convention.
+    pub wasm_call: *const u8,
+    /// Code with the array calling convention (see `hoist_cranelift` trampolines).
+    pub array_call: *const u8,
+    /// The callee's vmctx (an instance's `VMContext` or a `VMHostFunc`).
+    pub vmctx: *mut u8,
+    /// Engine-wide id of the function's signature.
+    pub type_id: u32,
+}
+
+impl VMFuncRef {
+    pub const NULL: VMFuncRef = VMFuncRef {
+        wasm_call: std::ptr::null(),
+        array_call: std::ptr::null(),
+        vmctx: std::ptr::null_mut(),
+        type_id: u32::MAX,
+    };
+}
+
+/// One slot of the host's value array: any wasm value, little-endian.
+#[repr(C, align(16))]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ValRaw(pub u128);
+
+impl ValRaw {
+    pub fn i32(v: i32) -> Self {
+        ValRaw(u128::from(v as u32))
+    }
+    pub fn i64(v: i64) -> Self {
+        ValRaw(u128::from(v as u64))
+    }
+    pub fn get_u32(self) -> u32 {
+        self.0 as u32
+    }
+    pub fn get_u64(self) -> u64 {
+        self.0 as u64
+    }
+}
+
+/// The fixed header of every `VMContext`; the arrays follow it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContextHeader {
+    pub magic: u32,
+    pub instance: *mut crate::Instance,
+    pub store_context: *mut VMStoreContext,
+    pub builtins: *const VMBuiltinFunctions,
+}
+
+/// Opaque type of a `VMContext` pointer.
+pub enum VMContext {}
+
+/// The array of builtin function pointers, in [`Builtin`] order.
+#[repr(C)]
+pub struct VMBuiltinFunctions {
+    pub functions: [*const u8; Builtin::COUNT],
+}
+
+// SAFETY: the array only holds addresses of `extern "C"` functions, which
+// are immutable and valid on every thread.
+unsafe impl Sync for VMBuiltinFunctions {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hoist_environ::*;
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn layout_matches_vmoffsets() {
+        let module = Module::default();
+        let offsets = VMOffsets::new(size_of::<usize>() as u8, &module);
+        assert_eq!(offsets.vmctx_magic() as usize, offset_of!(VMContextHeader, magic));
+        assert_eq!(offsets.vmctx_instance() as usize, offset_of!(VMContextHeader, instance));
+        assert_eq!(offsets.vmctx_store_context() as usize, offset_of!(VMContextHeader, store_context));
+        assert_eq!(offsets.vmctx_builtins() as usize, offset_of!(VMContextHeader, builtins));
+        assert_eq!(offsets.store_context_stack_limit() as usize, offset_of!(VMStoreContext, stack_limit));
+        assert_eq!(offsets.memory_base() as usize, offset_of!(VMMemoryDefinition, base));
+        assert_eq!(offsets.memory_current_length() as usize, offset_of!(VMMemoryDefinition, current_length));
+        assert_eq!(offsets.table_base() as usize, offset_of!(VMTableDefinition, base));
+        assert_eq!(offsets.table_current_elements() as usize, offset_of!(VMTableDefinition, current_elements));
+        assert_eq!(offsets.funcref_wasm_call() as usize, offset_of!(VMFuncRef, wasm_call));
+        assert_eq!(offsets.funcref_array_call() as usize, offset_of!(VMFuncRef, array_call));
+        assert_eq!(offsets.funcref_vmctx() as usize, offset_of!(VMFuncRef, vmctx));
+        assert_eq!(offsets.funcref_type_id() as usize, offset_of!(VMFuncRef, type_id));
+        assert_eq!(offsets.size_of_vmfuncref() as usize, size_of::<VMFuncRef>());
+        assert_eq!(size_of::<VMGlobalDefinition>(), 16);
+        assert_eq!(size_of::<ValRaw>(), 16);
+        // The arrays start right after the header.
+        let ty = TypeIndex::from_u32(0);
+        let mut one_type = Module::default();
+        one_type.types.push(WasmFuncType::default());
+        let offsets = VMOffsets::new(size_of::<usize>() as u8, &one_type);
+        assert_eq!(offsets.vmctx_type_id(ty) as usize, size_of::<VMContextHeader>());
+    }
+}
