@@ -32,7 +32,9 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
     let mut module = Module::default();
     let mut function_bodies = PrimaryMap::new();
 
-    for payload in Parser::new(0).parse_all(wasm) {
+    let mut parser = Parser::new(0);
+    parser.set_features(wasm_features());
+    for payload in parser.parse_all(wasm) {
         let payload = payload?;
         if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {
             function_bodies.push(FunctionBodyData { body, validator });

@@ -45,8 +45,18 @@ pub fn translate_function(
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let result = translator.translate_body(func_index, &body.body, &mut validator);
-    let config = translator.env.isa.frontend_config();
-    translator.builder.finalize(config);
+    match result {
+        Ok(()) => {
+            let config = translator.env.isa.frontend_config();
+            translator.builder.finalize(config);
+        }
+        // A half-built function cannot be finalized; start the next one
+        // from fresh builder state.
+        Err(_) => {
+            drop(translator);
+            context.builder_context = FunctionBuilderContext::new();
+        }
+    }
     context.allocations = validator.into_allocations();
     result
 }
