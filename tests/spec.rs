@@ -120,10 +120,19 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
     Ok(skips)
 }
 
+/// One engine for all trials, with Cranelift's IR verifier on: the spec
+/// scripts then also check every function the translator produces.
+fn engine() -> &'static hoist::Engine {
+    static ENGINE: std::sync::OnceLock<hoist::Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| hoist::Engine::new(hoist::Config::new().verify(true)).expect("host engine"))
+}
+
 fn run(name: &str, source: &Source) -> Result<(), Failed> {
     let report = match source {
-        Source::Embedded(text) => hoist_wast::run_str(name, text),
-        Source::File(path) => hoist_wast::run_file(path),
+        Source::Embedded(text) => hoist_wast::run_str_with(engine(), name, text),
+        Source::File(path) => std::fs::read_to_string(path)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| hoist_wast::run_str_with(engine(), &path.display().to_string(), &text)),
     }
     .map_err(|err| format!("{err:?}"))?;
     if report.failed.is_empty() {

@@ -51,10 +51,17 @@ pub fn bounds_check(
     access_size: u8,
 ) -> Value {
     let end_offset = offset.saturating_add(u64::from(access_size));
-    let index = if heap.memory64 { index } else { builder.ins().uextend(pointer_type, index) };
+    let index = if heap.memory64 {
+        index
+    } else {
+        builder.ins().uextend(pointer_type, index)
+    };
 
     // Case 1: guard pages catch every out-of-bounds access.
-    if !heap.memory64 && tunables.memory_reservation >= (1 << 32) && end_offset <= tunables.memory_guard_size {
+    if !heap.memory64
+        && tunables.memory_reservation >= (1 << 32)
+        && end_offset <= tunables.memory_guard_size
+    {
         let address = builder.ins().iadd(heap.base, index);
         return add_offset(builder, address, offset);
     }

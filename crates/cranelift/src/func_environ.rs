@@ -5,8 +5,8 @@
 use crate::bounds_checks::{bounds_check, HeapInfo};
 use crate::{builtin_trap, ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::{
-    self, condcodes::IntCC, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, SigRef, Signature, Type,
-    UserExternalName, Value,
+    self, condcodes::IntCC, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, SigRef,
+    Signature, Type, UserExternalName, Value,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::FunctionBuilder;
@@ -39,7 +39,12 @@ pub struct FuncEnvironment<'a> {
 }
 
 impl<'a> FuncEnvironment<'a> {
-    pub fn new(module: &'a Module, offsets: &'a VMOffsets, tunables: &'a Tunables, isa: &'a dyn TargetIsa) -> Self {
+    pub fn new(
+        module: &'a Module,
+        offsets: &'a VMOffsets,
+        tunables: &'a Tunables,
+        isa: &'a dyn TargetIsa,
+    ) -> Self {
         FuncEnvironment {
             module,
             offsets,
@@ -100,9 +105,12 @@ impl<'a> FuncEnvironment<'a> {
             vmctx,
             self.offsets.vmctx_memory_pointer(memory) as i32,
         );
-        let base = builder
-            .ins()
-            .load(self.pointer_type, readonly(), definition, self.offsets.memory_base() as i32);
+        let base = builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            definition,
+            self.offsets.memory_base() as i32,
+        );
         let heap = HeapInfo {
             definition,
             base,
@@ -131,7 +139,16 @@ impl<'a> FuncEnvironment<'a> {
         access_size: u8,
     ) -> Value {
         let heap = self.heap(builder, memory);
-        bounds_check(builder, &heap, self.tunables, self.offsets, self.pointer_type, index, offset, access_size)
+        bounds_check(
+            builder,
+            &heap,
+            self.tunables,
+            self.offsets,
+            self.pointer_type,
+            index,
+            offset,
+            access_size,
+        )
     }
 
     /// Flags for a wasm memory load or store: may trap with an out-of-bounds code.
@@ -150,15 +167,28 @@ impl<'a> FuncEnvironment<'a> {
             self.offsets.memory_current_length() as i32,
         );
         let pages = builder.ins().ushr_imm_u(length, 16);
-        if heap.memory64 { pages } else { builder.ins().ireduce(ir::types::I32, pages) }
+        if heap.memory64 {
+            pages
+        } else {
+            builder.ins().ireduce(ir::types::I32, pages)
+        }
     }
 
-    pub fn memory_grow(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex, delta: Value) -> Value {
+    pub fn memory_grow(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        memory: MemoryIndex,
+        delta: Value,
+    ) -> Value {
         let memory64 = self.module.memories[memory].memory64;
         let delta = self.to_i64(builder, delta);
         let index = builder.ins().iconst(ir::types::I64, memory.as_u32() as i64);
         let old = self.call_builtin(builder, Builtin::MemoryGrow, &[index, delta]);
-        if memory64 { old } else { builder.ins().ireduce(ir::types::I32, old) }
+        if memory64 {
+            old
+        } else {
+            builder.ins().ireduce(ir::types::I32, old)
+        }
     }
 
     // ----- globals -----
@@ -167,7 +197,9 @@ impl<'a> FuncEnvironment<'a> {
     pub fn global_address(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
         let vmctx = self.vmctx();
         match self.module.defined_global_index(global) {
-            Some(def) => builder.ins().iadd_imm_u(vmctx, self.offsets.vmctx_defined_global(def) as i64),
+            Some(def) => builder
+                .ins()
+                .iadd_imm_u(vmctx, self.offsets.vmctx_defined_global(def) as i64),
             None => builder.ins().load(
                 self.pointer_type,
                 readonly(),
@@ -181,7 +213,9 @@ impl<'a> FuncEnvironment<'a> {
         let ty = self.module.globals[global];
         let address = self.global_address(builder, global);
         let flags = if ty.mutable { trusted() } else { readonly() };
-        builder.ins().load(ir_type(ty.ty, self.pointer_type), flags, address, 0)
+        builder
+            .ins()
+            .load(ir_type(ty.ty, self.pointer_type), flags, address, 0)
     }
 
     pub fn global_set(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex, value: Value) {
@@ -193,14 +227,22 @@ impl<'a> FuncEnvironment<'a> {
 
     fn table_definition(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
         let vmctx = self.vmctx();
-        builder.ins().load(self.pointer_type, readonly(), vmctx, self.offsets.vmctx_table_pointer(table) as i32)
+        builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            vmctx,
+            self.offsets.vmctx_table_pointer(table) as i32,
+        )
     }
 
     pub fn table_size(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
         let definition = self.table_definition(builder, table);
-        builder
-            .ins()
-            .load(ir::types::I32, trusted(), definition, self.offsets.table_current_elements() as i32)
+        builder.ins().load(
+            ir::types::I32,
+            trusted(),
+            definition,
+            self.offsets.table_current_elements() as i32,
+        )
     }
 
     /// The address of table element `index`, trapping with `code` when the
@@ -213,23 +255,48 @@ impl<'a> FuncEnvironment<'a> {
         code: TrapCode,
     ) -> Value {
         let definition = self.table_definition(builder, table);
-        let bound = builder
+        let bound = builder.ins().load(
+            ir::types::I32,
+            trusted(),
+            definition,
+            self.offsets.table_current_elements() as i32,
+        );
+        let oob = builder
             .ins()
-            .load(ir::types::I32, trusted(), definition, self.offsets.table_current_elements() as i32);
-        let oob = builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
         builder.ins().trapnz(oob, trap_code(code));
-        let base = builder.ins().load(self.pointer_type, trusted(), definition, self.offsets.table_base() as i32);
+        let base = builder.ins().load(
+            self.pointer_type,
+            trusted(),
+            definition,
+            self.offsets.table_base() as i32,
+        );
         let index = builder.ins().uextend(self.pointer_type, index);
         let scaled = builder.ins().imul_imm_u(index, i64::from(self.offsets.ptr));
-        builder.ins().iadd(base, scaled)
+        let address = builder.ins().iadd(base, scaled);
+        // The trap above stops out-of-bounds indices architecturally; the
+        // guard keeps a mispredicted check from loading past the table.
+        let null = builder.ins().iconst(self.pointer_type, 0);
+        builder.ins().select_spectre_guard(oob, null, address)
     }
 
-    pub fn table_get(&mut self, builder: &mut FunctionBuilder, table: TableIndex, index: Value) -> Value {
+    pub fn table_get(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        table: TableIndex,
+        index: Value,
+    ) -> Value {
         let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
         builder.ins().load(self.pointer_type, trusted(), address, 0)
     }
 
-    pub fn table_set(&mut self, builder: &mut FunctionBuilder, table: TableIndex, index: Value, value: Value) {
+    pub fn table_set(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        table: TableIndex,
+        index: Value,
+        value: Value,
+    ) {
         let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
         builder.ins().store(trusted(), value, address, 0);
     }
@@ -248,7 +315,12 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     /// `call` of a function by index. Returns the call's results.
-    pub fn call(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex, args: &[Value]) -> Vec<Value> {
+    pub fn call(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        callee: FuncIndex,
+        args: &[Value],
+    ) -> Vec<Value> {
         let vmctx = self.vmctx();
         let mut full_args = Vec::with_capacity(args.len() + 2);
         let inst = if self.module.is_imported_func(callee) {
@@ -311,19 +383,37 @@ impl<'a> FuncEnvironment<'a> {
         let vmctx = self.vmctx();
         let address = self.table_element_address(builder, table, index, TrapCode::UndefinedElement);
         let funcref = builder.ins().load(self.pointer_type, trusted(), address, 0);
-        let null_flags = MemFlagsData::new().with_aligned().with_trap_code(Some(trap_code(TrapCode::IndirectCallToNull)));
-        let actual = builder.ins().load(ir::types::I32, null_flags, funcref, self.offsets.funcref_type_id() as i32);
-        let expected = builder
-            .ins()
-            .load(ir::types::I32, readonly(), vmctx, self.offsets.vmctx_type_id(ty) as i32);
+        let null_flags = MemFlagsData::new()
+            .with_aligned()
+            .with_trap_code(Some(trap_code(TrapCode::IndirectCallToNull)));
+        let actual = builder.ins().load(
+            ir::types::I32,
+            null_flags,
+            funcref,
+            self.offsets.funcref_type_id() as i32,
+        );
+        let expected = builder.ins().load(
+            ir::types::I32,
+            readonly(),
+            vmctx,
+            self.offsets.vmctx_type_id(ty) as i32,
+        );
         let mismatch = builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        builder.ins().trapnz(mismatch, trap_code(TrapCode::BadSignature));
-        let code = builder
+        builder
             .ins()
-            .load(self.pointer_type, trusted(), funcref, self.offsets.funcref_wasm_call() as i32);
-        let callee_vmctx = builder
-            .ins()
-            .load(self.pointer_type, trusted(), funcref, self.offsets.funcref_vmctx() as i32);
+            .trapnz(mismatch, trap_code(TrapCode::BadSignature));
+        let code = builder.ins().load(
+            self.pointer_type,
+            trusted(),
+            funcref,
+            self.offsets.funcref_wasm_call() as i32,
+        );
+        let callee_vmctx = builder.ins().load(
+            self.pointer_type,
+            trusted(),
+            funcref,
+            self.offsets.funcref_vmctx() as i32,
+        );
         let mut full_args = Vec::with_capacity(args.len() + 2);
         full_args.extend([callee_vmctx, vmctx]);
         full_args.extend_from_slice(args);
@@ -335,7 +425,9 @@ impl<'a> FuncEnvironment<'a> {
     /// `ref.func`: the address of the function's funcref in this vmctx.
     pub fn ref_func(&mut self, builder: &mut FunctionBuilder, func: FuncIndex) -> Value {
         let vmctx = self.vmctx();
-        builder.ins().iadd_imm_u(vmctx, self.offsets.vmctx_funcref(func) as i64)
+        builder
+            .ins()
+            .iadd_imm_u(vmctx, self.offsets.vmctx_funcref(func) as i64)
     }
 
     // ----- builtins -----
@@ -350,14 +442,20 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     /// Calls a builtin through the vmctx's builtin array.
-    pub fn call_builtin(&mut self, builder: &mut FunctionBuilder, builtin: Builtin, args: &[Value]) -> Value {
+    pub fn call_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Value {
         debug_assert_eq!(args.len(), builtin.num_args());
         let sig = match self.builtin_signatures.get(&builtin.num_args()) {
             Some(sig) => *sig,
             None => {
                 let mut sig = Signature::new(self.isa.default_call_conv());
                 sig.params.push(AbiParam::new(self.pointer_type));
-                sig.params.extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
+                sig.params
+                    .extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
                 sig.returns.push(AbiParam::new(ir::types::I64));
                 let sig = builder.func.import_signature(sig);
                 self.builtin_signatures.insert(builtin.num_args(), sig);
@@ -365,9 +463,12 @@ impl<'a> FuncEnvironment<'a> {
             }
         };
         let vmctx = self.vmctx();
-        let array = builder
-            .ins()
-            .load(self.pointer_type, readonly(), vmctx, self.offsets.vmctx_builtins() as i32);
+        let array = builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            vmctx,
+            self.offsets.vmctx_builtins() as i32,
+        );
         let code = builder.ins().load(
             self.pointer_type,
             readonly(),
@@ -384,7 +485,12 @@ impl<'a> FuncEnvironment<'a> {
 
     /// Calls a builtin that returns 0 or a trap code, trapping with the
     /// builtin's code when it failed.
-    pub fn call_fallible_builtin(&mut self, builder: &mut FunctionBuilder, builtin: Builtin, args: &[Value]) {
+    pub fn call_fallible_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        builtin: Builtin,
+        args: &[Value],
+    ) {
         let result = self.call_builtin(builder, builtin, args);
         let code = builtin_trap(builtin);
         builder.ins().trapnz(result, trap_code(code));

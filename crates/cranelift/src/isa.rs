@@ -31,11 +31,19 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
             .set(name, value)
             .map_err(|e| format!("cranelift setting {name}={value}: {e}"))
     };
-    set(&mut flags, "opt_level", match options.opt_level {
-        OptLevel::None => "none",
-        OptLevel::Speed => "speed",
-    })?;
-    set(&mut flags, "enable_verifier", if options.verify { "true" } else { "false" })?;
+    set(
+        &mut flags,
+        "opt_level",
+        match options.opt_level {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+        },
+    )?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if options.verify { "true" } else { "false" },
+    )?;
     // Frame pointers make wasm backtraces a simple walk of the FP chain.
     set(&mut flags, "preserve_frame_pointers", "true")?;
     // Big frames must touch each page so they fault on the stack guard page

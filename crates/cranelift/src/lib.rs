@@ -7,12 +7,14 @@
 //! imports, other instances) is reached through the `VMContext`.
 
 mod bounds_checks;
+mod disas;
 mod func_environ;
 mod isa;
 mod link;
 mod trampolines;
 mod translate;
 
+pub use disas::disassemble;
 pub use isa::{build_isa, CompilerOptions, OptLevel};
 pub use link::{CompiledText, FunctionLoc};
 
@@ -20,7 +22,8 @@ use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
 use cranelift_entity::PrimaryMap;
 use hoist_environ::{
-    Builtin, DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType, WasmResult, WasmValType,
+    Builtin, DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType,
+    WasmResult, WasmValType,
 };
 
 /// Compiles modules and trampolines for one target.
@@ -75,12 +78,19 @@ pub fn ir_type(ty: WasmValType, pointer_type: ir::Type) -> ir::Type {
 pub fn wasm_signature(isa: &dyn TargetIsa, ty: &WasmFuncType) -> Signature {
     let pointer = isa.pointer_type();
     let mut sig = Signature::new(CallConv::Tail);
-    sig.params.push(AbiParam::special(pointer, ArgumentPurpose::VMContext));
-    sig.params.push(AbiParam::new(pointer));
     sig.params
-        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t, pointer))));
-    sig.returns
-        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t, pointer))));
+        .push(AbiParam::special(pointer, ArgumentPurpose::VMContext));
+    sig.params.push(AbiParam::new(pointer));
+    sig.params.extend(
+        ty.params
+            .iter()
+            .map(|t| AbiParam::new(ir_type(*t, pointer))),
+    );
+    sig.returns.extend(
+        ty.results
+            .iter()
+            .map(|t| AbiParam::new(ir_type(*t, pointer))),
+    );
     sig
 }
 
@@ -111,12 +121,16 @@ pub fn from_clif_trap(code: ir::TrapCode) -> Option<TrapCode> {
 /// The trap a fallible builtin reports when it fails.
 pub(crate) fn builtin_trap(builtin: Builtin) -> TrapCode {
     match builtin {
-        Builtin::MemoryCopy | Builtin::MemoryFill | Builtin::MemoryInit | Builtin::MemoryGrow | Builtin::DataDrop => {
-            TrapCode::MemoryOutOfBounds
-        }
-        Builtin::TableCopy | Builtin::TableFill | Builtin::TableInit | Builtin::TableGrow | Builtin::ElemDrop => {
-            TrapCode::TableOutOfBounds
-        }
+        Builtin::MemoryCopy
+        | Builtin::MemoryFill
+        | Builtin::MemoryInit
+        | Builtin::MemoryGrow
+        | Builtin::DataDrop => TrapCode::MemoryOutOfBounds,
+        Builtin::TableCopy
+        | Builtin::TableFill
+        | Builtin::TableInit
+        | Builtin::TableGrow
+        | Builtin::ElemDrop => TrapCode::TableOutOfBounds,
     }
 }
 

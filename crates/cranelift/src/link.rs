@@ -8,11 +8,11 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedRelocTarget};
-use cranelift_frontend::FunctionBuilderContext;
 use cranelift_entity::PrimaryMap;
+use cranelift_frontend::FunctionBuilderContext;
 use hoist_environ::{
-    DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, Module, TrapCode, Tunables, TypeIndex, VMOffsets,
-    WasmError, WasmFuncType, WasmResult,
+    DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, Module, TrapCode, Tunables,
+    TypeIndex, VMOffsets, WasmError, WasmFuncType, WasmResult,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -56,7 +56,11 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
 }
 
 /// Compiles `func` and extracts code, relocations, traps and source locations.
-fn compile(isa: &dyn TargetIsa, ctx: &mut Context, func: ir::Function) -> WasmResult<CompiledFunction> {
+fn compile(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+    func: ir::Function,
+) -> WasmResult<CompiledFunction> {
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
@@ -71,12 +75,10 @@ fn compile(isa: &dyn TargetIsa, ctx: &mut Context, func: ir::Function) -> WasmRe
                 let name = &ctx.func.params.user_named_funcs()[*name];
                 FuncIndex::from_u32(name.index)
             }
-            other => {
-                return Err(WasmError::Unsupported(format!(
-                    "relocation to {other:?} in {} (the target lacks a CPU feature hoist relies on?)",
-                    ctx.func.name
-                )))
-            }
+            other => return Err(WasmError::Unsupported(format!(
+                "relocation to {other:?} in {} (the target lacks a CPU feature hoist relies on?)",
+                ctx.func.name
+            ))),
         };
         relocs.push((reloc.offset, reloc.kind, reloc.addend, callee));
     }
@@ -107,7 +109,10 @@ struct ThreadContext {
 
 impl Default for ThreadContext {
     fn default() -> Self {
-        ThreadContext { codegen: Context::new(), translator: FuncTranslatorContext::default() }
+        ThreadContext {
+            codegen: Context::new(),
+            translator: FuncTranslatorContext::default(),
+        }
     }
 }
 
@@ -125,7 +130,8 @@ pub fn compile_module(
         .map_init(ThreadContext::default, |ctx, (index, body)| {
             let func_index = module.func_index(index);
             let sig = wasm_signature(isa, module.func_type(func_index));
-            let mut func = ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
+            let mut func =
+                ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
             let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
             translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func)?;
             compile(isa, &mut ctx.codegen, func)
@@ -180,11 +186,16 @@ fn link(
                 .defined_func_index(*callee)
                 .ok_or_else(|| WasmError::Unsupported("direct call to an import".into()))?;
             if !builder.resolve_reloc(start + u64::from(*offset), *kind, *addend, target.index()) {
-                return Err(WasmError::Unsupported(format!("unresolvable relocation {kind:?}")));
+                return Err(WasmError::Unsupported(format!(
+                    "unresolvable relocation {kind:?}"
+                )));
             }
         }
         record(&mut out, start, func);
-        out.functions.push(FunctionLoc { start: start as u32, length: func.code.len() as u32 });
+        out.functions.push(FunctionLoc {
+            start: start as u32,
+            length: func.code.len() as u32,
+        });
     }
     for (ty, func) in &trampolines {
         let start = builder.append(false, &func.code, func.alignment, &mut ctrl);
@@ -200,10 +211,16 @@ fn link(
 
 fn record(out: &mut CompiledText, start: u64, func: &CompiledFunction) {
     let start = start as u32;
-    out.traps
-        .extend(func.traps.iter().map(|(offset, code)| (start + offset, *code)));
-    out.address_map
-        .extend(func.address_map.iter().map(|(offset, wasm)| (start + offset, *wasm)));
+    out.traps.extend(
+        func.traps
+            .iter()
+            .map(|(offset, code)| (start + offset, *code)),
+    );
+    out.address_map.extend(
+        func.address_map
+            .iter()
+            .map(|(offset, wasm)| (start + offset, *wasm)),
+    );
 }
 
 pub fn compile_host_trampoline(isa: &dyn TargetIsa, ty: &WasmFuncType) -> WasmResult<CompiledText> {

@@ -37,9 +37,14 @@ pub fn array_call_signature(isa: &dyn TargetIsa) -> Signature {
     sig
 }
 
-pub fn array_to_wasm(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionBuilderContext) -> ir::Function {
+pub fn array_to_wasm(
+    isa: &dyn TargetIsa,
+    ty: &WasmFuncType,
+    ctx: &mut FunctionBuilderContext,
+) -> ir::Function {
     let pointer = isa.pointer_type();
-    let mut func = ir::Function::with_name_signature(UserFuncName::default(), array_call_signature(isa));
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::default(), array_call_signature(isa));
     let mut builder = FunctionBuilder::new(&mut func, ctx);
     let block = builder.create_block();
     builder.append_block_params_for_function_params(block);
@@ -57,7 +62,11 @@ pub fn array_to_wasm(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionB
     args.extend([callee_vmctx, caller_vmctx]);
     for (i, param) in ty.params.iter().enumerate() {
         let offset = (i as u32 * VALUE_SLOT_SIZE) as i32;
-        args.push(builder.ins().load(ir_type(*param, pointer), trusted(), values, offset));
+        args.push(
+            builder
+                .ins()
+                .load(ir_type(*param, pointer), trusted(), values, offset),
+        );
     }
     let sig = builder.import_signature(wasm_signature(isa, ty));
     let call = builder.ins().call_indirect(sig, code, &args);
@@ -71,9 +80,14 @@ pub fn array_to_wasm(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionB
     func
 }
 
-pub fn wasm_to_array(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionBuilderContext) -> ir::Function {
+pub fn wasm_to_array(
+    isa: &dyn TargetIsa,
+    ty: &WasmFuncType,
+    ctx: &mut FunctionBuilderContext,
+) -> ir::Function {
     let pointer = isa.pointer_type();
-    let mut func = ir::Function::with_name_signature(UserFuncName::default(), wasm_signature(isa, ty));
+    let mut func =
+        ir::Function::with_name_signature(UserFuncName::default(), wasm_signature(isa, ty));
     let mut builder = FunctionBuilder::new(&mut func, ctx);
     let block = builder.create_block();
     builder.append_block_params_for_function_params(block);
@@ -89,7 +103,9 @@ pub fn wasm_to_array(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionB
         4,
     ));
     for (i, value) in params[2..].iter().enumerate() {
-        builder.ins().stack_store(pointer, *value, slot, (i as u32 * VALUE_SLOT_SIZE) as i32);
+        builder
+            .ins()
+            .stack_store(pointer, *value, slot, (i as u32 * VALUE_SLOT_SIZE) as i32);
     }
     let values = builder.ins().stack_addr(pointer, slot, 0);
 
@@ -99,14 +115,20 @@ pub fn wasm_to_array(isa: &dyn TargetIsa, ty: &WasmFuncType, ctx: &mut FunctionB
     let host_sig = builder.import_signature(host_sig);
     let (_, array_call, _) = funcref_offsets(isa);
     let host = builder.ins().load(pointer, trusted(), callee, array_call);
-    let call = builder.ins().call_indirect(host_sig, host, &[callee, caller_vmctx, values]);
+    let call = builder
+        .ins()
+        .call_indirect(host_sig, host, &[callee, caller_vmctx, values]);
     let ok = builder.inst_results(call)[0];
     builder.ins().trapz(ok, trap_code(TrapCode::HostTrap));
 
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, result) in ty.results.iter().enumerate() {
         let offset = (i as u32 * VALUE_SLOT_SIZE) as i32;
-        results.push(builder.ins().stack_load(pointer, ir_type(*result, pointer), slot, offset));
+        results.push(
+            builder
+                .ins()
+                .stack_load(pointer, ir_type(*result, pointer), slot, offset),
+        );
     }
     builder.ins().return_(&results);
     builder.finalize(isa.frontend_config());

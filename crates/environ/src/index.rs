@@ -1,8 +1,8 @@
 //! Typed index spaces. A `FuncIndex` counts imports and definitions, a
 //! `DefinedFuncIndex` only definitions; conversions go through [`crate::Module`].
 
-pub use cranelift_entity::EntityRef;
 use cranelift_entity::entity_impl;
+pub use cranelift_entity::EntityRef;
 
 macro_rules! indices {
     ($($(#[$doc:meta])* $name:ident, $prefix:literal;)*) => {$(

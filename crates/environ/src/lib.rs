@@ -8,14 +8,16 @@
 mod index;
 mod module;
 mod translate;
-mod tunables;
 mod trap;
+mod tunables;
 mod types;
 mod vmoffsets;
 
 pub use index::*;
 pub use module::*;
-pub use translate::{translate_module, val_type, wasm_features, FunctionBodyData, ModuleTranslation};
+pub use translate::{
+    translate_module, val_type, wasm_features, FunctionBodyData, ModuleTranslation,
+};
 pub use trap::TrapCode;
 pub use tunables::Tunables;
 pub use types::*;

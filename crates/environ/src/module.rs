@@ -31,7 +31,10 @@ pub struct Import {
 pub enum ElementKind {
     Passive,
     Declared,
-    Active { table: TableIndex, offset: ConstExpr },
+    Active {
+        table: TableIndex,
+        offset: ConstExpr,
+    },
 }
 
 /// An element segment: references to put into a table.
@@ -46,7 +49,10 @@ pub struct ElementSegment {
 #[derive(Clone, Debug)]
 pub enum DataKind {
     Passive,
-    Active { memory: MemoryIndex, offset: ConstExpr },
+    Active {
+        memory: MemoryIndex,
+        offset: ConstExpr,
+    },
 }
 
 /// A data segment: bytes to put into a memory.

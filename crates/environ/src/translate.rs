@@ -44,8 +44,16 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
                     let ty = ty?;
-                    let params = ty.params().iter().map(|t| val_type(*t)).collect::<WasmResult<Vec<_>>>()?;
-                    let results = ty.results().iter().map(|t| val_type(*t)).collect::<WasmResult<Vec<_>>>()?;
+                    let params = ty
+                        .params()
+                        .iter()
+                        .map(|t| val_type(*t))
+                        .collect::<WasmResult<Vec<_>>>()?;
+                    let results = ty
+                        .results()
+                        .iter()
+                        .map(|t| val_type(*t))
+                        .collect::<WasmResult<Vec<_>>>()?;
                     module.types.push(WasmFuncType::new(params, results));
                 }
             }
@@ -89,7 +97,9 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
                 for table in reader {
                     let table = table?;
                     if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                        return Err(WasmError::Unsupported("table initializer expressions".into()));
+                        return Err(WasmError::Unsupported(
+                            "table initializer expressions".into(),
+                        ));
                     }
                     module.tables.push(table_type(table.ty)?);
                 }
@@ -110,11 +120,21 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
                 for export in reader {
                     let export = export?;
                     let index = match export.kind {
-                        wasmparser::ExternalKind::Func => EntityIndex::Function(FuncIndex::from_u32(export.index)),
-                        wasmparser::ExternalKind::Table => EntityIndex::Table(TableIndex::from_u32(export.index)),
-                        wasmparser::ExternalKind::Memory => EntityIndex::Memory(MemoryIndex::from_u32(export.index)),
-                        wasmparser::ExternalKind::Global => EntityIndex::Global(GlobalIndex::from_u32(export.index)),
-                        other => return Err(WasmError::Unsupported(format!("export of {other:?}"))),
+                        wasmparser::ExternalKind::Func => {
+                            EntityIndex::Function(FuncIndex::from_u32(export.index))
+                        }
+                        wasmparser::ExternalKind::Table => {
+                            EntityIndex::Table(TableIndex::from_u32(export.index))
+                        }
+                        wasmparser::ExternalKind::Memory => {
+                            EntityIndex::Memory(MemoryIndex::from_u32(export.index))
+                        }
+                        wasmparser::ExternalKind::Global => {
+                            EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                        }
+                        other => {
+                            return Err(WasmError::Unsupported(format!("export of {other:?}")))
+                        }
                     };
                     module.exports.push((export.name.to_string(), index));
                 }
@@ -130,12 +150,18 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
                     let data = data?;
                     let kind = match data.kind {
                         wasmparser::DataKind::Passive => DataKind::Passive,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => DataKind::Active {
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataKind::Active {
                             memory: MemoryIndex::from_u32(memory_index),
                             offset: const_expr(&offset_expr)?,
                         },
                     };
-                    module.data.push(DataSegment { kind, bytes: data.data.into() });
+                    module.data.push(DataSegment {
+                        kind,
+                        bytes: data.data.into(),
+                    });
                 }
             }
             Payload::CustomSection(reader) => {
@@ -147,7 +173,10 @@ pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
             _ => {}
         }
     }
-    Ok(ModuleTranslation { module, function_bodies })
+    Ok(ModuleTranslation {
+        module,
+        function_bodies,
+    })
 }
 
 fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> WasmResult<()> {
@@ -157,7 +186,9 @@ fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> 
             Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    module.func_names.insert(FuncIndex::from_u32(naming.index), naming.name.to_string());
+                    module
+                        .func_names
+                        .insert(FuncIndex::from_u32(naming.index), naming.name.to_string());
                 }
             }
             _ => {}
@@ -212,14 +243,20 @@ fn memory_type(ty: wasmparser::MemoryType) -> WasmResult<MemoryType> {
 }
 
 fn global_type(ty: wasmparser::GlobalType) -> WasmResult<GlobalType> {
-    Ok(GlobalType { ty: val_type(ty.content_type)?, mutable: ty.mutable })
+    Ok(GlobalType {
+        ty: val_type(ty.content_type)?,
+        mutable: ty.mutable,
+    })
 }
 
 fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegment> {
     let kind = match element.kind {
         wasmparser::ElementKind::Passive => ElementKind::Passive,
         wasmparser::ElementKind::Declared => ElementKind::Declared,
-        wasmparser::ElementKind::Active { table_index, offset_expr } => ElementKind::Active {
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElementKind::Active {
             table: TableIndex::from_u32(table_index.unwrap_or(0)),
             offset: const_expr(&offset_expr)?,
         },
@@ -240,7 +277,11 @@ fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegmen
                 .collect::<WasmResult<Vec<_>>>()?,
         ),
     };
-    Ok(ElementSegment { kind, ty, items: items.into() })
+    Ok(ElementSegment {
+        kind,
+        ty,
+        items: items.into(),
+    })
 }
 
 /// Reads a (validated) constant expression. Wasm 2.0 allows exactly one
@@ -254,15 +295,22 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
         O::F32Const { value } => ConstExpr::F32(value.bits()),
         O::F64Const { value } => ConstExpr::F64(value.bits()),
         O::V128Const { value } => ConstExpr::V128(u128::from_le_bytes(*value.bytes())),
-        O::RefNull { hty } => ConstExpr::RefNull(ref_type(wasmparser::RefType::new(true, hty).ok_or_else(
-            || WasmError::Unsupported("this heap type".into()),
-        )?)?),
+        O::RefNull { hty } => ConstExpr::RefNull(ref_type(
+            wasmparser::RefType::new(true, hty)
+                .ok_or_else(|| WasmError::Unsupported("this heap type".into()))?,
+        )?),
         O::RefFunc { function_index } => ConstExpr::RefFunc(FuncIndex::from_u32(function_index)),
         O::GlobalGet { global_index } => ConstExpr::GlobalGet(GlobalIndex::from_u32(global_index)),
-        other => return Err(WasmError::Unsupported(format!("constant expression {other:?}"))),
+        other => {
+            return Err(WasmError::Unsupported(format!(
+                "constant expression {other:?}"
+            )))
+        }
     };
     match reader.read()? {
         O::End => Ok(value),
-        _ => Err(WasmError::Unsupported("extended constant expressions".into())),
+        _ => Err(WasmError::Unsupported(
+            "extended constant expressions".into(),
+        )),
     }
 }

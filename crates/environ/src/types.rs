@@ -56,8 +56,18 @@ impl WasmFuncType {
 
 impl fmt::Display for WasmFuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[WasmValType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |v: &[WasmValType]| {
+            v.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 
@@ -81,7 +91,11 @@ pub struct MemoryType {
 impl MemoryType {
     /// The largest number of pages this memory may ever have.
     pub fn max_pages(&self) -> u64 {
-        let limit = if self.memory64 { 1 << 48 } else { crate::WASM32_MAX_PAGES };
+        let limit = if self.memory64 {
+            1 << 48
+        } else {
+            crate::WASM32_MAX_PAGES
+        };
         self.maximum.unwrap_or(limit).min(limit)
     }
 }

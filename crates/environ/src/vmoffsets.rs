@@ -25,7 +25,9 @@
 //! another machine gets that machine's layout. The runtime's `#[repr(C)]`
 //! structs are checked against these numbers by a test.
 
-use crate::{FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex, DefinedGlobalIndex};
+use crate::{
+    DefinedGlobalIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex,
+};
 
 /// The value of `VMContext::magic`.
 pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"hoi!");
@@ -219,7 +221,9 @@ impl Builtin {
             Builtin::MemoryGrow => 2,
             Builtin::TableGrow => 3,
             Builtin::MemoryFill | Builtin::TableFill => 4,
-            Builtin::MemoryCopy | Builtin::MemoryInit | Builtin::TableCopy | Builtin::TableInit => 5,
+            Builtin::MemoryCopy | Builtin::MemoryInit | Builtin::TableCopy | Builtin::TableInit => {
+                5
+            }
         }
     }
 }
@@ -235,13 +239,19 @@ mod tests {
         let ty = module.types.push(WasmFuncType::default());
         module.functions.push(ty);
         module.functions.push(ty);
-        module.globals.push(GlobalType { ty: WasmValType::I32, mutable: true });
+        module.globals.push(GlobalType {
+            ty: WasmValType::I32,
+            mutable: true,
+        });
         module.global_inits.push(ConstExpr::I32(0));
         let offsets = VMOffsets::new(8, &module);
         assert_eq!(offsets.vmctx_type_id(ty), 32);
         assert_eq!(offsets.vmctx_global_pointer(GlobalIndex::from_u32(0)), 40);
         assert_eq!(offsets.vmctx_funcref(FuncIndex::from_u32(1)), 48 + 32);
-        assert_eq!(offsets.vmctx_defined_global(DefinedGlobalIndex::from_u32(0)), 112);
+        assert_eq!(
+            offsets.vmctx_defined_global(DefinedGlobalIndex::from_u32(0)),
+            112
+        );
         assert_eq!(offsets.size_of_vmctx(), 128);
     }
 }

@@ -78,7 +78,11 @@ impl Engine {
 
     /// The id of a signature, registering it on first use.
     pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
-        let mut registry = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut registry = self
+            .inner
+            .signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(id) = registry.ids.get(ty) {
             return *id;
         }
@@ -90,19 +94,29 @@ impl Engine {
 
     /// The signature registered under `id`.
     pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
-        let registry = self.inner.signatures.lock().unwrap_or_else(|e| e.into_inner());
+        let registry = self
+            .inner
+            .signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         registry.types.get(id as usize).cloned()
     }
 
     /// The wasm-to-host trampoline for host functions of type `ty`,
     /// compiled on first use and kept for the engine's life.
     pub(crate) fn host_trampoline(&self, ty: &WasmFuncType) -> Result<*const u8> {
-        let mut cache = self.inner.host_trampolines.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = self
+            .inner
+            .host_trampolines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some((code, offset)) = cache.get(ty) {
             return Ok(code.address(*offset));
         }
         let compiled = self.inner.compiler.compile_host_trampoline(ty)?;
-        let offset = compiled.wasm_to_array.expect("host trampoline text has its entry");
+        let offset = compiled
+            .wasm_to_array
+            .expect("host trampoline text has its entry");
         let code = Arc::new(CodeMemory::new(&compiled.text, compiled.traps)?);
         let address = code.address(offset);
         cache.insert(ty.clone(), (code, offset));

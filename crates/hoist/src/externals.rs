@@ -18,16 +18,32 @@ pub enum Extern {
 
 impl Extern {
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
     pub fn ty<T>(&self, store: &Store<T>) -> ExternType {
         match self {
@@ -67,7 +83,11 @@ pub struct Global(pub(crate) usize);
 impl Global {
     pub fn new<T>(store: &mut Store<T>, ty: GlobalType, val: Val) -> Result<Global> {
         if val.ty() != ty.content() {
-            bail!("global of type {} cannot hold a {} value", ty.content(), val.ty());
+            bail!(
+                "global of type {} cannot hold a {} value",
+                ty.content(),
+                val.ty()
+            );
         }
         let inner = &mut *store.inner;
         let raw = val.to_raw(inner);
@@ -97,7 +117,11 @@ impl Global {
             bail!("cannot set an immutable global");
         }
         if val.ty() != ty.content() {
-            bail!("global of type {} cannot hold a {} value", ty.content(), val.ty());
+            bail!(
+                "global of type {} cannot hold a {} value",
+                ty.content(),
+                val.ty()
+            );
         }
         let raw = val.to_raw(inner);
         // SAFETY: as in `get`; the store is borrowed mutably.
@@ -153,7 +177,11 @@ pub struct Table(pub(crate) usize);
 impl Table {
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
         if init.ty() != ty.element() {
-            bail!("table of {} cannot hold a {} value", ty.element(), init.ty());
+            bail!(
+                "table of {} cannot hold a {} value",
+                ty.element(),
+                init.ty()
+            );
         }
         let init = init.to_raw(&store.inner).0 as usize;
         let Some(table) = RuntimeTable::new(&ty.ty, init) else {
@@ -180,7 +208,11 @@ impl Table {
         let table = &inner.tables[self.0];
         let element = ValType::from_wasm(table.ty().element);
         let raw = table.get(index)?;
-        Some(Val::from_raw(hoist_runtime::ValRaw(raw as u128), element, inner))
+        Some(Val::from_raw(
+            hoist_runtime::ValRaw(raw as u128),
+            element,
+            inner,
+        ))
     }
 
     pub fn set<T>(&self, store: &mut Store<T>, index: u32, val: Val) -> Result<()> {

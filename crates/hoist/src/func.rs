@@ -78,11 +78,26 @@ impl Func {
                 .enumerate()
                 .map(|(i, ty)| Val::from_raw(values[i], *ty, store))
                 .collect();
-            let mut results: Vec<Val> = signature.results().iter().map(|ty| Val::default_for(*ty)).collect();
-            f(Caller { store: &mut *store, vmctx }, &params, &mut results)?;
+            let mut results: Vec<Val> = signature
+                .results()
+                .iter()
+                .map(|ty| Val::default_for(*ty))
+                .collect();
+            f(
+                Caller {
+                    store: &mut *store,
+                    vmctx,
+                },
+                &params,
+                &mut results,
+            )?;
             for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
                 if result.ty() != *ty {
-                    return Err(format!("host function returned a {} where its type says {ty}", result.ty()).into());
+                    return Err(format!(
+                        "host function returned a {} where its type says {ty}",
+                        result.ty()
+                    )
+                    .into());
                 }
                 values[i] = result.to_raw(store);
             }
@@ -118,10 +133,14 @@ impl Func {
                     results.len()
                 );
             }
-            let mut values = vec![ValRaw::default(); ty.params().len().max(ty.results().len()).max(1)];
+            let mut values =
+                vec![ValRaw::default(); ty.params().len().max(ty.results().len()).max(1)];
             for (i, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
                 if param.ty() != *expected {
-                    bail!("argument {i} is a {} but the function takes a {expected}", param.ty());
+                    bail!(
+                        "argument {i} is a {} but the function takes a {expected}",
+                        param.ty()
+                    );
                 }
                 values[i] = param.to_raw(&*inner);
             }
@@ -153,7 +172,13 @@ pub(crate) unsafe fn call_funcref<T>(
         unsafe { (*host).call(std::ptr::null_mut(), values) }.map_err(anyhow::Error::from_boxed)
     } else {
         // SAFETY: per the contract; the store context is boxed in the store.
-        let (context, max_stack) = unsafe { (&mut *(*store).context as *mut _, (*store).engine.tunables().max_wasm_stack) };
-        unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }.map_err(trap::from_reason)
+        let (context, max_stack) = unsafe {
+            (
+                &mut *(*store).context as *mut _,
+                (*store).engine.tunables().max_wasm_stack,
+            )
+        };
+        unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }
+            .map_err(trap::from_reason)
     }
 }

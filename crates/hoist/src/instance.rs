@@ -73,14 +73,22 @@ pub(crate) fn export<T>(store: &mut StoreInner<T>, index: usize, name: &str) -> 
     })
 }
 
-fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]) -> Result<Instance> {
+fn instantiate<T>(
+    store: &mut StoreInner<T>,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
     if !Arc::ptr_eq(&module.engine().inner, &store.engine.inner) {
         bail!("the module was compiled by a different engine than the store's");
     }
     let code = module.inner.code.clone();
     let m = &code.module;
     if imports.len() != m.imports.len() {
-        bail!("the module needs {} imports, but {} were given", m.imports.len(), imports.len());
+        bail!(
+            "the module needs {} imports, but {} were given",
+            m.imports.len(),
+            imports.len()
+        );
     }
 
     let mut imported_functions = Vec::new();
@@ -103,7 +111,12 @@ fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]
             (EntityType::Table(ty), Extern::Table(t)) => {
                 let table = &mut store.tables[t.0];
                 let ok = table.ty().element == ty.element
-                    && limits_match(u64::from(table.size()), table.ty().maximum, ty.minimum, ty.maximum);
+                    && limits_match(
+                        u64::from(table.size()),
+                        table.ty().maximum,
+                        ty.minimum,
+                        ty.maximum,
+                    );
                 tables.push(&mut **table as *mut RuntimeTable);
                 table_handles.push(t.0);
                 ok
@@ -134,7 +147,8 @@ fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]
 
     let tunables = store.engine.tunables().clone();
     for (_, ty) in m.memories.iter().skip(m.num_imported_memories) {
-        let memory = LinearMemory::new(ty, &tunables).context("failed to allocate a linear memory")?;
+        let memory =
+            LinearMemory::new(ty, &tunables).context("failed to allocate a linear memory")?;
         let mut memory = Box::new(memory);
         memories.push(&mut *memory as *mut LinearMemory);
         store.memories.push(memory);
@@ -142,7 +156,10 @@ fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]
     }
     for (_, ty) in m.tables.iter().skip(m.num_imported_tables) {
         let Some(table) = RuntimeTable::new(ty, 0) else {
-            bail!("table of {} elements exceeds the implementation limit", ty.minimum);
+            bail!(
+                "table of {} elements exceeds the implementation limit",
+                ty.minimum
+            );
         };
         let mut table = Box::new(table);
         tables.push(&mut *table as *mut RuntimeTable);
@@ -162,7 +179,11 @@ fn instantiate<T>(store: &mut StoreInner<T>, module: &Module, imports: &[Extern]
         store: store_pointer,
     });
     let index = store.instances.len();
-    store.instances.push(InstanceData { instance, memories: memory_handles, tables: table_handles });
+    store.instances.push(InstanceData {
+        instance,
+        memories: memory_handles,
+        tables: table_handles,
+    });
 
     // Segments may trap; what they wrote before stays (the instance stays in
     // the store, and shared tables and memories keep the writes).

@@ -18,7 +18,11 @@ pub struct Linker<T> {
 
 impl<T> Linker<T> {
     pub fn new(engine: &Engine) -> Self {
-        Linker { engine: engine.clone(), items: HashMap::new(), _store: PhantomData }
+        Linker {
+            engine: engine.clone(),
+            items: HashMap::new(),
+            _store: PhantomData,
+        }
     }
 
     pub fn engine(&self) -> &Engine {
@@ -26,13 +30,24 @@ impl<T> Linker<T> {
     }
 
     /// Defines `module::name`; a later definition replaces an earlier one.
-    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
-        self.items.insert((module.to_string(), name.to_string()), item.into());
+    pub fn define(
+        &mut self,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
+        self.items
+            .insert((module.to_string(), name.to_string()), item.into());
         Ok(self)
     }
 
     /// Defines every export of `instance` under the module name `module`.
-    pub fn instance(&mut self, store: &mut Store<T>, module: &str, instance: Instance) -> Result<&mut Self> {
+    pub fn instance(
+        &mut self,
+        store: &mut Store<T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
         for (name, item) in instance.exports(store) {
             self.define(module, &name, item)?;
         }
@@ -40,7 +55,9 @@ impl<T> Linker<T> {
     }
 
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.items.get(&(module.to_string(), name.to_string())).copied()
+        self.items
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Instantiates `module`, taking each import from this linker.

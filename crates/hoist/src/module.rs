@@ -30,19 +30,38 @@ impl Module {
 
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let hoist_environ::ModuleTranslation { module, function_bodies } = hoist_environ::translate_module(wasm)?;
+        let hoist_environ::ModuleTranslation {
+            module,
+            function_bodies,
+        } = hoist_environ::translate_module(wasm)?;
         let module = Arc::new(module);
         let compiler = &engine.inner.compiler;
         let compiled = compiler.compile_module(&module, function_bodies)?;
-        let code = Arc::new(CodeMemory::new(&compiled.text, compiled.traps).context("mapping compiled code")?);
+        let code = Arc::new(
+            CodeMemory::new(&compiled.text, compiled.traps).context("mapping compiled code")?,
+        );
         let offsets = VMOffsets::new(compiler.isa().pointer_bytes(), &module);
-        let array_to_wasm = module.types.keys().map(|ty| compiled.array_to_wasm.get(&ty).copied()).collect();
+        let array_to_wasm = module
+            .types
+            .keys()
+            .map(|ty| compiled.array_to_wasm.get(&ty).copied())
+            .collect();
         let functions = compiled.functions.iter().map(|f| f.start).collect();
-        let type_ids = module.types.values().map(|ty| engine.signature_id(ty)).collect();
+        let type_ids = module
+            .types
+            .values()
+            .map(|ty| engine.signature_id(ty))
+            .collect();
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
-                code: Arc::new(ModuleCode { module, offsets, code, functions, array_to_wasm }),
+                code: Arc::new(ModuleCode {
+                    module,
+                    offsets,
+                    code,
+                    functions,
+                    array_to_wasm,
+                }),
                 type_ids,
             }),
         })
@@ -56,10 +75,13 @@ impl Module {
     /// `(module, name, type)` of each import, in order.
     pub fn imports(&self) -> impl Iterator<Item = (&str, &str, ExternType)> + '_ {
         let module = &self.inner.code.module;
-        module
-            .imports
-            .iter()
-            .map(move |import| (import.module.as_str(), import.field.as_str(), extern_type(module.entity_type(import.index))))
+        module.imports.iter().map(move |import| {
+            (
+                import.module.as_str(),
+                import.field.as_str(),
+                extern_type(module.entity_type(import.index)),
+            )
+        })
     }
 
     /// `(name, type)` of each export, in order.

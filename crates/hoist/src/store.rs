@@ -8,7 +8,9 @@
 
 use crate::engine::Engine;
 use crate::types::{FuncType, GlobalType};
-use hoist_runtime::{Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext};
+use hoist_runtime::{
+    Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext,
+};
 use std::any::Any;
 use std::collections::HashMap;
 
@@ -108,15 +110,24 @@ impl<T> StoreInner<T> {
     }
 
     /// The Global handle for a global's storage, creating one if new.
-    pub(crate) fn global_handle(&mut self, definition: *mut VMGlobalDefinition, ty: GlobalType) -> usize {
-        *self.global_handles.entry(definition as usize).or_insert_with(|| {
-            self.globals.push(GlobalData { definition, ty });
-            self.globals.len() - 1
-        })
+    pub(crate) fn global_handle(
+        &mut self,
+        definition: *mut VMGlobalDefinition,
+        ty: GlobalType,
+    ) -> usize {
+        *self
+            .global_handles
+            .entry(definition as usize)
+            .or_insert_with(|| {
+                self.globals.push(GlobalData { definition, ty });
+                self.globals.len() - 1
+            })
     }
 
     /// The instance owning the vmctx `vmctx`, if it is one of ours.
     pub(crate) fn instance_by_vmctx(&self, vmctx: *mut u8) -> Option<usize> {
-        self.instances.iter().position(|i| i.instance.vmctx() == vmctx)
+        self.instances
+            .iter()
+            .position(|i| i.instance.vmctx() == vmctx)
     }
 }

@@ -53,8 +53,14 @@ pub struct FuncType {
 }
 
 impl FuncType {
-    pub fn new(params: impl IntoIterator<Item = ValType>, results: impl IntoIterator<Item = ValType>) -> Self {
-        FuncType { params: params.into_iter().collect(), results: results.into_iter().collect() }
+    pub fn new(
+        params: impl IntoIterator<Item = ValType>,
+        results: impl IntoIterator<Item = ValType>,
+    ) -> Self {
+        FuncType {
+            params: params.into_iter().collect(),
+            results: results.into_iter().collect(),
+        }
     }
     pub fn params(&self) -> &[ValType] {
         &self.params
@@ -69,7 +75,10 @@ impl FuncType {
         )
     }
     pub(crate) fn to_wasm(&self) -> env::WasmFuncType {
-        env::WasmFuncType::new(self.params.iter().map(|t| t.to_wasm()), self.results.iter().map(|t| t.to_wasm()))
+        env::WasmFuncType::new(
+            self.params.iter().map(|t| t.to_wasm()),
+            self.results.iter().map(|t| t.to_wasm()),
+        )
     }
 }
 
@@ -93,7 +102,10 @@ pub struct GlobalType {
 
 impl GlobalType {
     pub fn new(content: ValType, mutability: Mutability) -> Self {
-        GlobalType { content, mutability }
+        GlobalType {
+            content,
+            mutability,
+        }
     }
     pub fn content(&self) -> ValType {
         self.content
@@ -102,12 +114,19 @@ impl GlobalType {
         self.mutability
     }
     pub(crate) fn to_wasm(&self) -> env::GlobalType {
-        env::GlobalType { ty: self.content.to_wasm(), mutable: self.mutability == Mutability::Var }
+        env::GlobalType {
+            ty: self.content.to_wasm(),
+            mutable: self.mutability == Mutability::Var,
+        }
     }
     pub(crate) fn from_wasm(ty: &env::GlobalType) -> Self {
         GlobalType::new(
             ValType::from_wasm(ty.ty),
-            if ty.mutable { Mutability::Var } else { Mutability::Const },
+            if ty.mutable {
+                Mutability::Var
+            } else {
+                Mutability::Const
+            },
         )
     }
 }
@@ -146,7 +165,11 @@ pub struct TableType {
 impl TableType {
     pub fn new(element: ValType, minimum: u32, maximum: Option<u32>) -> Self {
         TableType {
-            ty: env::TableType { element: element.to_wasm(), minimum: u64::from(minimum), maximum: maximum.map(u64::from) },
+            ty: env::TableType {
+                element: element.to_wasm(),
+                minimum: u64::from(minimum),
+                maximum: maximum.map(u64::from),
+            },
         }
     }
     pub fn element(&self) -> ValType {

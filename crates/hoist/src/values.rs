@@ -3,7 +3,7 @@
 use crate::func::Func;
 use crate::store::{Store, StoreInner};
 use crate::types::ValType;
-use hoist_runtime::{ValRaw, VMFuncRef};
+use hoist_runtime::{VMFuncRef, ValRaw};
 use std::any::Any;
 
 /// A wasm value. Floats are kept as bits so NaN payloads survive.
@@ -32,16 +32,32 @@ impl Val {
     }
 
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     /// The zero (or null) value of a type.
@@ -79,7 +95,9 @@ impl Val {
             ValType::V128 => Val::V128(raw.0),
             ValType::FuncRef => match raw.get_u64() {
                 0 => Val::FuncRef(None),
-                ptr => Val::FuncRef(Some(Func(store.func_handle(ptr as usize as *mut VMFuncRef)))),
+                ptr => Val::FuncRef(Some(Func(
+                    store.func_handle(ptr as usize as *mut VMFuncRef),
+                ))),
             },
             ValType::ExternRef => match raw.get_u64() {
                 0 => Val::ExternRef(None),

@@ -44,22 +44,50 @@ fn status<E>(result: Result<(), E>) -> u64 {
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u64, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    instance.memory_grow(MemoryIndex::from_u32(memory as u32), delta).unwrap_or(u64::MAX)
+    instance
+        .memory_grow(MemoryIndex::from_u32(memory as u32), delta)
+        .unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn memory_copy(vmctx: *mut u8, dst_mem: u64, dst: u64, src_mem: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_mem: u64,
+    dst: u64,
+    src_mem: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    status(instance.memory_copy(MemoryIndex::from_u32(dst_mem as u32), dst, MemoryIndex::from_u32(src_mem as u32), src, len))
+    status(instance.memory_copy(
+        MemoryIndex::from_u32(dst_mem as u32),
+        dst,
+        MemoryIndex::from_u32(src_mem as u32),
+        src,
+        len,
+    ))
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u64, dst: u64, value: u64, len: u64) -> u64 {
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    memory: u64,
+    dst: u64,
+    value: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
     status(instance.memory_fill(MemoryIndex::from_u32(memory as u32), dst, value as u8, len))
 }
 
-unsafe extern "C" fn memory_init(vmctx: *mut u8, memory: u64, data: u64, dst: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u64,
+    data: u64,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
     status(instance.memory_init(
@@ -80,7 +108,11 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u64) -> u64 {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u64, delta: u64, init: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    match instance.table_grow(TableIndex::from_u32(table as u32), delta as u32, init as usize) {
+    match instance.table_grow(
+        TableIndex::from_u32(table as u32),
+        delta as u32,
+        init as usize,
+    ) {
         Some(old) => u64::from(old),
         None => u64::MAX,
     }
@@ -89,10 +121,22 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u64, delta: u64, init: u6
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u64, dst: u64, value: u64, len: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    status(instance.table_fill(TableIndex::from_u32(table as u32), dst as u32, value as usize, len as u32))
+    status(instance.table_fill(
+        TableIndex::from_u32(table as u32),
+        dst as u32,
+        value as usize,
+        len as u32,
+    ))
 }
 
-unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u64, src_table: u64, dst: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u64,
+    src_table: u64,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
     status(instance.table_copy(
@@ -104,7 +148,14 @@ unsafe extern "C" fn table_copy(vmctx: *mut u8, dst_table: u64, src_table: u64, 
     ))
 }
 
-unsafe extern "C" fn table_init(vmctx: *mut u8, table: u64, elem: u64, dst: u64, src: u64, len: u64) -> u64 {
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u64,
+    elem: u64,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
     status(instance.table_init(

@@ -12,7 +12,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// The Rust side of a host function: gets the caller's vmctx and the value
 /// array (arguments in, results out).
-pub type HostFn = dyn Fn(*mut u8, &mut [ValRaw]) -> Result<(), Box<dyn Error + Send + Sync>> + Send + Sync;
+pub type HostFn =
+    dyn Fn(*mut u8, &mut [ValRaw]) -> Result<(), Box<dyn Error + Send + Sync>> + Send + Sync;
 
 #[repr(C)]
 pub struct VMHostFunc {
@@ -25,9 +26,19 @@ pub struct VMHostFunc {
 
 impl VMHostFunc {
     /// `wasm_call` is the wasm-to-host trampoline for the function's type.
-    pub fn new(wasm_call: *const u8, type_id: u32, slots: usize, func: Box<HostFn>) -> Box<VMHostFunc> {
+    pub fn new(
+        wasm_call: *const u8,
+        type_id: u32,
+        slots: usize,
+        func: Box<HostFn>,
+    ) -> Box<VMHostFunc> {
         let mut host = Box::new(VMHostFunc {
-            funcref: VMFuncRef { wasm_call, array_call: host_array_call as *const u8, vmctx: std::ptr::null_mut(), type_id },
+            funcref: VMFuncRef {
+                wasm_call,
+                array_call: host_array_call as *const u8,
+                vmctx: std::ptr::null_mut(),
+                type_id,
+            },
             slots,
             func,
         });
@@ -40,7 +51,11 @@ impl VMHostFunc {
     }
 
     /// Calls the function directly from the host.
-    pub fn call(&self, caller_vmctx: *mut u8, values: &mut [ValRaw]) -> Result<(), Box<dyn Error + Send + Sync>> {
+    pub fn call(
+        &self,
+        caller_vmctx: *mut u8,
+        values: &mut [ValRaw],
+    ) -> Result<(), Box<dyn Error + Send + Sync>> {
         (self.func)(caller_vmctx, values)
     }
 }
@@ -65,7 +80,11 @@ impl Error for HostPanic {}
 
 /// Called by the wasm-to-host trampoline. Returns 1 on success; on failure
 /// records the error and returns 0, and the trampoline traps.
-unsafe extern "C" fn host_array_call(funcref: *mut VMFuncRef, caller_vmctx: *mut u8, values: *mut ValRaw) -> u64 {
+unsafe extern "C" fn host_array_call(
+    funcref: *mut VMFuncRef,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+) -> u64 {
     // SAFETY: the trampoline passes the funcref of a live VMHostFunc (its
     // first field) and a value array of `slots` entries on its stack.
     let host = unsafe { &*(funcref as *const VMHostFunc) };

@@ -61,7 +61,8 @@ impl Instance {
     pub fn new(parts: InstanceParts) -> Box<Instance> {
         let module = parts.code.module.clone();
         let offsets = &parts.code.offsets;
-        let layout = Layout::from_size_align(offsets.size_of_vmctx().max(16) as usize, 16).expect("vmctx layout");
+        let layout = Layout::from_size_align(offsets.size_of_vmctx().max(16) as usize, 16)
+            .expect("vmctx layout");
         // SAFETY: the layout has a non-zero size.
         let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
         if vmctx.is_null() {
@@ -102,10 +103,12 @@ impl Instance {
             }
             for (index, _) in module.globals.iter() {
                 let pointer = match module.defined_global_index(index) {
-                    Some(def) => vmctx.add(offsets.vmctx_defined_global(def) as usize) as *mut VMGlobalDefinition,
+                    Some(def) => vmctx.add(offsets.vmctx_defined_global(def) as usize)
+                        as *mut VMGlobalDefinition,
                     None => parts.imported_globals[index.index()],
                 };
-                *(vmctx.add(offsets.vmctx_global_pointer(index) as usize) as *mut *mut VMGlobalDefinition) = pointer;
+                *(vmctx.add(offsets.vmctx_global_pointer(index) as usize)
+                    as *mut *mut VMGlobalDefinition) = pointer;
             }
             for (index, ty) in module.functions.iter() {
                 let funcref = match module.defined_func_index(index) {
@@ -153,7 +156,12 @@ impl Instance {
 
     pub fn global_ptr(&self, index: GlobalIndex) -> *mut VMGlobalDefinition {
         // SAFETY: the slot was filled in `new` with a valid pointer.
-        unsafe { *(self.vmctx.add(self.offsets().vmctx_global_pointer(index) as usize) as *const *mut VMGlobalDefinition) }
+        unsafe {
+            *(self
+                .vmctx
+                .add(self.offsets().vmctx_global_pointer(index) as usize)
+                as *const *mut VMGlobalDefinition)
+        }
     }
 
     pub fn memory_ptr(&self, index: MemoryIndex) -> *mut LinearMemory {
@@ -189,12 +197,22 @@ impl Instance {
             let value = self.eval_const(init);
             let index = module.num_imported_globals + def.index();
             // SAFETY: defined global slots live in our vmctx.
-            unsafe { *self.global_ptr(GlobalIndex::new(index)) = VMGlobalDefinition::from_raw(value) };
+            unsafe {
+                *self.global_ptr(GlobalIndex::new(index)) = VMGlobalDefinition::from_raw(value)
+            };
         }
         self.elements = module
             .elements
             .values()
-            .map(|segment| Some(segment.items.iter().map(|item| self.eval_const(item).0 as usize).collect()))
+            .map(|segment| {
+                Some(
+                    segment
+                        .items
+                        .iter()
+                        .map(|item| self.eval_const(item).0 as usize)
+                        .collect(),
+                )
+            })
             .collect();
         for (index, segment) in module.elements.iter() {
             match &segment.kind {
@@ -211,7 +229,11 @@ impl Instance {
         for (index, segment) in module.data.iter() {
             if let DataKind::Active { memory, offset } = &segment.kind {
                 let offset = self.eval_const(offset).get_u64();
-                let offset = if module.memories[*memory].memory64 { offset } else { offset as u32 as u64 };
+                let offset = if module.memories[*memory].memory64 {
+                    offset
+                } else {
+                    offset as u32 as u64
+                };
                 self.memory_init(*memory, index, offset, 0, segment.bytes.len() as u32)?;
                 self.dropped_data[index.index()] = true;
             }
@@ -221,9 +243,20 @@ impl Instance {
 
     // ----- the operations behind the builtins -----
 
-    pub fn memory_init(&mut self, memory: MemoryIndex, data: DataIndex, dst: u64, src: u32, len: u32) -> Result<(), TrapCode> {
+    pub fn memory_init(
+        &mut self,
+        memory: MemoryIndex,
+        data: DataIndex,
+        dst: u64,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         let module = self.code.module.clone();
-        let bytes: &[u8] = if self.dropped_data[data.index()] { &[] } else { &module.data[data].bytes };
+        let bytes: &[u8] = if self.dropped_data[data.index()] {
+            &[]
+        } else {
+            &module.data[data].bytes
+        };
         // SAFETY: memory pointers are valid for the instance's life and
         // the store gives us exclusive access while wasm runs.
         let memory = unsafe { &mut *self.memories[memory.index()] };
@@ -237,7 +270,14 @@ impl Instance {
         self.dropped_data[data.index()] = true;
     }
 
-    pub fn memory_copy(&mut self, dst_mem: MemoryIndex, dst: u64, src_mem: MemoryIndex, src: u64, len: u64) -> Result<(), TrapCode> {
+    pub fn memory_copy(
+        &mut self,
+        dst_mem: MemoryIndex,
+        dst: u64,
+        src_mem: MemoryIndex,
+        src: u64,
+        len: u64,
+    ) -> Result<(), TrapCode> {
         // SAFETY: see `memory_init`; the two memories may be the same, so
         // work on raw parts and copy with memmove semantics.
         unsafe {
@@ -247,12 +287,22 @@ impl Instance {
             let (src_base, src_len) = (src_memory.data().as_ptr(), src_memory.data().len());
             let src_range = range(src, len, src_len)?;
             let dst_range = range(dst, len, dst_len)?;
-            std::ptr::copy(src_base.add(src_range.start), dst_base.add(dst_range.start), len as usize);
+            std::ptr::copy(
+                src_base.add(src_range.start),
+                dst_base.add(dst_range.start),
+                len as usize,
+            );
         }
         Ok(())
     }
 
-    pub fn memory_fill(&mut self, memory: MemoryIndex, dst: u64, value: u8, len: u64) -> Result<(), TrapCode> {
+    pub fn memory_fill(
+        &mut self,
+        memory: MemoryIndex,
+        dst: u64,
+        value: u8,
+        len: u64,
+    ) -> Result<(), TrapCode> {
         // SAFETY: see `memory_init`.
         let memory = unsafe { &mut *self.memories[memory.index()] };
         let dst_range = range(dst, len, memory.data().len())?;
@@ -266,13 +316,21 @@ impl Instance {
         memory.grow(delta).ok().flatten()
     }
 
-    pub fn table_init(&mut self, table: TableIndex, elem: ElemIndex, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+    pub fn table_init(
+        &mut self,
+        table: TableIndex,
+        elem: ElemIndex,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         let segment: &[usize] = self.elements[elem.index()].as_deref().unwrap_or(&[]);
         // SAFETY: table pointers are valid for the instance's life.
         let table = unsafe { &mut *self.tables[table.index()] };
-        let src_range = range(u64::from(src), u64::from(len), segment.len()).map_err(|_| TrapCode::TableOutOfBounds)?;
-        let dst_range =
-            range(u64::from(dst), u64::from(len), table.size() as usize).map_err(|_| TrapCode::TableOutOfBounds)?;
+        let src_range = range(u64::from(src), u64::from(len), segment.len())
+            .map_err(|_| TrapCode::TableOutOfBounds)?;
+        let dst_range = range(u64::from(dst), u64::from(len), table.size() as usize)
+            .map_err(|_| TrapCode::TableOutOfBounds)?;
         table.elements_mut()[dst_range].copy_from_slice(&segment[src_range]);
         Ok(())
     }
@@ -281,27 +339,46 @@ impl Instance {
         self.elements[elem.index()] = None;
     }
 
-    pub fn table_copy(&mut self, dst_table: TableIndex, src_table: TableIndex, dst: u32, src: u32, len: u32) -> Result<(), TrapCode> {
+    pub fn table_copy(
+        &mut self,
+        dst_table: TableIndex,
+        src_table: TableIndex,
+        dst: u32,
+        src: u32,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         let oob = |_| TrapCode::TableOutOfBounds;
         // SAFETY: table pointers are valid; the tables may be the same, so
         // copy through a temporary when they are.
         unsafe {
             let src_elements: Vec<usize> = {
                 let src_table = &*self.tables[src_table.index()];
-                let r = range(u64::from(src), u64::from(len), src_table.size() as usize).map_err(oob)?;
+                let r = range(u64::from(src), u64::from(len), src_table.size() as usize)
+                    .map_err(oob)?;
                 src_table.elements()[r].to_vec()
             };
             let dst_table = &mut *self.tables[dst_table.index()];
-            let r = range(u64::from(dst), u64::from(len), dst_table.size() as usize).map_err(oob)?;
+            let r =
+                range(u64::from(dst), u64::from(len), dst_table.size() as usize).map_err(oob)?;
             dst_table.elements_mut()[r].copy_from_slice(&src_elements);
         }
         Ok(())
     }
 
-    pub fn table_fill(&mut self, table: TableIndex, dst: u32, value: usize, len: u32) -> Result<(), TrapCode> {
+    pub fn table_fill(
+        &mut self,
+        table: TableIndex,
+        dst: u32,
+        value: usize,
+        len: u32,
+    ) -> Result<(), TrapCode> {
         // SAFETY: table pointers are valid for the instance's life.
         let table = unsafe { &mut *self.tables[table.index()] };
-        if table.fill(dst, value, len) { Ok(()) } else { Err(TrapCode::TableOutOfBounds) }
+        if table.fill(dst, value, len) {
+            Ok(())
+        } else {
+            Err(TrapCode::TableOutOfBounds)
+        }
     }
 
     pub fn table_grow(&mut self, table: TableIndex, delta: u32, init: usize) -> Option<u32> {

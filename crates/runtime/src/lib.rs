@@ -24,8 +24,8 @@ pub use instance::{Instance, InstanceParts, ModuleCode};
 pub use memory::LinearMemory;
 pub use table::{Table, MAX_TABLE_ELEMENTS};
 pub use traphandlers::{
-    approximate_sp, catch_traps, init_traps, last_trap_backtrace, set_pending_host_error, take_pending_host_error,
-    TrapReason,
+    approximate_sp, catch_traps, init_traps, last_trap_backtrace, set_pending_host_error,
+    take_pending_host_error, TrapReason,
 };
 pub use vmcontext::*;
 
@@ -60,7 +60,12 @@ pub unsafe fn invoke_wasm(
     // caller guarantees `values` is large enough.
     let result = unsafe {
         let entry: traphandlers::EntryFn = std::mem::transmute(funcref_data.array_call);
-        catch_traps(entry, funcref as *mut u8, funcref_data.vmctx, values as *mut u8)
+        catch_traps(
+            entry,
+            funcref as *mut u8,
+            funcref_data.vmctx,
+            values as *mut u8,
+        )
     };
     if outermost {
         // SAFETY: as above.

@@ -28,7 +28,9 @@ unsafe impl Sync for LinearMemory {}
 impl LinearMemory {
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> io::Result<LinearMemory> {
         if ty.memory64 || ty.shared {
-            return Err(io::Error::other("64-bit and shared memories are not supported"));
+            return Err(io::Error::other(
+                "64-bit and shared memories are not supported",
+            ));
         }
         let max_pages = ty.max_pages();
         let reservation = (tunables.memory_reservation.max(max_pages * WASM_PAGE_SIZE)
@@ -49,7 +51,10 @@ impl LinearMemory {
             return Err(io::Error::last_os_error());
         }
         let mut memory = LinearMemory {
-            definition: VMMemoryDefinition { base: base as *mut u8, current_length: 0 },
+            definition: VMMemoryDefinition {
+                base: base as *mut u8,
+                current_length: 0,
+            },
             reservation,
             max_pages,
             ty: ty.clone(),
@@ -108,7 +113,9 @@ impl LinearMemory {
 
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, and `&mut self` gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.definition.base, self.definition.current_length) }
+        unsafe {
+            std::slice::from_raw_parts_mut(self.definition.base, self.definition.current_length)
+        }
     }
 }
 
@@ -128,7 +135,12 @@ mod tests {
 
     #[test]
     fn grows_within_its_maximum() {
-        let ty = MemoryType { minimum: 1, maximum: Some(3), memory64: false, shared: false };
+        let ty = MemoryType {
+            minimum: 1,
+            maximum: Some(3),
+            memory64: false,
+            shared: false,
+        };
         let mut memory = LinearMemory::new(&ty, &Tunables::default()).unwrap();
         assert_eq!(memory.data().len(), 65536);
         assert_eq!(memory.grow(2).unwrap(), Some(1));

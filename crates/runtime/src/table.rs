@@ -22,12 +22,18 @@ unsafe impl Sync for Table {}
 
 impl Table {
     pub fn new(ty: &TableType, init: usize) -> Option<Table> {
-        let maximum = ty.maximum.unwrap_or(u64::from(u32::MAX)).min(MAX_TABLE_ELEMENTS);
+        let maximum = ty
+            .maximum
+            .unwrap_or(u64::from(u32::MAX))
+            .min(MAX_TABLE_ELEMENTS);
         if ty.minimum > maximum {
             return None;
         }
         let mut table = Table {
-            definition: VMTableDefinition { base: std::ptr::null_mut(), current_elements: 0 },
+            definition: VMTableDefinition {
+                base: std::ptr::null_mut(),
+                current_elements: 0,
+            },
             elements: vec![init; ty.minimum as usize],
             maximum,
             ty: ty.clone(),

@@ -41,7 +41,9 @@ pub struct VMGlobalDefinition {
 
 impl VMGlobalDefinition {
     pub fn from_raw(raw: ValRaw) -> Self {
-        VMGlobalDefinition { storage: raw.0.to_le_bytes() }
+        VMGlobalDefinition {
+            storage: raw.0.to_le_bytes(),
+        }
     }
 
     pub fn to_raw(&self) -> ValRaw {
@@ -125,19 +127,58 @@ mod tests {
     fn layout_matches_vmoffsets() {
         let module = Module::default();
         let offsets = VMOffsets::new(size_of::<usize>() as u8, &module);
-        assert_eq!(offsets.vmctx_magic() as usize, offset_of!(VMContextHeader, magic));
-        assert_eq!(offsets.vmctx_instance() as usize, offset_of!(VMContextHeader, instance));
-        assert_eq!(offsets.vmctx_store_context() as usize, offset_of!(VMContextHeader, store_context));
-        assert_eq!(offsets.vmctx_builtins() as usize, offset_of!(VMContextHeader, builtins));
-        assert_eq!(offsets.store_context_stack_limit() as usize, offset_of!(VMStoreContext, stack_limit));
-        assert_eq!(offsets.memory_base() as usize, offset_of!(VMMemoryDefinition, base));
-        assert_eq!(offsets.memory_current_length() as usize, offset_of!(VMMemoryDefinition, current_length));
-        assert_eq!(offsets.table_base() as usize, offset_of!(VMTableDefinition, base));
-        assert_eq!(offsets.table_current_elements() as usize, offset_of!(VMTableDefinition, current_elements));
-        assert_eq!(offsets.funcref_wasm_call() as usize, offset_of!(VMFuncRef, wasm_call));
-        assert_eq!(offsets.funcref_array_call() as usize, offset_of!(VMFuncRef, array_call));
-        assert_eq!(offsets.funcref_vmctx() as usize, offset_of!(VMFuncRef, vmctx));
-        assert_eq!(offsets.funcref_type_id() as usize, offset_of!(VMFuncRef, type_id));
+        assert_eq!(
+            offsets.vmctx_magic() as usize,
+            offset_of!(VMContextHeader, magic)
+        );
+        assert_eq!(
+            offsets.vmctx_instance() as usize,
+            offset_of!(VMContextHeader, instance)
+        );
+        assert_eq!(
+            offsets.vmctx_store_context() as usize,
+            offset_of!(VMContextHeader, store_context)
+        );
+        assert_eq!(
+            offsets.vmctx_builtins() as usize,
+            offset_of!(VMContextHeader, builtins)
+        );
+        assert_eq!(
+            offsets.store_context_stack_limit() as usize,
+            offset_of!(VMStoreContext, stack_limit)
+        );
+        assert_eq!(
+            offsets.memory_base() as usize,
+            offset_of!(VMMemoryDefinition, base)
+        );
+        assert_eq!(
+            offsets.memory_current_length() as usize,
+            offset_of!(VMMemoryDefinition, current_length)
+        );
+        assert_eq!(
+            offsets.table_base() as usize,
+            offset_of!(VMTableDefinition, base)
+        );
+        assert_eq!(
+            offsets.table_current_elements() as usize,
+            offset_of!(VMTableDefinition, current_elements)
+        );
+        assert_eq!(
+            offsets.funcref_wasm_call() as usize,
+            offset_of!(VMFuncRef, wasm_call)
+        );
+        assert_eq!(
+            offsets.funcref_array_call() as usize,
+            offset_of!(VMFuncRef, array_call)
+        );
+        assert_eq!(
+            offsets.funcref_vmctx() as usize,
+            offset_of!(VMFuncRef, vmctx)
+        );
+        assert_eq!(
+            offsets.funcref_type_id() as usize,
+            offset_of!(VMFuncRef, type_id)
+        );
         assert_eq!(offsets.size_of_vmfuncref() as usize, size_of::<VMFuncRef>());
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
         assert_eq!(size_of::<ValRaw>(), 16);
@@ -146,6 +187,9 @@ mod tests {
         let mut one_type = Module::default();
         one_type.types.push(WasmFuncType::default());
         let offsets = VMOffsets::new(size_of::<usize>() as u8, &one_type);
-        assert_eq!(offsets.vmctx_type_id(ty) as usize, size_of::<VMContextHeader>());
+        assert_eq!(
+            offsets.vmctx_type_id(ty) as usize,
+            size_of::<VMContextHeader>()
+        );
     }
 }

@@ -67,6 +67,11 @@ pub fn run_str(name: &str, text: &str) -> Result<Report> {
     WastContext::new()?.run_str(name, text)
 }
 
+/// Runs the script `text` in a fresh [`WastContext`] on `engine`.
+pub fn run_str_with(engine: &Engine, name: &str, text: &str) -> Result<Report> {
+    WastContext::with_engine(engine)?.run_str(name, text)
+}
+
 /// What a directive amounted to when it did not fail.
 enum Status {
     Passed,
@@ -94,7 +99,12 @@ pub struct WastContext {
 impl WastContext {
     /// A context with a default engine and the `spectest` module defined.
     pub fn new() -> Result<Self> {
-        let engine = Engine::default();
+        Self::with_engine(&Engine::default())
+    }
+
+    /// A context whose modules compile with `engine`.
+    pub fn with_engine(engine: &Engine) -> Result<Self> {
+        let engine = engine.clone();
         let mut store = Store::new(&engine, ());
         let mut linker = Linker::new(&engine);
         spectest::define(&mut linker, &mut store).context("failed to define `spectest`")?;

@@ -8,10 +8,15 @@ use hoist_environ::{WasmResult, WasmValType};
 pub(crate) enum FrameKind {
     Block,
     /// Branches go back to `header`, with the loop's parameters.
-    Loop { header: Block },
+    Loop {
+        header: Block,
+    },
     /// `else_block` receives the if's parameters; `params_at_entry` are the
     /// values passed to it (kept for an implicit else).
-    If { else_block: Block, else_seen: bool },
+    If {
+        else_block: Block,
+        else_seen: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -133,7 +138,10 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(then_block);
         self.builder.switch_to_block(then_block);
         self.control.push(ControlFrame {
-            kind: FrameKind::If { else_block, else_seen: false },
+            kind: FrameKind::If {
+                else_block,
+                else_seen: false,
+            },
             destination,
             num_params: params.len(),
             num_results: results.len(),
@@ -154,8 +162,12 @@ impl FuncTranslator<'_, '_> {
         let FrameKind::If { else_block, .. } = frame.kind else {
             unreachable!("validated: else follows if");
         };
-        frame.kind = FrameKind::If { else_block, else_seen: true };
-        let (destination, num_results, height) = (frame.destination, frame.num_results, frame.stack_height);
+        frame.kind = FrameKind::If {
+            else_block,
+            else_seen: true,
+        };
+        let (destination, num_results, height) =
+            (frame.destination, frame.num_results, frame.stack_height);
         if self.reachable {
             frame.exit_reachable = true;
             let results = self.popn(num_results);
@@ -183,7 +195,10 @@ impl FuncTranslator<'_, '_> {
         }
         match frame.kind {
             FrameKind::Loop { header } => self.builder.seal_block(header),
-            FrameKind::If { else_block, else_seen: false } => {
+            FrameKind::If {
+                else_block,
+                else_seen: false,
+            } => {
                 // No else: the implicit else passes the parameters through.
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(else_block);
@@ -251,7 +266,9 @@ impl FuncTranslator<'_, '_> {
             let block = if n == 0 {
                 target
             } else {
-                *edges.entry(*depth).or_insert_with(|| self.builder.create_block())
+                *edges
+                    .entry(*depth)
+                    .or_insert_with(|| self.builder.create_block())
             };
             calls.push(self.builder.func.dfg.block_call(block, &[]));
         }

@@ -89,7 +89,9 @@ impl FuncTranslator<'_, '_> {
 
         // Parameters, then declared locals, all as Cranelift variables.
         for (i, wasm_ty) in ty.params.iter().enumerate() {
-            let var = self.builder.declare_var(ir_type(*wasm_ty, self.env.pointer_type));
+            let var = self
+                .builder
+                .declare_var(ir_type(*wasm_ty, self.env.pointer_type));
             self.builder.def_var(var, params[i + 2]);
             self.locals.push((var, *wasm_ty));
         }
@@ -103,7 +105,9 @@ impl FuncTranslator<'_, '_> {
             validator.define_locals(offset, count, wasm_ty)?;
             let wasm_ty = hoist_environ::val_type(wasm_ty)?;
             for _ in 0..count {
-                let var = self.builder.declare_var(ir_type(wasm_ty, self.env.pointer_type));
+                let var = self
+                    .builder
+                    .declare_var(ir_type(wasm_ty, self.env.pointer_type));
                 let zero = self.zero(wasm_ty);
                 self.builder.def_var(var, zero);
                 self.locals.push((var, wasm_ty));
@@ -164,7 +168,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The types of the block type's parameters and results.
-    pub(crate) fn block_type(&self, ty: wasmparser::BlockType) -> WasmResult<(Vec<WasmValType>, Vec<WasmValType>)> {
+    pub(crate) fn block_type(
+        &self,
+        ty: wasmparser::BlockType,
+    ) -> WasmResult<(Vec<WasmValType>, Vec<WasmValType>)> {
         Ok(match ty {
             wasmparser::BlockType::Empty => (vec![], vec![]),
             wasmparser::BlockType::Type(t) => (vec![], vec![hoist_environ::val_type(t)?]),
@@ -176,7 +183,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(crate) fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated: operand stack is not empty")
+        self.stack
+            .pop()
+            .expect("validated: operand stack is not empty")
     }
 
     pub(crate) fn pop2(&mut self) -> (Value, Value) {
@@ -208,7 +217,6 @@ impl FuncTranslator<'_, '_> {
 pub(crate) fn unsupported(what: &str) -> WasmError {
     WasmError::Unsupported(format!("the `{what}` operator"))
 }
-
 
 /// The binary reader asks which construct it is in (to check `else`, and
 /// that nothing follows the final `end`).

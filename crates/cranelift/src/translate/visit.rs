@@ -15,7 +15,8 @@ use cranelift_codegen::ir::{
     InstBuilder, MemFlagsData, Value,
 };
 use hoist_environ::{
-    Builtin, DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode, TypeIndex, WasmResult,
+    Builtin, DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode,
+    TypeIndex, WasmResult,
 };
 use wasmparser::{MemArg, VisitOperator};
 
@@ -173,9 +174,9 @@ impl FuncTranslator<'_, '_> {
             wasmparser::MemArgTarget::Memory(index) => MemoryIndex::from_u32(index),
             wasmparser::MemArgTarget::Array(_) => unreachable!("validated: GC is disabled"),
         };
-        let address = self
-            .env
-            .memory_address(&mut self.builder, memory, index, memarg.offset, size);
+        let address =
+            self.env
+                .memory_address(&mut self.builder, memory, index, memarg.offset, size);
         (address, self.env.heap_flags())
     }
 
@@ -187,9 +188,13 @@ impl FuncTranslator<'_, '_> {
     /// and the rest are the popped operands.
     fn bulk(&mut self, builtin: Builtin, immediates: &[u32], operands: usize) {
         let popped = self.popn(operands);
-        let mut args: Vec<Value> = immediates.iter().map(|i| self.i64_const(i64::from(*i))).collect();
+        let mut args: Vec<Value> = immediates
+            .iter()
+            .map(|i| self.i64_const(i64::from(*i)))
+            .collect();
         args.extend(popped);
-        self.env.call_fallible_builtin(&mut self.builder, builtin, &args);
+        self.env
+            .call_fallible_builtin(&mut self.builder, builtin, &args);
     }
 }
 
@@ -202,7 +207,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
 
     fn visit_unreachable(&mut self) -> Self::Output {
         if self.reachable {
-            self.builder.ins().trap(trap_code(TrapCode::UnreachableCodeReached));
+            self.builder
+                .ins()
+                .trap(trap_code(TrapCode::UnreachableCodeReached));
             self.reachable = false;
         }
         Ok(())
@@ -253,9 +260,13 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
             let index = self.pop();
             let n = self.env.module.types[ty].params.len();
             let args = self.popn(n);
-            let results = self
-                .env
-                .call_indirect(&mut self.builder, TableIndex::from_u32(table_index), ty, index, &args);
+            let results = self.env.call_indirect(
+                &mut self.builder,
+                TableIndex::from_u32(table_index),
+                ty,
+                index,
+                &args,
+            );
             self.stack.extend(results);
         }
         Ok(())
@@ -311,7 +322,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     }
     fn visit_global_get(&mut self, global_index: u32) -> Self::Output {
         if self.reachable {
-            let v = self.env.global_get(&mut self.builder, GlobalIndex::from_u32(global_index));
+            let v = self
+                .env
+                .global_get(&mut self.builder, GlobalIndex::from_u32(global_index));
             self.push(v);
         }
         Ok(())
@@ -319,7 +332,8 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_global_set(&mut self, global_index: u32) -> Self::Output {
         if self.reachable {
             let v = self.pop();
-            self.env.global_set(&mut self.builder, GlobalIndex::from_u32(global_index), v);
+            self.env
+                .global_set(&mut self.builder, GlobalIndex::from_u32(global_index), v);
         }
         Ok(())
     }
@@ -357,7 +371,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
 
     fn visit_memory_size(&mut self, mem: u32) -> Self::Output {
         if self.reachable {
-            let v = self.env.memory_size(&mut self.builder, MemoryIndex::from_u32(mem));
+            let v = self
+                .env
+                .memory_size(&mut self.builder, MemoryIndex::from_u32(mem));
             self.push(v);
         }
         Ok(())
@@ -365,7 +381,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_memory_grow(&mut self, mem: u32) -> Self::Output {
         if self.reachable {
             let delta = self.pop();
-            let v = self.env.memory_grow(&mut self.builder, MemoryIndex::from_u32(mem), delta);
+            let v = self
+                .env
+                .memory_grow(&mut self.builder, MemoryIndex::from_u32(mem), delta);
             self.push(v);
         }
         Ok(())
@@ -380,7 +398,8 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_data_drop(&mut self, data_index: u32) -> Self::Output {
         if self.reachable {
             let data = self.i64_const(i64::from(data_index));
-            self.env.call_builtin(&mut self.builder, Builtin::DataDrop, &[data]);
+            self.env
+                .call_builtin(&mut self.builder, Builtin::DataDrop, &[data]);
         }
         Ok(())
     }
@@ -389,8 +408,11 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
             let (dst, src, len) = self.pop3();
             let dst_mem = self.i64_const(i64::from(dst_mem));
             let src_mem = self.i64_const(i64::from(src_mem));
-            self.env
-                .call_fallible_builtin(&mut self.builder, Builtin::MemoryCopy, &[dst_mem, dst, src_mem, src, len]);
+            self.env.call_fallible_builtin(
+                &mut self.builder,
+                Builtin::MemoryCopy,
+                &[dst_mem, dst, src_mem, src, len],
+            );
         }
         Ok(())
     }
@@ -413,7 +435,8 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_elem_drop(&mut self, elem_index: u32) -> Self::Output {
         if self.reachable {
             let elem = self.i64_const(i64::from(elem_index));
-            self.env.call_builtin(&mut self.builder, Builtin::ElemDrop, &[elem]);
+            self.env
+                .call_builtin(&mut self.builder, Builtin::ElemDrop, &[elem]);
         }
         Ok(())
     }
@@ -432,7 +455,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_table_get(&mut self, table: u32) -> Self::Output {
         if self.reachable {
             let index = self.pop();
-            let v = self.env.table_get(&mut self.builder, TableIndex::from_u32(table), index);
+            let v = self
+                .env
+                .table_get(&mut self.builder, TableIndex::from_u32(table), index);
             self.push(v);
         }
         Ok(())
@@ -449,7 +474,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         if self.reachable {
             let (init, delta) = self.pop2();
             let table = self.i64_const(i64::from(table));
-            let old = self.env.call_builtin(&mut self.builder, Builtin::TableGrow, &[table, delta, init]);
+            let old =
+                self.env
+                    .call_builtin(&mut self.builder, Builtin::TableGrow, &[table, delta, init]);
             let v = self.builder.ins().ireduce(I32, old);
             self.push(v);
         }
@@ -457,7 +484,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     }
     fn visit_table_size(&mut self, table: u32) -> Self::Output {
         if self.reachable {
-            let v = self.env.table_size(&mut self.builder, TableIndex::from_u32(table));
+            let v = self
+                .env
+                .table_size(&mut self.builder, TableIndex::from_u32(table));
             self.push(v);
         }
         Ok(())
@@ -481,7 +510,9 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     }
     fn visit_ref_func(&mut self, function_index: u32) -> Self::Output {
         if self.reachable {
-            let v = self.env.ref_func(&mut self.builder, FuncIndex::from_u32(function_index));
+            let v = self
+                .env
+                .ref_func(&mut self.builder, FuncIndex::from_u32(function_index));
             self.push(v);
         }
         Ok(())
