@@ -36,6 +36,9 @@ pub(crate) struct InstanceData {
     pub(crate) tables: Vec<usize>,
 }
 
+// The boxes are the point: compiled code and instances hold pointers to
+// these objects, so they must not move when the vectors grow.
+#[allow(clippy::vec_box)]
 pub(crate) struct StoreInner<T> {
     pub(crate) engine: Engine,
     pub(crate) data: T,

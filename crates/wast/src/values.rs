@@ -77,11 +77,11 @@ pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Va
                     None => bail!("unsupported result pattern `ref.null {ty:?}`"),
                 },
             };
-            match (kind, actual) {
-                (None | Some(RefKind::Func), Val::FuncRef(None)) => true,
-                (None | Some(RefKind::Extern), Val::ExternRef(None)) => true,
-                _ => false,
-            }
+            matches!(
+                (kind, actual),
+                (None | Some(RefKind::Func), Val::FuncRef(None))
+                    | (None | Some(RefKind::Extern), Val::ExternRef(None))
+            )
         }
         (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
