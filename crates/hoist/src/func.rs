@@ -28,6 +28,22 @@ impl<T> Caller<'_, T> {
         &mut self.store.data
     }
 
+    /// The calling instance's exported memory `name` together with the
+    /// store's data, so a host function can use both at once. The memory
+    /// is empty when the caller exports no such memory.
+    pub fn memory_and_data(&mut self, name: &str) -> (&mut [u8], &mut T) {
+        let memory = match self.get_export(name) {
+            Some(Extern::Memory(memory)) => Some(memory.0),
+            _ => None,
+        };
+        let store = &mut *self.store;
+        let bytes = match memory {
+            Some(index) => store.memories[index].data_mut(),
+            None => &mut [],
+        };
+        (bytes, &mut store.data)
+    }
+
     /// An export of the calling instance, such as its `memory`.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.store.instance_by_vmctx(self.vmctx)?;

@@ -1,0 +1,88 @@
+//! What a WASI guest may see: its arguments, environment, preopened
+//! directories and standard streams, and nothing else.
+
+use crate::table::{Descriptor, FdTable, OpenDir, Stdio};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// The state behind one guest's `wasi_snapshot_preview1` imports.
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) table: FdTable,
+}
+
+/// Builds a [`WasiCtx`]. By default the guest gets no arguments, no
+/// environment and no directories; stdio is the host's.
+#[derive(Default)]
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    preopens: Vec<OpenDir>,
+}
+
+impl WasiCtxBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one argument (the first is the program name, `argv[0]`).
+    pub fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl Into<String>>) -> &mut Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets one environment variable (a later one with the same name wins).
+    pub fn env(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        self.env.retain(|(n, _)| *n != name);
+        self.env.push((name, value.into()));
+        self
+    }
+
+    /// Preopens host directory `host` as guest path `guest`. It must exist.
+    /// Read-only preopens refuse every change below them.
+    pub fn preopen_dir(
+        &mut self,
+        host: impl AsRef<Path>,
+        guest: impl Into<String>,
+        read_only: bool,
+    ) -> Result<&mut Self> {
+        let host = host.as_ref();
+        let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
+            .with_context(|| format!("failed to open directory `{}`", host.display()))?;
+        self.preopens.push(OpenDir {
+            dir,
+            preopen: Some(guest.into()),
+            writable: !read_only,
+        });
+        Ok(self)
+    }
+
+    /// Stdio at fds 0, 1, 2, then the preopens at 3, 4, ... in order.
+    pub fn build(&mut self) -> WasiCtx {
+        let mut table = FdTable::default();
+        table.insert_at(0, Descriptor::Stdio(Stdio::Stdin));
+        table.insert_at(1, Descriptor::Stdio(Stdio::Stdout));
+        table.insert_at(2, Descriptor::Stdio(Stdio::Stderr));
+        for (i, dir) in std::mem::take(&mut self.preopens).into_iter().enumerate() {
+            table.insert_at(3 + i as u32, Descriptor::Dir(dir));
+        }
+        WasiCtx {
+            args: std::mem::take(&mut self.args),
+            env: std::mem::take(&mut self.env),
+            table,
+        }
+    }
+}
+
+impl WasiCtx {
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+}

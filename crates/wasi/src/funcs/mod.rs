@@ -1,0 +1,19 @@
+//! The `wasi_snapshot_preview1` functions, one group per file. Each takes
+//! the context, the caller's memory and the raw arguments, and returns
+//! `Ok(())` or the errno to report.
+
+mod clock;
+mod environ;
+mod fd;
+mod misc;
+mod path;
+mod poll;
+mod sock;
+
+pub use clock::*;
+pub use environ::*;
+pub use fd::*;
+pub use misc::*;
+pub use path::*;
+pub use poll::*;
+pub use sock::*;

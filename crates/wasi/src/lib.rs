@@ -1,0 +1,19 @@
+//! WASI preview1 (`wasi_snapshot_preview1`) for hoist, over cap-std.
+//!
+//! Every path a guest names is resolved inside one of its preopened
+//! directories by cap-std, never joined onto a host path string: `..` past
+//! a preopen's root, absolute symlinks and symlinks leading out are refused
+//! with a capability error.
+
+mod ctx;
+mod errno;
+mod funcs;
+mod linker;
+mod memory;
+mod table;
+
+pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use errno::Errno;
+pub use linker::{add_to_linker, I32Exit, MODULE};
+pub use memory::{GuestMemory, IoVec};
+pub use table::{fdflags, Descriptor, FdTable, OpenDir, OpenFile, Stdio};
