@@ -802,22 +802,25 @@ mod tests {
 
         // ---- Faults that are not wasm traps must still kill the process. ----
         //
-        // Each runs in a child process (this test binary, re-executed with one `#[ignore]`d test
-        // selected and an environment variable set), and the parent checks how the child died.
+        // Each test runs itself in a child process: it re-executes this test binary with only
+        // itself selected and `CHILD_ENV` set to its own name. In the child the test takes the
+        // fault (and exits normally if it survives it); in the parent it checks how the child
+        // died.
 
         const CHILD_ENV: &str = "HOIST_TRAPHANDLERS_CRASH_CHILD";
 
+        /// Whether this process is the child that the test `test` spawned.
+        fn in_child(test: &str) -> bool {
+            std::env::var_os(CHILD_ENV).is_some_and(|v| v == test)
+        }
+
+        /// Runs the test `test` as a child process and returns how the child ended.
         fn run_child(test: &str) -> std::process::ExitStatus {
             // Test names are module paths without the crate name.
             let module = module_path!().split_once("::").unwrap().1;
             std::process::Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    &format!("{module}::{test}"),
-                    "--ignored",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_ENV, "1")
+                .args(["--exact", &format!("{module}::{test}"), "--test-threads=1"])
+                .env(CHILD_ENV, test)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .status()
@@ -829,18 +832,15 @@ mod tests {
             assert_eq!(status.signal(), Some(signal), "child status: {status:?}");
         }
 
-        fn in_child() -> bool {
-            std::env::var_os(CHILD_ENV).is_some()
-        }
-
         #[test]
-        #[ignore = "run by non_trap_faults_still_crash in a child process"]
-        fn child_untrapped_instruction_in_wasm_code() {
-            if in_child() {
+        fn untrapped_instruction_in_wasm_code_crashes() {
+            const TEST: &str = "untrapped_instruction_in_wasm_code_crashes";
+            if in_child(TEST) {
                 // Registered code, but no trap record at this PC.
                 let _ = call(hoist_test_untrapped_ud2, null());
                 std::process::exit(0);
             }
+            assert_killed_by(run_child(TEST), libc::SIGILL);
         }
 
         unsafe extern "C" fn host_fault(page: *mut u8, _: *mut u8, _: *mut u8) {
@@ -849,19 +849,20 @@ mod tests {
         }
 
         #[test]
-        #[ignore = "run by non_trap_faults_still_crash in a child process"]
-        fn child_fault_in_host_code() {
-            if in_child() {
+        fn fault_in_host_code_crashes() {
+            const TEST: &str = "fault_in_host_code_crashes";
+            if in_child(TEST) {
                 // A fault outside registered code, inside catch_traps.
                 let _ = call(host_fault, guard_page());
                 std::process::exit(0);
             }
+            assert_killed_by(run_child(TEST), libc::SIGSEGV);
         }
 
         #[test]
-        #[ignore = "run by non_trap_faults_still_crash in a child process"]
-        fn child_fault_outside_catch_traps() {
-            if in_child() {
+        fn fault_outside_catch_traps_crashes() {
+            const TEST: &str = "fault_outside_catch_traps_crashes";
+            if in_child(TEST) {
                 init_traps();
                 register_test_code();
                 // A fault at a PC with a trap record, but not inside catch_traps.
@@ -869,12 +870,13 @@ mod tests {
                 unsafe { hoist_test_load(guard_page(), null(), null()) };
                 std::process::exit(0);
             }
+            assert_killed_by(run_child(TEST), libc::SIGSEGV);
         }
 
         #[test]
-        #[ignore = "run by non_trap_faults_still_crash in a child process"]
-        fn child_sent_signal_inside_wasm() {
-            if in_child() {
+        fn sent_signal_inside_wasm_crashes() {
+            const TEST: &str = "sent_signal_inside_wasm_crashes";
+            if in_child(TEST) {
                 init_traps();
                 // A signal sent with `raise` is not a trap, even while inside catch_traps. SIGFPE,
                 // because its previous disposition is SIG_DFL (for SIGSEGV it would be std's
@@ -886,17 +888,7 @@ mod tests {
                 let _ = call(raise_fpe, null());
                 std::process::exit(0);
             }
-        }
-
-        #[test]
-        fn non_trap_faults_still_crash() {
-            assert_killed_by(
-                run_child("child_untrapped_instruction_in_wasm_code"),
-                libc::SIGILL,
-            );
-            assert_killed_by(run_child("child_fault_in_host_code"), libc::SIGSEGV);
-            assert_killed_by(run_child("child_fault_outside_catch_traps"), libc::SIGSEGV);
-            assert_killed_by(run_child("child_sent_signal_inside_wasm"), libc::SIGFPE);
+            assert_killed_by(run_child(TEST), libc::SIGFPE);
         }
     }
 }
