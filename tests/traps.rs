@@ -836,3 +836,53 @@ fn host_fault_child() -> ! {
     }
     std::process::exit(0);
 }
+
+/// A thread whose stack is smaller than the wasm stack budget still gets
+/// "call stack exhausted", not a crash on the guard page.
+#[test]
+fn recursion_on_a_small_thread_stack_traps() {
+    let handle = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(|| {
+            let engine = Engine::default();
+            let module =
+                Module::new(&engine, r#"(module (func $f (export "f") (call $f)))"#).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            let f = instance.get_func(&mut store, "f").unwrap();
+            let error = f.call(&mut store, &[], &mut []).unwrap_err();
+            let trap = error.downcast_ref::<Trap>().expect("a trap");
+            assert_eq!(trap.code(), Some(TrapCode::StackOverflow));
+        })
+        .unwrap();
+    handle.join().unwrap();
+}
+
+/// A host error keeps its type through wasm frames, so embedders (and
+/// WASI's exit status) can downcast it.
+#[test]
+fn host_error_type_survives_wasm_frames() {
+    #[derive(Debug)]
+    struct Custom(u32);
+    impl std::fmt::Display for Custom {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "custom {}", self.0)
+        }
+    }
+    impl std::error::Error for Custom {}
+
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "f" (func $f)) (func (export "run") (call $f)))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let host = Func::new(&mut store, FuncType::new([], []), |_, _, _| {
+        Err(anyhow::Error::new(Custom(7)))
+    });
+    let instance = Instance::new(&mut store, &module, &[host.into()]).unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let error = run.call(&mut store, &[], &mut []).unwrap_err();
+    assert_eq!(error.downcast_ref::<Custom>().map(|c| c.0), Some(7));
+}

@@ -106,7 +106,8 @@ impl Func {
                 },
                 &params,
                 &mut results,
-            )?;
+            )
+            .map_err(trap::to_host_error)?;
             for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
                 if result.ty() != *ty {
                     return Err(format!(
@@ -185,7 +186,17 @@ pub(crate) unsafe fn call_funcref<T>(
     if is_host_funcref(funcref_data) {
         let host = funcref_data.vmctx as *const VMHostFunc;
         // SAFETY: a host funcref's vmctx is its live VMHostFunc.
-        unsafe { (*host).call(std::ptr::null_mut(), values) }.map_err(anyhow::Error::from_boxed)
+        // A panic must not escape differently than when wasm calls the
+        // function: both become a `HostPanic` error.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+            (*host).call(std::ptr::null_mut(), values)
+        }));
+        match result {
+            Ok(result) => result.map_err(trap::from_host_error),
+            Err(panic) => Err(anyhow::Error::new(hoist_runtime::HostPanic::from_payload(
+                &*panic,
+            ))),
+        }
     } else {
         // SAFETY: per the contract; the store context is boxed in the store.
         let (context, max_stack) = unsafe {

@@ -46,6 +46,31 @@ pub(crate) fn from_reason(reason: hoist_runtime::TrapReason) -> anyhow::Error {
             }
             anyhow::Error::new(Trap::new(code, pcs))
         }
-        hoist_runtime::TrapReason::Host(error) => anyhow::Error::from_boxed(error),
+        hoist_runtime::TrapReason::Host(error) => from_host_error(error),
+    }
+}
+
+/// An embedder's error on its way through the runtime, which only knows
+/// boxed errors. Unwrapped on the way out, so callers can still downcast
+/// to their own types (such as WASI's exit status).
+#[derive(Debug)]
+struct HostError(anyhow::Error);
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+pub(crate) fn to_host_error(error: anyhow::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(HostError(error))
+}
+
+pub(crate) fn from_host_error(error: Box<dyn std::error::Error + Send + Sync>) -> anyhow::Error {
+    match error.downcast::<HostError>() {
+        Ok(host) => host.0,
+        Err(other) => anyhow::Error::from_boxed(other),
     }
 }

@@ -78,6 +78,18 @@ impl std::fmt::Display for HostPanic {
 
 impl Error for HostPanic {}
 
+impl HostPanic {
+    /// The panic's message, from its payload.
+    pub fn from_payload(panic: &(dyn std::any::Any + Send)) -> HostPanic {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        HostPanic(message)
+    }
+}
+
 /// Called by the wasm-to-host trampoline. Returns 1 on success; on failure
 /// records the error and returns 0, and the trampoline traps.
 unsafe extern "C" fn host_array_call(
@@ -96,12 +108,7 @@ unsafe extern "C" fn host_array_call(
             0
         }
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "(no message)".into());
-            set_pending_host_error(Box::new(HostPanic(message)));
+            set_pending_host_error(Box::new(HostPanic::from_payload(&*panic)));
             0
         }
     }

@@ -52,8 +52,13 @@ pub unsafe fn invoke_wasm(
     // uses the store while it runs wasm.
     let outermost = unsafe { *limit == 0 };
     if outermost {
+        // Never below what the thread's stack really has: leave a margin
+        // above its end for the host frames and the signal handler, so
+        // deep recursion traps instead of hitting the guard page.
+        let sp = approximate_sp();
+        let floor = thread_stack_low().map_or(0, |low| low + STACK_MARGIN);
         // SAFETY: as above.
-        unsafe { *limit = approximate_sp().saturating_sub(max_stack) };
+        unsafe { *limit = sp.saturating_sub(max_stack).max(floor.min(sp)) };
     }
     // SAFETY: `array_call` of a wasm funcref is a host-to-wasm trampoline
     // with the `EntryFn` signature, compiled for this funcref's type; the
@@ -72,4 +77,45 @@ pub unsafe fn invoke_wasm(
         unsafe { *limit = 0 };
     }
     result
+}
+
+/// Stack kept free below the wasm stack limit, for host frames and the
+/// signal handler.
+const STACK_MARGIN: usize = 64 << 10;
+
+/// The lowest address of this thread's stack, if the platform says.
+fn thread_stack_low() -> Option<usize> {
+    thread_local! {
+        static LOW: std::cell::Cell<Option<Option<usize>>> = const { std::cell::Cell::new(None) };
+    }
+    LOW.with(|low| {
+        if let Some(known) = low.get() {
+            return known;
+        }
+        let found = query_thread_stack_low();
+        low.set(Some(found));
+        found
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn query_thread_stack_low() -> Option<usize> {
+    // SAFETY: `attr` is initialized by pthread_getattr_np before use and
+    // destroyed after; the out-pointers are valid locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        (rc == 0).then_some(addr as usize)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn query_thread_stack_low() -> Option<usize> {
+    None
 }
