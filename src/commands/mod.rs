@@ -1,5 +1,6 @@
 //! One module per subcommand; each has an `Args` struct and an `execute`.
 
+pub mod run;
 pub mod wast;
 
 use std::process::ExitCode;
@@ -8,6 +9,8 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Run a WASI command module (.wasm or .wat)
+    Run(run::RunArgs),
     /// Run WebAssembly spec scripts (.wast)
     Wast(wast::WastArgs),
 }
@@ -16,6 +19,7 @@ impl Command {
     /// Runs the subcommand; `Err` is a host-side failure, reported by `main`.
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self {
+            Command::Run(args) => run::execute(args),
             Command::Wast(args) => wast::execute(args),
         }
     }

@@ -205,7 +205,9 @@ pub(crate) unsafe fn call_funcref<T>(
                 (*store).engine.tunables().max_wasm_stack,
             )
         };
+        // SAFETY: per the contract; symbolizing only reads the store's
+        // instances after the call has returned.
         unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }
-            .map_err(trap::from_reason)
+            .map_err(|reason| trap::from_reason(reason, |pc| unsafe { (*store).symbolize(pc) }))
     }
 }

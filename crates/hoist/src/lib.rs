@@ -33,6 +33,6 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::Store;
-pub use trap::{Trap, TrapCode};
+pub use trap::{FrameInfo, Trap, TrapCode};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
 pub use values::{ExternRef, Val};

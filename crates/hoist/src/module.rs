@@ -47,6 +47,11 @@ impl Module {
             .map(|ty| compiled.array_to_wasm.get(&ty).copied())
             .collect();
         let functions = compiled.functions.iter().map(|f| f.start).collect();
+        let function_ends = compiled
+            .functions
+            .iter()
+            .map(|f| f.start + f.length)
+            .collect();
         let type_ids = module
             .types
             .values()
@@ -61,6 +66,8 @@ impl Module {
                     code,
                     functions,
                     array_to_wasm,
+                    function_ends,
+                    address_map: compiled.address_map,
                 }),
                 type_ids,
             }),

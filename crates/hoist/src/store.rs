@@ -127,6 +127,22 @@ impl<T> StoreInner<T> {
             })
     }
 
+    /// The wasm frame at code address `pc`, if it is in one of our modules.
+    pub(crate) fn symbolize(&self, pc: usize) -> Option<crate::trap::FrameInfo> {
+        self.instances.iter().find_map(|data| {
+            let code = data.instance.code();
+            let (defined, module_offset) = code.lookup_pc(pc)?;
+            let module = &code.module;
+            let func = module.func_index(defined);
+            Some(crate::trap::FrameInfo {
+                module_name: module.name.clone(),
+                func_index: func.as_u32(),
+                func_name: module.func_name(func).map(str::to_string),
+                module_offset,
+            })
+        })
+    }
+
     /// The instance owning the vmctx `vmctx`, if it is one of ours.
     pub(crate) fn instance_by_vmctx(&self, vmctx: *mut u8) -> Option<usize> {
         self.instances

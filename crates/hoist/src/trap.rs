@@ -11,11 +11,47 @@ pub struct Trap {
     code: TrapCode,
     /// The trapping PC and the return addresses of the wasm frames above it.
     pcs: Vec<usize>,
+    frames: Vec<FrameInfo>,
+}
+
+/// One wasm frame of a trap's backtrace, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The module's name from its name section.
+    pub module_name: Option<String>,
+    pub func_index: u32,
+    /// The function's name from the name section.
+    pub func_name: Option<String>,
+    /// Byte offset of the instruction in the module binary.
+    pub module_offset: Option<u32>,
+}
+
+impl fmt::Display for FrameInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.module_offset {
+            Some(offset) => write!(f, "{offset:#x} - ")?,
+            None => write!(f, "<unknown> - ")?,
+        }
+        write!(f, "{}!", self.module_name.as_deref().unwrap_or("<module>"))?;
+        match &self.func_name {
+            Some(name) => write!(f, "{name}"),
+            None => write!(f, "<wasm function {}>", self.func_index),
+        }
+    }
 }
 
 impl Trap {
     pub(crate) fn new(code: TrapCode, pcs: Vec<usize>) -> Trap {
-        Trap { code, pcs }
+        Trap {
+            code,
+            pcs,
+            frames: Vec::new(),
+        }
+    }
+
+    /// The wasm frames active when the trap happened, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
     }
 
     pub fn code(&self) -> Option<TrapCode> {
@@ -36,15 +72,26 @@ impl fmt::Display for Trap {
 
 impl std::error::Error for Trap {}
 
-/// Converts a runtime trap into the error the API returns.
-pub(crate) fn from_reason(reason: hoist_runtime::TrapReason) -> anyhow::Error {
+/// Converts a runtime trap into the error the API returns; `symbolize`
+/// finds the frame for a code address.
+pub(crate) fn from_reason(
+    reason: hoist_runtime::TrapReason,
+    symbolize: impl Fn(usize) -> Option<FrameInfo>,
+) -> anyhow::Error {
     match reason {
         hoist_runtime::TrapReason::Wasm { code, pc } => {
             let mut pcs = hoist_runtime::last_trap_backtrace();
             if pcs.is_empty() {
                 pcs.push(pc);
             }
-            anyhow::Error::new(Trap::new(code, pcs))
+            // Callers' addresses are return addresses: look up the call
+            // instruction just before them.
+            let frames = pcs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, pc)| symbolize(if i == 0 { *pc } else { pc - 1 }))
+                .collect();
+            anyhow::Error::new(Trap { code, pcs, frames })
         }
         hoist_runtime::TrapReason::Host(error) => from_host_error(error),
     }

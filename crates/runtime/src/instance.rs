@@ -18,6 +18,34 @@ pub struct ModuleCode {
     pub functions: Vec<u32>,
     /// Text offset of the host-to-wasm trampoline for each type, if any.
     pub array_to_wasm: Vec<Option<u32>>,
+    /// Text offset just past each defined function.
+    pub function_ends: Vec<u32>,
+    /// Sorted (text offset, wasm byte offset) pairs.
+    pub address_map: Vec<(u32, u32)>,
+}
+
+impl ModuleCode {
+    /// The defined function containing native address `pc`, and the wasm
+    /// byte offset of the instruction there if known.
+    pub fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+        let base = self.code.text().as_ptr() as usize;
+        let offset = u32::try_from(pc.checked_sub(base)?).ok()?;
+        let i = self
+            .functions
+            .partition_point(|start| *start <= offset)
+            .checked_sub(1)?;
+        if offset >= self.function_ends[i] {
+            return None;
+        }
+        let wasm = self
+            .address_map
+            .partition_point(|(text, _)| *text <= offset)
+            .checked_sub(1)
+            .map(|j| self.address_map[j])
+            .filter(|(text, _)| *text >= self.functions[i])
+            .map(|(_, wasm)| wasm);
+        Some((DefinedFuncIndex::new(i), wasm))
+    }
 }
 
 /// What an instance is built from; every pointer must stay valid for the
