@@ -124,7 +124,8 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
 /// scripts then also check every function the translator produces.
 fn engine() -> &'static hoist::Engine {
     static ENGINE: std::sync::OnceLock<hoist::Engine> = std::sync::OnceLock::new();
-    ENGINE.get_or_init(|| hoist::Engine::new(hoist::Config::new().verify(true)).expect("host engine"))
+    ENGINE
+        .get_or_init(|| hoist::Engine::new(hoist::Config::new().verify(true)).expect("host engine"))
 }
 
 fn run(name: &str, source: &Source) -> Result<(), Failed> {
@@ -132,7 +133,9 @@ fn run(name: &str, source: &Source) -> Result<(), Failed> {
         Source::Embedded(text) => hoist_wast::run_str_with(engine(), name, text),
         Source::File(path) => std::fs::read_to_string(path)
             .map_err(anyhow::Error::from)
-            .and_then(|text| hoist_wast::run_str_with(engine(), &path.display().to_string(), &text)),
+            .and_then(|text| {
+                hoist_wast::run_str_with(engine(), &path.display().to_string(), &text)
+            }),
     }
     .map_err(|err| format!("{err:?}"))?;
     if report.failed.is_empty() {

@@ -75,10 +75,12 @@ fn compile(
                 let name = &ctx.func.params.user_named_funcs()[*name];
                 FuncIndex::from_u32(name.index)
             }
-            other => return Err(WasmError::Unsupported(format!(
+            other => {
+                return Err(WasmError::Unsupported(format!(
                 "relocation to {other:?} in {} (the target lacks a CPU feature hoist relies on?)",
                 ctx.func.name
-            ))),
+            )))
+            }
         };
         relocs.push((reloc.offset, reloc.kind, reloc.addend, callee));
     }

@@ -34,7 +34,14 @@ const PROPERTIES: &[(&str, Property)] = &[
         // Offset 16 + 4 bytes fits in the 32 MiB guard: no explicit check.
         let clif = optimized_clif(out, 0)?;
         require_opcode(clif, "uextend", true)?;
-        for opcode in ["icmp", "icmp_imm", "select_spectre_guard", "trap", "trapz", "trapnz"] {
+        for opcode in [
+            "icmp",
+            "icmp_imm",
+            "select_spectre_guard",
+            "trap",
+            "trapz",
+            "trapnz",
+        ] {
             require_opcode(clif, opcode, false)?;
         }
         Ok(())
@@ -60,10 +67,13 @@ fn main() -> ExitCode {
 
 fn collect() -> Result<Vec<Trial>, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/disas");
-    let entries = std::fs::read_dir(&dir).map_err(|err| format!("failed to read {}: {err}", dir.display()))?;
+    let entries = std::fs::read_dir(&dir)
+        .map_err(|err| format!("failed to read {}: {err}", dir.display()))?;
     let mut cases = Vec::new();
     for entry in entries {
-        let path = entry.map_err(|err| format!("failed to read {}: {err}", dir.display()))?.path();
+        let path = entry
+            .map_err(|err| format!("failed to read {}: {err}", dir.display()))?
+            .path();
         if path.extension().is_some_and(|ext| ext == "wat") {
             cases.push(path);
         }
@@ -74,12 +84,18 @@ fn collect() -> Result<Vec<Trial>, String> {
     }
     for (name, _) in PROPERTIES {
         if !cases.iter().any(|path| stem(path) == *name) {
-            return Err(format!("PROPERTIES names `{name}`, but there is no {name}.wat"));
+            return Err(format!(
+                "PROPERTIES names `{name}`, but there is no {name}.wat"
+            ));
         }
     }
 
     let isa: Arc<dyn TargetIsa> = build_isa(&CompilerOptions {
-        target: Some(TARGET.parse().map_err(|err| format!("target {TARGET}: {err}"))?),
+        target: Some(
+            TARGET
+                .parse()
+                .map_err(|err| format!("target {TARGET}: {err}"))?,
+        ),
         // The verifier does not change the output; it catches invalid IR.
         verify: true,
         ..Default::default()
@@ -102,7 +118,8 @@ fn stem(path: &Path) -> String {
 fn run_case(isa: &dyn TargetIsa, wat_path: &Path, bless: bool) -> Result<(), Failed> {
     let name = stem(wat_path);
     let wasm = wat::parse_file(wat_path)?;
-    let output = disassemble(isa, &Tunables::default(), &wasm).map_err(|err| format!("compiling {name}.wat: {err}"))?;
+    let output = disassemble(isa, &Tunables::default(), &wasm)
+        .map_err(|err| format!("compiling {name}.wat: {err}"))?;
     let actual = format!(
         ";; Generated from {name}.wat by tests/disas.rs ({TARGET}, default tunables).\n\
          ;; Do not edit; regenerate with {BLESS_VAR}=1 cargo test -p hoist-cranelift --test disas\n\n{output}"
@@ -110,7 +127,8 @@ fn run_case(isa: &dyn TargetIsa, wat_path: &Path, bless: bool) -> Result<(), Fai
 
     let golden: PathBuf = wat_path.with_extension("clif");
     if bless {
-        std::fs::write(&golden, &actual).map_err(|err| format!("failed to write {}: {err}", golden.display()))?;
+        std::fs::write(&golden, &actual)
+            .map_err(|err| format!("failed to write {}: {err}", golden.display()))?;
     }
     // Checked in bless mode too: blessing must not accept a broken property.
     if let Some((_, property)) = PROPERTIES.iter().find(|(case, _)| *case == name) {
@@ -171,7 +189,10 @@ fn diff(expected: &str, actual: &str) -> String {
             out.push_str(&format!("{sign}{:>5} | {line}\n", prefix + i + 1));
         }
         if lines.len() > SHOWN_DIFF_LINES {
-            out.push_str(&format!("{sign}  ... {} more lines\n", lines.len() - SHOWN_DIFF_LINES));
+            out.push_str(&format!(
+                "{sign}  ... {} more lines\n",
+                lines.len() - SHOWN_DIFF_LINES
+            ));
         }
     }
     if expected.ends_with('\n') != actual.ends_with('\n') {
@@ -183,7 +204,10 @@ fn diff(expected: &str, actual: &str) -> String {
 /// The optimized CLIF of function `index` in `disassemble`'s output.
 fn optimized_clif(output: &str, index: u32) -> Result<&str, String> {
     let header = format!(";; function {index}\n;; optimized CLIF\n");
-    let start = output.find(&header).ok_or_else(|| format!("no `{}` in the output", header.trim_end()))? + header.len();
+    let start = output
+        .find(&header)
+        .ok_or_else(|| format!("no `{}` in the output", header.trim_end()))?
+        + header.len();
     let len = output[start..]
         .find("\n;; lowered\n")
         .ok_or_else(|| format!("no lowered code after function {index}'s CLIF"))?;
@@ -194,13 +218,20 @@ fn optimized_clif(output: &str, index: u32) -> Result<&str, String> {
 /// ignoring type suffixes (`load.i32` is `load`).
 fn require_opcode(clif: &str, opcode: &str, present: bool) -> Result<(), String> {
     let found = clif.lines().any(|line| {
-        let inst = line.split_once(" = ").map_or(line, |(_, rhs)| rhs).trim_start();
+        let inst = line
+            .split_once(" = ")
+            .map_or(line, |(_, rhs)| rhs)
+            .trim_start();
         let op = inst.split_whitespace().next().unwrap_or("");
         op.split('.').next() == Some(opcode)
     });
     match (present, found) {
-        (true, false) => Err(format!("expected a `{opcode}` instruction in the optimized CLIF:\n{clif}")),
-        (false, true) => Err(format!("unexpected `{opcode}` instruction in the optimized CLIF:\n{clif}")),
+        (true, false) => Err(format!(
+            "expected a `{opcode}` instruction in the optimized CLIF:\n{clif}"
+        )),
+        (false, true) => Err(format!(
+            "unexpected `{opcode}` instruction in the optimized CLIF:\n{clif}"
+        )),
         _ => Ok(()),
     }
 }
