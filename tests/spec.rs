@@ -64,9 +64,18 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     let mut skips = read_skip_list(&skip_path)?;
     for (name, source) in files {
         let skipped = skips.remove(&name).is_some();
-        let trial_name = name.clone();
-        let trial = Trial::test(trial_name, move || run(&name, &source));
-        trials.push(trial.with_ignored_flag(skipped));
+        // Every script runs twice: with this CPU's features, and with the
+        // architecture's baseline (no SSE4.1 on x86_64, so float rounding
+        // goes through builtins instead of instructions).
+        for cpu in [hoist::Cpu::Native, hoist::Cpu::Baseline] {
+            let trial_name = match cpu {
+                hoist::Cpu::Native => name.clone(),
+                hoist::Cpu::Baseline => format!("{name} (baseline cpu)"),
+            };
+            let (name, source) = (name.clone(), source.clone());
+            let trial = Trial::test(trial_name, move || run(&name, &source, cpu));
+            trials.push(trial.with_ignored_flag(skipped));
+        }
     }
     if !skips.is_empty() {
         let mut stale: Vec<_> = skips.into_iter().map(|(name, line)| (line, name)).collect();
@@ -84,6 +93,7 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(Clone)]
 enum Source {
     Embedded(&'static str),
     File(PathBuf),
@@ -120,21 +130,28 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
     Ok(skips)
 }
 
-/// One engine for all trials, with Cranelift's IR verifier on: the spec
-/// scripts then also check every function the translator produces.
-fn engine() -> &'static hoist::Engine {
-    static ENGINE: std::sync::OnceLock<hoist::Engine> = std::sync::OnceLock::new();
-    ENGINE
-        .get_or_init(|| hoist::Engine::new(hoist::Config::new().verify(true)).expect("host engine"))
+/// One engine per CPU setting for all trials, with Cranelift's IR verifier
+/// on: the spec scripts then also check every function the translator
+/// produces.
+fn engine(cpu: hoist::Cpu) -> &'static hoist::Engine {
+    static NATIVE: std::sync::OnceLock<hoist::Engine> = std::sync::OnceLock::new();
+    static BASELINE: std::sync::OnceLock<hoist::Engine> = std::sync::OnceLock::new();
+    let cell = match cpu {
+        hoist::Cpu::Native => &NATIVE,
+        hoist::Cpu::Baseline => &BASELINE,
+    };
+    cell.get_or_init(|| {
+        hoist::Engine::new(hoist::Config::new().verify(true).cpu(cpu)).expect("host engine")
+    })
 }
 
-fn run(name: &str, source: &Source) -> Result<(), Failed> {
+fn run(name: &str, source: &Source, cpu: hoist::Cpu) -> Result<(), Failed> {
     let report = match source {
-        Source::Embedded(text) => hoist_wast::run_str_with(engine(), name, text),
+        Source::Embedded(text) => hoist_wast::run_str_with(engine(cpu), name, text),
         Source::File(path) => std::fs::read_to_string(path)
             .map_err(anyhow::Error::from)
             .and_then(|text| {
-                hoist_wast::run_str_with(engine(), &path.display().to_string(), &text)
+                hoist_wast::run_str_with(engine(cpu), &path.display().to_string(), &text)
             }),
     }
     .map_err(|err| format!("{err:?}"))?;

@@ -1,5 +1,7 @@
 //! One module per subcommand; each has an `Args` struct and an `execute`.
 
+pub mod compile;
+pub mod inspect;
 pub mod run;
 pub mod wast;
 
@@ -9,8 +11,12 @@ use clap::Subcommand;
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run a WASI command module (.wasm or .wat)
+    /// Run a WASI command module (.wasm, .wat, or a hoist artifact)
     Run(run::RunArgs),
+    /// Compile a module ahead of time to an artifact (.hwasm)
+    Compile(compile::CompileArgs),
+    /// Show what an artifact holds: version, target, flags, functions, sections
+    Inspect(inspect::InspectArgs),
     /// Run WebAssembly spec scripts (.wast)
     Wast(wast::WastArgs),
 }
@@ -20,6 +26,8 @@ impl Command {
     pub fn execute(self) -> anyhow::Result<ExitCode> {
         match self {
             Command::Run(args) => run::execute(args),
+            Command::Compile(args) => compile::execute(args),
+            Command::Inspect(args) => inspect::execute(args),
             Command::Wast(args) => wast::execute(args),
         }
     }

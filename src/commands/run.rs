@@ -36,6 +36,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
 
+    /// Compile every time: do not read or write the compile cache (in $XDG_CACHE_HOME/hoist).
+    #[arg(long)]
+    no_cache: bool,
+
     /// Instantiate MODULE first and make its exports importable under NAME (as wasmtime's
     /// `--preload`). Repeatable.
     #[arg(long, value_name = "NAME=MODULE")]
@@ -58,7 +62,12 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         .split_first()
         .expect("clap requires the module");
     let engine = Engine::default();
-    let module = load_module(&engine, Path::new(module_path))?;
+    let cache = if args.no_cache {
+        None
+    } else {
+        crate::cache::default_dir()
+    };
+    let module = load_module(&engine, Path::new(module_path), cache.as_deref())?;
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.arg(args.argv0.clone().unwrap_or_else(|| module_path.clone()));
@@ -96,7 +105,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         let Some((name, path)) = preload.split_once('=') else {
             bail!("--preload {preload}: expected NAME=MODULE");
         };
-        let preloaded = load_module(&engine, Path::new(path))?;
+        let preloaded = load_module(&engine, Path::new(path), cache.as_deref())?;
         let instance = linker
             .instantiate(&mut store, &preloaded)
             .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
@@ -118,11 +127,22 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_status(outcome))
 }
 
-/// Reads and compiles a module, saying which file failed.
-fn load_module(engine: &Engine, path: &Path) -> Result<Module> {
+/// Loads a module: a hoist artifact as is, a wasm binary through the
+/// compile cache (when given one), text by compiling it.
+fn load_module(engine: &Engine, path: &Path, cache: Option<&Path>) -> Result<Module> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    Module::new(engine, bytes).with_context(|| format!("failed to compile `{}`", path.display()))
+    if hoist::is_artifact(&bytes) {
+        return Module::deserialize(engine, &bytes)
+            .with_context(|| format!("cannot run `{}`", path.display()));
+    }
+    let compiled = match cache {
+        Some(dir) if bytes.starts_with(b"\0asm") => {
+            crate::cache::load_or_compile(engine, dir, &bytes)
+        }
+        _ => Module::new(engine, bytes),
+    };
+    compiled.with_context(|| format!("failed to compile `{}`", path.display()))
 }
 
 /// Runs `_initialize` if present, then calls `name` with `args` parsed

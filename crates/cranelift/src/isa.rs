@@ -12,18 +12,29 @@ pub enum OptLevel {
     Speed,
 }
 
+/// Which CPU features compiled code may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Cpu {
+    /// Everything the host CPU has (only for the host target).
+    #[default]
+    Native,
+    /// The target's baseline, so the code runs on any CPU of the architecture.
+    Baseline,
+}
+
 /// Compiler settings chosen by the user.
 #[derive(Clone, Debug, Default)]
 pub struct CompilerOptions {
     /// Target triple; the host when `None`.
     pub target: Option<Triple>,
+    pub cpu: Cpu,
     pub opt_level: OptLevel,
     /// Run Cranelift's IR verifier on every function (slow; for tests).
     pub verify: bool,
 }
 
-/// Builds the ISA for `options`. For the host, CPU features are detected;
-/// for another target the baseline feature set is used.
+/// Builds the ISA for `options`. For the host with `Cpu::Native`, CPU
+/// features are detected; otherwise the baseline feature set is used.
 pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
@@ -53,9 +64,12 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     // Unwind info is only needed by native debuggers; we walk frame pointers.
     set(&mut flags, "unwind_info", "false")?;
 
+    let host = options.target.as_ref().is_none_or(|t| *t == Triple::host());
     let builder = match &options.target {
-        None => cranelift_native::builder().map_err(|e| format!("host is not supported: {e}"))?,
+        _ if host => cranelift_native::builder_with_options(options.cpu == Cpu::Native)
+            .map_err(|e| format!("host is not supported: {e}"))?,
         Some(triple) => isa::lookup(triple.clone()).map_err(|e| format!("target {triple}: {e}"))?,
+        None => unreachable!("no target means the host"),
     };
     builder
         .finish(settings::Flags::new(flags))

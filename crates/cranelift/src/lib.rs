@@ -14,12 +14,13 @@ mod link;
 mod trampolines;
 mod translate;
 
+pub use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 pub use disas::disassemble;
-pub use isa::{build_isa, CompilerOptions, OptLevel};
+pub use isa::{build_isa, CompilerOptions, Cpu, OptLevel};
 pub use link::{CompiledText, FunctionLoc};
 
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::isa::CallConv;
 use cranelift_entity::PrimaryMap;
 use hoist_environ::{
     Builtin, DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType,
@@ -131,6 +132,15 @@ pub(crate) fn builtin_trap(builtin: Builtin) -> TrapCode {
         | Builtin::TableInit
         | Builtin::TableGrow
         | Builtin::ElemDrop => TrapCode::TableOutOfBounds,
+        // Rounding never fails; nothing checks its result.
+        Builtin::CeilF32
+        | Builtin::FloorF32
+        | Builtin::TruncF32
+        | Builtin::NearestF32
+        | Builtin::CeilF64
+        | Builtin::FloorF64
+        | Builtin::TruncF64
+        | Builtin::NearestF64 => TrapCode::UnreachableCodeReached,
     }
 }
 

@@ -208,16 +208,36 @@ pub enum Builtin {
     TableInit,
     /// `(elem)` → 0.
     ElemDrop,
+    /// `(bits)` → bits of the rounded f32; for CPUs without rounding
+    /// instructions (x86_64 without SSE4.1).
+    CeilF32,
+    FloorF32,
+    TruncF32,
+    NearestF32,
+    /// `(bits)` → bits of the rounded f64.
+    CeilF64,
+    FloorF64,
+    TruncF64,
+    NearestF64,
 }
 
 impl Builtin {
     /// Number of builtins, the length of the builtin pointer array.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 18;
 
     /// Number of 64-bit arguments after the vmctx.
     pub fn num_args(self) -> usize {
         match self {
-            Builtin::DataDrop | Builtin::ElemDrop => 1,
+            Builtin::DataDrop
+            | Builtin::ElemDrop
+            | Builtin::CeilF32
+            | Builtin::FloorF32
+            | Builtin::TruncF32
+            | Builtin::NearestF32
+            | Builtin::CeilF64
+            | Builtin::FloorF64
+            | Builtin::TruncF64
+            | Builtin::NearestF64 => 1,
             Builtin::MemoryGrow => 2,
             Builtin::TableGrow => 3,
             Builtin::MemoryFill | Builtin::TableFill => 4,

@@ -1,12 +1,15 @@
 //! The engine: compiler settings, the signature registry and the host
 //! trampolines, shared by every module and store made with it.
 
-use anyhow::{anyhow, Result};
-use hoist_cranelift::{build_isa, Compiler, CompilerOptions, OptLevel};
+use crate::artifact::EngineInfo;
+use anyhow::{anyhow, bail, Result};
+use hoist_cranelift::{build_isa, Compiler, CompilerOptions, Cpu, OptLevel};
 use hoist_environ::{Tunables, WasmFuncType};
 use hoist_runtime::CodeMemory;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use target_lexicon::Triple;
 
 /// Settings for an [`Engine`].
 #[derive(Clone, Debug, Default)]
@@ -32,6 +35,20 @@ impl Config {
         self
     }
 
+    /// Compiles for another target (for `Engine::precompile_module`); such an
+    /// engine cannot run what it compiles.
+    pub fn target(&mut self, triple: Triple) -> &mut Self {
+        self.compiler.target = Some(triple);
+        self
+    }
+
+    /// Which CPU features compiled code may use: all of the host's
+    /// (default) or the architecture's baseline, for portable artifacts.
+    pub fn cpu(&mut self, cpu: Cpu) -> &mut Self {
+        self.compiler.cpu = cpu;
+        self
+    }
+
     /// Bytes of native stack wasm may use per call from the host.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.tunables.max_wasm_stack = bytes;
@@ -47,6 +64,10 @@ pub struct Engine {
 
 pub(crate) struct EngineInner {
     pub(crate) compiler: Compiler,
+    /// What this engine's code is compiled for, as recorded in artifacts.
+    pub(crate) info: EngineInfo,
+    /// The CPU features of this host, when the engine targets the host.
+    host_features: Option<HashSet<String>>,
     signatures: Mutex<SignatureRegistry>,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
 }
@@ -63,13 +84,105 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         hoist_runtime::init_traps();
         let isa = build_isa(&config.compiler).map_err(|e| anyhow!(e))?;
+        let info = engine_info(&*isa, &config.tunables);
+        let host_features = if isa.triple() == &Triple::host() {
+            let native = build_isa(&CompilerOptions {
+                cpu: Cpu::Native,
+                ..Default::default()
+            })
+            .map_err(|e| anyhow!(e))?;
+            Some(
+                engine_info(&*native, &config.tunables)
+                    .isa_flags
+                    .into_iter()
+                    .collect(),
+            )
+        } else {
+            None
+        };
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 compiler: Compiler::new(isa, config.tunables.clone()),
+                info,
+                host_features,
                 signatures: Mutex::default(),
                 host_trampolines: Mutex::default(),
             }),
         })
+    }
+
+    /// The target this engine compiles for.
+    pub fn target(&self) -> &Triple {
+        self.inner.compiler.isa().triple()
+    }
+
+    /// Everything that decides what code this engine generates, as text:
+    /// a cache key for compiled modules.
+    pub fn fingerprint(&self) -> String {
+        let info = &self.inner.info;
+        format!(
+            "{}\n{}\n{}\n{}\n{}",
+            info.hoist_version,
+            info.triple,
+            info.shared_flags,
+            info.isa_flags.join(","),
+            info.tunables
+        )
+    }
+
+    /// Whether code compiled by this engine can run on this host.
+    pub fn can_run(&self) -> bool {
+        self.inner.host_features.is_some()
+    }
+
+    /// Compiles `wasm` (binary or text) to an artifact image, without
+    /// loading it: works for any target.
+    pub fn precompile_module(&self, wasm: &[u8]) -> Result<Vec<u8>> {
+        Ok(crate::module::compile(self, wasm)?.0)
+    }
+
+    /// Refuses an artifact that cannot run here, saying why in words.
+    pub(crate) fn check_compatible(&self, artifact: &EngineInfo) -> Result<()> {
+        let ours = &self.inner.info;
+        let recompile = "recompile it with `hoist compile`";
+        if artifact.hoist_version != ours.hoist_version {
+            bail!(
+                "the artifact was compiled by hoist {}, and this is hoist {}: {recompile}",
+                artifact.hoist_version,
+                ours.hoist_version
+            );
+        }
+        let Some(features) = &self.inner.host_features else {
+            bail!(
+                "this engine compiles for {} and cannot run code",
+                ours.triple
+            );
+        };
+        if artifact.triple != Triple::host().to_string() {
+            bail!(
+                "the artifact was compiled for {}, but this machine is {}: {recompile} on or for this machine",
+                artifact.triple,
+                Triple::host()
+            );
+        }
+        if code_affecting(&artifact.shared_flags) != code_affecting(&ours.shared_flags)
+            || artifact.tunables != ours.tunables
+        {
+            bail!("the artifact was compiled with different code-generation settings: {recompile}");
+        }
+        let missing: Vec<&str> = artifact
+            .isa_flags
+            .iter()
+            .filter(|flag| !flag.contains('=') && !features.contains(*flag))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "the artifact needs CPU features this machine lacks ({}): {recompile}, or compile with `--cpu baseline`",
+                missing.join(", ")
+            );
+        }
+        Ok(())
     }
 
     pub(crate) fn tunables(&self) -> &Tunables {
@@ -128,4 +241,36 @@ impl Default for Engine {
     fn default() -> Engine {
         Engine::new(&Config::default()).expect("the host is a supported target")
     }
+}
+
+/// What `isa` compiles for, in the words artifacts record.
+fn engine_info(isa: &dyn hoist_cranelift::TargetIsa, tunables: &Tunables) -> EngineInfo {
+    let mut isa_flags: Vec<String> = isa
+        .isa_flags()
+        .iter()
+        .filter_map(|flag| match flag.as_bool() {
+            Some(true) => Some(flag.name.to_string()),
+            Some(false) => None,
+            None => Some(format!("{}={}", flag.name, flag.value_string())),
+        })
+        .collect();
+    isa_flags.sort();
+    EngineInfo {
+        hoist_version: env!("CARGO_PKG_VERSION").to_string(),
+        triple: isa.triple().to_string(),
+        shared_flags: isa.flags().to_string(),
+        isa_flags,
+        tunables: format!(
+            "memory_reservation={} memory_guard_size={}",
+            tunables.memory_reservation, tunables.memory_guard_size
+        ),
+    }
+}
+
+/// Shared flags minus those that do not change what code does.
+fn code_affecting(flags: &str) -> Vec<&str> {
+    flags
+        .lines()
+        .filter(|line| !line.starts_with("opt_level") && !line.starts_with("enable_verifier"))
+        .collect()
 }

@@ -13,6 +13,7 @@
 //! # Ok::<(), hoist::Error>(())
 //! ```
 
+mod artifact;
 mod engine;
 mod externals;
 mod func;
@@ -25,10 +26,11 @@ mod types;
 mod values;
 
 pub use anyhow::{Error, Result};
+pub use artifact::{embedded_wasm, inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use engine::{Config, Engine};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
-pub use hoist_cranelift::OptLevel;
+pub use hoist_cranelift::{Cpu, OptLevel};
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;

@@ -1,10 +1,12 @@
-//! Compiled modules.
+//! Compiled modules, and loading them from artifacts.
 
+use crate::artifact::{self, Artifact};
 use crate::engine::Engine;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use hoist_environ::{EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, ModuleCode};
+use std::path::Path;
 use std::sync::Arc;
 
 /// A validated, compiled module, ready to instantiate in any store of its engine.
@@ -20,27 +22,103 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Vec<u32>,
 }
 
+/// Translates and compiles `wasm`, returning the artifact image and the
+/// module model (so a JIT load need not parse the module again).
+pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_environ::Module)> {
+    if artifact::is_artifact(wasm) {
+        bail!("this is a compiled hoist artifact, not a WebAssembly module");
+    }
+    let wasm = wat::parse_bytes(wasm).context("failed to parse the WebAssembly text")?;
+    let hoist_environ::ModuleTranslation {
+        module,
+        function_bodies,
+    } = hoist_environ::translate_module(&wasm)?;
+    let compiler = &engine.inner.compiler;
+    let compiled = compiler.compile_module(&module, function_bodies)?;
+    let image = artifact::write(architecture(engine)?, &engine.inner.info, &compiled, &wasm)?;
+    Ok((image, module))
+}
+
+fn architecture(engine: &Engine) -> Result<object::Architecture> {
+    Ok(match engine.target().architecture {
+        target_lexicon::Architecture::X86_64 => object::Architecture::X86_64,
+        target_lexicon::Architecture::Aarch64(_) => object::Architecture::Aarch64,
+        target_lexicon::Architecture::Riscv64(_) => object::Architecture::Riscv64,
+        other => bail!("hoist does not compile for {other}"),
+    })
+}
+
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form.
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = bytes.as_ref();
-        let binary = wat::parse_bytes(bytes).context("failed to parse the WebAssembly text")?;
-        Module::from_binary(engine, &binary)
+        Module::from_binary(engine, bytes.as_ref())
     }
 
-    /// Compiles a module from its binary form.
+    /// Compiles a module from its binary (or text) form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let hoist_environ::ModuleTranslation {
-            module,
-            function_bodies,
-        } = hoist_environ::translate_module(wasm)?;
+        if !engine.can_run() {
+            bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
+        }
+        let (image, module) = compile(engine, wasm)?;
+        Module::load(engine, &image, Some(module))
+    }
+
+    /// Loads an artifact image made by [`Engine::precompile_module`] or
+    /// `hoist compile`.
+    ///
+    /// An artifact is native code that will run as is: only load images
+    /// you made or trust. The image is checked (format, checksum, hoist
+    /// version, target, flags, CPU features) and refused with a plain
+    /// explanation when it cannot run here.
+    pub fn deserialize(engine: &Engine, image: &[u8]) -> Result<Module> {
+        Module::load(engine, image, None)
+    }
+
+    /// [`Module::deserialize`] from a file, which is mapped, not read.
+    pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("failed to open `{}`", path.display()))?;
+        // SAFETY: the mapping is private and read-only; if another process
+        // truncates the file meanwhile, reads may fault, as with any mapped
+        // file. The checksum check below catches concurrent modification.
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("failed to map `{}`", path.display()))?;
+        Module::deserialize(engine, &map)
+            .with_context(|| format!("cannot run `{}`", path.display()))
+    }
+
+    fn load(
+        engine: &Engine,
+        image: &[u8],
+        module: Option<hoist_environ::Module>,
+    ) -> Result<Module> {
+        let Artifact {
+            engine: info,
+            text,
+            compiled,
+            wasm,
+        } = artifact::read(image)?;
+        engine.check_compatible(&info)?;
+        let module = match module {
+            Some(module) => module,
+            None => {
+                hoist_environ::translate_module(wasm)
+                    .context("damaged artifact: its module does not parse")?
+                    .module
+            }
+        };
+        if compiled.functions.len() != module.num_defined_funcs() {
+            bail!(
+                "damaged artifact: code for {} functions, module defines {}",
+                compiled.functions.len(),
+                module.num_defined_funcs()
+            );
+        }
         let module = Arc::new(module);
-        let compiler = &engine.inner.compiler;
-        let compiled = compiler.compile_module(&module, function_bodies)?;
-        let code = Arc::new(
-            CodeMemory::new(&compiled.text, compiled.traps).context("mapping compiled code")?,
-        );
-        let offsets = VMOffsets::new(compiler.isa().pointer_bytes(), &module);
+        let code =
+            Arc::new(CodeMemory::new(text, compiled.traps).context("mapping compiled code")?);
+        let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let array_to_wasm = module
             .types
             .keys()

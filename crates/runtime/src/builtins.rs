@@ -23,6 +23,14 @@ pub static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
         table_copy as *const u8,
         table_init as *const u8,
         elem_drop as *const u8,
+        ceil_f32 as *const u8,
+        floor_f32 as *const u8,
+        trunc_f32 as *const u8,
+        nearest_f32 as *const u8,
+        ceil_f64 as *const u8,
+        floor_f64 as *const u8,
+        trunc_f64 as *const u8,
+        nearest_f64 as *const u8,
     ],
 };
 
@@ -171,4 +179,28 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe { instance(vmctx) }.elem_drop(ElemIndex::from_u32(elem as u32));
     0
+}
+
+macro_rules! rounding {
+    ($($name:ident: $float:ident::$op:ident, quiet bit $quiet:expr;)*) => {$(
+        /// Rounding for CPUs without the instruction; the value travels as
+        /// bits. Wasm wants NaN results quiet, which the library functions
+        /// do not promise for a signaling NaN input.
+        extern "C" fn $name(_vmctx: *mut u8, bits: u64) -> u64 {
+            let x = $float::from_bits(bits as _);
+            let result = if x.is_nan() { $float::from_bits(x.to_bits() | $quiet) } else { x.$op() };
+            u64::from(result.to_bits())
+        }
+    )*};
+}
+
+rounding! {
+    ceil_f32: f32::ceil, quiet bit 1 << 22;
+    floor_f32: f32::floor, quiet bit 1 << 22;
+    trunc_f32: f32::trunc, quiet bit 1 << 22;
+    nearest_f32: f32::round_ties_even, quiet bit 1 << 22;
+    ceil_f64: f64::ceil, quiet bit 1 << 51;
+    floor_f64: f64::floor, quiet bit 1 << 51;
+    trunc_f64: f64::trunc, quiet bit 1 << 51;
+    nearest_f64: f64::round_ties_even, quiet bit 1 << 51;
 }

@@ -583,11 +583,11 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     unary! {
         visit_i32_clz => clz, visit_i32_ctz => ctz, visit_i32_popcnt => popcnt,
         visit_i64_clz => clz, visit_i64_ctz => ctz, visit_i64_popcnt => popcnt,
-        visit_f32_abs => fabs, visit_f32_neg => fneg, visit_f32_ceil => ceil,
-        visit_f32_floor => floor, visit_f32_trunc => trunc, visit_f32_nearest => nearest,
+        visit_f32_abs => fabs, visit_f32_neg => fneg,
+
         visit_f32_sqrt => sqrt,
-        visit_f64_abs => fabs, visit_f64_neg => fneg, visit_f64_ceil => ceil,
-        visit_f64_floor => floor, visit_f64_trunc => trunc, visit_f64_nearest => nearest,
+        visit_f64_abs => fabs, visit_f64_neg => fneg,
+
         visit_f64_sqrt => sqrt,
     }
 
@@ -610,6 +610,32 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         visit_f64_add => fadd, visit_f64_sub => fsub, visit_f64_mul => fmul,
         visit_f64_div => fdiv, visit_f64_min => fmin, visit_f64_max => fmax,
         visit_f64_copysign => fcopysign,
+    }
+
+    // Rounding: native instructions where the CPU has them, else builtins.
+    fn visit_f32_ceil(&mut self) -> Self::Output {
+        self.round(Builtin::CeilF32, |b, x| b.ins().ceil(x))
+    }
+    fn visit_f32_floor(&mut self) -> Self::Output {
+        self.round(Builtin::FloorF32, |b, x| b.ins().floor(x))
+    }
+    fn visit_f32_trunc(&mut self) -> Self::Output {
+        self.round(Builtin::TruncF32, |b, x| b.ins().trunc(x))
+    }
+    fn visit_f32_nearest(&mut self) -> Self::Output {
+        self.round(Builtin::NearestF32, |b, x| b.ins().nearest(x))
+    }
+    fn visit_f64_ceil(&mut self) -> Self::Output {
+        self.round(Builtin::CeilF64, |b, x| b.ins().ceil(x))
+    }
+    fn visit_f64_floor(&mut self) -> Self::Output {
+        self.round(Builtin::FloorF64, |b, x| b.ins().floor(x))
+    }
+    fn visit_f64_trunc(&mut self) -> Self::Output {
+        self.round(Builtin::TruncF64, |b, x| b.ins().trunc(x))
+    }
+    fn visit_f64_nearest(&mut self) -> Self::Output {
+        self.round(Builtin::NearestF64, |b, x| b.ins().nearest(x))
     }
 
     // ----- conversions -----
@@ -651,6 +677,33 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
 }
 
 impl FuncTranslator<'_, '_> {
+    fn round(
+        &mut self,
+        builtin: Builtin,
+        native: impl FnOnce(&mut cranelift_frontend::FunctionBuilder, Value) -> Value,
+    ) -> WasmResult<()> {
+        if !self.reachable {
+            return Ok(());
+        }
+        let x = self.pop();
+        let v = if self.env.isa.has_round() {
+            native(&mut self.builder, x)
+        } else {
+            let ty = self.builder.func.dfg.value_type(x);
+            let int = if ty == F32 { I32 } else { I64 };
+            let bits = self.builder.ins().bitcast(int, MemFlagsData::new(), x);
+            let result = self.env.call_builtin(&mut self.builder, builtin, &[bits]);
+            let result = if ty == F32 {
+                self.builder.ins().ireduce(I32, result)
+            } else {
+                result
+            };
+            self.builder.ins().bitcast(ty, MemFlagsData::new(), result)
+        };
+        self.push(v);
+        Ok(())
+    }
+
     fn eqz(&mut self) -> WasmResult<()> {
         if self.reachable {
             let a = self.pop();

@@ -1,0 +1,327 @@
+//! The hoist artifact: one ELF image per compiled module. JIT and AOT
+//! share it — a module compiled in memory is written to an image and
+//! loaded back exactly as a `.hwasm` file is — so every test exercises the
+//! loader.
+//!
+//! Sections:
+//! - `.text`: the linked code, with no relocations left.
+//! - `.hoist.engine`: what the code needs to run (format and hoist
+//!   version, target, code-affecting flags, CPU features), and a CRC-32 of
+//!   everything else, so a damaged or truncated file is refused.
+//! - `.hoist.info`: function and trampoline offsets, the trap table and
+//!   the wasm address map.
+//! - `.hoist.wasm`: the module binary, from which loading rebuilds the
+//!   module model (parsing only; nothing is compiled again).
+//!
+//! `.hoist.engine` layout: the 8-byte [`MAGIC`], a little-endian `u32`
+//! CRC-32 over the rest of the section and then `.text`, `.hoist.info` and
+//! `.hoist.wasm` in that order, a `u32` [`FORMAT_VERSION`], then five
+//! strings (each a `u32` length and UTF-8 bytes): hoist version, target
+//! triple, shared flags, ISA flags (comma-separated), tunables.
+
+use anyhow::{bail, Context, Result};
+use hoist_cranelift::{CompiledText, FunctionLoc};
+use hoist_environ::{TrapCode, TypeIndex};
+use object::{Object, ObjectSection};
+use std::collections::HashMap;
+
+pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x01\x00";
+pub const FORMAT_VERSION: u32 = 1;
+pub const TEXT: &str = ".text";
+pub const ENGINE: &str = ".hoist.engine";
+pub const INFO: &str = ".hoist.info";
+pub const WASM: &str = ".hoist.wasm";
+
+/// What compiled code was compiled for; it must match where it runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub hoist_version: String,
+    pub triple: String,
+    /// Cranelift's shared flags that change generated code.
+    pub shared_flags: String,
+    /// Enabled CPU features and other ISA settings, sorted.
+    pub isa_flags: Vec<String>,
+    pub tunables: String,
+}
+
+/// A parsed artifact, borrowing from the image.
+pub struct Artifact<'a> {
+    pub engine: EngineInfo,
+    pub text: &'a [u8],
+    pub compiled: CompiledText,
+    pub wasm: &'a [u8],
+}
+
+/// Whether `bytes` look like a hoist artifact (an ELF file; the loader
+/// then says precisely what is wrong with it if it is not ours).
+pub fn is_artifact(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+pub fn write(
+    architecture: object::Architecture,
+    engine: &EngineInfo,
+    compiled: &CompiledText,
+    wasm: &[u8],
+) -> Result<Vec<u8>> {
+    let info = encode_info(compiled);
+    let mut tail = Vec::new();
+    tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    for string in [
+        engine.hoist_version.as_str(),
+        &engine.triple,
+        &engine.shared_flags,
+        &engine.isa_flags.join(","),
+        &engine.tunables,
+    ] {
+        put_bytes(&mut tail, string.as_bytes());
+    }
+    let crc = checksum(&tail, &compiled.text, &info, wasm);
+    let mut header = MAGIC.to_vec();
+    header.extend_from_slice(&crc.to_le_bytes());
+    header.extend_from_slice(&tail);
+
+    let mut obj = object::write::Object::new(
+        object::BinaryFormat::Elf,
+        architecture,
+        object::Endianness::Little,
+    );
+    obj.flags = object::FileFlags::Elf {
+        os_abi: object::elf::ELFOSABI_STANDALONE,
+        abi_version: 0,
+        e_flags: 0,
+    };
+    let text = obj.add_section(
+        Vec::new(),
+        TEXT.as_bytes().to_vec(),
+        object::SectionKind::Text,
+    );
+    obj.set_section_data(text, compiled.text.as_slice(), 0x1000);
+    for (name, data) in [(ENGINE, header.as_slice()), (INFO, &info), (WASM, wasm)] {
+        let id = obj.add_section(
+            Vec::new(),
+            name.as_bytes().to_vec(),
+            object::SectionKind::ReadOnlyData,
+        );
+        obj.set_section_data(id, data, 16);
+    }
+    Ok(obj.write()?)
+}
+
+/// Parses and checks an artifact image. Checks the format and checksum
+/// only; the caller compares the engine info with where it will run.
+pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
+    let file =
+        object::File::parse(image).context("not a hoist artifact: the ELF image does not parse")?;
+    let section = |name: &str| -> Result<&[u8]> {
+        let section = file
+            .section_by_name(name)
+            .with_context(|| format!("not a hoist artifact: no `{name}` section"))?;
+        section
+            .data()
+            .with_context(|| format!("damaged artifact: section `{name}` is truncated"))
+    };
+    let header = section(ENGINE)?;
+    if header.len() < 12 || &header[..8] != MAGIC {
+        bail!("not a hoist artifact: `{ENGINE}` has the wrong magic");
+    }
+    let text = section(TEXT)?;
+    let info = section(INFO)?;
+    let wasm = section(WASM)?;
+    let stored = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
+    let tail = &header[12..];
+    if checksum(tail, text, info, wasm) != stored {
+        bail!("damaged artifact: checksum mismatch (the file was truncated or modified)");
+    }
+    let mut reader = Reader(tail);
+    let format = reader.u32()?;
+    if format != FORMAT_VERSION {
+        bail!(
+            "artifact format {format} is not supported (this hoist reads format {FORMAT_VERSION})"
+        );
+    }
+    let mut string = || -> Result<String> { Ok(String::from_utf8(reader.bytes()?.to_vec())?) };
+    let engine = EngineInfo {
+        hoist_version: string()?,
+        triple: string()?,
+        shared_flags: string()?,
+        isa_flags: string()?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        tunables: string()?,
+    };
+    let mut compiled = decode_info(info)?;
+    if compiled
+        .functions
+        .iter()
+        .any(|f| f.start as usize + f.length as usize > text.len())
+    {
+        bail!("damaged artifact: a function lies outside `.text`");
+    }
+    compiled.text = Vec::new();
+    Ok(Artifact {
+        engine,
+        text,
+        compiled,
+        wasm,
+    })
+}
+
+fn checksum(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    for part in [header_tail, text, info, wasm] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize()
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
+}
+
+fn encode_info(compiled: &CompiledText) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_u32(&mut out, compiled.functions.len() as u32);
+    for f in &compiled.functions {
+        put_u32(&mut out, f.start);
+        put_u32(&mut out, f.length);
+    }
+    let mut trampolines: Vec<_> = compiled.array_to_wasm.iter().collect();
+    trampolines.sort();
+    put_u32(&mut out, trampolines.len() as u32);
+    for (ty, offset) in trampolines {
+        put_u32(&mut out, ty.as_u32());
+        put_u32(&mut out, *offset);
+    }
+    put_u32(&mut out, compiled.traps.len() as u32);
+    for (offset, code) in &compiled.traps {
+        put_u32(&mut out, *offset);
+        out.push(*code as u8);
+    }
+    put_u32(&mut out, compiled.address_map.len() as u32);
+    for (text, wasm) in &compiled.address_map {
+        put_u32(&mut out, *text);
+        put_u32(&mut out, *wasm);
+    }
+    out
+}
+
+fn decode_info(bytes: &[u8]) -> Result<CompiledText> {
+    let mut r = Reader(bytes);
+    let mut compiled = CompiledText::default();
+    for _ in 0..r.count(8)? {
+        compiled.functions.push(FunctionLoc {
+            start: r.u32()?,
+            length: r.u32()?,
+        });
+    }
+    let mut array_to_wasm = HashMap::new();
+    for _ in 0..r.count(8)? {
+        array_to_wasm.insert(TypeIndex::from_u32(r.u32()?), r.u32()?);
+    }
+    compiled.array_to_wasm = array_to_wasm;
+    for _ in 0..r.count(5)? {
+        let offset = r.u32()?;
+        let code = TrapCode::from_u8(r.u8()?).context("damaged artifact: unknown trap code")?;
+        compiled.traps.push((offset, code));
+    }
+    for _ in 0..r.count(8)? {
+        compiled.address_map.push((r.u32()?, r.u32()?));
+    }
+    if !r.0.is_empty() {
+        bail!("damaged artifact: trailing bytes in `{INFO}`");
+    }
+    Ok(compiled)
+}
+
+/// A bounds-checked little-endian reader.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.0.len() < n {
+            bail!("damaged artifact: metadata is truncated");
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+    /// A count of items of `item_size` bytes, checked against what is left.
+    fn count(&mut self, item_size: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(item_size) > self.0.len() {
+            bail!("damaged artifact: metadata is truncated");
+        }
+        Ok(n)
+    }
+    fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+}
+
+/// A human-readable description of an artifact image, for `hoist inspect`.
+pub fn inspect(image: &[u8]) -> Result<String> {
+    use std::fmt::Write;
+    let artifact = read(image)?;
+    let file = object::File::parse(image)?;
+    let mut out = String::new();
+    let e = &artifact.engine;
+    let _ = writeln!(out, "hoist artifact, format {FORMAT_VERSION}");
+    let _ = writeln!(out, "compiled by:   hoist {}", e.hoist_version);
+    let _ = writeln!(out, "target:        {}", e.triple);
+    let _ = writeln!(
+        out,
+        "cpu features:  {}",
+        if e.isa_flags.is_empty() {
+            "(baseline)".to_string()
+        } else {
+            e.isa_flags.join(" ")
+        }
+    );
+    let _ = writeln!(out, "tunables:      {}", e.tunables);
+    let _ = writeln!(out, "functions:     {}", artifact.compiled.functions.len());
+    let _ = writeln!(out, "code size:     {} bytes", artifact.text.len());
+    let _ = writeln!(out, "trap sites:    {}", artifact.compiled.traps.len());
+    let _ = writeln!(out, "module size:   {} bytes", artifact.wasm.len());
+    let _ = writeln!(out, "sections:");
+    for section in file.sections() {
+        let name = section.name().unwrap_or("?");
+        if name.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {name:<16} {:>10} bytes at file offset {:#x}",
+            section.size(),
+            section.file_range().map_or(0, |r| r.0)
+        );
+    }
+    let _ = writeln!(out, "flags:");
+    for line in e.shared_flags.lines().filter(|l| l.contains('=')) {
+        let _ = writeln!(out, "  {line}");
+    }
+    Ok(out)
+}
+
+/// The module binary embedded in an artifact (after checking the
+/// checksum), so a cache can make sure an entry is for the same module.
+pub fn embedded_wasm(image: &[u8]) -> Result<&[u8]> {
+    Ok(read(image)?.wasm)
+}

@@ -1,0 +1,51 @@
+//! The compile cache: `hoist run app.wasm` keeps the compiled artifact in
+//! the user's cache directory, so the second run does not compile.
+//!
+//! An entry is named by a hash of the module and of everything that
+//! decides the generated code (hoist version, target, flags, CPU features).
+//! An artifact embeds its module, and a hit is used only if that module is
+//! byte-for-byte the one asked for, so a hash collision cannot run the
+//! wrong code. Entries are written to a temporary file and renamed, so
+//! concurrent runs never see half an entry; a damaged entry is replaced.
+
+use anyhow::Result;
+use hoist::{Engine, Module};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+/// `$XDG_CACHE_HOME/hoist`, else `$HOME/.cache/hoist`.
+pub fn default_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("hoist"))
+}
+
+/// Loads `wasm` compiled from the cache in `dir`, compiling and storing
+/// it on a miss. Cache trouble (unwritable directory, damaged entry) never
+/// fails the run; it only costs a compile.
+pub fn load_or_compile(engine: &Engine, dir: &std::path::Path, wasm: &[u8]) -> Result<Module> {
+    let path = dir.join(format!("{:016x}.hwasm", key(engine, wasm)));
+    if let Ok(image) = std::fs::read(&path) {
+        let same_module = hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm);
+        if same_module {
+            if let Ok(module) = Module::deserialize(engine, &image) {
+                return Ok(module);
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    let image = engine.precompile_module(wasm)?;
+    if std::fs::create_dir_all(dir).is_ok() {
+        let _ = crate::commands::compile::write_atomically(&path, &image);
+    }
+    Module::deserialize(engine, &image)
+}
+
+fn key(engine: &Engine, wasm: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.fingerprint().hash(&mut hasher);
+    wasm.hash(&mut hasher);
+    hasher.finish()
+}
