@@ -112,7 +112,7 @@ pub fn write(
 /// only; the caller compares the engine info with where it will run.
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
     let file =
-        object::File::parse(image).context("not a hoist artifact: the ELF image does not parse")?;
+        object::File::parse(image).context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section = |name: &str| -> Result<&[u8]> {
         let section = file
             .section_by_name(name)
