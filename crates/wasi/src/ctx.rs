@@ -56,11 +56,8 @@ impl WasiCtxBuilder {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
             .with_context(|| format!("failed to open directory `{}`", host.display()))?;
-        self.preopens.push(OpenDir {
-            dir,
-            preopen: Some(guest.into()),
-            writable: !read_only,
-        });
+        self.preopens
+            .push(OpenDir::new(dir, Some(guest.into()), !read_only));
         Ok(self)
     }
 

@@ -10,7 +10,7 @@ pub struct GuestMemory<'a> {
 }
 
 /// One `iovec`/`ciovec`: a guest buffer.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoVec {
     pub ptr: u32,
     pub len: u32,

@@ -33,6 +33,97 @@ impl Stdio {
             Stdio::Stderr => 2,
         }
     }
+
+    /// Whether the host fd behind this stream is a terminal.
+    pub fn is_tty(self) -> bool {
+        // SAFETY: isatty only inspects the fd.
+        unsafe { libc::isatty(self.host_fd()) == 1 }
+    }
+
+    /// One `read(2)` from the host fd straight into `buf`, with no
+    /// read-ahead: what the guest does not ask for stays in the pipe.
+    /// End of input is `Ok(0)`. Only stdin can be read.
+    pub fn read(self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if self != Stdio::Stdin {
+            return Err(Errno::Badf);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+            let n = unsafe { libc::read(self.host_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            match last_errno() {
+                libc::EINTR => continue,
+                // The host fd was left non-blocking by someone else: a
+                // blocking read is what the guest asked for, so wait.
+                libc::EAGAIN => wait_for(self.host_fd(), libc::POLLIN)?,
+                code => return Err(Errno::from_raw_os_error(code)),
+            }
+        }
+    }
+
+    /// Writes all of `buf` to the host fd, unbuffered. A closed pipe is
+    /// `EPIPE` (Rust ignores `SIGPIPE`, so the host process survives). If
+    /// some bytes went out before an error, that count is returned.
+    /// Only stdout and stderr can be written.
+    pub fn write(self, buf: &[u8]) -> Result<usize, Errno> {
+        if self == Stdio::Stdin {
+            return Err(Errno::Badf);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &buf[done..];
+            // SAFETY: `rest` is valid for reads of `rest.len()` bytes.
+            let n = unsafe { libc::write(self.host_fd(), rest.as_ptr().cast(), rest.len()) };
+            if n > 0 {
+                done += n as usize;
+                continue;
+            }
+            let code = if n == 0 { libc::EIO } else { last_errno() };
+            match code {
+                libc::EINTR => continue,
+                libc::EAGAIN => match wait_for(self.host_fd(), libc::POLLOUT) {
+                    Ok(()) => continue,
+                    Err(_) if done > 0 => return Ok(done),
+                    Err(e) => return Err(e),
+                },
+                _ if done > 0 => return Ok(done),
+                code => return Err(Errno::from_raw_os_error(code)),
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Blocks until `fd` is ready for `events` (or has hung up / failed, which
+/// the following read or write then reports).
+fn wait_for(fd: i32, events: i16) -> Result<(), Errno> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `pfd` is one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, -1) };
+        if r >= 0 {
+            return Ok(());
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            code => return Err(Errno::from_raw_os_error(code)),
+        }
+    }
 }
 
 /// A regular (or other non-directory) file opened by the guest.
@@ -42,8 +133,15 @@ pub struct OpenFile {
     pub position: u64,
     /// `fdflags` the guest set (APPEND, NONBLOCK, ...).
     pub flags: u16,
+    /// The host file was opened for reading / writing.
     pub readable: bool,
     pub writable: bool,
+    /// False below a read-only preopen: not even timestamps may change.
+    pub tree_writable: bool,
+    /// WASI rights as `fd_fdstat_get` reports them; `fd_fdstat_set_rights`
+    /// may only drop bits. Reads need `FD_READ`, writes `FD_WRITE`.
+    pub rights_base: u64,
+    pub rights_inheriting: u64,
 }
 
 /// A directory: a preopen or one the guest opened below it.
@@ -53,6 +151,41 @@ pub struct OpenDir {
     pub preopen: Option<String>,
     /// False below a read-only preopen: nothing may be created or changed.
     pub writable: bool,
+    /// WASI rights as `fd_fdstat_get` reports them (see [`OpenFile`]).
+    pub rights_base: u64,
+    pub rights_inheriting: u64,
+}
+
+impl OpenFile {
+    /// A file at position 0 with no fdflags, below a writable directory,
+    /// with the rights that go with how it was opened. Adjust the rest
+    /// with struct update syntax: `OpenFile { position: 4, ..OpenFile::new(f, true, false) }`.
+    pub fn new(file: cap_std::fs::File, readable: bool, writable: bool) -> Self {
+        let rights = crate::funcs::rights::file(readable, writable);
+        OpenFile {
+            file,
+            position: 0,
+            flags: 0,
+            readable,
+            writable,
+            tree_writable: true,
+            rights_base: rights,
+            rights_inheriting: rights,
+        }
+    }
+}
+
+impl OpenDir {
+    /// A directory descriptor with the usual directory rights.
+    pub fn new(dir: cap_std::fs::Dir, preopen: Option<String>, writable: bool) -> Self {
+        OpenDir {
+            dir,
+            preopen,
+            writable,
+            rights_base: crate::funcs::rights::DIR_BASE,
+            rights_inheriting: crate::funcs::rights::DIR_INHERITING,
+        }
+    }
 }
 
 pub enum Descriptor {

@@ -1,199 +1,641 @@
 //! Calls on file descriptors.
+//!
+//! Positions live in [`OpenFile::position`]: reads and writes are
+//! positioned (`pread`/`pwrite`) at that offset and then advance it, so the
+//! host file offset never matters. With `APPEND`, writes go to the end of
+//! the file as it is at the time of the write.
 
-use crate::{Errno, GuestMemory, WasiCtx};
+use super::fs_util::{self, filetype, rights};
+use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
+use crate::{Errno, GuestMemory, IoVec, WasiCtx};
+use cap_std::fs::{File, FileExt, MetadataExt};
+use std::io;
+
+/// `whence` values.
+const WHENCE_SET: u32 = 0;
+const WHENCE_CUR: u32 = 1;
+const WHENCE_END: u32 = 2;
+
+/// The largest `advice` value (`noreuse`).
+const ADVICE_MAX: u32 = 5;
+
+fn stdio_filetype(stdio: Stdio) -> u8 {
+    if stdio.is_tty() {
+        filetype::CHARACTER_DEVICE
+    } else {
+        filetype::UNKNOWN
+    }
+}
+
+/// Whether the guest may read `file`.
+fn readable(file: &OpenFile) -> Result<(), Errno> {
+    if file.readable && file.rights_base & rights::FD_READ != 0 {
+        Ok(())
+    } else {
+        Err(Errno::Badf)
+    }
+}
+
+/// Whether the guest may write `file` (`EROFS` below a read-only preopen).
+fn writable(file: &OpenFile) -> Result<(), Errno> {
+    if !file.tree_writable {
+        return Err(Errno::Rofs);
+    }
+    if file.writable && file.rights_base & rights::FD_WRITE != 0 {
+        Ok(())
+    } else {
+        Err(Errno::Badf)
+    }
+}
+
+fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Reads into `iovs` in order from `pos` until one comes back short.
+/// Bytes already read when an error happens are reported, not the error.
+fn read_iovecs_at(
+    file: &File,
+    memory: &mut GuestMemory,
+    iovs: &[IoVec],
+    mut pos: u64,
+) -> Result<u32, Errno> {
+    let mut total: u32 = 0;
+    for iov in iovs.iter().filter(|iov| iov.len > 0) {
+        let buf = memory.slice_mut(iov.ptr, iov.len)?;
+        let n = match retry(|| file.read_at(buf, pos)) {
+            Ok(n) => n,
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e.into()),
+        };
+        total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
+        pos = pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
+        if n < buf.len() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Writes all of `iovs` from `pos`. Bytes already written when an error
+/// happens are reported, not the error.
+fn write_iovecs_at(
+    file: &File,
+    memory: &GuestMemory,
+    iovs: &[IoVec],
+    mut pos: u64,
+) -> Result<u32, Errno> {
+    let mut total: u32 = 0;
+    for iov in iovs.iter().filter(|iov| iov.len > 0) {
+        let mut buf = memory.slice(iov.ptr, iov.len)?;
+        while !buf.is_empty() {
+            let result = match retry(|| file.write_at(buf, pos)) {
+                Ok(0) => Err(Errno::Io),
+                Ok(n) => Ok(n),
+                Err(e) => Err(Errno::from(e)),
+            };
+            let n = match result {
+                Ok(n) => n,
+                Err(_) if total > 0 => return Ok(total),
+                Err(e) => return Err(e),
+            };
+            buf = &buf[n..];
+            total = total.checked_add(n as u32).ok_or(Errno::Overflow)?;
+            pos = pos.checked_add(n as u64).ok_or(Errno::Overflow)?;
+        }
+    }
+    Ok(total)
+}
 
 pub fn fd_advise(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _offset: u64,
-    _len: u64,
-    _advice: u32,
+    fd: u32,
+    offset: u64,
+    len: u64,
+    advice: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    match ctx.table.get(fd)? {
+        Descriptor::File(_) => {}
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+    }
+    if advice > ADVICE_MAX {
+        return Err(Errno::Inval);
+    }
+    offset.checked_add(len).ok_or(Errno::Inval)?;
+    // Advice is only a hint; ignoring it is allowed.
+    Ok(())
 }
 
 pub fn fd_allocate(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _offset: u64,
-    _len: u64,
+    fd: u32,
+    offset: u64,
+    len: u64,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let file = ctx.table.file(fd)?;
+    writable(file)?;
+    let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
+    if end > i64::MAX as u64 {
+        return Err(Errno::Fbig);
+    }
+    if end > file.file.metadata()?.len() {
+        file.file.set_len(end)?;
+    }
+    Ok(())
 }
 
-pub fn fd_close(_ctx: &mut WasiCtx, _memory: &mut GuestMemory, _fd: u32) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+pub fn fd_close(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result<(), Errno> {
+    ctx.table.remove(fd)?;
+    Ok(())
 }
 
-pub fn fd_datasync(_ctx: &mut WasiCtx, _memory: &mut GuestMemory, _fd: u32) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
+    match ctx.table.get(fd)? {
+        Descriptor::File(file) if data_only => retry(|| file.file.sync_data())?,
+        Descriptor::File(file) => retry(|| file.file.sync_all())?,
+        Descriptor::Dir(dir) => {
+            use std::os::fd::AsRawFd;
+            // SAFETY: fsync only takes the open fd.
+            if unsafe { libc::fsync(dir.dir.as_raw_fd()) } != 0 {
+                return Err(io::Error::last_os_error().into());
+            }
+        }
+        Descriptor::Stdio(_) => return Err(Errno::Inval),
+    }
+    Ok(())
+}
+
+pub fn fd_datasync(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result<(), Errno> {
+    sync(ctx, fd, true)
+}
+
+pub fn fd_sync(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result<(), Errno> {
+    sync(ctx, fd, false)
+}
+
+/// A 24-byte `fdstat`.
+fn fdstat_bytes(filetype: u8, flags: u16, base: u64, inheriting: u64) -> [u8; 24] {
+    let mut out = [0u8; 24];
+    out[0] = filetype;
+    out[2..4].copy_from_slice(&flags.to_le_bytes());
+    out[8..16].copy_from_slice(&base.to_le_bytes());
+    out[16..24].copy_from_slice(&inheriting.to_le_bytes());
+    out
 }
 
 pub fn fd_fdstat_get(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _out: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    out: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let bytes = match ctx.table.get(fd)? {
+        Descriptor::Stdio(stdio) => {
+            let r = rights::stdio(*stdio == Stdio::Stdin);
+            fdstat_bytes(stdio_filetype(*stdio), 0, r, r)
+        }
+        Descriptor::File(file) => {
+            let ft = fs_util::filetype_of(file.file.metadata()?.file_type());
+            fdstat_bytes(ft, file.flags, file.rights_base, file.rights_inheriting)
+        }
+        Descriptor::Dir(dir) => fdstat_bytes(
+            filetype::DIRECTORY,
+            0,
+            dir.rights_base,
+            dir.rights_inheriting,
+        ),
+    };
+    memory.write(out, &bytes)
 }
 
 pub fn fd_fdstat_set_flags(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _flags: u32,
+    fd: u32,
+    flags: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    const ALL: u32 =
+        (fdflags::APPEND | fdflags::DSYNC | fdflags::NONBLOCK | fdflags::RSYNC | fdflags::SYNC)
+            as u32;
+    const SYNCS: u16 = fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC;
+    if flags & !ALL != 0 {
+        return Err(Errno::Inval);
+    }
+    let flags = flags as u16;
+    match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) => {
+            // Only APPEND and NONBLOCK can change; the sync flags are fixed
+            // when the file is opened. The position is left alone.
+            if flags & SYNCS != file.flags & SYNCS {
+                return Err(Errno::Inval);
+            }
+            file.flags = flags;
+            Ok(())
+        }
+        // Stdio stays blocking and unbuffered whatever the guest asks.
+        Descriptor::Stdio(_) => {
+            if flags & SYNCS != 0 {
+                return Err(Errno::Inval);
+            }
+            Ok(())
+        }
+        Descriptor::Dir(_) => Err(Errno::Badf),
+    }
 }
 
 pub fn fd_fdstat_set_rights(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _base: u64,
-    _inheriting: u64,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    fn narrow(
+        cur_base: &mut u64,
+        cur_inheriting: &mut u64,
+        base: u64,
+        inheriting: u64,
+    ) -> Result<(), Errno> {
+        if base & !*cur_base != 0 || inheriting & !*cur_inheriting != 0 {
+            return Err(Errno::Notcapable);
+        }
+        *cur_base = base;
+        *cur_inheriting = inheriting;
+        Ok(())
+    }
+    match ctx.table.get_mut(fd)? {
+        Descriptor::File(f) => narrow(
+            &mut f.rights_base,
+            &mut f.rights_inheriting,
+            base,
+            inheriting,
+        ),
+        Descriptor::Dir(d) => narrow(
+            &mut d.rights_base,
+            &mut d.rights_inheriting,
+            base,
+            inheriting,
+        ),
+        Descriptor::Stdio(stdio) => {
+            // Stdio rights are fixed; asking for no more than they have is
+            // fine, asking for more is not.
+            let (mut b, mut i) = (rights::stdio(*stdio == Stdio::Stdin), 0);
+            i |= b;
+            narrow(&mut b, &mut i, base, inheriting)
+        }
+    }
 }
 
 pub fn fd_filestat_get(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _out: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    out: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let bytes = match ctx.table.get(fd)? {
+        Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
+        Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
+        Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
+    };
+    memory.write(out, &bytes)
 }
 
 pub fn fd_filestat_set_size(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _size: u64,
+    fd: u32,
+    size: u64,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let file = ctx.table.file(fd)?;
+    writable(file)?;
+    if size > i64::MAX as u64 {
+        return Err(Errno::Fbig);
+    }
+    retry(|| file.file.set_len(size))?;
+    Ok(())
 }
 
 pub fn fd_filestat_set_times(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _atim: u64,
-    _mtim: u64,
-    _fst_flags: u32,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
+    match ctx.table.get(fd)? {
+        Descriptor::File(file) => {
+            if !file.tree_writable {
+                return Err(Errno::Rofs);
+            }
+            fs_util::set_fd_times(&file.file, atim, mtim)
+        }
+        Descriptor::Dir(dir) => {
+            if !dir.writable {
+                return Err(Errno::Rofs);
+            }
+            fs_util::set_fd_times(&dir.dir, atim, mtim)
+        }
+        Descriptor::Stdio(_) => Err(Errno::Badf),
+    }
 }
 
 pub fn fd_pread(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _iovs: u32,
-    _iovs_len: u32,
-    _offset: u64,
-    _nread: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let iovs = memory.iovecs(iovs, iovs_len)?;
+    memory.slice(nread, 4)?;
+    let n = match ctx.table.get(fd)? {
+        Descriptor::File(file) => {
+            readable(file)?;
+            read_iovecs_at(&file.file, memory, &iovs, offset)?
+        }
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+    };
+    memory.write_u32(nread, n)
 }
 
 pub fn fd_prestat_get(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _out: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    out: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    // Only preopens answer: wasi-libc scans fds from 3 up and stops at
+    // the first EBADF.
+    let name = match ctx.table.get(fd)? {
+        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf)?,
+        _ => return Err(Errno::Badf),
+    };
+    let len = u32::try_from(name.len())?;
+    let mut bytes = [0u8; 8];
+    bytes[0] = 0; // preopentype::dir
+    bytes[4..8].copy_from_slice(&len.to_le_bytes());
+    memory.write(out, &bytes)
 }
 
 pub fn fd_prestat_dir_name(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    path: u32,
+    path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let name = match ctx.table.get(fd)? {
+        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf)?,
+        _ => return Err(Errno::Badf),
+    };
+    if name.len() > path_len as usize {
+        return Err(Errno::Nametoolong);
+    }
+    memory.write(path, name.as_bytes())
 }
 
 pub fn fd_pwrite(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _iovs: u32,
-    _iovs_len: u32,
-    _offset: u64,
-    _nwritten: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let iovs = memory.iovecs(iovs, iovs_len)?;
+    memory.slice(nwritten, 4)?;
+    let n = match ctx.table.get(fd)? {
+        // POSIX semantics even with APPEND: the data goes at `offset`
+        // (Linux would append; wasi-testsuite accepts both).
+        Descriptor::File(file) => {
+            writable(file)?;
+            write_iovecs_at(&file.file, memory, &iovs, offset)?
+        }
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+    };
+    memory.write_u32(nwritten, n)
 }
 
 pub fn fd_read(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _iovs: u32,
-    _iovs_len: u32,
-    _nread: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let iovs = memory.iovecs(iovs, iovs_len)?;
+    memory.slice(nread, 4)?;
+    let n = match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) => {
+            readable(file)?;
+            let n = read_iovecs_at(&file.file, memory, &iovs, file.position)?;
+            file.position = file
+                .position
+                .checked_add(u64::from(n))
+                .ok_or(Errno::Overflow)?;
+            n
+        }
+        Descriptor::Stdio(stdio) => {
+            // One read into the first non-empty buffer: a pipe or terminal
+            // gives what it has, and nothing is read ahead.
+            match iovs.iter().find(|iov| iov.len > 0) {
+                Some(iov) => stdio.read(memory.slice_mut(iov.ptr, iov.len)?)? as u32,
+                None => {
+                    if *stdio != Stdio::Stdin {
+                        return Err(Errno::Badf);
+                    }
+                    0
+                }
+            }
+        }
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+    };
+    memory.write_u32(nread, n)
 }
 
+/// `dirent` header size: d_next u64, d_ino u64, d_namlen u32, d_type u8.
+const DIRENT_SIZE: usize = 24;
+
 pub fn fd_readdir(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _buf: u32,
-    _buf_len: u32,
-    _cookie: u64,
-    _bufused: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    use rustix::fs::DirEntryExt;
+    use std::os::unix::ffi::OsStrExt;
+
+    let dir = match ctx.table.get(fd)? {
+        Descriptor::Dir(dir) => dir,
+        Descriptor::File(_) => return Err(Errno::Notdir),
+        Descriptor::Stdio(_) => return Err(Errno::Badf),
+    };
+    memory.slice(buf, buf_len)?;
+    memory.slice(bufused, 4)?;
+    let self_ino = dir.dir.dir_metadata()?.ino();
+
+    // Entry `i` (0-based) has cookie `i + 1` as its d_next: `.` is 1, `..`
+    // is 2, real entries follow. The directory is read afresh every call
+    // and the first `cookie` entries are skipped.
+    let mut out: Vec<u8> = Vec::new();
+    let cap = buf_len as usize;
+    let mut push = |index: u64, ino: u64, d_type: u8, name: &[u8]| -> bool {
+        let mut header = [0u8; DIRENT_SIZE];
+        header[0..8].copy_from_slice(&(index + 1).to_le_bytes());
+        header[8..16].copy_from_slice(&ino.to_le_bytes());
+        header[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+        header[20] = d_type;
+        out.extend_from_slice(&header);
+        out.extend_from_slice(name);
+        // Full: the last entry is cut at the end of the buffer and libc,
+        // seeing bufused == buf_len, retries with a bigger one.
+        out.len() < cap
+    };
+
+    let mut index: u64 = 0;
+    let mut more = true;
+    for (name, ino) in [(&b"."[..], self_ino), (&b".."[..], self_ino)] {
+        if index >= cookie && more {
+            more = push(index, ino, filetype::DIRECTORY, name);
+        }
+        index += 1;
+    }
+    if more {
+        for entry in dir.dir.entries()? {
+            let entry = entry?;
+            if index >= cookie {
+                let d_type = match entry.file_type() {
+                    Ok(ft) => fs_util::filetype_of(ft),
+                    Err(_) => filetype::UNKNOWN,
+                };
+                let name = entry.file_name();
+                if !push(index, entry.ino(), d_type, name.as_bytes()) {
+                    break;
+                }
+            }
+            index += 1;
+        }
+    }
+    out.truncate(cap);
+    memory.write(buf, &out)?;
+    memory.write_u32(bufused, out.len() as u32)
 }
 
 pub fn fd_renumber(
-    _ctx: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
-    _fd: u32,
-    _to: u32,
+    fd: u32,
+    to: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    // Like Wasmtime: both must be open; `to` is closed and replaced.
+    if !ctx.table.contains(fd) || !ctx.table.contains(to) {
+        return Err(Errno::Badf);
+    }
+    if fd != to {
+        let descriptor = ctx.table.remove(fd)?;
+        ctx.table.insert_at(to, descriptor);
+    }
+    Ok(())
 }
 
 pub fn fd_seek(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _offset: u64,
-    _whence: u32,
-    _newoffset: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    offset: u64,
+    whence: u32,
+    newoffset: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
-}
-
-pub fn fd_sync(_ctx: &mut WasiCtx, _memory: &mut GuestMemory, _fd: u32) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let file = match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) => file,
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+    };
+    memory.slice(newoffset, 8)?;
+    let offset = offset as i64;
+    let position = match whence {
+        WHENCE_SET => u64::try_from(offset).map_err(|_| Errno::Inval)?,
+        WHENCE_CUR => file
+            .position
+            .checked_add_signed(offset)
+            .ok_or(Errno::Inval)?,
+        WHENCE_END => file
+            .file
+            .metadata()?
+            .len()
+            .checked_add_signed(offset)
+            .ok_or(Errno::Inval)?,
+        _ => return Err(Errno::Inval),
+    };
+    if position > i64::MAX as u64 {
+        return Err(Errno::Inval);
+    }
+    file.position = position;
+    memory.write_u64(newoffset, position)
 }
 
 pub fn fd_tell(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _out: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    out: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let position = match ctx.table.get(fd)? {
+        Descriptor::File(file) => file.position,
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+    };
+    memory.write_u64(out, position)
 }
 
 pub fn fd_write(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _iovs: u32,
-    _iovs_len: u32,
-    _nwritten: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let iovs = memory.iovecs(iovs, iovs_len)?;
+    memory.slice(nwritten, 4)?;
+    let n = match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) => {
+            writable(file)?;
+            let start = if file.flags & fdflags::APPEND != 0 {
+                // The end as it is now, whoever else moved it.
+                file.file.metadata()?.len()
+            } else {
+                file.position
+            };
+            let n = write_iovecs_at(&file.file, memory, &iovs, start)?;
+            file.position = start.checked_add(u64::from(n)).ok_or(Errno::Overflow)?;
+            n
+        }
+        Descriptor::Stdio(stdio) => {
+            let data = memory.gather(&iovs)?;
+            let n = stdio.write(&data)?;
+            u32::try_from(n)?
+        }
+        Descriptor::Dir(_) => return Err(Errno::Isdir),
+    };
+    memory.write_u32(nwritten, n)
 }

@@ -2,9 +2,13 @@
 //! the context, the caller's memory and the raw arguments, and returns
 //! `Ok(())` or the errno to report.
 
+// The signatures mirror the WASI calls, some of which take many arguments.
+#![allow(clippy::too_many_arguments)]
+
 mod clock;
 mod environ;
 mod fd;
+pub(crate) mod fs_util;
 mod misc;
 mod path;
 mod poll;
@@ -17,3 +21,5 @@ pub use misc::*;
 pub use path::*;
 pub use poll::*;
 pub use sock::*;
+
+pub(crate) use fs_util::rights;

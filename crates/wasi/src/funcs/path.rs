@@ -1,127 +1,332 @@
 //! Calls on paths, resolved under a directory descriptor.
+//!
+//! Every path goes to cap-std relative to the descriptor's `Dir`; it is
+//! never joined onto a host path. cap-std refuses absolute paths, `..`
+//! past the directory and symlinks that lead out with a capability error
+//! (`ENOTCAPABLE`). Below a read-only preopen every change is `EROFS`.
 
+use super::fs_util::{self, guest_path, rights};
+use crate::table::{fdflags, Descriptor, OpenDir, OpenFile};
 use crate::{Errno, GuestMemory, WasiCtx};
+use cap_fs_ext::{
+    DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
+};
+use cap_std::fs::{Dir, OpenOptions};
+
+/// `lookupflags`.
+const SYMLINK_FOLLOW: u32 = 1 << 0;
+
+/// `oflags`.
+const O_CREAT: u32 = 1 << 0;
+const O_DIRECTORY: u32 = 1 << 1;
+const O_EXCL: u32 = 1 << 2;
+const O_TRUNC: u32 = 1 << 3;
+
+/// The directory behind `fd`.
+fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
+    ctx.table.dir(fd)
+}
+
+/// Things below `dir` may change unless it is under a read-only preopen.
+fn writable(dir: &OpenDir) -> Result<(), Errno> {
+    if dir.writable {
+        Ok(())
+    } else {
+        Err(Errno::Rofs)
+    }
+}
+
+fn follow(flags: u32) -> Result<bool, Errno> {
+    if flags & !SYMLINK_FOLLOW != 0 {
+        return Err(Errno::Inval);
+    }
+    Ok(flags & SYMLINK_FOLLOW != 0)
+}
 
 pub fn path_create_directory(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    path: u32,
+    path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    writable(dir)?;
+    dir.dir.create_dir(fs_util::strip_trailing_slashes(path))?;
+    Ok(())
 }
 
 pub fn path_filestat_get(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _flags: u32,
-    _path: u32,
-    _path_len: u32,
-    _out: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    out: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let follow = follow(flags)?;
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    let meta = if follow {
+        dir.dir.metadata(path)?
+    } else {
+        dir.dir.symlink_metadata(path)?
+    };
+    let bytes = fs_util::filestat_bytes(&meta);
+    memory.write(out, &bytes)
 }
 
 pub fn path_filestat_set_times(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _flags: u32,
-    _path: u32,
-    _path_len: u32,
-    _atim: u64,
-    _mtim: u64,
-    _fst_flags: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let follow = follow(flags)?;
+    let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    writable(dir)?;
+    if follow {
+        dir.dir.set_times(path, atim.spec(), mtim.spec())?;
+    } else {
+        dir.dir.set_symlink_times(path, atim.spec(), mtim.spec())?;
+    }
+    Ok(())
 }
 
 pub fn path_link(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _old_fd: u32,
-    _old_flags: u32,
-    _old_path: u32,
-    _old_path_len: u32,
-    _new_fd: u32,
-    _new_path: u32,
-    _new_path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    old_fd: u32,
+    old_flags: u32,
+    old_path: u32,
+    old_path_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    // Following a symlink at the source would need resolving it first;
+    // like Wasmtime, refuse.
+    if follow(old_flags)? {
+        return Err(Errno::Inval);
+    }
+    let old_dir = dir(ctx, old_fd)?;
+    let new_dir = dir(ctx, new_fd)?;
+    let old_path = guest_path(memory, old_path, old_path_len)?;
+    let new_path = guest_path(memory, new_path, new_path_len)?;
+    // Both ends must be writable: a new name in a writable tree for a
+    // file of a read-only one would let the guest change that file.
+    writable(old_dir)?;
+    writable(new_dir)?;
+    old_dir.dir.hard_link(old_path, &new_dir.dir, new_path)?;
+    Ok(())
 }
 
 pub fn path_open(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _dirflags: u32,
-    _path: u32,
-    _path_len: u32,
-    _oflags: u32,
-    _rights_base: u64,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    dirflags: u32,
+    path: u32,
+    path_len: u32,
+    oflags: u32,
+    rights_base: u64,
     _rights_inheriting: u64,
-    _fdflags: u32,
-    _opened_fd: u32,
+    fdflags: u32,
+    opened_fd: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let parent = dir(ctx, fd)?;
+    let follow = follow(dirflags)?;
+    if oflags & !(O_CREAT | O_DIRECTORY | O_EXCL | O_TRUNC) != 0 {
+        return Err(Errno::Inval);
+    }
+    const ALL_FDFLAGS: u32 =
+        (fdflags::APPEND | fdflags::DSYNC | fdflags::NONBLOCK | fdflags::RSYNC | fdflags::SYNC)
+            as u32;
+    if fdflags & !ALL_FDFLAGS != 0 {
+        return Err(Errno::Inval);
+    }
+    let fdflags = fdflags as u16;
+    let path = guest_path(memory, path, path_len)?;
+    memory.slice(opened_fd, 4)?;
+
+    let tree_writable = parent.writable;
+    let (creat, directory, excl, trunc) = (
+        oflags & O_CREAT != 0,
+        oflags & O_DIRECTORY != 0,
+        oflags & O_EXCL != 0,
+        oflags & O_TRUNC != 0,
+    );
+    let read = rights_base & rights::FD_READ != 0;
+    let write = rights_base & rights::WRITE_ANY != 0;
+
+    let descriptor = if directory {
+        if creat || excl || trunc {
+            return Err(Errno::Inval);
+        }
+        if write {
+            return Err(Errno::Isdir);
+        }
+        let dir = if follow {
+            parent.dir.open_dir(path)?
+        } else {
+            parent.dir.open_dir_nofollow(path)?
+        };
+        Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+    } else {
+        if !tree_writable && (write || trunc || (creat && excl)) {
+            return Err(Errno::Rofs);
+        }
+        // O_CREAT below a read-only preopen can only open what exists.
+        let creat = creat && tree_writable;
+        let host_write = write || trunc || creat;
+        let mut options = OpenOptions::new();
+        options
+            .read(read || !host_write)
+            .write(host_write)
+            .create(creat && !excl)
+            .create_new(creat && excl)
+            .truncate(trunc)
+            .maybe_dir(true)
+            .follow(if follow {
+                FollowSymlinks::Yes
+            } else {
+                FollowSymlinks::No
+            })
+            .sync(fdflags & fdflags::SYNC != 0)
+            .dsync(fdflags & fdflags::DSYNC != 0)
+            .rsync(fdflags & fdflags::RSYNC != 0)
+            .nonblock(fdflags & fdflags::NONBLOCK != 0);
+        let file = match parent.dir.open_with(path, &options) {
+            Ok(file) => file,
+            Err(e) if !parent.writable && e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(if oflags & O_CREAT != 0 {
+                    Errno::Rofs
+                } else {
+                    Errno::Noent
+                })
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if file.metadata()?.is_dir() {
+            // Opened read-only (the host refuses to open a directory for
+            // writing): a directory descriptor.
+            let dir = Dir::from_std_file(file.into_std());
+            Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+        } else {
+            // The guest's rights say what it may do; the host file may be
+            // open for more (O_CREAT and O_TRUNC need write access).
+            Descriptor::File(OpenFile {
+                flags: fdflags,
+                tree_writable,
+                rights_base: rights::file(read, write),
+                rights_inheriting: rights::file(read, write),
+                ..OpenFile::new(file, read || !host_write, host_write)
+            })
+        }
+    };
+    let new_fd = ctx.table.push(descriptor)?;
+    memory.write_u32(opened_fd, new_fd)
 }
 
 pub fn path_readlink(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
-    _buf: u32,
-    _buf_len: u32,
-    _bufused: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    use std::os::unix::ffi::OsStrExt;
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    // `read_link` refuses absolute targets: they name nothing the guest
+    // can reach, and their text is the host's business.
+    let target = dir.dir.read_link(path)?;
+    let bytes = target.as_os_str().as_bytes();
+    let n = bytes.len().min(buf_len as usize);
+    memory.write(buf, &bytes[..n])?;
+    memory.write_u32(bufused, n as u32)
 }
 
 pub fn path_remove_directory(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    path: u32,
+    path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    writable(dir)?;
+    dir.dir.remove_dir(fs_util::strip_trailing_slashes(path))?;
+    Ok(())
 }
 
 pub fn path_rename(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _old_path: u32,
-    _old_path_len: u32,
-    _new_fd: u32,
-    _new_path: u32,
-    _new_path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    old_path: u32,
+    old_path_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let old_dir = dir(ctx, fd)?;
+    let new_dir = dir(ctx, new_fd)?;
+    let old_path = guest_path(memory, old_path, old_path_len)?;
+    let new_path = guest_path(memory, new_path, new_path_len)?;
+    writable(old_dir)?;
+    writable(new_dir)?;
+    old_dir.dir.rename(old_path, &new_dir.dir, new_path)?;
+    Ok(())
 }
 
 pub fn path_symlink(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _old_path: u32,
-    _old_path_len: u32,
-    _fd: u32,
-    _new_path: u32,
-    _new_path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    old_path: u32,
+    old_path_len: u32,
+    fd: u32,
+    new_path: u32,
+    new_path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let dir = dir(ctx, fd)?;
+    let target = memory.str(old_path, old_path_len)?;
+    let new_path = guest_path(memory, new_path, new_path_len)?;
+    // An absolute target names nothing inside the sandbox.
+    if target.starts_with('/') {
+        return Err(Errno::Notcapable);
+    }
+    if target.contains('\0') {
+        return Err(Errno::Inval);
+    }
+    writable(dir)?;
+    dir.dir.symlink(target, new_path)?;
+    Ok(())
 }
 
 pub fn path_unlink_file(
-    _ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
-    _fd: u32,
-    _path: u32,
-    _path_len: u32,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    path: u32,
+    path_len: u32,
 ) -> Result<(), Errno> {
-    Err(Errno::Nosys)
+    let dir = dir(ctx, fd)?;
+    let path = guest_path(memory, path, path_len)?;
+    writable(dir)?;
+    dir.dir.remove_file(path)?;
+    Ok(())
 }

@@ -1,0 +1,316 @@
+//! Helpers shared by the fd and path calls: rights, file types, `filestat`
+//! encoding, timestamps and guest path checks.
+
+use crate::{Errno, GuestMemory};
+use cap_std::fs::{FileType, Metadata, MetadataExt};
+
+/// `rights` bits (witx `rights`).
+#[allow(dead_code)] // the full set, for reference and for sockets
+pub mod rights {
+    pub const FD_DATASYNC: u64 = 1 << 0;
+    pub const FD_READ: u64 = 1 << 1;
+    pub const FD_SEEK: u64 = 1 << 2;
+    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
+    pub const FD_SYNC: u64 = 1 << 4;
+    pub const FD_TELL: u64 = 1 << 5;
+    pub const FD_WRITE: u64 = 1 << 6;
+    pub const FD_ADVISE: u64 = 1 << 7;
+    pub const FD_ALLOCATE: u64 = 1 << 8;
+    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+    pub const PATH_CREATE_FILE: u64 = 1 << 10;
+    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
+    pub const PATH_LINK_TARGET: u64 = 1 << 12;
+    pub const PATH_OPEN: u64 = 1 << 13;
+    pub const FD_READDIR: u64 = 1 << 14;
+    pub const PATH_READLINK: u64 = 1 << 15;
+    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
+    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
+    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
+    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
+    pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+    pub const PATH_SYMLINK: u64 = 1 << 24;
+    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
+    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
+    pub const POLL_FD_READWRITE: u64 = 1 << 27;
+    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
+    pub const SOCK_ACCEPT: u64 = 1 << 29;
+
+    /// Rights that make `path_open` open the host file for writing.
+    pub const WRITE_ANY: u64 = FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
+
+    /// What a directory descriptor reports (the set userlands expect; see
+    /// wasi-testsuite `path_open_preopen`). `PATH_FILESTAT_SET_SIZE` is
+    /// left out, as in Wasmtime: truncation is by `path_open` + `O_TRUNC`.
+    pub const DIR_BASE: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_OPEN
+        | FD_READDIR
+        | PATH_READLINK
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE
+        | PATH_FILESTAT_GET
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES;
+
+    /// Everything a regular file can do.
+    pub const FILE_ALL: u64 = FD_DATASYNC
+        | FD_READ
+        | FD_SEEK
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_TELL
+        | FD_WRITE
+        | FD_ADVISE
+        | FD_ALLOCATE
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+
+    /// What files and directories opened below a directory may get. It
+    /// must hold the directory rights too, or libc cannot open
+    /// subdirectories (wasi-libc computes new rights from it).
+    pub const DIR_INHERITING: u64 = DIR_BASE | FILE_ALL;
+
+    /// The rights a file opened for reading and/or writing reports.
+    pub fn file(readable: bool, writable: bool) -> u64 {
+        let mut r = FILE_ALL;
+        if !readable {
+            r &= !FD_READ;
+        }
+        if !writable {
+            r &= !WRITE_ANY;
+        }
+        r
+    }
+
+    /// Stdio streams: no seek or tell (so libc's `isatty` can say yes).
+    pub fn stdio(readable: bool) -> u64 {
+        let rw = if readable { FD_READ } else { FD_WRITE };
+        rw | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE
+    }
+}
+
+/// `filetype` values.
+#[allow(dead_code)]
+pub mod filetype {
+    pub const UNKNOWN: u8 = 0;
+    pub const BLOCK_DEVICE: u8 = 1;
+    pub const CHARACTER_DEVICE: u8 = 2;
+    pub const DIRECTORY: u8 = 3;
+    pub const REGULAR_FILE: u8 = 4;
+    pub const SOCKET_DGRAM: u8 = 5;
+    pub const SOCKET_STREAM: u8 = 6;
+    pub const SYMBOLIC_LINK: u8 = 7;
+}
+
+/// The WASI `filetype` of a host file type.
+pub fn filetype_of(ft: FileType) -> u8 {
+    use cap_std::fs::FileTypeExt;
+    if ft.is_dir() {
+        filetype::DIRECTORY
+    } else if ft.is_file() {
+        filetype::REGULAR_FILE
+    } else if ft.is_symlink() {
+        filetype::SYMBOLIC_LINK
+    } else if ft.is_block_device() {
+        filetype::BLOCK_DEVICE
+    } else if ft.is_char_device() {
+        filetype::CHARACTER_DEVICE
+    } else if ft.is_socket() {
+        // Unix sockets are usually stream sockets; preview1 cannot say more.
+        filetype::SOCKET_STREAM
+    } else {
+        // FIFOs have no preview1 file type.
+        filetype::UNKNOWN
+    }
+}
+
+fn nanos(secs: i64, nsec: i64) -> u64 {
+    if secs < 0 {
+        return 0;
+    }
+    (secs as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(nsec.max(0) as u64)
+}
+
+/// A 64-byte `filestat`: dev, ino, filetype, nlink, size, atim, mtim, ctim.
+pub fn filestat_bytes(meta: &Metadata) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[0..8].copy_from_slice(&meta.dev().to_le_bytes());
+    out[8..16].copy_from_slice(&meta.ino().to_le_bytes());
+    out[16] = filetype_of(meta.file_type());
+    out[24..32].copy_from_slice(&meta.nlink().to_le_bytes());
+    out[32..40].copy_from_slice(&meta.len().to_le_bytes());
+    out[40..48].copy_from_slice(&nanos(meta.atime(), meta.atime_nsec()).to_le_bytes());
+    out[48..56].copy_from_slice(&nanos(meta.mtime(), meta.mtime_nsec()).to_le_bytes());
+    out[56..64].copy_from_slice(&nanos(meta.ctime(), meta.ctime_nsec()).to_le_bytes());
+    out
+}
+
+/// A `filestat` for something with no host metadata worth showing (stdio).
+pub fn filestat_synthetic(filetype: u8) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[16] = filetype;
+    out
+}
+
+/// `fstflags` bits.
+pub mod fstflags {
+    pub const ATIM: u32 = 1 << 0;
+    pub const ATIM_NOW: u32 = 1 << 1;
+    pub const MTIM: u32 = 1 << 2;
+    pub const MTIM_NOW: u32 = 1 << 3;
+}
+
+/// What to do with one timestamp in `*_set_times`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSet {
+    Keep,
+    Now,
+    At(u64),
+}
+
+/// Decodes `fst_flags` into what to do with atime and mtime. Setting a
+/// time both to a value and to "now", or unknown bits, is `EINVAL`.
+pub fn decode_times(atim: u64, mtim: u64, fst_flags: u32) -> Result<(TimeSet, TimeSet), Errno> {
+    use fstflags::*;
+    if fst_flags & !(ATIM | ATIM_NOW | MTIM | MTIM_NOW) != 0 {
+        return Err(Errno::Inval);
+    }
+    let one = |set: u32, now: u32, value: u64| match (fst_flags & set != 0, fst_flags & now != 0) {
+        (true, true) => Err(Errno::Inval),
+        (true, false) => Ok(TimeSet::At(value)),
+        (false, true) => Ok(TimeSet::Now),
+        (false, false) => Ok(TimeSet::Keep),
+    };
+    Ok((one(ATIM, ATIM_NOW, atim)?, one(MTIM, MTIM_NOW, mtim)?))
+}
+
+impl TimeSet {
+    /// As a cap-std time spec (`None` keeps the time).
+    pub fn spec(self) -> Option<cap_fs_ext::SystemTimeSpec> {
+        match self {
+            TimeSet::Keep => None,
+            TimeSet::Now => Some(cap_fs_ext::SystemTimeSpec::SymbolicNow),
+            TimeSet::At(ns) => Some(cap_fs_ext::SystemTimeSpec::Absolute(
+                cap_std::time::SystemTime::from_std(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns),
+                ),
+            )),
+        }
+    }
+
+    /// As a `timespec` for `futimens`.
+    pub fn timespec(self) -> libc::timespec {
+        match self {
+            TimeSet::Keep => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+            TimeSet::Now => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_NOW,
+            },
+            TimeSet::At(ns) => libc::timespec {
+                tv_sec: (ns / 1_000_000_000) as libc::time_t,
+                tv_nsec: (ns % 1_000_000_000) as _,
+            },
+        }
+    }
+}
+
+/// Sets the times of an open host file or directory (`futimens`).
+pub fn set_fd_times(
+    fd: &impl std::os::fd::AsRawFd,
+    atim: TimeSet,
+    mtim: TimeSet,
+) -> Result<(), Errno> {
+    let times = [atim.timespec(), mtim.timespec()];
+    // SAFETY: `times` is an array of two valid timespecs; the fd is open.
+    if unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    Ok(())
+}
+
+/// Reads a guest path for a `path_*` call. Empty is `ENOENT`; absolute
+/// paths name nothing inside a directory capability (`ENOTCAPABLE`); a NUL
+/// byte cannot be passed to the host (`EINVAL`). Everything else,
+/// including `..` and symlinks, is left to cap-std, which refuses escapes.
+pub fn guest_path<'m>(memory: &'m GuestMemory, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    let path = memory.str(ptr, len)?;
+    check_path(path)?;
+    Ok(path)
+}
+
+pub fn check_path(path: &str) -> Result<(), Errno> {
+    if path.is_empty() {
+        return Err(Errno::Noent);
+    }
+    if path.starts_with('/') {
+        return Err(Errno::Notcapable);
+    }
+    if path.contains('\0') {
+        return Err(Errno::Inval);
+    }
+    Ok(())
+}
+
+/// `path` without trailing slashes (never empty: "a//" → "a").
+pub fn strip_trailing_slashes(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        path
+    } else {
+        trimmed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fstflags() {
+        use fstflags::*;
+        assert_eq!(
+            decode_times(1, 2, ATIM | MTIM_NOW),
+            Ok((TimeSet::At(1), TimeSet::Now))
+        );
+        assert_eq!(decode_times(0, 0, ATIM | ATIM_NOW), Err(Errno::Inval));
+        assert_eq!(decode_times(0, 0, MTIM | MTIM_NOW), Err(Errno::Inval));
+        assert_eq!(decode_times(0, 0, 1 << 4), Err(Errno::Inval));
+        assert_eq!(decode_times(0, 0, 0), Ok((TimeSet::Keep, TimeSet::Keep)));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(check_path(""), Err(Errno::Noent));
+        assert_eq!(check_path("/etc"), Err(Errno::Notcapable));
+        assert_eq!(check_path("a\0"), Err(Errno::Inval));
+        assert_eq!(check_path("a/../b"), Ok(()));
+        assert_eq!(strip_trailing_slashes("a//"), "a");
+        assert_eq!(strip_trailing_slashes("a/b/"), "a/b");
+    }
+
+    #[test]
+    fn rights_sets() {
+        use rights::*;
+        assert_eq!(DIR_BASE & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
+        assert_eq!(DIR_INHERITING & DIR_BASE, DIR_BASE);
+        assert_eq!(file(true, false) & FD_WRITE, 0);
+        assert_eq!(file(false, true) & FD_READ, 0);
+        assert_eq!(stdio(true) & (FD_SEEK | FD_TELL), 0);
+    }
+}

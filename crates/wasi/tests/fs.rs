@@ -1,0 +1,662 @@
+//! Filesystem calls driven from a small WAT guest that re-exports the
+//! WASI imports, so each test can call them one at a time and look at the
+//! errno and at the host tree.
+//!
+//! The escape tests follow ../shared/research/users.md §7.1: `..` past the
+//! root, absolute paths, absolute symlinks, symlinks leading out, and
+//! creating, renaming or linking out all fail, and the host tree outside
+//! the preopen is left exactly as it was. Read-only preopens refuse every
+//! change (`EROFS`) and leave their tree unchanged too.
+
+mod common;
+
+use common::*;
+use hoist_wasi::{Errno, WasiCtxBuilder};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything under `root`: kind, contents or link target and mtime of
+/// every entry.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(root).unwrap().to_path_buf();
+            let desc = if meta.file_type().is_symlink() {
+                format!("link -> {}", std::fs::read_link(&path).unwrap().display())
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                format!("dir mtime={}.{}", meta.mtime(), meta.mtime_nsec())
+            } else {
+                // Not atime: reading the file here changes it.
+                format!(
+                    "file {:?} mtime={}.{}",
+                    String::from_utf8_lossy(&std::fs::read(&path).unwrap()),
+                    meta.mtime(),
+                    meta.mtime_nsec(),
+                )
+            };
+            out.insert(rel, desc);
+        }
+    }
+    out
+}
+
+/// base/{outside.txt, outdir/, sandbox/{file.txt, sub/inner.txt,
+/// abs -> <base>/outside.txt, out -> ../outside.txt, up -> .., chain -> sub/../out}}
+fn escape_fixture() -> (TempDir, PathBuf) {
+    let base = TempDir::new("escape");
+    let b = &base.0;
+    std::fs::write(b.join("outside.txt"), "secret").unwrap();
+    std::fs::create_dir(b.join("outdir")).unwrap();
+    let sandbox = b.join("sandbox");
+    std::fs::create_dir(&sandbox).unwrap();
+    std::fs::write(sandbox.join("file.txt"), "inside").unwrap();
+    std::fs::create_dir(sandbox.join("sub")).unwrap();
+    std::fs::write(sandbox.join("sub/inner.txt"), "inner").unwrap();
+    std::os::unix::fs::symlink(b.join("outside.txt"), sandbox.join("abs")).unwrap();
+    std::os::unix::fs::symlink("../outside.txt", sandbox.join("out")).unwrap();
+    std::os::unix::fs::symlink("..", sandbox.join("up")).unwrap();
+    std::os::unix::fs::symlink("sub/../out", sandbox.join("chain")).unwrap();
+    std::os::unix::fs::symlink(b.join("outdir"), sandbox.join("absdir")).unwrap();
+    (base, sandbox)
+}
+
+fn assert_escape<T: std::fmt::Debug>(what: &str, result: R<T>) {
+    match result {
+        Err(Errno::Notcapable) | Err(Errno::Perm) => {}
+        other => panic!("{what}: expected ENOTCAPABLE/EPERM, got {other:?}"),
+    }
+}
+
+#[test]
+fn reads_cannot_escape() {
+    let (base, sandbox) = escape_fixture();
+    let before = snapshot(&base.0);
+    let mut g = Guest::new(&sandbox, false);
+
+    // Sanity: inside works, also through `..` that stays inside.
+    let fd = g
+        .open(ROOT, 0, "sub/../sub/./inner.txt", 0, FD_READ, 0)
+        .unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"inner");
+    g.close(fd).unwrap();
+
+    for path in [
+        "..",
+        "../outside.txt",
+        "sub/../../outside.txt",
+        "sub/../../sandbox/file.txt",
+        "/etc/passwd",
+        "/",
+        "up/outside.txt",
+        "absdir/x",
+    ] {
+        assert_escape(path, g.open(ROOT, FOLLOW, path, 0, FD_READ, 0));
+        assert_escape(path, g.stat(FOLLOW, path));
+    }
+    for link in ["abs", "out", "chain", "up", "absdir"] {
+        assert_escape(link, g.open(ROOT, FOLLOW, link, 0, FD_READ, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_DIRECTORY, FD_READ, 0));
+        assert_escape(link, g.stat(FOLLOW, link));
+        // Without following, the link itself is what is named.
+        assert_eq!(g.stat(0, link).unwrap().0, 7, "{link} is a symlink");
+    }
+    // Opening a symlink without following it is ELOOP, never its target.
+    assert_eq!(g.open(ROOT, 0, "out", 0, FD_READ, 0), Err(Errno::Loop));
+    // readlink gives relative targets; absolute ones are not the guest's.
+    assert_eq!(g.readlink("out", 100).unwrap(), b"../outside.txt");
+    assert_eq!(g.readlink("out", 3).unwrap(), b"../");
+    assert_escape("readlink abs", g.readlink("abs", 100));
+
+    // A directory opened below the root is a capability of its own: `..`
+    // from it is an escape too (as in Wasmtime; libc resolves paths
+    // against the preopens, so it never needs this).
+    let sub = g.open(ROOT, 0, "sub", O_DIRECTORY, FD_READ, 0).unwrap();
+    assert_escape(
+        "sub/../..",
+        g.open(sub, 0, "../../outside.txt", 0, FD_READ, 0),
+    );
+    assert_escape("sub ..", g.open(sub, 0, "..", O_DIRECTORY, FD_READ, 0));
+    assert_escape(
+        "sub ../file.txt",
+        g.open(sub, 0, "../file.txt", 0, FD_READ, 0),
+    );
+    let fd = g.open(sub, 0, "inner.txt", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"inner");
+
+    assert_eq!(snapshot(&base.0), before);
+}
+
+#[test]
+fn writes_cannot_escape() {
+    let (base, sandbox) = escape_fixture();
+    let before = snapshot(&base.0);
+    let mut g = Guest::new(&sandbox, false);
+
+    for path in [
+        "../new.txt",
+        "up/new.txt",
+        "absdir/new.txt",
+        "/tmp/new.txt",
+        "sub/../../new.txt",
+    ] {
+        assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT, RW, 0));
+        assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT | O_EXCL, RW, 0));
+        assert_escape(path, g.mkdir(path));
+        assert_escape(path, g.symlink("file.txt", path));
+        assert_escape(path, g.link("file.txt", path));
+        assert_escape(path, g.rename("file.txt", path));
+    }
+    // Truncating or writing through a link that leads out.
+    for link in ["out", "abs", "chain"] {
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_TRUNC, RW, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, 0, FD_WRITE, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_CREAT, FD_WRITE, 0));
+        assert_escape(
+            link,
+            g.set_times(FOLLOW, link, 1_000_000_000, 1_000_000_000),
+        );
+    }
+    // Removing or renaming things outside.
+    assert_escape("unlink", g.unlink("../outside.txt"));
+    assert_escape("unlink", g.unlink("up/outside.txt"));
+    assert_escape("rmdir", g.rmdir("../outdir"));
+    assert_escape("rmdir", g.rmdir("up/outdir"));
+    assert_escape("rename from", g.rename("../outside.txt", "stolen.txt"));
+    assert_escape("link from", g.link("../outside.txt", "stolen.txt"));
+    assert_escape("link from", g.link("up/outside.txt", "stolen.txt"));
+    assert!(g.rmdir(".").is_err());
+    assert!(g.rmdir("..").is_err());
+    // Absolute symlink targets are refused at creation.
+    assert_escape("abs target", g.symlink("/etc/passwd", "newlink"));
+    assert_escape("abs target", g.symlink("/", "newlink"));
+
+    assert_eq!(snapshot(&base.0), before);
+
+    // A relative link whose target leads out may be created (as in
+    // Wasmtime), but it never resolves to the outside.
+    g.symlink("../../outside.txt", "sub/sneaky").unwrap();
+    assert_escape("sneaky", g.open(ROOT, FOLLOW, "sub/sneaky", 0, FD_READ, 0));
+    assert_escape("sneaky", g.open(ROOT, FOLLOW, "sub/sneaky", O_TRUNC, RW, 0));
+    assert_escape("sneaky", g.stat(FOLLOW, "sub/sneaky"));
+    g.unlink("sub/sneaky").unwrap();
+    let outside = |snap: BTreeMap<PathBuf, String>| -> Vec<(PathBuf, String)> {
+        snap.into_iter()
+            .filter(|(p, _)| !p.starts_with("sandbox"))
+            .collect()
+    };
+    assert_eq!(outside(snapshot(&base.0)), outside(before));
+}
+
+#[test]
+fn read_only_preopen_refuses_every_change() {
+    let dir = TempDir::new("ro");
+    let d = &dir.0;
+    std::fs::write(d.join("file.txt"), "keep me").unwrap();
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::write(d.join("sub/inner.txt"), "inner").unwrap();
+    std::os::unix::fs::symlink("file.txt", d.join("link")).unwrap();
+    let before = snapshot(d);
+    let mut g = Guest::new(d, true);
+
+    // Reading works.
+    let fd = g.open(ROOT, 0, "file.txt", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"keep me");
+    assert_eq!(g.stat(0, "sub").unwrap().0, 3);
+    // O_CREAT on an existing file without write access just opens it.
+    let fd2 = g.open(ROOT, 0, "file.txt", O_CREAT, FD_READ, 0).unwrap();
+    g.close(fd2).unwrap();
+
+    // Nothing can change, through paths ...
+    let rofs = |what: &str, r: R<()>| assert_eq!(r, Err(Errno::Rofs), "{what}");
+    rofs(
+        "open write",
+        g.open(ROOT, 0, "file.txt", 0, FD_WRITE, 0).map(drop),
+    );
+    rofs("open rw", g.open(ROOT, 0, "file.txt", 0, RW, 0).map(drop));
+    rofs(
+        "open trunc",
+        g.open(ROOT, 0, "file.txt", O_TRUNC, FD_READ, 0).map(drop),
+    );
+    rofs(
+        "open creat new",
+        g.open(ROOT, 0, "new.txt", O_CREAT, FD_READ, 0).map(drop),
+    );
+    rofs(
+        "open excl",
+        g.open(ROOT, 0, "new.txt", O_CREAT | O_EXCL, RW, 0)
+            .map(drop),
+    );
+    rofs(
+        "open append",
+        g.open(ROOT, 0, "file.txt", 0, FD_WRITE, APPEND).map(drop),
+    );
+    rofs("mkdir", g.mkdir("newdir"));
+    rofs("rmdir", g.rmdir("sub"));
+    rofs("unlink", g.unlink("file.txt"));
+    rofs("unlink link", g.unlink("link"));
+    rofs("rename", g.rename("file.txt", "moved.txt"));
+    rofs("link", g.link("file.txt", "hard.txt"));
+    rofs("symlink", g.symlink("file.txt", "newlink"));
+    rofs(
+        "set_times",
+        g.set_times(0, "file.txt", 1_000_000_000, 1_000_000_000),
+    );
+    rofs(
+        "set_times follow",
+        g.set_times(FOLLOW, "link", 1_000_000_000, 1_000_000_000),
+    );
+
+    // ... through an open file ...
+    rofs("write", g.write(fd, b"x").map(drop));
+    rofs("pwrite", g.pwrite(fd, b"x", 0).map(drop));
+    rofs("set_size", g.call("fd_filestat_set_size", &[fd as u64, 0]));
+    rofs("allocate", g.call("fd_allocate", &[fd as u64, 0, 100]));
+    rofs(
+        "fd set_times",
+        g.call(
+            "fd_filestat_set_times",
+            &[fd as u64, 1_000_000_000, 1_000_000_000, 1 | 4],
+        ),
+    );
+
+    // ... or through directories opened below the preopen.
+    let sub = g.open(ROOT, 0, "sub", O_DIRECTORY, FD_READ, 0).unwrap();
+    rofs("sub creat", g.open(sub, 0, "x", O_CREAT, RW, 0).map(drop));
+    rofs(
+        "sub write",
+        g.open(sub, 0, "inner.txt", 0, FD_WRITE, 0).map(drop),
+    );
+    let (p, l) = g.path(PATH1, "inner.txt");
+    rofs(
+        "sub unlink",
+        g.call("path_unlink_file", &[sub as u64, p, l]),
+    );
+    rofs(
+        "sub dir set_times",
+        g.call("fd_filestat_set_times", &[sub as u64, 0, 0, 2 | 8]),
+    );
+    let sub2 = g.open(ROOT, 0, "sub", 0, FD_READ, 0).unwrap();
+    rofs(
+        "sub2 mkdir",
+        g.call("path_create_directory", &[sub2 as u64, p, l]),
+    );
+    // Linking or renaming from a read-only tree into a writable one would
+    // let the guest change the read-only file: refused too.
+    let rw = TempDir::new("rw");
+    let mut builder = WasiCtxBuilder::new();
+    builder.preopen_dir(d, "/ro", true).unwrap();
+    builder.preopen_dir(&rw.0, "/rw", false).unwrap();
+    let mut g2 = Guest::with(builder.build());
+    let (p1, l1) = g2.path(PATH1, "file.txt");
+    let (p2, l2) = g2.path(PATH2, "file.txt");
+    assert_eq!(
+        g2.call("path_link", &[3, 0, p1, l1, 4, p2, l2]),
+        Err(Errno::Rofs)
+    );
+    assert_eq!(
+        g2.call("path_rename", &[3, p1, l1, 4, p2, l2]),
+        Err(Errno::Rofs)
+    );
+    assert_eq!(snapshot(&rw.0), BTreeMap::new());
+
+    assert_eq!(snapshot(d), before);
+}
+
+#[test]
+fn append_pread_pwrite_and_positions() {
+    let dir = TempDir::new("append");
+    let mut g = Guest::new(&dir.0, false);
+    let fd = g.open(ROOT, 0, "f", O_CREAT, RW | FD_SEEK, APPEND).unwrap();
+    assert_eq!(g.write(fd, b"hello").unwrap(), 5);
+    assert_eq!(g.tell(fd).unwrap(), 5);
+    // Appends land at the end whatever the position ...
+    assert_eq!(g.seek(fd, 0, 0).unwrap(), 0);
+    g.write(fd, b" world").unwrap();
+    // ... and the position becomes the new end.
+    assert_eq!(g.tell(fd).unwrap(), 11);
+    // Another fd moving the end is seen by the next append.
+    let other = g.open(ROOT, 0, "f", 0, RW, 0).unwrap();
+    g.pwrite(other, b"!!", 11).unwrap();
+    g.write(fd, b"?").unwrap();
+    assert_eq!(g.tell(fd).unwrap(), 14);
+    assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"hello world!!?");
+    // pwrite on an APPEND fd writes at the offset and keeps the position.
+    assert_eq!(g.pwrite(fd, b"J", 0).unwrap(), 1);
+    assert_eq!(g.tell(fd).unwrap(), 14);
+    assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"Jello world!!?");
+    // pread keeps the position too.
+    assert_eq!(g.pread(fd, 5, 6).unwrap(), b"world");
+    assert_eq!(g.tell(fd).unwrap(), 14);
+    // Turning APPEND off keeps the position.
+    g.call("fd_fdstat_set_flags", &[fd as u64, 0]).unwrap();
+    assert_eq!(g.tell(fd).unwrap(), 14);
+    g.seek(fd, 0, 0).unwrap();
+    g.write(fd, b"Y").unwrap();
+    assert_eq!(g.tell(fd).unwrap(), 1);
+    assert_eq!(g.read(fd, 4).unwrap(), b"ello");
+    assert_eq!(g.tell(fd).unwrap(), 5);
+    // Seeking: relative, from the end, before the start.
+    assert_eq!(g.seek(fd, -3, 2).unwrap(), 11);
+    assert_eq!(g.seek(fd, 2, 1).unwrap(), 13);
+    assert_eq!(g.seek(fd, -14, 1), Err(Errno::Inval));
+    assert_eq!(g.seek(fd, -1, 0), Err(Errno::Inval));
+    assert_eq!(g.seek(fd, 0, 3), Err(Errno::Inval));
+    assert_eq!(g.tell(fd).unwrap(), 13);
+    // Reading past the end is EOF; writing past it leaves a hole.
+    assert_eq!(g.pread(fd, 10, 100).unwrap(), b"");
+    g.pwrite(fd, b"z", 16).unwrap();
+    assert_eq!(
+        std::fs::read(dir.0.join("f")).unwrap(),
+        b"Yello world!!?\0\0z"
+    );
+    // Stdio cannot seek.
+    assert_eq!(g.seek(1, 0, 1), Err(Errno::Spipe));
+    assert_eq!(g.tell(0), Err(Errno::Spipe));
+    assert_eq!(g.pread(0, 1, 0), Err(Errno::Spipe));
+}
+
+#[test]
+fn rights_and_modes() {
+    let dir = TempDir::new("rights");
+    std::fs::write(dir.0.join("f"), "data").unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    let ro = g.open(ROOT, 0, "f", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.write(ro, b"x"), Err(Errno::Badf));
+    let wo = g.open(ROOT, 0, "f", 0, FD_WRITE, 0).unwrap();
+    assert_eq!(g.read(wo, 1), Err(Errno::Badf));
+    let rw = g.open(ROOT, 0, "f", 0, RW, 0).unwrap();
+    // fdstat: regular file, rights follow the mode, no seek for dirs.
+    g.call("fd_fdstat_get", &[rw as u64, STAT as u64]).unwrap();
+    assert_eq!(g.get(STAT, 1)[0], 4);
+    let base = g.u64_at(STAT + 8);
+    assert_eq!(base & RW, RW);
+    // Rights can be dropped, not regained; dropped FD_READ stops reads.
+    g.call("fd_fdstat_set_rights", &[rw as u64, base & !FD_READ, 0])
+        .unwrap();
+    assert_eq!(g.read(rw, 1), Err(Errno::Badf));
+    assert_eq!(
+        g.call("fd_fdstat_set_rights", &[rw as u64, base, 0]),
+        Err(Errno::Notcapable)
+    );
+    assert_eq!(g.write(rw, b"D").unwrap(), 1);
+    g.call("fd_fdstat_get", &[ROOT as u64, STAT as u64])
+        .unwrap();
+    assert_eq!(g.get(STAT, 1)[0], 3);
+    assert_eq!(g.u64_at(STAT + 8) & FD_SEEK, 0);
+    assert_eq!(
+        g.u64_at(STAT + 16) & RW,
+        RW,
+        "inheriting rights allow files to be read and written"
+    );
+    // A directory cannot be opened for writing, nor a file as a directory.
+    assert_eq!(g.open(ROOT, 0, ".", O_DIRECTORY, RW, 0), Err(Errno::Isdir));
+    assert_eq!(g.open(ROOT, 0, ".", 0, RW, 0), Err(Errno::Isdir));
+    assert_eq!(
+        g.open(ROOT, 0, "f", O_DIRECTORY, FD_READ, 0),
+        Err(Errno::Notdir)
+    );
+    // Reads and writes on directories are EISDIR.
+    assert_eq!(g.read(ROOT, 1), Err(Errno::Isdir));
+    assert_eq!(g.write(ROOT, b"x"), Err(Errno::Isdir));
+    // Prestat: only preopens answer.
+    g.call("fd_prestat_get", &[ROOT as u64, STAT as u64])
+        .unwrap();
+    assert_eq!((g.get(STAT, 1)[0], g.u32_at(STAT + 4)), (0, 1));
+    assert_eq!(
+        g.call("fd_prestat_get", &[rw as u64, STAT as u64]),
+        Err(Errno::Badf)
+    );
+    assert_eq!(
+        g.call("fd_prestat_get", &[0, STAT as u64]),
+        Err(Errno::Badf)
+    );
+    assert_eq!(
+        g.call("fd_prestat_get", &[99, STAT as u64]),
+        Err(Errno::Badf)
+    );
+    assert_eq!(
+        g.call("fd_prestat_dir_name", &[ROOT as u64, PATH2 as u64, 0]),
+        Err(Errno::Nametoolong)
+    );
+    g.call("fd_prestat_dir_name", &[ROOT as u64, PATH2 as u64, 1])
+        .unwrap();
+    assert_eq!(g.get(PATH2, 1), b"/");
+    // Renumbering moves the descriptor onto an open fd and frees the old one.
+    g.call("fd_renumber", &[ro as u64, rw as u64]).unwrap();
+    assert_eq!(g.close(ro), Err(Errno::Badf));
+    assert_eq!(g.read(rw, 10).unwrap(), b"Data");
+    assert_eq!(g.call("fd_renumber", &[rw as u64, 77]), Err(Errno::Badf));
+    assert_eq!(g.call("fd_renumber", &[77, rw as u64]), Err(Errno::Badf));
+    // Bad UTF-8 and empty paths.
+    g.put(PATH1, &[0xff, 0xfe]);
+    assert_eq!(
+        g.call(
+            "path_open",
+            &[ROOT as u64, 0, PATH1 as u64, 2, 0, 0, 0, 0, OUT as u64]
+        ),
+        Err(Errno::Ilseq)
+    );
+    assert_eq!(g.open(ROOT, 0, "", 0, FD_READ, 0), Err(Errno::Noent));
+    assert_eq!(g.stat(0, ""), Err(Errno::Noent));
+    // Out-of-bounds pointers are EFAULT.
+    assert_eq!(
+        g.call(
+            "path_open",
+            &[ROOT as u64, 0, 65530, 10, 0, 0, 0, 0, OUT as u64]
+        ),
+        Err(Errno::Fault)
+    );
+    assert_eq!(
+        g.call("fd_fdstat_get", &[ROOT as u64, 65530]),
+        Err(Errno::Fault)
+    );
+}
+
+#[test]
+fn trailing_slashes_and_kinds() {
+    let dir = TempDir::new("slashes");
+    std::fs::write(dir.0.join("f"), "").unwrap();
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    assert_eq!(g.unlink("f/"), Err(Errno::Notdir));
+    assert_eq!(g.unlink("d"), Err(Errno::Isdir));
+    assert_eq!(g.rmdir("f"), Err(Errno::Notdir));
+    g.mkdir("d/e/").unwrap();
+    g.rmdir("d/e/").unwrap();
+    assert_eq!(g.open(ROOT, 0, "f/", 0, FD_READ, 0), Err(Errno::Notdir));
+    let fd = g.open(ROOT, 0, "d/", 0, FD_READ, 0).unwrap();
+    g.call("fd_fdstat_get", &[fd as u64, STAT as u64]).unwrap();
+    assert_eq!(g.get(STAT, 1)[0], 3);
+    std::fs::write(dir.0.join("d/x"), "").unwrap();
+    assert_eq!(g.rmdir("d"), Err(Errno::Notempty));
+    assert_eq!(g.mkdir("d"), Err(Errno::Exist));
+    assert_eq!(
+        g.open(ROOT, 0, "f", O_CREAT | O_EXCL, RW, 0),
+        Err(Errno::Exist)
+    );
+    g.unlink("f").unwrap();
+    assert_eq!(g.unlink("f"), Err(Errno::Noent));
+}
+
+fn parse_dirents(bytes: &[u8]) -> Vec<(u64, u8, String)> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 24 {
+        let next = u64::from_le_bytes(rest[0..8].try_into().unwrap());
+        let namlen = u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
+        let ty = rest[20];
+        if rest.len() < 24 + namlen {
+            break;
+        }
+        out.push((
+            next,
+            ty,
+            String::from_utf8_lossy(&rest[24..24 + namlen]).into_owned(),
+        ));
+        rest = &rest[24 + namlen..];
+    }
+    out
+}
+
+#[test]
+fn readdir_cookies_and_small_buffers() {
+    let dir = TempDir::new("readdir");
+    for i in 0..20 {
+        std::fs::write(dir.0.join(format!("file-{i:02}")), "").unwrap();
+    }
+    std::fs::create_dir(dir.0.join("subdir")).unwrap();
+    std::os::unix::fs::symlink("file-00", dir.0.join("link")).unwrap();
+    let mut g = Guest::new(&dir.0, false);
+
+    let all = g.readdir(ROOT, 8192, 0).unwrap();
+    assert!(all.len() < 8192);
+    let entries = parse_dirents(&all);
+    assert_eq!(entries.len(), 24);
+    assert_eq!(
+        (entries[0].0, entries[0].1, entries[0].2.as_str()),
+        (1, 3, ".")
+    );
+    assert_eq!(
+        (entries[1].0, entries[1].1, entries[1].2.as_str()),
+        (2, 3, "..")
+    );
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(e.0, i as u64 + 1, "d_next counts entries");
+    }
+    let kinds: BTreeMap<&str, u8> = entries.iter().map(|e| (e.2.as_str(), e.1)).collect();
+    assert_eq!(kinds["subdir"], 3);
+    assert_eq!(kinds["link"], 7);
+    assert_eq!(kinds["file-07"], 4);
+
+    // A buffer that ends inside an entry is filled completely: libc sees
+    // bufused == buf_len and retries with a bigger one.
+    for len in [10u32, 24, 25, 30, 100] {
+        let part = g.readdir(ROOT, len, 0).unwrap();
+        assert_eq!(part.len(), len as usize);
+        assert_eq!(part[..], all[..len as usize]);
+    }
+
+    // Walking with cookies and a small buffer sees each entry once.
+    let mut seen = Vec::new();
+    let mut cookie = 0;
+    loop {
+        let chunk = g.readdir(ROOT, 100, cookie).unwrap();
+        let full = chunk.len() == 100;
+        let got = parse_dirents(&chunk);
+        if got.is_empty() {
+            assert!(!full, "a buffer too small for one entry");
+            break;
+        }
+        cookie = got.last().unwrap().0;
+        seen.extend(got.into_iter().map(|e| e.2));
+        if !full {
+            break;
+        }
+    }
+    let expected: Vec<String> = entries.iter().map(|e| e.2.clone()).collect();
+    assert_eq!(seen, expected);
+    // A cookie past the end gives nothing.
+    assert_eq!(g.readdir(ROOT, 100, 1000).unwrap(), b"");
+    // Only directories can be listed.
+    let fd = g.open(ROOT, 0, "file-00", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.readdir(fd, 100, 0), Err(Errno::Notdir));
+}
+
+#[test]
+fn times_and_sizes() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = TempDir::new("times");
+    std::fs::write(dir.0.join("f"), "0123456789").unwrap();
+    std::os::unix::fs::symlink("f", dir.0.join("l")).unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    // Set both times on the file through the link, then on the link only.
+    g.set_times(
+        FOLLOW,
+        "l",
+        1_500_000_000_123_456_789,
+        1_600_000_000_000_000_001,
+    )
+    .unwrap();
+    let meta = std::fs::metadata(dir.0.join("f")).unwrap();
+    assert_eq!(
+        (meta.atime(), meta.atime_nsec()),
+        (1_500_000_000, 123_456_789)
+    );
+    assert_eq!((meta.mtime(), meta.mtime_nsec()), (1_600_000_000, 1));
+    g.set_times(0, "l", 1_000_000_000, 1_000_000_000).unwrap();
+    let lmeta = std::fs::symlink_metadata(dir.0.join("l")).unwrap();
+    assert_eq!(lmeta.mtime(), 1);
+    assert_eq!(
+        std::fs::metadata(dir.0.join("f")).unwrap().mtime(),
+        1_600_000_000
+    );
+    // filestat carries the same times in nanoseconds.
+    g.stat(FOLLOW, "l").unwrap();
+    assert_eq!(g.u64_at(STAT + 48), 1_600_000_000_000_000_001);
+    assert_eq!(g.u64_at(STAT + 32), 10);
+    assert_eq!(g.get(STAT + 16, 1)[0], 4);
+    assert_eq!(g.u64_at(STAT + 8), meta.ino());
+    // ATIM together with ATIM_NOW is EINVAL.
+    let (p, l) = g.path(PATH1, "f");
+    assert_eq!(
+        g.call(
+            "path_filestat_set_times",
+            &[ROOT as u64, 0, p, l, 0, 0, 1 | 2]
+        ),
+        Err(Errno::Inval)
+    );
+    // fd_filestat_set_times / set_size / allocate through an fd.
+    let fd = g.open(ROOT, 0, "f", 0, RW, 0).unwrap();
+    g.call("fd_filestat_set_times", &[fd as u64, 0, 2_000_000_000, 4])
+        .unwrap();
+    assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().mtime(), 2);
+    g.call("fd_filestat_set_size", &[fd as u64, 4]).unwrap();
+    assert_eq!(std::fs::read(dir.0.join("f")).unwrap(), b"0123");
+    g.call("fd_allocate", &[fd as u64, 2, 10]).unwrap();
+    assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
+    g.call("fd_allocate", &[fd as u64, 0, 1]).unwrap();
+    assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
+    g.call("fd_filestat_get", &[fd as u64, STAT as u64])
+        .unwrap();
+    assert_eq!(g.u64_at(STAT + 32), 12);
+    // A read-only fd cannot change the size.
+    let ro = g.open(ROOT, 0, "f", 0, FD_READ, 0).unwrap();
+    assert_eq!(
+        g.call("fd_filestat_set_size", &[ro as u64, 0]),
+        Err(Errno::Badf)
+    );
+    assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
+}
+
+#[test]
+fn rename_link_and_symlinks_inside() {
+    let dir = TempDir::new("rename");
+    std::fs::write(dir.0.join("a"), "A").unwrap();
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    g.rename("a", "d/b").unwrap();
+    assert_eq!(std::fs::read(dir.0.join("d/b")).unwrap(), b"A");
+    g.link("d/b", "c").unwrap();
+    assert_eq!(std::fs::read(dir.0.join("c")).unwrap(), b"A");
+    assert_eq!(g.link("d", "e"), Err(Errno::Perm));
+    g.symlink("d/b", "s").unwrap();
+    assert_eq!(
+        std::fs::read_link(dir.0.join("s")).unwrap(),
+        Path::new("d/b")
+    );
+    let fd = g.open(ROOT, FOLLOW, "s", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 10).unwrap(), b"A");
+    // A symlink loop.
+    g.symlink("loop", "loop").unwrap();
+    assert_eq!(
+        g.open(ROOT, FOLLOW, "loop", 0, FD_READ, 0),
+        Err(Errno::Loop)
+    );
+    assert_eq!(g.symlink("x", "s"), Err(Errno::Exist));
+}
