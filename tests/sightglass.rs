@@ -1,0 +1,183 @@
+//! The Sightglass benchmark programs from ../shared (see its README) under
+//! hoist: they run with their expected output, the same from artifacts, and
+//! compile for every target. Needs ../shared beside the project, so .ci/run
+//! runs it after the README's test command (`cargo test --test sightglass`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn hoist() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hoist"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hoist-aot-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    hoist()
+        .arg("run")
+        .arg("--no-cache")
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .expect("hoist runs")
+}
+
+fn compile(module: &Path, out: &Path, extra: &[&str]) {
+    let status = hoist()
+        .arg("compile")
+        .arg(module)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "hoist compile {} failed",
+        module.display()
+    );
+}
+
+/// Runs `module` (with `options` before it and `args` after) as .wasm and
+/// as a compiled artifact; both must print the same and exit the same.
+fn assert_same(
+    module: &Path,
+    options: &[&str],
+    args: &[&str],
+    cwd: &Path,
+    scratch: &Path,
+) -> Output {
+    let artifact = scratch.join(format!(
+        "{}.hwasm",
+        module.file_stem().unwrap().to_string_lossy()
+    ));
+    compile(module, &artifact, &[]);
+    let with = |m: &Path| {
+        let mut all: Vec<&str> = options.to_vec();
+        all.push(m.to_str().unwrap());
+        all.extend_from_slice(args);
+        run(&all, cwd)
+    };
+    let from_wasm = with(module);
+    let from_artifact = with(&artifact);
+    assert_eq!(
+        from_wasm.status.code(),
+        from_artifact.status.code(),
+        "{}: exit status differs",
+        module.display()
+    );
+    assert!(
+        from_wasm.stdout == from_artifact.stdout,
+        "{}: stdout differs",
+        module.display()
+    );
+    from_wasm
+}
+
+fn sightglass() -> PathBuf {
+    let dir = root().join("../shared/benchmarks/sightglass");
+    assert!(
+        dir.is_dir(),
+        "the Sightglass programs are expected at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// The `bench` module Sightglass programs import (`start` and `end`).
+fn bench_module(dir: &Path) -> PathBuf {
+    let path = dir.join("bench.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "start")) (func (export "end")))"#,
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn sightglass_programs_run_the_same_from_artifacts() {
+    let dir = scratch("sightglass");
+    let bench = bench_module(&dir);
+    let preload = format!("bench={}", bench.display());
+    for name in ["bz2", "quicksort", "pulldown-cmark", "regex"] {
+        let folder = sightglass().join(name);
+        let out = assert_same(
+            &folder.join("benchmark.wasm"),
+            &["--dir", ".", "--preload", &preload],
+            &[],
+            &folder,
+            &dir,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = folder.join("benchmark.stdout.expected");
+        let expected = if expected.exists() {
+            expected
+        } else {
+            folder.join("default.stdout.expected")
+        };
+        if let Ok(expected) = std::fs::read(&expected) {
+            assert!(
+                out.stdout == expected,
+                "{name}: stdout differs from its expected output"
+            );
+        }
+    }
+}
+
+/// The ELF machine field of an image.
+fn elf_machine(image: &[u8]) -> u16 {
+    assert_eq!(&image[..4], b"\x7fELF");
+    u16::from_le_bytes([image[18], image[19]])
+}
+
+const TARGETS: [(&str, u16); 3] = [
+    ("x86_64-unknown-linux-gnu", 62),
+    ("aarch64-unknown-linux-gnu", 183),
+    ("riscv64gc-unknown-linux-gnu", 243),
+];
+
+#[test]
+fn sightglass_programs_compile_for_every_target() {
+    let dir = scratch("cross");
+    // The SIMD programs wait for the SIMD work; these are the scalar ones.
+    for name in [
+        "bz2",
+        "quicksort",
+        "pulldown-cmark",
+        "regex",
+        "rust-json",
+        "shootout/shootout-fib2",
+    ] {
+        let module = match name.split_once('/') {
+            Some((folder, file)) => sightglass().join(folder).join(format!("{file}.wasm")),
+            None => sightglass().join(name).join("benchmark.wasm"),
+        };
+        for (triple, machine) in TARGETS {
+            let out = dir.join(format!("{}-{triple}.hwasm", name.replace('/', "-")));
+            compile(&module, &out, &["--target", triple]);
+            assert_eq!(
+                elf_machine(&std::fs::read(&out).unwrap()),
+                machine,
+                "{name} for {triple}"
+            );
+        }
+    }
+}
+
