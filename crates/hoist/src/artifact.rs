@@ -111,8 +111,8 @@ pub fn write(
 /// Parses and checks an artifact image. Checks the format and checksum
 /// only; the caller compares the engine info with where it will run.
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
-    let file =
-        object::File::parse(image).context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
+    let file = object::File::parse(image)
+        .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section = |name: &str| -> Result<&[u8]> {
         let section = file
             .section_by_name(name)
