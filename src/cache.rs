@@ -27,18 +27,26 @@ pub fn default_dir() -> Option<PathBuf> {
 /// fails the run; it only costs a compile.
 pub fn load_or_compile(engine: &Engine, dir: &std::path::Path, wasm: &[u8]) -> Result<Module> {
     let path = dir.join(format!("{:016x}.hwasm", key(engine, wasm)));
-    if let Ok(image) = std::fs::read(&path) {
-        let same_module = hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm);
+    if let Ok(file) = std::fs::File::open(&path) {
+        // SAFETY: a private read-only mapping of a cache entry; entries are
+        // only ever replaced by renaming, never rewritten in place.
+        let same_module = unsafe { memmap2::Mmap::map(&file) }
+            .is_ok_and(|image| hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm));
         if same_module {
-            if let Ok(module) = Module::deserialize(engine, &image) {
+            if let Ok(module) = Module::deserialize_file(engine, &path) {
                 return Ok(module);
             }
         }
         let _ = std::fs::remove_file(&path);
     }
     let image = engine.precompile_module(wasm)?;
-    if std::fs::create_dir_all(dir).is_ok() {
-        let _ = crate::commands::compile::write_atomically(&path, &image);
+    if std::fs::create_dir_all(dir).is_ok()
+        && crate::commands::compile::write_atomically(&path, &image).is_ok()
+    {
+        // Mapped from the file, so data segments load copy-on-write.
+        if let Ok(module) = Module::deserialize_file(engine, &path) {
+            return Ok(module);
+        }
     }
     Module::deserialize(engine, &image)
 }

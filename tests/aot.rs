@@ -117,8 +117,19 @@ fn test_programs_run_the_same_from_artifacts() {
         // A fixed argv[0]: the .wasm and .hwasm paths differ.
         let mut options = options.to_vec();
         options.extend(["--argv0", name]);
-        let out = assert_same(&programs.join(format!("{name}.wasm")), &options, args, &dir, &dir);
-        assert_eq!(out.status.code(), Some(*status), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = assert_same(
+            &programs.join(format!("{name}.wasm")),
+            &options,
+            args,
+            &dir,
+            &dir,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(*status),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -290,10 +301,14 @@ fn unusable_artifacts_are_refused_clearly() {
 
 /// The file range of a section.
 fn section(image: &[u8], name: &str) -> std::ops::Range<usize> {
+    optional_section(image, name).unwrap_or_else(|| panic!("no {name} section"))
+}
+
+fn optional_section(image: &[u8], name: &str) -> Option<std::ops::Range<usize>> {
     use object::{Object, ObjectSection};
     let file = object::File::parse(image).unwrap();
-    let (start, len) = file.section_by_name(name).unwrap().file_range().unwrap();
-    start as usize..(start + len) as usize
+    let (start, len) = file.section_by_name(name)?.file_range()?;
+    Some(start as usize..(start + len) as usize)
 }
 
 /// Rewrites the hoist version in `.hoist.engine` (same format as
@@ -315,11 +330,13 @@ fn with_version(image: &[u8], version: &str) -> Vec<u8> {
         "choose a version string of the same length"
     );
     let mut hasher = crc32fast::Hasher::new();
+    let data = optional_section(image, ".hoist.data").map_or(&[][..], |range| &image[range]);
     for part in [
         new_tail.as_slice(),
         &image[section(image, ".text")],
         &image[section(image, ".hoist.info")],
         &image[section(image, ".hoist.wasm")],
+        data,
     ] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);
@@ -328,4 +345,44 @@ fn with_version(image: &[u8], version: &str) -> Vec<u8> {
     out[engine.start + 8..engine.start + 12].copy_from_slice(&hasher.finalize().to_le_bytes());
     out[engine.start + 12..engine.end].copy_from_slice(&new_tail);
     out
+}
+
+/// Data segments load from the artifact copy-on-write: the guest sees and
+/// changes them, and the artifact file never changes.
+#[test]
+fn data_segments_map_copy_on_write_from_artifacts() {
+    let dir = scratch("cow");
+    let wat = dir.join("data.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 5000) "data segment says hi\n")
+  (data (i32.const 9000) "second segment\n")
+  (func (export "_start")
+    (i32.store8 (i32.const 5000) (i32.const 68))
+    (i32.store (i32.const 0) (i32.const 5000))
+    (i32.store (i32.const 4) (i32.const 21))
+    (i32.store (i32.const 8) (i32.const 9000))
+    (i32.store (i32.const 12) (i32.const 15))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 2) (i32.const 16)))))"#,
+    )
+    .unwrap();
+    let artifact = dir.join("data.hwasm");
+    compile(&wat, &artifact, &[]);
+    let before = std::fs::read(&artifact).unwrap();
+    let inspect = hoist().arg("inspect").arg(&artifact).output().unwrap();
+    assert!(String::from_utf8_lossy(&inspect.stdout).contains("memory images: 1"));
+    for _ in 0..2 {
+        let out = run(&[artifact.to_str().unwrap()], &dir);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "Data segment says hi\nsecond segment\n"
+        );
+    }
+    assert!(
+        std::fs::read(&artifact).unwrap() == before,
+        "the artifact changed"
+    );
 }

@@ -189,16 +189,149 @@ fn scalar_programs() -> Vec<PathBuf> {
 #[test]
 fn sightglass_programs_compile_for_every_target() {
     let programs = scalar_programs();
-    assert!(programs.len() >= 30, "found only {} programs", programs.len());
+    assert!(
+        programs.len() >= 30,
+        "found only {} programs",
+        programs.len()
+    );
     for (triple, machine) in TARGETS {
-        let engine = hoist::Engine::new(hoist::Config::new().target(triple.parse().unwrap())).unwrap();
+        let engine =
+            hoist::Engine::new(hoist::Config::new().target(triple.parse().unwrap())).unwrap();
         for program in &programs {
             let wasm = std::fs::read(program).unwrap();
             let image = engine
                 .precompile_module(&wasm)
                 .unwrap_or_else(|e| panic!("{} for {triple}: {e:?}", program.display()));
-            assert_eq!(elf_machine(&image), machine, "{} for {triple}", program.display());
+            assert_eq!(
+                elf_machine(&image),
+                machine,
+                "{} for {triple}",
+                program.display()
+            );
         }
     }
 }
 
+/// The programs that use SIMD: blake3-simd, hex-simd, intgemm-simd,
+/// meshoptimizer (each `benchmark.wasm`) and the libsodium ones.
+fn simd_programs() -> Vec<PathBuf> {
+    let mut programs: Vec<PathBuf> = ["blake3-simd", "hex-simd", "intgemm-simd", "meshoptimizer"]
+        .iter()
+        .map(|name| sightglass().join(name).join("benchmark.wasm"))
+        .collect();
+    let libsodium = sightglass().join("libsodium");
+    let mut sodium: Vec<PathBuf> = std::fs::read_dir(&libsodium)
+        .unwrap()
+        .map(|file| file.unwrap().path())
+        .filter(|file| file.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    sodium.sort();
+    programs.extend(sodium);
+    programs
+}
+
+/// Checks `out` against the program's expected stdout and stderr, as
+/// Sightglass does: `<stem>.std{out,err}.expected`, else
+/// `default.std{out,err}.expected`, compared line by line; a stream
+/// without an expected file is not checked.
+fn assert_expected_output(program: &Path, out: &Output, how: &str) {
+    let folder = program.parent().unwrap();
+    let stem = program.file_stem().unwrap().to_string_lossy();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{} ({how}): {}",
+        program.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (stream, actual) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let expected = [stem.as_ref(), "default"]
+            .iter()
+            .map(|name| folder.join(format!("{name}.{stream}.expected")))
+            .find(|path| path.exists());
+        let Some(expected) = expected else { continue };
+        let expected = std::fs::read(&expected).unwrap();
+        let lines = |bytes: &[u8]| {
+            String::from_utf8_lossy(bytes)
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert!(
+            lines(actual) == lines(&expected),
+            "{} ({how}): {stream} differs from its expected output",
+            program.display()
+        );
+    }
+}
+
+/// Every SIMD program prints what Sightglass expects, JIT-compiled with
+/// this CPU's features and from an artifact compiled for the x86_64 (or
+/// aarch64) baseline, which on x86_64 has no SSSE3 or SSE4.1 and so takes
+/// the translator's fallbacks for shuffles, swizzles and rounding.
+#[test]
+fn simd_programs_produce_their_expected_output() {
+    let dir = scratch("simd");
+    let bench = bench_module(&dir);
+    let preload = format!("bench={}", bench.display());
+    let programs = simd_programs();
+    assert!(
+        programs.len() >= 80,
+        "found only {} programs",
+        programs.len()
+    );
+    for program in &programs {
+        let folder = program.parent().unwrap();
+        let options = ["--dir", ".", "--preload", &preload];
+        let with = |module: &Path| {
+            let mut args = options.to_vec();
+            args.push(module.to_str().unwrap());
+            run(&args, folder)
+        };
+        assert_expected_output(program, &with(program), "native");
+        let artifact = dir.join(format!(
+            "{}.hwasm",
+            program.file_stem().unwrap().to_string_lossy()
+        ));
+        compile(program, &artifact, &["--cpu", "baseline"]);
+        assert_expected_output(program, &with(&artifact), "baseline artifact");
+    }
+}
+
+/// The SIMD programs compile for x86_64 and aarch64; riscv64 without the V
+/// extension refuses those that use v128 with a plain error.
+#[test]
+fn simd_programs_compile_for_x86_64_and_aarch64_and_riscv64_refuses_them() {
+    for (triple, machine) in TARGETS {
+        let engine =
+            hoist::Engine::new(hoist::Config::new().target(triple.parse().unwrap())).unwrap();
+        for program in simd_programs() {
+            let wasm = std::fs::read(&program).unwrap();
+            let result = engine.precompile_module(&wasm);
+            if triple.starts_with("riscv64") {
+                match result {
+                    // Two of the libsodium programs have no v128 at all.
+                    Ok(_) => assert!(
+                        program.to_string_lossy().contains("libsodium"),
+                        "{} for {triple} compiled",
+                        program.display()
+                    ),
+                    Err(e) => assert!(
+                        format!("{e:#}").contains("needs the vector extension (V)"),
+                        "{} for {triple}: {e:#}",
+                        program.display()
+                    ),
+                }
+            } else {
+                let image =
+                    result.unwrap_or_else(|e| panic!("{} for {triple}: {e:?}", program.display()));
+                assert_eq!(
+                    elf_machine(&image),
+                    machine,
+                    "{} for {triple}",
+                    program.display()
+                );
+            }
+        }
+    }
+}

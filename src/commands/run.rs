@@ -127,14 +127,13 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_status(outcome))
 }
 
-/// Loads a module: a hoist artifact as is, a wasm binary through the
-/// compile cache (when given one), text by compiling it.
+/// Loads a module: a hoist artifact mapped as is, a wasm binary through
+/// the compile cache (when given one), text by compiling it.
 fn load_module(engine: &Engine, path: &Path, cache: Option<&Path>) -> Result<Module> {
     let bytes =
         std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
     if hoist::is_artifact(&bytes) {
-        return Module::deserialize(engine, &bytes)
-            .with_context(|| format!("cannot run `{}`", path.display()));
+        return Module::deserialize_file(engine, path);
     }
     let compiled = match cache {
         Some(dir) if bytes.starts_with(b"\0asm") => {

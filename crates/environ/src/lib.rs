@@ -6,6 +6,7 @@
 //! This crate knows WebAssembly but neither Cranelift nor raw memory.
 
 mod index;
+mod memory_image;
 mod module;
 mod translate;
 mod trap;
@@ -14,6 +15,7 @@ mod types;
 mod vmoffsets;
 
 pub use index::*;
+pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;
 pub use translate::{
     translate_module, val_type, wasm_features, FunctionBodyData, ModuleTranslation,

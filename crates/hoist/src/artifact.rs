@@ -12,16 +12,19 @@
 //!   the wasm address map.
 //! - `.hoist.wasm`: the module binary, from which loading rebuilds the
 //!   module model (parsing only; nothing is compiled again).
+//! - `.hoist.data`: memory images (data segments merged per memory), each
+//!   page-aligned in the file so instantiation can map it copy-on-write.
 //!
 //! `.hoist.engine` layout: the 8-byte [`MAGIC`], a little-endian `u32`
-//! CRC-32 over the rest of the section and then `.text`, `.hoist.info` and
-//! `.hoist.wasm` in that order, a `u32` [`FORMAT_VERSION`], then five
+//! CRC-32 over the rest of the section and then `.text`, `.hoist.info`,
+//! `.hoist.wasm` and `.hoist.data` in that order (each preceded by its
+//! length as a `u64`), a `u32` [`FORMAT_VERSION`], then five
 //! strings (each a `u32` length and UTF-8 bytes): hoist version, target
 //! triple, shared flags, ISA flags (comma-separated), tunables.
 
 use anyhow::{bail, Context, Result};
 use hoist_cranelift::{CompiledText, FunctionLoc};
-use hoist_environ::{TrapCode, TypeIndex};
+use hoist_environ::{MemoryImage, MemoryIndex, TrapCode, TypeIndex, IMAGE_PAGE_SIZE};
 use object::{Object, ObjectSection};
 use std::collections::HashMap;
 
@@ -31,6 +34,18 @@ pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";
 pub const WASM: &str = ".hoist.wasm";
+pub const DATA: &str = ".hoist.data";
+
+/// A memory image inside `.hoist.data`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub memory: MemoryIndex,
+    /// Byte offset in the linear memory.
+    pub offset: u64,
+    /// Byte offset in `.hoist.data` (a page multiple).
+    pub section_offset: u64,
+    pub len: u64,
+}
 
 /// What compiled code was compiled for; it must match where it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,8 +63,14 @@ pub struct EngineInfo {
 pub struct Artifact<'a> {
     pub engine: EngineInfo,
     pub text: &'a [u8],
+    /// Where `.text` starts in the file (page-aligned).
+    pub text_file_offset: u64,
     pub compiled: CompiledText,
     pub wasm: &'a [u8],
+    pub images: Vec<ImageEntry>,
+    pub data: &'a [u8],
+    /// Where `.hoist.data` starts in the file (page-aligned).
+    pub data_file_offset: u64,
 }
 
 /// Whether `bytes` look like a hoist artifact (an ELF file; the loader
@@ -63,8 +84,21 @@ pub fn write(
     engine: &EngineInfo,
     compiled: &CompiledText,
     wasm: &[u8],
+    images: &[MemoryImage],
 ) -> Result<Vec<u8>> {
-    let info = encode_info(compiled);
+    let mut data = Vec::new();
+    let mut entries = Vec::new();
+    for image in images {
+        entries.push(ImageEntry {
+            memory: image.memory,
+            offset: image.offset,
+            section_offset: data.len() as u64,
+            len: image.bytes.len() as u64,
+        });
+        data.extend_from_slice(&image.bytes);
+        data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
+    }
+    let info = encode_info(compiled, &entries);
     let mut tail = Vec::new();
     tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     for string in [
@@ -76,7 +110,7 @@ pub fn write(
     ] {
         put_bytes(&mut tail, string.as_bytes());
     }
-    let crc = checksum(&tail, &compiled.text, &info, wasm);
+    let crc = checksum(&tail, &compiled.text, &info, wasm, &data);
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&crc.to_le_bytes());
     header.extend_from_slice(&tail);
@@ -97,13 +131,20 @@ pub fn write(
         object::SectionKind::Text,
     );
     obj.set_section_data(text, compiled.text.as_slice(), 0x1000);
-    for (name, data) in [(ENGINE, header.as_slice()), (INFO, &info), (WASM, wasm)] {
+    // `.hoist.data` is page-aligned so its images can be mapped.
+    let sections = [
+        (ENGINE, header.as_slice(), 16),
+        (INFO, &info, 16),
+        (WASM, wasm, 16),
+        (DATA, &data, IMAGE_PAGE_SIZE),
+    ];
+    for (name, bytes, align) in sections {
         let id = obj.add_section(
             Vec::new(),
             name.as_bytes().to_vec(),
             object::SectionKind::ReadOnlyData,
         );
-        obj.set_section_data(id, data, 16);
+        obj.set_section_data(id, bytes, align);
     }
     Ok(obj.write()?)
 }
@@ -113,24 +154,32 @@ pub fn write(
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
     let file = object::File::parse(image)
         .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
-    let section = |name: &str| -> Result<&[u8]> {
+    let section_at = |name: &str| -> Result<(&[u8], u64)> {
         let section = file
             .section_by_name(name)
             .with_context(|| format!("not a hoist artifact: no `{name}` section"))?;
-        section
+        let bytes = section
             .data()
-            .with_context(|| format!("damaged artifact: section `{name}` is truncated"))
+            .with_context(|| format!("damaged artifact: section `{name}` is truncated"))?;
+        Ok((bytes, section.file_range().map_or(0, |(offset, _)| offset)))
     };
+    let section = |name: &str| section_at(name).map(|(bytes, _)| bytes);
     let header = section(ENGINE)?;
     if header.len() < 12 || &header[..8] != MAGIC {
         bail!("not a hoist artifact: `{ENGINE}` has the wrong magic");
     }
-    let text = section(TEXT)?;
+    let (text, text_file_offset) = section_at(TEXT)?;
     let info = section(INFO)?;
     let wasm = section(WASM)?;
+    // An artifact without memory images may have no data section at all.
+    let (data, data_file_offset) = if file.section_by_name(DATA).is_some() {
+        section_at(DATA)?
+    } else {
+        (&[][..], 0)
+    };
     let stored = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
     let tail = &header[12..];
-    if checksum(tail, text, info, wasm) != stored {
+    if checksum(tail, text, info, wasm, data) != stored {
         bail!("damaged artifact: checksum mismatch (the file was truncated or modified)");
     }
     let mut reader = Reader(tail);
@@ -152,7 +201,7 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
             .collect(),
         tunables: string()?,
     };
-    let mut compiled = decode_info(info)?;
+    let (mut compiled, images) = decode_info(info)?;
     if compiled
         .functions
         .iter()
@@ -160,18 +209,28 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
     {
         bail!("damaged artifact: a function lies outside `.text`");
     }
+    if images.iter().any(|i| {
+        i.section_offset.saturating_add(i.len) > data.len() as u64
+            || i.section_offset % IMAGE_PAGE_SIZE != 0
+    }) {
+        bail!("damaged artifact: a memory image lies outside `{DATA}`");
+    }
     compiled.text = Vec::new();
     Ok(Artifact {
         engine,
         text,
+        text_file_offset,
         compiled,
         wasm,
+        images,
+        data,
+        data_file_offset,
     })
 }
 
-fn checksum(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8]) -> u32 {
+fn checksum(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8], data: &[u8]) -> u32 {
     let mut hasher = crc32fast::Hasher::new();
-    for part in [header_tail, text, info, wasm] {
+    for part in [header_tail, text, info, wasm, data] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
@@ -187,7 +246,7 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
-fn encode_info(compiled: &CompiledText) -> Vec<u8> {
+fn encode_info(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     put_u32(&mut out, compiled.functions.len() as u32);
     for f in &compiled.functions {
@@ -211,10 +270,17 @@ fn encode_info(compiled: &CompiledText) -> Vec<u8> {
         put_u32(&mut out, *text);
         put_u32(&mut out, *wasm);
     }
+    put_u32(&mut out, images.len() as u32);
+    for image in images {
+        put_u32(&mut out, image.memory.as_u32());
+        out.extend_from_slice(&image.offset.to_le_bytes());
+        out.extend_from_slice(&image.section_offset.to_le_bytes());
+        out.extend_from_slice(&image.len.to_le_bytes());
+    }
     out
 }
 
-fn decode_info(bytes: &[u8]) -> Result<CompiledText> {
+fn decode_info(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let mut r = Reader(bytes);
     let mut compiled = CompiledText::default();
     for _ in 0..r.count(8)? {
@@ -236,10 +302,19 @@ fn decode_info(bytes: &[u8]) -> Result<CompiledText> {
     for _ in 0..r.count(8)? {
         compiled.address_map.push((r.u32()?, r.u32()?));
     }
+    let mut images = Vec::new();
+    for _ in 0..r.count(28)? {
+        images.push(ImageEntry {
+            memory: MemoryIndex::from_u32(r.u32()?),
+            offset: r.u64()?,
+            section_offset: r.u64()?,
+            len: r.u64()?,
+        });
+    }
     if !r.0.is_empty() {
         bail!("damaged artifact: trailing bytes in `{INFO}`");
     }
-    Ok(compiled)
+    Ok((compiled, images))
 }
 
 /// A bounds-checked little-endian reader.
@@ -260,6 +335,11 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
+        ))
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
     /// A count of items of `item_size` bytes, checked against what is left.
@@ -300,6 +380,12 @@ pub fn inspect(image: &[u8]) -> Result<String> {
     let _ = writeln!(out, "code size:     {} bytes", artifact.text.len());
     let _ = writeln!(out, "trap sites:    {}", artifact.compiled.traps.len());
     let _ = writeln!(out, "module size:   {} bytes", artifact.wasm.len());
+    let _ = writeln!(
+        out,
+        "memory images: {} ({} bytes)",
+        artifact.images.len(),
+        artifact.data.len()
+    );
     let _ = writeln!(out, "sections:");
     for section in file.sections() {
         let name = section.name().unwrap_or("?");

@@ -5,7 +5,7 @@ use crate::engine::Engine;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use anyhow::{bail, Context, Result};
 use hoist_environ::{EntityType, VMOffsets};
-use hoist_runtime::{CodeMemory, ModuleCode};
+use hoist_runtime::{CodeMemory, ImageSource, MemoryImageRef, ModuleCode};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,7 +35,14 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_en
     } = hoist_environ::translate_module(&wasm)?;
     let compiler = &engine.inner.compiler;
     let compiled = compiler.compile_module(&module, function_bodies)?;
-    let image = artifact::write(architecture(engine)?, &engine.inner.info, &compiled, &wasm)?;
+    let images = hoist_environ::memory_images(&module);
+    let image = artifact::write(
+        architecture(engine)?,
+        &engine.inner.info,
+        &compiled,
+        &wasm,
+        &images,
+    )?;
     Ok((image, module))
 }
 
@@ -60,7 +67,7 @@ impl Module {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
         let (image, module) = compile(engine, wasm)?;
-        Module::load(engine, &image, Some(module))
+        Module::load(engine, &image, Some(module), None)
     }
 
     /// Loads an artifact image made by [`Engine::precompile_module`] or
@@ -71,7 +78,7 @@ impl Module {
     /// version, target, flags, CPU features) and refused with a plain
     /// explanation when it cannot run here.
     pub fn deserialize(engine: &Engine, image: &[u8]) -> Result<Module> {
-        Module::load(engine, image, None)
+        Module::load(engine, image, None, None)
     }
 
     /// [`Module::deserialize`] from a file, which is mapped, not read.
@@ -84,20 +91,27 @@ impl Module {
         // file. The checksum check below catches concurrent modification.
         let map = unsafe { memmap2::Mmap::map(&file) }
             .with_context(|| format!("failed to map `{}`", path.display()))?;
-        Module::deserialize(engine, &map)
+        Module::load(engine, &map, None, Some(Arc::new(file)))
             .with_context(|| format!("cannot run `{}`", path.display()))
     }
 
+    /// Loads an image; with `file` (the image's file, mapped), code and
+    /// memory images are mapped from it instead of copied.
     fn load(
         engine: &Engine,
         image: &[u8],
         module: Option<hoist_environ::Module>,
+        file: Option<Arc<std::fs::File>>,
     ) -> Result<Module> {
         let Artifact {
             engine: info,
             text,
+            text_file_offset,
             compiled,
             wasm,
+            images,
+            data,
+            data_file_offset,
         } = artifact::read(image)?;
         engine.check_compatible(&info)?;
         let module = match module {
@@ -116,8 +130,35 @@ impl Module {
             );
         }
         let module = Arc::new(module);
-        let code =
-            Arc::new(CodeMemory::new(text, compiled.traps).context("mapping compiled code")?);
+        let code = match &file {
+            // SAFETY: the artifact passed its checks, so `.text` is code for
+            // this host; hoist replaces artifact files only by renaming.
+            Some(file) => unsafe {
+                CodeMemory::from_file(file, text_file_offset, text.len(), compiled.traps)
+            },
+            None => CodeMemory::new(text, compiled.traps),
+        };
+        let code = Arc::new(code.context("mapping compiled code")?);
+        // Without a file the images are copied from a shared buffer.
+        let shared_data: Option<Arc<[u8]>> = file.is_none().then(|| Arc::from(data));
+        let memory_images = images
+            .iter()
+            .filter(|i| module.defined_memory_index(i.memory).is_some())
+            .map(|i| MemoryImageRef {
+                memory: i.memory,
+                offset: i.offset,
+                len: i.len as usize,
+                source: match (&file, &shared_data) {
+                    (Some(file), _) => {
+                        ImageSource::File(file.clone(), data_file_offset + i.section_offset)
+                    }
+                    (None, Some(bytes)) => ImageSource::Bytes(Arc::from(
+                        &bytes[i.section_offset as usize..(i.section_offset + i.len) as usize],
+                    )),
+                    (None, None) => unreachable!("bytes are kept when there is no file"),
+                },
+            })
+            .collect();
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let array_to_wasm = module
             .types
@@ -146,6 +187,7 @@ impl Module {
                     array_to_wasm,
                     function_ends,
                     address_map: compiled.address_map,
+                    memory_images,
                 }),
                 type_ids,
             }),

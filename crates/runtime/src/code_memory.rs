@@ -25,6 +25,35 @@ impl CodeMemory {
         Ok(CodeMemory { mmap })
     }
 
+    /// Maps `len` bytes of `file` at `offset` (page-aligned) as executable
+    /// code, without copying them, and registers their trap table.
+    ///
+    /// # Safety
+    /// The file range must hold code compiled for this host (the caller
+    /// checked the artifact), and the file must not be modified in place
+    /// while mapped: a private mapping still shows changes to pages it has
+    /// not copied. hoist itself only ever replaces artifacts by renaming.
+    pub unsafe fn from_file(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+        traps: Vec<(u32, TrapCode)>,
+    ) -> std::io::Result<CodeMemory> {
+        if len == 0 {
+            return CodeMemory::new(&[], traps);
+        }
+        // SAFETY: per this function's contract.
+        let mmap = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(offset)
+                .len(len)
+                .map_exec(file)?
+        };
+        flush_icache(mmap.as_ptr(), len);
+        register_code(mmap.as_ptr() as usize, len, Arc::new(TrapTable::new(traps)));
+        Ok(CodeMemory { mmap })
+    }
+
     /// The address of byte `offset` of the text.
     pub fn address(&self, offset: u32) -> *const u8 {
         assert!((offset as usize) < self.mmap.len());

@@ -22,6 +22,26 @@ pub struct ModuleCode {
     pub function_ends: Vec<u32>,
     /// Sorted (text offset, wasm byte offset) pairs.
     pub address_map: Vec<(u32, u32)>,
+    /// Initial contents of defined memories, replacing their active data
+    /// segments (see `hoist_environ::memory_images`).
+    pub memory_images: Vec<MemoryImageRef>,
+}
+
+/// Where a memory image's bytes are.
+pub enum ImageSource {
+    /// In an artifact file, at this page-aligned offset: mapped, not copied.
+    File(Arc<std::fs::File>, u64),
+    /// In memory (a module compiled in this process): copied.
+    Bytes(Arc<[u8]>),
+}
+
+/// One memory image of a compiled module.
+pub struct MemoryImageRef {
+    pub memory: MemoryIndex,
+    /// Page-aligned byte offset in the linear memory.
+    pub offset: u64,
+    pub len: usize,
+    pub source: ImageSource,
 }
 
 impl ModuleCode {
@@ -254,7 +274,38 @@ impl Instance {
                 ElementKind::Passive => {}
             }
         }
+        // Memories with an image get it in one step; their active segments
+        // are already in it (and in bounds, or there would be no image).
+        let code = self.code.clone();
+        for image in &code.memory_images {
+            // SAFETY: images are only made for memories this instance
+            // defines, whose pointers are valid for its life.
+            let memory = unsafe { &mut *self.memories[image.memory.index()] };
+            let applied = match &image.source {
+                ImageSource::File(file, file_offset) => memory
+                    .map_image(image.offset, image.len, file, *file_offset)
+                    .is_ok(),
+                ImageSource::Bytes(bytes) => {
+                    let at = image.offset as usize;
+                    memory.data_mut()[at..at + image.len].copy_from_slice(&bytes[..image.len]);
+                    true
+                }
+            };
+            if !applied {
+                // Mapping failed (an odd filesystem?): copy the segments instead.
+                continue;
+            }
+            for (index, segment) in module.data.iter() {
+                if matches!(&segment.kind, DataKind::Active { memory, .. } if *memory == image.memory)
+                {
+                    self.dropped_data[index.index()] = true;
+                }
+            }
+        }
         for (index, segment) in module.data.iter() {
+            if self.dropped_data[index.index()] {
+                continue;
+            }
             if let DataKind::Active { memory, offset } = &segment.kind {
                 let offset = self.eval_const(offset).get_u64();
                 let offset = if module.memories[*memory].memory64 {

@@ -1,0 +1,131 @@
+//! Memory images: a defined memory's active data segments merged into one
+//! page-aligned block at compile time, so instantiation can map it
+//! copy-on-write from the artifact file instead of copying segment by
+//! segment (see ../shared/research/engine-design.md §2.8).
+
+use crate::{ConstExpr, DataKind, MemoryIndex, Module, WASM_PAGE_SIZE};
+
+/// Image pages are this size (and so aligned to it in artifacts).
+pub const IMAGE_PAGE_SIZE: u64 = 4096;
+
+/// The initial contents of part of one memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryImage {
+    pub memory: MemoryIndex,
+    /// Byte offset in the linear memory; a multiple of [`IMAGE_PAGE_SIZE`].
+    pub offset: u64,
+    /// A multiple of [`IMAGE_PAGE_SIZE`] long.
+    pub bytes: Vec<u8>,
+}
+
+/// Images for the defined memories whose active segments allow one: every
+/// segment at a constant offset and inside the memory's initial size (else
+/// instantiation must run the segments one by one and trap where the spec
+/// says), and an image not much larger than the data it holds.
+pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
+    let mut images = Vec::new();
+    for (memory, ty) in module.memories.iter().skip(module.num_imported_memories) {
+        let initial = ty.minimum.saturating_mul(WASM_PAGE_SIZE);
+        let mut segments = Vec::new();
+        let mut usable = !ty.memory64;
+        for segment in module.data.values() {
+            let DataKind::Active {
+                memory: target,
+                offset,
+            } = &segment.kind
+            else {
+                continue;
+            };
+            if *target != memory {
+                continue;
+            }
+            let ConstExpr::I32(offset) = offset else {
+                usable = false;
+                break;
+            };
+            let start = u64::from(*offset as u32);
+            if start + segment.bytes.len() as u64 > initial {
+                usable = false;
+                break;
+            }
+            segments.push((start, &segment.bytes));
+        }
+        segments.retain(|(_, bytes)| !bytes.is_empty());
+        if !usable || segments.is_empty() {
+            continue;
+        }
+        let low =
+            segments.iter().map(|(s, _)| *s).min().unwrap_or(0) / IMAGE_PAGE_SIZE * IMAGE_PAGE_SIZE;
+        let high = segments
+            .iter()
+            .map(|(s, b)| s + b.len() as u64)
+            .max()
+            .unwrap_or(0);
+        let high = high.next_multiple_of(IMAGE_PAGE_SIZE);
+        let data_len: u64 = segments.iter().map(|(_, b)| b.len() as u64).sum();
+        // A sparse image would cost more file than it saves copying.
+        if high - low > 2 * data_len + 16 * IMAGE_PAGE_SIZE {
+            continue;
+        }
+        let mut bytes = vec![0; (high - low) as usize];
+        for (start, data) in segments {
+            let at = (start - low) as usize;
+            bytes[at..at + data.len()].copy_from_slice(data);
+        }
+        images.push(MemoryImage {
+            memory,
+            offset: low,
+            bytes,
+        });
+    }
+    images
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    fn module_with(segments: &[(ConstExpr, &[u8])], pages: u64) -> Module {
+        let mut module = Module::default();
+        let memory = module.memories.push(MemoryType {
+            minimum: pages,
+            maximum: None,
+            memory64: false,
+            shared: false,
+        });
+        for (offset, bytes) in segments {
+            module.data.push(DataSegment {
+                kind: DataKind::Active {
+                    memory,
+                    offset: *offset,
+                },
+                bytes: bytes.to_vec().into(),
+            });
+        }
+        module
+    }
+
+    #[test]
+    fn merges_segments_in_order_into_pages() {
+        let module = module_with(
+            &[
+                (ConstExpr::I32(5000), b"abc"),
+                (ConstExpr::I32(5001), b"XY"),
+            ],
+            1,
+        );
+        let images = memory_images(&module);
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].offset, 4096);
+        assert_eq!(images[0].bytes.len(), 4096);
+        assert_eq!(&images[0].bytes[904..907], b"aXY");
+    }
+
+    #[test]
+    fn no_image_when_a_segment_could_trap_or_moves() {
+        assert!(memory_images(&module_with(&[(ConstExpr::I32(65535), b"ab")], 1)).is_empty());
+        let global = ConstExpr::GlobalGet(GlobalIndex::from_u32(0));
+        assert!(memory_images(&module_with(&[(global, b"ab")], 1)).is_empty());
+    }
+}
