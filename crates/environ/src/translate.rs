@@ -27,14 +27,22 @@ pub fn wasm_features() -> WasmFeatures {
     WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD
 }
 
-/// Parses and validates `wasm` at module level.
+/// Parses and validates `wasm` at module level, with the default features.
 pub fn translate_module(wasm: &[u8]) -> WasmResult<ModuleTranslation<'_>> {
-    let mut validator = Validator::new_with_features(wasm_features());
+    translate_module_with_features(wasm, wasm_features())
+}
+
+/// Parses and validates `wasm` at module level, accepting `features`.
+pub fn translate_module_with_features(
+    wasm: &[u8],
+    features: WasmFeatures,
+) -> WasmResult<ModuleTranslation<'_>> {
+    let mut validator = Validator::new_with_features(features);
     let mut module = Module::default();
     let mut function_bodies = PrimaryMap::new();
 
     let mut parser = Parser::new(0);
-    parser.set_features(wasm_features());
+    parser.set_features(features);
     for payload in parser.parse_all(wasm) {
         let payload = payload?;
         if let ValidPayload::Func(validator, body) = validator.payload(&payload)? {

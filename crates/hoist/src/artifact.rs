@@ -211,7 +211,7 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
     }
     if images.iter().any(|i| {
         i.section_offset.saturating_add(i.len) > data.len() as u64
-            || i.section_offset % IMAGE_PAGE_SIZE != 0
+            || !i.section_offset.is_multiple_of(IMAGE_PAGE_SIZE)
     }) {
         bail!("damaged artifact: a memory image lies outside `{DATA}`");
     }

@@ -16,6 +16,8 @@ use target_lexicon::Triple;
 pub struct Config {
     pub(crate) compiler: CompilerOptions,
     pub(crate) tunables: Tunables,
+    /// Extra WebAssembly proposals to accept beyond the default set.
+    pub(crate) multi_memory: bool,
 }
 
 impl Config {
@@ -49,6 +51,13 @@ impl Config {
         self
     }
 
+    /// Accepts modules with more than one memory (the multi-memory
+    /// proposal). Off by default: the Wasm 2.0 spec requires rejecting them.
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
+        self.multi_memory = on;
+        self
+    }
+
     /// Bytes of native stack wasm may use per call from the host.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.tunables.max_wasm_stack = bytes;
@@ -66,6 +75,8 @@ pub(crate) struct EngineInner {
     pub(crate) compiler: Compiler,
     /// What this engine's code is compiled for, as recorded in artifacts.
     pub(crate) info: EngineInfo,
+    /// The WebAssembly features modules may use.
+    pub(crate) features: wasmparser::WasmFeatures,
     /// The CPU features of this host, when the engine targets the host.
     host_features: Option<HashSet<String>>,
     signatures: Mutex<SignatureRegistry>,
@@ -105,6 +116,11 @@ impl Engine {
                 compiler: Compiler::new(isa, config.tunables.clone()),
                 info,
                 host_features,
+                features: {
+                    let mut features = hoist_environ::wasm_features();
+                    features.set(wasmparser::WasmFeatures::MULTI_MEMORY, config.multi_memory);
+                    features
+                },
                 signatures: Mutex::default(),
                 host_trampolines: Mutex::default(),
             }),
@@ -121,12 +137,13 @@ impl Engine {
     pub fn fingerprint(&self) -> String {
         let info = &self.inner.info;
         format!(
-            "{}\n{}\n{}\n{}\n{}",
+            "{}\n{}\n{}\n{}\n{}\n{:?}",
             info.hoist_version,
             info.triple,
             info.shared_flags,
             info.isa_flags.join(","),
-            info.tunables
+            info.tunables,
+            self.inner.features
         )
     }
 

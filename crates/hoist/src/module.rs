@@ -32,7 +32,7 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_en
     let hoist_environ::ModuleTranslation {
         module,
         function_bodies,
-    } = hoist_environ::translate_module(&wasm)?;
+    } = hoist_environ::translate_module_with_features(&wasm, engine.inner.features)?;
     let compiler = &engine.inner.compiler;
     let compiled = compiler.compile_module(&module, function_bodies)?;
     let images = hoist_environ::memory_images(&module);
@@ -117,7 +117,7 @@ impl Module {
         let module = match module {
             Some(module) => module,
             None => {
-                hoist_environ::translate_module(wasm)
+                hoist_environ::translate_module_with_features(wasm, engine.inner.features)
                     .context("damaged artifact: its module does not parse")?
                     .module
             }

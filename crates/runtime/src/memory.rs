@@ -119,7 +119,7 @@ impl LinearMemory {
         let end = offset
             .checked_add(len as u64)
             .filter(|end| *end <= self.definition.current_length as u64);
-        if end.is_none() || offset % 4096 != 0 || file_offset % 4096 != 0 {
+        if end.is_none() || !offset.is_multiple_of(4096) || !file_offset.is_multiple_of(4096) {
             return Err(io::Error::other(
                 "memory image outside the memory or misaligned",
             ));

@@ -107,7 +107,7 @@ impl FuncTranslator<'_, '_> {
             self.locals.push((var, *wasm_ty));
         }
         let mut reader = body.get_binary_reader();
-        reader.set_features(hoist_environ::wasm_features());
+        reader.set_features(*validator.features());
         let declared = reader.read_var_u32()?;
         for _ in 0..declared {
             let offset = reader.original_position();
