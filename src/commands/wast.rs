@@ -13,6 +13,16 @@ pub struct WastArgs {
     #[arg(short, long)]
     quiet: bool,
 
+    /// CPU features compiled code may use: `native` (this machine's) or `baseline` (the
+    /// architecture's minimum, e.g. plain SSE2 on x86_64)
+    #[arg(long, value_name = "native|baseline", default_value = "native")]
+    cpu: String,
+
+    /// Accept modules with several memories (the multi-memory proposal), as proposal scripts
+    /// expect; the Wasm 1.0 and 2.0 scripts require rejecting them
+    #[arg(long)]
+    multi_memory: bool,
+
     /// The .wast scripts to run, each in a fresh store
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
@@ -21,10 +31,21 @@ pub struct WastArgs {
 /// Prints `file:line:col: message` per failed directive, then the totals.
 /// A script that cannot be read or parsed counts as one failure.
 pub fn execute(args: WastArgs) -> Result<ExitCode> {
+    let mut config = hoist::Config::new();
+    config.wasm_multi_memory(args.multi_memory);
+    config.cpu(match args.cpu.as_str() {
+        "native" => hoist::Cpu::Native,
+        "baseline" => hoist::Cpu::Baseline,
+        other => anyhow::bail!("--cpu {other}: expected `native` or `baseline`"),
+    });
+    let engine = hoist::Engine::new(&config)?;
     let mut out = io::stdout().lock();
     let (mut passed, mut failed) = (0, 0);
     for file in &args.files {
-        match hoist_wast::run_file(file) {
+        let report = std::fs::read_to_string(file)
+            .with_context(|| format!("failed to read {}", file.display()))
+            .and_then(|text| hoist_wast::run_str_with(&engine, &file.display().to_string(), &text));
+        match report {
             Ok(report) => {
                 passed += report.passed;
                 failed += report.failed.len();
