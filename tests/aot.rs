@@ -3,87 +3,10 @@
 //! with a clear error when it cannot run here.
 
 use hoist::{Config, Engine};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod artifacts;
 
-fn hoist() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_hoist"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hoist-aot-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(args: &[&str], cwd: &Path) -> Output {
-    hoist()
-        .arg("run")
-        .arg("--no-cache")
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("hoist runs")
-}
-
-fn compile(module: &Path, out: &Path, extra: &[&str]) {
-    let status = hoist()
-        .arg("compile")
-        .arg(module)
-        .arg("-o")
-        .arg(out)
-        .args(extra)
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "hoist compile {} failed",
-        module.display()
-    );
-}
-
-/// Runs `module` (with `options` before it and `args` after) as .wasm and
-/// as a compiled artifact; both must print the same and exit the same.
-fn assert_same(
-    module: &Path,
-    options: &[&str],
-    args: &[&str],
-    cwd: &Path,
-    scratch: &Path,
-) -> Output {
-    let artifact = scratch.join(format!(
-        "{}.hwasm",
-        module.file_stem().unwrap().to_string_lossy()
-    ));
-    compile(module, &artifact, &[]);
-    let with = |m: &Path| {
-        let mut all: Vec<&str> = options.to_vec();
-        all.push(m.to_str().unwrap());
-        all.extend_from_slice(args);
-        run(&all, cwd)
-    };
-    let from_wasm = with(module);
-    let from_artifact = with(&artifact);
-    assert_eq!(
-        from_wasm.status.code(),
-        from_artifact.status.code(),
-        "{}: exit status differs",
-        module.display()
-    );
-    assert!(
-        from_wasm.stdout == from_artifact.stdout,
-        "{}: stdout differs",
-        module.display()
-    );
-    from_wasm
-}
+use artifacts::*;
+use std::path::Path;
 
 #[test]
 fn test_programs_run_the_same_from_artifacts() {
@@ -132,18 +55,6 @@ fn test_programs_run_the_same_from_artifacts() {
         );
     }
 }
-
-/// The ELF machine field of an image.
-fn elf_machine(image: &[u8]) -> u16 {
-    assert_eq!(&image[..4], b"\x7fELF");
-    u16::from_le_bytes([image[18], image[19]])
-}
-
-const TARGETS: [(&str, u16); 3] = [
-    ("x86_64-unknown-linux-gnu", 62),
-    ("aarch64-unknown-linux-gnu", 183),
-    ("riscv64gc-unknown-linux-gnu", 243),
-];
 
 /// Every module of the wasm-v2 spec scripts that should compile.
 fn spec_modules() -> Vec<(String, Vec<u8>)> {

@@ -34,6 +34,9 @@ pub struct CompiledText {
     pub array_to_wasm: HashMap<TypeIndex, u32>,
     /// The wasm-to-host trampoline (host trampoline texts only).
     pub wasm_to_array: Option<u32>,
+    /// The wasm-to-host trampoline for each type of an imported function,
+    /// so host functions imported by this module need no compile at run time.
+    pub import_trampolines: HashMap<TypeIndex, u32>,
     /// Sorted text offsets of instructions that may trap, with the code.
     pub traps: Vec<(u32, TrapCode)>,
     /// Sorted (text offset, wasm byte offset) pairs for backtraces.
@@ -155,12 +158,37 @@ pub fn compile_module(
             }
         }
     }
+    // And one host-call trampoline per distinct signature of an import.
+    let mut import_types: Vec<(TypeIndex, &WasmFuncType)> = Vec::new();
+    let mut import_aliases: Vec<(TypeIndex, TypeIndex)> = Vec::new();
+    let mut seen_imports: HashMap<&WasmFuncType, TypeIndex> = HashMap::new();
+    for (_, ty) in module.functions.iter().take(module.num_imported_funcs) {
+        let func_type = &module.types[*ty];
+        match seen_imports.get(func_type) {
+            Some(first) if first != ty => import_aliases.push((*ty, *first)),
+            Some(_) => {}
+            None => {
+                seen_imports.insert(func_type, *ty);
+                import_types.push((*ty, func_type));
+            }
+        }
+    }
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut ctx = Context::new();
-    let mut trampolines = Vec::with_capacity(trampoline_types.len());
+    let mut trampolines = Vec::with_capacity(trampoline_types.len() + import_types.len());
     for (index, ty) in &trampoline_types {
         let func = trampolines::array_to_wasm(isa, ty, &mut builder_ctx);
-        trampolines.push((*index, compile(isa, &mut ctx, func)?));
+        trampolines.push((
+            Trampoline::ArrayToWasm(*index),
+            compile(isa, &mut ctx, func)?,
+        ));
+    }
+    for (index, ty) in &import_types {
+        let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
+        trampolines.push((
+            Trampoline::WasmToArray(*index),
+            compile(isa, &mut ctx, func)?,
+        ));
     }
 
     let mut text = link(isa, module, functions, trampolines)?;
@@ -168,7 +196,17 @@ pub fn compile_module(
         let offset = text.array_to_wasm[&first];
         text.array_to_wasm.insert(alias, offset);
     }
+    for (alias, first) in import_aliases {
+        let offset = text.import_trampolines[&first];
+        text.import_trampolines.insert(alias, offset);
+    }
     Ok(text)
+}
+
+/// Which trampoline, for which type.
+enum Trampoline {
+    ArrayToWasm(TypeIndex),
+    WasmToArray(TypeIndex),
 }
 
 /// Lays out functions then trampolines, resolving calls between functions.
@@ -176,7 +214,7 @@ fn link(
     isa: &dyn TargetIsa,
     module: &Module,
     functions: Vec<CompiledFunction>,
-    trampolines: Vec<(TypeIndex, CompiledFunction)>,
+    trampolines: Vec<(Trampoline, CompiledFunction)>,
 ) -> WasmResult<CompiledText> {
     let mut builder = isa.text_section_builder(functions.len());
     let mut ctrl = ControlPlane::default();
@@ -199,10 +237,13 @@ fn link(
             length: func.code.len() as u32,
         });
     }
-    for (ty, func) in &trampolines {
-        let start = builder.append(false, &func.code, func.alignment, &mut ctrl);
-        record(&mut out, start, func);
-        out.array_to_wasm.insert(*ty, start as u32);
+    for (kind, func) in &trampolines {
+        let start = builder.append(false, &func.code, func.alignment, &mut ctrl) as u32;
+        record(&mut out, u64::from(start), func);
+        match kind {
+            Trampoline::ArrayToWasm(ty) => out.array_to_wasm.insert(*ty, start),
+            Trampoline::WasmToArray(ty) => out.import_trampolines.insert(*ty, start),
+        };
     }
     out.text = builder.finish(&mut ctrl);
     out.traps.sort_unstable_by_key(|(offset, _)| *offset);

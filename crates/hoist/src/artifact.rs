@@ -26,7 +26,6 @@ use anyhow::{bail, Context, Result};
 use hoist_cranelift::{CompiledText, FunctionLoc};
 use hoist_environ::{MemoryImage, MemoryIndex, TrapCode, TypeIndex, IMAGE_PAGE_SIZE};
 use object::{Object, ObjectSection};
-use std::collections::HashMap;
 
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x01\x00";
 pub const FORMAT_VERSION: u32 = 1;
@@ -260,6 +259,13 @@ fn encode_info(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> {
         put_u32(&mut out, ty.as_u32());
         put_u32(&mut out, *offset);
     }
+    let mut imports: Vec<_> = compiled.import_trampolines.iter().collect();
+    imports.sort();
+    put_u32(&mut out, imports.len() as u32);
+    for (ty, offset) in imports {
+        put_u32(&mut out, ty.as_u32());
+        put_u32(&mut out, *offset);
+    }
     put_u32(&mut out, compiled.traps.len() as u32);
     for (offset, code) in &compiled.traps {
         put_u32(&mut out, *offset);
@@ -283,38 +289,44 @@ fn encode_info(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> {
 fn decode_info(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let mut r = Reader(bytes);
     let mut compiled = CompiledText::default();
-    for _ in 0..r.count(8)? {
-        compiled.functions.push(FunctionLoc {
-            start: r.u32()?,
-            length: r.u32()?,
-        });
-    }
-    let mut array_to_wasm = HashMap::new();
-    for _ in 0..r.count(8)? {
-        array_to_wasm.insert(TypeIndex::from_u32(r.u32()?), r.u32()?);
-    }
-    compiled.array_to_wasm = array_to_wasm;
-    for _ in 0..r.count(5)? {
-        let offset = r.u32()?;
-        let code = TrapCode::from_u8(r.u8()?).context("damaged artifact: unknown trap code")?;
-        compiled.traps.push((offset, code));
-    }
-    for _ in 0..r.count(8)? {
-        compiled.address_map.push((r.u32()?, r.u32()?));
-    }
-    let mut images = Vec::new();
-    for _ in 0..r.count(28)? {
-        images.push(ImageEntry {
-            memory: MemoryIndex::from_u32(r.u32()?),
-            offset: r.u64()?,
-            section_offset: r.u64()?,
-            len: r.u64()?,
-        });
-    }
+    // Each table is a count and then fixed-size records, decoded in one
+    // pass over the slice (the address map has an entry per instruction).
+    compiled.functions = r.records(8, |b| FunctionLoc {
+        start: le32(&b[0..4]),
+        length: le32(&b[4..8]),
+    })?;
+    compiled.array_to_wasm = r
+        .records(8, |b| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8])))?
+        .into_iter()
+        .collect();
+    compiled.import_trampolines = r
+        .records(8, |b| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8])))?
+        .into_iter()
+        .collect();
+    let traps = r.records(5, |b| (le32(&b[0..4]), TrapCode::from_u8(b[4])))?;
+    compiled.traps = traps
+        .into_iter()
+        .map(|(offset, code)| Ok((offset, code.context("damaged artifact: unknown trap code")?)))
+        .collect::<Result<_>>()?;
+    compiled.address_map = r.records(8, |b| (le32(&b[0..4]), le32(&b[4..8])))?;
+    let images = r.records(28, |b| ImageEntry {
+        memory: MemoryIndex::from_u32(le32(&b[0..4])),
+        offset: le64(&b[4..12]),
+        section_offset: le64(&b[12..20]),
+        len: le64(&b[20..28]),
+    })?;
     if !r.0.is_empty() {
         bail!("damaged artifact: trailing bytes in `{INFO}`");
     }
     Ok((compiled, images))
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().expect("8 bytes"))
 }
 
 /// A bounds-checked little-endian reader.
@@ -329,17 +341,9 @@ impl<'a> Reader<'a> {
         self.0 = rest;
         Ok(head)
     }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
     fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(
             self.take(4)?.try_into().expect("4 bytes"),
-        ))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().expect("8 bytes"),
         ))
     }
     /// A count of items of `item_size` bytes, checked against what is left.
@@ -349,6 +353,11 @@ impl<'a> Reader<'a> {
             bail!("damaged artifact: metadata is truncated");
         }
         Ok(n)
+    }
+    /// A count, then that many records of `size` bytes, each decoded by `f`.
+    fn records<T>(&mut self, size: usize, f: impl Fn(&[u8]) -> T) -> Result<Vec<T>> {
+        let n = self.count(size)?;
+        Ok(self.take(n * size)?.chunks_exact(size).map(f).collect())
     }
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;

@@ -165,6 +165,11 @@ impl Module {
             .keys()
             .map(|ty| compiled.array_to_wasm.get(&ty).copied())
             .collect();
+        let import_trampolines = module
+            .types
+            .keys()
+            .map(|ty| compiled.import_trampolines.get(&ty).copied())
+            .collect();
         let functions = compiled.functions.iter().map(|f| f.start).collect();
         let function_ends = compiled
             .functions
@@ -185,6 +190,7 @@ impl Module {
                     code,
                     functions,
                     array_to_wasm,
+                    import_trampolines,
                     function_ends,
                     address_map: compiled.address_map,
                     memory_images,

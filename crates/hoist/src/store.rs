@@ -112,6 +112,26 @@ impl<T> StoreInner<T> {
         handle
     }
 
+    /// `funcref` made ready for wasm to call: a host function that was not
+    /// imported gets the engine's trampoline for its type on first use.
+    pub(crate) fn wasm_callable(&self, funcref: *mut VMFuncRef) -> *mut VMFuncRef {
+        // SAFETY: funcrefs of this store are live; the store is borrowed, so
+        // nothing runs wasm while the field is written.
+        unsafe {
+            if (*funcref).wasm_call.is_null() && hoist_runtime::is_host_funcref(&*funcref) {
+                let ty = self
+                    .engine
+                    .signature((*funcref).type_id)
+                    .expect("registered signature");
+                (*funcref).wasm_call = self
+                    .engine
+                    .host_trampoline(&ty)
+                    .expect("compiling a host trampoline cannot fail for a valid signature");
+            }
+        }
+        funcref
+    }
+
     /// The Global handle for a global's storage, creating one if new.
     pub(crate) fn global_handle(
         &mut self,

@@ -81,7 +81,9 @@ impl Val {
             Val::F64(bits) => ValRaw(u128::from(*bits)),
             Val::V128(bits) => ValRaw(*bits),
             Val::FuncRef(None) | Val::ExternRef(None) => ValRaw(0),
-            Val::FuncRef(Some(f)) => ValRaw(store.funcs[f.0].funcref as usize as u128),
+            Val::FuncRef(Some(f)) => {
+                ValRaw(store.wasm_callable(store.funcs[f.0].funcref) as usize as u128)
+            }
             Val::ExternRef(Some(e)) => ValRaw(u128::from(e.0) + 1),
         }
     }

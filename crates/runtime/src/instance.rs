@@ -2,6 +2,7 @@
 
 use crate::builtins::BUILTINS;
 use crate::code_memory::CodeMemory;
+use crate::host_func::is_host_funcref;
 use crate::memory::LinearMemory;
 use crate::table::Table;
 use crate::vmcontext::*;
@@ -18,6 +19,9 @@ pub struct ModuleCode {
     pub functions: Vec<u32>,
     /// Text offset of the host-to-wasm trampoline for each type, if any.
     pub array_to_wasm: Vec<Option<u32>>,
+    /// Text offset of the wasm-to-host trampoline for each type of an
+    /// imported function, used for imported host functions.
+    pub import_trampolines: Vec<Option<u32>>,
     /// Text offset just past each defined function.
     pub function_ends: Vec<u32>,
     /// Sorted (text offset, wasm byte offset) pairs.
@@ -160,7 +164,19 @@ impl Instance {
             }
             for (index, ty) in module.functions.iter() {
                 let funcref = match module.defined_func_index(index) {
-                    None => parts.imported_functions[index.index()],
+                    // A host function is called through this module's own
+                    // trampoline for the import's type: nothing is compiled
+                    // at run time for the imports a module declares.
+                    None => {
+                        let mut funcref = parts.imported_functions[index.index()];
+                        if let (true, Some(offset)) = (
+                            is_host_funcref(&funcref),
+                            code.import_trampolines[ty.index()],
+                        ) {
+                            funcref.wasm_call = code.code.address(offset);
+                        }
+                        funcref
+                    }
                     Some(def) => VMFuncRef {
                         wasm_call: code.code.address(code.functions[def.index()]),
                         array_call: code.array_to_wasm[ty.index()]
