@@ -288,27 +288,29 @@ fn encode_info(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> {
 
 fn decode_info(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let mut r = Reader(bytes);
-    let mut compiled = CompiledText::default();
     // Each table is a count and then fixed-size records, decoded in one
     // pass over the slice (the address map has an entry per instruction).
-    compiled.functions = r.records(8, |b| FunctionLoc {
+    let functions = r.records(8, |b| FunctionLoc {
         start: le32(&b[0..4]),
         length: le32(&b[4..8]),
     })?;
-    compiled.array_to_wasm = r
-        .records(8, |b| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8])))?
-        .into_iter()
-        .collect();
-    compiled.import_trampolines = r
-        .records(8, |b| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8])))?
-        .into_iter()
-        .collect();
-    let traps = r.records(5, |b| (le32(&b[0..4]), TrapCode::from_u8(b[4])))?;
-    compiled.traps = traps
+    let type_offset = |b: &[u8]| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8]));
+    let array_to_wasm = r.records(8, type_offset)?.into_iter().collect();
+    let import_trampolines = r.records(8, type_offset)?.into_iter().collect();
+    let traps = r
+        .records(5, |b| (le32(&b[0..4]), TrapCode::from_u8(b[4])))?
         .into_iter()
         .map(|(offset, code)| Ok((offset, code.context("damaged artifact: unknown trap code")?)))
         .collect::<Result<_>>()?;
-    compiled.address_map = r.records(8, |b| (le32(&b[0..4]), le32(&b[4..8])))?;
+    let address_map = r.records(8, |b| (le32(&b[0..4]), le32(&b[4..8])))?;
+    let compiled = CompiledText {
+        functions,
+        array_to_wasm,
+        import_trampolines,
+        traps,
+        address_map,
+        ..CompiledText::default()
+    };
     let images = r.records(28, |b| ImageEntry {
         memory: MemoryIndex::from_u32(le32(&b[0..4])),
         offset: le64(&b[4..12]),
