@@ -201,6 +201,14 @@ fn unusable_artifacts_are_refused_clearly() {
     std::fs::write(dir.join("other-version.hwasm"), &other).unwrap();
     assert_refused(&dir.join("other-version.hwasm"), "compiled by hoist 9.9.9");
 
+    // Crafted metadata with a valid checksum: refused, never a crash.
+    std::fs::write(
+        dir.join("crafted.hwasm"),
+        with_trampoline_outside_text(&image),
+    )
+    .unwrap();
+    assert_refused(&dir.join("crafted.hwasm"), "outside `.text`");
+
     // Not an artifact at all.
     std::fs::write(
         dir.join("garbage.hwasm"),
@@ -226,8 +234,7 @@ fn optional_section(image: &[u8], name: &str) -> Option<std::ops::Range<usize>> 
 /// `crates/hoist/src/artifact.rs` documents) and fixes the checksum.
 fn with_version(image: &[u8], version: &str) -> Vec<u8> {
     let engine = section(image, ".hoist.engine");
-    let header = &image[engine.clone()];
-    let tail = &header[12..];
+    let tail = &image[engine.clone()][12..];
     let (format, rest) = tail.split_at(4);
     let old_len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
     let mut new_tail = format.to_vec();
@@ -240,10 +247,34 @@ fn with_version(image: &[u8], version: &str) -> Vec<u8> {
         tail.len(),
         "choose a version string of the same length"
     );
-    let mut hasher = crc32fast::Hasher::new();
+    let mut out = image.to_vec();
+    out[engine.start + 12..engine.end].copy_from_slice(&new_tail);
+    resign(&mut out);
+    out
+}
+
+/// Points the first host-to-wasm trampoline far outside `.text` (a crafted
+/// file: the checksum is made valid again).
+fn with_trampoline_outside_text(image: &[u8]) -> Vec<u8> {
+    let info = section(image, ".hoist.info");
+    let functions =
+        u32::from_le_bytes(image[info.start..info.start + 4].try_into().unwrap()) as usize;
+    let trampolines = info.start + 4 + functions * 8;
+    assert!(u32::from_le_bytes(image[trampolines..trampolines + 4].try_into().unwrap()) > 0);
+    let mut out = image.to_vec();
+    out[trampolines + 8..trampolines + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    resign(&mut out);
+    out
+}
+
+/// Recomputes the checksum in `.hoist.engine` (the format documented in
+/// crates/hoist/src/artifact.rs).
+fn resign(image: &mut [u8]) {
+    let engine = section(image, ".hoist.engine");
     let data = optional_section(image, ".hoist.data").map_or(&[][..], |range| &image[range]);
+    let mut hasher = crc32fast::Hasher::new();
     for part in [
-        new_tail.as_slice(),
+        &image[engine.start + 12..engine.end],
         &image[section(image, ".text")],
         &image[section(image, ".hoist.info")],
         &image[section(image, ".hoist.wasm")],
@@ -252,10 +283,8 @@ fn with_version(image: &[u8], version: &str) -> Vec<u8> {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    let mut out = image.to_vec();
-    out[engine.start + 8..engine.start + 12].copy_from_slice(&hasher.finalize().to_le_bytes());
-    out[engine.start + 12..engine.end].copy_from_slice(&new_tail);
-    out
+    let crc = hasher.finalize().to_le_bytes();
+    image[engine.start + 8..engine.start + 12].copy_from_slice(&crc);
 }
 
 /// Data segments load from the artifact copy-on-write: the guest sees and

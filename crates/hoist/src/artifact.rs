@@ -201,16 +201,23 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
         tunables: string()?,
     };
     let (mut compiled, images) = decode_info(info)?;
-    if compiled
+    // Every offset must point into the sections it names: a crafted file
+    // must be refused, not crash the loader.
+    let in_text = |offset: u32| (offset as usize) < text.len();
+    let functions_ok = compiled
         .functions
         .iter()
-        .any(|f| f.start as usize + f.length as usize > text.len())
-    {
-        bail!("damaged artifact: a function lies outside `.text`");
+        .all(|f| f.start as usize + f.length as usize <= text.len());
+    let offsets_ok = compiled.array_to_wasm.values().all(|o| in_text(*o))
+        && compiled.import_trampolines.values().all(|o| in_text(*o))
+        && compiled.traps.iter().all(|(o, _)| in_text(*o));
+    if !functions_ok || !offsets_ok {
+        bail!("damaged artifact: an offset lies outside `.text`");
     }
     if images.iter().any(|i| {
         i.section_offset.saturating_add(i.len) > data.len() as u64
             || !i.section_offset.is_multiple_of(IMAGE_PAGE_SIZE)
+            || !i.offset.is_multiple_of(IMAGE_PAGE_SIZE)
     }) {
         bail!("damaged artifact: a memory image lies outside `{DATA}`");
     }

@@ -4,7 +4,7 @@ use crate::artifact::{self, Artifact};
 use crate::engine::Engine;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use anyhow::{bail, Context, Result};
-use hoist_environ::{EntityType, VMOffsets};
+use hoist_environ::{EntityRef, EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, ImageSource, MemoryImageRef, ModuleCode};
 use std::path::Path;
 use std::sync::Arc;
@@ -143,7 +143,10 @@ impl Module {
         let shared_data: Option<Arc<[u8]>> = file.is_none().then(|| Arc::from(data));
         let memory_images = images
             .iter()
-            .filter(|i| module.defined_memory_index(i.memory).is_some())
+            .filter(|i| {
+                i.memory.index() < module.memories.len()
+                    && module.defined_memory_index(i.memory).is_some()
+            })
             .map(|i| MemoryImageRef {
                 memory: i.memory,
                 offset: i.offset,

@@ -303,12 +303,18 @@ impl Instance {
                     .is_ok(),
                 ImageSource::Bytes(bytes) => {
                     let at = image.offset as usize;
-                    memory.data_mut()[at..at + image.len].copy_from_slice(&bytes[..image.len]);
-                    true
+                    match memory.data_mut().get_mut(at..at.saturating_add(image.len)) {
+                        Some(target) if bytes.len() >= image.len => {
+                            target.copy_from_slice(&bytes[..image.len]);
+                            true
+                        }
+                        _ => false,
+                    }
                 }
             };
             if !applied {
-                // Mapping failed (an odd filesystem?): copy the segments instead.
+                // Mapping failed (an odd filesystem?) or the image does not
+                // fit: run the segments one by one instead.
                 continue;
             }
             for (index, segment) in module.data.iter() {
