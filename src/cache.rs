@@ -26,29 +26,51 @@ pub fn default_dir() -> Option<PathBuf> {
 /// it on a miss. Cache trouble (unwritable directory, damaged entry) never
 /// fails the run; it only costs a compile.
 pub fn load_or_compile(engine: &Engine, dir: &std::path::Path, wasm: &[u8]) -> Result<Module> {
+    let usable = prepare_dir(dir);
     let path = dir.join(format!("{:016x}.hwasm", key(engine, wasm)));
-    if let Ok(file) = std::fs::File::open(&path) {
-        // SAFETY: a private read-only mapping of a cache entry; entries are
-        // only ever replaced by renaming, never rewritten in place.
-        let same_module = unsafe { memmap2::Mmap::map(&file) }
-            .is_ok_and(|image| hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm));
-        if same_module {
-            if let Ok(module) = Module::deserialize_file(engine, &path) {
+    if usable {
+        if let Ok(file) = std::fs::File::open(&path) {
+            // SAFETY: a private read-only mapping of a cache entry; entries
+            // are only ever replaced by renaming, never rewritten in place.
+            let same_module = unsafe { memmap2::Mmap::map(&file) }.is_ok_and(|image| {
+                hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm)
+            });
+            // Loaded from the same open file that was checked.
+            if same_module {
+                if let Ok(module) = Module::deserialize_open_file(engine, file) {
+                    return Ok(module);
+                }
+            }
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    let image = engine.precompile_module(wasm)?;
+    if usable && crate::commands::compile::write_atomically(&path, &image).is_ok() {
+        // Mapped from the file, so data segments load copy-on-write.
+        if let Ok(file) = std::fs::File::open(&path) {
+            if let Ok(module) = Module::deserialize_open_file(engine, file) {
                 return Ok(module);
             }
         }
-        let _ = std::fs::remove_file(&path);
-    }
-    let image = engine.precompile_module(wasm)?;
-    if std::fs::create_dir_all(dir).is_ok()
-        && crate::commands::compile::write_atomically(&path, &image).is_ok()
-    {
-        // Mapped from the file, so data segments load copy-on-write.
-        if let Ok(module) = Module::deserialize_file(engine, &path) {
-            return Ok(module);
-        }
     }
     Module::deserialize(engine, &image)
+}
+
+/// Creates the cache directory (private to the user) if needed, and says
+/// whether it is safe to use: a directory owned by this user that others
+/// cannot write. Anyone else's directory could hold planted native code.
+fn prepare_dir(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return false;
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0
 }
 
 fn key(engine: &Engine, wasm: &[u8]) -> u64 {

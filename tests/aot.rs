@@ -209,6 +209,13 @@ fn unusable_artifacts_are_refused_clearly() {
     .unwrap();
     assert_refused(&dir.join("crafted.hwasm"), "outside `.text`");
 
+    // Native code disguised as a .wasm runs only with --allow-precompiled.
+    let disguised = dir.join("disguised.wasm");
+    std::fs::write(&disguised, &image).unwrap();
+    assert_refused(&disguised, "--allow-precompiled");
+    let allowed = run(&["--allow-precompiled", disguised.to_str().unwrap()], &dir);
+    assert_eq!(String::from_utf8_lossy(&allowed.stdout), "hello, world\n");
+
     // Not an artifact at all.
     std::fs::write(
         dir.join("garbage.hwasm"),

@@ -36,6 +36,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     argv0: Option<String>,
 
+    /// Run a precompiled hoist artifact even when its name does not end in `.hwasm`. An artifact
+    /// is native code that runs outside the wasm sandbox's guarantees: use this only for files
+    /// you compiled or trust.
+    #[arg(long)]
+    allow_precompiled: bool,
+
     /// Compile every time: do not read or write the compile cache (in $XDG_CACHE_HOME/hoist).
     #[arg(long)]
     no_cache: bool,
@@ -67,7 +73,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     } else {
         crate::cache::default_dir()
     };
-    let module = load_module(&engine, Path::new(module_path), cache.as_deref())?;
+    let loader = Loader {
+        cache: cache.as_deref(),
+        allow_precompiled: args.allow_precompiled,
+    };
+    let module = loader.load(&engine, Path::new(module_path))?;
 
     let mut wasi = WasiCtxBuilder::new();
     wasi.arg(args.argv0.clone().unwrap_or_else(|| module_path.clone()));
@@ -105,7 +115,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         let Some((name, path)) = preload.split_once('=') else {
             bail!("--preload {preload}: expected NAME=MODULE");
         };
-        let preloaded = load_module(&engine, Path::new(path), cache.as_deref())?;
+        let preloaded = loader.load(&engine, Path::new(path))?;
         let instance = linker
             .instantiate(&mut store, &preloaded)
             .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
@@ -127,21 +137,39 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_status(outcome))
 }
 
-/// Loads a module: a hoist artifact mapped as is, a wasm binary through
-/// the compile cache (when given one), text by compiling it.
-fn load_module(engine: &Engine, path: &Path, cache: Option<&Path>) -> Result<Module> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-    if hoist::is_artifact(&bytes) {
-        return Module::deserialize_file(engine, path);
-    }
-    let compiled = match cache {
-        Some(dir) if bytes.starts_with(b"\0asm") => {
-            crate::cache::load_or_compile(engine, dir, &bytes)
+/// How modules given on the command line are loaded.
+struct Loader<'a> {
+    cache: Option<&'a Path>,
+    allow_precompiled: bool,
+}
+
+impl Loader<'_> {
+    /// A hoist artifact is mapped as is; a wasm binary goes through the
+    /// compile cache (when there is one); text is compiled.
+    fn load(&self, engine: &Engine, path: &Path) -> Result<Module> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        if hoist::is_artifact(&bytes) {
+            // Native code: only what the user knowingly runs as such. A file
+            // passed as `app.wasm` that is really an artifact could be anything.
+            let named_artifact = path.extension().is_some_and(|e| e == "hwasm");
+            if !named_artifact && !self.allow_precompiled {
+                anyhow::bail!(
+                    "`{}` is a precompiled artifact (native code), not WebAssembly; to run it anyway, \
+                     pass --allow-precompiled (only for files you compiled or trust)",
+                    path.display()
+                );
+            }
+            return Module::deserialize_file(engine, path);
         }
-        _ => Module::new(engine, bytes),
-    };
-    compiled.with_context(|| format!("failed to compile `{}`", path.display()))
+        let compiled = match self.cache {
+            Some(dir) if bytes.starts_with(b"\0asm") => {
+                crate::cache::load_or_compile(engine, dir, &bytes)
+            }
+            _ => Module::new(engine, bytes),
+        };
+        compiled.with_context(|| format!("failed to compile `{}`", path.display()))
+    }
 }
 
 /// Runs `_initialize` if present, then calls `name` with `args` parsed

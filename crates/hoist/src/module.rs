@@ -86,13 +86,18 @@ impl Module {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
             .with_context(|| format!("failed to open `{}`", path.display()))?;
+        Module::deserialize_open_file(engine, file)
+            .with_context(|| format!("cannot run `{}`", path.display()))
+    }
+
+    /// [`Module::deserialize_file`] from a file already open, so a caller
+    /// that inspected it loads exactly what it inspected.
+    pub fn deserialize_open_file(engine: &Engine, file: std::fs::File) -> Result<Module> {
         // SAFETY: the mapping is private and read-only; if another process
         // truncates the file meanwhile, reads may fault, as with any mapped
         // file. The checksum check below catches concurrent modification.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("failed to map `{}`", path.display()))?;
+        let map = unsafe { memmap2::Mmap::map(&file) }.context("failed to map the artifact")?;
         Module::load(engine, &map, None, Some(Arc::new(file)))
-            .with_context(|| format!("cannot run `{}`", path.display()))
     }
 
     /// Loads an image; with `file` (the image's file, mapped), code and

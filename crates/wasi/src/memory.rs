@@ -100,15 +100,6 @@ impl<'a> GuestMemory<'a> {
         Ok(iovs)
     }
 
-    /// Copies the bytes of `iovs` out, concatenated.
-    pub fn gather(&self, iovs: &[IoVec]) -> Result<Vec<u8>, Errno> {
-        let mut out = Vec::with_capacity(iovs.iter().map(|i| i.len as usize).sum());
-        for iov in iovs {
-            out.extend_from_slice(self.slice(iov.ptr, iov.len)?);
-        }
-        Ok(out)
-    }
-
     /// Copies `data` into `iovs` in order; returns how many bytes fit.
     pub fn scatter(&mut self, iovs: &[IoVec], mut data: &[u8]) -> Result<usize, Errno> {
         let mut total = 0;

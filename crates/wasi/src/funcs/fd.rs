@@ -84,6 +84,31 @@ fn read_iovecs_at(
 
 /// Writes all of `iovs` from `pos`. Bytes already written when an error
 /// happens are reported, not the error.
+/// Writes the buffers to a standard stream in order; stops early (with
+/// the count so far) on an error after some bytes, or at `u32::MAX` bytes,
+/// the most `nwritten` can say.
+fn write_stdio(stdio: Stdio, memory: &GuestMemory, iovs: &[IoVec]) -> Result<u32, Errno> {
+    let mut total: u32 = 0;
+    for iov in iovs.iter().filter(|iov| iov.len > 0) {
+        let room = (u32::MAX - total).min(iov.len);
+        if room == 0 {
+            break;
+        }
+        let buf = memory.slice(iov.ptr, room)?;
+        match stdio.write(buf) {
+            Ok(n) => {
+                total += n as u32;
+                if n < buf.len() {
+                    break;
+                }
+            }
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(total)
+}
+
 fn write_iovecs_at(
     file: &File,
     memory: &GuestMemory,
@@ -630,11 +655,9 @@ pub fn fd_write(
             file.position = start.checked_add(u64::from(n)).ok_or(Errno::Overflow)?;
             n
         }
-        Descriptor::Stdio(stdio) => {
-            let data = memory.gather(&iovs)?;
-            let n = stdio.write(&data)?;
-            u32::try_from(n)?
-        }
+        // Each buffer goes out as it is, never gathered into one host
+        // allocation: iovecs may all alias one large guest buffer.
+        Descriptor::Stdio(stdio) => write_stdio(*stdio, memory, &iovs)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };
     memory.write_u32(nwritten, n)

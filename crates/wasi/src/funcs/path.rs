@@ -293,6 +293,29 @@ pub fn path_rename(
     Ok(())
 }
 
+/// Whether `target`, read relative to the directory that will hold the
+/// link `link`, climbs above the directory descriptor's root.
+fn escapes(link: &str, target: &str) -> bool {
+    let mut depth: i64 = 0;
+    let parent = link
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or("", |(parent, _)| parent);
+    for part in parent.split('/').chain(target.split('/')) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
 pub fn path_symlink(
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory,
@@ -305,8 +328,10 @@ pub fn path_symlink(
     let dir = dir(ctx, fd)?;
     let target = memory.str(old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
-    // An absolute target names nothing inside the sandbox.
-    if target.starts_with('/') {
+    // An absolute target names nothing inside the sandbox, and a relative
+    // one must not climb above the directory it is resolved from: the guest
+    // could never follow such a link, but host tools walking the tree would.
+    if target.starts_with('/') || escapes(new_path, target) {
         return Err(Errno::Notcapable);
     }
     if target.contains('\0') {

@@ -200,6 +200,10 @@ fn poll_timeout_ms(nanos: Option<u64>) -> libc::c_int {
     }
 }
 
+/// The most subscriptions one `poll_oneoff` accepts: far more than any
+/// real program waits on at once.
+const MAX_SUBSCRIPTIONS: u32 = 1 << 16;
+
 pub fn poll_oneoff(
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory,
@@ -208,6 +212,11 @@ pub fn poll_oneoff(
     nsubscriptions: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
+    // The host keeps a few words per subscription; without a cap a guest
+    // could make it allocate about twice its own memory in one call.
+    if nsubscriptions > MAX_SUBSCRIPTIONS {
+        return Err(Errno::Inval);
+    }
     if nsubscriptions == 0 {
         return Err(Errno::Inval);
     }

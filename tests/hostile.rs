@@ -1,0 +1,65 @@
+//! Hostile guests: requests built to exhaust the host must fail inside the
+//! guest's own limits, never abort or bloat the hoist process.
+
+use std::process::{Command, Stdio};
+
+/// Runs a WAT guest through the CLI with stdout discarded; its exit status.
+fn run_wat(name: &str, wat: &str) -> (Option<i32>, String) {
+    let dir = std::env::temp_dir().join(format!("hoist-hostile-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.wat"));
+    std::fs::write(&path, wat).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["run", "--no-cache"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// 131,072 iovecs that all point at the same 1 MiB: 128 GiB "to write".
+/// The host writes buffer by buffer (no gathering into one allocation) and
+/// stops at the u32::MAX bytes `nwritten` can report.
+#[test]
+fn aliasing_iovecs_do_not_allocate_their_sum() {
+    let (status, stderr) = run_wat(
+        "iovecs",
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 33)
+  (func (export "_start") (local $i i32)
+    ;; iovecs at 1 MiB: each {ptr 0, len 1 MiB}
+    (loop $fill
+      (i32.store (i32.add (i32.const 0x100000) (i32.shl (local.get $i) (i32.const 3))) (i32.const 0))
+      (i32.store (i32.add (i32.const 0x100004) (i32.shl (local.get $i) (i32.const 3))) (i32.const 0x100000))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $fill (i32.lt_u (local.get $i) (i32.const 131072))))
+    (if (call $fd_write (i32.const 1) (i32.const 0x100000) (i32.const 131072) (i32.const 0x200000))
+      (then (call $exit (i32.const 2))))
+    ;; exit 0 when it reported exactly u32::MAX bytes
+    (call $exit (i32.ne (i32.load (i32.const 0x200000)) (i32.const -1)))))"#,
+    );
+    assert_eq!(status, Some(0), "{stderr}");
+}
+
+/// A subscription count that would make the host allocate gigabytes is
+/// refused with EINVAL (28).
+#[test]
+fn poll_oneoff_caps_the_subscription_count() {
+    let (status, stderr) = run_wat(
+        "poll",
+        r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 4096)
+  (func (export "_start")
+    (call $exit (call $poll (i32.const 0) (i32.const 0) (i32.const 5592405) (i32.const 16)))))"#,
+    );
+    assert_eq!(status, Some(28), "{stderr}");
+}
