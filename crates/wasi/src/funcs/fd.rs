@@ -396,18 +396,22 @@ pub fn fd_pread(
     memory.write_u32(nread, n)
 }
 
+/// The guest name of preopened directory `fd`. Only preopens answer the
+/// prestat calls: wasi-libc scans fds from 3 up and stops at the first EBADF.
+fn preopen_name(ctx: &WasiCtx, fd: u32) -> Result<&str, Errno> {
+    match ctx.table.get(fd)? {
+        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf),
+        _ => Err(Errno::Badf),
+    }
+}
+
 pub fn fd_prestat_get(
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory,
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    // Only preopens answer: wasi-libc scans fds from 3 up and stops at
-    // the first EBADF.
-    let name = match ctx.table.get(fd)? {
-        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf)?,
-        _ => return Err(Errno::Badf),
-    };
+    let name = preopen_name(ctx, fd)?;
     let len = u32::try_from(name.len())?;
     let mut bytes = [0u8; 8];
     bytes[0] = 0; // preopentype::dir
@@ -422,10 +426,7 @@ pub fn fd_prestat_dir_name(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let name = match ctx.table.get(fd)? {
-        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf)?,
-        _ => return Err(Errno::Badf),
-    };
+    let name = preopen_name(ctx, fd)?;
     if name.len() > path_len as usize {
         return Err(Errno::Nametoolong);
     }
