@@ -1,81 +1,284 @@
 //! The compile cache: `hoist run app.wasm` keeps the compiled artifact in
 //! the user's cache directory, so the second run does not compile.
 //!
-//! An entry is named by a hash of the module and of everything that
-//! decides the generated code (hoist version, target, flags, CPU features).
-//! An artifact embeds its module, and a hit is used only if that module is
-//! byte-for-byte the one asked for, so a hash collision cannot run the
-//! wrong code. Entries are written to a temporary file and renamed, so
-//! concurrent runs never see half an entry; a damaged entry is replaced.
+//! Entries are native code that later runs will execute, so they are
+//! guarded like it (see `docs/RATIONALE.md`):
+//! - An entry is named by a hash of the module and of everything that
+//!   decides the generated code (build, target, flags, CPU features), and
+//!   sealed with a keyed BLAKE3 MAC over that name and every byte of the
+//!   image ([`hoist_artifact::seal`]) under the user's local key
+//!   ([`crate::key`]), which lives outside the cache directory. An entry
+//!   that was edited, truncated, renamed to another module's name or
+//!   written by anything without the key fails the MAC and is recompiled
+//!   and replaced.
+//! - Entries are read into private memory, authenticated there, and run
+//!   from there: nothing that writes the file later reaches the running
+//!   code (see `hoist_runtime::code_memory`).
+//! - A run whose preopened directories contain the cache directory or the
+//!   key does not use the cache at all (it compiles in memory): its guest
+//!   could read the key and forge entries for later runs.
+//! - Entries are written to a temporary file and renamed, so concurrent
+//!   runs never see half an entry. The cache is capped in size (least
+//!   recently used entries go first), and temporary files of dead
+//!   processes are removed.
 
-use anyhow::Result;
-use hoist::{Engine, Module};
-use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use anyhow::{Context, Result};
+use hoist::{Engine, ImageBuffer, Module};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-/// `$XDG_CACHE_HOME/hoist`, else `$HOME/.cache/hoist`.
-pub fn default_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("hoist"))
+/// Default size cap of the cache directory, in bytes.
+pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
+
+/// The environment variable that sets the cap (`1GiB`, `500MB`, `0` for none).
+pub const MAX_SIZE_VAR: &str = "HOIST_CACHE_MAX_SIZE";
+
+/// The user's compile cache.
+pub struct Cache {
+    dir: PathBuf,
+    key_path: PathBuf,
+    key: [u8; 32],
+    max_size: u64,
 }
 
-/// Loads `wasm` compiled from the cache in `dir`, compiling and storing
-/// it on a miss. Cache trouble (unwritable directory, damaged entry) never
-/// fails the run; it only costs a compile.
-pub fn load_or_compile(engine: &Engine, dir: &std::path::Path, wasm: &[u8]) -> Result<Module> {
-    let usable = prepare_dir(dir);
-    let path = dir.join(format!("{:016x}.hwasm", key(engine, wasm)));
-    if usable {
-        if let Ok(file) = std::fs::File::open(&path) {
-            // SAFETY: a private read-only mapping of a cache entry; entries
-            // are only ever replaced by renaming, never rewritten in place.
-            let same_module = unsafe { memmap2::Mmap::map(&file) }.is_ok_and(|image| {
-                hoist::embedded_wasm(&image).is_ok_and(|embedded| embedded == wasm)
-            });
-            // Loaded from the same open file that was checked.
-            if same_module {
-                if let Ok(module) = Module::deserialize_open_file(engine, file) {
-                    return Ok(module);
+/// Where the cache and its key live, before anything is created.
+pub struct CachePaths {
+    /// `$XDG_CACHE_HOME/hoist`, else `$HOME/.cache/hoist`.
+    pub dir: PathBuf,
+    /// The local key (see [`crate::key::key_path`]).
+    pub key: PathBuf,
+}
+
+impl CachePaths {
+    pub fn from_env() -> Option<CachePaths> {
+        let cache = crate::key::env_dir("XDG_CACHE_HOME", ".cache")?;
+        Some(CachePaths {
+            dir: cache.join("hoist"),
+            key: crate::key::key_path()?,
+        })
+    }
+
+    /// Whether the cache directory or the key lies inside any of `dirs`
+    /// (host directories a guest will be given). Compares device and inode
+    /// numbers of every ancestor, so symlinks and bind mounts are seen
+    /// through.
+    pub fn exposed_by(&self, dirs: &[PathBuf]) -> bool {
+        let roots: Vec<(u64, u64)> = dirs
+            .iter()
+            .filter_map(|d| std::fs::metadata(d).ok())
+            .map(|m| (m.dev(), m.ino()))
+            .collect();
+        let inside = |path: &Path| {
+            // The nearest existing ancestor stands for what is not created yet.
+            let mut path = path.to_path_buf();
+            while !path.exists() {
+                if !path.pop() {
+                    return false;
                 }
             }
-            let _ = std::fs::remove_file(&path);
-        }
+            let Ok(path) = path.canonicalize() else {
+                return true;
+            };
+            path.ancestors()
+                .any(|a| std::fs::metadata(a).is_ok_and(|m| roots.contains(&(m.dev(), m.ino()))))
+        };
+        inside(&self.dir) || inside(&self.key)
     }
-    let image = engine.precompile_module(wasm)?;
-    if usable && crate::commands::compile::write_atomically(&path, &image).is_ok() {
-        // Mapped from the file, so data segments load copy-on-write.
-        if let Ok(file) = std::fs::File::open(&path) {
-            if let Ok(module) = Module::deserialize_open_file(engine, file) {
-                return Ok(module);
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache and its key. `Err` says why the
+    /// cache cannot be used; a run then compiles in memory.
+    pub fn open(paths: &CachePaths) -> Result<Cache> {
+        crate::key::prepare_dir(&paths.dir)?;
+        let key = crate::key::load_or_create(&paths.key)?;
+        Ok(Cache {
+            dir: paths.dir.clone(),
+            key_path: paths.key.clone(),
+            key,
+            max_size: max_size_from_env()?,
+        })
+    }
+
+    /// Loads `wasm` compiled from the cache, compiling and storing it on a
+    /// miss. Cache trouble (unwritable directory, damaged or forged entry)
+    /// never fails the run; it only costs a compile.
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let digest = hoist_artifact::module_digest(wasm);
+        let name = entry_name(engine, &digest);
+        let path = self.dir.join(format!("{name}.hwasm"));
+        if let Some(module) = self.load(engine, &path, &name, &digest) {
+            return Ok(module);
+        }
+        let mut image = engine.precompile_module(wasm)?;
+        let module = Module::deserialize(engine, &image)?;
+        hoist_artifact::seal(&mut image, &self.key, name.as_bytes());
+        if crate::commands::compile::write_atomically(&path, &image).is_ok() {
+            self.evict();
+        }
+        Ok(module)
+    }
+
+    /// The entry at `path`, if it authenticates and loads.
+    fn load(&self, engine: &Engine, path: &Path, name: &str, digest: &[u8; 32]) -> Option<Module> {
+        let mut file = std::fs::File::open(path).ok()?;
+        let loaded = ImageBuffer::read_file(&mut file)
+            .ok()
+            .and_then(|mut buffer| {
+                let len = hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
+                buffer.truncate(len);
+                let module = Module::deserialize_buffer(engine, buffer).ok()?;
+                (module.digest() == *digest).then_some(module)
+            });
+        match &loaded {
+            // Recently used: eviction goes by modification time.
+            Some(_) => {
+                let _ = file.set_modified(SystemTime::now());
+            }
+            // Forged, damaged or from another build: replace it.
+            None => {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        loaded
+    }
+
+    /// Entries and temporary files, for `hoist cache info` and eviction.
+    fn scan(&self) -> Scan {
+        let mut scan = Scan::default();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return scan;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                scan.temps.push((entry.path(), name, meta));
+            } else if name.ends_with(".hwasm") {
+                scan.total += meta.len();
+                scan.entries.push((entry.path(), meta));
+            }
+        }
+        scan
+    }
+
+    /// Removes temporary files of processes that are gone, then the least
+    /// recently used entries until the cache is within its cap (with some
+    /// room, so the next write does not evict again at once).
+    fn evict(&self) {
+        let mut scan = self.scan();
+        for (path, name, meta) in &scan.temps {
+            if temp_is_stale(name, meta) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        if self.max_size == 0 || scan.total <= self.max_size {
+            return;
+        }
+        scan.entries
+            .sort_by_key(|(_, meta)| meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
+        let target = self.max_size / 10 * 9;
+        for (path, meta) in &scan.entries {
+            if scan.total <= target {
+                break;
+            }
+            if std::fs::remove_file(path).is_ok() {
+                scan.total -= meta.len();
             }
         }
     }
-    Module::deserialize(engine, &image)
+
+    /// A description for `hoist cache info`.
+    pub fn describe(&self) -> String {
+        let scan = self.scan();
+        let cap = if self.max_size == 0 {
+            "none".to_string()
+        } else {
+            format_size(self.max_size)
+        };
+        format!(
+            "directory:   {}\nkey:         {}\nentries:     {}\nsize:        {}\nsize cap:    {cap} (set with {MAX_SIZE_VAR})\ntemp files:  {}\n",
+            self.dir.display(),
+            self.key_path.display(),
+            scan.entries.len(),
+            format_size(scan.total),
+            scan.temps.len()
+        )
+    }
+
+    /// Removes every entry and temporary file; returns how many and how
+    /// many bytes. The key stays.
+    pub fn clean(&self) -> (usize, u64) {
+        let scan = self.scan();
+        let mut removed = (0, 0);
+        for (path, meta) in &scan.entries {
+            if std::fs::remove_file(path).is_ok() {
+                removed.0 += 1;
+                removed.1 += meta.len();
+            }
+        }
+        for (path, _, _) in &scan.temps {
+            let _ = std::fs::remove_file(path);
+        }
+        removed
+    }
 }
 
-/// Creates the cache directory (private to the user) if needed, and says
-/// whether it is safe to use: a directory owned by this user that others
-/// cannot write. Anyone else's directory could hold planted native code.
-fn prepare_dir(dir: &std::path::Path) -> bool {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir);
-    let Ok(meta) = std::fs::symlink_metadata(dir) else {
-        return false;
-    };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    meta.is_dir() && meta.uid() == me && meta.permissions().mode() & 0o022 == 0
+#[derive(Default)]
+struct Scan {
+    entries: Vec<(PathBuf, std::fs::Metadata)>,
+    temps: Vec<(PathBuf, String, std::fs::Metadata)>,
+    total: u64,
 }
 
-fn key(engine: &Engine, wasm: &[u8]) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.fingerprint().hash(&mut hasher);
-    wasm.hash(&mut hasher);
-    hasher.finish()
+/// The entry name: BLAKE3 of the engine fingerprint and the module digest.
+fn entry_name(engine: &Engine, digest: &[u8; 32]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    let fingerprint = engine.fingerprint();
+    hasher.update(&(fingerprint.len() as u64).to_le_bytes());
+    hasher.update(fingerprint.as_bytes());
+    hasher.update(digest);
+    hasher.finalize().to_hex()[..32].to_string()
+}
+
+/// A temporary file (`.NAME.PID.tmp`, see `write_atomically`) whose writer
+/// is gone, or that is more than a day old (its PID may have been reused).
+fn temp_is_stale(name: &str, meta: &std::fs::Metadata) -> bool {
+    let old = meta
+        .modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age > Duration::from_secs(24 * 3600));
+    let pid = name
+        .strip_suffix(".tmp")
+        .and_then(|n| n.rsplit('.').next())
+        .and_then(|pid| pid.parse::<libc::pid_t>().ok());
+    let dead = pid.is_some_and(|pid| {
+        // SAFETY: kill with signal 0 only checks whether `pid` exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    });
+    old || dead
+}
+
+fn max_size_from_env() -> Result<u64> {
+    match std::env::var(MAX_SIZE_VAR) {
+        Ok(text) => {
+            crate::size::parse_size(&text).with_context(|| format!("{MAX_SIZE_VAR}={text}"))
+        }
+        Err(_) => Ok(DEFAULT_MAX_SIZE),
+    }
+}
+
+fn format_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
 }

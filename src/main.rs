@@ -2,6 +2,8 @@
 
 mod cache;
 mod commands;
+mod key;
+mod size;
 
 use std::process::ExitCode;
 

@@ -6,6 +6,7 @@ use hoist::{Config, Engine};
 mod artifacts;
 
 use artifacts::*;
+use hoist_artifact::OwnedArtifact;
 use std::path::Path;
 
 #[test]
@@ -153,9 +154,17 @@ fn every_simd_module_compiles_for_aarch64_and_riscv64_refuses_it_clearly() {
     assert!(refused * 4 > modules.len() * 3, "only {refused} refused");
 }
 
-/// An error run: exit 1 and one `error:` line saying `needle`.
+/// An error run: exit 1 and one `error:` line saying `needle`. The
+/// artifacts are run with --allow-precompiled, so the loader's own checks
+/// are what refuses them.
 fn assert_refused(artifact: &Path, needle: &str) {
-    let out = run(&[artifact.to_str().unwrap()], artifact.parent().unwrap());
+    assert_refused_with(&["--allow-precompiled"], artifact, needle)
+}
+
+fn assert_refused_with(options: &[&str], artifact: &Path, needle: &str) {
+    let mut args = options.to_vec();
+    args.push(artifact.to_str().unwrap());
+    let out = run(&args, artifact.parent().unwrap());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -185,34 +194,42 @@ fn unusable_artifacts_are_refused_clearly() {
     compile(&module, &good, &[]);
     let image = std::fs::read(&good).unwrap();
 
-    // One damaged byte in the code.
+    // One damaged byte in the code: the seal no longer matches, and without
+    // the seal the digest catches it.
     let mut damaged = image.clone();
     let text = section(&image, ".text");
     damaged[text.start + 7] ^= 0x40;
     std::fs::write(dir.join("damaged.hwasm"), &damaged).unwrap();
-    assert_refused(&dir.join("damaged.hwasm"), "checksum");
+    assert_refused_with(&[], &dir.join("damaged.hwasm"), "no valid seal");
+    assert_refused(&dir.join("damaged.hwasm"), "digest mismatch");
 
     // Cut short.
     std::fs::write(dir.join("truncated.hwasm"), &image[..image.len() / 2]).unwrap();
     assert_refused(&dir.join("truncated.hwasm"), "damaged");
 
-    // Another hoist version, with a valid checksum.
-    let other = with_version(&image, "9.9.9");
-    std::fs::write(dir.join("other-version.hwasm"), &other).unwrap();
-    assert_refused(&dir.join("other-version.hwasm"), "compiled by hoist 9.9.9");
+    // Another build of hoist, with a valid digest (and no seal: it was not
+    // made by `hoist compile` here).
+    let mut other = OwnedArtifact::decode(&image).unwrap();
+    other.engine.build_id = "0000000000000000".into();
+    other.engine.hoist_version = "9.9.9 (elsewhere)".into();
+    std::fs::write(dir.join("other-build.hwasm"), other.encode().unwrap()).unwrap();
+    assert_refused_with(&[], &dir.join("other-build.hwasm"), "no valid seal");
+    assert_refused(
+        &dir.join("other-build.hwasm"),
+        "compiled by another build of hoist (9.9.9 (elsewhere), build 0000000000000000)",
+    );
 
-    // Crafted metadata with a valid checksum: refused, never a crash.
-    std::fs::write(
-        dir.join("crafted.hwasm"),
-        with_trampoline_outside_text(&image),
-    )
-    .unwrap();
+    // Crafted metadata with a valid digest: refused, never a crash.
+    let mut crafted = OwnedArtifact::decode(&image).unwrap();
+    let first = *crafted.compiled.array_to_wasm.keys().next().unwrap();
+    crafted.compiled.array_to_wasm.insert(first, 0xffff_fff0);
+    std::fs::write(dir.join("crafted.hwasm"), crafted.encode().unwrap()).unwrap();
     assert_refused(&dir.join("crafted.hwasm"), "outside `.text`");
 
     // Native code disguised as a .wasm runs only with --allow-precompiled.
     let disguised = dir.join("disguised.wasm");
     std::fs::write(&disguised, &image).unwrap();
-    assert_refused(&disguised, "--allow-precompiled");
+    assert_refused_with(&[], &disguised, "--allow-precompiled");
     let allowed = run(&["--allow-precompiled", disguised.to_str().unwrap()], &dir);
     assert_eq!(String::from_utf8_lossy(&allowed.stdout), "hello, world\n");
 
@@ -227,77 +244,19 @@ fn unusable_artifacts_are_refused_clearly() {
 
 /// The file range of a section.
 fn section(image: &[u8], name: &str) -> std::ops::Range<usize> {
-    optional_section(image, name).unwrap_or_else(|| panic!("no {name} section"))
-}
-
-fn optional_section(image: &[u8], name: &str) -> Option<std::ops::Range<usize>> {
     use object::{Object, ObjectSection};
     let file = object::File::parse(image).unwrap();
-    let (start, len) = file.section_by_name(name)?.file_range()?;
-    Some(start as usize..(start + len) as usize)
+    let (start, len) = file
+        .section_by_name(name)
+        .and_then(|s| s.file_range())
+        .unwrap_or_else(|| panic!("no {name} section"));
+    start as usize..(start + len) as usize
 }
 
-/// Rewrites the hoist version in `.hoist.engine` (same format as
-/// `crates/hoist/src/artifact.rs` documents) and fixes the checksum.
-fn with_version(image: &[u8], version: &str) -> Vec<u8> {
-    let engine = section(image, ".hoist.engine");
-    let tail = &image[engine.clone()][12..];
-    let (format, rest) = tail.split_at(4);
-    let old_len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
-    let mut new_tail = format.to_vec();
-    new_tail.extend_from_slice(&(version.len() as u32).to_le_bytes());
-    new_tail.extend_from_slice(version.as_bytes());
-    new_tail.extend_from_slice(&rest[4 + old_len..]);
-    // Same length as the real version, so the ELF layout is untouched.
-    assert_eq!(
-        new_tail.len(),
-        tail.len(),
-        "choose a version string of the same length"
-    );
-    let mut out = image.to_vec();
-    out[engine.start + 12..engine.end].copy_from_slice(&new_tail);
-    resign(&mut out);
-    out
-}
-
-/// Points the first host-to-wasm trampoline far outside `.text` (a crafted
-/// file: the checksum is made valid again).
-fn with_trampoline_outside_text(image: &[u8]) -> Vec<u8> {
-    let info = section(image, ".hoist.info");
-    let functions =
-        u32::from_le_bytes(image[info.start..info.start + 4].try_into().unwrap()) as usize;
-    let trampolines = info.start + 4 + functions * 8;
-    assert!(u32::from_le_bytes(image[trampolines..trampolines + 4].try_into().unwrap()) > 0);
-    let mut out = image.to_vec();
-    out[trampolines + 8..trampolines + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-    resign(&mut out);
-    out
-}
-
-/// Recomputes the checksum in `.hoist.engine` (the format documented in
-/// crates/hoist/src/artifact.rs).
-fn resign(image: &mut [u8]) {
-    let engine = section(image, ".hoist.engine");
-    let data = optional_section(image, ".hoist.data").map_or(&[][..], |range| &image[range]);
-    let mut hasher = crc32fast::Hasher::new();
-    for part in [
-        &image[engine.start + 12..engine.end],
-        &image[section(image, ".text")],
-        &image[section(image, ".hoist.info")],
-        &image[section(image, ".hoist.wasm")],
-        data,
-    ] {
-        hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part);
-    }
-    let crc = hasher.finalize().to_le_bytes();
-    image[engine.start + 8..engine.start + 12].copy_from_slice(&crc);
-}
-
-/// Data segments load from the artifact copy-on-write: the guest sees and
-/// changes them, and the artifact file never changes.
+/// Data segments load from the artifact: the guest sees and changes them,
+/// and the artifact file never changes.
 #[test]
-fn data_segments_map_copy_on_write_from_artifacts() {
+fn data_segments_load_from_artifacts() {
     let dir = scratch("cow");
     let wat = dir.join("data.wat");
     std::fs::write(

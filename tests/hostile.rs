@@ -1,7 +1,9 @@
 //! Hostile guests: requests built to exhaust the host must fail inside the
 //! guest's own limits, never abort or bloat the hoist process.
 
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Stdio;
 
 /// Runs a WAT guest through the CLI with stdout discarded; its exit status.
 fn run_wat(name: &str, wat: &str) -> (Option<i32>, String) {
@@ -9,7 +11,7 @@ fn run_wat(name: &str, wat: &str) -> (Option<i32>, String) {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{name}.wat"));
     std::fs::write(&path, wat).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
+    let out = support::hoist()
         .args(["run", "--no-cache"])
         .arg(&path)
         .stdin(Stdio::null())

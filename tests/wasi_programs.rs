@@ -35,8 +35,10 @@ fn program(name: &str) -> String {
     path.to_str().expect("UTF-8 path").to_string()
 }
 
+mod support;
+
 fn hoist() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    let mut cmd = support::hoist();
     cmd.env(CANARY.0, CANARY.1);
     cmd
 }

@@ -63,7 +63,14 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
         .precompile_module(&wasm)
         .with_context(|| format!("failed to compile `{}`", args.module.display()));
     progress.finish(started.elapsed());
-    let image = image?;
+    let mut image = image?;
+    // Sealed with the local key, `hoist run` knows this user compiled it.
+    match crate::key::local_key() {
+        Ok(key) => hoist_artifact::seal(&mut image, &key, ARTIFACT_SEAL_CONTEXT),
+        Err(e) => eprintln!(
+            "warning: the artifact is not sealed ({e:#}); `hoist run` will need --allow-precompiled"
+        ),
+    }
 
     let output = args
         .output
@@ -72,6 +79,9 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
         .with_context(|| format!("failed to write `{}`", output.display()))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// What the local key's seal on a `hoist compile` artifact is bound to.
+pub const ARTIFACT_SEAL_CONTEXT: &[u8] = b"hoist compile artifact";
 
 /// Writes through a temporary file and a rename, so nobody sees half a file.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {

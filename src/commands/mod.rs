@@ -1,5 +1,6 @@
 //! One module per subcommand; each has an `Args` struct and an `execute`.
 
+pub mod cache;
 pub mod compile;
 pub mod inspect;
 pub mod run;
@@ -19,6 +20,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run WebAssembly spec scripts (.wast)
     Wast(wast::WastArgs),
+    /// Look at or empty the compile cache
+    Cache(cache::CacheArgs),
 }
 
 impl Command {
@@ -29,6 +32,7 @@ impl Command {
             Command::Compile(args) => compile::execute(args),
             Command::Inspect(args) => inspect::execute(args),
             Command::Wast(args) => wast::execute(args),
+            Command::Cache(args) => cache::execute(args),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `hoist run`: run a WASI command, or call one export with `--invoke`.
 
+use super::compile;
+use crate::cache::{Cache, CachePaths};
 use anyhow::{anyhow, bail, Context, Result};
-use hoist::{Engine, Func, Linker, Module, Store, Trap, Val, ValType};
+use hoist::{Engine, Func, ImageBuffer, Linker, Module, Store, Trap, Val, ValType};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,6 +48,10 @@ pub struct RunArgs {
     #[arg(long)]
     no_cache: bool,
 
+    /// Say on stderr what hoist decides on the way (e.g. that the compile cache is not used).
+    #[arg(short, long)]
+    verbose: bool,
+
     /// Instantiate MODULE first and make its exports importable under NAME (as wasmtime's
     /// `--preload`). Repeatable.
     #[arg(long, value_name = "NAME=MODULE")]
@@ -67,14 +73,14 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         .module_and_args
         .split_first()
         .expect("clap requires the module");
+    let dirs = args
+        .dirs
+        .iter()
+        .map(|spec| DirSpec::parse(spec))
+        .collect::<Result<Vec<_>>>()?;
     let engine = Engine::default();
-    let cache = if args.no_cache {
-        None
-    } else {
-        crate::cache::default_dir()
-    };
     let loader = Loader {
-        cache: cache.as_deref(),
+        cache: open_cache(&args, &dirs),
         allow_precompiled: args.allow_precompiled,
     };
     let module = loader.load(&engine, Path::new(module_path))?;
@@ -96,15 +102,14 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             },
         };
     }
-    for spec in &args.dirs {
-        let dir = DirSpec::parse(spec)?;
+    for (dir, spec) in dirs.iter().zip(&args.dirs) {
         if !dir.host.is_dir() {
             bail!(
                 "--dir {spec}: host directory `{}` does not exist",
                 dir.host.display()
             );
         }
-        wasi.preopen_dir(&dir.host, dir.guest, dir.read_only)
+        wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
             .with_context(|| format!("--dir {spec}"))?;
     }
 
@@ -137,35 +142,84 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     Ok(exit_status(outcome))
 }
 
+/// The compile cache for this run, unless it is turned off, unusable, or
+/// reachable by the guest (then compiling in memory is the safe choice).
+fn open_cache(args: &RunArgs, dirs: &[DirSpec]) -> Option<Cache> {
+    if args.no_cache {
+        return None;
+    }
+    let verbose = |why: &str| {
+        if args.verbose {
+            eprintln!("hoist: not using the compile cache: {why}");
+        }
+    };
+    let Some(paths) = CachePaths::from_env() else {
+        verbose("neither XDG_CACHE_HOME nor HOME is set");
+        return None;
+    };
+    let hosts: Vec<PathBuf> = dirs.iter().map(|d| d.host.clone()).collect();
+    if paths.exposed_by(&hosts) {
+        verbose(&format!(
+            "a preopened directory contains `{}` or its key; compiling in memory",
+            paths.dir.display()
+        ));
+        return None;
+    }
+    Cache::open(&paths)
+        .inspect_err(|e| verbose(&format!("{e:#}")))
+        .ok()
+}
+
 /// How modules given on the command line are loaded.
-struct Loader<'a> {
-    cache: Option<&'a Path>,
+struct Loader {
+    cache: Option<Cache>,
     allow_precompiled: bool,
 }
 
-impl Loader<'_> {
-    /// A hoist artifact is mapped as is; a wasm binary goes through the
-    /// compile cache (when there is one); text is compiled.
+impl Loader {
+    /// A hoist artifact is loaded as is (if this user's hoist sealed it,
+    /// or with --allow-precompiled); a wasm binary goes through the compile
+    /// cache (when there is one); text is compiled. The file is read once,
+    /// and what was checked is what runs.
     fn load(&self, engine: &Engine, path: &Path) -> Result<Module> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
-        if hoist::is_artifact(&bytes) {
+        let mut buffer = std::fs::File::open(path)
+            .and_then(|mut file| ImageBuffer::read_file(&mut file))
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let bytes = buffer.as_slice();
+        if hoist::is_artifact(bytes) {
+            let sealed = crate::key::local_key().ok().and_then(|key| {
+                hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)
+            });
             // Native code: only what the user knowingly runs as such. A file
-            // passed as `app.wasm` that is really an artifact could be anything.
+            // passed as `app.wasm` that is really an artifact could be
+            // anything; so could an artifact this user's hoist did not make.
             let named_artifact = path.extension().is_some_and(|e| e == "hwasm");
-            if !named_artifact && !self.allow_precompiled {
-                anyhow::bail!(
-                    "`{}` is a precompiled artifact (native code), not WebAssembly; to run it anyway, \
-                     pass --allow-precompiled (only for files you compiled or trust)",
-                    path.display()
-                );
+            if !self.allow_precompiled {
+                if !named_artifact {
+                    bail!(
+                        "`{}` is a precompiled artifact (native code), not WebAssembly; to run it \
+                         anyway, pass --allow-precompiled (only for files you compiled or trust)",
+                        path.display()
+                    );
+                }
+                if sealed.is_none() {
+                    bail!(
+                        "`{}` was not compiled by this user's hoist, or was changed since: it \
+                         carries no valid seal of the local key. It is native code; recompile it \
+                         with `hoist compile`, or pass --allow-precompiled to run it anyway (only \
+                         for files you trust)",
+                        path.display()
+                    );
+                }
             }
-            return Module::deserialize_file(engine, path);
+            if let Some(len) = sealed {
+                buffer.truncate(len);
+            }
+            return Module::deserialize_buffer(engine, buffer)
+                .with_context(|| format!("cannot run `{}`", path.display()));
         }
-        let compiled = match self.cache {
-            Some(dir) if bytes.starts_with(b"\0asm") => {
-                crate::cache::load_or_compile(engine, dir, &bytes)
-            }
+        let compiled = match &self.cache {
+            Some(cache) if bytes.starts_with(b"\0asm") => cache.load_or_compile(engine, bytes),
             _ => Module::new(engine, bytes),
         };
         compiled.with_context(|| format!("failed to compile `{}`", path.display()))

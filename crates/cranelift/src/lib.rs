@@ -16,8 +16,8 @@ mod translate;
 
 pub use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 pub use disas::disassemble;
+pub use hoist_environ::{CompiledText, FunctionLoc};
 pub use isa::{build_isa, CompilerOptions, Cpu, OptLevel};
-pub use link::{CompiledText, FunctionLoc};
 
 use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::CallConv;

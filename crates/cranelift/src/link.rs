@@ -11,37 +11,11 @@ use cranelift_codegen::{Context, FinalizedRelocTarget};
 use cranelift_entity::PrimaryMap;
 use cranelift_frontend::FunctionBuilderContext;
 use hoist_environ::{
-    DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, Module, TrapCode, Tunables,
-    TypeIndex, VMOffsets, WasmError, WasmFuncType, WasmResult,
+    CompiledText, DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, FunctionLoc, Module,
+    TrapCode, Tunables, TypeIndex, VMOffsets, WasmError, WasmFuncType, WasmResult,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
-
-/// Where a function sits in the text section.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FunctionLoc {
-    pub start: u32,
-    pub length: u32,
-}
-
-/// A linked text section and what the runtime needs to know about it.
-#[derive(Debug, Default)]
-pub struct CompiledText {
-    pub text: Vec<u8>,
-    /// Each defined function's code, by `DefinedFuncIndex`.
-    pub functions: Vec<FunctionLoc>,
-    /// The host-to-wasm trampoline for each type used by a defined function.
-    pub array_to_wasm: HashMap<TypeIndex, u32>,
-    /// The wasm-to-host trampoline (host trampoline texts only).
-    pub wasm_to_array: Option<u32>,
-    /// The wasm-to-host trampoline for each type of an imported function,
-    /// so host functions imported by this module need no compile at run time.
-    pub import_trampolines: HashMap<TypeIndex, u32>,
-    /// Sorted text offsets of instructions that may trap, with the code.
-    pub traps: Vec<(u32, TrapCode)>,
-    /// Sorted (text offset, wasm byte offset) pairs for backtraces.
-    pub address_map: Vec<(u32, u32)>,
-}
 
 /// One compiled function before linking.
 struct CompiledFunction {

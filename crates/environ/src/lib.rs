@@ -5,6 +5,7 @@
 //! `VMContext` ([`VMOffsets`]) and the trap codes with their spec messages.
 //! This crate knows WebAssembly but neither Cranelift nor raw memory.
 
+mod compiled;
 mod index;
 mod memory_image;
 mod module;
@@ -14,6 +15,7 @@ mod tunables;
 mod types;
 mod vmoffsets;
 
+pub use compiled::{CompiledText, FunctionLoc};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;

@@ -23,3 +23,21 @@ impl Default for Tunables {
         }
     }
 }
+
+impl Tunables {
+    /// The tunables that change generated code, by name: artifacts record
+    /// them and code compiled with other values is refused. Every field is
+    /// named here, so a new one does not compile until it is decided on.
+    pub fn code_affecting(&self) -> Vec<(&'static str, u64)> {
+        let Tunables {
+            memory_reservation,
+            memory_guard_size,
+            // The stack budget is set when wasm is entered, not compiled in.
+            max_wasm_stack: _,
+        } = self;
+        vec![
+            ("memory_reservation", *memory_reservation),
+            ("memory_guard_size", *memory_guard_size),
+        ]
+    }
+}

@@ -1,8 +1,8 @@
 //! The engine: compiler settings, the signature registry and the host
 //! trampolines, shared by every module and store made with it.
 
-use crate::artifact::EngineInfo;
 use anyhow::{anyhow, bail, Result};
+use hoist_artifact::EngineInfo;
 use hoist_cranelift::{build_isa, Compiler, CompilerOptions, Cpu, OptLevel};
 use hoist_environ::{Tunables, WasmFuncType};
 use hoist_runtime::CodeMemory;
@@ -95,7 +95,12 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         hoist_runtime::init_traps();
         let isa = build_isa(&config.compiler).map_err(|e| anyhow!(e))?;
-        let info = engine_info(&*isa, &config.tunables);
+        let features = {
+            let mut features = hoist_environ::wasm_features();
+            features.set(wasmparser::WasmFeatures::MULTI_MEMORY, config.multi_memory);
+            features
+        };
+        let info = engine_info(&*isa, &config.tunables, features);
         let host_features = if isa.triple() == &Triple::host() {
             let native = build_isa(&CompilerOptions {
                 cpu: Cpu::Native,
@@ -103,7 +108,7 @@ impl Engine {
             })
             .map_err(|e| anyhow!(e))?;
             Some(
-                engine_info(&*native, &config.tunables)
+                engine_info(&*native, &config.tunables, features)
                     .isa_flags
                     .into_iter()
                     .collect(),
@@ -116,11 +121,7 @@ impl Engine {
                 compiler: Compiler::new(isa, config.tunables.clone()),
                 info,
                 host_features,
-                features: {
-                    let mut features = hoist_environ::wasm_features();
-                    features.set(wasmparser::WasmFeatures::MULTI_MEMORY, config.multi_memory);
-                    features
-                },
+                features,
                 signatures: Mutex::default(),
                 host_trampolines: Mutex::default(),
             }),
@@ -133,18 +134,26 @@ impl Engine {
     }
 
     /// Everything that decides what code this engine generates, as text:
-    /// a cache key for compiled modules.
+    /// part of the compile cache's key.
     pub fn fingerprint(&self) -> String {
-        let info = &self.inner.info;
+        let EngineInfo {
+            build_id,
+            hoist_version,
+            triple,
+            shared_flags,
+            isa_flags,
+            tunables,
+            features,
+        } = &self.inner.info;
         format!(
-            "{}\n{}\n{}\n{}\n{}\n{:?}",
-            info.hoist_version,
-            info.triple,
-            info.shared_flags,
-            info.isa_flags.join(","),
-            info.tunables,
-            self.inner.features
+            "{build_id}\n{hoist_version}\n{triple}\n{shared_flags}\n{}\n{tunables}\n{features}",
+            isa_flags.join(",")
         )
+    }
+
+    /// What this engine records in the artifacts it makes.
+    pub fn info(&self) -> &EngineInfo {
+        &self.inner.info
     }
 
     /// Whether code compiled by this engine can run on this host.
@@ -159,38 +168,60 @@ impl Engine {
     }
 
     /// Refuses an artifact that cannot run here, saying why in words.
+    /// Every recorded field is named, so a new one must be decided on.
     pub(crate) fn check_compatible(&self, artifact: &EngineInfo) -> Result<()> {
         let ours = &self.inner.info;
+        let EngineInfo {
+            build_id,
+            hoist_version,
+            triple,
+            shared_flags,
+            isa_flags,
+            tunables,
+            features,
+        } = artifact;
         let recompile = "recompile it with `hoist compile`";
-        if artifact.hoist_version != ours.hoist_version {
+        // Another build may lay out the VMContext or number builtins
+        // differently: its code must never run here.
+        if *build_id != ours.build_id {
             bail!(
-                "the artifact was compiled by hoist {}, and this is hoist {}: {recompile}",
-                artifact.hoist_version,
-                ours.hoist_version
+                "the artifact was compiled by another build of hoist ({hoist_version}, build {build_id}); \
+                 this is hoist {} (build {}): {recompile}",
+                ours.hoist_version,
+                ours.build_id
             );
         }
-        let Some(features) = &self.inner.host_features else {
+        let Some(host_features) = &self.inner.host_features else {
             bail!(
                 "this engine compiles for {} and cannot run code",
                 ours.triple
             );
         };
-        if artifact.triple != Triple::host().to_string() {
+        if *triple != Triple::host().to_string() {
             bail!(
-                "the artifact was compiled for {}, but this machine is {}: {recompile} on or for this machine",
-                artifact.triple,
+                "the artifact was compiled for {triple}, but this machine is {}: {recompile} on or for this machine",
                 Triple::host()
             );
         }
-        if code_affecting(&artifact.shared_flags) != code_affecting(&ours.shared_flags)
-            || artifact.tunables != ours.tunables
+        if code_affecting(shared_flags) != code_affecting(&ours.shared_flags)
+            || *tunables != ours.tunables
         {
             bail!("the artifact was compiled with different code-generation settings: {recompile}");
         }
-        let missing: Vec<&str> = artifact
-            .isa_flags
+        let ours_enabled: HashSet<&str> = ours.features.split(',').collect();
+        let disabled: Vec<&str> = features
+            .split(',')
+            .filter(|f| !f.is_empty() && !ours_enabled.contains(f))
+            .collect();
+        if !disabled.is_empty() {
+            bail!(
+                "the artifact was compiled with WebAssembly features this run has turned off ({}): {recompile}",
+                disabled.join(", ")
+            );
+        }
+        let missing: Vec<&str> = isa_flags
             .iter()
-            .filter(|flag| !flag.contains('=') && !features.contains(*flag))
+            .filter(|flag| !flag.contains('=') && !host_features.contains(*flag))
             .map(String::as_str)
             .collect();
         if !missing.is_empty() {
@@ -260,8 +291,21 @@ impl Default for Engine {
     }
 }
 
+/// The build id of this hoist (see build.rs). Tests may pretend to be
+/// another build through `HOIST_BUILD_ID_OVERRIDE_FOR_TESTS`.
+fn build_id() -> String {
+    std::env::var("HOIST_BUILD_ID_OVERRIDE_FOR_TESTS")
+        .ok()
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| env!("HOIST_BUILD_ID").to_string())
+}
+
 /// What `isa` compiles for, in the words artifacts record.
-fn engine_info(isa: &dyn hoist_cranelift::TargetIsa, tunables: &Tunables) -> EngineInfo {
+fn engine_info(
+    isa: &dyn hoist_cranelift::TargetIsa,
+    tunables: &Tunables,
+    features: wasmparser::WasmFeatures,
+) -> EngineInfo {
     let mut isa_flags: Vec<String> = isa
         .isa_flags()
         .iter()
@@ -272,15 +316,23 @@ fn engine_info(isa: &dyn hoist_cranelift::TargetIsa, tunables: &Tunables) -> Eng
         })
         .collect();
     isa_flags.sort();
+    let features: Vec<String> = features
+        .iter_names()
+        .map(|(name, _)| name.to_ascii_lowercase().replace('_', "-"))
+        .collect();
     EngineInfo {
-        hoist_version: env!("CARGO_PKG_VERSION").to_string(),
+        build_id: build_id(),
+        hoist_version: format!("{} ({})", env!("CARGO_PKG_VERSION"), env!("HOIST_REVISION")),
         triple: isa.triple().to_string(),
         shared_flags: isa.flags().to_string(),
         isa_flags,
-        tunables: format!(
-            "memory_reservation={} memory_guard_size={}",
-            tunables.memory_reservation, tunables.memory_guard_size
-        ),
+        tunables: tunables
+            .code_affecting()
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        features: features.join(","),
     }
 }
 

@@ -13,7 +13,6 @@
 //! # Ok::<(), hoist::Error>(())
 //! ```
 
-mod artifact;
 mod engine;
 mod externals;
 mod func;
@@ -26,11 +25,12 @@ mod types;
 mod values;
 
 pub use anyhow::{Error, Result};
-pub use artifact::{embedded_wasm, inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use engine::{Config, Engine};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
+pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use hoist_cranelift::{Cpu, OptLevel};
+pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;

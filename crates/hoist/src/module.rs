@@ -1,11 +1,11 @@
 //! Compiled modules, and loading them from artifacts.
 
-use crate::artifact::{self, Artifact};
 use crate::engine::Engine;
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
 use anyhow::{bail, Context, Result};
-use hoist_environ::{EntityRef, EntityType, VMOffsets};
-use hoist_runtime::{CodeMemory, ImageSource, MemoryImageRef, ModuleCode};
+use hoist_artifact::{Artifact, ArtifactParts, Digest};
+use hoist_environ::{EntityRef, EntityType, VMOffsets, WASM_PAGE_SIZE};
+use hoist_runtime::{CodeMemory, ImageBuffer, MemoryImageRef, ModuleCode};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -20,12 +20,14 @@ pub(crate) struct ModuleInner {
     pub(crate) code: Arc<ModuleCode>,
     /// Engine-wide signature id of each type in the type section.
     pub(crate) type_ids: Vec<u32>,
+    /// BLAKE3 of the module binary this was compiled from.
+    digest: Digest,
 }
 
 /// Translates and compiles `wasm`, returning the artifact image and the
 /// module model (so a JIT load need not parse the module again).
 pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_environ::Module)> {
-    if artifact::is_artifact(wasm) {
+    if hoist_artifact::is_artifact(wasm) {
         bail!("this is a compiled hoist artifact, not a WebAssembly module");
     }
     let wasm = wat::parse_bytes(wasm).context("failed to parse the WebAssembly text")?;
@@ -36,13 +38,13 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_en
     let compiler = &engine.inner.compiler;
     let compiled = compiler.compile_module(&module, function_bodies)?;
     let images = hoist_environ::memory_images(&module);
-    let image = artifact::write(
-        architecture(engine)?,
-        &engine.inner.info,
-        &compiled,
-        &wasm,
-        &images,
-    )?;
+    let image = hoist_artifact::write(&ArtifactParts {
+        architecture: architecture(engine)?,
+        engine: &engine.inner.info,
+        compiled: &compiled,
+        wasm: &wasm,
+        images: &images,
+    })?;
     Ok((image, module))
 }
 
@@ -67,21 +69,26 @@ impl Module {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
         let (image, module) = compile(engine, wasm)?;
-        Module::load(engine, &image, Some(module), None)
+        let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
+        Module::load(engine, buffer, Some(module))
     }
 
     /// Loads an artifact image made by [`Engine::precompile_module`] or
     /// `hoist compile`.
     ///
     /// An artifact is native code that will run as is: only load images
-    /// you made or trust. The image is checked (format, checksum, hoist
-    /// version, target, flags, CPU features) and refused with a plain
-    /// explanation when it cannot run here.
+    /// you made or trust. The image is checked (format, digest, build,
+    /// target, flags, CPU features, tables) and refused with a plain
+    /// explanation when it cannot run here. It is copied first, so later
+    /// changes to `image` change nothing.
     pub fn deserialize(engine: &Engine, image: &[u8]) -> Result<Module> {
-        Module::load(engine, image, None, None)
+        let buffer = ImageBuffer::from_bytes(image).context("copying the artifact")?;
+        Module::load(engine, buffer, None)
     }
 
-    /// [`Module::deserialize`] from a file, which is mapped, not read.
+    /// [`Module::deserialize`] from a file. The file is read, not mapped:
+    /// code runs from hoist's own copy, so writing the file while it runs
+    /// (or truncating it) changes nothing.
     pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
@@ -90,34 +97,42 @@ impl Module {
             .with_context(|| format!("cannot run `{}`", path.display()))
     }
 
-    /// [`Module::deserialize_file`] from a file already open, so a caller
-    /// that inspected it loads exactly what it inspected.
-    pub fn deserialize_open_file(engine: &Engine, file: std::fs::File) -> Result<Module> {
-        // SAFETY: the mapping is private and read-only; if another process
-        // truncates the file meanwhile, reads may fault, as with any mapped
-        // file. The checksum check below catches concurrent modification.
-        let map = unsafe { memmap2::Mmap::map(&file) }.context("failed to map the artifact")?;
-        Module::load(engine, &map, None, Some(Arc::new(file)))
+    /// [`Module::deserialize_file`] from a file already open.
+    pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
+        let buffer = ImageBuffer::read_file(&mut file).context("failed to read the artifact")?;
+        Module::load(engine, buffer, None)
     }
 
-    /// Loads an image; with `file` (the image's file, mapped), code and
-    /// memory images are mapped from it instead of copied.
+    /// [`Module::deserialize`] from an image already in a private buffer
+    /// (the compile cache reads and authenticates entries into one).
+    pub fn deserialize_buffer(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
+        Module::load(engine, buffer, None)
+    }
+
+    /// BLAKE3 of the module binary this module was compiled from.
+    pub fn digest(&self) -> Digest {
+        self.inner.digest
+    }
+
+    /// Checks and loads an image; with `module`, the model is not parsed
+    /// again from the image's module binary.
     fn load(
         engine: &Engine,
-        image: &[u8],
+        buffer: ImageBuffer,
         module: Option<hoist_environ::Module>,
-        file: Option<Arc<std::fs::File>>,
     ) -> Result<Module> {
+        let image = buffer.as_slice();
         let Artifact {
             engine: info,
+            module_digest,
             text,
-            text_file_offset,
+            text_offset,
             compiled,
             wasm,
             images,
-            data,
-            data_file_offset,
-        } = artifact::read(image)?;
+            data: _,
+            data_offset,
+        } = hoist_artifact::read(image)?;
         engine.check_compatible(&info)?;
         let module = match module {
             Some(module) => module,
@@ -127,46 +142,20 @@ impl Module {
                     .module
             }
         };
-        if compiled.functions.len() != module.num_defined_funcs() {
-            bail!(
-                "damaged artifact: code for {} functions, module defines {}",
-                compiled.functions.len(),
-                module.num_defined_funcs()
-            );
-        }
-        let module = Arc::new(module);
-        let code = match &file {
-            // SAFETY: the artifact passed its checks, so `.text` is code for
-            // this host; hoist replaces artifact files only by renaming.
-            Some(file) => unsafe {
-                CodeMemory::from_file(file, text_file_offset, text.len(), compiled.traps)
-            },
-            None => CodeMemory::new(text, compiled.traps),
-        };
-        let code = Arc::new(code.context("mapping compiled code")?);
-        // Without a file the images are copied from a shared buffer.
-        let shared_data: Option<Arc<[u8]>> = file.is_none().then(|| Arc::from(data));
+        check_tables(&module, &compiled, &images)?;
+        let text = text_offset..text_offset + text.len();
         let memory_images = images
             .iter()
-            .filter(|i| {
-                i.memory.index() < module.memories.len()
-                    && module.defined_memory_index(i.memory).is_some()
-            })
             .map(|i| MemoryImageRef {
                 memory: i.memory,
                 offset: i.offset,
                 len: i.len as usize,
-                source: match (&file, &shared_data) {
-                    (Some(file), _) => {
-                        ImageSource::File(file.clone(), data_file_offset + i.section_offset)
-                    }
-                    (None, Some(bytes)) => ImageSource::Bytes(Arc::from(
-                        &bytes[i.section_offset as usize..(i.section_offset + i.len) as usize],
-                    )),
-                    (None, None) => unreachable!("bytes are kept when there is no file"),
-                },
+                image_offset: data_offset + i.section_offset as usize,
             })
             .collect();
+        let code = CodeMemory::from_image(buffer, text, compiled.traps)
+            .context("making compiled code executable")?;
+        let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let array_to_wasm = module
             .types
@@ -195,7 +184,7 @@ impl Module {
                 code: Arc::new(ModuleCode {
                     module,
                     offsets,
-                    code,
+                    code: Arc::new(code),
                     functions,
                     array_to_wasm,
                     import_trampolines,
@@ -204,6 +193,7 @@ impl Module {
                     memory_images,
                 }),
                 type_ids,
+                digest: module_digest,
             }),
         })
     }
@@ -246,4 +236,47 @@ pub(crate) fn extern_type(ty: EntityType) -> ExternType {
         EntityType::Table(t) => ExternType::Table(TableType { ty: t }),
         EntityType::Memory(m) => ExternType::Memory(MemoryType { ty: m }),
     }
+}
+
+/// Checks an artifact's tables against its module: everything the runtime
+/// will look up exists. (The artifact crate already checked that every
+/// offset lies inside its section.)
+fn check_tables(
+    module: &hoist_environ::Module,
+    compiled: &hoist_environ::CompiledText,
+    images: &[hoist_artifact::ImageEntry],
+) -> Result<()> {
+    if compiled.functions.len() != module.num_defined_funcs() {
+        bail!(
+            "damaged artifact: code for {} functions, module defines {}",
+            compiled.functions.len(),
+            module.num_defined_funcs()
+        );
+    }
+    for (index, ty) in module.functions.iter() {
+        let table = if module.is_imported_func(index) {
+            &compiled.import_trampolines
+        } else {
+            &compiled.array_to_wasm
+        };
+        if !table.contains_key(ty) {
+            bail!(
+                "damaged artifact: no trampoline for the type of function {}",
+                index.index()
+            );
+        }
+    }
+    for image in images {
+        let fits = image.memory.index() < module.memories.len()
+            && module.defined_memory_index(image.memory).is_some()
+            && image.offset.checked_add(image.len).is_some_and(|end| {
+                end <= module.memories[image.memory]
+                    .minimum
+                    .saturating_mul(WASM_PAGE_SIZE)
+            });
+        if !fits {
+            bail!("damaged artifact: a memory image does not fit its memory");
+        }
+    }
+    Ok(())
 }

@@ -1,75 +1,186 @@
-//! Executable memory holding one linked text section.
+//! Executable memory: where compiled code runs from.
+//!
+//! SECURITY: code only ever runs from anonymous memory that hoist filled
+//! itself, never from a file mapping. A private file mapping still shows
+//! later writes to pages it has not copied, so anything that can write the
+//! file (a guest given a directory that holds it, say) could change code
+//! while it runs. An artifact is read into an [`ImageBuffer`], checked
+//! there, and its `.text` pages made executable in place.
 
 use crate::code_registry::{register_code, unregister_code, TrapTable};
 use hoist_environ::TrapCode;
+use std::io::{self, Read};
+use std::ops::Range;
 use std::sync::Arc;
 
-/// A text section mapped read+execute, registered with the trap handler
-/// for as long as it lives.
+/// A private, page-aligned, anonymous copy of an artifact image. Nothing
+/// outside this process can change it once it is filled.
+pub struct ImageBuffer {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl ImageBuffer {
+    /// A copy of `bytes`.
+    pub fn from_bytes(bytes: &[u8]) -> io::Result<ImageBuffer> {
+        let mut map = memmap2::MmapMut::map_anon(bytes.len().max(1))?;
+        map[..bytes.len()].copy_from_slice(bytes);
+        Ok(ImageBuffer {
+            map,
+            len: bytes.len(),
+        })
+    }
+
+    /// The whole content of `file`, read (not mapped). A file that changes
+    /// size while it is read is refused.
+    pub fn read_file(file: &mut std::fs::File) -> io::Result<ImageBuffer> {
+        let expected = usize::try_from(file.metadata()?.len())
+            .map_err(|_| io::Error::other("the file is too large"))?;
+        // One byte of slack shows whether the file grew meanwhile.
+        let mut map = memmap2::MmapMut::map_anon(expected + 1)?;
+        let mut len = 0;
+        loop {
+            match file.read(&mut map[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            if len > expected {
+                break;
+            }
+        }
+        if len != expected {
+            return Err(io::Error::other("the file changed size while it was read"));
+        }
+        Ok(ImageBuffer { map, len })
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
+
+    /// Forgets everything after the first `len` bytes (a trailer that was
+    /// checked and is not part of the image).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+}
+
+/// Code mapped read+execute, registered with the trap handler for as long
+/// as it lives, together with the rest of its image (read-only).
 pub struct CodeMemory {
-    mmap: memmap2::Mmap,
+    /// The image, read-only except for the code pages when they are in place.
+    image: memmap2::Mmap,
+    image_len: usize,
+    /// A separate copy of the code, when it could not run in place.
+    copy: Option<memmap2::Mmap>,
+    /// Where the code is: in `copy` if there is one, else in `image`.
+    text: Range<usize>,
 }
 
 impl CodeMemory {
-    /// Copies `text` into fresh pages, makes them executable and registers
-    /// their trap table.
-    pub fn new(text: &[u8], traps: Vec<(u32, TrapCode)>) -> std::io::Result<CodeMemory> {
-        let len = text.len().max(1);
-        let mut map = memmap2::MmapMut::map_anon(len)?;
-        map[..text.len()].copy_from_slice(text);
-        let mmap = map.make_exec()?;
-        // Compiled code on aarch64 and riscv64 needs the instruction cache
-        // to see the new bytes; `make_exec` changes protection only.
-        flush_icache(mmap.as_ptr(), len);
-        register_code(mmap.as_ptr() as usize, len, Arc::new(TrapTable::new(traps)));
-        Ok(CodeMemory { mmap })
+    /// Fresh pages holding a copy of `text`, made executable, with the trap
+    /// table `traps` (offsets into `text`). For code compiled on the spot
+    /// that belongs to no image (host trampolines).
+    pub fn new(text: &[u8], traps: Vec<(u32, TrapCode)>) -> io::Result<CodeMemory> {
+        let len = text.len();
+        CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, traps)
     }
 
-    /// Maps `len` bytes of `file` at `offset` (page-aligned) as executable
-    /// code, without copying them, and registers their trap table.
+    /// Makes `text` (a range of `image`) executable in place and the rest
+    /// of the image read-only, and registers `traps` (offsets into
+    /// `text`). When `text` does not start on a page boundary of this host
+    /// (pages larger than the artifact's alignment), the code is copied to
+    /// fresh pages instead.
     ///
-    /// # Safety
-    /// The file range must hold code compiled for this host (the caller
-    /// checked the artifact), and the file must not be modified in place
-    /// while mapped: a private mapping still shows changes to pages it has
-    /// not copied. hoist itself only ever replaces artifacts by renaming.
-    pub unsafe fn from_file(
-        file: &std::fs::File,
-        offset: u64,
-        len: usize,
+    /// The caller must have checked that `image` was made by hoist for this
+    /// host: it becomes code that runs.
+    pub fn from_image(
+        image: ImageBuffer,
+        text: Range<usize>,
         traps: Vec<(u32, TrapCode)>,
-    ) -> std::io::Result<CodeMemory> {
-        if len == 0 {
-            return CodeMemory::new(&[], traps);
-        }
-        // SAFETY: per this function's contract.
-        let mmap = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(offset)
-                .len(len)
-                .map_exec(file)?
+    ) -> io::Result<CodeMemory> {
+        assert!(text.start <= text.end && text.end <= image.len);
+        let page = page_size();
+        let image_len = image.len;
+        let in_place = text.start.is_multiple_of(page);
+        let copy = if in_place {
+            None
+        } else {
+            let mut copy = memmap2::MmapMut::map_anon(text.len().max(1))?;
+            copy[..text.len()].copy_from_slice(&image.as_slice()[text.clone()]);
+            Some(copy.make_read_only()?)
         };
-        flush_icache(mmap.as_ptr(), len);
-        register_code(mmap.as_ptr() as usize, len, Arc::new(TrapTable::new(traps)));
-        Ok(CodeMemory { mmap })
+        let image = image.map.make_read_only()?;
+        let (code, text) = match &copy {
+            Some(copy) => (copy, 0..text.len()),
+            None => (&image, text),
+        };
+        if !text.is_empty() {
+            let exec_len = text
+                .len()
+                .next_multiple_of(page)
+                .min(code.len() - text.start);
+            // SAFETY: `[text.start, text.start + exec_len)` lies inside our
+            // own anonymous mapping (`text.end <= len`, start page-aligned);
+            // changing its protection affects nothing else. In an image, the
+            // bytes past `text.end` to the page end are padding, not
+            // metadata: the artifact aligns the next section to a page.
+            let rc = unsafe {
+                libc::mprotect(
+                    code.as_ptr().add(text.start) as *mut libc::c_void,
+                    exec_len,
+                    libc::PROT_READ | libc::PROT_EXEC,
+                )
+            };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: as above, a range of our own mapping.
+            flush_icache(unsafe { code.as_ptr().add(text.start) }, text.len());
+        }
+        let start = code.as_ptr() as usize + text.start;
+        register_code(start, text.len().max(1), Arc::new(TrapTable::new(traps)));
+        Ok(CodeMemory {
+            image,
+            image_len,
+            copy,
+            text,
+        })
+    }
+
+    fn code_base(&self) -> *const u8 {
+        self.copy.as_ref().unwrap_or(&self.image).as_ptr()
     }
 
     /// The address of byte `offset` of the text.
     pub fn address(&self, offset: u32) -> *const u8 {
-        assert!((offset as usize) < self.mmap.len());
-        // SAFETY: in bounds, checked above.
-        unsafe { self.mmap.as_ptr().add(offset as usize) }
+        assert!((offset as usize) < self.text.len());
+        // SAFETY: in bounds of the text, checked above.
+        unsafe { self.code_base().add(self.text.start + offset as usize) }
     }
 
     pub fn text(&self) -> &[u8] {
-        &self.mmap
+        &self.copy.as_ref().unwrap_or(&self.image)[self.text.clone()]
+    }
+
+    /// The whole image the code came from (read-only).
+    pub fn image(&self) -> &[u8] {
+        &self.image[..self.image_len]
     }
 }
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        unregister_code(self.mmap.as_ptr() as usize);
+        unregister_code(self.code_base() as usize + self.text.start);
     }
+}
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).unwrap_or(4096)
 }
 
 #[cfg(target_arch = "x86_64")]

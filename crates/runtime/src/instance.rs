@@ -31,21 +31,15 @@ pub struct ModuleCode {
     pub memory_images: Vec<MemoryImageRef>,
 }
 
-/// Where a memory image's bytes are.
-pub enum ImageSource {
-    /// In an artifact file, at this page-aligned offset: mapped, not copied.
-    File(Arc<std::fs::File>, u64),
-    /// In memory (a module compiled in this process): copied.
-    Bytes(Arc<[u8]>),
-}
-
-/// One memory image of a compiled module.
+/// One memory image of a compiled module: bytes of the module's image
+/// (`ModuleCode::code`) to copy into a defined memory at instantiation.
 pub struct MemoryImageRef {
     pub memory: MemoryIndex,
     /// Page-aligned byte offset in the linear memory.
     pub offset: u64,
     pub len: usize,
-    pub source: ImageSource,
+    /// Where the bytes start in the image.
+    pub image_offset: usize,
 }
 
 impl ModuleCode {
@@ -297,26 +291,18 @@ impl Instance {
             // SAFETY: images are only made for memories this instance
             // defines, whose pointers are valid for its life.
             let memory = unsafe { &mut *self.memories[image.memory.index()] };
-            let applied = match &image.source {
-                ImageSource::File(file, file_offset) => memory
-                    .map_image(image.offset, image.len, file, *file_offset)
-                    .is_ok(),
-                ImageSource::Bytes(bytes) => {
-                    let at = image.offset as usize;
-                    match memory.data_mut().get_mut(at..at.saturating_add(image.len)) {
-                        Some(target) if bytes.len() >= image.len => {
-                            target.copy_from_slice(&bytes[..image.len]);
-                            true
-                        }
-                        _ => false,
-                    }
-                }
+            let at = image.offset as usize;
+            let source = code
+                .code
+                .image()
+                .get(image.image_offset..image.image_offset.saturating_add(image.len));
+            let target = memory.data_mut().get_mut(at..at.saturating_add(image.len));
+            let (Some(source), Some(target)) = (source, target) else {
+                // The loader checked that images fit their memory's initial
+                // size and the artifact; anything else is a hoist bug.
+                unreachable!("memory image outside its memory or its artifact");
             };
-            if !applied {
-                // Mapping failed (an odd filesystem?) or the image does not
-                // fit: run the segments one by one instead.
-                continue;
-            }
+            target.copy_from_slice(source);
             for (index, segment) in module.data.iter() {
                 if matches!(&segment.kind, DataKind::Active { memory, .. } if *memory == image.memory)
                 {

@@ -105,45 +105,6 @@ impl LinearMemory {
         Ok(Some(old))
     }
 
-    /// Maps `len` bytes of `file` at `file_offset` over the memory at
-    /// `offset`, copy-on-write: pages are shared with the file until the
-    /// guest writes them. Both offsets and `len` are page multiples.
-    pub fn map_image(
-        &mut self,
-        offset: u64,
-        len: usize,
-        file: &std::fs::File,
-        file_offset: u64,
-    ) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let end = offset
-            .checked_add(len as u64)
-            .filter(|end| *end <= self.definition.current_length as u64);
-        if end.is_none() || !offset.is_multiple_of(4096) || !file_offset.is_multiple_of(4096) {
-            return Err(io::Error::other(
-                "memory image outside the memory or misaligned",
-            ));
-        }
-        // SAFETY: the target range lies inside this memory's accessible
-        // part (checked above), which we own; MAP_FIXED replaces exactly
-        // those pages with a private mapping of the file, readable and
-        // writable like the rest of the memory.
-        let mapped = unsafe {
-            libc::mmap(
-                self.definition.base.add(offset as usize) as *mut libc::c_void,
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_FIXED,
-                file.as_raw_fd(),
-                file_offset as libc::off_t,
-            )
-        };
-        if mapped == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    }
-
     pub fn data(&self) -> &[u8] {
         // SAFETY: the first `current_length` bytes are mapped read+write and
         // owned by this memory.

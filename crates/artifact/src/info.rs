@@ -1,0 +1,204 @@
+//! `.hoist.info`: the tables that describe the code, and their checks.
+//!
+//! Layout: a sequence of tables, each a little-endian `u32` count followed
+//! by fixed-size records:
+//! 1. functions: `start: u32, length: u32` (by defined function index);
+//! 2. host-to-wasm trampolines: `type: u32, offset: u32`;
+//! 3. wasm-to-host trampolines for imports: `type: u32, offset: u32`;
+//! 4. traps: `offset: u32, code: u8`, sorted by offset;
+//! 5. address map: `text offset: u32, wasm offset: u32`, sorted;
+//! 6. memory images: `memory: u32, offset: u64, section offset: u64,
+//!    len: u64`.
+
+use anyhow::{bail, Context, Result};
+use hoist_environ::{CompiledText, FunctionLoc, MemoryIndex, TrapCode, TypeIndex, IMAGE_PAGE_SIZE};
+
+/// A memory image inside `.hoist.data`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub memory: MemoryIndex,
+    /// Byte offset in the linear memory (a page multiple).
+    pub offset: u64,
+    /// Byte offset in `.hoist.data` (a page multiple).
+    pub section_offset: u64,
+    pub len: u64,
+}
+
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+pub(crate) fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len() as u32);
+    out.extend_from_slice(bytes);
+}
+
+pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_u32(&mut out, compiled.functions.len() as u32);
+    for f in &compiled.functions {
+        put_u32(&mut out, f.start);
+        put_u32(&mut out, f.length);
+    }
+    for map in [&compiled.array_to_wasm, &compiled.import_trampolines] {
+        let mut entries: Vec<_> = map.iter().collect();
+        entries.sort();
+        put_u32(&mut out, entries.len() as u32);
+        for (ty, offset) in entries {
+            put_u32(&mut out, ty.as_u32());
+            put_u32(&mut out, *offset);
+        }
+    }
+    put_u32(&mut out, compiled.traps.len() as u32);
+    for (offset, code) in &compiled.traps {
+        put_u32(&mut out, *offset);
+        out.push(*code as u8);
+    }
+    put_u32(&mut out, compiled.address_map.len() as u32);
+    for (text, wasm) in &compiled.address_map {
+        put_u32(&mut out, *text);
+        put_u32(&mut out, *wasm);
+    }
+    put_u32(&mut out, images.len() as u32);
+    for image in images {
+        put_u32(&mut out, image.memory.as_u32());
+        out.extend_from_slice(&image.offset.to_le_bytes());
+        out.extend_from_slice(&image.section_offset.to_le_bytes());
+        out.extend_from_slice(&image.len.to_le_bytes());
+    }
+    out
+}
+
+pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
+    let mut r = Reader::new(bytes);
+    let functions = r.records(8, |b| FunctionLoc {
+        start: le32(&b[0..4]),
+        length: le32(&b[4..8]),
+    })?;
+    let type_offset = |b: &[u8]| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8]));
+    let array_to_wasm = r.records(8, type_offset)?.into_iter().collect();
+    let import_trampolines = r.records(8, type_offset)?.into_iter().collect();
+    let traps = r
+        .records(5, |b| (le32(&b[0..4]), TrapCode::from_u8(b[4])))?
+        .into_iter()
+        .map(|(offset, code)| Ok((offset, code.context("damaged artifact: unknown trap code")?)))
+        .collect::<Result<_>>()?;
+    let address_map = r.records(8, |b| (le32(&b[0..4]), le32(&b[4..8])))?;
+    let images = r.records(28, |b| ImageEntry {
+        memory: MemoryIndex::from_u32(le32(&b[0..4])),
+        offset: le64(&b[4..12]),
+        section_offset: le64(&b[12..20]),
+        len: le64(&b[20..28]),
+    })?;
+    r.finish(crate::INFO)?;
+    let compiled = CompiledText {
+        functions,
+        array_to_wasm,
+        import_trampolines,
+        traps,
+        address_map,
+        ..CompiledText::default()
+    };
+    Ok((compiled, images))
+}
+
+/// Checks that every table is well-formed and points inside its section:
+/// a crafted file is refused here rather than crash the loader or make
+/// the runtime jump outside the code.
+pub(crate) fn check(
+    compiled: &CompiledText,
+    images: &[ImageEntry],
+    text_len: usize,
+    data_len: usize,
+) -> Result<()> {
+    let text_len = text_len as u64;
+    let damaged = |what: &str| -> Result<()> { bail!("damaged artifact: {what}") };
+    let mut end = 0u64;
+    for f in &compiled.functions {
+        let start = u64::from(f.start);
+        if start < end || start + u64::from(f.length) > text_len {
+            return damaged("function code overlaps or lies outside `.text`");
+        }
+        end = start + u64::from(f.length);
+    }
+    let in_text = |offset: u32| u64::from(offset) < text_len;
+    if !compiled.array_to_wasm.values().all(|o| in_text(*o))
+        || !compiled.import_trampolines.values().all(|o| in_text(*o))
+    {
+        return damaged("a trampoline lies outside `.text`");
+    }
+    let sorted_in_text = |offsets: Vec<u32>| {
+        offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.iter().all(|o| in_text(*o))
+    };
+    if !sorted_in_text(compiled.traps.iter().map(|(o, _)| *o).collect()) {
+        return damaged("the trap table is unsorted or points outside `.text`");
+    }
+    if !sorted_in_text(compiled.address_map.iter().map(|(o, _)| *o).collect()) {
+        return damaged("the address map is unsorted or points outside `.text`");
+    }
+    let mut memories = std::collections::HashSet::new();
+    for i in images {
+        let fits = i
+            .section_offset
+            .checked_add(i.len)
+            .is_some_and(|end| end <= data_len as u64);
+        if !fits
+            || !i.section_offset.is_multiple_of(IMAGE_PAGE_SIZE)
+            || !i.offset.is_multiple_of(IMAGE_PAGE_SIZE)
+            || i.offset.checked_add(i.len).is_none()
+            || !memories.insert(i.memory)
+        {
+            return damaged("a memory image lies outside `.hoist.data` or is repeated");
+        }
+    }
+    Ok(())
+}
+
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+fn le64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b.try_into().expect("8 bytes"))
+}
+
+/// A bounds-checked little-endian reader; every error says "damaged".
+pub(crate) struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader(bytes)
+    }
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        if self.0.len() < n {
+            bail!("damaged artifact: metadata is truncated");
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(le32(self.take(4)?))
+    }
+    /// A count, then that many records of `size` bytes, each decoded by `f`.
+    fn records<T>(&mut self, size: usize, f: impl Fn(&[u8]) -> T) -> Result<Vec<T>> {
+        let n = self.u32()? as usize;
+        // Checked against what is left before anything is allocated.
+        let bytes = n
+            .checked_mul(size)
+            .filter(|len| *len <= self.0.len())
+            .context("damaged artifact: metadata is truncated")?;
+        Ok(self.take(bytes)?.chunks_exact(size).map(f).collect())
+    }
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+    /// Fails if anything is left: a table must end where its section does.
+    pub(crate) fn finish(self, section: &str) -> Result<()> {
+        if !self.0.is_empty() {
+            bail!("damaged artifact: trailing bytes in `{section}`");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,354 @@
+//! The hoist artifact: one ELF image per compiled module. JIT and AOT share
+//! it (a module compiled in memory is written to an image and loaded back
+//! exactly as a `.hwasm` file is), so every test exercises the loader.
+//!
+//! Sections, in file order:
+//! - `.text`: the linked code, no relocations left; page-aligned and
+//!   followed by a page-aligned section, so its pages hold nothing but code.
+//! - `.hoist.engine`: the [`MAGIC`], a BLAKE3 digest of everything else
+//!   (see [`digest`]), the [`FORMAT_VERSION`], what the code was compiled
+//!   for ([`EngineInfo`]) and the BLAKE3 digest of the original module.
+//! - `.hoist.info`: function and trampoline offsets, the trap table, the
+//!   wasm address map and the memory image table ([`info`]).
+//! - `.hoist.wasm`: the module binary, from which loading rebuilds the
+//!   module model (parsing only). Active data segments that went into a
+//!   memory image are stored empty ([`strip_imaged_data`]): they are
+//!   applied by the image, and dropped after instantiation anyway.
+//! - `.hoist.data`: memory images, each page-aligned within the section.
+//!
+//! The digest is for integrity (a damaged or truncated file is refused);
+//! an artifact is native code, so only files the user trusts are run. The
+//! compile cache adds a keyed MAC on top ([`seal`]).
+//!
+//! This crate has no Cranelift and no `unsafe`: it is bytes in, bytes out.
+
+#![forbid(unsafe_code)]
+
+mod engine_info;
+pub mod info;
+mod seal;
+mod strip;
+
+pub use engine_info::EngineInfo;
+pub use info::ImageEntry;
+pub use seal::{seal, unseal, SEAL_LEN};
+pub use strip::strip_imaged_data;
+
+use anyhow::{bail, Context, Result};
+use hoist_environ::{CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
+use object::{Object, ObjectSection};
+
+/// The first bytes of `.hoist.engine`.
+pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x02\x00";
+/// Bumped whenever the layout of any section changes.
+pub const FORMAT_VERSION: u32 = 2;
+pub const TEXT: &str = ".text";
+pub const ENGINE: &str = ".hoist.engine";
+pub const INFO: &str = ".hoist.info";
+pub const WASM: &str = ".hoist.wasm";
+pub const DATA: &str = ".hoist.data";
+
+/// Alignment of `.text` and of the section after it: a page on every
+/// supported host with 4 KiB pages.
+pub const TEXT_ALIGN: u64 = 0x1000;
+
+/// A BLAKE3 digest.
+pub type Digest = [u8; 32];
+
+/// The BLAKE3 digest of a module binary, as recorded in artifacts.
+pub fn module_digest(wasm: &[u8]) -> Digest {
+    *blake3::hash(wasm).as_bytes()
+}
+
+/// What [`write`] puts into an artifact.
+pub struct ArtifactParts<'a> {
+    pub architecture: object::Architecture,
+    pub engine: &'a EngineInfo,
+    pub compiled: &'a CompiledText,
+    /// The module binary as given (data segments are stripped here).
+    pub wasm: &'a [u8],
+    pub images: &'a [MemoryImage],
+}
+
+/// A parsed and checked artifact, borrowing from its image.
+#[derive(Debug)]
+pub struct Artifact<'a> {
+    pub engine: EngineInfo,
+    /// BLAKE3 of the module binary the artifact was compiled from.
+    pub module_digest: Digest,
+    pub text: &'a [u8],
+    /// Where `.text` starts in the image.
+    pub text_offset: usize,
+    /// The code tables; `compiled.text` is empty (the code is `text`).
+    pub compiled: CompiledText,
+    pub wasm: &'a [u8],
+    pub images: Vec<ImageEntry>,
+    pub data: &'a [u8],
+    /// Where `.hoist.data` starts in the image.
+    pub data_offset: usize,
+}
+
+/// Whether `bytes` look like a hoist artifact (an ELF file; [`read`] then
+/// says precisely what is wrong with it if it is not ours).
+pub fn is_artifact(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x7fELF")
+}
+
+/// Writes the artifact image for `parts`.
+pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
+    let imaged: Vec<_> = parts.images.iter().map(|i| i.memory).collect();
+    let owned = OwnedArtifact {
+        architecture: parts.architecture,
+        engine: parts.engine.clone(),
+        module_digest: module_digest(parts.wasm),
+        compiled: parts.compiled.clone(),
+        wasm: strip_imaged_data(parts.wasm, &imaged)?,
+        images: parts.images.to_vec(),
+    };
+    owned.encode()
+}
+
+/// An artifact decoded into owned, editable parts. [`OwnedArtifact::encode`]
+/// writes it back with a fresh digest, so tests and the fuzzer can build
+/// crafted-but-consistent artifacts by changing the tables themselves.
+#[derive(Clone, Debug)]
+pub struct OwnedArtifact {
+    pub architecture: object::Architecture,
+    pub engine: EngineInfo,
+    pub module_digest: Digest,
+    /// The tables and the code (`compiled.text`).
+    pub compiled: CompiledText,
+    /// The module binary as stored (data segments already stripped).
+    pub wasm: Vec<u8>,
+    pub images: Vec<MemoryImage>,
+}
+
+impl OwnedArtifact {
+    /// Decodes `image` (which must pass [`read`]).
+    pub fn decode(image: &[u8]) -> Result<OwnedArtifact> {
+        let artifact = read(image)?;
+        let file = object::File::parse(image)?;
+        let mut compiled = artifact.compiled;
+        compiled.text = artifact.text.to_vec();
+        Ok(OwnedArtifact {
+            architecture: file.architecture(),
+            engine: artifact.engine,
+            module_digest: artifact.module_digest,
+            compiled,
+            wasm: artifact.wasm.to_vec(),
+            images: artifact
+                .images
+                .iter()
+                .map(|i| MemoryImage {
+                    memory: i.memory,
+                    offset: i.offset,
+                    bytes: artifact.data
+                        [i.section_offset as usize..(i.section_offset + i.len) as usize]
+                        .to_vec(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Writes the image, with the digest computed anew.
+    pub fn encode(&self) -> Result<Vec<u8>> {
+        let mut data = Vec::new();
+        let mut entries = Vec::new();
+        for image in &self.images {
+            entries.push(ImageEntry {
+                memory: image.memory,
+                offset: image.offset,
+                section_offset: data.len() as u64,
+                len: image.bytes.len() as u64,
+            });
+            data.extend_from_slice(&image.bytes);
+            data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
+        }
+        let info = info::encode(&self.compiled, &entries);
+        let mut tail = Vec::new();
+        tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        self.engine.encode(&mut tail);
+        tail.extend_from_slice(&self.module_digest);
+        let digest = digest(&tail, &self.compiled.text, &info, &self.wasm, &data);
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&digest);
+        header.extend_from_slice(&tail);
+
+        let mut obj = object::write::Object::new(
+            object::BinaryFormat::Elf,
+            self.architecture,
+            object::Endianness::Little,
+        );
+        obj.flags = object::FileFlags::Elf {
+            os_abi: object::elf::ELFOSABI_STANDALONE,
+            abi_version: 0,
+            e_flags: 0,
+        };
+        let text = obj.add_section(
+            Vec::new(),
+            TEXT.as_bytes().to_vec(),
+            object::SectionKind::Text,
+        );
+        obj.set_section_data(text, self.compiled.text.as_slice(), TEXT_ALIGN);
+        // The engine section is page-aligned too, so no metadata shares a
+        // page with code; `.hoist.data` is page-aligned so images copy whole.
+        let sections = [
+            (ENGINE, header.as_slice(), TEXT_ALIGN),
+            (INFO, &info, 16),
+            (WASM, &self.wasm, 16),
+            (DATA, &data, IMAGE_PAGE_SIZE),
+        ];
+        for (name, bytes, align) in sections {
+            let id = obj.add_section(
+                Vec::new(),
+                name.as_bytes().to_vec(),
+                object::SectionKind::ReadOnlyData,
+            );
+            obj.set_section_data(id, bytes, align);
+        }
+        Ok(obj.write()?)
+    }
+}
+
+/// Parses and checks an artifact image: format, digest, and that every
+/// table lies inside the sections it points into. The caller compares the
+/// engine info with where it will run and checks the tables against the
+/// module (see `hoist::Module`).
+pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
+    let file = object::File::parse(image)
+        .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
+    let section_at = |name: &str| -> Result<(&[u8], usize)> {
+        let section = file
+            .section_by_name(name)
+            .with_context(|| format!("not a hoist artifact: no `{name}` section"))?;
+        let bytes = section
+            .data()
+            .with_context(|| format!("damaged artifact: section `{name}` is truncated"))?;
+        // `data()` succeeded, so the range is inside the image.
+        let offset = section
+            .file_range()
+            .map_or(0, |(offset, _)| offset as usize);
+        Ok((bytes, offset))
+    };
+    let (header, _) = section_at(ENGINE)?;
+    if header.len() < MAGIC.len() + 32 || &header[..MAGIC.len()] != MAGIC {
+        if header.starts_with(&MAGIC[..6]) {
+            bail!(
+                "the artifact is in an older or newer hoist format: recompile it with `hoist compile`"
+            );
+        }
+        bail!("not a hoist artifact: `{ENGINE}` has the wrong magic");
+    }
+    let (text, text_offset) = section_at(TEXT)?;
+    let (info, _) = section_at(INFO)?;
+    let (wasm, _) = section_at(WASM)?;
+    // An artifact without memory images may have no data section at all.
+    let (data, data_offset) = if file.section_by_name(DATA).is_some() {
+        section_at(DATA)?
+    } else {
+        (&[][..], 0)
+    };
+    let stored: Digest = header[8..40].try_into().expect("32 bytes");
+    let tail = &header[40..];
+    if digest(tail, text, info, wasm, data) != stored {
+        bail!("damaged artifact: digest mismatch (the file was truncated or modified)");
+    }
+    let mut reader = info::Reader::new(tail);
+    let format = reader.u32()?;
+    if format != FORMAT_VERSION {
+        bail!(
+            "artifact format {format} is not supported (this hoist reads format {FORMAT_VERSION})"
+        );
+    }
+    let engine = EngineInfo::decode(&mut reader)?;
+    let module_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
+    reader.finish(ENGINE)?;
+    if !text.is_empty() && !(text_offset as u64).is_multiple_of(TEXT_ALIGN) {
+        bail!("damaged artifact: `{TEXT}` is not page-aligned");
+    }
+    if !(data_offset as u64).is_multiple_of(IMAGE_PAGE_SIZE) {
+        bail!("damaged artifact: `{DATA}` is not page-aligned");
+    }
+    let (compiled, images) = info::decode(info)?;
+    info::check(&compiled, &images, text.len(), data.len())?;
+    Ok(Artifact {
+        engine,
+        module_digest,
+        text,
+        text_offset,
+        compiled,
+        wasm,
+        images,
+        data,
+        data_offset,
+    })
+}
+
+/// The integrity digest: BLAKE3 over the header tail and then each section,
+/// each preceded by its length, so no byte can move between parts.
+pub fn digest(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8], data: &[u8]) -> Digest {
+    let mut hasher = blake3::Hasher::new();
+    for part in [header_tail, text, info, wasm, data] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    *hasher.finalize().as_bytes()
+}
+
+/// A human-readable description of an artifact image, for `hoist inspect`.
+pub fn inspect(image: &[u8]) -> Result<String> {
+    use std::fmt::Write;
+    let artifact = read(image)?;
+    let file = object::File::parse(image)?;
+    let mut out = String::new();
+    let e = &artifact.engine;
+    let _ = writeln!(out, "hoist artifact, format {FORMAT_VERSION}");
+    let _ = writeln!(
+        out,
+        "compiled by:   hoist {} (build {})",
+        e.hoist_version, e.build_id
+    );
+    let _ = writeln!(out, "target:        {}", e.triple);
+    let _ = writeln!(
+        out,
+        "cpu features:  {}",
+        if e.isa_flags.is_empty() {
+            "(baseline)".to_string()
+        } else {
+            e.isa_flags.join(" ")
+        }
+    );
+    let _ = writeln!(out, "wasm features: {}", e.features);
+    let _ = writeln!(out, "tunables:      {}", e.tunables);
+    let _ = writeln!(out, "functions:     {}", artifact.compiled.functions.len());
+    let _ = writeln!(out, "code size:     {} bytes", artifact.text.len());
+    let _ = writeln!(out, "trap sites:    {}", artifact.compiled.traps.len());
+    let _ = writeln!(out, "module size:   {} bytes", artifact.wasm.len());
+    let _ = writeln!(
+        out,
+        "memory images: {} ({} bytes)",
+        artifact.images.len(),
+        artifact.data.len()
+    );
+    let _ = writeln!(out, "sections:");
+    for section in file.sections() {
+        let name = section.name().unwrap_or("?");
+        if name.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "  {name:<16} {:>10} bytes at file offset {:#x}",
+            section.size(),
+            section.file_range().map_or(0, |r| r.0)
+        );
+    }
+    let _ = writeln!(out, "flags:");
+    for line in e.shared_flags.lines().filter(|l| l.contains('=')) {
+        let _ = writeln!(out, "  {line}");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,194 @@
+use super::*;
+use hoist_environ::{FunctionLoc, MemoryIndex, TrapCode, TypeIndex};
+
+fn engine() -> EngineInfo {
+    EngineInfo {
+        build_id: "0123456789abcdef".into(),
+        hoist_version: "0.1.0 (test)".into(),
+        triple: "x86_64-unknown-linux-gnu".into(),
+        shared_flags: "opt_level = \"speed\"\n".into(),
+        isa_flags: vec!["has_sse41".into(), "has_avx".into()],
+        tunables: "memory_reservation=4294967296 memory_guard_size=33554432".into(),
+        features: "mutable-global,simd".into(),
+    }
+}
+
+fn compiled() -> CompiledText {
+    let mut c = CompiledText {
+        text: vec![0xcc; 100],
+        functions: vec![
+            FunctionLoc {
+                start: 0,
+                length: 40,
+            },
+            FunctionLoc {
+                start: 48,
+                length: 40,
+            },
+        ],
+        traps: vec![
+            (3, TrapCode::StackOverflow),
+            (60, TrapCode::MemoryOutOfBounds),
+        ],
+        address_map: vec![(0, 30), (50, 41)],
+        ..CompiledText::default()
+    };
+    c.array_to_wasm.insert(TypeIndex::from_u32(0), 90);
+    c.import_trampolines.insert(TypeIndex::from_u32(1), 95);
+    c
+}
+
+const WAT: &str = r#"(module
+    (memory 1)
+    (data (i32.const 5000) "hello")
+    (data "passive")
+    (func (export "f") (result i32) i32.const 1))"#;
+
+fn image() -> Vec<u8> {
+    let wasm = wat::parse_str(WAT).unwrap();
+    let images = [MemoryImage {
+        memory: MemoryIndex::from_u32(0),
+        offset: 4096,
+        bytes: vec![7; 4096],
+    }];
+    write(&ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine(),
+        compiled: &compiled(),
+        wasm: &wasm,
+        images: &images,
+    })
+    .unwrap()
+}
+
+#[test]
+fn round_trips() {
+    let image = image();
+    let a = read(&image).unwrap();
+    assert_eq!(a.engine, engine());
+    assert_eq!(a.text, &compiled().text[..]);
+    assert_eq!(a.text_offset as u64 % TEXT_ALIGN, 0);
+    let mut expected = compiled();
+    expected.text.clear();
+    assert_eq!(a.compiled, expected);
+    assert_eq!(a.images.len(), 1);
+    assert_eq!(a.images[0].len, 4096);
+    assert_eq!(&a.data[..4096], &[7; 4096][..]);
+    assert_eq!(
+        a.module_digest,
+        module_digest(&wat::parse_str(WAT).unwrap())
+    );
+    assert!(inspect(&image).unwrap().contains("build 0123456789abcdef"));
+}
+
+#[test]
+fn code_pages_hold_only_code() {
+    let image = image();
+    let a = read(&image).unwrap();
+    let file = object::File::parse(&*image).unwrap();
+    for section in file.sections() {
+        if section.name() == Ok(TEXT) {
+            continue;
+        }
+        if let Some((offset, len)) = section.file_range() {
+            let text_end = (a.text_offset + a.text.len()).next_multiple_of(TEXT_ALIGN as usize);
+            let overlaps = (offset as usize) < text_end && (offset + len) as usize > a.text_offset;
+            assert!(
+                !overlaps || len == 0,
+                "{:?} shares a page with code",
+                section.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn any_changed_byte_is_refused() {
+    let image = image();
+    let a = read(&image).unwrap();
+    // One byte in each part the digest covers.
+    let wasm_at = a.wasm.as_ptr() as usize - image.as_ptr() as usize;
+    for at in [a.text_offset + 10, wasm_at + 3, a.data_offset + 100] {
+        let mut bad = image.clone();
+        bad[at] ^= 1;
+        let err = read(&bad).unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{at}: {err}");
+    }
+    for len in [10, image.len() / 2, image.len() - 1] {
+        assert!(read(&image[..len]).is_err());
+    }
+}
+
+#[test]
+fn consistent_but_bad_tables_are_refused() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut CompiledText)>)> = vec![
+        ("outside", Box::new(|c| c.functions[1].length = 1000)),
+        ("overlaps", Box::new(|c| c.functions[1].start = 10)),
+        (
+            "trampoline",
+            Box::new(|c| {
+                c.array_to_wasm.insert(TypeIndex::from_u32(0), 100);
+            }),
+        ),
+        ("trap table", Box::new(|c| c.traps.reverse())),
+        ("trap table", Box::new(|c| c.traps[1].0 = 100)),
+        ("address map", Box::new(|c| c.address_map.reverse())),
+    ];
+    let wasm = wat::parse_str(WAT).unwrap();
+    for (needle, mutate) in cases {
+        let mut c = compiled();
+        mutate(&mut c);
+        let image = write(&ArtifactParts {
+            architecture: object::Architecture::X86_64,
+            engine: &engine(),
+            compiled: &c,
+            wasm: &wasm,
+            images: &[],
+        })
+        .unwrap();
+        let err = read(&image).unwrap_err().to_string();
+        assert!(err.contains(needle), "{needle}: {err}");
+    }
+}
+
+#[test]
+fn decoded_artifacts_encode_back_identically() {
+    let image = image();
+    let owned = OwnedArtifact::decode(&image).unwrap();
+    assert_eq!(owned.encode().unwrap(), image);
+    let mut edited = owned.clone();
+    edited.compiled.text[0] = 0x90;
+    edited.engine.build_id = "another".into();
+    let a = read(&edited.encode().unwrap()).unwrap().engine.build_id;
+    assert_eq!(a, "another");
+}
+
+#[test]
+fn seals_bind_image_key_and_context() {
+    let key = [9u8; 32];
+    let mut sealed = image();
+    let len = sealed.len();
+    seal(&mut sealed, &key, b"entry-a");
+    assert_eq!(unseal(&sealed, &key, b"entry-a"), Some(len));
+    assert_eq!(unseal(&sealed, &key, b"entry-b"), None);
+    assert_eq!(unseal(&sealed, &[8u8; 32], b"entry-a"), None);
+    let mut edited = sealed.clone();
+    edited[100] ^= 1;
+    assert_eq!(unseal(&edited, &key, b"entry-a"), None);
+    assert_eq!(unseal(&sealed[..len], &key, b"entry-a"), None);
+    assert_eq!(unseal(b"short", &key, b"entry-a"), None);
+}
+
+#[test]
+fn stripping_keeps_the_module_valid_and_its_passive_data() {
+    let wasm = wat::parse_str(WAT).unwrap();
+    let stripped = strip_imaged_data(&wasm, &[MemoryIndex::from_u32(0)]).unwrap();
+    wasmparser::Validator::new()
+        .validate_all(&stripped)
+        .unwrap();
+    assert!(stripped.len() < wasm.len());
+    let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(!find(&stripped, b"hello"));
+    assert!(find(&stripped, b"passive"));
+    assert_eq!(strip_imaged_data(&wasm, &[]).unwrap(), wasm);
+}

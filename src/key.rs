@@ -1,0 +1,121 @@
+//! The local key: 32 random bytes, private to the user, that seal what
+//! this user's hoist compiled (compile-cache entries and `hoist compile`
+//! artifacts) with a keyed MAC, so hoist can tell its own native code from
+//! code that anything else wrote or changed.
+//!
+//! It lives in `$XDG_STATE_HOME/hoist/key` (else
+//! `$HOME/.local/state/hoist/key`), outside the cache directory, in a
+//! directory only the user can write. A guest can read it only when the
+//! user preopens a directory that contains it (their home, say); such a run
+//! does not use the cache, and a guest given the home directory can already
+//! change the user's shell startup files.
+
+use anyhow::{Context, Result};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// `$NAME` if set and not empty, else `$HOME/<fallback>`.
+pub fn env_dir(name: &str, fallback: &str) -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var(name).or_else(|| var("HOME").map(|home| home.join(fallback)))
+}
+
+/// Where the key lives.
+pub fn key_path() -> Option<PathBuf> {
+    Some(
+        env_dir("XDG_STATE_HOME", ".local/state")?
+            .join("hoist")
+            .join("key"),
+    )
+}
+
+/// The key, created on first use.
+pub fn local_key() -> Result<[u8; 32]> {
+    let path = key_path().context("neither XDG_STATE_HOME nor HOME is set")?;
+    load_or_create(&path)
+}
+
+/// Creates `dir` (private to the user) if needed, and refuses it unless it
+/// is a directory owned by this user that others cannot write: anyone
+/// else's directory could hold planted native code.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    let _ = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir);
+    let meta = std::fs::symlink_metadata(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() || meta.uid() != me || meta.permissions().mode() & 0o022 != 0 {
+        anyhow::bail!(
+            "`{}` is not a private directory of this user",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The key at `path`: 32 random bytes in a file only the user can read,
+/// in a private directory; created on first use.
+pub fn load_or_create(path: &Path) -> Result<[u8; 32]> {
+    prepare_dir(path.parent().context("the key path has no directory")?)?;
+    let valid = |meta: &std::fs::Metadata| {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        meta.is_file() && meta.uid() == me && meta.mode() & 0o077 == 0 && meta.len() == 32
+    };
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if valid(&meta) {
+            let bytes = std::fs::read(path).context("reading the hoist key")?;
+            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
+                return Ok(key);
+            }
+        }
+    }
+    let mut key = [0u8; 32];
+    getrandom(&mut key).context("no randomness for the hoist key")?;
+    // A new key invalidates every entry sealed with the old one.
+    let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .context("writing the hoist key")?;
+    std::io::Write::write_all(&mut file, &key)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temp, path).context("writing the hoist key")?;
+    // Two runs creating the key at once: the last rename wins; use it.
+    let bytes = std::fs::read(path)?;
+    Ok(<[u8; 32]>::try_from(bytes.as_slice()).unwrap_or(key))
+}
+
+fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: the pointer and length describe the unfilled part of `buf`.
+        let n = unsafe {
+            libc::getrandom(
+                buf[filled..].as_mut_ptr() as *mut libc::c_void,
+                buf.len() - filled,
+                0,
+            )
+        };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+            continue;
+        }
+        filled += n as usize;
+    }
+    Ok(())
+}
