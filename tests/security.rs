@@ -317,3 +317,61 @@ fn the_cache_is_bounded_and_can_be_inspected_and_cleaned() {
     // An unusable setting costs the cache, not the run.
     assert_eq!(String::from_utf8_lossy(&bad.stdout), "hello, world\n");
 }
+
+/// An artifact whose trap table was emptied (valid digest, run with
+/// --allow-precompiled): its `unreachable` faults at an instruction with no
+/// record. hoist cannot make that a trap, but it says what happened.
+#[test]
+fn a_fault_without_a_trap_record_is_reported() {
+    let dir = scratch("no-trap-records");
+    let wat = dir.join("unreachable.wat");
+    std::fs::write(&wat, r#"(module (func (export "_start") unreachable))"#).unwrap();
+    let app = dir.join("app.hwasm");
+    compile(&wat, &app, &[]);
+    let mut owned = OwnedArtifact::decode(&std::fs::read(&app).unwrap()).unwrap();
+    owned.compiled.traps.clear();
+    std::fs::write(&app, owned.encode().unwrap()).unwrap();
+    let out = hoist_run(&["--allow-precompiled", app.to_str().unwrap()], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("with no trap record"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(0));
+}
+
+/// A guest cannot flood the terminal through a trap: a recursive function
+/// with a 1 MiB name that exhausts the stack prints a short, escaped
+/// backtrace (wasmtime prints ~21 MB here).
+#[test]
+fn trap_output_is_bounded_and_escaped() {
+    let dir = scratch("trap-output");
+    let wat = dir.join("deep.wat");
+    let name = "x".repeat(1 << 20);
+    std::fs::write(
+        &wat,
+        format!(
+            r#"(module
+  (func $recurse (@name "\1b[31m{name}") (param i32) (result i32)
+    (call $recurse (i32.add (local.get 0) (i32.const 1))))
+  (func $start (export "_start")
+    (drop (call $recurse (i32.const 0)))))"#
+        ),
+    )
+    .unwrap();
+    let out = hoist_run(&["--no-cache", wat.to_str().unwrap()], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(134),
+        "{}",
+        &stderr[..stderr.len().min(2000)]
+    );
+    assert!(stderr.contains("call stack exhausted"));
+    assert!(
+        out.stderr.len() < 4096,
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+    assert!(stderr.contains("more frames of"), "{stderr}");
+    assert!(!out.stderr.contains(&0x1b), "{stderr}");
+    assert!(stderr.contains("<module>!\\u{1b}[31mxxx"), "{stderr}");
+}

@@ -308,8 +308,8 @@ fn exit_status(outcome: Result<()>) -> ExitCode {
         eprintln!("error: wasm trap: {trap}");
         if !trap.frames().is_empty() {
             eprintln!("wasm backtrace:");
-            for (i, frame) in trap.frames().iter().enumerate() {
-                eprintln!("  {i:>3}: {frame}");
+            for line in crate::backtrace::lines(trap.frames()) {
+                eprintln!("{line}");
             }
         }
         return ExitCode::from(TRAP_EXIT_STATUS);

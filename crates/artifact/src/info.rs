@@ -116,8 +116,9 @@ pub(crate) fn check(
     let mut end = 0u64;
     for f in &compiled.functions {
         let start = u64::from(f.start);
-        if start < end || start + u64::from(f.length) > text_len {
-            return damaged("function code overlaps or lies outside `.text`");
+        // Every function has at least a prologue and a return.
+        if f.length == 0 || start < end || start + u64::from(f.length) > text_len {
+            return damaged("function code is empty, overlaps or lies outside `.text`");
         }
         end = start + u64::from(f.length);
     }

@@ -26,17 +26,56 @@ pub struct FrameInfo {
     pub module_offset: Option<u32>,
 }
 
+/// Longest name a frame shows, in bytes; names come from the module and
+/// may be huge.
+const MAX_NAME_BYTES: usize = 256;
+
+/// Writes a name from a module for a terminal: control characters escaped
+/// (a module must not be able to send escape sequences), at most
+/// [`MAX_NAME_BYTES`] bytes, then `…` when cut.
+fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let mut written = 0;
+    for c in name.chars() {
+        let mut buf = [0u8; 4];
+        let piece: &str = if c.is_control() {
+            &format!("\\u{{{:x}}}", c as u32)
+        } else {
+            c.encode_utf8(&mut buf)
+        };
+        if written + piece.len() > MAX_NAME_BYTES {
+            return f.write_str("…");
+        }
+        written += piece.len();
+        f.write_str(piece)?;
+    }
+    Ok(())
+}
+
+impl FrameInfo {
+    /// The function as shown: `module!name`, names made safe to print.
+    pub fn function(&self) -> String {
+        struct Function<'a>(&'a FrameInfo);
+        impl fmt::Display for Function<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_name(f, self.0.module_name.as_deref().unwrap_or("<module>"))?;
+                f.write_str("!")?;
+                match &self.0.func_name {
+                    Some(name) => write_name(f, name),
+                    None => write!(f, "<wasm function {}>", self.0.func_index),
+                }
+            }
+        }
+        Function(self).to_string()
+    }
+}
+
 impl fmt::Display for FrameInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.module_offset {
             Some(offset) => write!(f, "{offset:#x} - ")?,
             None => write!(f, "<unknown> - ")?,
         }
-        write!(f, "{}!", self.module_name.as_deref().unwrap_or("<module>"))?;
-        match &self.func_name {
-            Some(name) => write!(f, "{name}"),
-            None => write!(f, "<wasm function {}>", self.func_index),
-        }
+        f.write_str(&self.function())
     }
 }
 
@@ -119,5 +158,28 @@ pub(crate) fn from_host_error(error: Box<dyn std::error::Error + Send + Sync>) -
     match error.downcast::<HostError>() {
         Ok(host) => host.0,
         Err(other) => anyhow::Error::from_boxed(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(name: &str) -> FrameInfo {
+        FrameInfo {
+            module_name: Some("m\x1b[2J".into()),
+            func_index: 3,
+            func_name: Some(name.into()),
+            module_offset: Some(0x10),
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_and_cut() {
+        assert_eq!(frame("f").to_string(), "0x10 - m\\u{1b}[2J!f");
+        let long = frame(&"é".repeat(10_000)).to_string();
+        assert!(long.len() < 2 * MAX_NAME_BYTES + 32, "{}", long.len());
+        assert!(long.ends_with('…'));
+        assert!(!frame("a\nb\u{7}").to_string().contains(['\n', '\u{7}']));
     }
 }

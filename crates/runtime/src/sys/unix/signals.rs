@@ -138,6 +138,16 @@ unsafe extern "C" fn trap_handler(signum: c_int, info: *mut siginfo_t, context: 
             // wasm code, so only wasm frames lie between here and that frame.
             unsafe { crate::traphandlers::unwind(buf) }
         }
+        // A fault inside compiled code that no trap record explains: the
+        // code is not what the compiler made (a crafted artifact) or the
+        // compiler has a bug. Say so before the process dies of it.
+        if crate::code_registry::is_wasm_pc(regs.pc) {
+            const MESSAGE: &[u8] =
+                b"hoist: fatal: a fault in compiled wasm code at an instruction \
+with no trap record (a damaged or crafted artifact, or a bug in hoist)\n";
+            // SAFETY: `write` is async-signal-safe; the buffer is a static.
+            unsafe { libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len()) };
+        }
     }
 
     // SAFETY: called from within the handler for `signum` with the arguments it received.
