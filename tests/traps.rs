@@ -578,6 +578,27 @@ fn host_error_is_returned_and_is_not_a_trap() {
     assert_eq!(result[0].i32(), Some(30));
 }
 
+/// Host errors (and so WASI's proc_exit) leave wasm through the `raise`
+/// builtin, not a trap instruction and the signal handler; a real trap
+/// still takes the signal path.
+#[test]
+fn host_errors_unwind_without_a_signal() {
+    use hoist_runtime::traphandlers::{raise_count, trap_signal_count};
+    let (mut store, instance, _) = host_instance();
+    let (signals, raises) = (trap_signal_count(), raise_count());
+    for _ in 0..3 {
+        call_i32(&mut store, &instance, "call_fail", &[Val::I32(0)]).unwrap_err();
+    }
+    assert_eq!(trap_signal_count(), signals);
+    assert_eq!(raise_count(), raises + 3);
+    let core = Module::new(store.engine(), CORE).unwrap();
+    let core = Instance::new(&mut store, &core, &[]).unwrap();
+    let mut out = [];
+    let unreachable = core.get_func(&mut store, "unreachable").unwrap();
+    unreachable.call(&mut store, &[], &mut out).unwrap_err();
+    assert_eq!(trap_signal_count(), signals + 1);
+}
+
 #[test]
 fn host_panic_becomes_an_error() {
     let (mut store, instance, _) = host_instance();
@@ -885,4 +906,70 @@ fn host_error_type_survives_wasm_frames() {
     let run = instance.get_func(&mut store, "run").unwrap();
     let error = run.call(&mut store, &[], &mut []).unwrap_err();
     assert_eq!(error.downcast_ref::<Custom>().map(|c| c.0), Some(7));
+}
+
+/// Typed host functions (`Func::wrap`): every value type in and out,
+/// multiple results, `Result` errors, and the caller's memory.
+#[test]
+fn typed_host_functions() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, 0u64);
+    let mix = Func::wrap(
+        &mut store,
+        |mut caller: hoist::Caller<'_, u64>, a: i32, b: u32, c: i64, d: u64, e: f32, f: f64| {
+            *caller.data_mut() += 1;
+            let sum = f64::from(a) + f64::from(b) + c as f64 + d as f64 + f64::from(e) + f;
+            (sum as i64, sum as f32)
+        },
+    );
+    let fail = Func::wrap(
+        &mut store,
+        |_: hoist::Caller<'_, u64>, x: i32| -> Result<i32> {
+            if x == 0 {
+                Err(anyhow!("typed boom"))
+            } else {
+                Ok(x * 2)
+            }
+        },
+    );
+    let poke = Func::wrap(&mut store, |mut caller: hoist::Caller<'_, u64>, at: u32| {
+        let (memory, data) = caller.memory();
+        memory[at as usize] = 7;
+        *data += 100;
+    });
+    let module = Module::new(
+        &engine,
+        r#"(module
+          (import "h" "mix" (func $mix (param i32 i32 i64 i64 f32 f64) (result i64 f32)))
+          (import "h" "fail" (func $fail (param i32) (result i32)))
+          (import "h" "poke" (func $poke (param i32)))
+          (memory (export "memory") 1)
+          (func (export "run") (result i64)
+            (call $mix (i32.const -1) (i32.const 2) (i64.const 3) (i64.const 4) (f32.const 0.5) (f64.const 1.5))
+            drop)
+          (func (export "fail") (param i32) (result i32) (call $fail (local.get 0)))
+          (func (export "poke") (result i32)
+            (call $poke (i32.const 9))
+            (i32.load8_u (i32.const 9))))"#,
+    )
+    .unwrap();
+    let instance =
+        Instance::new(&mut store, &module, &[mix.into(), fail.into(), poke.into()]).unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    let mut out = [Val::I64(0)];
+    run.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out[0].i64(), Some(10));
+    assert_eq!(*store.data(), 1);
+    assert_eq!(
+        call_i32(&mut store, &instance, "fail", &[Val::I32(21)]).unwrap(),
+        42
+    );
+    let err = call_i32(&mut store, &instance, "fail", &[Val::I32(0)]).unwrap_err();
+    assert!(format!("{err:#}").contains("typed boom"), "{err:#}");
+    assert_eq!(call_i32(&mut store, &instance, "poke", &[]).unwrap(), 7);
+    assert_eq!(*store.data(), 101);
+    assert_eq!(
+        mix.ty(&store).to_string(),
+        "(func (param i32 i32 i64 i64 f32 f64) (result i64 f32))"
+    );
 }

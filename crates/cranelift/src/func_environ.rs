@@ -3,7 +3,7 @@
 //! knows no VMContext offsets; it asks this environment.
 
 use crate::bounds_checks::{bounds_check, HeapInfo};
-use crate::{builtin_trap, ir_type, trap_code, wasm_signature};
+use crate::{ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::{
     self, condcodes::IntCC, AbiParam, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, SigRef,
     Signature, Type, UserExternalName, Value,
@@ -492,7 +492,9 @@ impl<'a> FuncEnvironment<'a> {
         args: &[Value],
     ) {
         let result = self.call_builtin(builder, builtin, args);
-        let code = builtin_trap(builtin);
+        let BuiltinResult::Trap(code) = builtin.result() else {
+            unreachable!("{} is not a fallible builtin", builtin.name());
+        };
         builder.ins().trapnz(result, trap_code(code));
     }
 }

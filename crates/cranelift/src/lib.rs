@@ -23,8 +23,8 @@ use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::CallConv;
 use cranelift_entity::PrimaryMap;
 use hoist_environ::{
-    Builtin, DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType,
-    WasmResult, WasmValType,
+    DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType, WasmResult,
+    WasmValType,
 };
 
 /// Compiles modules and trampolines for one target.
@@ -119,31 +119,6 @@ pub fn from_clif_trap(code: ir::TrapCode) -> Option<TrapCode> {
         ir::TrapCode::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
         other => return TrapCode::from_u8(other.as_raw().get()),
     })
-}
-
-/// The trap a fallible builtin reports when it fails.
-pub(crate) fn builtin_trap(builtin: Builtin) -> TrapCode {
-    match builtin {
-        Builtin::MemoryCopy
-        | Builtin::MemoryFill
-        | Builtin::MemoryInit
-        | Builtin::MemoryGrow
-        | Builtin::DataDrop => TrapCode::MemoryOutOfBounds,
-        Builtin::TableCopy
-        | Builtin::TableFill
-        | Builtin::TableInit
-        | Builtin::TableGrow
-        | Builtin::ElemDrop => TrapCode::TableOutOfBounds,
-        // Rounding never fails; nothing checks its result.
-        Builtin::CeilF32
-        | Builtin::FloorF32
-        | Builtin::TruncF32
-        | Builtin::NearestF32
-        | Builtin::CeilF64
-        | Builtin::FloorF64
-        | Builtin::TruncF64
-        | Builtin::NearestF64 => TrapCode::UnreachableCodeReached,
-    }
 }
 
 #[cfg(test)]

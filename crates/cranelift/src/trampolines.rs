@@ -9,7 +9,9 @@
 //! function `(host_funcref, caller_vmctx, params...) -> results` that spills
 //! the parameters into a stack array, calls the funcref's `array_call` (a
 //! Rust `extern "C" fn(funcref, caller_vmctx, values) -> u64`), traps with
-//! `HostTrap` if that returned 0, and returns the results from the array.
+//! the `raise` builtin if that returned 0 (the host function failed and its
+//! error is pending: `raise` unwinds to the host without a signal), and
+//! returns the results from the array.
 
 use crate::func_environ::trusted;
 use crate::{ir_type, trap_code, wasm_signature};
@@ -18,15 +20,17 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use hoist_environ::{TrapCode, WasmFuncType};
+use hoist_environ::{Builtin, TrapCode, VMLayout, WasmFuncType, VALUE_SLOT_SIZE};
 
-/// Bytes per value slot in the host's value array.
-pub const VALUE_SLOT_SIZE: u32 = 16;
-
-// Offsets in `VMFuncRef`, which has the same shape for every module.
+/// Offsets in `VMFuncRef`, which has the same shape for every module:
+/// (wasm_call, array_call, vmctx).
 fn funcref_offsets(isa: &dyn TargetIsa) -> (i32, i32, i32) {
-    let p = isa.pointer_bytes() as i32;
-    (0, p, 2 * p) // wasm_call, array_call, vmctx
+    let layout = VMLayout::new(isa.pointer_bytes());
+    (
+        layout.funcref_wasm_call() as i32,
+        layout.funcref_array_call() as i32,
+        layout.funcref_vmctx() as i32,
+    )
 }
 
 /// The signature of `array_to_wasm` trampolines.
@@ -119,7 +123,37 @@ pub fn wasm_to_array(
         .ins()
         .call_indirect(host_sig, host, &[callee, caller_vmctx, values]);
     let ok = builder.inst_results(call)[0];
-    builder.ins().trapz(ok, trap_code(TrapCode::HostTrap));
+    let done = builder.create_block();
+    let failed = builder.create_block();
+    builder.ins().brif(ok, done, &[], failed, &[]);
+    builder.seal_block(failed);
+    builder.switch_to_block(failed);
+    builder.set_cold_block(failed);
+    // The caller is wasm, so `caller_vmctx` is an instance's: its builtin
+    // array has `raise`, which never returns.
+    let layout = VMLayout::new(isa.pointer_bytes());
+    let builtins = builder.ins().load(
+        pointer,
+        trusted(),
+        caller_vmctx,
+        layout.vmctx_builtins() as i32,
+    );
+    let raise = builder.ins().load(
+        pointer,
+        trusted(),
+        builtins,
+        (Builtin::Raise as u32 * u32::from(layout.ptr)) as i32,
+    );
+    let mut raise_sig = Signature::new(isa.default_call_conv());
+    raise_sig.params.push(AbiParam::new(pointer));
+    raise_sig.returns.push(AbiParam::new(types::I64));
+    let raise_sig = builder.import_signature(raise_sig);
+    builder
+        .ins()
+        .call_indirect(raise_sig, raise, &[caller_vmctx]);
+    builder.ins().trap(trap_code(TrapCode::HostTrap));
+    builder.seal_block(done);
+    builder.switch_to_block(done);
 
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, result) in ty.results.iter().enumerate() {

@@ -5,6 +5,7 @@
 //! `VMContext` ([`VMOffsets`]) and the trap codes with their spec messages.
 //! This crate knows WebAssembly but neither Cranelift nor raw memory.
 
+mod builtins;
 mod compiled;
 mod index;
 mod memory_image;
@@ -13,8 +14,10 @@ mod translate;
 mod trap;
 mod tunables;
 mod types;
+mod vm_layout;
 mod vmoffsets;
 
+pub use builtins::{Builtin, BuiltinResult};
 pub use compiled::{CompiledText, FunctionLoc};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
@@ -26,7 +29,8 @@ pub use translate::{
 pub use trap::TrapCode;
 pub use tunables::Tunables;
 pub use types::*;
-pub use vmoffsets::{Builtin, VMOffsets, VMCONTEXT_MAGIC};
+pub use vm_layout::{VMLayout, VALUE_SLOT_SIZE};
+pub use vmoffsets::{VMOffsets, VMCONTEXT_MAGIC};
 
 /// Size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -2,6 +2,7 @@
 
 use crate::store::{FuncData, Store, StoreInner};
 use crate::trap;
+use crate::typed::{IntoFunc, StoreRef};
 use crate::types::FuncType;
 use crate::values::Val;
 use crate::Extern;
@@ -28,10 +29,29 @@ impl<T> Caller<'_, T> {
         &mut self.store.data
     }
 
+    /// The bytes of the calling instance's memory exported as `memory`
+    /// (WASI's convention) together with the store's data, so a host
+    /// function can use both at once; found in constant time. The memory is
+    /// empty when the caller exports none (or the host is the caller).
+    pub fn memory(&mut self) -> (&mut [u8], &mut T) {
+        let bytes = if self.vmctx.is_null() {
+            None
+        } else {
+            // SAFETY: a non-null caller vmctx is the live instance whose
+            // wasm code called this host function; while the host function
+            // runs, nothing else uses that instance.
+            unsafe { hoist_runtime::Instance::from_vmctx(self.vmctx) }.exported_memory_data()
+        };
+        (bytes.unwrap_or_default(), &mut self.store.data)
+    }
+
     /// The calling instance's exported memory `name` together with the
     /// store's data, so a host function can use both at once. The memory
     /// is empty when the caller exports no such memory.
     pub fn memory_and_data(&mut self, name: &str) -> (&mut [u8], &mut T) {
+        if name == "memory" {
+            return self.memory();
+        }
         let memory = match self.get_export(name) {
             Some(Extern::Memory(memory)) => Some(memory.0),
             _ => None,
@@ -73,15 +93,7 @@ impl Func {
         ty: FuncType,
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Func {
-        let inner = &mut *store.inner;
-        let wasm_ty = ty.to_wasm();
-        // The wasm-to-host trampoline comes from the importing module, or
-        // from the engine when the function reaches wasm another way
-        // (see `StoreInner::wasm_callable`).
-        let trampoline = std::ptr::null();
-        let type_id = inner.engine.signature_id(&wasm_ty);
-        let slots = ty.params().len().max(ty.results().len()).max(1);
-        let store_ptr = StorePtr(inner as *mut StoreInner<T>);
+        let store_ptr = StorePtr(&mut *store.inner as *mut StoreInner<T>);
         let signature = ty.clone();
         let host: Box<HostFn> = Box::new(move |vmctx, values| {
             // SAFETY: host functions run only while their store is in a call
@@ -120,6 +132,33 @@ impl Func {
             }
             Ok(())
         });
+        Func::from_host_fn(store, ty, host)
+    }
+
+    /// Defines a host function from a Rust closure over plain values:
+    /// `Fn(Caller<T>, A1, ..., An) -> R`, each `Ai` one of `i32`, `u32`,
+    /// `i64`, `u64`, `f32`, `f64`, and `R` nothing, one of them, a tuple,
+    /// or a `Result` of those (an `Err` traps the calling wasm code). The
+    /// function's wasm type follows from the closure's; arguments and
+    /// results go straight between the value slots and the closure.
+    pub fn wrap<T: 'static, Params, Results, F: IntoFunc<T, Params, Results>>(
+        store: &mut Store<T>,
+        f: F,
+    ) -> Func {
+        let ty = F::func_type();
+        let host = f.into_host_fn(StoreRef(&mut *store.inner as *mut StoreInner<T>));
+        Func::from_host_fn(store, ty, host)
+    }
+
+    fn from_host_fn<T: 'static>(store: &mut Store<T>, ty: FuncType, host: Box<HostFn>) -> Func {
+        let inner = &mut *store.inner;
+        let wasm_ty = ty.to_wasm();
+        // The wasm-to-host trampoline comes from the importing module, or
+        // from the engine when the function reaches wasm another way
+        // (see `StoreInner::wasm_callable`).
+        let trampoline = std::ptr::null();
+        let type_id = inner.engine.signature_id(&wasm_ty);
+        let slots = ty.params().len().max(ty.results().len()).max(1);
         let mut host = VMHostFunc::new(trampoline, type_id, slots, host);
         let funcref = host.funcref();
         inner.host_funcs.push(host);

@@ -21,6 +21,7 @@ mod linker;
 mod module;
 mod store;
 mod trap;
+mod typed;
 mod types;
 mod values;
 
@@ -36,5 +37,6 @@ pub use linker::Linker;
 pub use module::Module;
 pub use store::Store;
 pub use trap::{FrameInfo, Trap, TrapCode};
+pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};
 pub use types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
 pub use values::{ExternRef, Val};

@@ -2,9 +2,11 @@
 
 use crate::engine::Engine;
 use crate::externals::Extern;
+use crate::func::Func;
 use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::Store;
+use crate::typed::IntoFunc;
 use anyhow::{bail, Result};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -39,6 +41,22 @@ impl<T> Linker<T> {
         self.items
             .insert((module.to_string(), name.to_string()), item.into());
         Ok(self)
+    }
+
+    /// Defines a typed host function (see [`Func::wrap`]) under
+    /// `module`/`name`.
+    pub fn func_wrap<Params, Results>(
+        &mut self,
+        store: &mut Store<T>,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<T, Params, Results>,
+    ) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
+        let func = Func::wrap(store, f);
+        self.define(module, name, func)
     }
 
     /// Defines every export of `instance` under the module name `module`.

@@ -2,47 +2,52 @@
 //! inline: memory.grow and the bulk memory and table operations.
 //!
 //! Each takes the calling instance's vmctx and 64-bit arguments and returns
-//! a 64-bit result (see `hoist_environ::Builtin`). Fallible ones return 0 on
-//! success and 1 on failure; the compiled caller then traps with the
-//! operation's trap code. Builtins never unwind.
+//! a 64-bit result (see `hoist_environ::foreach_builtin!`, which lists
+//! them). Fallible ones return 0 on success and 1 on failure; the compiled
+//! caller then traps with the operation's trap code. Only `raise` unwinds,
+//! and it is written in C (`helpers.c`).
 
 use crate::instance::Instance;
-use crate::vmcontext::{VMBuiltinFunctions, VMContextHeader};
+use crate::vmcontext::VMBuiltinFunctions;
 use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
 
-/// The builtin array every vmctx points at, in `Builtin` order.
-pub static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
-    functions: [
-        memory_grow as *const u8,
-        memory_copy as *const u8,
-        memory_fill as *const u8,
-        memory_init as *const u8,
-        data_drop as *const u8,
-        table_grow as *const u8,
-        table_fill as *const u8,
-        table_copy as *const u8,
-        table_init as *const u8,
-        elem_drop as *const u8,
-        ceil_f32 as *const u8,
-        floor_f32 as *const u8,
-        trunc_f32 as *const u8,
-        nearest_f32 as *const u8,
-        ceil_f64 as *const u8,
-        floor_f64 as *const u8,
-        trunc_f64 as *const u8,
-        nearest_f64 as *const u8,
-    ],
-};
+/// Declares the builtin array from the table, each function cast to its
+/// exact signature (vmctx, one `u64` per argument) so an arity mismatch
+/// between the table and an implementation does not compile.
+macro_rules! builtin_array {
+    ($( $variant:ident $function:ident ( $($arg:ident),* ) -> $result:ident $( ( $code:ident ) )? ; )*) => {
+        /// The builtin array every vmctx points at, in `Builtin` order.
+        pub static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
+            functions: [
+                $( $function as unsafe extern "C" fn(*mut u8 $(, builtin_arg!($arg))*) -> u64 as *const u8, )*
+            ],
+        };
+    };
+}
+
+macro_rules! builtin_arg {
+    ($arg:ident) => {
+        u64
+    };
+}
+
+hoist_environ::foreach_builtin!(builtin_array);
+
+unsafe extern "C" {
+    /// `helpers.c`: unwinds from compiled code to the innermost entry
+    /// (`hoist_catch`) after a host function failed; never returns.
+    #[link_name = "hoist_raise"]
+    fn raise(vmctx: *mut u8) -> u64;
+}
 
 /// The instance that owns `vmctx`.
 ///
 /// # Safety
 /// `vmctx` must be a live instance's vmctx, as passed by compiled code.
 unsafe fn instance<'a>(vmctx: *mut u8) -> &'a mut Instance {
-    // SAFETY: per the contract, the header's instance pointer is the live,
-    // boxed instance that owns this vmctx; wasm code running on its behalf
+    // SAFETY: per the contract; wasm code running on the instance's behalf
     // has exclusive use of it.
-    unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance }
+    unsafe { Instance::from_vmctx(vmctx) }
 }
 
 fn status<E>(result: Result<(), E>) -> u64 {

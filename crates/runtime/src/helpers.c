@@ -39,3 +39,19 @@ int hoist_catch(void **jmp_buf_slot, hoist_entry_fn entry, void *a0, void *a1, v
 __attribute__((noreturn)) void hoist_unwind(void *buf) {
     siglongjmp(*(sigjmp_buf *)buf, 1);
 }
+
+/* traphandlers.rs: records a host-function failure as this thread's trap and returns the recovery
+ * point of the innermost hoist_catch. */
+extern void *hoist_raise_target(void);
+
+/*
+ * The `raise` builtin: compiled code (the wasm-to-host trampoline) calls it when a host function
+ * failed and left its error pending. It unwinds straight to the innermost hoist_catch, which
+ * returns 0 and hands the error back: no signal, no trap instruction. Only compiled wasm frames
+ * and the trampolines lie between, so nothing that needs unwinding is skipped (the host
+ * function's own Rust frames have already returned).
+ */
+__attribute__((noreturn)) unsigned long long hoist_raise(void *vmctx) {
+    (void)vmctx;
+    siglongjmp(*(sigjmp_buf *)hoist_raise_target(), 1);
+}

@@ -94,6 +94,8 @@ pub struct Instance {
     /// Evaluated element segments; `None` once dropped.
     elements: Vec<Option<Box<[usize]>>>,
     store: *mut u8,
+    /// The memory exported as `memory` (WASI's convention), found once.
+    exported_memory: Option<MemoryIndex>,
 }
 
 // SAFETY: an instance is only used by the store that owns it, which is
@@ -123,6 +125,10 @@ impl Instance {
             dropped_data: vec![false; module.data.len()],
             elements: Vec::new(),
             store: parts.store,
+            exported_memory: module.exports.iter().find_map(|(name, index)| match index {
+                EntityIndex::Memory(memory) if name == "memory" => Some(*memory),
+                _ => None,
+            }),
         });
         let instance_ptr: *mut Instance = &mut *instance;
         let code = &parts.code;
@@ -191,6 +197,27 @@ impl Instance {
 
     pub fn code(&self) -> &Arc<ModuleCode> {
         &self.code
+    }
+
+    /// The instance that owns `vmctx`.
+    ///
+    /// # Safety
+    /// `vmctx` must be a live instance's vmctx (compiled code passes its
+    /// own to host functions as the caller's), and nothing else may use
+    /// the instance for the life of the returned reference.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut u8) -> &'a mut Instance {
+        // SAFETY: per the contract, the header's instance pointer is the
+        // live, boxed instance that owns this vmctx.
+        unsafe { &mut *(*(vmctx as *mut VMContextHeader)).instance }
+    }
+
+    /// The bytes of the memory exported as `memory`, if there is one: what
+    /// WASI calls read and write. Constant time.
+    pub fn exported_memory_data(&mut self) -> Option<&mut [u8]> {
+        let memory = self.exported_memory?;
+        // SAFETY: memory pointers stay valid for the instance's life, and
+        // `&mut self` gives exclusive use.
+        Some(unsafe { &mut *self.memories[memory.index()] }.data_mut())
     }
 
     pub fn vmctx(&self) -> *mut u8 {

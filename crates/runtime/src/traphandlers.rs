@@ -93,6 +93,8 @@ struct ThreadState {
     /// entry is the trapping PC; the others are return addresses into compiled code.
     backtrace_len: Cell<usize>,
     backtrace: [Cell<usize>; MAX_TRAP_BACKTRACE],
+    /// How many signals this thread turned into wasm traps (for tests).
+    signals: Cell<u64>,
 }
 
 impl ThreadState {
@@ -103,6 +105,7 @@ impl ThreadState {
             trap_pc: Cell::new(0),
             backtrace_len: Cell::new(0),
             backtrace: [const { Cell::new(0) }; MAX_TRAP_BACKTRACE],
+            signals: Cell::new(0),
         }
     }
 }
@@ -241,6 +244,7 @@ pub(crate) unsafe fn test_if_trap(pc: usize, fp: usize, sp: usize) -> Option<*mu
             let code = code_registry::lookup_trap(pc)?;
             s.trap_code.set(Some(code));
             s.trap_pc.set(pc);
+            s.signals.set(s.signals.get() + 1);
             // SAFETY: per this function's contract, `sp` is the faulting thread's stack pointer
             // and `buf` (a local of the `hoist_catch` frame that called into wasm) lies above all
             // frames of this activation, so `[sp, buf)` is mapped, live stack.
@@ -291,6 +295,44 @@ unsafe fn walk_frames(s: &ThreadState, pc: usize, mut fp: usize, sp: usize, limi
         fp = next_fp;
     }
     n
+}
+
+/// For the `raise` builtin (`helpers.c`): records a host trap on this
+/// thread and returns the innermost recovery point to jump to.
+///
+/// # Safety
+/// Called only by `hoist_raise`, from compiled code running under
+/// [`catch_traps`] on this thread.
+#[unsafe(no_mangle)]
+unsafe extern "C" fn hoist_raise_target() -> *mut c_void {
+    STATE.with(|s| {
+        let buf = s.jmp_buf.get();
+        if buf.is_null() {
+            // Compiled code runs only under catch_traps; this is a bug.
+            std::process::abort();
+        }
+        s.trap_code.set(Some(TrapCode::HostTrap));
+        s.trap_pc.set(0);
+        s.backtrace_len.set(0);
+        RAISES.with(|r| r.set(r.get() + 1));
+        buf
+    })
+}
+
+thread_local! {
+    /// How many times `raise` unwound on this thread (for tests).
+    static RAISES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many host failures on this thread unwound through `raise`
+/// (without a signal) so far.
+pub fn raise_count() -> u64 {
+    RAISES.with(Cell::get)
+}
+
+/// How many fault signals this thread turned into wasm traps so far.
+pub fn trap_signal_count() -> u64 {
+    STATE.with(|s| s.signals.get())
 }
 
 /// Resumes at the recovery point returned by [`test_if_trap`].

@@ -181,7 +181,15 @@ mod tests {
         );
         assert_eq!(offsets.size_of_vmfuncref() as usize, size_of::<VMFuncRef>());
         assert_eq!(size_of::<VMGlobalDefinition>(), 16);
-        assert_eq!(size_of::<ValRaw>(), 16);
+        assert_eq!(size_of::<ValRaw>(), VALUE_SLOT_SIZE as usize);
+        assert_eq!(
+            offsets.vmctx_header_size() as usize,
+            size_of::<VMContextHeader>()
+        );
+        assert_eq!(
+            size_of::<VMBuiltinFunctions>(),
+            Builtin::COUNT * size_of::<usize>()
+        );
         // The arrays start right after the header.
         let ty = TypeIndex::from_u32(0);
         let mut one_type = Module::default();

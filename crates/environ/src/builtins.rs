@@ -1,0 +1,140 @@
+//! The builtins: host helpers that compiled code calls through the vmctx's
+//! builtin array, for operations too big to inline.
+//!
+//! [`foreach_builtin!`] is the one table of them. The environment's
+//! [`Builtin`] enum, the compiler's calls and result handling, and the
+//! runtime's function array are all generated from it, so adding a builtin
+//! is one line here plus its implementation in the runtime (a function of
+//! the same name in `hoist_runtime`'s builtins module).
+//!
+//! Every builtin takes the caller's vmctx and then only 64-bit integer
+//! arguments (indices, addresses, lengths and reference bits,
+//! zero-extended), and returns one 64-bit integer. That keeps one calling
+//! convention for all of them on every target (riscv64 would otherwise
+//! want 32-bit arguments sign-extended).
+
+/// Calls `$mac!` with the table of builtins, one per line:
+/// `Variant function(args...) -> result;` where the result says what the
+/// caller does with the returned value:
+/// - `value`: it is the operation's result;
+/// - `trap(Code)`: zero is success, anything else traps with `Code`;
+/// - `never`: the builtin does not return (it unwinds to the host).
+///
+/// The order is the order of the function pointers in the array.
+#[macro_export]
+macro_rules! foreach_builtin {
+    ($mac:ident) => {
+        $mac! {
+            // `(memory, delta_pages)` → old size in pages, or -1.
+            MemoryGrow memory_grow(memory, delta) -> value;
+            MemoryCopy memory_copy(dst_memory, dst, src_memory, src, len) -> trap(MemoryOutOfBounds);
+            MemoryFill memory_fill(memory, dst, value, len) -> trap(MemoryOutOfBounds);
+            MemoryInit memory_init(memory, data, dst, src, len) -> trap(MemoryOutOfBounds);
+            DataDrop data_drop(data) -> value;
+            // `(table, delta, init)` → old size in elements, or -1.
+            TableGrow table_grow(table, delta, init) -> value;
+            TableFill table_fill(table, dst, value, len) -> trap(TableOutOfBounds);
+            TableCopy table_copy(dst_table, src_table, dst, src, len) -> trap(TableOutOfBounds);
+            TableInit table_init(table, elem, dst, src, len) -> trap(TableOutOfBounds);
+            ElemDrop elem_drop(elem) -> value;
+            // Float rounding for CPUs without rounding instructions (x86_64
+            // without SSE4.1): bits in, bits of the rounded value out.
+            CeilF32 ceil_f32(bits) -> value;
+            FloorF32 floor_f32(bits) -> value;
+            TruncF32 trunc_f32(bits) -> value;
+            NearestF32 nearest_f32(bits) -> value;
+            CeilF64 ceil_f64(bits) -> value;
+            FloorF64 floor_f64(bits) -> value;
+            TruncF64 trunc_f64(bits) -> value;
+            NearestF64 nearest_f64(bits) -> value;
+            // A host function failed (its error is pending): unwind to the
+            // innermost entry from the host, without a signal.
+            Raise raise() -> never;
+        }
+    };
+}
+
+/// What compiled code does with a builtin's result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltinResult {
+    /// The result is the operation's value.
+    Value,
+    /// Zero is success; anything else traps with this code.
+    Trap(crate::TrapCode),
+    /// The builtin never returns.
+    Never,
+}
+
+macro_rules! builtin_result {
+    (value) => {
+        BuiltinResult::Value
+    };
+    (trap($code:ident)) => {
+        BuiltinResult::Trap(crate::TrapCode::$code)
+    };
+    (never) => {
+        BuiltinResult::Never
+    };
+}
+
+macro_rules! declare_builtins {
+    ($( $variant:ident $function:ident ( $($arg:ident),* ) -> $result:ident $( ( $code:ident ) )? ; )*) => {
+        /// A builtin, by its index in the builtin array.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum Builtin {
+            $( $variant, )*
+        }
+
+        impl Builtin {
+            /// Every builtin, in array order.
+            pub const ALL: &'static [Builtin] = &[ $( Builtin::$variant, )* ];
+            /// Number of builtins, the length of the builtin pointer array.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Number of 64-bit arguments after the vmctx.
+            pub fn num_args(self) -> usize {
+                match self {
+                    $( Builtin::$variant => <[&str]>::len(&[$(stringify!($arg)),*]), )*
+                }
+            }
+
+            /// The runtime function's name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Builtin::$variant => stringify!($function), )*
+                }
+            }
+
+            /// What compiled code does with the result.
+            pub fn result(self) -> BuiltinResult {
+                match self {
+                    $( Builtin::$variant => builtin_result!($result $( ( $code ) )?), )*
+                }
+            }
+        }
+    };
+}
+
+foreach_builtin!(declare_builtins);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_consistent() {
+        assert_eq!(Builtin::COUNT, 19);
+        for (i, builtin) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(*builtin as usize, i);
+        }
+        assert_eq!(Builtin::MemoryCopy.num_args(), 5);
+        assert_eq!(Builtin::Raise.num_args(), 0);
+        assert_eq!(Builtin::Raise.result(), BuiltinResult::Never);
+        assert_eq!(
+            Builtin::TableFill.result(),
+            BuiltinResult::Trap(crate::TrapCode::TableOutOfBounds)
+        );
+        assert_eq!(Builtin::NearestF64.name(), "nearest_f64");
+    }
+}

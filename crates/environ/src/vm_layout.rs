@@ -1,0 +1,91 @@
+//! The layout of the VM structures that is the same in every module: what
+//! compiled code and the runtime agree on besides the per-module vmctx
+//! ([`crate::VMOffsets`]). The runtime's `#[repr(C)]` structs are checked
+//! against these numbers by an `offset_of!` test.
+//!
+//! ```text
+//! VMContext header    { magic: u32, instance, store_context, builtins }
+//! VMStoreContext      { stack_limit: usize }
+//! VMMemoryDefinition  { base: *mut u8, current_length: usize }
+//! VMTableDefinition   { base: *mut usize, current_elements: u32 }
+//! VMGlobalDefinition  { storage: [u8; 16] }
+//! VMFuncRef           { wasm_call, array_call, vmctx, type_id: u32 }
+//! value array slot    16 bytes (ValRaw), arguments then results
+//! ```
+
+/// Bytes per slot of the value arrays through which the host passes
+/// arguments and results (any wasm value fits in 16 bytes).
+pub const VALUE_SLOT_SIZE: u32 = 16;
+
+/// Offsets in the fixed VM structures, for a target's pointer size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VMLayout {
+    /// Pointer size in bytes.
+    pub ptr: u8,
+}
+
+impl VMLayout {
+    pub fn new(ptr: u8) -> Self {
+        VMLayout { ptr }
+    }
+
+    pub(crate) fn p(&self) -> u32 {
+        u32::from(self.ptr)
+    }
+
+    // --- the VMContext header, before the per-module arrays ---
+    pub fn vmctx_magic(&self) -> u32 {
+        0
+    }
+    pub fn vmctx_instance(&self) -> u32 {
+        self.p()
+    }
+    pub fn vmctx_store_context(&self) -> u32 {
+        2 * self.p()
+    }
+    pub fn vmctx_builtins(&self) -> u32 {
+        3 * self.p()
+    }
+    /// Where the per-module arrays start.
+    pub fn vmctx_header_size(&self) -> u32 {
+        4 * self.p()
+    }
+
+    // --- VMStoreContext ---
+    pub fn store_context_stack_limit(&self) -> u32 {
+        0
+    }
+
+    // --- VMMemoryDefinition ---
+    pub fn memory_base(&self) -> u32 {
+        0
+    }
+    pub fn memory_current_length(&self) -> u32 {
+        self.p()
+    }
+
+    // --- VMTableDefinition ---
+    pub fn table_base(&self) -> u32 {
+        0
+    }
+    pub fn table_current_elements(&self) -> u32 {
+        self.p()
+    }
+
+    // --- VMFuncRef ---
+    pub fn funcref_wasm_call(&self) -> u32 {
+        0
+    }
+    pub fn funcref_array_call(&self) -> u32 {
+        self.p()
+    }
+    pub fn funcref_vmctx(&self) -> u32 {
+        2 * self.p()
+    }
+    pub fn funcref_type_id(&self) -> u32 {
+        3 * self.p()
+    }
+    pub fn size_of_vmfuncref(&self) -> u32 {
+        4 * self.p()
+    }
+}
