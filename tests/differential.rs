@@ -603,8 +603,7 @@ fn argument_lists(params: &[hoist::ValType]) -> Vec<Vec<Value>> {
                         hoist::ValType::F32 => Value::F32(F32S[k % F32S.len()].to_bits()),
                         hoist::ValType::F64 => Value::F64(F64S[k % F64S.len()].to_bits()),
                         hoist::ValType::V128 => Value::V128(V128S[k % V128S.len()]),
-                        hoist::ValType::FuncRef => Value::FuncRef(None),
-                        hoist::ValType::ExternRef => Value::ExternRef(false),
+                        hoist::ValType::Ref(_) => zero(*ty),
                     }
                 })
                 .collect(),
@@ -620,8 +619,10 @@ fn zero(ty: hoist::ValType) -> Value {
         hoist::ValType::F32 => Value::F32(0),
         hoist::ValType::F64 => Value::F64(0),
         hoist::ValType::V128 => Value::V128(0),
-        hoist::ValType::FuncRef => Value::FuncRef(None),
-        hoist::ValType::ExternRef => Value::ExternRef(false),
+        hoist::ValType::Ref(r) => match r.heap {
+            hoist::HeapType::Extern | hoist::HeapType::NoExtern => Value::ExternRef(false),
+            _ => Value::FuncRef(None),
+        },
     }
 }
 
@@ -849,6 +850,7 @@ impl Exports {
                     let wt = wi.get_table(ws, &name).ok_or_else(missing)?;
                     exports.tables.push((name, ht, wt));
                 }
+                hoist::Extern::Tag(_) => return Err(missing()),
             }
         }
         let wasmi_count = wi.exports(ws).count();
@@ -947,6 +949,8 @@ impl Exports {
                     .unwrap_or_else(|| "?".to_string())
             })),
             hoist::Val::ExternRef(e) => Value::ExternRef(e.is_some()),
+            // wasm-smith here makes neither exceptions nor GC objects.
+            hoist::Val::ExnRef(_) | hoist::Val::AnyRef(_) => Value::ExternRef(false),
         }
     }
 

@@ -290,6 +290,8 @@ fn format_val(val: &Val) -> String {
         Val::V128(bits) => format!("{bits:#034x}"),
         Val::FuncRef(f) => if f.is_some() { "funcref" } else { "null" }.to_string(),
         Val::ExternRef(e) => if e.is_some() { "externref" } else { "null" }.to_string(),
+        Val::ExnRef(e) => if e.is_some() { "exnref" } else { "null" }.to_string(),
+        Val::AnyRef(a) => if a.is_some() { "anyref" } else { "null" }.to_string(),
     }
 }
 

@@ -309,7 +309,7 @@ impl<'a> FuncEnvironment<'a> {
         }
         let sig = builder
             .func
-            .import_signature(wasm_signature(self.isa, &self.module.types[ty]));
+            .import_signature(wasm_signature(self.isa, self.module.func_sig(ty)));
         self.signatures.insert(ty, sig);
         sig
     }

@@ -71,7 +71,7 @@ pub fn ir_type(ty: WasmValType, pointer_type: ir::Type) -> ir::Type {
         WasmValType::F32 => ir::types::F32,
         WasmValType::F64 => ir::types::F64,
         WasmValType::V128 => ir::types::I8X16,
-        WasmValType::FuncRef | WasmValType::ExternRef => pointer_type,
+        WasmValType::Ref(_) => pointer_type,
     }
 }
 

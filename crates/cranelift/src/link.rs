@@ -122,7 +122,7 @@ pub fn compile_module(
     let mut seen: HashMap<&WasmFuncType, TypeIndex> = HashMap::new();
     let mut aliases: Vec<(TypeIndex, TypeIndex)> = Vec::new();
     for (_, ty) in module.functions.iter().skip(module.num_imported_funcs) {
-        let func_type = &module.types[*ty];
+        let func_type = module.func_sig(*ty);
         match seen.get(func_type) {
             Some(first) if first != ty => aliases.push((*ty, *first)),
             Some(_) => {}
@@ -137,7 +137,7 @@ pub fn compile_module(
     let mut import_aliases: Vec<(TypeIndex, TypeIndex)> = Vec::new();
     let mut seen_imports: HashMap<&WasmFuncType, TypeIndex> = HashMap::new();
     for (_, ty) in module.functions.iter().take(module.num_imported_funcs) {
-        let func_type = &module.types[*ty];
+        let func_type = module.func_sig(*ty);
         match seen_imports.get(func_type) {
             Some(first) if first != ty => import_aliases.push((*ty, *first)),
             Some(_) => {}

@@ -36,6 +36,10 @@ indices! {
     ElemIndex, "elem";
     /// Index of a data segment.
     DataIndex, "data";
+    /// Index of a tag, imports first.
+    TagIndex, "tag";
+    /// Index of a tag defined in the module.
+    DefinedTagIndex, "defined_tag";
 }
 
 /// An index in one of the four import/export index spaces.
@@ -45,4 +49,5 @@ pub enum EntityIndex {
     Table(TableIndex),
     Memory(MemoryIndex),
     Global(GlobalIndex),
+    Tag(TagIndex),
 }

@@ -23,8 +23,8 @@ pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;
 pub use translate::{
-    translate_module, translate_module_with_features, val_type, wasm_features, FunctionBodyData,
-    ModuleTranslation,
+    heap_type, ref_type, translate_module, translate_module_with_features, val_type, wasm_features,
+    FunctionBodyData, ModuleTranslation,
 };
 pub use trap::TrapCode;
 pub use tunables::Tunables;

@@ -3,7 +3,7 @@
 //! copy-on-write from the artifact file instead of copying segment by
 //! segment (see ../shared/research/engine-design.md §2.8).
 
-use crate::{ConstExpr, DataKind, MemoryIndex, Module, WASM_PAGE_SIZE};
+use crate::{DataKind, MemoryIndex, Module};
 
 /// Image pages are this size (and so aligned to it in artifacts).
 pub const IMAGE_PAGE_SIZE: u64 = 4096;
@@ -25,7 +25,7 @@ pub struct MemoryImage {
 pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
     let mut images = Vec::new();
     for (memory, ty) in module.memories.iter().skip(module.num_imported_memories) {
-        let initial = ty.minimum.saturating_mul(WASM_PAGE_SIZE);
+        let initial = ty.initial_bytes();
         let mut segments = Vec::new();
         let mut usable = !ty.memory64;
         for segment in module.data.values() {
@@ -39,11 +39,11 @@ pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
             if *target != memory {
                 continue;
             }
-            let ConstExpr::I32(offset) = offset else {
+            let Some(offset) = offset.as_i32() else {
                 usable = false;
                 break;
             };
-            let start = u64::from(*offset as u32);
+            let start = u64::from(offset as u32);
             if start + segment.bytes.len() as u64 > initial {
                 usable = false;
                 break;
@@ -93,12 +93,13 @@ mod tests {
             maximum: None,
             memory64: false,
             shared: false,
+            page_size_log2: 16,
         });
         for (offset, bytes) in segments {
             module.data.push(DataSegment {
                 kind: DataKind::Active {
                     memory,
-                    offset: *offset,
+                    offset: offset.clone(),
                 },
                 bytes: bytes.to_vec().into(),
             });
@@ -110,8 +111,8 @@ mod tests {
     fn merges_segments_in_order_into_pages() {
         let module = module_with(
             &[
-                (ConstExpr::I32(5000), b"abc"),
-                (ConstExpr::I32(5001), b"XY"),
+                (ConstExpr::op(ConstOp::I32Const(5000)), b"abc"),
+                (ConstExpr::op(ConstOp::I32Const(5001)), b"XY"),
             ],
             1,
         );
@@ -124,8 +125,9 @@ mod tests {
 
     #[test]
     fn no_image_when_a_segment_could_trap_or_moves() {
-        assert!(memory_images(&module_with(&[(ConstExpr::I32(65535), b"ab")], 1)).is_empty());
-        let global = ConstExpr::GlobalGet(GlobalIndex::from_u32(0));
+        let at = ConstExpr::op(ConstOp::I32Const(65535));
+        assert!(memory_images(&module_with(&[(at, b"ab")], 1)).is_empty());
+        let global = ConstExpr::op(ConstOp::GlobalGet(GlobalIndex::from_u32(0)));
         assert!(memory_images(&module_with(&[(global, b"ab")], 1)).is_empty());
     }
 }

@@ -4,18 +4,66 @@ use crate::*;
 use cranelift_entity::PrimaryMap;
 use std::collections::HashMap;
 
-/// A constant expression, as used by global initializers and segment
-/// offsets and items.
+/// One instruction of a constant expression.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum ConstExpr {
-    I32(i32),
-    I64(i64),
-    F32(u32),
-    F64(u64),
-    V128(u128),
-    RefNull(WasmValType),
+pub enum ConstOp {
+    I32Const(i32),
+    I64Const(i64),
+    F32Const(u32),
+    F64Const(u64),
+    V128Const(u128),
+    RefNull(WasmHeapType),
     RefFunc(FuncIndex),
     GlobalGet(GlobalIndex),
+    // The extended-const proposal.
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression, as used by global and table initializers and
+/// segment offsets and items: a validated instruction sequence that
+/// leaves one value (evaluated on a small stack at instantiation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstExpr {
+    ops: Box<[ConstOp]>,
+}
+
+impl ConstExpr {
+    pub fn new(ops: impl IntoIterator<Item = ConstOp>) -> ConstExpr {
+        ConstExpr {
+            ops: ops.into_iter().collect(),
+        }
+    }
+
+    /// The one-instruction expression `op`.
+    pub fn op(op: ConstOp) -> ConstExpr {
+        ConstExpr::new([op])
+    }
+
+    pub fn ops(&self) -> &[ConstOp] {
+        &self.ops
+    }
+
+    /// The value, when the expression is a single `i32.const`.
+    pub fn as_i32(&self) -> Option<i32> {
+        match *self.ops {
+            [ConstOp::I32Const(v)] => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value, when the expression is a single `i32.const` or `i64.const`.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self.ops {
+            [ConstOp::I32Const(v)] => Some(u64::from(v as u32)),
+            [ConstOp::I64Const(v)] => Some(v as u64),
+            _ => None,
+        }
+    }
 }
 
 /// One import, in module order.
@@ -41,7 +89,7 @@ pub enum ElementKind {
 #[derive(Clone, Debug)]
 pub struct ElementSegment {
     pub kind: ElementKind,
-    pub ty: WasmValType,
+    pub ty: WasmRefType,
     pub items: Box<[ConstExpr]>,
 }
 
@@ -67,18 +115,27 @@ pub struct DataSegment {
 pub struct Module {
     /// The name from the name section, if any.
     pub name: Option<String>,
-    pub types: PrimaryMap<TypeIndex, WasmFuncType>,
+    /// The type section, in order.
+    pub types: PrimaryMap<TypeIndex, WasmSubType>,
+    /// The recursion groups of the type section: (first type, count), in
+    /// order. A type may only refer to types of earlier groups or its own.
+    pub rec_groups: Vec<(TypeIndex, u32)>,
     /// The type of each function, imports first.
     pub functions: PrimaryMap<FuncIndex, TypeIndex>,
     pub tables: PrimaryMap<TableIndex, TableType>,
+    /// Initial element of each defined table (`None`: null).
+    pub table_inits: PrimaryMap<DefinedTableIndex, Option<ConstExpr>>,
     pub memories: PrimaryMap<MemoryIndex, MemoryType>,
     pub globals: PrimaryMap<GlobalIndex, GlobalType>,
     /// Initial values of the defined globals.
     pub global_inits: PrimaryMap<DefinedGlobalIndex, ConstExpr>,
+    /// Each tag's type, imports first (the exception-handling proposal).
+    pub tags: PrimaryMap<TagIndex, TagType>,
     pub num_imported_funcs: usize,
     pub num_imported_tables: usize,
     pub num_imported_memories: usize,
     pub num_imported_globals: usize,
+    pub num_imported_tags: usize,
     pub imports: Vec<Import>,
     /// Exports in module order.
     pub exports: Vec<(String, EntityIndex)>,
@@ -91,7 +148,23 @@ pub struct Module {
 
 impl Module {
     pub fn func_type(&self, func: FuncIndex) -> &WasmFuncType {
-        &self.types[self.functions[func]]
+        self.types[self.functions[func]].unwrap_func()
+    }
+
+    /// The signature of function type `ty` (validated to be one).
+    pub fn func_sig(&self, ty: TypeIndex) -> &WasmFuncType {
+        self.types[ty].unwrap_func()
+    }
+
+    /// The signature of tag `tag`'s exceptions.
+    pub fn tag_sig(&self, tag: TagIndex) -> &WasmFuncType {
+        self.func_sig(self.tags[tag].ty)
+    }
+
+    pub fn defined_tag_index(&self, tag: TagIndex) -> Option<DefinedTagIndex> {
+        tag.index()
+            .checked_sub(self.num_imported_tags)
+            .map(DefinedTagIndex::new)
     }
 
     pub fn defined_func_index(&self, func: FuncIndex) -> Option<DefinedFuncIndex> {
@@ -136,10 +209,11 @@ impl Module {
     /// The type of an entity of this module, for import/export matching.
     pub fn entity_type(&self, index: EntityIndex) -> EntityType {
         match index {
-            EntityIndex::Function(f) => EntityType::Function(self.func_type(f).clone()),
+            EntityIndex::Function(f) => EntityType::Function(self.functions[f]),
             EntityIndex::Table(t) => EntityType::Table(self.tables[t].clone()),
             EntityIndex::Memory(m) => EntityType::Memory(self.memories[m].clone()),
             EntityIndex::Global(g) => EntityType::Global(self.globals[g]),
+            EntityIndex::Tag(t) => EntityType::Tag(self.tags[t]),
         }
     }
 

@@ -51,19 +51,15 @@ pub fn translate_module_with_features(
         }
         match payload {
             Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty?;
-                    let params = ty
-                        .params()
-                        .iter()
-                        .map(|t| val_type(*t))
-                        .collect::<WasmResult<Vec<_>>>()?;
-                    let results = ty
-                        .results()
-                        .iter()
-                        .map(|t| val_type(*t))
-                        .collect::<WasmResult<Vec<_>>>()?;
-                    module.types.push(WasmFuncType::new(params, results));
+                for group in reader {
+                    let group = group?;
+                    let start = module.types.next_key();
+                    let count = group.types().len() as u32;
+                    for ty in group.into_types() {
+                        let ty = sub_type(&ty, start)?;
+                        module.types.push(ty);
+                    }
+                    module.rec_groups.push((start, count));
                 }
             }
             Payload::ImportSection(reader) => {
@@ -86,6 +82,10 @@ pub fn translate_module_with_features(
                             module.num_imported_globals += 1;
                             EntityIndex::Global(module.globals.push(global_type(ty)?))
                         }
+                        TypeRef::Tag(ty) => {
+                            module.num_imported_tags += 1;
+                            EntityIndex::Tag(module.tags.push(tag_type(ty)))
+                        }
                         other => {
                             return Err(WasmError::Unsupported(format!("import of {other:?}")));
                         }
@@ -105,12 +105,16 @@ pub fn translate_module_with_features(
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table?;
-                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                        return Err(WasmError::Unsupported(
-                            "table initializer expressions".into(),
-                        ));
-                    }
                     module.tables.push(table_type(table.ty)?);
+                    module.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => Some(const_expr(&expr)?),
+                    });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for tag in reader {
+                    module.tags.push(tag_type(tag?));
                 }
             }
             Payload::MemorySection(reader) => {
@@ -140,6 +144,9 @@ pub fn translate_module_with_features(
                         }
                         wasmparser::ExternalKind::Global => {
                             EntityIndex::Global(GlobalIndex::from_u32(export.index))
+                        }
+                        wasmparser::ExternalKind::Tag => {
+                            EntityIndex::Tag(TagIndex::from_u32(export.index))
                         }
                         other => {
                             return Err(WasmError::Unsupported(format!("export of {other:?}")))
@@ -206,56 +213,186 @@ fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> 
     Ok(())
 }
 
-/// Converts a wasmparser value type.
+/// Converts a wasmparser value type from a function body or a module
+/// section (concrete types as module type indices).
 pub fn val_type(ty: wasmparser::ValType) -> WasmResult<WasmValType> {
+    val_type_in(ty, None)
+}
+
+/// Converts a value type; inside a recursion group starting at
+/// `group_start`, group-relative type indices become module indices.
+fn val_type_in(ty: wasmparser::ValType, group_start: Option<TypeIndex>) -> WasmResult<WasmValType> {
     Ok(match ty {
         wasmparser::ValType::I32 => WasmValType::I32,
         wasmparser::ValType::I64 => WasmValType::I64,
         wasmparser::ValType::F32 => WasmValType::F32,
         wasmparser::ValType::F64 => WasmValType::F64,
         wasmparser::ValType::V128 => WasmValType::V128,
-        wasmparser::ValType::Ref(r) => ref_type(r)?,
+        wasmparser::ValType::Ref(r) => WasmValType::Ref(ref_type_in(r, group_start)?),
     })
 }
 
-fn ref_type(r: wasmparser::RefType) -> WasmResult<WasmValType> {
-    if r == wasmparser::RefType::FUNCREF {
-        Ok(WasmValType::FuncRef)
-    } else if r == wasmparser::RefType::EXTERNREF {
-        Ok(WasmValType::ExternRef)
-    } else {
-        Err(WasmError::Unsupported(format!("reference type {r}")))
+/// Converts a wasmparser reference type.
+pub fn ref_type(r: wasmparser::RefType) -> WasmResult<WasmRefType> {
+    ref_type_in(r, None)
+}
+
+fn ref_type_in(r: wasmparser::RefType, group_start: Option<TypeIndex>) -> WasmResult<WasmRefType> {
+    Ok(WasmRefType {
+        nullable: r.is_nullable(),
+        heap: heap_type_in(r.heap_type(), group_start)?,
+    })
+}
+
+/// Converts a wasmparser heap type.
+pub fn heap_type(h: wasmparser::HeapType) -> WasmResult<WasmHeapType> {
+    heap_type_in(h, None)
+}
+
+fn heap_type_in(
+    h: wasmparser::HeapType,
+    group_start: Option<TypeIndex>,
+) -> WasmResult<WasmHeapType> {
+    use wasmparser::AbstractHeapType as A;
+    Ok(match h {
+        wasmparser::HeapType::Abstract { shared: true, .. } => {
+            return Err(WasmError::Unsupported("shared heap types".into()))
+        }
+        wasmparser::HeapType::Abstract { ty, .. } => match ty {
+            A::Func => WasmHeapType::Func,
+            A::NoFunc => WasmHeapType::NoFunc,
+            A::Extern => WasmHeapType::Extern,
+            A::NoExtern => WasmHeapType::NoExtern,
+            A::Any => WasmHeapType::Any,
+            A::Eq => WasmHeapType::Eq,
+            A::I31 => WasmHeapType::I31,
+            A::Struct => WasmHeapType::Struct,
+            A::Array => WasmHeapType::Array,
+            A::None => WasmHeapType::None,
+            A::Exn => WasmHeapType::Exn,
+            A::NoExn => WasmHeapType::NoExn,
+            A::Cont | A::NoCont => return Err(WasmError::Unsupported("continuation types".into())),
+        },
+        wasmparser::HeapType::Concrete(index) => {
+            WasmHeapType::Concrete(crate::TypeRef::Module(type_index(index, group_start)?))
+        }
+        wasmparser::HeapType::Exact(_) => {
+            return Err(WasmError::Unsupported("exact reference types".into()))
+        }
+    })
+}
+
+/// A module type index from a type reference in the type section or a body.
+fn type_index(
+    index: wasmparser::UnpackedIndex,
+    group_start: Option<TypeIndex>,
+) -> WasmResult<TypeIndex> {
+    match index {
+        wasmparser::UnpackedIndex::Module(i) => Ok(TypeIndex::from_u32(i)),
+        wasmparser::UnpackedIndex::RecGroup(i) => match group_start {
+            Some(start) => Ok(TypeIndex::from_u32(start.as_u32() + i)),
+            None => Err(WasmError::Unsupported(
+                "a group-relative type index outside its group".into(),
+            )),
+        },
+        wasmparser::UnpackedIndex::Id(_) => Err(WasmError::Unsupported(
+            "a canonicalized type id in a module".into(),
+        )),
     }
 }
 
+/// Converts one type of the type section, in the group starting at `start`.
+fn sub_type(ty: &wasmparser::SubType, start: TypeIndex) -> WasmResult<WasmSubType> {
+    let group = Some(start);
+    let composite = &ty.composite_type;
+    if composite.shared || composite.descriptor_idx.is_some() || composite.describes_idx.is_some() {
+        return Err(WasmError::Unsupported("shared or descriptor types".into()));
+    }
+    let field = |f: &wasmparser::FieldType| -> WasmResult<WasmFieldType> {
+        Ok(WasmFieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => WasmStorageType::I8,
+                wasmparser::StorageType::I16 => WasmStorageType::I16,
+                wasmparser::StorageType::Val(v) => WasmStorageType::Val(val_type_in(v, group)?),
+            },
+            mutable: f.mutable,
+        })
+    };
+    let composite = match &composite.inner {
+        wasmparser::CompositeInnerType::Func(f) => {
+            let params = f
+                .params()
+                .iter()
+                .map(|t| val_type_in(*t, group))
+                .collect::<WasmResult<Vec<_>>>()?;
+            let results = f
+                .results()
+                .iter()
+                .map(|t| val_type_in(*t, group))
+                .collect::<WasmResult<Vec<_>>>()?;
+            WasmCompositeType::Func(WasmFuncType::new(params, results))
+        }
+        wasmparser::CompositeInnerType::Struct(s) => {
+            WasmCompositeType::Struct(s.fields.iter().map(field).collect::<WasmResult<_>>()?)
+        }
+        wasmparser::CompositeInnerType::Array(a) => WasmCompositeType::Array(field(&a.0)?),
+        wasmparser::CompositeInnerType::Cont(_) => {
+            return Err(WasmError::Unsupported("continuation types".into()))
+        }
+    };
+    let supertype = match ty.supertype_idxs.as_slice() {
+        [] => None,
+        [one] => Some(crate::TypeRef::Module(type_index(one.unpack(), group)?)),
+        _ => return Err(WasmError::Unsupported("more than one supertype".into())),
+    };
+    Ok(WasmSubType {
+        is_final: ty.is_final,
+        supertype,
+        composite,
+    })
+}
+
 fn table_type(ty: wasmparser::TableType) -> WasmResult<TableType> {
-    if ty.table64 || ty.shared {
-        return Err(WasmError::Unsupported("64-bit or shared tables".into()));
+    if ty.shared {
+        return Err(WasmError::Unsupported("shared tables".into()));
     }
     Ok(TableType {
         element: ref_type(ty.element_type)?,
         minimum: ty.initial,
         maximum: ty.maximum,
+        table64: ty.table64,
     })
 }
 
 fn memory_type(ty: wasmparser::MemoryType) -> WasmResult<MemoryType> {
-    if ty.page_size_log2.is_some() {
-        return Err(WasmError::Unsupported("custom page sizes".into()));
-    }
     Ok(MemoryType {
         minimum: ty.initial,
         maximum: ty.maximum,
         memory64: ty.memory64,
         shared: ty.shared,
+        page_size_log2: match ty.page_size_log2 {
+            None => 16,
+            Some(log2) => {
+                u8::try_from(log2).map_err(|_| WasmError::Unsupported("this page size".into()))?
+            }
+        },
     })
 }
 
 fn global_type(ty: wasmparser::GlobalType) -> WasmResult<GlobalType> {
+    if ty.shared {
+        return Err(WasmError::Unsupported("shared globals".into()));
+    }
     Ok(GlobalType {
         ty: val_type(ty.content_type)?,
         mutable: ty.mutable,
     })
+}
+
+fn tag_type(ty: wasmparser::TagType) -> TagType {
+    TagType {
+        ty: TypeIndex::from_u32(ty.func_type_idx),
+    }
 }
 
 fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegment> {
@@ -272,10 +409,13 @@ fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegmen
     };
     let (ty, items) = match element.items {
         wasmparser::ElementItems::Functions(funcs) => (
-            WasmValType::FuncRef,
+            WasmRefType {
+                nullable: false,
+                heap: WasmHeapType::Func,
+            },
             funcs
                 .into_iter()
-                .map(|f| Ok(ConstExpr::RefFunc(FuncIndex::from_u32(f?))))
+                .map(|f| Ok(ConstExpr::op(ConstOp::RefFunc(FuncIndex::from_u32(f?)))))
                 .collect::<WasmResult<Vec<_>>>()?,
         ),
         wasmparser::ElementItems::Expressions(ty, exprs) => (
@@ -293,33 +433,36 @@ fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegmen
     })
 }
 
-/// Reads a (validated) constant expression. Wasm 2.0 allows exactly one
-/// instruction before `end`.
+/// Reads a (validated) constant expression.
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
     use wasmparser::Operator as O;
     let mut reader = expr.get_operators_reader();
-    let value = match reader.read()? {
-        O::I32Const { value } => ConstExpr::I32(value),
-        O::I64Const { value } => ConstExpr::I64(value),
-        O::F32Const { value } => ConstExpr::F32(value.bits()),
-        O::F64Const { value } => ConstExpr::F64(value.bits()),
-        O::V128Const { value } => ConstExpr::V128(u128::from_le_bytes(*value.bytes())),
-        O::RefNull { hty } => ConstExpr::RefNull(ref_type(
-            wasmparser::RefType::new(true, hty)
-                .ok_or_else(|| WasmError::Unsupported("this heap type".into()))?,
-        )?),
-        O::RefFunc { function_index } => ConstExpr::RefFunc(FuncIndex::from_u32(function_index)),
-        O::GlobalGet { global_index } => ConstExpr::GlobalGet(GlobalIndex::from_u32(global_index)),
-        other => {
-            return Err(WasmError::Unsupported(format!(
-                "constant expression {other:?}"
-            )))
-        }
-    };
-    match reader.read()? {
-        O::End => Ok(value),
-        _ => Err(WasmError::Unsupported(
-            "extended constant expressions".into(),
-        )),
+    let mut ops = Vec::new();
+    loop {
+        ops.push(match reader.read()? {
+            O::End => break,
+            O::I32Const { value } => ConstOp::I32Const(value),
+            O::I64Const { value } => ConstOp::I64Const(value),
+            O::F32Const { value } => ConstOp::F32Const(value.bits()),
+            O::F64Const { value } => ConstOp::F64Const(value.bits()),
+            O::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
+            O::RefNull { hty } => ConstOp::RefNull(heap_type(hty)?),
+            O::RefFunc { function_index } => ConstOp::RefFunc(FuncIndex::from_u32(function_index)),
+            O::GlobalGet { global_index } => {
+                ConstOp::GlobalGet(GlobalIndex::from_u32(global_index))
+            }
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            other => {
+                return Err(WasmError::Unsupported(format!(
+                    "constant expression {other:?}"
+                )))
+            }
+        });
     }
+    Ok(ConstExpr::new(ops))
 }

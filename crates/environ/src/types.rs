@@ -1,6 +1,143 @@
-//! WebAssembly types as hoist models them.
+//! WebAssembly types as hoist models them: the Wasm 3.0 type system, with
+//! reference types over abstract and concrete heap types, recursion groups
+//! and declared subtypes (the GC proposal's type system; which of its
+//! instructions the compiler implements is another matter).
+//!
+//! Concrete heap types name a type by [`TypeRef`]: a module's own type
+//! index inside a module, an engine-wide canonical id once the engine has
+//! registered the module's types, or a position in the recursion group
+//! being canonicalized.
 
+use crate::TypeIndex;
 use std::fmt;
+
+/// Where a concrete heap type points.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum TypeRef {
+    /// A type of the module, by its index in the type section.
+    Module(TypeIndex),
+    /// An engine-wide canonical type id (see `hoist::Engine`'s registry).
+    Engine(u32),
+    /// The n-th type of the recursion group being canonicalized.
+    RecGroup(u32),
+}
+
+impl fmt::Display for TypeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypeRef::Module(index) => write!(f, "{}", index.as_u32()),
+            TypeRef::Engine(id) => write!(f, "<engine type {id}>"),
+            TypeRef::RecGroup(i) => write!(f, "<rec {i}>"),
+        }
+    }
+}
+
+/// A heap type: what a reference points at.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum WasmHeapType {
+    Func,
+    NoFunc,
+    Extern,
+    NoExtern,
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    None,
+    Exn,
+    NoExn,
+    /// A defined type (function, struct or array).
+    Concrete(TypeRef),
+}
+
+/// The three disjoint hierarchies of heap types (plus exceptions').
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum HeapTypeHierarchy {
+    Func,
+    Extern,
+    Any,
+    Exn,
+}
+
+impl WasmHeapType {
+    /// Whether this is the bottom type of its hierarchy (the type of
+    /// nothing but null).
+    pub fn is_bottom(self) -> bool {
+        matches!(
+            self,
+            WasmHeapType::NoFunc
+                | WasmHeapType::NoExtern
+                | WasmHeapType::None
+                | WasmHeapType::NoExn
+        )
+    }
+}
+
+/// A reference type.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WasmRefType {
+    pub nullable: bool,
+    pub heap: WasmHeapType,
+}
+
+impl WasmRefType {
+    pub const FUNCREF: WasmRefType = WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Func,
+    };
+    pub const EXTERNREF: WasmRefType = WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Extern,
+    };
+    pub const EXNREF: WasmRefType = WasmRefType {
+        nullable: true,
+        heap: WasmHeapType::Exn,
+    };
+}
+
+impl fmt::Display for WasmRefType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let short = match (self.nullable, self.heap) {
+            (true, WasmHeapType::Func) => Some("funcref"),
+            (true, WasmHeapType::Extern) => Some("externref"),
+            (true, WasmHeapType::Any) => Some("anyref"),
+            (true, WasmHeapType::Eq) => Some("eqref"),
+            (true, WasmHeapType::I31) => Some("i31ref"),
+            (true, WasmHeapType::Struct) => Some("structref"),
+            (true, WasmHeapType::Array) => Some("arrayref"),
+            (true, WasmHeapType::None) => Some("nullref"),
+            (true, WasmHeapType::NoFunc) => Some("nullfuncref"),
+            (true, WasmHeapType::NoExtern) => Some("nullexternref"),
+            (true, WasmHeapType::Exn) => Some("exnref"),
+            (true, WasmHeapType::NoExn) => Some("nullexnref"),
+            _ => None,
+        };
+        if let Some(short) = short {
+            return f.write_str(short);
+        }
+        f.write_str(if self.nullable { "(ref null " } else { "(ref " })?;
+        match self.heap {
+            WasmHeapType::Concrete(r) => write!(f, "{r}")?,
+            other => f.write_str(match other {
+                WasmHeapType::Func => "func",
+                WasmHeapType::NoFunc => "nofunc",
+                WasmHeapType::Extern => "extern",
+                WasmHeapType::NoExtern => "noextern",
+                WasmHeapType::Any => "any",
+                WasmHeapType::Eq => "eq",
+                WasmHeapType::I31 => "i31",
+                WasmHeapType::Struct => "struct",
+                WasmHeapType::Array => "array",
+                WasmHeapType::None => "none",
+                WasmHeapType::Exn => "exn",
+                WasmHeapType::NoExn => "noexn",
+                WasmHeapType::Concrete(_) => unreachable!(),
+            })?,
+        }
+        f.write_str(")")
+    }
+}
 
 /// A value type.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
@@ -10,28 +147,52 @@ pub enum WasmValType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
+    Ref(WasmRefType),
 }
 
 impl WasmValType {
-    /// Whether values of this type are references (stored as pointers).
+    pub const FUNCREF: WasmValType = WasmValType::Ref(WasmRefType::FUNCREF);
+    pub const EXTERNREF: WasmValType = WasmValType::Ref(WasmRefType::EXTERNREF);
+    pub const EXNREF: WasmValType = WasmValType::Ref(WasmRefType::EXNREF);
+
+    /// Whether values of this type are references.
     pub fn is_ref(self) -> bool {
-        matches!(self, WasmValType::FuncRef | WasmValType::ExternRef)
+        matches!(self, WasmValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<WasmRefType> {
+        match self {
+            WasmValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// This type with every concrete type reference mapped by `f`.
+    pub fn map_refs(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> WasmValType {
+        match self {
+            WasmValType::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::Concrete(r),
+            }) => WasmValType::Ref(WasmRefType {
+                nullable,
+                heap: WasmHeapType::Concrete(f(r)),
+            }),
+            other => other,
+        }
     }
 }
 
 impl fmt::Display for WasmValType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            WasmValType::I32 => "i32",
-            WasmValType::I64 => "i64",
-            WasmValType::F32 => "f32",
-            WasmValType::F64 => "f64",
-            WasmValType::V128 => "v128",
-            WasmValType::FuncRef => "funcref",
-            WasmValType::ExternRef => "externref",
-        })
+        match self {
+            WasmValType::I32 => f.write_str("i32"),
+            WasmValType::I64 => f.write_str("i64"),
+            WasmValType::F32 => f.write_str("f32"),
+            WasmValType::F64 => f.write_str("f64"),
+            WasmValType::V128 => f.write_str("v128"),
+            WasmValType::Ref(r) => r.fmt(f),
+        }
     }
 }
 
@@ -50,6 +211,14 @@ impl WasmFuncType {
         WasmFuncType {
             params: params.into_iter().collect(),
             results: results.into_iter().collect(),
+        }
+    }
+
+    /// This signature with every concrete type reference mapped by `f`.
+    pub fn map_refs(&self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> WasmFuncType {
+        WasmFuncType {
+            params: self.params.iter().map(|t| t.map_refs(f)).collect(),
+            results: self.results.iter().map(|t| t.map_refs(f)).collect(),
         }
     }
 }
@@ -71,32 +240,134 @@ impl fmt::Display for WasmFuncType {
     }
 }
 
+/// What a struct field or array element holds.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub enum WasmStorageType {
+    I8,
+    I16,
+    Val(WasmValType),
+}
+
+/// A struct field or an array's element.
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WasmFieldType {
+    pub storage: WasmStorageType,
+    pub mutable: bool,
+}
+
+impl WasmFieldType {
+    fn map_refs(self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> WasmFieldType {
+        WasmFieldType {
+            storage: match self.storage {
+                WasmStorageType::Val(v) => WasmStorageType::Val(v.map_refs(f)),
+                packed => packed,
+            },
+            mutable: self.mutable,
+        }
+    }
+}
+
+/// The shape of a defined type.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum WasmCompositeType {
+    Func(WasmFuncType),
+    Struct(Box<[WasmFieldType]>),
+    Array(WasmFieldType),
+}
+
+/// A type defined in a module's type section: its shape, whether it may
+/// have subtypes, and its declared supertype.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WasmSubType {
+    pub is_final: bool,
+    pub supertype: Option<TypeRef>,
+    pub composite: WasmCompositeType,
+}
+
+impl WasmSubType {
+    /// A final function type with no supertype: what a plain
+    /// `(type (func ...))` and every host function signature is.
+    pub fn func(ty: WasmFuncType) -> WasmSubType {
+        WasmSubType {
+            is_final: true,
+            supertype: None,
+            composite: WasmCompositeType::Func(ty),
+        }
+    }
+
+    /// The function signature, if this is a function type.
+    pub fn as_func(&self) -> Option<&WasmFuncType> {
+        match &self.composite {
+            WasmCompositeType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The function signature of a type that validation proved to be one.
+    pub fn unwrap_func(&self) -> &WasmFuncType {
+        self.as_func()
+            .expect("validated: the type is a function type")
+    }
+
+    /// This type with every concrete type reference mapped by `f`.
+    pub fn map_refs(&self, f: &mut impl FnMut(TypeRef) -> TypeRef) -> WasmSubType {
+        WasmSubType {
+            is_final: self.is_final,
+            supertype: self.supertype.map(&mut *f),
+            composite: match &self.composite {
+                WasmCompositeType::Func(func) => WasmCompositeType::Func(func.map_refs(f)),
+                WasmCompositeType::Struct(fields) => {
+                    WasmCompositeType::Struct(fields.iter().map(|t| t.map_refs(f)).collect())
+                }
+                WasmCompositeType::Array(field) => WasmCompositeType::Array(field.map_refs(f)),
+            },
+        }
+    }
+}
+
 /// A table type. Sizes are in elements.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct TableType {
-    pub element: WasmValType,
+    pub element: WasmRefType,
     pub minimum: u64,
     pub maximum: Option<u64>,
+    /// Indexed by i64 (the memory64 proposal's table64).
+    pub table64: bool,
 }
 
-/// A memory type. Sizes are in 64 KiB pages.
+/// A memory type. Sizes are in pages.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct MemoryType {
     pub minimum: u64,
     pub maximum: Option<u64>,
     pub memory64: bool,
     pub shared: bool,
+    /// log2 of the page size: 16 (64 KiB) unless the custom-page-sizes
+    /// proposal says otherwise (0, one byte).
+    pub page_size_log2: u8,
 }
 
 impl MemoryType {
-    /// The largest number of pages this memory may ever have.
+    /// Bytes per page.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2
+    }
+
+    /// The largest number of pages this memory may ever have: its maximum,
+    /// capped by what its index type can address.
     pub fn max_pages(&self) -> u64 {
-        let limit = if self.memory64 {
+        let address_bits = if self.memory64 { 64 } else { 32 };
+        let limit = if self.memory64 && self.page_size_log2 == 16 {
             1 << 48
         } else {
-            crate::WASM32_MAX_PAGES
+            (1u128 << address_bits >> self.page_size_log2).min(u128::from(u64::MAX)) as u64
         };
         self.maximum.unwrap_or(limit).min(limit)
+    }
+
+    /// The initial size in bytes (saturating).
+    pub fn initial_bytes(&self) -> u64 {
+        self.minimum.saturating_mul(self.page_size())
     }
 }
 
@@ -107,13 +378,21 @@ pub struct GlobalType {
     pub mutable: bool,
 }
 
-/// The type of an importable or exportable entity.
+/// A tag type: the signature of the exceptions it tags (params only).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct TagType {
+    pub ty: TypeIndex,
+}
+
+/// The type of an importable or exportable entity, with concrete types as
+/// the module's type indices.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum EntityType {
-    Function(WasmFuncType),
+    Function(TypeIndex),
     Table(TableType),
     Memory(MemoryType),
     Global(GlobalType),
+    Tag(TagType),
 }
 
 impl EntityType {
@@ -124,6 +403,7 @@ impl EntityType {
             EntityType::Table(_) => "table",
             EntityType::Memory(_) => "memory",
             EntityType::Global(_) => "global",
+            EntityType::Tag(_) => "tag",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! VMTableDefinition   { base: *mut usize, current_elements: u32 }
 //! VMGlobalDefinition  { storage: [u8; 16] }
 //! VMFuncRef           { wasm_call, array_call, vmctx, type_id: u32 }
+//! VMTagDefinition     { type_id: u32 }  (its address is the tag's identity)
 //! value array slot    16 bytes (ValRaw), arguments then results
 //! ```
 

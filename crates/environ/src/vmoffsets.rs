@@ -12,7 +12,9 @@
 //!     tables: [*mut VMTableDefinition; tables],        // imported and defined
 //!     globals: [*mut VMGlobalDefinition; globals],     // imported and defined
 //!     funcrefs: [VMFuncRef; funcs],                    // imported and defined
+//!     tags: [*const VMTagDefinition; tags],            // imported and defined
 //!     defined_globals: [VMGlobalDefinition; defined globals], // 16-byte aligned
+//!     defined_tags: [VMTagDefinition; defined tags],
 //! }
 //! ```
 //!
@@ -23,8 +25,8 @@
 //! `#[repr(C)]` structs are checked against these numbers by a test.
 
 use crate::{
-    DefinedGlobalIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex, TypeIndex,
-    VMLayout,
+    DefinedGlobalIndex, DefinedTagIndex, FuncIndex, GlobalIndex, MemoryIndex, Module, TableIndex,
+    TagIndex, TypeIndex, VMLayout,
 };
 
 /// The value of `VMContext::magic`.
@@ -41,12 +43,16 @@ pub struct VMOffsets {
     num_globals: u32,
     num_funcs: u32,
     num_defined_globals: u32,
+    num_tags: u32,
+    num_defined_tags: u32,
     type_ids: u32,
     memories: u32,
     tables: u32,
     globals: u32,
     funcrefs: u32,
+    tags: u32,
     defined_globals: u32,
+    defined_tags: u32,
     size: u32,
 }
 
@@ -70,14 +76,18 @@ impl VMOffsets {
         let num_globals = module.globals.len() as u32;
         let num_funcs = module.functions.len() as u32;
         let num_defined_globals = num_globals - module.num_imported_globals as u32;
+        let num_tags = module.tags.len() as u32;
+        let num_defined_tags = num_tags - module.num_imported_tags as u32;
 
         let type_ids = VMLayout::new(ptr).vmctx_header_size();
         let memories = align(type_ids + 4 * num_types, p);
         let tables = memories + p * num_memories;
         let globals = tables + p * num_tables;
         let funcrefs = globals + p * num_globals;
-        let defined_globals = align(funcrefs + 4 * p * num_funcs, 16);
-        let size = defined_globals + 16 * num_defined_globals;
+        let tags = funcrefs + 4 * p * num_funcs;
+        let defined_globals = align(tags + p * num_tags, 16);
+        let defined_tags = defined_globals + 16 * num_defined_globals;
+        let size = defined_tags + 4 * num_defined_tags;
         VMOffsets {
             layout: VMLayout::new(ptr),
             num_types,
@@ -86,12 +96,16 @@ impl VMOffsets {
             num_globals,
             num_funcs,
             num_defined_globals,
+            num_tags,
+            num_defined_tags,
             type_ids,
             memories,
             tables,
             globals,
             funcrefs,
+            tags,
             defined_globals,
+            defined_tags,
             size,
         }
     }
@@ -121,6 +135,16 @@ impl VMOffsets {
         assert!(index.as_u32() < self.num_defined_globals);
         self.defined_globals + 16 * index.as_u32()
     }
+    /// The pointer to tag `index`'s `VMTagDefinition` (imported or defined).
+    pub fn vmctx_tag_pointer(&self, index: TagIndex) -> u32 {
+        assert!(index.as_u32() < self.num_tags);
+        self.tags + self.p() * index.as_u32()
+    }
+    /// A defined tag's `VMTagDefinition`, whose address is the tag's identity.
+    pub fn vmctx_defined_tag(&self, index: DefinedTagIndex) -> u32 {
+        assert!(index.as_u32() < self.num_defined_tags);
+        self.defined_tags + 4 * index.as_u32()
+    }
     /// The size of the whole VMContext in bytes.
     pub fn size_of_vmctx(&self) -> u32 {
         self.size
@@ -135,14 +159,18 @@ mod tests {
     #[test]
     fn arrays_follow_each_other_without_overlap() {
         let mut module = Module::default();
-        let ty = module.types.push(WasmFuncType::default());
+        let ty = module
+            .types
+            .push(WasmSubType::func(WasmFuncType::default()));
         module.functions.push(ty);
         module.functions.push(ty);
         module.globals.push(GlobalType {
             ty: WasmValType::I32,
             mutable: true,
         });
-        module.global_inits.push(ConstExpr::I32(0));
+        module
+            .global_inits
+            .push(ConstExpr::op(ConstOp::I32Const(0)));
         let offsets = VMOffsets::new(8, &module);
         assert_eq!(offsets.vmctx_type_id(ty), 32);
         assert_eq!(offsets.vmctx_global_pointer(GlobalIndex::from_u32(0)), 40);

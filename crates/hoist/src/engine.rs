@@ -1,6 +1,7 @@
 //! The engine: compiler settings, the signature registry and the host
 //! trampolines, shared by every module and store made with it.
 
+use crate::type_registry::TypeRegistry;
 use anyhow::{anyhow, bail, Result};
 use hoist_artifact::EngineInfo;
 use hoist_cranelift::{build_isa, Compiler, CompilerOptions, Cpu, OptLevel};
@@ -79,16 +80,8 @@ pub(crate) struct EngineInner {
     pub(crate) features: wasmparser::WasmFeatures,
     /// The CPU features of this host, when the engine targets the host.
     host_features: Option<HashSet<String>>,
-    signatures: Mutex<SignatureRegistry>,
+    types: Mutex<TypeRegistry>,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
-}
-
-/// Engine-wide ids for function signatures, so `call_indirect` can compare
-/// types across modules with one integer comparison.
-#[derive(Default)]
-struct SignatureRegistry {
-    ids: HashMap<WasmFuncType, u32>,
-    types: Vec<WasmFuncType>,
 }
 
 impl Engine {
@@ -122,7 +115,7 @@ impl Engine {
                 info,
                 host_features,
                 features,
-                signatures: Mutex::default(),
+                types: Mutex::default(),
                 host_trampolines: Mutex::default(),
             }),
         })
@@ -237,30 +230,20 @@ impl Engine {
         self.inner.compiler.tunables()
     }
 
-    /// The id of a signature, registering it on first use.
-    pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
-        let mut registry = self
-            .inner
-            .signatures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(id) = registry.ids.get(ty) {
-            return *id;
-        }
-        let id = registry.types.len() as u32;
-        registry.types.push(ty.clone());
-        registry.ids.insert(ty.clone(), id);
-        id
+    /// The engine's type registry (see [`TypeRegistry`]).
+    pub(crate) fn types(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The signature registered under `id`.
+    /// The engine-wide id of a function signature (whose concrete
+    /// references, if any, are engine ids), registering it on first use.
+    pub(crate) fn signature_id(&self, ty: &WasmFuncType) -> u32 {
+        self.types().register_func(ty)
+    }
+
+    /// The signature registered under `id`, if `id` is a function type.
     pub(crate) fn signature(&self, id: u32) -> Option<WasmFuncType> {
-        let registry = self
-            .inner
-            .signatures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        registry.types.get(id as usize).cloned()
+        self.types().get(id).and_then(|t| t.as_func()).cloned()
     }
 
     /// The wasm-to-host trampoline for host functions of type `ty`,

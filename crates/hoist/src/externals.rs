@@ -14,6 +14,7 @@ pub enum Extern {
     Global(Global),
     Table(Table),
     Memory(Memory),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -45,12 +46,58 @@ impl Extern {
             None
         }
     }
+    pub fn into_tag(self) -> Option<Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
     pub fn ty<T>(&self, store: &Store<T>) -> ExternType {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty(store)),
             Extern::Global(g) => ExternType::Global(g.ty(store)),
             Extern::Table(t) => ExternType::Table(t.ty(store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(store)),
+        }
+    }
+}
+
+impl From<Tag> for Extern {
+    fn from(t: Tag) -> Extern {
+        Extern::Tag(t)
+    }
+}
+
+/// An exception tag (the exception-handling proposal): a wasm module's, or
+/// one the host made. Its identity is its definition: importing and
+/// exporting it keeps it the same tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tag(pub(crate) usize);
+
+impl Tag {
+    /// A new tag whose exceptions carry values of `params`.
+    pub fn new<T>(store: &mut Store<T>, params: impl IntoIterator<Item = ValType>) -> Tag {
+        let ty = crate::types::FuncType::new(params, []);
+        let id = store.inner.engine.signature_id(&ty.to_wasm());
+        let mut definition = Box::new(hoist_runtime::VMTagDefinition { type_id: id });
+        let pointer: *mut hoist_runtime::VMTagDefinition = &mut *definition;
+        store.inner.host_tags.push(definition);
+        Tag(store.inner.tag_handle(pointer))
+    }
+
+    pub fn ty<T>(&self, store: &Store<T>) -> crate::TagType {
+        // SAFETY: tag definitions live as long as their store.
+        let id = unsafe { (*store.inner.tags[self.0]).type_id };
+        let sig = store
+            .inner
+            .engine
+            .signature(id)
+            .expect("a tag's type is a registered function type");
+        crate::TagType {
+            ty: crate::types::FuncType::from_wasm(&sig),
+            id,
         }
     }
 }
@@ -82,7 +129,7 @@ pub struct Global(pub(crate) usize);
 
 impl Global {
     pub fn new<T>(store: &mut Store<T>, ty: GlobalType, val: Val) -> Result<Global> {
-        if val.ty() != ty.content() {
+        if !val.matches(store, ty.content()) {
             bail!(
                 "global of type {} cannot hold a {} value",
                 ty.content(),
@@ -116,7 +163,7 @@ impl Global {
         if ty.mutability() != Mutability::Var {
             bail!("cannot set an immutable global");
         }
-        if val.ty() != ty.content() {
+        if !val.matches_in(inner, ty.content()) {
             bail!(
                 "global of type {} cannot hold a {} value",
                 ty.content(),
@@ -176,7 +223,7 @@ pub struct Table(pub(crate) usize);
 
 impl Table {
     pub fn new<T>(store: &mut Store<T>, ty: TableType, init: Val) -> Result<Table> {
-        if init.ty() != ty.element() {
+        if !init.matches(store, ty.element()) {
             bail!(
                 "table of {} cannot hold a {} value",
                 ty.element(),
@@ -206,7 +253,7 @@ impl Table {
     pub fn get<T>(&self, store: &mut Store<T>, index: u32) -> Option<Val> {
         let inner = &mut *store.inner;
         let table = &inner.tables[self.0];
-        let element = ValType::from_wasm(table.ty().element);
+        let element = ValType::Ref(crate::types::RefType::from_wasm(table.ty().element));
         let raw = table.get(index)?;
         Some(Val::from_raw(
             hoist_runtime::ValRaw(raw as u128),
@@ -216,6 +263,12 @@ impl Table {
     }
 
     pub fn set<T>(&self, store: &mut Store<T>, index: u32, val: Val) -> Result<()> {
+        let element = ValType::Ref(crate::types::RefType::from_wasm(
+            store.inner.tables[self.0].ty().element,
+        ));
+        if !val.matches(store, element) {
+            bail!("table of {element} cannot hold a {} value", val.ty());
+        }
         let raw = val.to_raw(&store.inner).0 as usize;
         if !store.inner.tables[self.0].set(index, raw) {
             bail!("table index {index} out of bounds");

@@ -121,7 +121,7 @@ impl Func {
             )
             .map_err(trap::to_host_error)?;
             for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
-                if result.ty() != *ty {
+                if !result.matches_in(store, *ty) {
                     return Err(format!(
                         "host function returned a {} where its type says {ty}",
                         result.ty()
@@ -192,7 +192,7 @@ impl Func {
             let mut values =
                 vec![ValRaw::default(); ty.params().len().max(ty.results().len()).max(1)];
             for (i, (param, expected)) in params.iter().zip(ty.params()).enumerate() {
-                if param.ty() != *expected {
+                if !param.matches_in(&*inner, *expected) {
                     bail!(
                         "argument {i} is a {} but the function takes a {expected}",
                         param.ty()

@@ -1,14 +1,15 @@
 //! Instantiation: matching imports, allocating what the module defines,
 //! running segment initializers and the start function.
 
-use crate::externals::{Extern, Global, Memory, Table};
+use crate::externals::{Extern, Global, Memory, Table, Tag};
 use crate::func::{call_funcref, Func};
 use crate::module::Module;
 use crate::store::{InstanceData, Store, StoreInner};
 use crate::trap::Trap;
-use crate::types::{FuncType, GlobalType};
+use crate::type_registry::{to_engine_ref, to_engine_val};
+use crate::types::GlobalType;
 use anyhow::{bail, Context, Result};
-use hoist_environ::{limits_match, EntityIndex, EntityType};
+use hoist_environ::{limits_match, EntityIndex, EntityRef, EntityType};
 use hoist_runtime::{InstanceParts, LinearMemory, Table as RuntimeTable, ValRaw};
 use std::sync::Arc;
 
@@ -67,8 +68,16 @@ pub(crate) fn export<T>(store: &mut StoreInner<T>, index: usize, name: &str) -> 
         EntityIndex::Table(t) => Extern::Table(Table(data.tables[t.as_u32() as usize])),
         EntityIndex::Global(g) => {
             let definition = data.instance.global_ptr(g);
-            let ty = GlobalType::from_wasm(&module.globals[g]);
+            let wasm = &module.globals[g];
+            let ty = GlobalType::from_wasm(&hoist_environ::GlobalType {
+                ty: to_engine_val(wasm.ty, &data.type_ids),
+                mutable: wasm.mutable,
+            });
             Extern::Global(Global(store.global_handle(definition, ty)))
+        }
+        EntityIndex::Tag(t) => {
+            let definition = data.instance.tag_ptr(t);
+            Extern::Tag(Tag(store.tag_handle(definition)))
         }
     })
 }
@@ -91,29 +100,34 @@ fn instantiate<T>(
         );
     }
 
+    let ids = module.type_ids();
     let mut imported_functions = Vec::new();
     let mut tables = Vec::new();
     let mut table_handles = Vec::new();
     let mut memories = Vec::new();
     let mut memory_handles = Vec::new();
     let mut imported_globals = Vec::new();
+    let mut imported_tags = Vec::new();
     for (import, item) in m.imports.iter().zip(imports) {
         let expected = m.entity_type(import.index);
+        let types = store.engine.types();
         let matches = match (&expected, item) {
+            // A function's type must be a subtype of the import's.
             (EntityType::Function(ty), Extern::Func(f)) => {
-                let data = &store.funcs[f.0];
-                imported_functions.push(
-                    // SAFETY: funcrefs of this store are live.
-                    unsafe { *data.funcref },
-                );
-                data.ty == FuncType::from_wasm(ty)
+                // SAFETY: funcrefs of this store are live.
+                let funcref = unsafe { *store.funcs[f.0].funcref };
+                imported_functions.push(funcref);
+                types.is_subtype(funcref.type_id, ids[ty.index()])
             }
+            // Tables are invariant in their element type.
             (EntityType::Table(ty), Extern::Table(t)) => {
                 let table = &mut store.tables[t.0];
-                let ok = table.ty().element == ty.element
+                let actual = table.ty();
+                let ok = actual.element == to_engine_ref(ty.element, ids)
+                    && actual.table64 == ty.table64
                     && limits_match(
                         u64::from(table.size()),
-                        table.ty().maximum,
+                        actual.maximum,
                         ty.minimum,
                         ty.maximum,
                     );
@@ -123,15 +137,33 @@ fn instantiate<T>(
             }
             (EntityType::Memory(ty), Extern::Memory(mem)) => {
                 let memory = &mut store.memories[mem.0];
-                let ok = limits_match(memory.pages(), memory.ty().maximum, ty.minimum, ty.maximum);
+                let actual = memory.ty();
+                let ok = actual.memory64 == ty.memory64
+                    && actual.shared == ty.shared
+                    && actual.page_size_log2 == ty.page_size_log2
+                    && limits_match(memory.pages(), actual.maximum, ty.minimum, ty.maximum);
                 memories.push(&mut **memory as *mut LinearMemory);
                 memory_handles.push(mem.0);
                 ok
             }
+            // Immutable globals are covariant, mutable ones invariant.
             (EntityType::Global(ty), Extern::Global(g)) => {
                 let data = &store.globals[g.0];
                 imported_globals.push(data.definition);
-                data.ty.to_wasm() == *ty
+                let actual = data.ty.to_wasm();
+                let expected = to_engine_val(ty.ty, ids);
+                actual.mutable == ty.mutable
+                    && if ty.mutable {
+                        actual.ty == expected
+                    } else {
+                        types.val_subtype(actual.ty, expected)
+                    }
+            }
+            (EntityType::Tag(ty), Extern::Tag(t)) => {
+                let definition = store.tags[t.0];
+                imported_tags.push(definition);
+                // SAFETY: tag definitions live as long as their store.
+                unsafe { (*definition).type_id == ids[ty.ty.index()] }
             }
             _ => false,
         };
@@ -155,7 +187,9 @@ fn instantiate<T>(
         memory_handles.push(store.memories.len() - 1);
     }
     for (_, ty) in m.tables.iter().skip(m.num_imported_tables) {
-        let Some(table) = RuntimeTable::new(ty, 0) else {
+        let mut ty = ty.clone();
+        ty.element = to_engine_ref(ty.element, ids);
+        let Some(table) = RuntimeTable::new(&ty, 0) else {
             bail!(
                 "table of {} elements exceeds the implementation limit",
                 ty.minimum
@@ -175,6 +209,7 @@ fn instantiate<T>(
         tables,
         memories,
         imported_globals,
+        imported_tags,
         store_context: &mut *store.context,
         store: store_pointer,
     });
@@ -183,6 +218,7 @@ fn instantiate<T>(
         instance,
         memories: memory_handles,
         tables: table_handles,
+        type_ids: ids.to_vec(),
     });
 
     // Segments may trap; what they wrote before stays (the instance stays in

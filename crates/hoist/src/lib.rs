@@ -21,13 +21,14 @@ mod linker;
 mod module;
 mod store;
 mod trap;
+mod type_registry;
 mod typed;
 mod types;
 mod values;
 
 pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine};
-pub use externals::{Extern, Global, Memory, Table};
+pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use hoist_cranelift::{Cpu, OptLevel};
@@ -38,5 +39,8 @@ pub use module::Module;
 pub use store::Store;
 pub use trap::{FrameInfo, Trap, TrapCode};
 pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};
-pub use types::{ExternType, FuncType, GlobalType, MemoryType, Mutability, TableType, ValType};
-pub use values::{ExternRef, Val};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType,
+    TagType, ValType,
+};
+pub use values::{AnyRef, ExnRef, ExternRef, Val};

@@ -1,7 +1,8 @@
 //! Compiled modules, and loading them from artifacts.
 
 use crate::engine::Engine;
-use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType};
+use crate::type_registry::{to_engine_ref, to_engine_val};
+use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
 use anyhow::{bail, Context, Result};
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets, WASM_PAGE_SIZE};
@@ -173,11 +174,7 @@ impl Module {
             .iter()
             .map(|f| f.start + f.length)
             .collect();
-        let type_ids = module
-            .types
-            .values()
-            .map(|ty| engine.signature_id(ty))
-            .collect();
+        let type_ids = engine.types().register_module(&module);
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
@@ -210,7 +207,7 @@ impl Module {
             (
                 import.module.as_str(),
                 import.field.as_str(),
-                extern_type(module.entity_type(import.index)),
+                self.extern_type(module.entity_type(import.index)),
             )
         })
     }
@@ -221,20 +218,48 @@ impl Module {
         module
             .exports
             .iter()
-            .map(move |(name, index)| (name.as_str(), extern_type(module.entity_type(*index))))
+            .map(move |(name, index)| (name.as_str(), self.extern_type(module.entity_type(*index))))
+    }
+
+    /// The engine-wide id of each of the module's types, by `TypeIndex`.
+    pub(crate) fn type_ids(&self) -> &[u32] {
+        &self.inner.type_ids
+    }
+
+    /// An entity type of this module as the API shows it (concrete types
+    /// as engine ids).
+    pub(crate) fn extern_type(&self, ty: EntityType) -> ExternType {
+        let ids = self.type_ids();
+        let engine = self.engine();
+        let func_type = |ty: hoist_environ::TypeIndex| {
+            let id = ids[ty.index()];
+            let sig = engine
+                .signature(id)
+                .expect("validated: a function or tag type is a function type");
+            (FuncType::from_wasm(&sig), id)
+        };
+        match ty {
+            EntityType::Function(ty) => ExternType::Func(func_type(ty).0),
+            EntityType::Global(g) => {
+                ExternType::Global(GlobalType::from_wasm(&hoist_environ::GlobalType {
+                    ty: to_engine_val(g.ty, ids),
+                    mutable: g.mutable,
+                }))
+            }
+            EntityType::Table(mut t) => {
+                t.element = to_engine_ref(t.element, ids);
+                ExternType::Table(TableType { ty: t })
+            }
+            EntityType::Memory(m) => ExternType::Memory(MemoryType { ty: m }),
+            EntityType::Tag(tag) => {
+                let (ty, id) = func_type(tag.ty);
+                ExternType::Tag(TagType { ty, id })
+            }
+        }
     }
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
-    }
-}
-
-pub(crate) fn extern_type(ty: EntityType) -> ExternType {
-    match ty {
-        EntityType::Function(f) => ExternType::Func(FuncType::from_wasm(&f)),
-        EntityType::Global(g) => ExternType::Global(GlobalType::from_wasm(&g)),
-        EntityType::Table(t) => ExternType::Table(TableType { ty: t }),
-        EntityType::Memory(m) => ExternType::Memory(MemoryType { ty: m }),
     }
 }
 

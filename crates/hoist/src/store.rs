@@ -34,6 +34,8 @@ pub(crate) struct InstanceData {
     /// Store handles of the instance's memories and tables, by index.
     pub(crate) memories: Vec<usize>,
     pub(crate) tables: Vec<usize>,
+    /// Engine-wide id of each of the module's types.
+    pub(crate) type_ids: Vec<u32>,
 }
 
 // The boxes are the point: compiled code and instances hold pointers to
@@ -53,6 +55,10 @@ pub(crate) struct StoreInner<T> {
     pub(crate) host_funcs: Vec<Box<VMHostFunc>>,
     /// Func handle of each funcref address seen so far.
     pub(crate) funcref_handles: HashMap<usize, usize>,
+    /// Tag definitions reachable through `Tag` handles.
+    pub(crate) tags: Vec<*mut hoist_runtime::VMTagDefinition>,
+    pub(crate) tag_handles: HashMap<usize, usize>,
+    pub(crate) host_tags: Vec<Box<hoist_runtime::VMTagDefinition>>,
     /// Global handle of each global address seen so far.
     pub(crate) global_handles: HashMap<usize, usize>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
@@ -73,6 +79,9 @@ impl<T> Store<T> {
                 funcs: Vec::new(),
                 host_funcs: Vec::new(),
                 funcref_handles: HashMap::new(),
+                tags: Vec::new(),
+                tag_handles: HashMap::new(),
+                host_tags: Vec::new(),
                 global_handles: HashMap::new(),
                 externrefs: Vec::new(),
             }),
@@ -133,6 +142,17 @@ impl<T> StoreInner<T> {
     }
 
     /// The Global handle for a global's storage, creating one if new.
+    /// The handle of a tag definition, made on first use.
+    pub(crate) fn tag_handle(&mut self, definition: *mut hoist_runtime::VMTagDefinition) -> usize {
+        *self
+            .tag_handles
+            .entry(definition as usize)
+            .or_insert_with(|| {
+                self.tags.push(definition);
+                self.tags.len() - 1
+            })
+    }
+
     pub(crate) fn global_handle(
         &mut self,
         definition: *mut VMGlobalDefinition,

@@ -1,7 +1,37 @@
 //! The types the API speaks in, and their conversions to the module model.
+//!
+//! Concrete (defined) types are named by their engine-wide id: the API's
+//! types are the same in every module of an engine.
 
-use hoist_environ::{self as env, WasmValType};
+use hoist_environ::{self as env, TypeRef, WasmHeapType, WasmRefType, WasmValType};
 
+/// A heap type: what a reference points at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeapType {
+    Func,
+    NoFunc,
+    Extern,
+    NoExtern,
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    None,
+    Exn,
+    NoExn,
+    /// A defined (function, struct or array) type, by engine-wide id.
+    Concrete(u32),
+}
+
+/// A reference type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RefType {
+    pub nullable: bool,
+    pub heap: HeapType,
+}
+
+/// A value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValType {
     I32,
@@ -9,11 +39,40 @@ pub enum ValType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
+    Ref(RefType),
 }
 
 impl ValType {
+    /// `funcref`: a nullable reference to any function.
+    pub const FUNCREF: ValType = ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::Func,
+    });
+    /// `externref`: a nullable reference to a host value.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::Extern,
+    });
+    /// `exnref`: a nullable reference to a caught exception.
+    pub const EXNREF: ValType = ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::Exn,
+    });
+    /// `anyref`: a nullable reference in the GC proposal's hierarchy.
+    pub const ANYREF: ValType = ValType::Ref(RefType {
+        nullable: true,
+        heap: HeapType::Any,
+    });
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// From the model, whose concrete references must be engine ids.
     pub(crate) fn from_wasm(ty: WasmValType) -> ValType {
         match ty {
             WasmValType::I32 => ValType::I32,
@@ -21,8 +80,7 @@ impl ValType {
             WasmValType::F32 => ValType::F32,
             WasmValType::F64 => ValType::F64,
             WasmValType::V128 => ValType::V128,
-            WasmValType::FuncRef => ValType::FuncRef,
-            WasmValType::ExternRef => ValType::ExternRef,
+            WasmValType::Ref(r) => ValType::Ref(RefType::from_wasm(r)),
         }
     }
 
@@ -33,13 +91,65 @@ impl ValType {
             ValType::F32 => WasmValType::F32,
             ValType::F64 => WasmValType::F64,
             ValType::V128 => WasmValType::V128,
-            ValType::FuncRef => WasmValType::FuncRef,
-            ValType::ExternRef => WasmValType::ExternRef,
+            ValType::Ref(r) => WasmValType::Ref(r.to_wasm()),
+        }
+    }
+}
+
+impl RefType {
+    pub(crate) fn from_wasm(r: WasmRefType) -> RefType {
+        use WasmHeapType as W;
+        RefType {
+            nullable: r.nullable,
+            heap: match r.heap {
+                W::Func => HeapType::Func,
+                W::NoFunc => HeapType::NoFunc,
+                W::Extern => HeapType::Extern,
+                W::NoExtern => HeapType::NoExtern,
+                W::Any => HeapType::Any,
+                W::Eq => HeapType::Eq,
+                W::I31 => HeapType::I31,
+                W::Struct => HeapType::Struct,
+                W::Array => HeapType::Array,
+                W::None => HeapType::None,
+                W::Exn => HeapType::Exn,
+                W::NoExn => HeapType::NoExn,
+                W::Concrete(TypeRef::Engine(id)) => HeapType::Concrete(id),
+                W::Concrete(other) => unreachable!("API types are engine types, not {other:?}"),
+            },
+        }
+    }
+
+    pub(crate) fn to_wasm(self) -> WasmRefType {
+        use WasmHeapType as W;
+        WasmRefType {
+            nullable: self.nullable,
+            heap: match self.heap {
+                HeapType::Func => W::Func,
+                HeapType::NoFunc => W::NoFunc,
+                HeapType::Extern => W::Extern,
+                HeapType::NoExtern => W::NoExtern,
+                HeapType::Any => W::Any,
+                HeapType::Eq => W::Eq,
+                HeapType::I31 => W::I31,
+                HeapType::Struct => W::Struct,
+                HeapType::Array => W::Array,
+                HeapType::None => W::None,
+                HeapType::Exn => W::Exn,
+                HeapType::NoExn => W::NoExn,
+                HeapType::Concrete(id) => W::Concrete(TypeRef::Engine(id)),
+            },
         }
     }
 }
 
 impl std::fmt::Display for ValType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.to_wasm().fmt(f)
+    }
+}
+
+impl std::fmt::Display for RefType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.to_wasm().fmt(f)
     }
@@ -68,6 +178,7 @@ impl FuncType {
     pub fn results(&self) -> &[ValType] {
         &self.results
     }
+    /// From the model, whose concrete references must be engine ids.
     pub(crate) fn from_wasm(ty: &env::WasmFuncType) -> Self {
         FuncType::new(
             ty.params.iter().map(|t| ValType::from_wasm(*t)),
@@ -119,6 +230,7 @@ impl GlobalType {
             mutable: self.mutability == Mutability::Var,
         }
     }
+    /// From the model, whose concrete references must be engine ids.
     pub(crate) fn from_wasm(ty: &env::GlobalType) -> Self {
         GlobalType::new(
             ValType::from_wasm(ty.ty),
@@ -131,7 +243,7 @@ impl GlobalType {
     }
 }
 
-/// A memory type; sizes in 64 KiB pages.
+/// A memory type; sizes in pages (64 KiB unless the memory says otherwise).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct MemoryType {
     pub(crate) ty: env::MemoryType,
@@ -145,14 +257,29 @@ impl MemoryType {
                 maximum: maximum.map(u64::from),
                 memory64: false,
                 shared: false,
+                page_size_log2: 16,
             },
         }
+    }
+    /// A memory indexed by i64 (the memory64 proposal).
+    pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
+        let mut ty = MemoryType::new(0, None);
+        ty.ty.minimum = minimum;
+        ty.ty.maximum = maximum;
+        ty.ty.memory64 = true;
+        ty
     }
     pub fn minimum(&self) -> u64 {
         self.ty.minimum
     }
     pub fn maximum(&self) -> Option<u64> {
         self.ty.maximum
+    }
+    pub fn is_64(&self) -> bool {
+        self.ty.memory64
+    }
+    pub fn page_size(&self) -> u64 {
+        self.ty.page_size()
     }
 }
 
@@ -163,23 +290,43 @@ pub struct TableType {
 }
 
 impl TableType {
+    /// A table of `element` references (`element` must be a reference type).
     pub fn new(element: ValType, minimum: u32, maximum: Option<u32>) -> Self {
         TableType {
             ty: env::TableType {
-                element: element.to_wasm(),
+                element: element
+                    .as_ref()
+                    .expect("a table holds references")
+                    .to_wasm(),
                 minimum: u64::from(minimum),
                 maximum: maximum.map(u64::from),
+                table64: false,
             },
         }
     }
     pub fn element(&self) -> ValType {
-        ValType::from_wasm(self.ty.element)
+        ValType::Ref(RefType::from_wasm(self.ty.element))
     }
     pub fn minimum(&self) -> u64 {
         self.ty.minimum
     }
     pub fn maximum(&self) -> Option<u64> {
         self.ty.maximum
+    }
+}
+
+/// A tag type: the signature of the exceptions it tags.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType {
+    pub(crate) ty: FuncType,
+    /// Engine-wide id of the signature.
+    pub(crate) id: u32,
+}
+
+impl TagType {
+    /// The exception payload's types (the signature's parameters).
+    pub fn params(&self) -> &[ValType] {
+        self.ty.params()
     }
 }
 
@@ -190,4 +337,5 @@ pub enum ExternType {
     Global(GlobalType),
     Table(TableType),
     Memory(MemoryType),
+    Tag(TagType),
 }

@@ -78,6 +78,7 @@ pub struct InstanceParts {
     /// All memories, imported then defined.
     pub memories: Vec<*mut LinearMemory>,
     pub imported_globals: Vec<*mut VMGlobalDefinition>,
+    pub imported_tags: Vec<*mut VMTagDefinition>,
     pub store_context: *mut VMStoreContext,
     /// Opaque pointer to the owning store, for host functions.
     pub store: *mut u8,
@@ -161,6 +162,19 @@ impl Instance {
                 };
                 *(vmctx.add(offsets.vmctx_global_pointer(index) as usize)
                     as *mut *mut VMGlobalDefinition) = pointer;
+            }
+            for (index, tag) in module.tags.iter() {
+                let pointer = match module.defined_tag_index(index) {
+                    Some(def) => {
+                        let pointer = vmctx.add(offsets.vmctx_defined_tag(def) as usize)
+                            as *mut VMTagDefinition;
+                        (*pointer).type_id = parts.type_ids[tag.ty.index()];
+                        pointer
+                    }
+                    None => parts.imported_tags[index.index()],
+                };
+                *(vmctx.add(offsets.vmctx_tag_pointer(index) as usize)
+                    as *mut *mut VMTagDefinition) = pointer;
             }
             for (index, ty) in module.functions.iter() {
                 let funcref = match module.defined_func_index(index) {
@@ -249,6 +263,17 @@ impl Instance {
         }
     }
 
+    /// Tag `index`'s definition (its address is the tag's identity).
+    pub fn tag_ptr(&self, index: TagIndex) -> *mut VMTagDefinition {
+        // SAFETY: the slot was filled in `new` with a valid pointer.
+        unsafe {
+            *(self
+                .vmctx
+                .add(self.offsets().vmctx_tag_pointer(index) as usize)
+                as *const *mut VMTagDefinition)
+        }
+    }
+
     pub fn memory_ptr(&self, index: MemoryIndex) -> *mut LinearMemory {
         self.memories[index.index()]
     }
@@ -257,18 +282,52 @@ impl Instance {
         self.tables[index.index()]
     }
 
-    /// Evaluates a constant expression in this instance.
+    /// Evaluates a (validated) constant expression in this instance.
     pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
-        match *expr {
-            ConstExpr::I32(v) => ValRaw::i32(v),
-            ConstExpr::I64(v) => ValRaw::i64(v),
-            ConstExpr::F32(bits) => ValRaw(u128::from(bits)),
-            ConstExpr::F64(bits) => ValRaw(u128::from(bits)),
-            ConstExpr::V128(bits) => ValRaw(bits),
-            ConstExpr::RefNull(_) => ValRaw(0),
-            ConstExpr::RefFunc(f) => ValRaw(self.funcref(f) as usize as u128),
+        // Nearly every expression is one instruction.
+        if let [op] = expr.ops() {
+            return self.eval_const_op(*op, &mut Vec::new());
+        }
+        let mut stack = Vec::with_capacity(4);
+        for op in expr.ops() {
+            let value = self.eval_const_op(*op, &mut stack);
+            stack.push(value);
+        }
+        stack
+            .pop()
+            .expect("validated: a constant expression leaves a value")
+    }
+
+    /// One instruction: a value to push (arithmetic pops its operands).
+    fn eval_const_op(&self, op: ConstOp, stack: &mut Vec<ValRaw>) -> ValRaw {
+        let mut pop = || stack.pop().expect("validated: operands are on the stack");
+        let mut binary32 = |f: fn(i32, i32) -> i32| {
+            let b = pop().get_u32() as i32;
+            let a = pop().get_u32() as i32;
+            ValRaw::i32(f(a, b))
+        };
+        match op {
+            ConstOp::I32Const(v) => ValRaw::i32(v),
+            ConstOp::I64Const(v) => ValRaw::i64(v),
+            ConstOp::F32Const(bits) => ValRaw(u128::from(bits)),
+            ConstOp::F64Const(bits) => ValRaw(u128::from(bits)),
+            ConstOp::V128Const(bits) => ValRaw(bits),
+            ConstOp::RefNull(_) => ValRaw(0),
+            ConstOp::RefFunc(f) => ValRaw(self.funcref(f) as usize as u128),
             // SAFETY: global pointers are valid for the instance's life.
-            ConstExpr::GlobalGet(g) => unsafe { (*self.global_ptr(g)).to_raw() },
+            ConstOp::GlobalGet(g) => unsafe { (*self.global_ptr(g)).to_raw() },
+            ConstOp::I32Add => binary32(i32::wrapping_add),
+            ConstOp::I32Sub => binary32(i32::wrapping_sub),
+            ConstOp::I32Mul => binary32(i32::wrapping_mul),
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let b = pop().get_u64() as i64;
+                let a = pop().get_u64() as i64;
+                ValRaw::i64(match op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
         }
     }
 

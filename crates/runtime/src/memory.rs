@@ -140,6 +140,7 @@ mod tests {
             maximum: Some(3),
             memory64: false,
             shared: false,
+            page_size_log2: 16,
         };
         let mut memory = LinearMemory::new(&ty, &Tunables::default()).unwrap();
         assert_eq!(memory.data().len(), 65536);

@@ -74,6 +74,16 @@ impl VMFuncRef {
     };
 }
 
+/// A tag (the exception-handling proposal). Its address is its identity:
+/// two tags are the same tag exactly when they are the same definition,
+/// however often they are imported and exported.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct VMTagDefinition {
+    /// Engine-wide id of the tag's function type.
+    pub type_id: u32,
+}
+
 /// One slot of the host's value array: any wasm value, little-endian.
 #[repr(C, align(16))]
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +203,9 @@ mod tests {
         // The arrays start right after the header.
         let ty = TypeIndex::from_u32(0);
         let mut one_type = Module::default();
-        one_type.types.push(WasmFuncType::default());
+        one_type
+            .types
+            .push(WasmSubType::func(WasmFuncType::default()));
         let offsets = VMOffsets::new(size_of::<usize>() as u8, &one_type);
         assert_eq!(
             offsets.vmctx_type_id(ty) as usize,

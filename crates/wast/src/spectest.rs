@@ -45,7 +45,7 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(
 
     let table = Table::new(
         store,
-        TableType::new(ValType::FuncRef, 10, Some(20)),
+        TableType::new(ValType::FUNCREF, 10, Some(20)),
         Val::FuncRef(None),
     )?;
     linker.define(MODULE, "table", table)?;

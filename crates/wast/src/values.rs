@@ -21,9 +21,10 @@ pub(crate) fn arg(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val> {
         WastArgCore::F64(x) => Val::F64(x.bits),
         WastArgCore::V128(x) => Val::V128(v128_bits(x)),
         WastArgCore::RefNull(ty) => match null_kind(ty) {
-            Some(RefKind::Func) => Val::FuncRef(None),
+            Some(RefKind::Func) | None => Val::FuncRef(None),
             Some(RefKind::Extern) => Val::ExternRef(None),
-            None => bail!("unsupported argument `ref.null {ty:?}`"),
+            Some(RefKind::Exn) => Val::ExnRef(None),
+            Some(RefKind::Any) => Val::AnyRef(None),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
         WastArgCore::RefHost(_) => bail!("unsupported argument `ref.host`"),
@@ -34,21 +35,36 @@ fn v128_bits(x: &V128Const) -> u128 {
     u128::from_le_bytes(x.to_le_bytes())
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum RefKind {
     Func,
     Extern,
+    Exn,
+    Any,
 }
 
-/// Which of our two reference types a `ref.null T` is, if either.
+/// Which hierarchy a `ref.null T` is in; `None` for a defined type, whose
+/// hierarchy the script does not say (any null matches it).
 fn null_kind(ty: &HeapType<'_>) -> Option<RefKind> {
     match ty {
-        HeapType::Abstract { ty, .. } => match ty {
-            AbstractHeapType::Func | AbstractHeapType::NoFunc => Some(RefKind::Func),
-            AbstractHeapType::Extern | AbstractHeapType::NoExtern => Some(RefKind::Extern),
-            _ => None,
-        },
-        // `ref.null $t` names a function type.
-        HeapType::Concrete(_) | HeapType::Exact(_) => Some(RefKind::Func),
+        HeapType::Abstract { ty, .. } => Some(match ty {
+            AbstractHeapType::Func | AbstractHeapType::NoFunc => RefKind::Func,
+            AbstractHeapType::Extern | AbstractHeapType::NoExtern => RefKind::Extern,
+            AbstractHeapType::Exn | AbstractHeapType::NoExn => RefKind::Exn,
+            _ => RefKind::Any,
+        }),
+        HeapType::Concrete(_) | HeapType::Exact(_) => None,
+    }
+}
+
+/// The hierarchy of a null value, if `val` is a null reference.
+fn null_of(val: &Val) -> Option<RefKind> {
+    match val {
+        Val::FuncRef(None) => Some(RefKind::Func),
+        Val::ExternRef(None) => Some(RefKind::Extern),
+        Val::ExnRef(None) => Some(RefKind::Exn),
+        Val::AnyRef(None) => Some(RefKind::Any),
+        _ => None,
     }
 }
 
@@ -70,18 +86,11 @@ pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Va
         (WastRetCore::F64(e), Val::F64(a)) => f64_matches(e, *a),
         (WastRetCore::V128(e), Val::V128(a)) => v128_matches(e, *a),
         (WastRetCore::RefNull(ty), actual) => {
-            let kind = match ty {
-                None => None,
-                Some(ty) => match null_kind(ty) {
-                    Some(kind) => Some(kind),
-                    None => bail!("unsupported result pattern `ref.null {ty:?}`"),
-                },
-            };
-            matches!(
-                (kind, actual),
-                (None | Some(RefKind::Func), Val::FuncRef(None))
-                    | (None | Some(RefKind::Extern), Val::ExternRef(None))
-            )
+            match (ty.as_ref().and_then(null_kind), null_of(actual)) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(expected), Some(actual)) => expected == actual,
+            }
         }
         (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
@@ -96,9 +105,10 @@ pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Va
             }
             false
         }
+        (WastRetCore::RefAny, Val::AnyRef(r)) => r.is_some(),
+        (WastRetCore::RefAny, Val::ExternRef(r)) => r.is_some(),
         (
             WastRetCore::RefHost(_)
-            | WastRetCore::RefAny
             | WastRetCore::RefEq
             | WastRetCore::RefArray
             | WastRetCore::RefStruct
@@ -225,6 +235,8 @@ pub(crate) fn expected_str(expected: &WastRetCore<'_>) -> String {
         WastRetCore::RefNull(Some(ty)) => match null_kind(ty) {
             Some(RefKind::Func) => "ref.null func".to_string(),
             Some(RefKind::Extern) => "ref.null extern".to_string(),
+            Some(RefKind::Exn) => "ref.null exn".to_string(),
+            Some(RefKind::Any) => "ref.null any".to_string(),
             None => format!("ref.null {ty:?}"),
         },
         WastRetCore::RefExtern(None) => "ref.extern".to_string(),
@@ -319,6 +331,10 @@ pub(crate) fn val_str(store: &Store<()>, val: &Val, expected: Option<&WastRetCor
             Some(n) => format!("ref.extern {n}"),
             None => "ref.extern <host data>".to_string(),
         },
+        Val::ExnRef(None) => "ref.null exn".to_string(),
+        Val::ExnRef(Some(_)) => "ref.exn".to_string(),
+        Val::AnyRef(None) => "ref.null any".to_string(),
+        Val::AnyRef(Some(_)) => "ref.any".to_string(),
     }
 }
 

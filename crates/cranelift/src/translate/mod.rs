@@ -179,7 +179,7 @@ impl FuncTranslator<'_, '_> {
                 let c = self.builder.func.dfg.constants.insert(vec![0u8; 16].into());
                 self.builder.ins().vconst(ir::types::I8X16, c)
             }
-            WasmValType::FuncRef | WasmValType::ExternRef => ins.iconst(ptr, 0),
+            WasmValType::Ref(_) => ins.iconst(ptr, 0),
         }
     }
 
@@ -214,7 +214,10 @@ impl FuncTranslator<'_, '_> {
             wasmparser::BlockType::Empty => (vec![], vec![]),
             wasmparser::BlockType::Type(t) => (vec![], vec![hoist_environ::val_type(t)?]),
             wasmparser::BlockType::FuncType(index) => {
-                let ty = &self.env.module.types[hoist_environ::TypeIndex::from_u32(index)];
+                let ty = self
+                    .env
+                    .module
+                    .func_sig(hoist_environ::TypeIndex::from_u32(index));
                 (ty.params.to_vec(), ty.results.to_vec())
             }
         })

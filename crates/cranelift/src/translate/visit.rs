@@ -272,7 +272,7 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         if self.reachable {
             let ty = TypeIndex::from_u32(type_index);
             let index = self.pop();
-            let n = self.env.module.types[ty].params.len();
+            let n = self.env.module.func_sig(ty).params.len();
             let args = self.popn(n);
             let results = self.env.call_indirect(
                 &mut self.builder,

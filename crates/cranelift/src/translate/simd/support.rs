@@ -52,6 +52,7 @@ pub(crate) fn check_module(isa: &dyn TargetIsa, module: &Module) -> WasmResult<(
     let uses_v128 = module
         .types
         .values()
+        .filter_map(|ty| ty.as_func())
         .any(|ty| ty.params.iter().chain(ty.results.iter()).any(is_v128))
         || module.globals.values().any(|g| is_v128(&g.ty));
     check_types(isa, uses_v128)
