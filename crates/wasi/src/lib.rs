@@ -15,5 +15,5 @@ mod table;
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use linker::{add_to_linker, I32Exit, MODULE};
-pub use memory::{GuestMemory, IoVec};
+pub use memory::{GuestMemory, IoVec, IOV_MAX};
 pub use table::{fdflags, Descriptor, FdTable, OpenDir, OpenFile, Stdio};

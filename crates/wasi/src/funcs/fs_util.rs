@@ -244,12 +244,27 @@ pub fn set_fd_times(
     Ok(())
 }
 
-/// Reads a guest path for a `path_*` call. Empty is `ENOENT`; absolute
-/// paths name nothing inside a directory capability (`ENOTCAPABLE`); a NUL
-/// byte cannot be passed to the host (`EINVAL`). Everything else,
-/// including `..` and symlinks, is left to cap-std, which refuses escapes.
+/// Linux's `PATH_MAX`, which counts the terminating NUL: the kernel
+/// refuses a path of 4096 bytes or more with `ENAMETOOLONG`.
+pub const PATH_MAX: u32 = 4096;
+
+/// A guest string naming a path (or a symlink target): `ENAMETOOLONG` if
+/// Linux would refuse its length, checked before the bytes are even looked
+/// at, so no host copy of a path (cap-std makes one) is ever bigger.
+pub fn guest_path_str<'m>(memory: &'m GuestMemory, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    if len >= PATH_MAX {
+        return Err(Errno::Nametoolong);
+    }
+    memory.str(ptr, len)
+}
+
+/// Reads a guest path for a `path_*` call. Too long is `ENAMETOOLONG`,
+/// empty is `ENOENT`; absolute paths name nothing inside a directory
+/// capability (`ENOTCAPABLE`); a NUL byte cannot be passed to the host
+/// (`EINVAL`). Everything else, including `..` and symlinks, is left to
+/// cap-std, which refuses escapes.
 pub fn guest_path<'m>(memory: &'m GuestMemory, ptr: u32, len: u32) -> Result<&'m str, Errno> {
-    let path = memory.str(ptr, len)?;
+    let path = guest_path_str(memory, ptr, len)?;
     check_path(path)?;
     Ok(path)
 }

@@ -326,7 +326,7 @@ pub fn path_symlink(
     new_path_len: u32,
 ) -> Result<(), Errno> {
     let dir = dir(ctx, fd)?;
-    let target = memory.str(old_path, old_path_len)?;
+    let target = fs_util::guest_path_str(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
     // An absolute target names nothing inside the sandbox, and a relative
     // one must not climb above the directory it is resolved from: the guest
