@@ -93,10 +93,16 @@ pub mod rights {
         r
     }
 
-    /// Stdio streams: no seek or tell (so libc's `isatty` can say yes).
+    /// Stdio streams: reading (stdin) or writing (stdout, stderr) and
+    /// nothing else, as Wasmtime reports them. No seek or tell, so libc's
+    /// `isatty` can say yes; no `FD_FDSTAT_SET_FLAGS`, as the streams stay
+    /// blocking whatever the guest sets.
     pub fn stdio(readable: bool) -> u64 {
-        let rw = if readable { FD_READ } else { FD_WRITE };
-        rw | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE
+        if readable {
+            FD_READ
+        } else {
+            FD_WRITE
+        }
     }
 }
 
