@@ -18,4 +18,4 @@ pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use linker::{add_to_linker, I32Exit, MODULE};
 pub use memory::{GuestMemory, IoVec, IOV_MAX};
-pub use table::{fdflags, Descriptor, FdTable, OpenDir, OpenFile, Stdio};
+pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Stdio};

@@ -384,6 +384,121 @@ fn read_only_preopen_refuses_every_change() {
     assert_eq!(snapshot(d), before);
 }
 
+/// `rights` bits that change the tree or a file.
+const CHANGES: &[(&str, u64)] = &[
+    ("FD_WRITE", 1 << 6),
+    ("FD_ALLOCATE", 1 << 8),
+    ("PATH_CREATE_DIRECTORY", 1 << 9),
+    ("PATH_CREATE_FILE", 1 << 10),
+    ("PATH_LINK_SOURCE", 1 << 11),
+    ("PATH_LINK_TARGET", 1 << 12),
+    ("PATH_RENAME_SOURCE", 1 << 16),
+    ("PATH_RENAME_TARGET", 1 << 17),
+    ("PATH_FILESTAT_SET_SIZE", 1 << 19),
+    ("PATH_FILESTAT_SET_TIMES", 1 << 20),
+    ("FD_FILESTAT_SET_SIZE", 1 << 22),
+    ("FD_FILESTAT_SET_TIMES", 1 << 23),
+    ("PATH_SYMLINK", 1 << 24),
+    ("PATH_REMOVE_DIRECTORY", 1 << 25),
+    ("PATH_UNLINK_FILE", 1 << 26),
+];
+
+/// (base, inheriting) rights of `fd`.
+fn rights_of(g: &mut Guest, fd: u32) -> (u64, u64) {
+    g.call("fd_fdstat_get", &[fd as u64, STAT as u64]).unwrap();
+    (g.u64_at(STAT + 8), g.u64_at(STAT + 16))
+}
+
+/// The names of the change rights in `rights`.
+fn changes_in(rights: u64) -> Vec<&'static str> {
+    CHANGES
+        .iter()
+        .filter(|(_, bit)| rights & bit != 0)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// Below a read-only preopen every change is refused, so no descriptor
+/// there may report a right to make one: libc's `access(W_OK)` looks for
+/// `FD_WRITE` in the directory's inheriting rights, and opens with the
+/// rights the directory passes on.
+#[test]
+fn read_only_rights_say_what_will_succeed() {
+    let dir = TempDir::new("ro-rights");
+    std::fs::write(dir.0.join("file.txt"), "keep me").unwrap();
+    std::fs::create_dir(dir.0.join("sub")).unwrap();
+    std::os::unix::fs::symlink("file.txt", dir.0.join("link")).unwrap();
+    let mut g = Guest::new(&dir.0, true);
+
+    let (base, inheriting) = rights_of(&mut g, ROOT);
+    assert_eq!(changes_in(base), Vec::<&str>::new(), "preopen base");
+    assert_eq!(
+        changes_in(inheriting),
+        Vec::<&str>::new(),
+        "preopen inheriting"
+    );
+    // The rights that are left do work.
+    const PATH_OPEN: u64 = 1 << 13;
+    const FD_READDIR: u64 = 1 << 14;
+    const PATH_READLINK: u64 = 1 << 15;
+    const PATH_FILESTAT_GET: u64 = 1 << 18;
+    const FD_FILESTAT_GET: u64 = 1 << 21;
+    for right in [
+        PATH_OPEN,
+        FD_READDIR,
+        PATH_READLINK,
+        PATH_FILESTAT_GET,
+        FD_FILESTAT_GET,
+    ] {
+        assert_ne!(base & right, 0, "preopen lacks {right:#x}");
+    }
+    assert_eq!(inheriting & (FD_READ | FD_SEEK), FD_READ | FD_SEEK);
+    g.readdir(ROOT, 1024, 0).unwrap();
+    g.readlink("link", 100).unwrap();
+    g.stat(0, "file.txt").unwrap();
+    g.call("fd_filestat_get", &[ROOT as u64, STAT as u64])
+        .unwrap();
+
+    // Directories opened below, either way, report the same.
+    let sub = g.open(ROOT, 0, "sub", O_DIRECTORY, FD_READ, 0).unwrap();
+    let sub2 = g.open(ROOT, 0, "sub", 0, FD_READ, 0).unwrap();
+    for fd in [sub, sub2] {
+        assert_eq!(rights_of(&mut g, fd), (base, inheriting), "fd {fd}");
+    }
+    // A file opened with every right the directory passes on (as libc
+    // does) can read, and reports no way to change it.
+    let (p, l) = g.path(PATH1, "file.txt");
+    g.call(
+        "path_open",
+        &[
+            ROOT as u64,
+            0,
+            p,
+            l,
+            0,
+            inheriting,
+            inheriting,
+            0,
+            OUT as u64,
+        ],
+    )
+    .unwrap();
+    let fd = g.u32_at(OUT);
+    let (fbase, finheriting) = rights_of(&mut g, fd);
+    assert_eq!(changes_in(fbase | finheriting), Vec::<&str>::new(), "file");
+    assert_ne!(fbase & FD_READ, 0);
+    assert_eq!(g.read(fd, 100).unwrap(), b"keep me");
+    assert_eq!(g.write(fd, b"x"), Err(Errno::Rofs));
+
+    // Under a writable preopen the same calls report the change rights.
+    let mut w = Guest::new(&dir.0, false);
+    let (base, inheriting) = rights_of(&mut w, ROOT);
+    assert!(changes_in(base).contains(&"PATH_CREATE_FILE"));
+    assert_ne!(inheriting & FD_WRITE, 0);
+    let fd = w.open(ROOT, 0, "file.txt", 0, RW, 0).unwrap();
+    assert!(changes_in(rights_of(&mut w, fd).0).contains(&"FD_FILESTAT_SET_TIMES"));
+}
+
 #[test]
 fn append_pread_pwrite_and_positions() {
     let dir = TempDir::new("append");

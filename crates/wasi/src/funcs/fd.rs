@@ -38,9 +38,7 @@ fn readable(file: &OpenFile) -> Result<(), Errno> {
 
 /// Whether the guest may write `file` (`EROFS` below a read-only preopen).
 fn writable(file: &OpenFile) -> Result<(), Errno> {
-    if !file.tree_writable {
-        return Err(Errno::Rofs);
-    }
+    file.access.check_write()?;
     if file.writable && file.rights_base & rights::FD_WRITE != 0 {
         Ok(())
     } else {
@@ -359,15 +357,11 @@ pub fn fd_filestat_set_times(
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
     match ctx.table.get(fd)? {
         Descriptor::File(file) => {
-            if !file.tree_writable {
-                return Err(Errno::Rofs);
-            }
+            file.access.check_write()?;
             fs_util::set_fd_times(&file.file, atim, mtim)
         }
         Descriptor::Dir(dir) => {
-            if !dir.writable {
-                return Err(Errno::Rofs);
-            }
+            dir.access.check_write()?;
             fs_util::set_fd_times(&dir.dir, atim, mtim)
         }
         Descriptor::Stdio(_) => Err(Errno::Badf),

@@ -7,6 +7,8 @@ use cap_std::fs::{FileType, Metadata, MetadataExt};
 /// `rights` bits (witx `rights`).
 #[allow(dead_code)] // the full set, for reference and for sockets
 pub mod rights {
+    use crate::Access;
+
     pub const FD_DATASYNC: u64 = 1 << 0;
     pub const FD_READ: u64 = 1 << 1;
     pub const FD_SEEK: u64 = 1 << 2;
@@ -44,7 +46,7 @@ pub mod rights {
     /// What a directory descriptor reports (the set userlands expect; see
     /// wasi-testsuite `path_open_preopen`). `PATH_FILESTAT_SET_SIZE` is
     /// left out, as in Wasmtime: truncation is by `path_open` + `O_TRUNC`.
-    pub const DIR_BASE: u64 = PATH_CREATE_DIRECTORY
+    const DIR_ALL: u64 = PATH_CREATE_DIRECTORY
         | PATH_CREATE_FILE
         | PATH_LINK_SOURCE
         | PATH_LINK_TARGET
@@ -61,8 +63,23 @@ pub mod rights {
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES;
 
+    /// Directory rights that change the tree: none below a read-only
+    /// preopen. (Linking from it counts: the new name would let the file
+    /// be changed through a writable tree.)
+    const DIR_CHANGES: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_SET_TIMES;
+
     /// Everything a regular file can do.
-    pub const FILE_ALL: u64 = FD_DATASYNC
+    const FILE_ALL: u64 = FD_DATASYNC
         | FD_READ
         | FD_SEEK
         | FD_FDSTAT_SET_FLAGS
@@ -76,14 +93,33 @@ pub mod rights {
         | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE;
 
-    /// What files and directories opened below a directory may get. It
-    /// must hold the directory rights too, or libc cannot open
-    /// subdirectories (wasi-libc computes new rights from it).
-    pub const DIR_INHERITING: u64 = DIR_BASE | FILE_ALL;
+    /// File rights that change the file: none below a read-only preopen.
+    const FILE_CHANGES: u64 = WRITE_ANY | FD_FILESTAT_SET_TIMES;
 
-    /// The rights a file opened for reading and/or writing reports.
-    pub fn file(readable: bool, writable: bool) -> u64 {
-        let mut r = FILE_ALL;
+    fn changes_allowed(access: Access, rights: u64, changes: u64) -> u64 {
+        match access {
+            Access::ReadWrite => rights,
+            Access::ReadOnly => rights & !changes,
+        }
+    }
+
+    /// What a directory below a preopen with `access` reports.
+    pub fn dir_base(access: Access) -> u64 {
+        changes_allowed(access, DIR_ALL, DIR_CHANGES)
+    }
+
+    /// What files and directories opened below such a directory may get.
+    /// It holds the directory rights too, or libc cannot open
+    /// subdirectories (wasi-libc computes new rights from it); libc's
+    /// `access(W_OK)` looks for `FD_WRITE` here.
+    pub fn dir_inheriting(access: Access) -> u64 {
+        dir_base(access) | changes_allowed(access, FILE_ALL, FILE_CHANGES)
+    }
+
+    /// The rights of a file opened for reading and/or writing below a
+    /// preopen with `access`.
+    pub fn file(access: Access, readable: bool, writable: bool) -> u64 {
+        let mut r = changes_allowed(access, FILE_ALL, FILE_CHANGES);
         if !readable {
             r &= !FD_READ;
         }
@@ -327,11 +363,19 @@ mod tests {
 
     #[test]
     fn rights_sets() {
+        use crate::Access::*;
         use rights::*;
-        assert_eq!(DIR_BASE & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
-        assert_eq!(DIR_INHERITING & DIR_BASE, DIR_BASE);
-        assert_eq!(file(true, false) & FD_WRITE, 0);
-        assert_eq!(file(false, true) & FD_READ, 0);
+        for access in [ReadOnly, ReadWrite] {
+            assert_eq!(dir_base(access) & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
+            assert_eq!(dir_inheriting(access) & dir_base(access), dir_base(access));
+            assert_eq!(file(access, true, false) & FD_WRITE, 0);
+            assert_eq!(file(access, false, true) & FD_READ, 0);
+        }
+        assert_eq!(dir_inheriting(ReadOnly) & (FD_WRITE | PATH_CREATE_FILE), 0);
+        assert_eq!(
+            file(ReadOnly, true, true) & (WRITE_ANY | FD_FILESTAT_SET_TIMES),
+            0
+        );
         assert_eq!(stdio(true) & (FD_SEEK | FD_TELL), 0);
     }
 }

@@ -6,7 +6,7 @@
 //! (`ENOTCAPABLE`). Below a read-only preopen every change is `EROFS`.
 
 use super::fs_util::{self, guest_path, rights};
-use crate::table::{fdflags, Descriptor, OpenDir, OpenFile};
+use crate::table::{fdflags, Access, Descriptor, OpenDir, OpenFile};
 use crate::{Errno, GuestMemory, WasiCtx};
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
@@ -29,11 +29,7 @@ fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
 
 /// Things below `dir` may change unless it is under a read-only preopen.
 fn writable(dir: &OpenDir) -> Result<(), Errno> {
-    if dir.writable {
-        Ok(())
-    } else {
-        Err(Errno::Rofs)
-    }
+    dir.access.check_write()
 }
 
 fn follow(flags: u32) -> Result<bool, Errno> {
@@ -158,7 +154,8 @@ pub fn path_open(
     let path = guest_path(memory, path, path_len)?;
     memory.slice(opened_fd, 4)?;
 
-    let tree_writable = parent.writable;
+    let access = parent.access;
+    let tree_writable = access == Access::ReadWrite;
     let (creat, directory, excl, trunc) = (
         oflags & O_CREAT != 0,
         oflags & O_DIRECTORY != 0,
@@ -180,7 +177,7 @@ pub fn path_open(
         } else {
             parent.dir.open_dir_nofollow(path)?
         };
-        Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+        Descriptor::Dir(OpenDir::new(dir, None, access))
     } else {
         if !tree_writable && (write || trunc || (creat && excl)) {
             return Err(Errno::Rofs);
@@ -207,7 +204,7 @@ pub fn path_open(
             .nonblock(fdflags & fdflags::NONBLOCK != 0);
         let file = match parent.dir.open_with(path, &options) {
             Ok(file) => file,
-            Err(e) if !parent.writable && e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if !tree_writable && e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if oflags & O_CREAT != 0 {
                     Errno::Rofs
                 } else {
@@ -220,16 +217,15 @@ pub fn path_open(
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
             let dir = Dir::from_std_file(file.into_std());
-            Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+            Descriptor::Dir(OpenDir::new(dir, None, access))
         } else {
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
             Descriptor::File(OpenFile {
                 flags: fdflags,
-                tree_writable,
-                rights_base: rights::file(read, write),
-                rights_inheriting: rights::file(read, write),
-                ..OpenFile::new(file, read || !host_write, host_write)
+                rights_base: rights::file(access, read, write),
+                rights_inheriting: rights::file(access, read, write),
+                ..OpenFile::new(file, access, read || !host_write, host_write)
             })
         }
     };
