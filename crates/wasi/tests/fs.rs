@@ -144,6 +144,8 @@ fn writes_cannot_escape() {
         "absdir/new.txt",
         "/tmp/new.txt",
         "sub/../../new.txt",
+        "../new.txt/",
+        "up/newdir/",
     ] {
         assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT, RW, 0));
         assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT | O_EXCL, RW, 0));
@@ -165,6 +167,13 @@ fn writes_cannot_escape() {
     // Removing or renaming things outside.
     assert_escape("unlink", g.unlink("../outside.txt"));
     assert_escape("unlink", g.unlink("up/outside.txt"));
+    assert_escape("unlink", g.unlink("../outside.txt/"));
+    assert_escape("rmdir", g.rmdir("../outdir/"));
+    assert_escape("stat", g.stat(0, "../outdir/"));
+    assert_escape("stat", g.stat(0, "up/"));
+    assert_escape("rename from", g.rename("../outdir/", "stolen/"));
+    assert_escape("rename from", g.rename("../outside.txt", "stolen/"));
+    assert_escape("link from", g.link("up/outside.txt/", "stolen.txt"));
     assert_escape("rmdir", g.rmdir("../outdir"));
     assert_escape("rmdir", g.rmdir("up/outdir"));
     assert_escape("rename from", g.rename("../outside.txt", "stolen.txt"));

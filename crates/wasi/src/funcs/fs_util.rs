@@ -334,6 +334,14 @@ pub fn strip_trailing_slashes(path: &str) -> &str {
     }
 }
 
+/// `path` without trailing slashes, and whether it had any. On Linux a
+/// trailing slash says the name must be a directory; each path call
+/// applies that rule as the kernel does (see tests/trailing_slashes.rs).
+pub fn split_trailing_slashes(path: &str) -> (&str, bool) {
+    let name = strip_trailing_slashes(path);
+    (name, name.len() != path.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +367,8 @@ mod tests {
         assert_eq!(check_path("a/../b"), Ok(()));
         assert_eq!(strip_trailing_slashes("a//"), "a");
         assert_eq!(strip_trailing_slashes("a/b/"), "a/b");
+        assert_eq!(split_trailing_slashes("a/b//"), ("a/b", true));
+        assert_eq!(split_trailing_slashes("a/b"), ("a/b", false));
     }
 
     #[test]

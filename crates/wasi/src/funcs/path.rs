@@ -32,6 +32,26 @@ fn writable(dir: &OpenDir) -> Result<(), Errno> {
     dir.access.check_write()
 }
 
+/// The error for creating a non-directory (a link or symlink) at a name
+/// with a trailing slash, as Linux gives it: `EEXIST` if the name exists
+/// (even as a dangling symlink), else the lookup's error (`ENOENT`).
+fn slashed_new_name(dir: &Dir, name: &str) -> Errno {
+    match dir.symlink_metadata(name) {
+        Ok(_) => Errno::Exist,
+        Err(e) => e.into(),
+    }
+}
+
+/// The lookup error of the directory that holds `name`, if any.
+fn parent_is_dir(dir: &Dir, name: &str) -> Result<(), Errno> {
+    match name.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() && !dir.metadata(parent)?.is_dir() => {
+            Err(Errno::Notdir)
+        }
+        _ => Ok(()),
+    }
+}
+
 fn follow(flags: u32) -> Result<bool, Errno> {
     if flags & !SYMLINK_FOLLOW != 0 {
         return Err(Errno::Inval);
@@ -65,7 +85,16 @@ pub fn path_filestat_get(
     let follow = follow(flags)?;
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    let meta = if follow {
+    let (name, slash) = fs_util::split_trailing_slashes(path);
+    let meta = if slash {
+        // The slash makes the lookup follow a final symlink, and only a
+        // directory will do.
+        let meta = dir.dir.metadata(name)?;
+        if !meta.is_dir() {
+            return Err(Errno::Notdir);
+        }
+        meta
+    } else if follow {
         dir.dir.metadata(path)?
     } else {
         dir.dir.symlink_metadata(path)?
@@ -122,6 +151,24 @@ pub fn path_link(
     // file of a read-only one would let the guest change that file.
     writable(old_dir)?;
     writable(new_dir)?;
+    let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
+    let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
+    // A slash on the source follows a final symlink and asks for a
+    // directory, which cannot be linked (`EPERM`), but Linux reports a
+    // problem with the new name first.
+    if old_slash && !old_dir.dir.metadata(old_name)?.is_dir() {
+        return Err(Errno::Notdir);
+    }
+    if new_slash {
+        return Err(slashed_new_name(&new_dir.dir, new_name));
+    }
+    if old_slash {
+        return Err(match new_dir.dir.symlink_metadata(new_name) {
+            Ok(_) => Errno::Exist,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Errno::Perm,
+            Err(e) => e.into(),
+        });
+    }
     old_dir.dir.hard_link(old_path, &new_dir.dir, new_path)?;
     Ok(())
 }
@@ -285,7 +332,19 @@ pub fn path_rename(
     let new_path = guest_path(memory, new_path, new_path_len)?;
     writable(old_dir)?;
     writable(new_dir)?;
-    old_dir.dir.rename(old_path, &new_dir.dir, new_path)?;
+    let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
+    let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
+    // Only a directory may be renamed from or to a name with a trailing
+    // slash (cap-std would rename a file to `x/` as `x`). Linux looks up
+    // both parents first, so their errors come first.
+    if old_slash || new_slash {
+        parent_is_dir(&old_dir.dir, old_name)?;
+        parent_is_dir(&new_dir.dir, new_name)?;
+        if !old_dir.dir.symlink_metadata(old_name)?.is_dir() {
+            return Err(Errno::Notdir);
+        }
+    }
+    old_dir.dir.rename(old_name, &new_dir.dir, new_name)?;
     Ok(())
 }
 
@@ -312,6 +371,10 @@ pub fn path_symlink(
         return Err(Errno::Inval);
     }
     writable(dir)?;
+    let (name, slash) = fs_util::split_trailing_slashes(new_path);
+    if slash {
+        return Err(slashed_new_name(&dir.dir, name));
+    }
     dir.dir.symlink(target, new_path)?;
     Ok(())
 }
@@ -326,6 +389,16 @@ pub fn path_unlink_file(
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
     writable(dir)?;
+    let (name, slash) = fs_util::split_trailing_slashes(path);
+    if slash {
+        // Always an error: the name itself (not a symlink's target) is a
+        // directory (`EISDIR`) or is not one (`ENOTDIR`).
+        return Err(match dir.dir.symlink_metadata(name) {
+            Ok(meta) if meta.is_dir() => Errno::Isdir,
+            Ok(_) => Errno::Notdir,
+            Err(e) => e.into(),
+        });
+    }
     dir.dir.remove_file(path)?;
     Ok(())
 }
