@@ -176,6 +176,8 @@ pub struct OpenDir {
     /// WASI rights as `fd_fdstat_get` reports them (see [`OpenFile`]).
     pub rights_base: u64,
     pub rights_inheriting: u64,
+    /// Where `fd_readdir` stands, once the guest lists the directory.
+    pub(crate) stream: Option<Box<crate::funcs::DirStream>>,
 }
 
 impl OpenFile {
@@ -206,6 +208,7 @@ impl OpenDir {
             access,
             rights_base: crate::funcs::rights::dir_base(access),
             rights_inheriting: crate::funcs::rights::dir_inheriting(access),
+            stream: None,
         }
     }
 }

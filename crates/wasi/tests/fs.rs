@@ -684,55 +684,101 @@ fn trailing_slashes_and_kinds() {
     assert_eq!(g.unlink("f"), Err(Errno::Noent));
 }
 
-fn parse_dirents(bytes: &[u8]) -> Vec<(u64, u8, String)> {
+/// One `dirent` as the guest sees it.
+#[derive(Clone, Debug, PartialEq)]
+struct Dirent {
+    next: u64,
+    ino: u64,
+    ty: u8,
+    name: String,
+}
+
+/// The whole entries in a `fd_readdir` buffer (a cut one at the end is
+/// left out, as libc does).
+fn parse_dirents(bytes: &[u8]) -> Vec<Dirent> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while rest.len() >= 24 {
         let next = u64::from_le_bytes(rest[0..8].try_into().unwrap());
+        let ino = u64::from_le_bytes(rest[8..16].try_into().unwrap());
         let namlen = u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
         let ty = rest[20];
         if rest.len() < 24 + namlen {
             break;
         }
-        out.push((
+        let name = String::from_utf8_lossy(&rest[24..24 + namlen]).into_owned();
+        out.push(Dirent {
             next,
+            ino,
             ty,
-            String::from_utf8_lossy(&rest[24..24 + namlen]).into_owned(),
-        ));
+            name,
+        });
         rest = &rest[24 + namlen..];
     }
     out
 }
 
+fn names(entries: &[Dirent]) -> Vec<&str> {
+    entries.iter().map(|e| e.name.as_str()).collect()
+}
+
+/// Lists `fd` the way libc's readdir does: `buf_len` bytes at a time,
+/// each call from the cookie of the last whole entry of the one before,
+/// calling `each` on every entry as it comes.
+fn walk(g: &mut Guest, fd: u32, buf_len: u32, mut each: impl FnMut(&mut Guest, &Dirent)) {
+    let mut cookie = 0;
+    loop {
+        let chunk = g.readdir(fd, buf_len, cookie).unwrap();
+        let full = chunk.len() == buf_len as usize;
+        let got = parse_dirents(&chunk);
+        if got.is_empty() {
+            assert!(!full, "a buffer too small for one entry");
+            return;
+        }
+        for e in &got {
+            each(g, e);
+        }
+        cookie = got.last().unwrap().next;
+        if !full {
+            return;
+        }
+    }
+}
+
 #[test]
 fn readdir_cookies_and_small_buffers() {
+    use std::os::unix::fs::MetadataExt;
     let dir = TempDir::new("readdir");
-    for i in 0..20 {
-        std::fs::write(dir.0.join(format!("file-{i:02}")), "").unwrap();
+    let mut expected = vec![".", "..", "link", "subdir"];
+    let files: Vec<String> = (0..20).map(|i| format!("file-{i:02}")).collect();
+    for f in &files {
+        std::fs::write(dir.0.join(f), "").unwrap();
+        expected.push(f);
     }
+    expected.sort();
     std::fs::create_dir(dir.0.join("subdir")).unwrap();
     std::os::unix::fs::symlink("file-00", dir.0.join("link")).unwrap();
     let mut g = Guest::new(&dir.0, false);
 
+    // Every entry once, `.` and `..` included, in the filesystem's order.
     let all = g.readdir(ROOT, 8192, 0).unwrap();
     assert!(all.len() < 8192);
     let entries = parse_dirents(&all);
-    assert_eq!(entries.len(), 24);
-    assert_eq!(
-        (entries[0].0, entries[0].1, entries[0].2.as_str()),
-        (1, 3, ".")
-    );
-    assert_eq!(
-        (entries[1].0, entries[1].1, entries[1].2.as_str()),
-        (2, 3, "..")
-    );
-    for (i, e) in entries.iter().enumerate() {
-        assert_eq!(e.0, i as u64 + 1, "d_next counts entries");
-    }
-    let kinds: BTreeMap<&str, u8> = entries.iter().map(|e| (e.2.as_str(), e.1)).collect();
-    assert_eq!(kinds["subdir"], 3);
-    assert_eq!(kinds["link"], 7);
-    assert_eq!(kinds["file-07"], 4);
+    let mut sorted = names(&entries);
+    sorted.sort();
+    assert_eq!(sorted, expected);
+    let by_name: BTreeMap<&str, &Dirent> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    assert_eq!(by_name["subdir"].ty, 3);
+    assert_eq!(by_name["link"].ty, 7);
+    assert_eq!(by_name["file-07"].ty, 4);
+    assert_eq!(by_name["."].ty, 3);
+    let meta = std::fs::metadata(dir.0.join("file-07")).unwrap();
+    assert_eq!(by_name["file-07"].ino, meta.ino());
+    // `..` shows the directory's own inode, not what lies above a preopen.
+    let root_ino = std::fs::metadata(&dir.0).unwrap().ino();
+    assert_eq!((by_name["."].ino, by_name[".."].ino), (root_ino, root_ino));
+    // Cookies are the kernel's positions: opaque, but never 0 (the start).
+    assert!(entries.iter().all(|e| e.next != 0));
 
     // A buffer that ends inside an entry is filled completely: libc sees
     // bufused == buf_len and retries with a bigger one.
@@ -744,28 +790,58 @@ fn readdir_cookies_and_small_buffers() {
 
     // Walking with cookies and a small buffer sees each entry once.
     let mut seen = Vec::new();
-    let mut cookie = 0;
-    loop {
-        let chunk = g.readdir(ROOT, 100, cookie).unwrap();
-        let full = chunk.len() == 100;
-        let got = parse_dirents(&chunk);
-        if got.is_empty() {
-            assert!(!full, "a buffer too small for one entry");
-            break;
-        }
-        cookie = got.last().unwrap().0;
-        seen.extend(got.into_iter().map(|e| e.2));
-        if !full {
-            break;
-        }
+    walk(&mut g, ROOT, 100, |_, e| seen.push(e.clone()));
+    assert_eq!(seen, entries);
+    // Any entry's cookie gives the entries after it, in the same order,
+    // whatever was read in between (telldir/seekdir).
+    for (i, e) in entries.iter().enumerate().rev() {
+        let rest = parse_dirents(&g.readdir(ROOT, 8192, e.next).unwrap());
+        assert_eq!(rest, entries[i + 1..], "from the cookie of {}", e.name);
     }
-    let expected: Vec<String> = entries.iter().map(|e| e.2.clone()).collect();
-    assert_eq!(seen, expected);
-    // A cookie past the end gives nothing.
-    assert_eq!(g.readdir(ROOT, 100, 1000).unwrap(), b"");
     // Only directories can be listed.
     let fd = g.open(ROOT, 0, "file-00", 0, FD_READ, 0).unwrap();
     assert_eq!(g.readdir(fd, 100, 0), Err(Errno::Notdir));
+}
+
+/// Removing entries already returned never makes the listing skip others
+/// (wasi-libc's readdir + unlink loop, as `rm -r` does), on the temp
+/// directory's filesystem and on tmpfs if there is one.
+#[test]
+fn readdir_while_unlinking_sees_every_entry() {
+    let mut places = vec![TempDir::new("readdir-unlink")];
+    if std::fs::metadata("/dev/shm").is_ok_and(|m| m.is_dir()) {
+        let shm = std::path::PathBuf::from(format!(
+            "/dev/shm/hoist-wasi-readdir-{}",
+            std::process::id()
+        ));
+        if std::fs::create_dir_all(&shm).is_ok() {
+            places.push(TempDir(shm));
+        }
+    }
+    for place in &places {
+        std::fs::create_dir(place.0.join("d")).unwrap();
+        for i in 0..500 {
+            std::fs::write(place.0.join(format!("d/file-{i:03}")), "").unwrap();
+        }
+        let mut g = Guest::new(&place.0, false);
+        let d = g.open(ROOT, 0, "d", O_DIRECTORY, FD_READ, 0).unwrap();
+        let mut removed = 0;
+        // A small buffer: many calls, each after some unlinks.
+        walk(&mut g, d, 128, |g, e| {
+            if e.name != "." && e.name != ".." {
+                g.unlink(&format!("d/{}", e.name)).unwrap();
+                removed += 1;
+            }
+        });
+        assert_eq!(removed, 500, "in {}", place.0.display());
+        // Rewinding shows the directory as it is now.
+        let now = parse_dirents(&g.readdir(d, 4096, 0).unwrap());
+        let mut left = names(&now);
+        left.sort();
+        assert_eq!(left, [".", ".."]);
+        g.close(d).unwrap();
+        g.rmdir("d").unwrap();
+    }
 }
 
 #[test]

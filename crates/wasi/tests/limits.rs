@@ -269,3 +269,29 @@ fn poll_random_and_readlink_work_in_place() {
     assert_eq!(g.u32_at(OUT), 6);
     assert_eq!(g.get(DATA, 6), b"target");
 }
+
+#[test]
+fn readdir_reads_in_bounded_batches() {
+    let dir = TempDir::new("readdir-big");
+    let long = "n".repeat(200);
+    for i in 0..2000 {
+        std::fs::write(dir.0.join(format!("{long}{i:04}")), "").unwrap();
+    }
+    let mut g = Guest::new(&dir.0, false);
+    grow_to(&mut g, 64);
+    // One call with a buffer that holds the whole listing (about 450 KB):
+    // entries go to guest memory as they are read, one batch at a time.
+    let (buf, len) = (64 << 10, 1 << 20);
+    bounded("fd_readdir", Ok(()), || {
+        g.call("fd_readdir", &[ROOT as u64, buf, len, 0, OUT as u64])
+    });
+    let used = g.u32_at(OUT) as usize;
+    assert_eq!(used, 2002 * 24 + 2000 * 204 + 1 + 2, "every entry, whole");
+    // A buffer far bigger than memory is EFAULT before anything is read.
+    bounded("fd_readdir", Err(Errno::Fault), || {
+        g.call(
+            "fd_readdir",
+            &[ROOT as u64, buf, 0xF000_0000, 0, OUT as u64],
+        )
+    });
+}

@@ -8,7 +8,7 @@
 use super::fs_util::{self, filetype, rights};
 use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
-use cap_std::fs::{File, FileExt, MetadataExt};
+use cap_std::fs::{File, FileExt};
 use std::io;
 
 /// `whence` values.
@@ -487,77 +487,6 @@ pub fn fd_read(
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };
     memory.write_u32(nread, n)
-}
-
-/// `dirent` header size: d_next u64, d_ino u64, d_namlen u32, d_type u8.
-const DIRENT_SIZE: usize = 24;
-
-pub fn fd_readdir(
-    ctx: &mut WasiCtx,
-    memory: &mut GuestMemory,
-    fd: u32,
-    buf: u32,
-    buf_len: u32,
-    cookie: u64,
-    bufused: u32,
-) -> Result<(), Errno> {
-    use rustix::fs::DirEntryExt;
-    use std::os::unix::ffi::OsStrExt;
-
-    let dir = match ctx.table.get(fd)? {
-        Descriptor::Dir(dir) => dir,
-        Descriptor::File(_) => return Err(Errno::Notdir),
-        Descriptor::Stdio(_) => return Err(Errno::Badf),
-    };
-    memory.slice(buf, buf_len)?;
-    memory.slice(bufused, 4)?;
-    let self_ino = dir.dir.dir_metadata()?.ino();
-
-    // Entry `i` (0-based) has cookie `i + 1` as its d_next: `.` is 1, `..`
-    // is 2, real entries follow. The directory is read afresh every call
-    // and the first `cookie` entries are skipped.
-    let mut out: Vec<u8> = Vec::new();
-    let cap = buf_len as usize;
-    let mut push = |index: u64, ino: u64, d_type: u8, name: &[u8]| -> bool {
-        let mut header = [0u8; DIRENT_SIZE];
-        header[0..8].copy_from_slice(&(index + 1).to_le_bytes());
-        header[8..16].copy_from_slice(&ino.to_le_bytes());
-        header[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
-        header[20] = d_type;
-        out.extend_from_slice(&header);
-        out.extend_from_slice(name);
-        // Full: the last entry is cut at the end of the buffer and libc,
-        // seeing bufused == buf_len, retries with a bigger one.
-        out.len() < cap
-    };
-
-    let mut index: u64 = 0;
-    let mut more = true;
-    for (name, ino) in [(&b"."[..], self_ino), (&b".."[..], self_ino)] {
-        if index >= cookie && more {
-            more = push(index, ino, filetype::DIRECTORY, name);
-        }
-        index += 1;
-    }
-    if more {
-        for entry in dir.dir.entries()? {
-            let entry = entry?;
-            if index >= cookie {
-                let d_type = match entry.file_type() {
-                    Ok(ft) => fs_util::filetype_of(ft),
-                    Err(_) => filetype::UNKNOWN,
-                };
-                let name = entry.file_name();
-                if !push(index, entry.ino(), d_type, name.as_bytes()) {
-                    break;
-                }
-            }
-            index += 1;
-        }
-    }
-    out.truncate(cap);
-    memory.write(buf, &out)?;
-    memory.write_u32(bufused, out.len() as u32)
 }
 
 pub fn fd_renumber(
