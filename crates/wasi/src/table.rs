@@ -153,6 +153,10 @@ pub struct OpenFile {
     pub file: cap_std::fs::File,
     /// The guest's position; the host file offset is never used.
     pub position: u64,
+    /// A regular file or block device. Anything else (a FIFO, a character
+    /// device, a socket) is a stream: read and written with plain
+    /// `read`/`write`, with no position to seek (`ESPIPE`).
+    pub seekable: bool,
     /// `fdflags` the guest set (APPEND, NONBLOCK, ...).
     pub flags: u16,
     /// The host file was opened for reading / writing.
@@ -182,13 +186,19 @@ pub struct OpenDir {
 
 impl OpenFile {
     /// A file at position 0 with no fdflags, with the rights that go with
-    /// how it was opened and where. Adjust the rest with struct update
-    /// syntax: `OpenFile { position: 4, ..OpenFile::new(f, access, true, false) }`.
+    /// what it is, how it was opened and where. Adjust the rest with struct
+    /// update syntax: `OpenFile { position: 4, ..OpenFile::new(f, access, true, false) }`.
     pub fn new(file: cap_std::fs::File, access: Access, readable: bool, writable: bool) -> Self {
-        let rights = crate::funcs::rights::file(access, readable, writable);
+        use cap_std::fs::FileTypeExt;
+        let seekable = file.metadata().is_ok_and(|meta| {
+            let ft = meta.file_type();
+            ft.is_file() || ft.is_block_device()
+        });
+        let rights = crate::funcs::rights::file(access, readable, writable, seekable);
         OpenFile {
             file,
             position: 0,
+            seekable,
             flags: 0,
             readable,
             writable,

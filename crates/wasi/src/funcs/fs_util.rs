@@ -116,15 +116,23 @@ pub mod rights {
         dir_base(access) | changes_allowed(access, FILE_ALL, FILE_CHANGES)
     }
 
+    /// What a stream (FIFO, character device, socket) cannot do: there is
+    /// no position, size or storage to sync or allocate.
+    const STREAM_CANNOT: u64 =
+        FD_SEEK | FD_TELL | FD_ADVISE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE | FD_SYNC | FD_DATASYNC;
+
     /// The rights of a file opened for reading and/or writing below a
-    /// preopen with `access`.
-    pub fn file(access: Access, readable: bool, writable: bool) -> u64 {
+    /// preopen with `access`; `seekable` is false for streams.
+    pub fn file(access: Access, readable: bool, writable: bool, seekable: bool) -> u64 {
         let mut r = changes_allowed(access, FILE_ALL, FILE_CHANGES);
         if !readable {
             r &= !FD_READ;
         }
         if !writable {
             r &= !WRITE_ANY;
+        }
+        if !seekable {
+            r &= !STREAM_CANNOT;
         }
         r
     }
@@ -378,12 +386,13 @@ mod tests {
         for access in [ReadOnly, ReadWrite] {
             assert_eq!(dir_base(access) & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
             assert_eq!(dir_inheriting(access) & dir_base(access), dir_base(access));
-            assert_eq!(file(access, true, false) & FD_WRITE, 0);
-            assert_eq!(file(access, false, true) & FD_READ, 0);
+            assert_eq!(file(access, true, false, true) & FD_WRITE, 0);
+            assert_eq!(file(access, false, true, true) & FD_READ, 0);
+            assert_eq!(file(access, true, true, false) & (FD_SEEK | FD_TELL), 0);
         }
         assert_eq!(dir_inheriting(ReadOnly) & (FD_WRITE | PATH_CREATE_FILE), 0);
         assert_eq!(
-            file(ReadOnly, true, true) & (WRITE_ANY | FD_FILESTAT_SET_TIMES),
+            file(ReadOnly, true, true, true) & (WRITE_ANY | FD_FILESTAT_SET_TIMES),
             0
         );
         assert_eq!(stdio(true) & (FD_SEEK | FD_TELL), 0);

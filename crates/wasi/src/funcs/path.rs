@@ -268,11 +268,13 @@ pub fn path_open(
         } else {
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
+            let file = OpenFile::new(file, access, read || !host_write, host_write);
+            let rights = rights::file(access, read, write, file.seekable);
             Descriptor::File(OpenFile {
                 flags: fdflags,
-                rights_base: rights::file(access, read, write),
-                rights_inheriting: rights::file(access, read, write),
-                ..OpenFile::new(file, access, read || !host_write, host_write)
+                rights_base: rights,
+                rights_inheriting: rights,
+                ..file
             })
         }
     };
