@@ -1,7 +1,7 @@
 //! What a WASI guest may see: its arguments, environment, preopened
 //! directories and standard streams, and nothing else.
 
-use crate::table::{Descriptor, FdTable, OpenDir, Stdio};
+use crate::table::{Access, Descriptor, FdTable, OpenDir, Stdio};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -56,8 +56,13 @@ impl WasiCtxBuilder {
         let host = host.as_ref();
         let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
             .with_context(|| format!("failed to open directory `{}`", host.display()))?;
+        let access = if read_only {
+            Access::ReadOnly
+        } else {
+            Access::ReadWrite
+        };
         self.preopens
-            .push(OpenDir::new(dir, Some(guest.into()), !read_only));
+            .push(OpenDir::new(dir, Some(guest.into()), access));
         Ok(self)
     }
 

@@ -197,6 +197,12 @@ impl From<io::Error> for Errno {
     }
 }
 
+impl From<rustix::io::Errno> for Errno {
+    fn from(error: rustix::io::Errno) -> Errno {
+        Errno::from_raw_os_error(error.raw_os_error())
+    }
+}
+
 impl From<std::num::TryFromIntError> for Errno {
     fn from(_: std::num::TryFromIntError) -> Errno {
         Errno::Overflow

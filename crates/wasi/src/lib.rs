@@ -3,7 +3,9 @@
 //! Every path a guest names is resolved inside one of its preopened
 //! directories by cap-std, never joined onto a host path string: `..` past
 //! a preopen's root, absolute symlinks and symlinks leading out are refused
-//! with a capability error.
+//! with a capability error. That check happens whenever a symlink is
+//! followed, so a guest may create a symlink with any relative target (only
+//! absolute ones are refused); one that leads out simply cannot be used.
 
 mod ctx;
 mod errno;
@@ -15,5 +17,5 @@ mod table;
 pub use ctx::{WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use linker::{add_to_linker, I32Exit, MODULE};
-pub use memory::{GuestMemory, IoVec};
-pub use table::{fdflags, Descriptor, FdTable, OpenDir, OpenFile, Stdio};
+pub use memory::{GuestMemory, IoVec, IOV_MAX};
+pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Stdio};

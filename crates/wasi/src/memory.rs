@@ -9,6 +9,10 @@ pub struct GuestMemory<'a> {
     bytes: &'a mut [u8],
 }
 
+/// The most buffers one `readv`/`writev` takes on Linux (`IOV_MAX`);
+/// more is `EINVAL` there and here.
+pub const IOV_MAX: u32 = 1024;
+
 /// One `iovec`/`ciovec`: a guest buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IoVec {
@@ -84,8 +88,14 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Reads an array of `len` iovecs (8 bytes each) at `ptr`, checking
-    /// that every buffer lies in memory.
+    /// that every buffer lies in memory. More than [`IOV_MAX`] is `EINVAL`,
+    /// before anything is read, so the copy is at most 8 KiB whatever the
+    /// guest passes. A copy rather than walking the guest's array in place:
+    /// as with `readv`, a read into one buffer cannot rewrite later entries.
     pub fn iovecs(&self, ptr: u32, len: u32) -> Result<Vec<IoVec>, Errno> {
+        if len > IOV_MAX {
+            return Err(Errno::Inval);
+        }
         let table = self.slice(ptr, len.checked_mul(8).ok_or(Errno::Fault)?)?;
         let iovs: Vec<IoVec> = table
             .chunks_exact(8)
@@ -128,6 +138,9 @@ mod tests {
         assert_eq!(memory.read_u32(12), Ok(0));
         assert_eq!(memory.read_u32(13), Err(Errno::Fault));
         assert_eq!(memory.write_u64(u32::MAX, 1), Err(Errno::Fault));
-        assert_eq!(memory.iovecs(0, u32::MAX), Err(Errno::Fault));
+        assert_eq!(memory.iovecs(0, 3), Err(Errno::Fault));
+        assert_eq!(memory.iovecs(0, 2).map(|v| v.len()), Ok(2));
+        assert_eq!(memory.iovecs(0, IOV_MAX + 1), Err(Errno::Inval));
+        assert_eq!(memory.iovecs(0, u32::MAX), Err(Errno::Inval));
     }
 }

@@ -126,18 +126,44 @@ fn wait_for(fd: i32, events: i16) -> Result<(), Errno> {
     }
 }
 
+/// What the guest may do to the tree below a preopen. Set once per preopen
+/// and inherited by every file and directory opened below it; both the
+/// checks and the rights `fd_fdstat_get` reports come from it, so the
+/// rights say what will succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Nothing may be created, removed, renamed, written, resized or have
+    /// its times changed: every such call is `EROFS`.
+    ReadOnly,
+    ReadWrite,
+}
+
+impl Access {
+    /// `EROFS` unless changes are allowed.
+    pub fn check_write(self) -> Result<(), Errno> {
+        match self {
+            Access::ReadOnly => Err(Errno::Rofs),
+            Access::ReadWrite => Ok(()),
+        }
+    }
+}
+
 /// A regular (or other non-directory) file opened by the guest.
 pub struct OpenFile {
     pub file: cap_std::fs::File,
     /// The guest's position; the host file offset is never used.
     pub position: u64,
+    /// A regular file or block device. Anything else (a FIFO, a character
+    /// device, a socket) is a stream: read and written with plain
+    /// `read`/`write`, with no position to seek (`ESPIPE`).
+    pub seekable: bool,
     /// `fdflags` the guest set (APPEND, NONBLOCK, ...).
     pub flags: u16,
     /// The host file was opened for reading / writing.
     pub readable: bool,
     pub writable: bool,
-    /// False below a read-only preopen: not even timestamps may change.
-    pub tree_writable: bool,
+    /// That of the preopen the file is below.
+    pub access: Access,
     /// WASI rights as `fd_fdstat_get` reports them; `fd_fdstat_set_rights`
     /// may only drop bits. Reads need `FD_READ`, writes `FD_WRITE`.
     pub rights_base: u64,
@@ -149,26 +175,34 @@ pub struct OpenDir {
     pub dir: cap_std::fs::Dir,
     /// The guest-visible name, for preopened directories.
     pub preopen: Option<String>,
-    /// False below a read-only preopen: nothing may be created or changed.
-    pub writable: bool,
+    /// That of the preopen (or the preopen the directory is below).
+    pub access: Access,
     /// WASI rights as `fd_fdstat_get` reports them (see [`OpenFile`]).
     pub rights_base: u64,
     pub rights_inheriting: u64,
+    /// Where `fd_readdir` stands, once the guest lists the directory.
+    pub(crate) stream: Option<Box<crate::funcs::DirStream>>,
 }
 
 impl OpenFile {
-    /// A file at position 0 with no fdflags, below a writable directory,
-    /// with the rights that go with how it was opened. Adjust the rest
-    /// with struct update syntax: `OpenFile { position: 4, ..OpenFile::new(f, true, false) }`.
-    pub fn new(file: cap_std::fs::File, readable: bool, writable: bool) -> Self {
-        let rights = crate::funcs::rights::file(readable, writable);
+    /// A file at position 0 with no fdflags, with the rights that go with
+    /// what it is, how it was opened and where. Adjust the rest with struct
+    /// update syntax: `OpenFile { position: 4, ..OpenFile::new(f, access, true, false) }`.
+    pub fn new(file: cap_std::fs::File, access: Access, readable: bool, writable: bool) -> Self {
+        use cap_std::fs::FileTypeExt;
+        let seekable = file.metadata().is_ok_and(|meta| {
+            let ft = meta.file_type();
+            ft.is_file() || ft.is_block_device()
+        });
+        let rights = crate::funcs::rights::file(access, readable, writable, seekable);
         OpenFile {
             file,
             position: 0,
+            seekable,
             flags: 0,
             readable,
             writable,
-            tree_writable: true,
+            access,
             rights_base: rights,
             rights_inheriting: rights,
         }
@@ -176,14 +210,15 @@ impl OpenFile {
 }
 
 impl OpenDir {
-    /// A directory descriptor with the usual directory rights.
-    pub fn new(dir: cap_std::fs::Dir, preopen: Option<String>, writable: bool) -> Self {
+    /// A directory descriptor with the directory rights of `access`.
+    pub fn new(dir: cap_std::fs::Dir, preopen: Option<String>, access: Access) -> Self {
         OpenDir {
             dir,
             preopen,
-            writable,
-            rights_base: crate::funcs::rights::DIR_BASE,
-            rights_inheriting: crate::funcs::rights::DIR_INHERITING,
+            access,
+            rights_base: crate::funcs::rights::dir_base(access),
+            rights_inheriting: crate::funcs::rights::dir_inheriting(access),
+            stream: None,
         }
     }
 }

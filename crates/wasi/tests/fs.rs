@@ -144,6 +144,8 @@ fn writes_cannot_escape() {
         "absdir/new.txt",
         "/tmp/new.txt",
         "sub/../../new.txt",
+        "../new.txt/",
+        "up/newdir/",
     ] {
         assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT, RW, 0));
         assert_escape(path, g.open(ROOT, FOLLOW, path, O_CREAT | O_EXCL, RW, 0));
@@ -165,6 +167,13 @@ fn writes_cannot_escape() {
     // Removing or renaming things outside.
     assert_escape("unlink", g.unlink("../outside.txt"));
     assert_escape("unlink", g.unlink("up/outside.txt"));
+    assert_escape("unlink", g.unlink("../outside.txt/"));
+    assert_escape("rmdir", g.rmdir("../outdir/"));
+    assert_escape("stat", g.stat(0, "../outdir/"));
+    assert_escape("stat", g.stat(0, "up/"));
+    assert_escape("rename from", g.rename("../outdir/", "stolen/"));
+    assert_escape("rename from", g.rename("../outside.txt", "stolen/"));
+    assert_escape("link from", g.link("up/outside.txt/", "stolen.txt"));
     assert_escape("rmdir", g.rmdir("../outdir"));
     assert_escape("rmdir", g.rmdir("up/outdir"));
     assert_escape("rename from", g.rename("../outside.txt", "stolen.txt"));
@@ -178,13 +187,6 @@ fn writes_cannot_escape() {
 
     assert_eq!(snapshot(&base.0), before);
 
-    // A relative link whose target leads out is refused at creation too
-    // (the guest could not follow it, but host tools walking the tree would);
-    // one that stays inside is fine.
-    assert_escape("sneaky", g.symlink("../../outside.txt", "sub/sneaky"));
-    assert_escape("sneaky", g.symlink("a/../../../x", "sub/sneaky"));
-    g.symlink("../sub/x", "sub/inside").unwrap();
-    g.unlink("sub/inside").unwrap();
     // A link planted by the host that leads out never resolves outside.
     std::os::unix::fs::symlink("../../outside.txt", base.0.join("sandbox/sub/planted")).unwrap();
     assert_escape(
@@ -203,6 +205,77 @@ fn writes_cannot_escape() {
             .collect()
     };
     assert_eq!(outside(snapshot(&base.0)), outside(before));
+}
+
+/// Relative symlink targets are only text: where one leads depends on
+/// where the link is when it is followed, and links can be renamed, moved
+/// with their directory or hard-linked elsewhere. So any relative target
+/// may be created, and every follow is checked instead.
+#[test]
+fn escaping_symlinks_can_be_made_and_moved_but_never_followed() {
+    let (base, sandbox) = escape_fixture();
+    let mut g = Guest::new(&sandbox, false);
+    let outside = |snap: BTreeMap<PathBuf, String>| -> Vec<(PathBuf, String)> {
+        snap.into_iter()
+            .filter(|(p, _)| !p.starts_with("sandbox"))
+            .collect()
+    };
+    let before = outside(snapshot(&base.0));
+
+    // Every way of following `link` is refused.
+    let refused = |g: &mut Guest, link: &str| {
+        assert_escape(link, g.open(ROOT, FOLLOW, link, 0, FD_READ, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_TRUNC, RW, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_CREAT, RW, 0));
+        assert_escape(link, g.open(ROOT, FOLLOW, link, O_DIRECTORY, FD_READ, 0));
+        assert_escape(link, g.stat(FOLLOW, link));
+        assert_escape(
+            link,
+            g.set_times(FOLLOW, link, 1_000_000_000, 1_000_000_000),
+        );
+        // The link itself is still there to look at and remove.
+        assert_eq!(g.stat(0, link).unwrap().0, 7, "{link} is a symlink");
+    };
+
+    // Created leading out (also dangling ones, and through `..` twice).
+    g.symlink("../../outside.txt", "sub/sneaky").unwrap();
+    g.symlink("../../missing.txt", "sub/dangling").unwrap();
+    g.symlink("../../outdir", "sub/dir").unwrap();
+    assert_eq!(g.readlink("sub/sneaky", 100).unwrap(), b"../../outside.txt");
+    for link in ["sub/sneaky", "sub/dangling", "sub/dir"] {
+        refused(&mut g, link);
+    }
+    assert_escape(
+        "through dir",
+        g.open(ROOT, FOLLOW, "sub/dir/new", O_CREAT, RW, 0),
+    );
+    assert_escape("through dir", g.mkdir("sub/dir/new"));
+
+    // Created leading inside, then moved so that it leads out: renamed one
+    // level up, hard-linked one level up, or moved with its directory.
+    g.symlink("../file.txt", "sub/ok").unwrap();
+    let fd = g.open(ROOT, FOLLOW, "sub/ok", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"inside");
+    g.link("sub/ok", "hard").unwrap();
+    g.rename("sub/ok", "moved").unwrap();
+    g.mkdir("sub/deep").unwrap();
+    g.symlink("../../file.txt", "sub/deep/ok").unwrap();
+    let fd = g.open(ROOT, FOLLOW, "sub/deep/ok", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"inside");
+    g.rename("sub/deep", "deep").unwrap();
+    for link in ["moved", "hard", "deep/ok"] {
+        refused(&mut g, link);
+    }
+    // A link leading through one of those is refused as well.
+    g.symlink("moved", "chain2").unwrap();
+    refused(&mut g, "chain2");
+    // Moved back where it leads inside, it works again.
+    g.rename("moved", "sub/back").unwrap();
+    let fd = g.open(ROOT, FOLLOW, "sub/back", 0, FD_READ, 0).unwrap();
+    assert_eq!(g.read(fd, 100).unwrap(), b"inside");
+
+    // Nothing outside the preopen was read into, created or changed.
+    assert_eq!(outside(snapshot(&base.0)), before);
 }
 
 #[test]
@@ -318,6 +391,121 @@ fn read_only_preopen_refuses_every_change() {
     assert_eq!(snapshot(&rw.0), BTreeMap::new());
 
     assert_eq!(snapshot(d), before);
+}
+
+/// `rights` bits that change the tree or a file.
+const CHANGES: &[(&str, u64)] = &[
+    ("FD_WRITE", 1 << 6),
+    ("FD_ALLOCATE", 1 << 8),
+    ("PATH_CREATE_DIRECTORY", 1 << 9),
+    ("PATH_CREATE_FILE", 1 << 10),
+    ("PATH_LINK_SOURCE", 1 << 11),
+    ("PATH_LINK_TARGET", 1 << 12),
+    ("PATH_RENAME_SOURCE", 1 << 16),
+    ("PATH_RENAME_TARGET", 1 << 17),
+    ("PATH_FILESTAT_SET_SIZE", 1 << 19),
+    ("PATH_FILESTAT_SET_TIMES", 1 << 20),
+    ("FD_FILESTAT_SET_SIZE", 1 << 22),
+    ("FD_FILESTAT_SET_TIMES", 1 << 23),
+    ("PATH_SYMLINK", 1 << 24),
+    ("PATH_REMOVE_DIRECTORY", 1 << 25),
+    ("PATH_UNLINK_FILE", 1 << 26),
+];
+
+/// (base, inheriting) rights of `fd`.
+fn rights_of(g: &mut Guest, fd: u32) -> (u64, u64) {
+    g.call("fd_fdstat_get", &[fd as u64, STAT as u64]).unwrap();
+    (g.u64_at(STAT + 8), g.u64_at(STAT + 16))
+}
+
+/// The names of the change rights in `rights`.
+fn changes_in(rights: u64) -> Vec<&'static str> {
+    CHANGES
+        .iter()
+        .filter(|(_, bit)| rights & bit != 0)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// Below a read-only preopen every change is refused, so no descriptor
+/// there may report a right to make one: libc's `access(W_OK)` looks for
+/// `FD_WRITE` in the directory's inheriting rights, and opens with the
+/// rights the directory passes on.
+#[test]
+fn read_only_rights_say_what_will_succeed() {
+    let dir = TempDir::new("ro-rights");
+    std::fs::write(dir.0.join("file.txt"), "keep me").unwrap();
+    std::fs::create_dir(dir.0.join("sub")).unwrap();
+    std::os::unix::fs::symlink("file.txt", dir.0.join("link")).unwrap();
+    let mut g = Guest::new(&dir.0, true);
+
+    let (base, inheriting) = rights_of(&mut g, ROOT);
+    assert_eq!(changes_in(base), Vec::<&str>::new(), "preopen base");
+    assert_eq!(
+        changes_in(inheriting),
+        Vec::<&str>::new(),
+        "preopen inheriting"
+    );
+    // The rights that are left do work.
+    const PATH_OPEN: u64 = 1 << 13;
+    const FD_READDIR: u64 = 1 << 14;
+    const PATH_READLINK: u64 = 1 << 15;
+    const PATH_FILESTAT_GET: u64 = 1 << 18;
+    const FD_FILESTAT_GET: u64 = 1 << 21;
+    for right in [
+        PATH_OPEN,
+        FD_READDIR,
+        PATH_READLINK,
+        PATH_FILESTAT_GET,
+        FD_FILESTAT_GET,
+    ] {
+        assert_ne!(base & right, 0, "preopen lacks {right:#x}");
+    }
+    assert_eq!(inheriting & (FD_READ | FD_SEEK), FD_READ | FD_SEEK);
+    g.readdir(ROOT, 1024, 0).unwrap();
+    g.readlink("link", 100).unwrap();
+    g.stat(0, "file.txt").unwrap();
+    g.call("fd_filestat_get", &[ROOT as u64, STAT as u64])
+        .unwrap();
+
+    // Directories opened below, either way, report the same.
+    let sub = g.open(ROOT, 0, "sub", O_DIRECTORY, FD_READ, 0).unwrap();
+    let sub2 = g.open(ROOT, 0, "sub", 0, FD_READ, 0).unwrap();
+    for fd in [sub, sub2] {
+        assert_eq!(rights_of(&mut g, fd), (base, inheriting), "fd {fd}");
+    }
+    // A file opened with every right the directory passes on (as libc
+    // does) can read, and reports no way to change it.
+    let (p, l) = g.path(PATH1, "file.txt");
+    g.call(
+        "path_open",
+        &[
+            ROOT as u64,
+            0,
+            p,
+            l,
+            0,
+            inheriting,
+            inheriting,
+            0,
+            OUT as u64,
+        ],
+    )
+    .unwrap();
+    let fd = g.u32_at(OUT);
+    let (fbase, finheriting) = rights_of(&mut g, fd);
+    assert_eq!(changes_in(fbase | finheriting), Vec::<&str>::new(), "file");
+    assert_ne!(fbase & FD_READ, 0);
+    assert_eq!(g.read(fd, 100).unwrap(), b"keep me");
+    assert_eq!(g.write(fd, b"x"), Err(Errno::Rofs));
+
+    // Under a writable preopen the same calls report the change rights.
+    let mut w = Guest::new(&dir.0, false);
+    let (base, inheriting) = rights_of(&mut w, ROOT);
+    assert!(changes_in(base).contains(&"PATH_CREATE_FILE"));
+    assert_ne!(inheriting & FD_WRITE, 0);
+    let fd = w.open(ROOT, 0, "file.txt", 0, RW, 0).unwrap();
+    assert!(changes_in(rights_of(&mut w, fd).0).contains(&"FD_FILESTAT_SET_TIMES"));
 }
 
 #[test]
@@ -496,55 +684,101 @@ fn trailing_slashes_and_kinds() {
     assert_eq!(g.unlink("f"), Err(Errno::Noent));
 }
 
-fn parse_dirents(bytes: &[u8]) -> Vec<(u64, u8, String)> {
+/// One `dirent` as the guest sees it.
+#[derive(Clone, Debug, PartialEq)]
+struct Dirent {
+    next: u64,
+    ino: u64,
+    ty: u8,
+    name: String,
+}
+
+/// The whole entries in a `fd_readdir` buffer (a cut one at the end is
+/// left out, as libc does).
+fn parse_dirents(bytes: &[u8]) -> Vec<Dirent> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while rest.len() >= 24 {
         let next = u64::from_le_bytes(rest[0..8].try_into().unwrap());
+        let ino = u64::from_le_bytes(rest[8..16].try_into().unwrap());
         let namlen = u32::from_le_bytes(rest[16..20].try_into().unwrap()) as usize;
         let ty = rest[20];
         if rest.len() < 24 + namlen {
             break;
         }
-        out.push((
+        let name = String::from_utf8_lossy(&rest[24..24 + namlen]).into_owned();
+        out.push(Dirent {
             next,
+            ino,
             ty,
-            String::from_utf8_lossy(&rest[24..24 + namlen]).into_owned(),
-        ));
+            name,
+        });
         rest = &rest[24 + namlen..];
     }
     out
 }
 
+fn names(entries: &[Dirent]) -> Vec<&str> {
+    entries.iter().map(|e| e.name.as_str()).collect()
+}
+
+/// Lists `fd` the way libc's readdir does: `buf_len` bytes at a time,
+/// each call from the cookie of the last whole entry of the one before,
+/// calling `each` on every entry as it comes.
+fn walk(g: &mut Guest, fd: u32, buf_len: u32, mut each: impl FnMut(&mut Guest, &Dirent)) {
+    let mut cookie = 0;
+    loop {
+        let chunk = g.readdir(fd, buf_len, cookie).unwrap();
+        let full = chunk.len() == buf_len as usize;
+        let got = parse_dirents(&chunk);
+        if got.is_empty() {
+            assert!(!full, "a buffer too small for one entry");
+            return;
+        }
+        for e in &got {
+            each(g, e);
+        }
+        cookie = got.last().unwrap().next;
+        if !full {
+            return;
+        }
+    }
+}
+
 #[test]
 fn readdir_cookies_and_small_buffers() {
+    use std::os::unix::fs::MetadataExt;
     let dir = TempDir::new("readdir");
-    for i in 0..20 {
-        std::fs::write(dir.0.join(format!("file-{i:02}")), "").unwrap();
+    let mut expected = vec![".", "..", "link", "subdir"];
+    let files: Vec<String> = (0..20).map(|i| format!("file-{i:02}")).collect();
+    for f in &files {
+        std::fs::write(dir.0.join(f), "").unwrap();
+        expected.push(f);
     }
+    expected.sort();
     std::fs::create_dir(dir.0.join("subdir")).unwrap();
     std::os::unix::fs::symlink("file-00", dir.0.join("link")).unwrap();
     let mut g = Guest::new(&dir.0, false);
 
+    // Every entry once, `.` and `..` included, in the filesystem's order.
     let all = g.readdir(ROOT, 8192, 0).unwrap();
     assert!(all.len() < 8192);
     let entries = parse_dirents(&all);
-    assert_eq!(entries.len(), 24);
-    assert_eq!(
-        (entries[0].0, entries[0].1, entries[0].2.as_str()),
-        (1, 3, ".")
-    );
-    assert_eq!(
-        (entries[1].0, entries[1].1, entries[1].2.as_str()),
-        (2, 3, "..")
-    );
-    for (i, e) in entries.iter().enumerate() {
-        assert_eq!(e.0, i as u64 + 1, "d_next counts entries");
-    }
-    let kinds: BTreeMap<&str, u8> = entries.iter().map(|e| (e.2.as_str(), e.1)).collect();
-    assert_eq!(kinds["subdir"], 3);
-    assert_eq!(kinds["link"], 7);
-    assert_eq!(kinds["file-07"], 4);
+    let mut sorted = names(&entries);
+    sorted.sort();
+    assert_eq!(sorted, expected);
+    let by_name: BTreeMap<&str, &Dirent> = entries.iter().map(|e| (e.name.as_str(), e)).collect();
+    assert_eq!(by_name["subdir"].ty, 3);
+    assert_eq!(by_name["link"].ty, 7);
+    assert_eq!(by_name["file-07"].ty, 4);
+    assert_eq!(by_name["."].ty, 3);
+    let meta = std::fs::metadata(dir.0.join("file-07")).unwrap();
+    assert_eq!(by_name["file-07"].ino, meta.ino());
+    // `..` shows the directory's own inode, not what lies above a preopen.
+    let root_ino = std::fs::metadata(&dir.0).unwrap().ino();
+    assert_eq!((by_name["."].ino, by_name[".."].ino), (root_ino, root_ino));
+    // Cookies are the kernel's positions: opaque, but never 0 (the start).
+    assert!(entries.iter().all(|e| e.next != 0));
 
     // A buffer that ends inside an entry is filled completely: libc sees
     // bufused == buf_len and retries with a bigger one.
@@ -556,28 +790,58 @@ fn readdir_cookies_and_small_buffers() {
 
     // Walking with cookies and a small buffer sees each entry once.
     let mut seen = Vec::new();
-    let mut cookie = 0;
-    loop {
-        let chunk = g.readdir(ROOT, 100, cookie).unwrap();
-        let full = chunk.len() == 100;
-        let got = parse_dirents(&chunk);
-        if got.is_empty() {
-            assert!(!full, "a buffer too small for one entry");
-            break;
-        }
-        cookie = got.last().unwrap().0;
-        seen.extend(got.into_iter().map(|e| e.2));
-        if !full {
-            break;
-        }
+    walk(&mut g, ROOT, 100, |_, e| seen.push(e.clone()));
+    assert_eq!(seen, entries);
+    // Any entry's cookie gives the entries after it, in the same order,
+    // whatever was read in between (telldir/seekdir).
+    for (i, e) in entries.iter().enumerate().rev() {
+        let rest = parse_dirents(&g.readdir(ROOT, 8192, e.next).unwrap());
+        assert_eq!(rest, entries[i + 1..], "from the cookie of {}", e.name);
     }
-    let expected: Vec<String> = entries.iter().map(|e| e.2.clone()).collect();
-    assert_eq!(seen, expected);
-    // A cookie past the end gives nothing.
-    assert_eq!(g.readdir(ROOT, 100, 1000).unwrap(), b"");
     // Only directories can be listed.
     let fd = g.open(ROOT, 0, "file-00", 0, FD_READ, 0).unwrap();
     assert_eq!(g.readdir(fd, 100, 0), Err(Errno::Notdir));
+}
+
+/// Removing entries already returned never makes the listing skip others
+/// (wasi-libc's readdir + unlink loop, as `rm -r` does), on the temp
+/// directory's filesystem and on tmpfs if there is one.
+#[test]
+fn readdir_while_unlinking_sees_every_entry() {
+    let mut places = vec![TempDir::new("readdir-unlink")];
+    if std::fs::metadata("/dev/shm").is_ok_and(|m| m.is_dir()) {
+        let shm = std::path::PathBuf::from(format!(
+            "/dev/shm/hoist-wasi-readdir-{}",
+            std::process::id()
+        ));
+        if std::fs::create_dir_all(&shm).is_ok() {
+            places.push(TempDir(shm));
+        }
+    }
+    for place in &places {
+        std::fs::create_dir(place.0.join("d")).unwrap();
+        for i in 0..500 {
+            std::fs::write(place.0.join(format!("d/file-{i:03}")), "").unwrap();
+        }
+        let mut g = Guest::new(&place.0, false);
+        let d = g.open(ROOT, 0, "d", O_DIRECTORY, FD_READ, 0).unwrap();
+        let mut removed = 0;
+        // A small buffer: many calls, each after some unlinks.
+        walk(&mut g, d, 128, |g, e| {
+            if e.name != "." && e.name != ".." {
+                g.unlink(&format!("d/{}", e.name)).unwrap();
+                removed += 1;
+            }
+        });
+        assert_eq!(removed, 500, "in {}", place.0.display());
+        // Rewinding shows the directory as it is now.
+        let now = parse_dirents(&g.readdir(d, 4096, 0).unwrap());
+        let mut left = names(&now);
+        left.sort();
+        assert_eq!(left, [".", ".."]);
+        g.close(d).unwrap();
+        g.rmdir("d").unwrap();
+    }
 }
 
 #[test]

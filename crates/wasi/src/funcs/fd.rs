@@ -4,12 +4,16 @@
 //! positioned (`pread`/`pwrite`) at that offset and then advance it, so the
 //! host file offset never matters. With `APPEND`, writes go to the end of
 //! the file as it is at the time of the write.
+//!
+//! Files that cannot seek (FIFOs, character devices, sockets: see
+//! [`OpenFile::seekable`]) are streams instead: plain `read`/`write`, and
+//! every call that needs a position is `ESPIPE`, as for stdio.
 
 use super::fs_util::{self, filetype, rights};
 use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
-use cap_std::fs::{File, FileExt, MetadataExt};
-use std::io;
+use cap_std::fs::{File, FileExt};
+use std::io::{self, Read, Write};
 
 /// `whence` values.
 const WHENCE_SET: u32 = 0;
@@ -38,13 +42,21 @@ fn readable(file: &OpenFile) -> Result<(), Errno> {
 
 /// Whether the guest may write `file` (`EROFS` below a read-only preopen).
 fn writable(file: &OpenFile) -> Result<(), Errno> {
-    if !file.tree_writable {
-        return Err(Errno::Rofs);
-    }
+    file.access.check_write()?;
     if file.writable && file.rights_base & rights::FD_WRITE != 0 {
         Ok(())
     } else {
         Err(Errno::Badf)
+    }
+}
+
+/// `ESPIPE` for a stream: it has no position to seek, tell, or read or
+/// write at.
+fn seekable(file: &OpenFile) -> Result<(), Errno> {
+    if file.seekable {
+        Ok(())
+    } else {
+        Err(Errno::Spipe)
     }
 }
 
@@ -82,8 +94,43 @@ fn read_iovecs_at(
     Ok(total)
 }
 
-/// Writes all of `iovs` from `pos`. Bytes already written when an error
-/// happens are reported, not the error.
+/// One `read(2)` from a stream into the first non-empty buffer: a pipe or
+/// device gives what it has, as `readv` would, and nothing is read ahead.
+fn read_stream(file: &File, memory: &mut GuestMemory, iovs: &[IoVec]) -> Result<u32, Errno> {
+    let Some(iov) = iovs.iter().find(|iov| iov.len > 0) else {
+        return Ok(0);
+    };
+    let buf = memory.slice_mut(iov.ptr, iov.len)?;
+    let mut file = file;
+    Ok(retry(|| file.read(buf))? as u32)
+}
+
+/// Writes the buffers to a stream with `write(2)` in order; stops at a
+/// short write (a full pipe in non-blocking mode), at an error after some
+/// bytes (reporting the count), or at `u32::MAX` bytes.
+fn write_stream(file: &File, memory: &GuestMemory, iovs: &[IoVec]) -> Result<u32, Errno> {
+    let mut file = file;
+    let mut total: u32 = 0;
+    for iov in iovs.iter().filter(|iov| iov.len > 0) {
+        let room = (u32::MAX - total).min(iov.len);
+        if room == 0 {
+            break;
+        }
+        let buf = memory.slice(iov.ptr, room)?;
+        match retry(|| file.write(buf)) {
+            Ok(n) => {
+                total += n as u32;
+                if n < buf.len() {
+                    break;
+                }
+            }
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(total)
+}
+
 /// Writes the buffers to a standard stream in order; stops early (with
 /// the count so far) on an error after some bytes, or at `u32::MAX` bytes,
 /// the most `nwritten` can say.
@@ -109,6 +156,8 @@ fn write_stdio(stdio: Stdio, memory: &GuestMemory, iovs: &[IoVec]) -> Result<u32
     Ok(total)
 }
 
+/// Writes all of `iovs` from `pos`. Bytes already written when an error
+/// happens are reported, not the error.
 fn write_iovecs_at(
     file: &File,
     memory: &GuestMemory,
@@ -146,7 +195,7 @@ pub fn fd_advise(
     advice: u32,
 ) -> Result<(), Errno> {
     match ctx.table.get(fd)? {
-        Descriptor::File(_) => {}
+        Descriptor::File(file) => seekable(file)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(_) => return Err(Errno::Spipe),
     }
@@ -166,6 +215,7 @@ pub fn fd_allocate(
     len: u64,
 ) -> Result<(), Errno> {
     let file = ctx.table.file(fd)?;
+    seekable(file)?;
     writable(file)?;
     let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
     if end > i64::MAX as u64 {
@@ -261,6 +311,13 @@ pub fn fd_fdstat_set_flags(
             // when the file is opened. The position is left alone.
             if flags & SYNCS != file.flags & SYNCS {
                 return Err(Errno::Inval);
+            }
+            // NONBLOCK goes to the host file, where it matters for streams
+            // (regular files ignore it); APPEND stays ours.
+            if (flags ^ file.flags) & fdflags::NONBLOCK != 0 {
+                let mut host = rustix::fs::fcntl_getfl(&file.file)?;
+                host.set(rustix::fs::OFlags::NONBLOCK, flags & fdflags::NONBLOCK != 0);
+                rustix::fs::fcntl_setfl(&file.file, host)?;
             }
             file.flags = flags;
             Ok(())
@@ -359,15 +416,11 @@ pub fn fd_filestat_set_times(
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
     match ctx.table.get(fd)? {
         Descriptor::File(file) => {
-            if !file.tree_writable {
-                return Err(Errno::Rofs);
-            }
+            file.access.check_write()?;
             fs_util::set_fd_times(&file.file, atim, mtim)
         }
         Descriptor::Dir(dir) => {
-            if !dir.writable {
-                return Err(Errno::Rofs);
-            }
+            dir.access.check_write()?;
             fs_util::set_fd_times(&dir.dir, atim, mtim)
         }
         Descriptor::Stdio(_) => Err(Errno::Badf),
@@ -387,6 +440,7 @@ pub fn fd_pread(
     memory.slice(nread, 4)?;
     let n = match ctx.table.get(fd)? {
         Descriptor::File(file) => {
+            seekable(file)?;
             readable(file)?;
             read_iovecs_at(&file.file, memory, &iovs, offset)?
         }
@@ -448,6 +502,7 @@ pub fn fd_pwrite(
         // POSIX semantics even with APPEND: the data goes at `offset`
         // (Linux would append; wasi-testsuite accepts both).
         Descriptor::File(file) => {
+            seekable(file)?;
             writable(file)?;
             write_iovecs_at(&file.file, memory, &iovs, offset)?
         }
@@ -468,6 +523,10 @@ pub fn fd_read(
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
     let n = match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) if !file.seekable => {
+            readable(file)?;
+            read_stream(&file.file, memory, &iovs)?
+        }
         Descriptor::File(file) => {
             readable(file)?;
             let n = read_iovecs_at(&file.file, memory, &iovs, file.position)?;
@@ -493,77 +552,6 @@ pub fn fd_read(
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };
     memory.write_u32(nread, n)
-}
-
-/// `dirent` header size: d_next u64, d_ino u64, d_namlen u32, d_type u8.
-const DIRENT_SIZE: usize = 24;
-
-pub fn fd_readdir(
-    ctx: &mut WasiCtx,
-    memory: &mut GuestMemory,
-    fd: u32,
-    buf: u32,
-    buf_len: u32,
-    cookie: u64,
-    bufused: u32,
-) -> Result<(), Errno> {
-    use rustix::fs::DirEntryExt;
-    use std::os::unix::ffi::OsStrExt;
-
-    let dir = match ctx.table.get(fd)? {
-        Descriptor::Dir(dir) => dir,
-        Descriptor::File(_) => return Err(Errno::Notdir),
-        Descriptor::Stdio(_) => return Err(Errno::Badf),
-    };
-    memory.slice(buf, buf_len)?;
-    memory.slice(bufused, 4)?;
-    let self_ino = dir.dir.dir_metadata()?.ino();
-
-    // Entry `i` (0-based) has cookie `i + 1` as its d_next: `.` is 1, `..`
-    // is 2, real entries follow. The directory is read afresh every call
-    // and the first `cookie` entries are skipped.
-    let mut out: Vec<u8> = Vec::new();
-    let cap = buf_len as usize;
-    let mut push = |index: u64, ino: u64, d_type: u8, name: &[u8]| -> bool {
-        let mut header = [0u8; DIRENT_SIZE];
-        header[0..8].copy_from_slice(&(index + 1).to_le_bytes());
-        header[8..16].copy_from_slice(&ino.to_le_bytes());
-        header[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
-        header[20] = d_type;
-        out.extend_from_slice(&header);
-        out.extend_from_slice(name);
-        // Full: the last entry is cut at the end of the buffer and libc,
-        // seeing bufused == buf_len, retries with a bigger one.
-        out.len() < cap
-    };
-
-    let mut index: u64 = 0;
-    let mut more = true;
-    for (name, ino) in [(&b"."[..], self_ino), (&b".."[..], self_ino)] {
-        if index >= cookie && more {
-            more = push(index, ino, filetype::DIRECTORY, name);
-        }
-        index += 1;
-    }
-    if more {
-        for entry in dir.dir.entries()? {
-            let entry = entry?;
-            if index >= cookie {
-                let d_type = match entry.file_type() {
-                    Ok(ft) => fs_util::filetype_of(ft),
-                    Err(_) => filetype::UNKNOWN,
-                };
-                let name = entry.file_name();
-                if !push(index, entry.ino(), d_type, name.as_bytes()) {
-                    break;
-                }
-            }
-            index += 1;
-        }
-    }
-    out.truncate(cap);
-    memory.write(buf, &out)?;
-    memory.write_u32(bufused, out.len() as u32)
 }
 
 pub fn fd_renumber(
@@ -596,6 +584,7 @@ pub fn fd_seek(
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(_) => return Err(Errno::Spipe),
     };
+    seekable(file)?;
     memory.slice(newoffset, 8)?;
     let offset = offset as i64;
     let position = match whence {
@@ -626,7 +615,10 @@ pub fn fd_tell(
     out: u32,
 ) -> Result<(), Errno> {
     let position = match ctx.table.get(fd)? {
-        Descriptor::File(file) => file.position,
+        Descriptor::File(file) => {
+            seekable(file)?;
+            file.position
+        }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(_) => return Err(Errno::Spipe),
     };
@@ -644,6 +636,10 @@ pub fn fd_write(
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
     let n = match ctx.table.get_mut(fd)? {
+        Descriptor::File(file) if !file.seekable => {
+            writable(file)?;
+            write_stream(&file.file, memory, &iovs)?
+        }
         Descriptor::File(file) => {
             writable(file)?;
             let start = if file.flags & fdflags::APPEND != 0 {

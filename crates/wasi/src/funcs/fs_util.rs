@@ -7,6 +7,8 @@ use cap_std::fs::{FileType, Metadata, MetadataExt};
 /// `rights` bits (witx `rights`).
 #[allow(dead_code)] // the full set, for reference and for sockets
 pub mod rights {
+    use crate::Access;
+
     pub const FD_DATASYNC: u64 = 1 << 0;
     pub const FD_READ: u64 = 1 << 1;
     pub const FD_SEEK: u64 = 1 << 2;
@@ -44,7 +46,7 @@ pub mod rights {
     /// What a directory descriptor reports (the set userlands expect; see
     /// wasi-testsuite `path_open_preopen`). `PATH_FILESTAT_SET_SIZE` is
     /// left out, as in Wasmtime: truncation is by `path_open` + `O_TRUNC`.
-    pub const DIR_BASE: u64 = PATH_CREATE_DIRECTORY
+    const DIR_ALL: u64 = PATH_CREATE_DIRECTORY
         | PATH_CREATE_FILE
         | PATH_LINK_SOURCE
         | PATH_LINK_TARGET
@@ -61,8 +63,23 @@ pub mod rights {
         | FD_FILESTAT_GET
         | FD_FILESTAT_SET_TIMES;
 
+    /// Directory rights that change the tree: none below a read-only
+    /// preopen. (Linking from it counts: the new name would let the file
+    /// be changed through a writable tree.)
+    const DIR_CHANGES: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_SET_TIMES;
+
     /// Everything a regular file can do.
-    pub const FILE_ALL: u64 = FD_DATASYNC
+    const FILE_ALL: u64 = FD_DATASYNC
         | FD_READ
         | FD_SEEK
         | FD_FDSTAT_SET_FLAGS
@@ -76,27 +93,60 @@ pub mod rights {
         | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE;
 
-    /// What files and directories opened below a directory may get. It
-    /// must hold the directory rights too, or libc cannot open
-    /// subdirectories (wasi-libc computes new rights from it).
-    pub const DIR_INHERITING: u64 = DIR_BASE | FILE_ALL;
+    /// File rights that change the file: none below a read-only preopen.
+    const FILE_CHANGES: u64 = WRITE_ANY | FD_FILESTAT_SET_TIMES;
 
-    /// The rights a file opened for reading and/or writing reports.
-    pub fn file(readable: bool, writable: bool) -> u64 {
-        let mut r = FILE_ALL;
+    fn changes_allowed(access: Access, rights: u64, changes: u64) -> u64 {
+        match access {
+            Access::ReadWrite => rights,
+            Access::ReadOnly => rights & !changes,
+        }
+    }
+
+    /// What a directory below a preopen with `access` reports.
+    pub fn dir_base(access: Access) -> u64 {
+        changes_allowed(access, DIR_ALL, DIR_CHANGES)
+    }
+
+    /// What files and directories opened below such a directory may get.
+    /// It holds the directory rights too, or libc cannot open
+    /// subdirectories (wasi-libc computes new rights from it); libc's
+    /// `access(W_OK)` looks for `FD_WRITE` here.
+    pub fn dir_inheriting(access: Access) -> u64 {
+        dir_base(access) | changes_allowed(access, FILE_ALL, FILE_CHANGES)
+    }
+
+    /// What a stream (FIFO, character device, socket) cannot do: there is
+    /// no position, size or storage to sync or allocate.
+    const STREAM_CANNOT: u64 =
+        FD_SEEK | FD_TELL | FD_ADVISE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE | FD_SYNC | FD_DATASYNC;
+
+    /// The rights of a file opened for reading and/or writing below a
+    /// preopen with `access`; `seekable` is false for streams.
+    pub fn file(access: Access, readable: bool, writable: bool, seekable: bool) -> u64 {
+        let mut r = changes_allowed(access, FILE_ALL, FILE_CHANGES);
         if !readable {
             r &= !FD_READ;
         }
         if !writable {
             r &= !WRITE_ANY;
         }
+        if !seekable {
+            r &= !STREAM_CANNOT;
+        }
         r
     }
 
-    /// Stdio streams: no seek or tell (so libc's `isatty` can say yes).
+    /// Stdio streams: reading (stdin) or writing (stdout, stderr) and
+    /// nothing else, as Wasmtime reports them. No seek or tell, so libc's
+    /// `isatty` can say yes; no `FD_FDSTAT_SET_FLAGS`, as the streams stay
+    /// blocking whatever the guest sets.
     pub fn stdio(readable: bool) -> u64 {
-        let rw = if readable { FD_READ } else { FD_WRITE };
-        rw | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE
+        if readable {
+            FD_READ
+        } else {
+            FD_WRITE
+        }
     }
 }
 
@@ -244,12 +294,27 @@ pub fn set_fd_times(
     Ok(())
 }
 
-/// Reads a guest path for a `path_*` call. Empty is `ENOENT`; absolute
-/// paths name nothing inside a directory capability (`ENOTCAPABLE`); a NUL
-/// byte cannot be passed to the host (`EINVAL`). Everything else,
-/// including `..` and symlinks, is left to cap-std, which refuses escapes.
+/// Linux's `PATH_MAX`, which counts the terminating NUL: the kernel
+/// refuses a path of 4096 bytes or more with `ENAMETOOLONG`.
+pub const PATH_MAX: u32 = 4096;
+
+/// A guest string naming a path (or a symlink target): `ENAMETOOLONG` if
+/// Linux would refuse its length, checked before the bytes are even looked
+/// at, so no host copy of a path (cap-std makes one) is ever bigger.
+pub fn guest_path_str<'m>(memory: &'m GuestMemory, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    if len >= PATH_MAX {
+        return Err(Errno::Nametoolong);
+    }
+    memory.str(ptr, len)
+}
+
+/// Reads a guest path for a `path_*` call. Too long is `ENAMETOOLONG`,
+/// empty is `ENOENT`; absolute paths name nothing inside a directory
+/// capability (`ENOTCAPABLE`); a NUL byte cannot be passed to the host
+/// (`EINVAL`). Everything else, including `..` and symlinks, is left to
+/// cap-std, which refuses escapes.
 pub fn guest_path<'m>(memory: &'m GuestMemory, ptr: u32, len: u32) -> Result<&'m str, Errno> {
-    let path = memory.str(ptr, len)?;
+    let path = guest_path_str(memory, ptr, len)?;
     check_path(path)?;
     Ok(path)
 }
@@ -277,6 +342,14 @@ pub fn strip_trailing_slashes(path: &str) -> &str {
     }
 }
 
+/// `path` without trailing slashes, and whether it had any. On Linux a
+/// trailing slash says the name must be a directory; each path call
+/// applies that rule as the kernel does (see tests/trailing_slashes.rs).
+pub fn split_trailing_slashes(path: &str) -> (&str, bool) {
+    let name = strip_trailing_slashes(path);
+    (name, name.len() != path.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,15 +375,26 @@ mod tests {
         assert_eq!(check_path("a/../b"), Ok(()));
         assert_eq!(strip_trailing_slashes("a//"), "a");
         assert_eq!(strip_trailing_slashes("a/b/"), "a/b");
+        assert_eq!(split_trailing_slashes("a/b//"), ("a/b", true));
+        assert_eq!(split_trailing_slashes("a/b"), ("a/b", false));
     }
 
     #[test]
     fn rights_sets() {
+        use crate::Access::*;
         use rights::*;
-        assert_eq!(DIR_BASE & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
-        assert_eq!(DIR_INHERITING & DIR_BASE, DIR_BASE);
-        assert_eq!(file(true, false) & FD_WRITE, 0);
-        assert_eq!(file(false, true) & FD_READ, 0);
+        for access in [ReadOnly, ReadWrite] {
+            assert_eq!(dir_base(access) & (FD_SEEK | PATH_FILESTAT_SET_SIZE), 0);
+            assert_eq!(dir_inheriting(access) & dir_base(access), dir_base(access));
+            assert_eq!(file(access, true, false, true) & FD_WRITE, 0);
+            assert_eq!(file(access, false, true, true) & FD_READ, 0);
+            assert_eq!(file(access, true, true, false) & (FD_SEEK | FD_TELL), 0);
+        }
+        assert_eq!(dir_inheriting(ReadOnly) & (FD_WRITE | PATH_CREATE_FILE), 0);
+        assert_eq!(
+            file(ReadOnly, true, true, true) & (WRITE_ANY | FD_FILESTAT_SET_TIMES),
+            0
+        );
         assert_eq!(stdio(true) & (FD_SEEK | FD_TELL), 0);
     }
 }

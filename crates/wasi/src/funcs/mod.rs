@@ -12,6 +12,7 @@ pub(crate) mod fs_util;
 mod misc;
 mod path;
 mod poll;
+mod readdir;
 mod sock;
 
 pub use clock::*;
@@ -20,6 +21,7 @@ pub use fd::*;
 pub use misc::*;
 pub use path::*;
 pub use poll::*;
+pub use readdir::*;
 pub use sock::*;
 
 pub(crate) use fs_util::rights;

@@ -6,7 +6,7 @@
 //! (`ENOTCAPABLE`). Below a read-only preopen every change is `EROFS`.
 
 use super::fs_util::{self, guest_path, rights};
-use crate::table::{fdflags, Descriptor, OpenDir, OpenFile};
+use crate::table::{fdflags, Access, Descriptor, OpenDir, OpenFile};
 use crate::{Errno, GuestMemory, WasiCtx};
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
@@ -29,10 +29,26 @@ fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
 
 /// Things below `dir` may change unless it is under a read-only preopen.
 fn writable(dir: &OpenDir) -> Result<(), Errno> {
-    if dir.writable {
-        Ok(())
-    } else {
-        Err(Errno::Rofs)
+    dir.access.check_write()
+}
+
+/// The error for creating a non-directory (a link or symlink) at a name
+/// with a trailing slash, as Linux gives it: `EEXIST` if the name exists
+/// (even as a dangling symlink), else the lookup's error (`ENOENT`).
+fn slashed_new_name(dir: &Dir, name: &str) -> Errno {
+    match dir.symlink_metadata(name) {
+        Ok(_) => Errno::Exist,
+        Err(e) => e.into(),
+    }
+}
+
+/// The lookup error of the directory that holds `name`, if any.
+fn parent_is_dir(dir: &Dir, name: &str) -> Result<(), Errno> {
+    match name.rsplit_once('/') {
+        Some((parent, _)) if !parent.is_empty() && !dir.metadata(parent)?.is_dir() => {
+            Err(Errno::Notdir)
+        }
+        _ => Ok(()),
     }
 }
 
@@ -69,7 +85,16 @@ pub fn path_filestat_get(
     let follow = follow(flags)?;
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    let meta = if follow {
+    let (name, slash) = fs_util::split_trailing_slashes(path);
+    let meta = if slash {
+        // The slash makes the lookup follow a final symlink, and only a
+        // directory will do.
+        let meta = dir.dir.metadata(name)?;
+        if !meta.is_dir() {
+            return Err(Errno::Notdir);
+        }
+        meta
+    } else if follow {
         dir.dir.metadata(path)?
     } else {
         dir.dir.symlink_metadata(path)?
@@ -126,6 +151,24 @@ pub fn path_link(
     // file of a read-only one would let the guest change that file.
     writable(old_dir)?;
     writable(new_dir)?;
+    let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
+    let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
+    // A slash on the source follows a final symlink and asks for a
+    // directory, which cannot be linked (`EPERM`), but Linux reports a
+    // problem with the new name first.
+    if old_slash && !old_dir.dir.metadata(old_name)?.is_dir() {
+        return Err(Errno::Notdir);
+    }
+    if new_slash {
+        return Err(slashed_new_name(&new_dir.dir, new_name));
+    }
+    if old_slash {
+        return Err(match new_dir.dir.symlink_metadata(new_name) {
+            Ok(_) => Errno::Exist,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Errno::Perm,
+            Err(e) => e.into(),
+        });
+    }
     old_dir.dir.hard_link(old_path, &new_dir.dir, new_path)?;
     Ok(())
 }
@@ -158,7 +201,8 @@ pub fn path_open(
     let path = guest_path(memory, path, path_len)?;
     memory.slice(opened_fd, 4)?;
 
-    let tree_writable = parent.writable;
+    let access = parent.access;
+    let tree_writable = access == Access::ReadWrite;
     let (creat, directory, excl, trunc) = (
         oflags & O_CREAT != 0,
         oflags & O_DIRECTORY != 0,
@@ -180,7 +224,7 @@ pub fn path_open(
         } else {
             parent.dir.open_dir_nofollow(path)?
         };
-        Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+        Descriptor::Dir(OpenDir::new(dir, None, access))
     } else {
         if !tree_writable && (write || trunc || (creat && excl)) {
             return Err(Errno::Rofs);
@@ -207,7 +251,7 @@ pub fn path_open(
             .nonblock(fdflags & fdflags::NONBLOCK != 0);
         let file = match parent.dir.open_with(path, &options) {
             Ok(file) => file,
-            Err(e) if !parent.writable && e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if !tree_writable && e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if oflags & O_CREAT != 0 {
                     Errno::Rofs
                 } else {
@@ -220,16 +264,17 @@ pub fn path_open(
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
             let dir = Dir::from_std_file(file.into_std());
-            Descriptor::Dir(OpenDir::new(dir, None, tree_writable))
+            Descriptor::Dir(OpenDir::new(dir, None, access))
         } else {
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
+            let file = OpenFile::new(file, access, read || !host_write, host_write);
+            let rights = rights::file(access, read, write, file.seekable);
             Descriptor::File(OpenFile {
                 flags: fdflags,
-                tree_writable,
-                rights_base: rights::file(read, write),
-                rights_inheriting: rights::file(read, write),
-                ..OpenFile::new(file, read || !host_write, host_write)
+                rights_base: rights,
+                rights_inheriting: rights,
+                ..file
             })
         }
     };
@@ -289,31 +334,20 @@ pub fn path_rename(
     let new_path = guest_path(memory, new_path, new_path_len)?;
     writable(old_dir)?;
     writable(new_dir)?;
-    old_dir.dir.rename(old_path, &new_dir.dir, new_path)?;
-    Ok(())
-}
-
-/// Whether `target`, read relative to the directory that will hold the
-/// link `link`, climbs above the directory descriptor's root.
-fn escapes(link: &str, target: &str) -> bool {
-    let mut depth: i64 = 0;
-    let parent = link
-        .trim_end_matches('/')
-        .rsplit_once('/')
-        .map_or("", |(parent, _)| parent);
-    for part in parent.split('/').chain(target.split('/')) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
-            }
-            _ => depth += 1,
+    let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
+    let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
+    // Only a directory may be renamed from or to a name with a trailing
+    // slash (cap-std would rename a file to `x/` as `x`). Linux looks up
+    // both parents first, so their errors come first.
+    if old_slash || new_slash {
+        parent_is_dir(&old_dir.dir, old_name)?;
+        parent_is_dir(&new_dir.dir, new_name)?;
+        if !old_dir.dir.symlink_metadata(old_name)?.is_dir() {
+            return Err(Errno::Notdir);
         }
     }
-    false
+    old_dir.dir.rename(old_name, &new_dir.dir, new_name)?;
+    Ok(())
 }
 
 pub fn path_symlink(
@@ -326,18 +360,23 @@ pub fn path_symlink(
     new_path_len: u32,
 ) -> Result<(), Errno> {
     let dir = dir(ctx, fd)?;
-    let target = memory.str(old_path, old_path_len)?;
+    let target = fs_util::guest_path_str(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
-    // An absolute target names nothing inside the sandbox, and a relative
-    // one must not climb above the directory it is resolved from: the guest
-    // could never follow such a link, but host tools walking the tree would.
-    if target.starts_with('/') || escapes(new_path, target) {
+    // An absolute target names nothing inside the sandbox. A relative one
+    // is only text: where it leads depends on where the link ends up (a
+    // rename moves it), so it is checked when the link is followed, where
+    // cap-std refuses any step out of the directory, not here.
+    if target.starts_with('/') {
         return Err(Errno::Notcapable);
     }
     if target.contains('\0') {
         return Err(Errno::Inval);
     }
     writable(dir)?;
+    let (name, slash) = fs_util::split_trailing_slashes(new_path);
+    if slash {
+        return Err(slashed_new_name(&dir.dir, name));
+    }
     dir.dir.symlink(target, new_path)?;
     Ok(())
 }
@@ -352,6 +391,16 @@ pub fn path_unlink_file(
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
     writable(dir)?;
+    let (name, slash) = fs_util::split_trailing_slashes(path);
+    if slash {
+        // Always an error: the name itself (not a symlink's target) is a
+        // directory (`EISDIR`) or is not one (`ENOTDIR`).
+        return Err(match dir.dir.symlink_metadata(name) {
+            Ok(meta) if meta.is_dir() => Errno::Isdir,
+            Ok(_) => Errno::Notdir,
+            Err(e) => e.into(),
+        });
+    }
     dir.dir.remove_file(path)?;
     Ok(())
 }

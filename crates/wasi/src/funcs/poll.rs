@@ -359,7 +359,7 @@ pub fn poll_oneoff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Descriptor, OpenFile, WasiCtx};
+    use crate::{Access, Descriptor, OpenFile, WasiCtx};
 
     fn clock_sub(userdata: u64, id: u32, timeout: u64, flags: u16) -> [u8; 48] {
         let mut b = [0u8; 48];
@@ -541,7 +541,7 @@ mod tests {
             .table
             .push(Descriptor::File(OpenFile {
                 position: 4,
-                ..OpenFile::new(file, true, false)
+                ..OpenFile::new(file, Access::ReadWrite, true, false)
             }))
             .unwrap();
         let events = run(

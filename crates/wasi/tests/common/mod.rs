@@ -39,6 +39,8 @@ pub const CALLS: &[(&str, &str)] = &[
     ("path_rename", "iiiiii"),
     ("path_symlink", "iiiii"),
     ("path_unlink_file", "iii"),
+    ("poll_oneoff", "iiii"),
+    ("random_get", "ii"),
 ];
 
 pub fn guest_wat() -> String {

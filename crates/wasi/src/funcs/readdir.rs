@@ -1,0 +1,207 @@
+//! `fd_readdir`, with the kernel's own directory cookies.
+//!
+//! A cookie is the `d_off` that `getdents64` gives with each entry: the
+//! position after it, which the kernel keeps valid while entries come and
+//! go, as `telldir`/`seekdir` rely on. So removing entries already returned
+//! never makes the listing skip others, as it did when each call re-read
+//! the directory and skipped `cookie` entries.
+//!
+//! Each open directory keeps a descriptor open for reading and the entries
+//! of its last `getdents64` batch that the guest has not taken yet, as
+//! libc's `DIR` does. A call with the cookie the previous one ended at
+//! carries on from there without seeking; any other cookie seeks there,
+//! and 0 rewinds, so the listing shows the directory as it is now. The
+//! host keeps at most one batch per directory, whatever the directory's
+//! size or the guest's buffer length.
+
+use super::fs_util::filetype;
+use crate::table::Descriptor;
+use crate::{Errno, GuestMemory, WasiCtx};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, SeekFrom};
+use std::collections::VecDeque;
+use std::ffi::CStr;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Bytes of `getdents64` output read at once: many entries, and room for
+/// the longest name (255 bytes) with its header.
+const BATCH: usize = 8 << 10;
+
+/// `dirent` header size: d_next u64, d_ino u64, d_namlen u32, d_type u8.
+const DIRENT_SIZE: usize = 24;
+
+struct Entry {
+    name: Box<[u8]>,
+    ino: u64,
+    filetype: u8,
+    /// The cookie after this entry.
+    next: u64,
+}
+
+/// The reading state of one open directory.
+pub struct DirStream {
+    /// The directory opened again for reading (cap-std's own descriptor
+    /// may be `O_PATH`); its offset is the kernel's position.
+    fd: OwnedFd,
+    /// The inode reported for `..`: the directory's own, so nothing about
+    /// what lies above a preopen is shown.
+    ino: u64,
+    /// The cookie of the first pending entry, or of the fd's position when
+    /// there is none.
+    pos: u64,
+    pending: VecDeque<Entry>,
+    /// Reused for every batch.
+    batch: Vec<u8>,
+}
+
+/// The WASI `filetype` of a `getdents64`/`stat` file type.
+fn filetype_of(ft: FileType) -> u8 {
+    match ft {
+        FileType::RegularFile => filetype::REGULAR_FILE,
+        FileType::Directory => filetype::DIRECTORY,
+        FileType::Symlink => filetype::SYMBOLIC_LINK,
+        FileType::BlockDevice => filetype::BLOCK_DEVICE,
+        FileType::CharacterDevice => filetype::CHARACTER_DEVICE,
+        // Unix sockets are usually stream sockets; preview1 cannot say more.
+        FileType::Socket => filetype::SOCKET_STREAM,
+        // FIFOs have no preview1 file type.
+        FileType::Fifo | FileType::Unknown => filetype::UNKNOWN,
+    }
+}
+
+impl DirStream {
+    fn open(dir: impl AsFd) -> Result<DirStream, Errno> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        // "." of the directory itself: nothing outside it is named.
+        let fd = rustix::fs::openat(dir, ".", flags, Mode::empty())?;
+        let ino = rustix::fs::fstat(&fd)?.st_ino;
+        Ok(DirStream {
+            fd,
+            ino,
+            pos: 0,
+            pending: VecDeque::new(),
+            batch: Vec::with_capacity(BATCH),
+        })
+    }
+
+    /// Moves to `cookie` (0: the start), dropping what was read ahead.
+    fn seek(&mut self, cookie: u64) -> Result<(), Errno> {
+        // Cookies above i64::MAX are no offset the kernel gave: EINVAL.
+        rustix::fs::seek(&self.fd, SeekFrom::Start(cookie))?;
+        self.pending.clear();
+        self.pos = cookie;
+        Ok(())
+    }
+
+    /// Reads one batch into `pending`; false at the end of the directory.
+    fn fill(&mut self) -> Result<bool, Errno> {
+        let mut raw = RawDir::new(&self.fd, self.batch.spare_capacity_mut());
+        while let Some(entry) = raw.next() {
+            let entry = entry?;
+            let name = entry.file_name();
+            let filetype = match entry.file_type() {
+                // Some filesystems leave the type out of directory entries.
+                FileType::Unknown => lstat_type(&self.fd, name),
+                ft => filetype_of(ft),
+            };
+            let ino = if name.to_bytes() == b".." {
+                self.ino
+            } else {
+                entry.ino()
+            };
+            self.pending.push_back(Entry {
+                name: name.to_bytes().into(),
+                ino,
+                filetype,
+                next: entry.next_entry_cookie(),
+            });
+            // One getdents64 per fill: `next` would read the following
+            // batch once this one is used up.
+            if raw.is_buffer_empty() {
+                break;
+            }
+        }
+        Ok(!self.pending.is_empty())
+    }
+}
+
+/// The type of entry `name` of `dir`, without following a symlink. `name`
+/// came from the directory itself, so it is one component with no `/`.
+fn lstat_type(dir: &OwnedFd, name: &CStr) -> u8 {
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => filetype_of(FileType::from_raw_mode(st.st_mode)),
+        Err(_) => filetype::UNKNOWN,
+    }
+}
+
+/// Writes as much of `entry` as fits in `room` bytes at `at`; returns
+/// whether all of it did.
+fn write_entry(
+    memory: &mut GuestMemory,
+    at: u32,
+    room: usize,
+    entry: &Entry,
+) -> Result<bool, Errno> {
+    let mut header = [0u8; DIRENT_SIZE];
+    header[0..8].copy_from_slice(&entry.next.to_le_bytes());
+    header[8..16].copy_from_slice(&entry.ino.to_le_bytes());
+    header[16..20].copy_from_slice(&(entry.name.len() as u32).to_le_bytes());
+    header[20] = entry.filetype;
+    let header_part = DIRENT_SIZE.min(room);
+    memory.write(at, &header[..header_part])?;
+    let name_part = entry.name.len().min(room - header_part);
+    if name_part > 0 {
+        // The whole header fitted and the name starts inside the buffer,
+        // which is in memory: no overflow.
+        memory.write(at + DIRENT_SIZE as u32, &entry.name[..name_part])?;
+    }
+    Ok(header_part + name_part == DIRENT_SIZE + entry.name.len())
+}
+
+pub fn fd_readdir(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> Result<(), Errno> {
+    let dir = match ctx.table.get_mut(fd)? {
+        Descriptor::Dir(dir) => dir,
+        Descriptor::File(_) => return Err(Errno::Notdir),
+        Descriptor::Stdio(_) => return Err(Errno::Badf),
+    };
+    memory.slice(buf, buf_len)?;
+    memory.slice(bufused, 4)?;
+    let stream = match &mut dir.stream {
+        Some(stream) => stream,
+        stream @ None => stream.insert(Box::new(DirStream::open(&dir.dir)?)),
+    };
+    if cookie == 0 || cookie != stream.pos {
+        stream.seek(cookie)?;
+    }
+
+    // Entries go straight into guest memory. One that does not fit is cut
+    // at the end of the buffer and stays pending: libc, seeing
+    // bufused == buf_len, asks again from the last whole entry's cookie,
+    // with a bigger buffer if no whole entry fitted.
+    let cap = buf_len as usize;
+    let mut used = 0;
+    while used < cap {
+        let Some(entry) = stream.pending.front() else {
+            if stream.fill()? {
+                continue;
+            }
+            break;
+        };
+        // `used < cap <= u32::MAX`, and `buf + cap` is in memory.
+        if !write_entry(memory, buf + used as u32, cap - used, entry)? {
+            used = cap;
+            break;
+        }
+        used += DIRENT_SIZE + entry.name.len();
+        stream.pos = entry.next;
+        stream.pending.pop_front();
+    }
+    memory.write_u32(bufused, used as u32)
+}
