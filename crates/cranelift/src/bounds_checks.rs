@@ -5,7 +5,8 @@
 //!
 //! The case ladder, for an access of `size` bytes at `index + offset`:
 //!
-//! 1. 32-bit memory, and `offset + size <= guard`: emit no check. The
+//! 1. 32-bit memory with 64 KiB pages, and `offset + size <= guard`: emit
+//!    no check. The
 //!    runtime reserves `reservation` (4 GiB) plus `guard` bytes of address
 //!    space for the memory, with only the first `current_length` bytes
 //!    accessible. `index < 2^32 <= reservation`, so `base + index + offset`
@@ -20,7 +21,10 @@
 //!    of bounds, and the access itself faults on the null page; the access
 //!    carries the out-of-bounds trap code.
 //!
-//! 64-bit memories always take case 2 with an overflow-checked add.
+//! 64-bit memories always take case 2 with an overflow-checked add: guard
+//! pages cannot cover a 64-bit index. So do memories with pages smaller
+//! than the OS page (custom-page-sizes): their accessible region is rounded
+//! up to OS pages, so a fault would come too late.
 
 use crate::trap_code;
 use cranelift_codegen::ir::{self, condcodes::IntCC, InstBuilder, Type, Value};
@@ -35,6 +39,8 @@ pub struct HeapInfo {
     /// The memory's base address (never moves).
     pub base: Value,
     pub memory64: bool,
+    /// log2 of the wasm page size (16 unless custom-page-sizes).
+    pub page_size_log2: u8,
 }
 
 /// Returns the native address for the access, after whatever check the
@@ -59,6 +65,7 @@ pub fn bounds_check(
 
     // Case 1: guard pages catch every out-of-bounds access.
     if !heap.memory64
+        && heap.page_size_log2 == 16
         && tunables.memory_reservation >= (1 << 32)
         && end_offset <= tunables.memory_guard_size
     {

@@ -24,6 +24,19 @@ pub(crate) fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
+/// Where a call goes.
+#[derive(Clone, Copy, Debug)]
+pub enum Callee {
+    /// A defined function of this module, called directly.
+    Direct(ir::FuncRef),
+    /// Code reached through a pointer, with its own vmctx.
+    Indirect {
+        sig: SigRef,
+        code: Value,
+        vmctx: Value,
+    },
+}
+
 /// The per-function translation environment.
 pub struct FuncEnvironment<'a> {
     pub module: &'a Module,
@@ -111,10 +124,12 @@ impl<'a> FuncEnvironment<'a> {
             definition,
             self.offsets.memory_base() as i32,
         );
+        let ty = &self.module.memories[memory];
         let heap = HeapInfo {
             definition,
             base,
-            memory64: self.module.memories[memory].memory64,
+            memory64: ty.memory64,
+            page_size_log2: ty.page_size_log2,
         };
         self.heaps.insert(memory, heap);
         heap
@@ -166,7 +181,9 @@ impl<'a> FuncEnvironment<'a> {
             heap.definition,
             self.offsets.memory_current_length() as i32,
         );
-        let pages = builder.ins().ushr_imm_u(length, 16);
+        let pages = builder
+            .ins()
+            .ushr_imm_u(length, i64::from(heap.page_size_log2));
         if heap.memory64 {
             pages
         } else {
@@ -314,19 +331,14 @@ impl<'a> FuncEnvironment<'a> {
         sig
     }
 
-    /// `call` of a function by index. Returns the call's results.
-    pub fn call(
-        &mut self,
-        builder: &mut FunctionBuilder,
-        callee: FuncIndex,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let vmctx = self.vmctx();
-        let mut full_args = Vec::with_capacity(args.len() + 2);
-        let inst = if self.module.is_imported_func(callee) {
-            // Imports go through the funcref the runtime filled in: the
-            // callee's code and its own vmctx (another instance or a host
-            // function context).
+    /// Where a `call` of function `callee` goes: straight to the code of a
+    /// defined function (linked in place), or through the funcref the
+    /// runtime filled in for an import (another instance's function or a
+    /// host function, with its own vmctx).
+    pub fn direct_callee(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex) -> Callee {
+        let sig = self.signature(builder, self.module.functions[callee]);
+        if self.module.is_imported_func(callee) {
+            let vmctx = self.vmctx();
             let funcref = self.offsets.vmctx_funcref(callee) as i32;
             let code = builder.ins().load(
                 self.pointer_type,
@@ -340,52 +352,60 @@ impl<'a> FuncEnvironment<'a> {
                 vmctx,
                 funcref + self.offsets.funcref_vmctx() as i32,
             );
-            full_args.extend([callee_vmctx, vmctx]);
-            full_args.extend_from_slice(args);
-            let sig = self.signature(builder, self.module.functions[callee]);
-            builder.ins().call_indirect(sig, code, &full_args)
-        } else {
-            let func_ref = match self.functions.get(&callee) {
-                Some(f) => *f,
-                None => {
-                    let sig = self.signature(builder, self.module.functions[callee]);
-                    let name = builder
-                        .func
-                        .declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
-                    let f = builder.func.import_function(ExtFuncData {
-                        name: ExternalName::User(name),
-                        signature: sig,
-                        colocated: true,
-                        patchable: false,
-                    });
-                    self.functions.insert(callee, f);
-                    f
-                }
+            return Callee::Indirect {
+                sig,
+                code,
+                vmctx: callee_vmctx,
             };
-            full_args.extend([vmctx, vmctx]);
-            full_args.extend_from_slice(args);
-            builder.ins().call(func_ref, &full_args)
+        }
+        let func_ref = match self.functions.get(&callee) {
+            Some(f) => *f,
+            None => {
+                let name = builder
+                    .func
+                    .declare_imported_user_function(UserExternalName::new(0, callee.as_u32()));
+                let f = builder.func.import_function(ExtFuncData {
+                    name: ExternalName::User(name),
+                    signature: sig,
+                    colocated: true,
+                    patchable: false,
+                });
+                self.functions.insert(callee, f);
+                f
+            }
         };
-        builder.inst_results(inst).to_vec()
+        Callee::Direct(func_ref)
     }
 
-    /// `call_indirect`: bounds check ("undefined element"), null check
-    /// ("uninitialized element", by faulting on the null funcref), then a
-    /// signature check ("indirect call type mismatch").
-    pub fn call_indirect(
+    /// Where a `call_indirect` goes: bounds check ("undefined element"),
+    /// null check ("uninitialized element", by faulting on the null
+    /// funcref), then a signature check ("indirect call type mismatch")
+    /// unless the table's element type already guarantees the type.
+    pub fn indirect_callee(
         &mut self,
         builder: &mut FunctionBuilder,
         table: TableIndex,
         ty: TypeIndex,
         index: Value,
-        args: &[Value],
-    ) -> Vec<Value> {
+    ) -> Callee {
         let vmctx = self.vmctx();
         let address = self.table_element_address(builder, table, index, TrapCode::UndefinedElement);
         let funcref = builder.ins().load(self.pointer_type, trusted(), address, 0);
         let null_flags = MemFlagsData::new()
             .with_aligned()
             .with_trap_code(Some(trap_code(TrapCode::IndirectCallToNull)));
+        let element = self.module.tables[table].element;
+        let typed_table = element.heap == WasmHeapType::Concrete(TypeRef::Module(ty));
+        if typed_table {
+            // Every element is a `ty` (or null): only the null check is left.
+            let code = builder.ins().load(
+                self.pointer_type,
+                null_flags,
+                funcref,
+                self.offsets.funcref_wasm_call() as i32,
+            );
+            return self.funcref_callee(builder, ty, funcref, code);
+        }
         let actual = builder.ins().load(
             ir::types::I32,
             null_flags,
@@ -399,27 +419,124 @@ impl<'a> FuncEnvironment<'a> {
             self.offsets.vmctx_type_id(ty) as i32,
         );
         let mismatch = builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        builder
-            .ins()
-            .trapnz(mismatch, trap_code(TrapCode::BadSignature));
+        if self.module.types[ty].is_final {
+            // A final type has no subtypes: equal ids or a mismatch.
+            builder
+                .ins()
+                .trapnz(mismatch, trap_code(TrapCode::BadSignature));
+        } else {
+            // Another id may still be a declared subtype: ask the runtime,
+            // off the fast path.
+            let check = builder.create_block();
+            let done = builder.create_block();
+            builder.ins().brif(mismatch, check, &[], done, &[]);
+            builder.seal_block(check);
+            builder.switch_to_block(check);
+            builder.set_cold_block(check);
+            let is_subtype = self.call_builtin(builder, Builtin::IsSubtype, &[actual, expected]);
+            builder
+                .ins()
+                .trapz(is_subtype, trap_code(TrapCode::BadSignature));
+            builder.ins().jump(done, &[]);
+            builder.seal_block(done);
+            builder.switch_to_block(done);
+        }
         let code = builder.ins().load(
             self.pointer_type,
             trusted(),
             funcref,
             self.offsets.funcref_wasm_call() as i32,
         );
+        self.funcref_callee(builder, ty, funcref, code)
+    }
+
+    /// Where a `call_ref` goes: the funcref's code, null-checked by faulting
+    /// on the null page ("null function reference"); validation proved the
+    /// type.
+    pub fn ref_callee(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        ty: TypeIndex,
+        funcref: Value,
+    ) -> Callee {
+        let null_flags = MemFlagsData::new()
+            .with_aligned()
+            .with_trap_code(Some(trap_code(TrapCode::NullFunctionReference)));
+        let code = builder.ins().load(
+            self.pointer_type,
+            null_flags,
+            funcref,
+            self.offsets.funcref_wasm_call() as i32,
+        );
+        self.funcref_callee(builder, ty, funcref, code)
+    }
+
+    fn funcref_callee(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        ty: TypeIndex,
+        funcref: Value,
+        code: Value,
+    ) -> Callee {
         let callee_vmctx = builder.ins().load(
             self.pointer_type,
             trusted(),
             funcref,
             self.offsets.funcref_vmctx() as i32,
         );
-        let mut full_args = Vec::with_capacity(args.len() + 2);
-        full_args.extend([callee_vmctx, vmctx]);
-        full_args.extend_from_slice(args);
         let sig = self.signature(builder, ty);
-        let inst = builder.ins().call_indirect(sig, code, &full_args);
+        Callee::Indirect {
+            sig,
+            code,
+            vmctx: callee_vmctx,
+        }
+    }
+
+    /// The full argument list of a call: the callee's vmctx, ours, then the
+    /// wasm arguments.
+    pub fn call_args(&self, callee: &Callee, args: &[Value]) -> Vec<Value> {
+        let vmctx = self.vmctx();
+        let callee_vmctx = match callee {
+            // A defined function of this module runs with our vmctx.
+            Callee::Direct(_) => vmctx,
+            Callee::Indirect { vmctx, .. } => *vmctx,
+        };
+        let mut full = Vec::with_capacity(args.len() + 2);
+        full.extend([callee_vmctx, vmctx]);
+        full.extend_from_slice(args);
+        full
+    }
+
+    /// Emits a normal call; returns its results.
+    pub fn emit_call(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        callee: Callee,
+        args: &[Value],
+    ) -> Vec<Value> {
+        let args = self.call_args(&callee, args);
+        let inst = match callee {
+            Callee::Direct(f) => builder.ins().call(f, &args),
+            Callee::Indirect { sig, code, .. } => builder.ins().call_indirect(sig, code, &args),
+        };
         builder.inst_results(inst).to_vec()
+    }
+
+    /// Emits a tail call (`return_call*`): the callee replaces this frame
+    /// and returns to our caller. Ends the block.
+    pub fn emit_return_call(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        callee: Callee,
+        args: &[Value],
+    ) {
+        let args = self.call_args(&callee, args);
+        match callee {
+            Callee::Direct(f) => builder.ins().return_call(f, &args),
+            Callee::Indirect { sig, code, .. } => {
+                builder.ins().return_call_indirect(sig, code, &args)
+            }
+        };
     }
 
     /// `ref.func`: the address of the function's funcref in this vmctx.

@@ -50,6 +50,9 @@ macro_rules! foreach_builtin {
             // A host function failed (its error is pending): unwind to the
             // innermost entry from the host, without a signal.
             Raise raise() -> never;
+            // `(actual, expected)` engine type ids → 1 if `actual` is a
+            // declared subtype of `expected`, else 0.
+            IsSubtype is_subtype(actual, expected) -> value;
         }
     };
 }
@@ -124,7 +127,7 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 19);
+        assert_eq!(Builtin::COUNT, 20);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }

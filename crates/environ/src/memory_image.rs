@@ -62,6 +62,11 @@ pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
             .max()
             .unwrap_or(0);
         let high = high.next_multiple_of(IMAGE_PAGE_SIZE);
+        // The whole image must fit: with small pages (custom-page-sizes)
+        // the memory may end inside an image page.
+        if high > initial {
+            continue;
+        }
         let data_len: u64 = segments.iter().map(|(_, b)| b.len() as u64).sum();
         // A sparse image would cost more file than it saves copying.
         if high - low > 2 * data_len + 16 * IMAGE_PAGE_SIZE {

@@ -21,10 +21,13 @@ pub struct ModuleTranslation<'data> {
     pub function_bodies: PrimaryMap<DefinedFuncIndex, FunctionBodyData<'data>>,
 }
 
-/// The WebAssembly features hoist accepts: the 2.0 spec (which includes
-/// SIMD) plus relaxed SIMD.
+/// The WebAssembly features hoist accepts by default: the Wasm 3.0
+/// standard (which includes SIMD, relaxed SIMD, tail calls, exceptions,
+/// typed function references and GC, memory64, multi-memory,
+/// extended-const and the threads proposal's atomics), plus the legacy
+/// exception encoding that older toolchains still emit.
 pub fn wasm_features() -> WasmFeatures {
-    WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD
+    WasmFeatures::WASM3 | WasmFeatures::LEGACY_EXCEPTIONS
 }
 
 /// Parses and validates `wasm` at module level, with the default features.

@@ -22,11 +22,25 @@ pub enum TrapCode {
     /// A host function returned an error; the error itself is kept by the
     /// runtime and reported instead of this code.
     HostTrap,
+    /// `ref.as_non_null` (and similar) on a null reference.
+    NullReference,
+    /// `call_ref` / `return_call_ref` on a null reference.
+    NullFunctionReference,
+    /// An atomic access at an address not aligned to its size.
+    UnalignedAtomic,
+    /// `ref.cast` of a reference that is not of the type.
+    CastFailure,
+    /// A struct access through a null reference.
+    NullStructReference,
+    /// An array access through a null reference.
+    NullArrayReference,
+    /// An array access out of bounds.
+    ArrayOutOfBounds,
 }
 
 impl TrapCode {
     /// Every code, in discriminant order.
-    pub const ALL: [TrapCode; 11] = [
+    pub const ALL: [TrapCode; 18] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -38,6 +52,13 @@ impl TrapCode {
         TrapCode::UnreachableCodeReached,
         TrapCode::UndefinedElement,
         TrapCode::HostTrap,
+        TrapCode::NullReference,
+        TrapCode::NullFunctionReference,
+        TrapCode::UnalignedAtomic,
+        TrapCode::CastFailure,
+        TrapCode::NullStructReference,
+        TrapCode::NullArrayReference,
+        TrapCode::ArrayOutOfBounds,
     ];
 
     /// Decodes a code stored in a trap table.
@@ -59,6 +80,13 @@ impl TrapCode {
             TrapCode::UnreachableCodeReached => "wasm `unreachable` instruction executed",
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::HostTrap => "host function error",
+            TrapCode::NullReference => "null reference",
+            TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::UnalignedAtomic => "unaligned atomic",
+            TrapCode::CastFailure => "cast failure",
+            TrapCode::NullStructReference => "null structure reference",
+            TrapCode::NullArrayReference => "null array reference",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
         }
     }
 }

@@ -12,6 +12,9 @@ pub struct Tunables {
     pub memory_guard_size: u64,
     /// Bytes of the wasm stack budget per entry from the host.
     pub max_wasm_stack: usize,
+    /// Bytes of address space reserved for each 64-bit linear memory: how
+    /// far it can grow (its accesses are checked explicitly).
+    pub memory64_reservation: u64,
 }
 
 impl Default for Tunables {
@@ -20,6 +23,7 @@ impl Default for Tunables {
             memory_reservation: 1 << 32,
             memory_guard_size: 32 << 20,
             max_wasm_stack: 512 << 10,
+            memory64_reservation: 256 << 30,
         }
     }
 }
@@ -34,6 +38,8 @@ impl Tunables {
             memory_guard_size,
             // The stack budget is set when wasm is entered, not compiled in.
             max_wasm_stack: _,
+            // 64-bit memories are always checked explicitly.
+            memory64_reservation: _,
         } = self;
         vec![
             ("memory_reservation", *memory_reservation),

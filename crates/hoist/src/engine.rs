@@ -11,14 +11,25 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use target_lexicon::Triple;
+pub use wasmparser::WasmFeatures;
 
 /// Settings for an [`Engine`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) compiler: CompilerOptions,
     pub(crate) tunables: Tunables,
-    /// Extra WebAssembly proposals to accept beyond the default set.
-    pub(crate) multi_memory: bool,
+    /// The WebAssembly proposals modules may use.
+    pub(crate) features: WasmFeatures,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            compiler: CompilerOptions::default(),
+            tunables: Tunables::default(),
+            features: hoist_environ::wasm_features(),
+        }
+    }
 }
 
 impl Config {
@@ -52,11 +63,24 @@ impl Config {
         self
     }
 
-    /// Accepts modules with more than one memory (the multi-memory
-    /// proposal). Off by default: the Wasm 2.0 spec requires rejecting them.
-    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
-        self.multi_memory = on;
+    /// The WebAssembly features modules may use, all at once (default:
+    /// [`hoist_environ::wasm_features`], the Wasm 3.0 standard as far as
+    /// hoist implements it). `WasmFeatures::WASM2` checks modules against
+    /// Wasm 2.0 exactly.
+    pub fn wasm_features(&mut self, features: WasmFeatures) -> &mut Self {
+        self.features = features;
         self
+    }
+
+    /// Turns one feature (a proposal) on or off.
+    pub fn wasm_feature(&mut self, feature: WasmFeatures, on: bool) -> &mut Self {
+        self.features.set(feature, on);
+        self
+    }
+
+    /// Accepts modules with more than one memory (the multi-memory proposal).
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
+        self.wasm_feature(WasmFeatures::MULTI_MEMORY, on)
     }
 
     /// Bytes of native stack wasm may use per call from the host.
@@ -88,11 +112,7 @@ impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         hoist_runtime::init_traps();
         let isa = build_isa(&config.compiler).map_err(|e| anyhow!(e))?;
-        let features = {
-            let mut features = hoist_environ::wasm_features();
-            features.set(wasmparser::WasmFeatures::MULTI_MEMORY, config.multi_memory);
-            features
-        };
+        let features = config.features;
         let info = engine_info(&*isa, &config.tunables, features);
         let host_features = if isa.triple() == &Triple::host() {
             let native = build_isa(&CompilerOptions {
@@ -265,6 +285,15 @@ impl Engine {
         let address = code.address(offset);
         cache.insert(ty.clone(), (code, offset));
         Ok(address)
+    }
+}
+
+impl hoist_runtime::TypeInfo for EngineInner {
+    fn is_subtype(&self, actual: u32, expected: u32) -> bool {
+        self.types
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_subtype(actual, expected)
     }
 }
 

@@ -212,6 +212,7 @@ fn instantiate<T>(
         imported_tags,
         store_context: &mut *store.context,
         store: store_pointer,
+        type_info: store.engine.inner.clone(),
     });
     let index = store.instances.len();
     store.instances.push(InstanceData {

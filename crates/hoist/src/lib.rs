@@ -27,7 +27,7 @@ mod types;
 mod values;
 
 pub use anyhow::{Error, Result};
-pub use engine::{Config, Engine};
+pub use engine::{Config, Engine, WasmFeatures};
 pub use externals::{Extern, Global, Memory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};

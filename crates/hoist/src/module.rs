@@ -5,7 +5,7 @@ use crate::type_registry::{to_engine_ref, to_engine_val};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
 use anyhow::{bail, Context, Result};
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
-use hoist_environ::{EntityRef, EntityType, VMOffsets, WASM_PAGE_SIZE};
+use hoist_environ::{EntityRef, EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, ImageBuffer, MemoryImageRef, ModuleCode};
 use std::path::Path;
 use std::sync::Arc;
@@ -294,11 +294,10 @@ fn check_tables(
     for image in images {
         let fits = image.memory.index() < module.memories.len()
             && module.defined_memory_index(image.memory).is_some()
-            && image.offset.checked_add(image.len).is_some_and(|end| {
-                end <= module.memories[image.memory]
-                    .minimum
-                    .saturating_mul(WASM_PAGE_SIZE)
-            });
+            && image
+                .offset
+                .checked_add(image.len)
+                .is_some_and(|end| end <= module.memories[image.memory].initial_bytes());
         if !fits {
             bail!("damaged artifact: a memory image does not fit its memory");
         }

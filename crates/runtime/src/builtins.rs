@@ -186,6 +186,16 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u64) -> u64 {
     0
 }
 
+unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u64, expected: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    u64::from(
+        instance
+            .type_info()
+            .is_subtype(actual as u32, expected as u32),
+    )
+}
+
 macro_rules! rounding {
     ($($name:ident: $float:ident::$op:ident, quiet bit $quiet:expr;)*) => {$(
         /// Rounding for CPUs without the instruction; the value travels as

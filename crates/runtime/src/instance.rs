@@ -82,6 +82,14 @@ pub struct InstanceParts {
     pub store_context: *mut VMStoreContext,
     /// Opaque pointer to the owning store, for host functions.
     pub store: *mut u8,
+    /// The engine's answers about its types.
+    pub type_info: Arc<dyn TypeInfo>,
+}
+
+/// What the runtime asks the engine about engine-wide type ids.
+pub trait TypeInfo: Send + Sync {
+    /// Whether type `actual` is `expected` or a declared subtype of it.
+    fn is_subtype(&self, actual: u32, expected: u32) -> bool;
 }
 
 /// A live instance. Boxed so its address (stored in its vmctx) is stable.
@@ -97,6 +105,7 @@ pub struct Instance {
     store: *mut u8,
     /// The memory exported as `memory` (WASI's convention), found once.
     exported_memory: Option<MemoryIndex>,
+    type_info: Arc<dyn TypeInfo>,
 }
 
 // SAFETY: an instance is only used by the store that owns it, which is
@@ -126,6 +135,7 @@ impl Instance {
             dropped_data: vec![false; module.data.len()],
             elements: Vec::new(),
             store: parts.store,
+            type_info: parts.type_info.clone(),
             exported_memory: module.exports.iter().find_map(|(name, index)| match index {
                 EntityIndex::Memory(memory) if name == "memory" => Some(*memory),
                 _ => None,
@@ -211,6 +221,11 @@ impl Instance {
 
     pub fn code(&self) -> &Arc<ModuleCode> {
         &self.code
+    }
+
+    /// The engine's answers about its types.
+    pub fn type_info(&self) -> &dyn TypeInfo {
+        &*self.type_info
     }
 
     /// The instance that owns `vmctx`.
@@ -344,6 +359,18 @@ impl Instance {
             unsafe {
                 *self.global_ptr(GlobalIndex::new(index)) = VMGlobalDefinition::from_raw(value)
             };
+        }
+        // Tables with an initializer start filled with its value (it may
+        // read globals, so after them).
+        for (def, init) in module.table_inits.iter() {
+            if let Some(init) = init {
+                let value = self.eval_const(init).0 as usize;
+                let index = TableIndex::new(module.num_imported_tables + def.index());
+                // SAFETY: table pointers are valid for the instance's life.
+                let table = unsafe { &mut *self.tables[index.index()] };
+                let size = table.size();
+                table.fill(0, value, size);
+            }
         }
         self.elements = module
             .elements

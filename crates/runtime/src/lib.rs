@@ -20,7 +20,7 @@ mod vmcontext;
 pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
-pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode};
+pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo};
 pub use memory::LinearMemory;
 pub use table::{Table, MAX_TABLE_ELEMENTS};
 pub use traphandlers::{

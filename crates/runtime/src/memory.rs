@@ -5,10 +5,24 @@
 //! (4 GiB + 32 MiB by default) up front, inaccessible. Growing makes more of
 //! it readable and writable; the base never moves, which is what lets
 //! compiled code elide bounds checks (see `hoist_cranelift::bounds_checks`).
+//!
+//! A 64-bit memory reserves up to `memory64_reservation` (256 GiB by
+//! default) and can grow that far; its accesses are always checked
+//! explicitly against `current_length`, so the reservation is only how far
+//! it can grow. Memories with pages smaller than the OS page (the
+//! custom-page-sizes proposal) are checked explicitly too: the accessible
+//! region is rounded up to whole OS pages, but code never reads past
+//! `current_length`.
 
 use crate::vmcontext::VMMemoryDefinition;
-use hoist_environ::{MemoryType, Tunables, WASM_PAGE_SIZE};
+use hoist_environ::{MemoryType, Tunables};
 use std::io;
+
+/// The OS page size, to which accessible regions are rounded.
+fn os_page() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
+}
 
 /// One linear memory. Owned by a store; instances point at it.
 pub struct LinearMemory {
@@ -27,14 +41,22 @@ unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> io::Result<LinearMemory> {
-        if ty.memory64 || ty.shared {
+        if ty.shared {
             return Err(io::Error::other(
-                "64-bit and shared memories are not supported",
+                "shared memories (the threads proposal) are not supported yet",
             ));
         }
-        let max_pages = ty.max_pages();
-        let reservation = (tunables.memory_reservation.max(max_pages * WASM_PAGE_SIZE)
-            + tunables.memory_guard_size) as usize;
+        let max_bytes = ty.max_pages().saturating_mul(ty.page_size());
+        let usable = if ty.memory64 {
+            max_bytes.min(tunables.memory64_reservation)
+        } else {
+            tunables.memory_reservation.max(max_bytes)
+        };
+        // Pages past what the reservation holds can never be grown into.
+        let max_pages = ty.max_pages().min(usable >> ty.page_size_log2);
+        let reservation = usize::try_from(usable + tunables.memory_guard_size)
+            .map_err(|_| io::Error::other("memory reservation too large for this host"))?
+            .next_multiple_of(os_page());
         // SAFETY: an anonymous private mapping with no access; nothing else
         // refers to the range.
         let base = unsafe {
@@ -60,7 +82,9 @@ impl LinearMemory {
             ty: ty.clone(),
         };
         if memory.grow(ty.minimum)?.is_none() {
-            return Err(io::Error::other("initial memory size exceeds its maximum"));
+            return Err(io::Error::other(
+                "initial memory size exceeds its maximum or what this host reserves for it",
+            ));
         }
         Ok(memory)
     }
@@ -75,7 +99,7 @@ impl LinearMemory {
     }
 
     pub fn pages(&self) -> u64 {
-        self.definition.current_length as u64 / WASM_PAGE_SIZE
+        self.definition.current_length as u64 >> self.ty.page_size_log2
     }
 
     /// Grows by `delta` pages. Returns the old size in pages, or `None`
@@ -85,20 +109,27 @@ impl LinearMemory {
         let Some(new) = old.checked_add(delta).filter(|n| *n <= self.max_pages) else {
             return Ok(None);
         };
-        let new_length = (new * WASM_PAGE_SIZE) as usize;
+        let new_length = (new << self.ty.page_size_log2) as usize;
         if new_length > self.definition.current_length {
-            let start = self.definition.current_length;
-            // SAFETY: [start, new_length) is inside our reservation
-            // (new_length <= max_pages * 64 KiB <= reservation), which we own.
-            let rc = unsafe {
-                libc::mprotect(
-                    self.definition.base.add(start) as *mut libc::c_void,
-                    new_length - start,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if rc != 0 {
-                return Err(io::Error::last_os_error());
+            // Whole OS pages; the part past `new_length` of the last one
+            // stays zero and unreachable for wasm (explicit bounds checks).
+            let page = os_page();
+            let start = self.definition.current_length.next_multiple_of(page);
+            let end = new_length.next_multiple_of(page);
+            if end > start {
+                // SAFETY: [start, end) is inside our reservation (end is at
+                // most max_pages pages rounded up to an OS page, and the
+                // reservation is rounded the same way), which we own.
+                let rc = unsafe {
+                    libc::mprotect(
+                        self.definition.base.add(start) as *mut libc::c_void,
+                        end - start,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                    )
+                };
+                if rc != 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             self.definition.current_length = new_length;
         }

@@ -300,7 +300,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Marks the frame `depth` levels up as branched to; returns its target.
-    fn mark_branch(&mut self, depth: u32) -> (Block, usize) {
+    pub(crate) fn mark_branch(&mut self, depth: u32) -> (Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {

@@ -6,7 +6,9 @@
 //! policy: memories, tables, globals and calls go through
 //! [`FuncEnvironment`].
 
+mod calls;
 mod control;
+mod refs;
 mod simd;
 mod visit;
 

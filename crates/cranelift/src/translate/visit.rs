@@ -7,6 +7,7 @@
 //! "unsupported" errors, and the validator rejects them first anyway because
 //! those proposals are disabled.
 
+use super::calls::CallKind;
 use super::{unsupported, FuncTranslator};
 use crate::trap_code;
 use cranelift_codegen::ir::{
@@ -17,7 +18,7 @@ use cranelift_codegen::ir::{
 };
 use hoist_environ::{
     Builtin, DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode,
-    TypeIndex, WasmResult,
+    WasmResult,
 };
 use wasmparser::{MemArg, VisitOperator};
 
@@ -27,6 +28,10 @@ macro_rules! define_unsupported {
     (@one saturating_float_to_int $($rest:tt)*) => {};
     (@one bulk_memory $($rest:tt)*) => {};
     (@one reference_types $($rest:tt)*) => {};
+    (@one tail_call $($rest:tt)*) => {};
+    (@one function_references $($rest:tt)*) => {};
+    (@one wide_arithmetic $($rest:tt)*) => {};
+    (@one gc RefEq $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -181,6 +186,41 @@ impl FuncTranslator<'_, '_> {
         (address, self.env.heap_flags())
     }
 
+    /// `i64.add128` / `i64.sub128`: two (low, high) pairs in, one out.
+    fn wide_add_sub(&mut self, sub: bool) -> WasmResult<()> {
+        if self.reachable {
+            let (b_lo, b_hi) = self.pop2();
+            let (a_lo, a_hi) = self.pop2();
+            let a = self.builder.ins().iconcat(a_lo, a_hi);
+            let b = self.builder.ins().iconcat(b_lo, b_hi);
+            let r = if sub {
+                self.builder.ins().isub(a, b)
+            } else {
+                self.builder.ins().iadd(a, b)
+            };
+            let (lo, hi) = self.builder.ins().isplit(r);
+            self.push(lo);
+            self.push(hi);
+        }
+        Ok(())
+    }
+
+    /// `i64.mul_wide_s` / `_u`: the full 128-bit product as (low, high).
+    fn wide_mul(&mut self, signed: bool) -> WasmResult<()> {
+        if self.reachable {
+            let (a, b) = self.pop2();
+            let lo = self.builder.ins().imul(a, b);
+            let hi = if signed {
+                self.builder.ins().smulhi(a, b)
+            } else {
+                self.builder.ins().umulhi(a, b)
+            };
+            self.push(lo);
+            self.push(hi);
+        }
+        Ok(())
+    }
+
     fn i64_const(&mut self, value: i64) -> Value {
         self.builder.ins().iconst(I64, value)
     }
@@ -259,31 +299,55 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         self.translate_return()
     }
     fn visit_call(&mut self, function_index: u32) -> Self::Output {
-        if self.reachable {
-            let callee = FuncIndex::from_u32(function_index);
-            let n = self.env.module.func_type(callee).params.len();
-            let args = self.popn(n);
-            let results = self.env.call(&mut self.builder, callee, &args);
-            self.stack.extend(results);
-        }
-        Ok(())
+        self.translate_call(function_index, CallKind::Normal)
     }
     fn visit_call_indirect(&mut self, type_index: u32, table_index: u32) -> Self::Output {
-        if self.reachable {
-            let ty = TypeIndex::from_u32(type_index);
-            let index = self.pop();
-            let n = self.env.module.func_sig(ty).params.len();
-            let args = self.popn(n);
-            let results = self.env.call_indirect(
-                &mut self.builder,
-                TableIndex::from_u32(table_index),
-                ty,
-                index,
-                &args,
-            );
-            self.stack.extend(results);
-        }
-        Ok(())
+        self.translate_call_indirect(type_index, table_index, CallKind::Normal)
+    }
+
+    // ----- tail calls -----
+
+    fn visit_return_call(&mut self, function_index: u32) -> Self::Output {
+        self.translate_call(function_index, CallKind::Tail)
+    }
+    fn visit_return_call_indirect(&mut self, type_index: u32, table_index: u32) -> Self::Output {
+        self.translate_call_indirect(type_index, table_index, CallKind::Tail)
+    }
+
+    // ----- typed function references -----
+
+    fn visit_call_ref(&mut self, type_index: u32) -> Self::Output {
+        self.translate_call_ref(type_index, CallKind::Normal)
+    }
+    fn visit_return_call_ref(&mut self, type_index: u32) -> Self::Output {
+        self.translate_call_ref(type_index, CallKind::Tail)
+    }
+    fn visit_ref_as_non_null(&mut self) -> Self::Output {
+        self.translate_ref_as_non_null()
+    }
+    fn visit_br_on_null(&mut self, relative_depth: u32) -> Self::Output {
+        self.translate_br_on_null(relative_depth)
+    }
+    fn visit_br_on_non_null(&mut self, relative_depth: u32) -> Self::Output {
+        self.translate_br_on_non_null(relative_depth)
+    }
+    fn visit_ref_eq(&mut self) -> Self::Output {
+        self.translate_ref_eq()
+    }
+
+    // ----- wide arithmetic -----
+
+    fn visit_i64_add128(&mut self) -> Self::Output {
+        self.wide_add_sub(false)
+    }
+    fn visit_i64_sub128(&mut self) -> Self::Output {
+        self.wide_add_sub(true)
+    }
+    fn visit_i64_mul_wide_s(&mut self) -> Self::Output {
+        self.wide_mul(true)
+    }
+    fn visit_i64_mul_wide_u(&mut self) -> Self::Output {
+        self.wide_mul(false)
     }
     fn visit_drop(&mut self) -> Self::Output {
         if self.reachable {
