@@ -42,7 +42,8 @@ fn suites() -> Vec<(Suite, WasmFeatures)> {
     for (proposal, features) in [
         (Proposal::Simd, wasm3),
         (Proposal::RelaxedSimd, wasm3),
-        (Proposal::ExceptionHandling, with(WasmFeatures::EXCEPTIONS)),
+        // The exception scripts also use tail calls and GC types.
+        (Proposal::ExceptionHandling, wasm3),
         (Proposal::ExtendedConst, with(WasmFeatures::EXTENDED_CONST)),
         (
             Proposal::FunctionReferences,

@@ -5,6 +5,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/helpers.c");
     cc::Build::new()
         .file("src/helpers.c")
+        // The exception helpers read their caller's frame pointer.
+        .flag("-fno-omit-frame-pointer")
         .warnings(true)
         .compile("hoist-runtime-helpers");
 }

@@ -8,10 +8,18 @@
 //! 4. traps: `offset: u32, code: u8`, sorted by offset;
 //! 5. address map: `text offset: u32, wasm offset: u32`, sorted;
 //! 6. memory images: `memory: u32, offset: u64, section offset: u64,
-//!    len: u64`.
+//!    len: u64`;
+//! 7. call sites with exception handlers, sorted by return address: `ret:
+//!    u32, frame offset: u32, vmctx SP offset: u32, handler count: u32`,
+//!    then per handler `tag: u32` (`u32::MAX`: catch all) and `offset: u32`;
+//! 8. stack maps, sorted by return address: `ret: u32, frame size: u32,
+//!    slot count: u32`, then each slot's SP offset as a `u32`.
 
 use anyhow::{bail, Context, Result};
-use hoist_environ::{CompiledText, FunctionLoc, MemoryIndex, TrapCode, TypeIndex, IMAGE_PAGE_SIZE};
+use hoist_environ::{
+    CallSite, CompiledText, FunctionLoc, MemoryIndex, StackMap, TrapCode, TypeIndex,
+    IMAGE_PAGE_SIZE,
+};
 
 /// A memory image inside `.hoist.data`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +74,30 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
         out.extend_from_slice(&image.section_offset.to_le_bytes());
         out.extend_from_slice(&image.len.to_le_bytes());
     }
+    put_u32(&mut out, compiled.call_sites.len() as u32);
+    for site in &compiled.call_sites {
+        for v in [
+            site.ret,
+            site.frame_offset,
+            site.vmctx_sp_offset,
+            site.handlers.len() as u32,
+        ] {
+            put_u32(&mut out, v);
+        }
+        for (tag, offset) in &site.handlers {
+            put_u32(&mut out, tag.unwrap_or(u32::MAX));
+            put_u32(&mut out, *offset);
+        }
+    }
+    put_u32(&mut out, compiled.stack_maps.len() as u32);
+    for map in &compiled.stack_maps {
+        for v in [map.ret, map.frame_size, map.slots.len() as u32] {
+            put_u32(&mut out, v);
+        }
+        for slot in &map.slots {
+            put_u32(&mut out, *slot);
+        }
+    }
     out
 }
 
@@ -90,6 +122,30 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
         section_offset: le64(&b[12..20]),
         len: le64(&b[20..28]),
     })?;
+    let mut call_sites = Vec::new();
+    for _ in 0..r.count(16)? {
+        let (ret, frame_offset, vmctx_sp_offset) = (r.u32()?, r.u32()?, r.u32()?);
+        let handlers = r.records(8, |b| {
+            let tag = le32(&b[0..4]);
+            ((tag != u32::MAX).then_some(tag), le32(&b[4..8]))
+        })?;
+        call_sites.push(CallSite {
+            ret,
+            frame_offset,
+            vmctx_sp_offset,
+            handlers,
+        });
+    }
+    let mut stack_maps = Vec::new();
+    for _ in 0..r.count(12)? {
+        let (ret, frame_size) = (r.u32()?, r.u32()?);
+        let slots = r.records(4, le32)?;
+        stack_maps.push(StackMap {
+            ret,
+            frame_size,
+            slots,
+        });
+    }
     r.finish(crate::INFO)?;
     let compiled = CompiledText {
         functions,
@@ -97,6 +153,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
         import_trampolines,
         traps,
         address_map,
+        call_sites,
+        stack_maps,
         ..CompiledText::default()
     };
     Ok((compiled, images))
@@ -136,6 +194,20 @@ pub(crate) fn check(
     }
     if !sorted_in_text(compiled.address_map.iter().map(|(o, _)| *o).collect()) {
         return damaged("the address map is unsorted or points outside `.text`");
+    }
+    let rets_ok = |rets: Vec<u32>| {
+        rets.windows(2).all(|w| w[0] < w[1]) && rets.iter().all(|r| u64::from(*r) <= text_len)
+    };
+    let handlers_ok = compiled
+        .call_sites
+        .iter()
+        .flat_map(|site| &site.handlers)
+        .all(|(_, offset)| in_text(*offset));
+    if !rets_ok(compiled.call_sites.iter().map(|s| s.ret).collect()) || !handlers_ok {
+        return damaged("an exception handler table is unsorted or points outside `.text`");
+    }
+    if !rets_ok(compiled.stack_maps.iter().map(|m| m.ret).collect()) {
+        return damaged("the stack maps are unsorted or point outside `.text`");
     }
     let mut memories = std::collections::HashSet::new();
     for i in images {
@@ -180,6 +252,15 @@ impl<'a> Reader<'a> {
     }
     pub(crate) fn u32(&mut self) -> Result<u32> {
         Ok(le32(self.take(4)?))
+    }
+    /// A count of items at least `min_size` bytes each, checked against
+    /// what is left before anything is allocated.
+    fn count(&mut self, min_size: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(min_size) > self.0.len() {
+            bail!("damaged artifact: metadata is truncated");
+        }
+        Ok(n)
     }
     /// A count, then that many records of `size` bytes, each decoded by `f`.
     fn records<T>(&mut self, size: usize, f: impl Fn(&[u8]) -> T) -> Result<Vec<T>> {

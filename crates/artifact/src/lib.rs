@@ -39,9 +39,9 @@ use hoist_environ::{CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
 use object::{Object, ObjectSection};
 
 /// The first bytes of `.hoist.engine`.
-pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x02\x00";
+pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";

@@ -252,14 +252,20 @@ impl<'a> FuncEnvironment<'a> {
         )
     }
 
+    /// `table.size`: an i32, or an i64 for a table64 table.
     pub fn table_size(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
         let definition = self.table_definition(builder, table);
-        builder.ins().load(
+        let size = builder.ins().load(
             ir::types::I32,
             trusted(),
             definition,
             self.offsets.table_current_elements() as i32,
-        )
+        );
+        if self.module.tables[table].table64 {
+            builder.ins().uextend(ir::types::I64, size)
+        } else {
+            size
+        }
     }
 
     /// The address of table element `index`, trapping with `code` when the
@@ -278,6 +284,12 @@ impl<'a> FuncEnvironment<'a> {
             definition,
             self.offsets.table_current_elements() as i32,
         );
+        // A table64 index is an i64; compare in 64 bits.
+        let bound = if builder.func.dfg.value_type(index) == ir::types::I64 {
+            builder.ins().uextend(ir::types::I64, bound)
+        } else {
+            bound
+        };
         let oob = builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
@@ -288,7 +300,11 @@ impl<'a> FuncEnvironment<'a> {
             definition,
             self.offsets.table_base() as i32,
         );
-        let index = builder.ins().uextend(self.pointer_type, index);
+        let index = if builder.func.dfg.value_type(index) == self.pointer_type {
+            index
+        } else {
+            builder.ins().uextend(self.pointer_type, index)
+        };
         let scaled = builder.ins().imul_imm_u(index, i64::from(self.offsets.ptr));
         let address = builder.ins().iadd(base, scaled);
         // The trap above stops out-of-bounds indices architecturally; the
@@ -507,21 +523,6 @@ impl<'a> FuncEnvironment<'a> {
         full
     }
 
-    /// Emits a normal call; returns its results.
-    pub fn emit_call(
-        &mut self,
-        builder: &mut FunctionBuilder,
-        callee: Callee,
-        args: &[Value],
-    ) -> Vec<Value> {
-        let args = self.call_args(&callee, args);
-        let inst = match callee {
-            Callee::Direct(f) => builder.ins().call(f, &args),
-            Callee::Indirect { sig, code, .. } => builder.ins().call_indirect(sig, code, &args),
-        };
-        builder.inst_results(inst).to_vec()
-    }
-
     /// Emits a tail call (`return_call*`): the callee replaces this frame
     /// and returns to our caller. Ends the block.
     pub fn emit_return_call(
@@ -558,27 +559,14 @@ impl<'a> FuncEnvironment<'a> {
         }
     }
 
-    /// Calls a builtin through the vmctx's builtin array.
-    pub fn call_builtin(
+    /// The signature and code address of a builtin (for callers that emit
+    /// the call themselves, as `try_call`).
+    pub fn builtin_sig_and_code(
         &mut self,
         builder: &mut FunctionBuilder,
         builtin: Builtin,
-        args: &[Value],
-    ) -> Value {
-        debug_assert_eq!(args.len(), builtin.num_args());
-        let sig = match self.builtin_signatures.get(&builtin.num_args()) {
-            Some(sig) => *sig,
-            None => {
-                let mut sig = Signature::new(self.isa.default_call_conv());
-                sig.params.push(AbiParam::new(self.pointer_type));
-                sig.params
-                    .extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
-                sig.returns.push(AbiParam::new(ir::types::I64));
-                let sig = builder.func.import_signature(sig);
-                self.builtin_signatures.insert(builtin.num_args(), sig);
-                sig
-            }
-        };
+    ) -> (SigRef, Value) {
+        let sig = self.builtin_signature(builder, builtin);
         let vmctx = self.vmctx();
         let array = builder.ins().load(
             self.pointer_type,
@@ -592,6 +580,62 @@ impl<'a> FuncEnvironment<'a> {
             array,
             (builtin as u32 * u32::from(self.offsets.ptr)) as i32,
         );
+        (sig, code)
+    }
+
+    fn builtin_signature(&mut self, builder: &mut FunctionBuilder, builtin: Builtin) -> SigRef {
+        // Builtins that never return (they throw or unwind) are declared
+        // `preserve_all`: a `try_call` to them then treats every register
+        // as clobbered, so the frame's vmctx (the exception context) is in
+        // a stack slot the unwinder can read, not in a callee-saved
+        // register. Their arguments travel as in the platform convention,
+        // and since they never return, nothing relies on what they keep.
+        let never = builtin.result() == BuiltinResult::Never;
+        let key = builtin.num_args() * 2 + usize::from(never);
+        match self.builtin_signatures.get(&key) {
+            Some(sig) => *sig,
+            None => {
+                let call_conv = if never {
+                    cranelift_codegen::isa::CallConv::PreserveAll
+                } else {
+                    self.isa.default_call_conv()
+                };
+                let mut sig = Signature::new(call_conv);
+                sig.params.push(AbiParam::new(self.pointer_type));
+                sig.params
+                    .extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
+                // `preserve_all` has no return values; these never return.
+                if !never {
+                    sig.returns.push(AbiParam::new(ir::types::I64));
+                }
+                let sig = builder.func.import_signature(sig);
+                self.builtin_signatures.insert(key, sig);
+                sig
+            }
+        }
+    }
+
+    /// The identity (definition address) of tag `tag` in this instance.
+    pub fn tag_pointer(&mut self, builder: &mut FunctionBuilder, tag: TagIndex) -> Value {
+        let vmctx = self.vmctx();
+        builder.ins().load(
+            self.pointer_type,
+            readonly(),
+            vmctx,
+            self.offsets.vmctx_tag_pointer(tag) as i32,
+        )
+    }
+
+    /// Calls a builtin through the vmctx's builtin array.
+    pub fn call_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> Value {
+        debug_assert_eq!(args.len(), builtin.num_args());
+        let (sig, code) = self.builtin_sig_and_code(builder, builtin);
+        let vmctx = self.vmctx();
         let mut full_args = vec![vmctx];
         for arg in args {
             full_args.push(self.to_i64(builder, *arg));

@@ -7,12 +7,15 @@ use crate::{from_clif_trap, trampolines, wasm_signature};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::{Context, FinalizedRelocTarget};
+use cranelift_codegen::{
+    Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+};
 use cranelift_entity::PrimaryMap;
 use cranelift_frontend::FunctionBuilderContext;
 use hoist_environ::{
-    CompiledText, DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, FunctionLoc, Module,
-    TrapCode, Tunables, TypeIndex, VMOffsets, WasmError, WasmFuncType, WasmResult,
+    CallSite, CompiledText, DefinedFuncIndex, EntityRef, FuncIndex, FunctionBodyData, FunctionLoc,
+    Module, StackMap, TrapCode, Tunables, TypeIndex, VMOffsets, WasmError, WasmFuncType,
+    WasmResult,
 };
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -25,6 +28,8 @@ struct CompiledFunction {
     relocs: Vec<(u32, cranelift_codegen::binemit::Reloc, i64, FuncIndex)>,
     traps: Vec<(u32, TrapCode)>,
     address_map: Vec<(u32, u32)>,
+    call_sites: Vec<CallSite>,
+    stack_maps: Vec<StackMap>,
 }
 
 fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) -> WasmError {
@@ -72,12 +77,61 @@ fn compile(
         .filter(|s| !s.loc.is_default())
         .map(|s| (s.start, s.loc.bits()))
         .collect();
+    let mut call_sites = Vec::new();
+    for site in buffer.call_sites() {
+        if site.exception_handlers.is_empty() {
+            continue;
+        }
+        let missing = |what: &str| {
+            WasmError::Unsupported(format!(
+                "Cranelift gave a call with exception handlers no {what} in {}",
+                ctx.func.name
+            ))
+        };
+        let mut call_site = CallSite {
+            ret: site.ret_addr,
+            frame_offset: site.frame_offset.ok_or_else(|| missing("frame offset"))?,
+            vmctx_sp_offset: u32::MAX,
+            handlers: Vec::new(),
+        };
+        for handler in site.exception_handlers {
+            match handler {
+                FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(offset)) => {
+                    call_site.vmctx_sp_offset = *offset;
+                }
+                FinalizedMachExceptionHandler::Context(ExceptionContextLoc::GPR(_)) => {
+                    return Err(missing("stack slot for the vmctx"));
+                }
+                FinalizedMachExceptionHandler::Tag(tag, offset) => {
+                    call_site.handlers.push((Some(tag.as_u32()), *offset));
+                }
+                FinalizedMachExceptionHandler::Default(offset) => {
+                    call_site.handlers.push((None, *offset));
+                }
+            }
+        }
+        if call_site.vmctx_sp_offset == u32::MAX {
+            return Err(missing("vmctx"));
+        }
+        call_sites.push(call_site);
+    }
+    let stack_maps = buffer
+        .user_stack_maps()
+        .iter()
+        .map(|(ret, frame_size, map)| StackMap {
+            ret: *ret,
+            frame_size: *frame_size,
+            slots: map.entries().map(|(_, offset)| offset).collect(),
+        })
+        .collect();
     Ok(CompiledFunction {
         code: buffer.data().to_vec(),
         alignment: buffer.alignment.max(isa.function_alignment().preferred),
         relocs,
         traps,
         address_map,
+        call_sites,
+        stack_maps,
     })
 }
 
@@ -222,6 +276,8 @@ fn link(
     out.text = builder.finish(&mut ctrl);
     out.traps.sort_unstable_by_key(|(offset, _)| *offset);
     out.address_map.sort_unstable_by_key(|(offset, _)| *offset);
+    out.call_sites.sort_unstable_by_key(|site| site.ret);
+    out.stack_maps.sort_unstable_by_key(|map| map.ret);
     debug_assert_eq!(out.functions.len(), module.num_defined_funcs());
     Ok(out)
 }
@@ -238,6 +294,22 @@ fn record(out: &mut CompiledText, start: u64, func: &CompiledFunction) {
             .iter()
             .map(|(offset, wasm)| (start + offset, *wasm)),
     );
+    out.call_sites.extend(func.call_sites.iter().map(|site| {
+        CallSite {
+            ret: start + site.ret,
+            handlers: site
+                .handlers
+                .iter()
+                .map(|(tag, offset)| (*tag, start + offset))
+                .collect(),
+            ..site.clone()
+        }
+    }));
+    out.stack_maps
+        .extend(func.stack_maps.iter().map(|map| StackMap {
+            ret: start + map.ret,
+            ..map.clone()
+        }));
 }
 
 pub fn compile_host_trampoline(isa: &dyn TargetIsa, ty: &WasmFuncType) -> WasmResult<CompiledText> {

@@ -53,6 +53,14 @@ macro_rules! foreach_builtin {
             // `(actual, expected)` engine type ids → 1 if `actual` is a
             // declared subtype of `expected`, else 0.
             IsSubtype is_subtype(actual, expected) -> value;
+            // Exceptions: throw a new one of a module-local tag with the
+            // values at `payload` (16-byte slots); rethrow one; copy one's
+            // values out.
+            Throw throw(tag, payload) -> never;
+            ThrowRef throw_ref(exn) -> never;
+            ExnPayload exn_payload(exn, dst) -> value;
+            // The identity (`VMTagDefinition` address) of `exn`'s tag.
+            ExnTag exn_tag(exn) -> value;
         }
     };
 }
@@ -127,7 +135,7 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 20);
+        assert_eq!(Builtin::COUNT, 24);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }

@@ -31,4 +31,35 @@ pub struct CompiledText {
     pub traps: Vec<(u32, TrapCode)>,
     /// (text offset, wasm byte offset) pairs, sorted, for backtraces.
     pub address_map: Vec<(u32, u32)>,
+    /// Calls made inside exception handlers' scope, sorted by return address.
+    pub call_sites: Vec<CallSite>,
+    /// Where GC-managed references live in each frame at each safepoint,
+    /// sorted by return address.
+    pub stack_maps: Vec<StackMap>,
+}
+
+/// A call that exceptions may unwind through into handlers of its frame
+/// (a Cranelift `try_call`). Offsets are into the text section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallSite {
+    /// The call's return address.
+    pub ret: u32,
+    /// FP minus SP at the call: the frame's SP when a handler runs.
+    pub frame_offset: u32,
+    /// Where the frame's vmctx is (SP-relative), to resolve its tags.
+    pub vmctx_sp_offset: u32,
+    /// Handlers in the order they are tried: a module-local tag index
+    /// (`None`: catch all) and the handler's text offset.
+    pub handlers: Vec<(Option<u32>, u32)>,
+}
+
+/// The GC-managed references live across one call: SP-relative offsets of
+/// 8-byte slots in the calling frame.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StackMap {
+    /// The call's return address.
+    pub ret: u32,
+    /// FP minus SP at the call.
+    pub frame_size: u32,
+    pub slots: Vec<u32>,
 }

@@ -18,7 +18,7 @@ mod vm_layout;
 mod vmoffsets;
 
 pub use builtins::{Builtin, BuiltinResult};
-pub use compiled::{CompiledText, FunctionLoc};
+pub use compiled::{CallSite, CompiledText, FunctionLoc, StackMap};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;

@@ -144,6 +144,8 @@ pub struct Module {
     pub data: PrimaryMap<DataIndex, DataSegment>,
     /// Function names from the name section.
     pub func_names: HashMap<FuncIndex, String>,
+    /// Tag names from the name section.
+    pub tag_names: HashMap<TagIndex, String>,
 }
 
 impl Module {

@@ -210,6 +210,14 @@ fn read_names(module: &mut Module, names: wasmparser::NameSectionReader<'_>) -> 
                         .insert(FuncIndex::from_u32(naming.index), naming.name.to_string());
                 }
             }
+            Name::Tag(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    module
+                        .tag_names
+                        .insert(TagIndex::from_u32(naming.index), naming.name.to_string());
+                }
+            }
             _ => {}
         }
     }

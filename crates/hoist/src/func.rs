@@ -246,7 +246,12 @@ pub(crate) unsafe fn call_funcref<T>(
         };
         // SAFETY: per the contract; symbolizing only reads the store's
         // instances after the call has returned.
-        unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }
-            .map_err(|reason| trap::from_reason(reason, |pc| unsafe { (*store).symbolize(pc) }))
+        unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }.map_err(|reason| {
+            trap::from_reason(
+                reason,
+                |pc| unsafe { (*store).symbolize(pc) },
+                |exn| unsafe { (*store).describe_exception(exn) },
+            )
+        })
     }
 }

@@ -37,7 +37,7 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::Store;
-pub use trap::{FrameInfo, Trap, TrapCode};
+pub use trap::{FrameInfo, Trap, TrapCode, WasmException};
 pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType,

@@ -6,7 +6,7 @@ use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagT
 use anyhow::{bail, Context, Result};
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets};
-use hoist_runtime::{CodeMemory, ImageBuffer, MemoryImageRef, ModuleCode};
+use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, MemoryImageRef, ModuleCode, TrapTable};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -154,7 +154,12 @@ impl Module {
                 image_offset: data_offset + i.section_offset as usize,
             })
             .collect();
-        let code = CodeMemory::from_image(buffer, text, compiled.traps)
+        let tables = CodeTables {
+            traps: TrapTable::new(compiled.traps),
+            call_sites: compiled.call_sites,
+            stack_maps: compiled.stack_maps,
+        };
+        let code = CodeMemory::from_image(buffer, text, tables)
             .context("making compiled code executable")?;
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);

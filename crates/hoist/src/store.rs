@@ -7,7 +7,8 @@
 //! store is dropped.
 
 use crate::engine::Engine;
-use crate::types::{FuncType, GlobalType};
+use crate::types::{FuncType, GlobalType, ValType};
+use crate::values::Val;
 use hoist_runtime::{
     Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext,
 };
@@ -66,7 +67,7 @@ pub(crate) struct StoreInner<T> {
 
 impl<T> Store<T> {
     pub fn new(engine: &Engine, data: T) -> Store<T> {
-        Store {
+        let mut store = Store {
             inner: Box::new(StoreInner {
                 engine: engine.clone(),
                 data,
@@ -85,7 +86,14 @@ impl<T> Store<T> {
                 global_handles: HashMap::new(),
                 externrefs: Vec::new(),
             }),
-        }
+        };
+        let inner: *mut StoreInner<T> = &mut *store.inner;
+        store
+            .inner
+            .context
+            .gc_roots
+            .set(Some((gc_roots::<T>, inner as *mut u8)));
+        store
     }
 
     pub fn data(&self) -> &T {
@@ -101,7 +109,96 @@ impl<T> Store<T> {
     }
 }
 
+/// Every word of every table slot and global of the store at `store`: the
+/// exception collector's roots outside wasm stacks (see
+/// `hoist_runtime::exn`).
+///
+/// # Safety
+/// `store` must be the live `StoreInner<T>` that installed this function.
+unsafe fn gc_roots<T>(store: *mut u8, mark: &mut dyn FnMut(u64)) {
+    // SAFETY: per the contract; the collector runs inside a call the store
+    // is making, and only reads.
+    let store = unsafe { &*(store as *const StoreInner<T>) };
+    for table in &store.tables {
+        for i in 0..table.size() {
+            mark(table.get(i).unwrap_or(0) as u64);
+        }
+    }
+    let mut global = |definition: *const VMGlobalDefinition| {
+        // SAFETY: global definitions live as long as their store.
+        let raw = unsafe { (*definition).to_raw() }.0;
+        mark(raw as u64);
+        mark((raw >> 64) as u64);
+    };
+    for data in &store.instances {
+        let module = data.instance.module();
+        for index in module.globals.keys().skip(module.num_imported_globals) {
+            global(data.instance.global_ptr(index));
+        }
+    }
+    for definition in &store.host_globals {
+        global(&**definition);
+    }
+}
+
 impl<T> StoreInner<T> {
+    /// What an exception `exn` of this store is: its tag, named as its
+    /// module names it, and its values.
+    pub(crate) fn describe_exception(&mut self, exn: u64) -> crate::trap::ExceptionInfo {
+        let store: *const VMStoreContext = &*self.context;
+        // SAFETY: the heap is only touched by this store's calls; none runs.
+        let heap = unsafe { &*self.context.exn_heap.get() };
+        let Some(object) = heap.get(exn) else {
+            return crate::trap::ExceptionInfo {
+                store,
+                tag: "<unknown>".into(),
+                payload: Vec::new(),
+            };
+        };
+        let (tag, raw) = (object.tag, object.payload.to_vec());
+        let mut name = "<host tag>".to_string();
+        for data in &self.instances {
+            let module = data.instance.module();
+            let found = module
+                .tags
+                .keys()
+                .find(|t| std::ptr::eq(data.instance.tag_ptr(*t), tag));
+            if let Some(t) = found {
+                let export = module.exports.iter().find_map(|(n, e)| {
+                    (*e == hoist_environ::EntityIndex::Tag(t)).then_some(n.as_str())
+                });
+                let tag_name = module
+                    .tag_names
+                    .get(&t)
+                    .map(String::as_str)
+                    .or(export)
+                    .map_or_else(|| format!("#{}", t.as_u32()), |n| format!("${n}"));
+                name = format!(
+                    "`{}!{tag_name}`",
+                    module.name.as_deref().unwrap_or("<module>")
+                );
+                break;
+            }
+        }
+        // SAFETY: tag definitions live as long as their store.
+        let type_id = unsafe { (*tag).type_id };
+        let params = self
+            .engine
+            .signature(type_id)
+            .map(|sig| sig.params.to_vec())
+            .unwrap_or_default();
+        let payload = params
+            .iter()
+            .zip(raw)
+            .map(|(ty, raw)| Val::from_raw(raw, ValType::from_wasm(*ty), self))
+            .collect();
+        crate::trap::ExceptionInfo {
+            store,
+            tag: name,
+            payload,
+        }
+    }
+
     /// The Func handle for a non-null funcref pointer, creating one if new.
     pub(crate) fn func_handle(&mut self, funcref: *mut VMFuncRef) -> usize {
         if let Some(handle) = self.funcref_handles.get(&(funcref as usize)) {

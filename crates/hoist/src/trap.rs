@@ -1,5 +1,6 @@
 //! Traps: wasm execution stopped by the spec's rules.
 
+use crate::values::Val;
 use std::fmt;
 
 pub use hoist_environ::TrapCode;
@@ -111,28 +112,126 @@ impl fmt::Display for Trap {
 
 impl std::error::Error for Trap {}
 
+/// A wasm exception that no handler caught: the error of the call that
+/// ran the code that threw it. Returned from a host function (as its
+/// error), it is rethrown into the wasm code that called the host function.
+#[derive(Debug, Clone)]
+pub struct WasmException {
+    pub(crate) exn: u64,
+    pub(crate) store: *const hoist_runtime::VMStoreContext,
+    /// The tag, as `module!name` where the module says.
+    tag: String,
+    payload: Vec<Val>,
+    frames: Vec<FrameInfo>,
+}
+
+// SAFETY: the store pointer only identifies the store (compared, never
+// dereferenced through this error).
+unsafe impl Send for WasmException {}
+unsafe impl Sync for WasmException {}
+
+impl WasmException {
+    /// The exception's tag, named as its module names it.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The values the exception carries.
+    pub fn payload(&self) -> &[Val] {
+        &self.payload
+    }
+
+    /// The wasm frames from the throw, innermost first.
+    pub fn frames(&self) -> &[FrameInfo] {
+        &self.frames
+    }
+}
+
+impl fmt::Display for WasmException {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "uncaught wasm exception with tag {}", self.tag)?;
+        if !self.payload.is_empty() {
+            let values: Vec<String> = self.payload.iter().map(describe_val).collect();
+            write!(f, " ({})", values.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WasmException {}
+
+fn describe_val(val: &Val) -> String {
+    match val {
+        Val::I32(v) => format!("i32 {v}"),
+        Val::I64(v) => format!("i64 {v}"),
+        Val::F32(b) => format!("f32 {}", f32::from_bits(*b)),
+        Val::F64(b) => format!("f64 {}", f64::from_bits(*b)),
+        Val::V128(b) => format!("v128 {b:#034x}"),
+        Val::FuncRef(r) => if r.is_some() {
+            "funcref"
+        } else {
+            "null funcref"
+        }
+        .into(),
+        Val::ExternRef(r) => if r.is_some() {
+            "externref"
+        } else {
+            "null externref"
+        }
+        .into(),
+        Val::ExnRef(r) => if r.is_some() { "exnref" } else { "null exnref" }.into(),
+        Val::AnyRef(r) => if r.is_some() { "anyref" } else { "null anyref" }.into(),
+    }
+}
+
+/// What the store knows about an exception, for [`from_reason`].
+pub(crate) struct ExceptionInfo {
+    pub(crate) store: *const hoist_runtime::VMStoreContext,
+    pub(crate) tag: String,
+    pub(crate) payload: Vec<Val>,
+}
+
 /// Converts a runtime trap into the error the API returns; `symbolize`
-/// finds the frame for a code address.
+/// finds the frame for a code address, `describe` an exception's tag and
+/// values.
 pub(crate) fn from_reason(
     reason: hoist_runtime::TrapReason,
     symbolize: impl Fn(usize) -> Option<FrameInfo>,
+    describe: impl FnOnce(u64) -> ExceptionInfo,
 ) -> anyhow::Error {
+    let backtrace = |first: usize| {
+        let mut pcs = hoist_runtime::last_trap_backtrace();
+        if pcs.is_empty() {
+            pcs.push(first);
+        }
+        // Callers' addresses are return addresses: look up the call
+        // instruction just before them.
+        let frames = pcs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, pc)| symbolize(if i == 0 { *pc } else { pc - 1 }))
+            .collect();
+        (pcs, frames)
+    };
     match reason {
         hoist_runtime::TrapReason::Wasm { code, pc } => {
-            let mut pcs = hoist_runtime::last_trap_backtrace();
-            if pcs.is_empty() {
-                pcs.push(pc);
-            }
-            // Callers' addresses are return addresses: look up the call
-            // instruction just before them.
-            let frames = pcs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, pc)| symbolize(if i == 0 { *pc } else { pc - 1 }))
-                .collect();
+            let (pcs, frames) = backtrace(pc);
             anyhow::Error::new(Trap { code, pcs, frames })
         }
         hoist_runtime::TrapReason::Host(error) => from_host_error(error),
+        hoist_runtime::TrapReason::Exception { exn } => {
+            // The first entry is a return address too (into the thrower).
+            let pcs = hoist_runtime::last_trap_backtrace();
+            let frames = pcs.iter().filter_map(|pc| symbolize(pc - 1)).collect();
+            let info = describe(exn);
+            anyhow::Error::new(WasmException {
+                exn,
+                store: info.store,
+                tag: info.tag,
+                payload: info.payload,
+                frames,
+            })
+        }
     }
 }
 
@@ -151,6 +250,14 @@ impl fmt::Display for HostError {
 impl std::error::Error for HostError {}
 
 pub(crate) fn to_host_error(error: anyhow::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    // An exception from a nested call goes on being thrown (see
+    // `hoist_runtime::ThrownException`).
+    if let Some(exception) = error.downcast_ref::<WasmException>() {
+        return Box::new(hoist_runtime::ThrownException {
+            exn: exception.exn,
+            store: exception.store,
+        });
+    }
     Box::new(HostError(error))
 }
 

@@ -34,10 +34,39 @@ macro_rules! builtin_arg {
 hoist_environ::foreach_builtin!(builtin_array);
 
 unsafe extern "C" {
-    /// `helpers.c`: unwinds from compiled code to the innermost entry
-    /// (`hoist_catch`) after a host function failed; never returns.
+    /// `helpers.c`: after a host function failed, rethrows its error into
+    /// wasm if it is an uncaught exception, else unwinds to the innermost
+    /// entry (`hoist_catch`); never returns.
     #[link_name = "hoist_raise"]
     fn raise(vmctx: *mut u8) -> u64;
+    /// `helpers.c`: throws a new exception of module-local tag `tag` with
+    /// the values at `payload` (16-byte slots); never returns.
+    #[link_name = "hoist_throw"]
+    fn throw(vmctx: *mut u8, tag: u64, payload: u64) -> u64;
+    /// `helpers.c`: rethrows the non-null exception `exn`; never returns.
+    #[link_name = "hoist_throw_ref"]
+    fn throw_ref(vmctx: *mut u8, exn: u64) -> u64;
+}
+
+/// `exn_payload(exn, dst)`: copies the payload of live exception `exn` into
+/// the 16-byte slots at `dst` (as many as its tag has parameters).
+unsafe extern "C" fn exn_payload(vmctx: *mut u8, exn: u64, dst: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: the store context outlives its instances' calls.
+    let heap = unsafe { &*(*instance.store_context()).exn_heap.get() };
+    if let Some(object) = heap.get(exn) {
+        // SAFETY: compiled code passes room for the tag's values, the same
+        // tag (validation) whose values the object holds.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                object.payload.as_ptr(),
+                dst as *mut crate::vmcontext::ValRaw,
+                object.payload.len(),
+            )
+        };
+    }
+    0
 }
 
 /// The instance that owns `vmctx`.
@@ -121,25 +150,29 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u64) -> u64 {
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u64, delta: u64, init: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    match instance.table_grow(
-        TableIndex::from_u32(table as u32),
-        delta as u32,
-        init as usize,
-    ) {
+    let Some(delta) = elements(delta) else {
+        return u64::MAX;
+    };
+    match instance.table_grow(TableIndex::from_u32(table as u32), delta, init as usize) {
         Some(old) => u64::from(old),
         None => u64::MAX,
     }
 }
 
+/// A table index or length from compiled code: 64-bit for table64 tables.
+/// Tables never hold more than `u32::MAX` elements, so anything larger is
+/// out of bounds (`None`).
+fn elements(n: u64) -> Option<u32> {
+    u32::try_from(n).ok()
+}
+
 unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u64, dst: u64, value: u64, len: u64) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
-    status(instance.table_fill(
-        TableIndex::from_u32(table as u32),
-        dst as u32,
-        value as usize,
-        len as u32,
-    ))
+    let (Some(dst), Some(len)) = (elements(dst), elements(len)) else {
+        return 1;
+    };
+    status(instance.table_fill(TableIndex::from_u32(table as u32), dst, value as usize, len))
 }
 
 unsafe extern "C" fn table_copy(
@@ -152,12 +185,15 @@ unsafe extern "C" fn table_copy(
 ) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
+    let (Some(dst), Some(src), Some(len)) = (elements(dst), elements(src), elements(len)) else {
+        return 1;
+    };
     status(instance.table_copy(
         TableIndex::from_u32(dst_table as u32),
         TableIndex::from_u32(src_table as u32),
-        dst as u32,
-        src as u32,
-        len as u32,
+        dst,
+        src,
+        len,
     ))
 }
 
@@ -171,12 +207,15 @@ unsafe extern "C" fn table_init(
 ) -> u64 {
     // SAFETY: called by compiled code with its own vmctx.
     let instance = unsafe { instance(vmctx) };
+    let (Some(dst), Some(src), Some(len)) = (elements(dst), elements(src), elements(len)) else {
+        return 1;
+    };
     status(instance.table_init(
         TableIndex::from_u32(table as u32),
         ElemIndex::from_u32(elem as u32),
-        dst as u32,
-        src as u32,
-        len as u32,
+        dst,
+        src,
+        len,
     ))
 }
 
@@ -194,6 +233,15 @@ unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u64, expected: u64) -> u
             .type_info()
             .is_subtype(actual as u32, expected as u32),
     )
+}
+
+/// `exn_tag(exn)`: the address of live exception `exn`'s tag definition.
+unsafe extern "C" fn exn_tag(vmctx: *mut u8, exn: u64) -> u64 {
+    // SAFETY: called by compiled code with its own vmctx.
+    let instance = unsafe { instance(vmctx) };
+    // SAFETY: the store context outlives its instances' calls.
+    let heap = unsafe { &*(*instance.store_context()).exn_heap.get() };
+    heap.get(exn).map_or(0, |object| object.tag as u64)
 }
 
 macro_rules! rounding {

@@ -7,7 +7,7 @@
 //! while it runs. An artifact is read into an [`ImageBuffer`], checked
 //! there, and its `.text` pages made executable in place.
 
-use crate::code_registry::{register_code, unregister_code, TrapTable};
+use crate::code_registry::{register_code, unregister_code, CodeTables};
 use hoist_environ::TrapCode;
 use std::io::{self, Read};
 use std::ops::Range;
@@ -85,11 +85,15 @@ impl CodeMemory {
     /// that belongs to no image (host trampolines).
     pub fn new(text: &[u8], traps: Vec<(u32, TrapCode)>) -> io::Result<CodeMemory> {
         let len = text.len();
-        CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, traps)
+        CodeMemory::from_image(
+            ImageBuffer::from_bytes(text)?,
+            0..len,
+            CodeTables::traps(traps),
+        )
     }
 
     /// Makes `text` (a range of `image`) executable in place and the rest
-    /// of the image read-only, and registers `traps` (offsets into
+    /// of the image read-only, and registers its `tables` (offsets into
     /// `text`). When `text` does not start on a page boundary of this host
     /// (pages larger than the artifact's alignment), the code is copied to
     /// fresh pages instead.
@@ -99,7 +103,7 @@ impl CodeMemory {
     pub fn from_image(
         image: ImageBuffer,
         text: Range<usize>,
-        traps: Vec<(u32, TrapCode)>,
+        tables: CodeTables,
     ) -> io::Result<CodeMemory> {
         assert!(text.start <= text.end && text.end <= image.len);
         let page = page_size();
@@ -141,7 +145,7 @@ impl CodeMemory {
             flush_icache(unsafe { code.as_ptr().add(text.start) }, text.len());
         }
         let start = code.as_ptr() as usize + text.start;
-        register_code(start, text.len().max(1), Arc::new(TrapTable::new(traps)));
+        register_code(start, text.len().max(1), Arc::new(tables));
         Ok(CodeMemory {
             image,
             image_len,

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hoist_environ::TrapCode;
+use hoist_environ::{CallSite, StackMap, TrapCode};
 
 /// The trap records of one text range: which instruction offsets may trap, and with what code.
 ///
@@ -58,10 +58,45 @@ impl TrapTable {
     }
 }
 
+/// Everything the runtime looks up by code address in one text range:
+/// trap records (for the signal handler), and the call sites with exception
+/// handlers and the stack maps (for unwinding and GC roots). Offsets are
+/// relative to the start of the range.
+#[derive(Debug, Default)]
+pub struct CodeTables {
+    pub traps: TrapTable,
+    /// Sorted by return address.
+    pub call_sites: Vec<CallSite>,
+    /// Sorted by return address.
+    pub stack_maps: Vec<StackMap>,
+}
+
+impl CodeTables {
+    /// Tables with trap records only (trampolines, tests).
+    pub fn traps(traps: Vec<(u32, TrapCode)>) -> CodeTables {
+        CodeTables {
+            traps: TrapTable::new(traps),
+            ..CodeTables::default()
+        }
+    }
+
+    /// The call site whose return address is `ret`, if it has handlers.
+    pub fn call_site(&self, ret: u32) -> Option<&CallSite> {
+        let i = self.call_sites.binary_search_by_key(&ret, |s| s.ret).ok()?;
+        Some(&self.call_sites[i])
+    }
+
+    /// The stack map of the call whose return address is `ret`.
+    pub fn stack_map(&self, ret: u32) -> Option<&StackMap> {
+        let i = self.stack_maps.binary_search_by_key(&ret, |m| m.ret).ok()?;
+        Some(&self.stack_maps[i])
+    }
+}
+
 /// One registered text range.
 struct CodeRange {
     start: usize,
-    traps: Arc<TrapTable>,
+    tables: Arc<CodeTables>,
 }
 
 /// Registered text ranges, keyed by their end address (exclusive).
@@ -83,7 +118,7 @@ fn write() -> RwLockWriteGuard<'static, BTreeMap<usize, CodeRange>> {
 /// If `len` is zero, the range wraps around the address space, or it overlaps an already
 /// registered range (that would mean the same code is registered twice or freed without being
 /// unregistered).
-pub fn register_code(start: usize, len: usize, traps: Arc<TrapTable>) {
+pub fn register_code(start: usize, len: usize, tables: Arc<CodeTables>) {
     assert!(len > 0, "cannot register an empty code range");
     let end = start
         .checked_add(len)
@@ -96,7 +131,7 @@ pub fn register_code(start: usize, len: usize, traps: Arc<TrapTable>) {
         .filter(|(_, other)| other.start < end)
         .map(|(&other_end, other)| (other.start, other_end));
     if overlap.is_none() {
-        map.insert(end, CodeRange { start, traps });
+        map.insert(end, CodeRange { start, tables });
         return;
     }
     drop(map); // do not poison the lock
@@ -119,15 +154,24 @@ pub fn unregister_code(start: usize) {
     map.remove(&key);
 }
 
-/// Runs `f` on the registered range that contains `pc` (its start and trap table).
-fn with_range<R>(pc: usize, f: impl FnOnce(usize, &TrapTable) -> R) -> Option<R> {
+/// Runs `f` on the registered range that contains `pc` (its start and tables).
+fn with_range<R>(pc: usize, f: impl FnOnce(usize, &Arc<CodeTables>) -> R) -> Option<R> {
     let map = read();
     let (_, range) = map.range((Bound::Excluded(pc), Bound::Unbounded)).next()?;
     if range.start <= pc {
-        Some(f(range.start, &range.traps))
+        Some(f(range.start, &range.tables))
     } else {
         None
     }
+}
+
+/// The tables of the code containing `pc` and `pc`'s offset in it. Not for
+/// the signal handler (clones an `Arc`).
+pub fn lookup(pc: usize) -> Option<(u32, Arc<CodeTables>)> {
+    with_range(pc, |start, tables| {
+        Some((u32::try_from(pc - start).ok()?, tables.clone()))
+    })
+    .flatten()
 }
 
 /// The trap code recorded for the instruction at `pc`, if `pc` is in registered code and has a
@@ -136,7 +180,7 @@ pub fn lookup_trap(pc: usize) -> Option<TrapCode> {
     with_range(pc, |start, traps| {
         u32::try_from(pc - start)
             .ok()
-            .and_then(|offset| traps.lookup(offset))
+            .and_then(|offset| traps.traps.lookup(offset))
     })
     .flatten()
 }
@@ -181,12 +225,12 @@ mod tests {
         register_code(
             a,
             0x100,
-            Arc::new(TrapTable::new(vec![(0x10, TrapCode::StackOverflow)])),
+            Arc::new(CodeTables::traps(vec![(0x10, TrapCode::StackOverflow)])),
         );
         register_code(
             b,
             0x100,
-            Arc::new(TrapTable::new(vec![
+            Arc::new(CodeTables::traps(vec![
                 (0, TrapCode::BadSignature),
                 (0xff, TrapCode::HostTrap),
             ])),
@@ -225,7 +269,7 @@ mod tests {
     #[should_panic(expected = "overlaps")]
     fn overlapping_registration_panics() {
         let a = 0x7100_0000_0000usize;
-        register_code(a, 0x100, Arc::new(TrapTable::default()));
+        register_code(a, 0x100, Arc::new(CodeTables::default()));
         // The second registration panics; this guard unregisters the first while unwinding.
         struct Cleanup(usize);
         impl Drop for Cleanup {
@@ -234,6 +278,6 @@ mod tests {
             }
         }
         let _cleanup = Cleanup(a);
-        register_code(a + 0x80, 0x100, Arc::new(TrapTable::default()));
+        register_code(a + 0x80, 0x100, Arc::new(CodeTables::default()));
     }
 }

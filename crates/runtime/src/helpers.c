@@ -40,18 +40,96 @@ __attribute__((noreturn)) void hoist_unwind(void *buf) {
     siglongjmp(*(sigjmp_buf *)buf, 1);
 }
 
-/* traphandlers.rs: records a host-function failure as this thread's trap and returns the recovery
- * point of the innermost hoist_catch. */
-extern void *hoist_raise_target(void);
+/* ---- exceptions (throw.rs) ---- */
+
+#include <stdint.h>
+
+/* Where to resume after an exception: a handler's pc, sp and fp, and the exception (in the first
+ * payload register), or nothing found (jmp_buf is then the recovery point to unwind to). */
+struct hoist_resume {
+    void *pc;
+    void *sp;
+    void *fp;
+    uint64_t exn;
+    void *jmp_buf;
+};
+
+/* throw.rs: make and dispatch an exception (throw) or dispatch an existing one (throw_ref) from
+ * the wasm frame whose frame pointer is `fp`, which called us with return address `pc`; `sp` is
+ * the lowest address the collector scans. Fills `out`. */
+extern void hoist_throw_dispatch(void *vmctx, uint64_t tag, void *payload, uint64_t exn,
+                                 void *fp, void *pc, void *sp, struct hoist_resume *out);
+
+/* Jumps to a handler: the frame's sp and fp restored, the exception in the first exception
+ * payload register (rax / x0 / a0) and zero in the second, as Cranelift's landing pads expect. */
+static __attribute__((noreturn)) void hoist_resume_at(struct hoist_resume *r) {
+#if defined(__x86_64__)
+    __asm__ volatile("mov %[sp], %%rsp\n\t"
+                     "mov %[fp], %%rbp\n\t"
+                     "jmp *%[pc]\n\t"
+                     :
+                     : [sp] "r"(r->sp), [fp] "r"(r->fp), [pc] "r"(r->pc), "a"(r->exn), "d"(0)
+                     : "memory");
+#elif defined(__aarch64__)
+    register uint64_t x0 __asm__("x0") = r->exn;
+    register uint64_t x1 __asm__("x1") = 0;
+    __asm__ volatile("mov sp, %[sp]\n\t"
+                     "mov x29, %[fp]\n\t"
+                     "br %[pc]\n\t"
+                     :
+                     : [sp] "r"(r->sp), [fp] "r"(r->fp), [pc] "r"(r->pc), "r"(x0), "r"(x1)
+                     : "memory");
+#elif defined(__riscv) && __riscv_xlen == 64
+    register uint64_t a0 __asm__("a0") = r->exn;
+    register uint64_t a1 __asm__("a1") = 0;
+    __asm__ volatile("mv sp, %[sp]\n\t"
+                     "mv s0, %[fp]\n\t"
+                     "jr %[pc]\n\t"
+                     :
+                     : [sp] "r"(r->sp), [fp] "r"(r->fp), [pc] "r"(r->pc), "r"(a0), "r"(a1)
+                     : "memory");
+#else
+#error "hoist: exception resumption is not written for this architecture"
+#endif
+    __builtin_unreachable();
+}
+
+static __attribute__((noreturn, noinline)) void hoist_dispatch(void *vmctx, uint64_t tag,
+                                                              void *payload, uint64_t exn,
+                                                              void *fp, void *pc) {
+    struct hoist_resume r;
+    /* Callee-saved registers onto this frame, so the conservative collector sees any exception
+     * handle compiled code kept in one. */
+    __builtin_unwind_init();
+    hoist_throw_dispatch(vmctx, tag, payload, exn, fp, pc, __builtin_frame_address(0), &r);
+    if (r.pc) {
+        hoist_resume_at(&r);
+    }
+    siglongjmp(*(sigjmp_buf *)r.jmp_buf, 1);
+}
+
+/* The `throw` builtin: `payload` is the exception's values, 16-byte slots. Never returns. */
+__attribute__((noreturn, noinline)) unsigned long long hoist_throw(void *vmctx, uint64_t tag,
+                                                                  void *payload) {
+    void *fp = *(void **)__builtin_frame_address(0);
+    hoist_dispatch(vmctx, tag, payload, 0, fp, __builtin_return_address(0));
+}
+
+/* The `throw_ref` builtin: rethrows the (non-null) exception `exn`. Never returns. */
+__attribute__((noreturn, noinline)) unsigned long long hoist_throw_ref(void *vmctx, uint64_t exn) {
+    void *fp = *(void **)__builtin_frame_address(0);
+    hoist_dispatch(vmctx, UINT64_MAX - 1, 0, exn, fp, __builtin_return_address(0));
+}
 
 /*
  * The `raise` builtin: compiled code (the wasm-to-host trampoline) calls it when a host function
- * failed and left its error pending. It unwinds straight to the innermost hoist_catch, which
- * returns 0 and hands the error back: no signal, no trap instruction. Only compiled wasm frames
- * and the trampolines lie between, so nothing that needs unwinding is skipped (the host
- * function's own Rust frames have already returned).
+ * failed and left its error pending. An exception that left a nested call into wasm uncaught is
+ * rethrown from here into the wasm frames above; any other error unwinds straight to the
+ * innermost hoist_catch, which returns 0 and hands the error back: no signal, no trap
+ * instruction. Only compiled wasm frames and trampolines lie between, so nothing that needs
+ * unwinding is skipped (the host function's own Rust frames have already returned).
  */
-__attribute__((noreturn)) unsigned long long hoist_raise(void *vmctx) {
-    (void)vmctx;
-    siglongjmp(*(sigjmp_buf *)hoist_raise_target(), 1);
+__attribute__((noreturn, noinline)) unsigned long long hoist_raise(void *vmctx) {
+    void *fp = *(void **)__builtin_frame_address(0);
+    hoist_dispatch(vmctx, UINT64_MAX, 0, 0, fp, __builtin_return_address(0));
 }

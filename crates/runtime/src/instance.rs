@@ -223,6 +223,12 @@ impl Instance {
         &self.code
     }
 
+    /// The context of the store this instance belongs to.
+    pub fn store_context(&self) -> *mut VMStoreContext {
+        // SAFETY: the header was filled in `new`.
+        unsafe { (*(self.vmctx as *const VMContextHeader)).store_context }
+    }
+
     /// The engine's answers about its types.
     pub fn type_info(&self) -> &dyn TypeInfo {
         &*self.type_info

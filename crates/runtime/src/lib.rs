@@ -9,20 +9,23 @@
 mod builtins;
 pub mod code_memory;
 pub mod code_registry;
+pub mod exn;
 mod host_func;
 mod instance;
 mod memory;
 mod sys;
 mod table;
+mod throw;
 pub mod traphandlers;
 mod vmcontext;
 
 pub use code_memory::{CodeMemory, ImageBuffer};
-pub use code_registry::{register_code, unregister_code, TrapTable};
+pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
 pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo};
 pub use memory::LinearMemory;
 pub use table::{Table, MAX_TABLE_ELEMENTS};
+pub use throw::ThrownException;
 pub use traphandlers::{
     approximate_sp, catch_traps, init_traps, last_trap_backtrace, set_pending_host_error,
     take_pending_host_error, TrapReason,
@@ -60,6 +63,9 @@ pub unsafe fn invoke_wasm(
         // SAFETY: as above.
         unsafe { *limit = sp.saturating_sub(max_stack).max(floor.min(sp)) };
     }
+    // SAFETY: the store context is live (caller's contract).
+    let depth = unsafe { &(*store_context).entry_depth };
+    depth.set(depth.get() + 1);
     // SAFETY: `array_call` of a wasm funcref is a host-to-wasm trampoline
     // with the `EntryFn` signature, compiled for this funcref's type; the
     // caller guarantees `values` is large enough.
@@ -72,6 +78,7 @@ pub unsafe fn invoke_wasm(
             values as *mut u8,
         )
     };
+    depth.set(depth.get() - 1);
     if outermost {
         // SAFETY: as above.
         unsafe { *limit = 0 };

@@ -57,6 +57,9 @@ pub enum TrapReason {
     },
     /// A host function called from wasm failed with this error.
     Host(Box<dyn Error + Send + Sync>),
+    /// A wasm exception found no handler: its handle in the store's
+    /// exception heap.
+    Exception { exn: u64 },
 }
 
 /// The type of a compiled entry point as `catch_traps` calls it (SysV / C ABI).
@@ -95,6 +98,9 @@ struct ThreadState {
     backtrace: [Cell<usize>; MAX_TRAP_BACKTRACE],
     /// How many signals this thread turned into wasm traps (for tests).
     signals: Cell<u64>,
+    /// The handle of an exception that left the innermost activation
+    /// uncaught (0: none).
+    exception: Cell<u64>,
 }
 
 impl ThreadState {
@@ -106,6 +112,7 @@ impl ThreadState {
             backtrace_len: Cell::new(0),
             backtrace: [const { Cell::new(0) }; MAX_TRAP_BACKTRACE],
             signals: Cell::new(0),
+            exception: Cell::new(0),
         }
     }
 }
@@ -174,6 +181,10 @@ pub unsafe fn catch_traps(
 
     if returned != 0 {
         return Ok(());
+    }
+    let exception = STATE.with(|s| s.exception.replace(0));
+    if exception != 0 {
+        return Err(TrapReason::Exception { exn: exception });
     }
     let (code, pc) = STATE.with(|s| (s.trap_code.get(), s.trap_pc.get()));
     let code = code.expect("unwound by a trap, but no trap was recorded");
@@ -297,26 +308,38 @@ unsafe fn walk_frames(s: &ThreadState, pc: usize, mut fp: usize, sp: usize, limi
     n
 }
 
-/// For the `raise` builtin (`helpers.c`): records a host trap on this
-/// thread and returns the innermost recovery point to jump to.
-///
-/// # Safety
-/// Called only by `hoist_raise`, from compiled code running under
-/// [`catch_traps`] on this thread.
-#[unsafe(no_mangle)]
-unsafe extern "C" fn hoist_raise_target() -> *mut c_void {
+/// The innermost recovery point on this thread (null outside `catch_traps`).
+pub(crate) fn innermost_jmp_buf() -> *mut c_void {
+    STATE.with(|s| s.jmp_buf.get())
+}
+
+/// Records that a host function's error unwinds to the innermost entry
+/// (the `raise` builtin, no signal).
+pub(crate) fn record_host_trap() {
     STATE.with(|s| {
-        let buf = s.jmp_buf.get();
-        if buf.is_null() {
-            // Compiled code runs only under catch_traps; this is a bug.
-            std::process::abort();
-        }
         s.trap_code.set(Some(TrapCode::HostTrap));
         s.trap_pc.set(0);
         s.backtrace_len.set(0);
-        RAISES.with(|r| r.set(r.get() + 1));
-        buf
-    })
+    });
+    RAISES.with(|r| r.set(r.get() + 1));
+}
+
+/// Records an uncaught exception `exn`, thrown by the frame `fp` at `pc`,
+/// and its backtrace; the entry then returns [`TrapReason::Exception`].
+///
+/// # Safety
+/// `[sp, innermost recovery point)` must be this thread's live stack, and
+/// `fp` a frame in it.
+pub(crate) unsafe fn record_exception(exn: u64, pc: usize, fp: usize, sp: usize) {
+    STATE.with(|s| {
+        s.trap_code.set(None);
+        s.exception.set(exn);
+        s.trap_pc.set(pc);
+        let limit = s.jmp_buf.get() as usize;
+        // SAFETY: per the contract.
+        let len = unsafe { walk_frames(s, pc, fp, sp, limit) };
+        s.backtrace_len.set(len);
+    });
 }
 
 thread_local! {
@@ -349,7 +372,7 @@ pub(crate) unsafe fn unwind(buf: *mut c_void) -> ! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::code_registry::{register_code, TrapTable};
+    use crate::code_registry::{register_code, CodeTables};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
@@ -679,7 +702,7 @@ mod tests {
             REGISTER.call_once(|| {
                 let start = code_start();
                 let off = |a: usize| (a - start) as u32;
-                let table = TrapTable::new(vec![
+                let table = CodeTables::traps(vec![
                     (
                         off(addr(hoist_test_unreachable)),
                         TrapCode::UnreachableCodeReached,

@@ -7,13 +7,31 @@
 use hoist_environ::Builtin;
 use std::cell::UnsafeCell;
 
-/// Per-store state shared by all instances of a store.
+/// Where a store's GC roots outside wasm stacks are: a function that calls
+/// its second argument with every word of every global and table slot of
+/// the store identified by the first.
+pub type GcRootsFn = unsafe fn(*mut u8, &mut dyn FnMut(u64));
+
+/// Per-store state shared by all instances of a store. Compiled code reads
+/// only `stack_limit`; the rest is the runtime's.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct VMStoreContext {
     /// Compiled prologues trap with "call stack exhausted" when the stack
     /// pointer goes below this.
     pub stack_limit: UnsafeCell<usize>,
+    /// How many calls into wasm of this store are active on its thread.
+    pub entry_depth: std::cell::Cell<u32>,
+    /// The store's exception objects.
+    pub exn_heap: UnsafeCell<crate::exn::ExnHeap>,
+    /// The store's roots outside wasm stacks, and the store to pass.
+    pub gc_roots: std::cell::Cell<Option<(GcRootsFn, *mut u8)>>,
+}
+
+impl std::fmt::Debug for VMStoreContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VMStoreContext").finish_non_exhaustive()
+    }
 }
 
 /// A linear memory as compiled code sees it.

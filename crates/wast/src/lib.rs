@@ -222,6 +222,14 @@ impl WastContext {
                 ),
                 Err(err) => check_trap(&err, message)?,
             },
+            WastDirective::AssertException { exec, .. } => match self.execute(exec)? {
+                Ok(vals) => bail!(
+                    "expected an uncaught exception, got {}",
+                    values::vals_str(&self.store, &vals, &[])
+                ),
+                Err(err) if err.downcast_ref::<hoist::WasmException>().is_some() => {}
+                Err(err) => bail!("expected an uncaught exception, got error: {err:#}"),
+            },
             WastDirective::AssertExhaustion { call, message, .. } => match self.invoke(&call)? {
                 Ok(vals) => bail!(
                     "expected exhaustion `{message}`, got {}",

@@ -2,6 +2,7 @@
 //! (`return_call*`, which replace the caller's frame: every wasm function
 //! uses Cranelift's `tail` convention, so any call can be a tail call).
 
+use super::exceptions::CallInst;
 use super::FuncTranslator;
 use crate::func_environ::Callee;
 use hoist_environ::{FuncIndex, TableIndex, TypeIndex, WasmResult};
@@ -79,12 +80,21 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// A normal call from this function.
+    /// A normal call from this function (a `try_call` where exception
+    /// handlers are in scope).
     pub(crate) fn call(
         &mut self,
         target: Callee,
         args: &[cranelift_codegen::ir::Value],
     ) -> Vec<cranelift_codegen::ir::Value> {
-        self.env.emit_call(&mut self.builder, target, args)
+        let full = self.env.call_args(&target, args);
+        let (inst, sig) = match target {
+            Callee::Direct(f) => (
+                CallInst::Direct(f),
+                self.builder.func.dfg.ext_funcs[f].signature,
+            ),
+            Callee::Indirect { sig, code, .. } => (CallInst::Indirect(code), sig),
+        };
+        self.emit_call_inst(inst, sig, &full)
     }
 }

@@ -7,6 +7,20 @@ use hoist_environ::{WasmResult, WasmValType};
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum FrameKind {
     Block,
+    /// A `try_table`: its catch clauses' landing blocks are
+    /// `landings[start..start + count]` of the translator, sealed at `end`.
+    TryTable {
+        landings: usize,
+        count: usize,
+    },
+    /// A legacy `try`: `landing` receives any exception thrown in the body
+    /// (a catch-all handler), which is kept in `exn` for `rethrow`;
+    /// `dispatch` is the block that tests the next catch clause's tag.
+    LegacyTry {
+        landing: Block,
+        exn: cranelift_frontend::Variable,
+        dispatch: Option<Block>,
+    },
     /// Branches go back to `header`, with the loop's parameters.
     Loop {
         header: Block,
@@ -34,6 +48,8 @@ pub(crate) struct ControlFrame {
     pub unreachable_entry: bool,
     /// The construct as the binary reader sees it.
     pub wasm_kind: wasmparser::FrameKind,
+    /// How many exception handlers are active inside this construct.
+    pub handlers_inside: usize,
 }
 
 impl ControlFrame {
@@ -51,7 +67,7 @@ pub(crate) fn args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator<'_, '_> {
-    fn block_with_params(&mut self, types: &[WasmValType]) -> Block {
+    pub(crate) fn block_with_params(&mut self, types: &[WasmValType]) -> Block {
         let block = self.builder.create_block();
         for ty in types {
             self.builder
@@ -61,7 +77,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pushes a frame for a construct met in unreachable code.
-    fn push_unreachable_frame(&mut self, wasm_kind: wasmparser::FrameKind) {
+    pub(crate) fn push_unreachable_frame(&mut self, wasm_kind: wasmparser::FrameKind) {
         let destination = self.builder.create_block();
         self.control.push(ControlFrame {
             kind: FrameKind::Block,
@@ -72,6 +88,7 @@ impl FuncTranslator<'_, '_> {
             exit_reachable: false,
             unreachable_entry: true,
             wasm_kind,
+            handlers_inside: self.handlers.len(),
         });
     }
 
@@ -91,6 +108,7 @@ impl FuncTranslator<'_, '_> {
             exit_reachable: false,
             unreachable_entry: false,
             wasm_kind: wasmparser::FrameKind::Block,
+            handlers_inside: self.handlers.len(),
         });
         Ok(())
     }
@@ -117,6 +135,7 @@ impl FuncTranslator<'_, '_> {
             exit_reachable: false,
             unreachable_entry: false,
             wasm_kind: wasmparser::FrameKind::Loop,
+            handlers_inside: self.handlers.len(),
         });
         Ok(())
     }
@@ -149,6 +168,7 @@ impl FuncTranslator<'_, '_> {
             exit_reachable: false,
             unreachable_entry: false,
             wasm_kind: wasmparser::FrameKind::If,
+            handlers_inside: self.handlers.len(),
         });
         Ok(())
     }
@@ -194,6 +214,8 @@ impl FuncTranslator<'_, '_> {
             self.builder.ins().jump(frame.destination, &args(&results));
         }
         match frame.kind {
+            FrameKind::TryTable { landings, count } => self.end_try_table(landings, count),
+            FrameKind::LegacyTry { .. } => self.end_legacy_try(&frame),
             FrameKind::Loop { header } => self.builder.seal_block(header),
             FrameKind::If {
                 else_block,

@@ -8,6 +8,7 @@
 
 mod calls;
 mod control;
+mod exceptions;
 mod refs;
 mod simd;
 mod visit;
@@ -50,6 +51,8 @@ pub fn translate_function(
         reachable: true,
         simd,
         simd_refused: false,
+        handlers: Vec::new(),
+        landings: Vec::new(),
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let result = translator.translate_body(func_index, &body.body, &mut validator);
@@ -82,6 +85,11 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     pub(crate) simd: simd::SimdSupport,
     /// Set when a SIMD operator was refused (see `simd_visitor`).
     pub(crate) simd_refused: bool,
+    /// Exception handlers in scope, outermost first: calls made here go
+    /// to the innermost that catches.
+    pub(crate) handlers: Vec<exceptions::Handler>,
+    /// Landing blocks of the `try_table`s being translated.
+    pub(crate) landings: Vec<cranelift_codegen::ir::Block>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -144,6 +152,7 @@ impl FuncTranslator<'_, '_> {
             exit_reachable: false,
             unreachable_entry: false,
             wasm_kind: wasmparser::FrameKind::Block,
+            handlers_inside: 0,
         });
 
         while !reader.eof() {

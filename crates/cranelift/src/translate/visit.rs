@@ -31,6 +31,8 @@ macro_rules! define_unsupported {
     (@one tail_call $($rest:tt)*) => {};
     (@one function_references $($rest:tt)*) => {};
     (@one wide_arithmetic $($rest:tt)*) => {};
+    (@one exceptions $($rest:tt)*) => {};
+    (@one legacy_exceptions $($rest:tt)*) => {};
     (@one gc RefEq $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
@@ -335,6 +337,33 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         self.translate_ref_eq()
     }
 
+    // ----- exceptions -----
+
+    fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> Self::Output {
+        self.translate_try_table(try_table)
+    }
+    fn visit_throw(&mut self, tag_index: u32) -> Self::Output {
+        self.translate_throw(tag_index)
+    }
+    fn visit_throw_ref(&mut self) -> Self::Output {
+        self.translate_throw_ref()
+    }
+    fn visit_try(&mut self, blockty: wasmparser::BlockType) -> Self::Output {
+        self.translate_legacy_try(blockty)
+    }
+    fn visit_catch(&mut self, tag_index: u32) -> Self::Output {
+        self.translate_legacy_catch(tag_index)
+    }
+    fn visit_catch_all(&mut self) -> Self::Output {
+        self.translate_legacy_catch_all()
+    }
+    fn visit_delegate(&mut self, relative_depth: u32) -> Self::Output {
+        self.translate_delegate(relative_depth)
+    }
+    fn visit_rethrow(&mut self, relative_depth: u32) -> Self::Output {
+        self.translate_rethrow(relative_depth)
+    }
+
     // ----- wide arithmetic -----
 
     fn visit_i64_add128(&mut self) -> Self::Output {
@@ -551,11 +580,16 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_table_grow(&mut self, table: u32) -> Self::Output {
         if self.reachable {
             let (init, delta) = self.pop2();
+            let table64 = self.env.module.tables[TableIndex::from_u32(table)].table64;
             let table = self.i64_const(i64::from(table));
             let old =
                 self.env
                     .call_builtin(&mut self.builder, Builtin::TableGrow, &[table, delta, init]);
-            let v = self.builder.ins().ireduce(I32, old);
+            let v = if table64 {
+                old
+            } else {
+                self.builder.ins().ireduce(I32, old)
+            };
             self.push(v);
         }
         Ok(())
