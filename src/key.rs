@@ -91,10 +91,31 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32]> {
     std::io::Write::write_all(&mut file, &key)?;
     file.sync_all()?;
     drop(file);
-    std::fs::rename(&temp, path).context("writing the hoist key")?;
-    // Two runs creating the key at once: the last rename wins; use it.
-    let bytes = std::fs::read(path)?;
-    Ok(<[u8; 32]>::try_from(bytes.as_slice()).unwrap_or(key))
+    // Put it in place without replacing a key another run made meanwhile
+    // (a hard link fails if the name exists): exactly one key ever wins,
+    // so nothing sealed with a losing key is left unreadable. A damaged
+    // key file (wrong size or rights) is replaced.
+    let linked = match std::fs::hard_link(&temp, path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let existing = std::fs::symlink_metadata(path)?;
+            if valid(&existing) {
+                false
+            } else {
+                std::fs::rename(&temp, path).context("writing the hoist key")?;
+                true
+            }
+        }
+        other => {
+            other.context("writing the hoist key")?;
+            true
+        }
+    };
+    let _ = std::fs::remove_file(&temp);
+    if linked {
+        return Ok(key);
+    }
+    let bytes = std::fs::read(path).context("reading the hoist key")?;
+    <[u8; 32]>::try_from(bytes.as_slice()).context("the hoist key is damaged")
 }
 
 fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {

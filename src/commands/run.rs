@@ -316,6 +316,17 @@ fn exit_status(outcome: Result<()>) -> ExitCode {
         }
         return ExitCode::from(TRAP_EXIT_STATUS);
     }
+    // An exception nothing caught ends the program like a trap.
+    if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
+        eprintln!("error: {exception}");
+        if !exception.frames().is_empty() {
+            eprintln!("wasm backtrace:");
+            for line in crate::backtrace::lines(exception.frames()) {
+                eprintln!("{line}");
+            }
+        }
+        return ExitCode::from(TRAP_EXIT_STATUS);
+    }
     super::print_error(&error);
     ExitCode::FAILURE
 }

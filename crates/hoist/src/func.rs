@@ -174,7 +174,28 @@ impl Func {
 
     /// Calls the function. `results` must have one slot per result.
     pub fn call<T>(&self, store: &mut Store<T>, params: &[Val], results: &mut [Val]) -> Result<()> {
-        let inner: *mut StoreInner<T> = &mut *store.inner;
+        self.call_in(&mut *store.inner, params, results)
+    }
+
+    /// Calls the function from inside a host function of the same store
+    /// (wasm → host → wasm). A trap or an uncaught exception in the nested
+    /// call is its error; a host function that returns that error passes
+    /// it on to its own caller (an exception is rethrown there).
+    pub fn call_from<T>(
+        &self,
+        caller: &mut Caller<'_, T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        self.call_in(&mut *caller.store, params, results)
+    }
+
+    fn call_in<T>(
+        &self,
+        inner: *mut StoreInner<T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         // SAFETY: `inner` comes from the `&mut Store` we hold for the whole
         // call; host functions reach the store through the same pointer.
         unsafe {
