@@ -14,7 +14,7 @@ mod linker;
 mod memory;
 mod table;
 
-pub use ctx::{WasiCtx, WasiCtxBuilder};
+pub use ctx::{WasiBytes, WasiCtx, WasiCtxBuilder};
 pub use errno::Errno;
 pub use linker::{add_to_linker, I32Exit, MODULE};
 pub use memory::{GuestMemory, IoVec, IOV_MAX};
