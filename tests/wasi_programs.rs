@@ -245,7 +245,7 @@ fn args() {
     run.expect_success();
     assert_eq!(
         run.stdout(),
-        format!("argc=5\nargv[0]={module}\nargv[1]=--env\nargv[2]=X=1\nargv[3]=-v\nargv[4]=--\n")
+        "argc=5\nargv[0]=args.wasm\nargv[1]=--env\nargv[2]=X=1\nargv[3]=-v\nargv[4]=--\n"
     );
 }
 
