@@ -7,6 +7,7 @@
 //! followed, so a guest may create a symlink with any relative target (only
 //! absolute ones are refused); one that leads out simply cannot be used.
 
+mod abi;
 mod ctx;
 mod errno;
 mod funcs;
@@ -14,8 +15,8 @@ mod linker;
 mod memory;
 mod table;
 
+pub use abi::Errno;
 pub use ctx::{WasiBytes, WasiCtx, WasiCtxBuilder};
-pub use errno::Errno;
 pub use linker::{add_to_linker, I32Exit, MODULE};
-pub use memory::{GuestMemory, IoVec, IOV_MAX};
+pub use memory::{GuestMemory, IoVec, IoVecs, IOV_MAX};
 pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Stdio};

@@ -13,14 +13,10 @@ use cap_fs_ext::{
 };
 use cap_std::fs::{Dir, OpenOptions};
 
-/// `lookupflags`.
-const SYMLINK_FOLLOW: u32 = 1 << 0;
-
-/// `oflags`.
-const O_CREAT: u32 = 1 << 0;
-const O_DIRECTORY: u32 = 1 << 1;
-const O_EXCL: u32 = 1 << 2;
-const O_TRUNC: u32 = 1 << 3;
+use crate::abi::lookupflags::SYMLINK_FOLLOW;
+use crate::abi::oflags::{
+    ALL as O_ALL, CREAT as O_CREAT, DIRECTORY as O_DIRECTORY, EXCL as O_EXCL, TRUNC as O_TRUNC,
+};
 
 /// The directory behind `fd`.
 fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
@@ -188,13 +184,10 @@ pub fn path_open(
 ) -> Result<(), Errno> {
     let parent = dir(ctx, fd)?;
     let follow = follow(dirflags)?;
-    if oflags & !(O_CREAT | O_DIRECTORY | O_EXCL | O_TRUNC) != 0 {
+    if oflags & !O_ALL != 0 {
         return Err(Errno::Inval);
     }
-    const ALL_FDFLAGS: u32 =
-        (fdflags::APPEND | fdflags::DSYNC | fdflags::NONBLOCK | fdflags::RSYNC | fdflags::SYNC)
-            as u32;
-    if fdflags & !ALL_FDFLAGS != 0 {
+    if fdflags & !(fdflags::ALL as u32) != 0 {
         return Err(Errno::Inval);
     }
     let fdflags = fdflags as u16;

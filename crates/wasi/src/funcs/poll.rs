@@ -11,27 +11,20 @@
 //! carrying an error, not a failure of the whole call.
 
 use crate::funcs::clock;
+use crate::funcs::fs_util::{put_u16, put_u64};
 use crate::table::Descriptor;
 use crate::{Errno, GuestMemory, WasiCtx};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use crate::abi::{
+    event, eventtype, subscription, EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME,
+};
+
 /// Size of a `subscription` in guest memory.
-const SUBSCRIPTION_SIZE: u32 = 48;
+const SUBSCRIPTION_SIZE: u32 = subscription::SIZE;
 /// Size of an `event` in guest memory.
-const EVENT_SIZE: u32 = 32;
-
-/// `eventtype` values (the subscription tag and the event type).
-mod eventtype {
-    pub const CLOCK: u8 = 0;
-    pub const FD_READ: u8 = 1;
-    pub const FD_WRITE: u8 = 2;
-}
-
-/// `subclockflags`: the timeout is an absolute time of the clock.
-const SUBSCRIPTION_CLOCK_ABSTIME: u16 = 1;
-/// `eventrwflags`: the peer closed its end.
-const EVENT_FD_READWRITE_HANGUP: u16 = 1;
+const EVENT_SIZE: u32 = event::SIZE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum SubscriptionKind {
@@ -98,29 +91,30 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 /// Decodes one 48-byte `subscription`. An unknown tag is `EINVAL`.
 fn decode_subscription(b: &[u8]) -> Result<Subscription, Errno> {
     debug_assert_eq!(b.len(), SUBSCRIPTION_SIZE as usize);
-    let userdata = le_u64(b, 0);
-    let kind = match b[8] {
+    use subscription::*;
+    let userdata = le_u64(b, USERDATA);
+    let kind = match b[TAG] {
         eventtype::CLOCK => SubscriptionKind::Clock {
-            id: le_u32(b, 16),
-            timeout: le_u64(b, 24),
-            precision: le_u64(b, 32),
-            flags: le_u16(b, 40),
+            id: le_u32(b, CLOCK_ID),
+            timeout: le_u64(b, CLOCK_TIMEOUT),
+            precision: le_u64(b, CLOCK_PRECISION),
+            flags: le_u16(b, CLOCK_FLAGS),
         },
-        eventtype::FD_READ => SubscriptionKind::FdRead(le_u32(b, 16)),
-        eventtype::FD_WRITE => SubscriptionKind::FdWrite(le_u32(b, 16)),
+        eventtype::FD_READ => SubscriptionKind::FdRead(le_u32(b, FD)),
+        eventtype::FD_WRITE => SubscriptionKind::FdWrite(le_u32(b, FD)),
         _ => return Err(Errno::Inval),
     };
     Ok(Subscription { userdata, kind })
 }
 
 /// Encodes one 32-byte `event`; padding is zero.
-fn encode_event(event: &Event) -> [u8; EVENT_SIZE as usize] {
+fn encode_event(e: &Event) -> [u8; EVENT_SIZE as usize] {
     let mut b = [0u8; EVENT_SIZE as usize];
-    b[0..8].copy_from_slice(&event.userdata.to_le_bytes());
-    b[8..10].copy_from_slice(&(event.error as u16).to_le_bytes());
-    b[10] = event.ty;
-    b[16..24].copy_from_slice(&event.nbytes.to_le_bytes());
-    b[24..26].copy_from_slice(&event.flags.to_le_bytes());
+    put_u64(&mut b, event::USERDATA, e.userdata);
+    put_u16(&mut b, event::ERROR, e.error as u16);
+    b[event::TYPE] = e.ty;
+    put_u64(&mut b, event::NBYTES, e.nbytes);
+    put_u16(&mut b, event::FLAGS, e.flags);
     b
 }
 
