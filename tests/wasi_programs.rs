@@ -638,3 +638,17 @@ fn sleep_then_poll_stdin_at_eof() {
         );
     }
 }
+
+/// The legacy `wasi_unstable` ABI: the guest seeks with its `whence`
+/// numbering, reads its 56-byte filestat and its dirents, and polls with
+/// its 56-byte subscriptions (see tests/programs/src/wasi_unstable.wat; it
+/// exits with the number of the first failed check).
+#[test]
+fn wasi_unstable_guest() {
+    let tmp = TempDir::new("wasi-unstable");
+    std::fs::write(tmp.join("f.txt"), "0123456789").unwrap();
+    let spec = format!("{}::/", tmp.path().display());
+    let run = run(&["run", "--dir", &spec, &program("wasi_unstable")]);
+    run.expect_success();
+    assert_eq!(run.stdout(), "wasi_unstable: all ok\n");
+}

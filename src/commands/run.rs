@@ -149,6 +149,8 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     let mut linker = Linker::new(&engine);
     hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    // Legacy `wasi_unstable` imports, from old toolchains, share the context.
+    hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
     let mut preloads = Vec::new();
     for preload in &args.preload {
         let Some((name, path)) = preload.split_once('=') else {

@@ -280,7 +280,6 @@ pub mod event {
 
 /// Where `wasi_unstable` (snapshot 0, witx `phases/old/snapshot_0`)
 /// differs from preview1. Everything not here is the same.
-#[allow(dead_code)] // until the wasi_unstable adapter uses it
 pub mod snapshot0 {
     /// `whence`: `cur`, `end`, `set`, in that order.
     pub mod whence {

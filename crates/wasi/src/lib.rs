@@ -1,4 +1,6 @@
-//! WASI preview1 (`wasi_snapshot_preview1`) for hoist, over cap-std.
+//! WASI preview1 (`wasi_snapshot_preview1`) for hoist, over cap-std, and
+//! the legacy `wasi_unstable` (snapshot 0) as an adapter over it
+//! ([`snapshot0`]).
 //!
 //! Every path a guest names is resolved inside one of its preopened
 //! directories by cap-std, never joined onto a host path string: `..` past
@@ -13,6 +15,7 @@ mod errno;
 mod funcs;
 mod linker;
 mod memory;
+pub mod snapshot0;
 mod table;
 
 pub use abi::Errno;

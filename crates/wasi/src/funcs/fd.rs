@@ -10,7 +10,7 @@
 //! every call that needs a position is `ESPIPE`, as for stdio.
 
 use super::fs_util::{self, filetype, put_u16, put_u32, put_u64, rights};
-use crate::abi::{fdstat, prestat, whence, ADVICE_MAX, PREOPENTYPE_DIR};
+use crate::abi::{fdstat, filestat, prestat, whence, ADVICE_MAX, PREOPENTYPE_DIR};
 use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
 use cap_std::fs::{File, FileExt};
@@ -373,12 +373,16 @@ pub fn fd_filestat_get(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let bytes = match ctx.table.get(fd)? {
+    memory.write(out, &fd_filestat(ctx, fd)?)
+}
+
+/// The `filestat` of `fd`, as preview1 lays it out.
+pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
+    Ok(match ctx.table.get(fd)? {
         Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
         Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
         Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
-    };
-    memory.write(out, &bytes)
+    })
 }
 
 pub fn fd_filestat_set_size(

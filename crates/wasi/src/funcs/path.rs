@@ -78,6 +78,19 @@ pub fn path_filestat_get(
     path_len: u32,
     out: u32,
 ) -> Result<(), Errno> {
+    let bytes = path_filestat(ctx, memory, fd, flags, path, path_len)?;
+    memory.write(out, &bytes)
+}
+
+/// The `filestat` of a path, as preview1 lays it out.
+pub(crate) fn path_filestat(
+    ctx: &mut WasiCtx,
+    memory: &GuestMemory,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<[u8; crate::abi::filestat::SIZE], Errno> {
     let follow = follow(flags)?;
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
@@ -95,8 +108,7 @@ pub fn path_filestat_get(
     } else {
         dir.dir.symlink_metadata(path)?
     };
-    let bytes = fs_util::filestat_bytes(&meta);
-    memory.write(out, &bytes)
+    Ok(fs_util::filestat_bytes(&meta))
 }
 
 pub fn path_filestat_set_times(

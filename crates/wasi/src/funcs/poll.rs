@@ -27,7 +27,7 @@ const SUBSCRIPTION_SIZE: u32 = subscription::SIZE;
 const EVENT_SIZE: u32 = event::SIZE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SubscriptionKind {
+pub(crate) enum SubscriptionKind {
     Clock {
         id: u32,
         timeout: u64,
@@ -39,9 +39,9 @@ enum SubscriptionKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Subscription {
-    userdata: u64,
-    kind: SubscriptionKind,
+pub(crate) struct Subscription {
+    pub userdata: u64,
+    pub kind: SubscriptionKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,13 +78,13 @@ impl Event {
     }
 }
 
-fn le_u16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn le_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes(b[at..at + 2].try_into().expect("2 bytes"))
 }
-fn le_u32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
-fn le_u64(b: &[u8], at: usize) -> u64 {
+pub(crate) fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
@@ -206,6 +206,32 @@ pub fn poll_oneoff(
     nsubscriptions: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
+    let layout = (SUBSCRIPTION_SIZE, decode_subscription as _);
+    poll_oneoff_as(
+        ctx,
+        memory,
+        subscriptions,
+        events,
+        nsubscriptions,
+        nevents,
+        layout,
+    )
+}
+
+/// How subscriptions are laid out: their size and their decoder (preview1
+/// and snapshot 0 differ; events are the same).
+pub(crate) type SubscriptionLayout = (u32, fn(&[u8]) -> Result<Subscription, Errno>);
+
+/// `poll_oneoff` with subscriptions in `layout`.
+pub(crate) fn poll_oneoff_as(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    subscriptions: u32,
+    events: u32,
+    nsubscriptions: u32,
+    nevents: u32,
+    (subscription_size, decode): SubscriptionLayout,
+) -> Result<(), Errno> {
     // The host keeps a few words per subscription; without a cap a guest
     // could make it allocate about twice its own memory in one call.
     if nsubscriptions > MAX_SUBSCRIPTIONS {
@@ -215,7 +241,7 @@ pub fn poll_oneoff(
         return Err(Errno::Inval);
     }
     let in_len = nsubscriptions
-        .checked_mul(SUBSCRIPTION_SIZE)
+        .checked_mul(subscription_size)
         .ok_or(Errno::Fault)?;
     let out_len = nsubscriptions.checked_mul(EVENT_SIZE).ok_or(Errno::Fault)?;
     // Check the whole output array up front: no partial results.
@@ -223,8 +249,8 @@ pub fn poll_oneoff(
     memory.slice(nevents, 4)?;
     let subs = memory
         .slice(subscriptions, in_len)?
-        .chunks_exact(SUBSCRIPTION_SIZE as usize)
-        .map(decode_subscription)
+        .chunks_exact(subscription_size as usize)
+        .map(decode)
         .collect::<Result<Vec<_>, Errno>>()?;
 
     let mut ready: Vec<Event> = Vec::new();
