@@ -250,7 +250,7 @@ impl Source {
     fn entry_points(&self) -> Option<EntryPoints> {
         match &self.kind {
             SourceKind::Artifact(buffer) => {
-                EntryPoints::scan(hoist_artifact::read(buffer.as_slice()).ok()?.wasm)
+                EntryPoints::scan(hoist_artifact::module_wasm(buffer.as_slice())?)
             }
             SourceKind::Wasm(buffer) => EntryPoints::scan(buffer.as_slice()),
             SourceKind::Text(wasm) => EntryPoints::scan(wasm),
