@@ -18,8 +18,22 @@ fn program(name: &str) -> String {
     path.to_str().expect("UTF-8 path").to_string()
 }
 
-/// A fresh directory for one test's files (left in the temp dir on failure).
-fn temp_dir(tag: &str) -> PathBuf {
+/// A fresh directory for one test's files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "hoist-cli-test-{}-{}-{tag}",
@@ -28,14 +42,16 @@ fn temp_dir(tag: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }
 
-/// Writes `wat` as a module binary in a fresh directory.
-fn wasm_file(tag: &str, wat: &str) -> PathBuf {
-    let path = temp_dir(tag).join(format!("{tag}.wasm"));
+/// Writes `wat` as a module binary in a fresh directory (kept while the
+/// returned guard lives).
+fn wasm_file(tag: &str, wat: &str) -> (TempDir, PathBuf) {
+    let dir = temp_dir(tag);
+    let path = dir.join(&format!("{tag}.wasm"));
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
-    path
+    (dir, path)
 }
 
 struct Run {
@@ -111,7 +127,7 @@ fn a_reactor_alone_is_initialized() {
 
 #[test]
 fn initialize_runs_before_start() {
-    let module = wasm_file(
+    let (_dir, module) = wasm_file(
         "both",
         r#"(module
           (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
@@ -135,7 +151,7 @@ fn initialize_runs_before_start() {
 /// the compile.
 #[test]
 fn no_entry_point_is_refused_before_compiling() {
-    let module = wasm_file(
+    let (_dir, module) = wasm_file(
         "no-entry",
         r#"(module (func (export "other") (result i32)) (global (export "_start") i32 (i32.const 0)))"#,
     );
@@ -197,7 +213,7 @@ fn preloaded_reactors_are_initialized_once() {
     }
     // Initialized before the main module is instantiated: the main
     // module's start function already sees the state.
-    let main = wasm_file(
+    let (_dir, main) = wasm_file(
         "reads-in-start",
         r#"(module
           (import "reactor" "reactor_state" (func $state (result i32)))
