@@ -3,7 +3,9 @@
 mod backtrace;
 mod cache;
 mod commands;
+mod entry;
 mod key;
+mod output;
 mod size;
 
 use std::process::ExitCode;
@@ -23,9 +25,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.execute() {
         Ok(code) => code,
-        Err(err) => {
-            commands::print_error(&err);
-            ExitCode::FAILURE
-        }
+        Err(err) => commands::failure(&err),
     }
 }

@@ -1057,6 +1057,17 @@ fn hoist_outcome(err: &hoist::Error) -> Outcome {
         // instructions; wasmi has one code for both.
         Some(C::UndefinedElement) => Trap::TableOutOfBounds,
         Some(C::HostTrap) => Trap::Other("hoist: host trap"),
+        // Wasm 3.0 traps wasm-smith does not make here (no typed function
+        // references, atomics or GC in the generated modules).
+        Some(
+            C::NullReference
+            | C::NullFunctionReference
+            | C::UnalignedAtomic
+            | C::CastFailure
+            | C::NullStructReference
+            | C::NullArrayReference
+            | C::ArrayOutOfBounds,
+        ) => Trap::Other("hoist: a Wasm 3.0 trap"),
         None => Trap::Other("hoist: trap without a code"),
     })
 }

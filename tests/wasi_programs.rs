@@ -245,7 +245,7 @@ fn args() {
     run.expect_success();
     assert_eq!(
         run.stdout(),
-        format!("argc=5\nargv[0]={module}\nargv[1]=--env\nargv[2]=X=1\nargv[3]=-v\nargv[4]=--\n")
+        "argc=5\nargv[0]=args.wasm\nargv[1]=--env\nargv[2]=X=1\nargv[3]=-v\nargv[4]=--\n"
     );
 }
 
@@ -637,4 +637,18 @@ fn sleep_then_poll_stdin_at_eof() {
             run.stdout()
         );
     }
+}
+
+/// The legacy `wasi_unstable` ABI: the guest seeks with its `whence`
+/// numbering, reads its 56-byte filestat and its dirents, and polls with
+/// its 56-byte subscriptions (see tests/programs/src/wasi_unstable.wat; it
+/// exits with the number of the first failed check).
+#[test]
+fn wasi_unstable_guest() {
+    let tmp = TempDir::new("wasi-unstable");
+    std::fs::write(tmp.join("f.txt"), "0123456789").unwrap();
+    let spec = format!("{}::/", tmp.path().display());
+    let run = run(&["run", "--dir", &spec, &program("wasi_unstable")]);
+    run.expect_success();
+    assert_eq!(run.stdout(), "wasi_unstable: all ok\n");
 }

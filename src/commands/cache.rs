@@ -23,10 +23,10 @@ pub fn execute(args: CacheArgs) -> Result<ExitCode> {
         .context("no cache directory: neither XDG_CACHE_HOME nor HOME is set")?;
     let cache = Cache::open(&paths).context("the compile cache cannot be used")?;
     match args.action {
-        Action::Info => print!("{}", cache.describe()),
+        Action::Info => crate::output::print(&cache.describe())?,
         Action::Clean => {
             let (entries, bytes) = cache.clean();
-            println!("removed {entries} entries ({bytes} bytes)");
+            crate::output::print(&format!("removed {entries} entries ({bytes} bytes)\n"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

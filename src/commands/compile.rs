@@ -67,9 +67,9 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     // Sealed with the local key, `hoist run` knows this user compiled it.
     match crate::key::local_key() {
         Ok(key) => hoist_artifact::seal(&mut image, &key, ARTIFACT_SEAL_CONTEXT),
-        Err(e) => eprintln!(
+        Err(e) => crate::output::eprintln(format_args!(
             "warning: the artifact is not sealed ({e:#}); `hoist run` will need --allow-precompiled"
-        ),
+        )),
     }
 
     let output = args
@@ -119,7 +119,7 @@ impl Progress {
         let name = module.display().to_string();
         let thread = std::thread::spawn(move || match wait.recv_timeout(Duration::from_secs(1)) {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                eprintln!("compiling {name} ...");
+                crate::output::eprintln(format_args!("compiling {name} ..."));
                 true
             }
             _ => false,
@@ -130,7 +130,7 @@ impl Progress {
     fn finish(self, elapsed: Duration) {
         let _ = self.done.send(());
         if self.thread.join().unwrap_or(false) {
-            eprintln!("compiled in {:.1} s", elapsed.as_secs_f64());
+            crate::output::eprintln(format_args!("compiled in {:.1} s", elapsed.as_secs_f64()));
         }
     }
 }

@@ -15,6 +15,6 @@ pub fn execute(args: InspectArgs) -> Result<ExitCode> {
         .with_context(|| format!("failed to read `{}`", args.artifact.display()))?;
     let summary = hoist::inspect_artifact(&bytes)
         .with_context(|| format!("cannot inspect `{}`", args.artifact.display()))?;
-    print!("{summary}");
+    crate::output::print(&summary)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -39,8 +39,19 @@ impl Command {
 
 /// Prints `error: <msg>` and one `  caused by: <cause>` line per cause, to stderr.
 pub fn print_error(err: &anyhow::Error) {
-    eprintln!("error: {err}");
+    crate::output::eprintln(format_args!("error: {err}"));
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {cause}");
+        crate::output::eprintln(format_args!("  caused by: {cause}"));
     }
+}
+
+/// The exit status for a host-side failure, after reporting it: a closed
+/// stdout ends hoist quietly (see [`crate::output`]), anything else is
+/// `error: ...` and 1.
+pub fn failure(err: &anyhow::Error) -> ExitCode {
+    if crate::output::is_stdout_closed(err) {
+        return ExitCode::from(crate::output::STDOUT_CLOSED_STATUS);
+    }
+    print_error(err);
+    ExitCode::FAILURE
 }

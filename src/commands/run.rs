@@ -2,9 +2,12 @@
 
 use super::compile;
 use crate::cache::{Cache, CachePaths};
+use crate::entry::EntryPoints;
 use anyhow::{anyhow, bail, Context, Result};
 use hoist::{Engine, Func, ImageBuffer, Linker, Module, Store, Trap, Val, ValType};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,20 +26,21 @@ pub struct RunArgs {
     /// Set a guest environment variable: `NAME=VALUE`, or `NAME` to copy the host's value.
     /// Repeatable. By default the guest sees no host environment.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
-    envs: Vec<String>,
+    envs: Vec<OsString>,
 
     /// Give the guest the whole host environment (`--env` entries still apply on top).
     #[arg(long)]
     inherit_env: bool,
 
-    /// Call this export instead of `_start` (after `_initialize`, if exported), passing ARGS as its
-    /// parameters, and print its results one per line.
+    /// Call this export instead of `_start` (after `_initialize`, if exported), passing the first
+    /// ARGS as its parameters (all of them are argv too, as in wasmtime), and print its results one
+    /// per line.
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
 
-    /// The program name the guest sees as argv[0] (default: MODULE as given).
+    /// The program name the guest sees as argv[0] (default: the file name of MODULE).
     #[arg(long, value_name = "NAME")]
-    argv0: Option<String>,
+    argv0: Option<OsString>,
 
     /// Run a precompiled hoist artifact even when its name does not end in `.hwasm`. An artifact
     /// is native code that runs outside the wasm sandbox's guarantees: use this only for files
@@ -60,7 +64,7 @@ pub struct RunArgs {
     /// The module to run (.wasm or .wat), then the arguments for the guest. Options must come
     /// before the module: everything after it goes to the guest.
     #[arg(value_name = "MODULE", required = true, trailing_var_arg = true)]
-    module_and_args: Vec<String>,
+    module_and_args: Vec<OsString>,
 }
 
 /// What the store holds for the guest.
@@ -69,10 +73,11 @@ struct Host {
 }
 
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
-    let (module_path, guest_args) = args
+    let (module_arg, guest_args) = args
         .module_and_args
         .split_first()
         .expect("clap requires the module");
+    let module_path = Path::new(module_arg);
     let dirs = args
         .dirs
         .iter()
@@ -83,22 +88,50 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         cache: open_cache(&args, &dirs),
         allow_precompiled: args.allow_precompiled,
     };
-    let module = loader.load(&engine, Path::new(module_path))?;
+    let source = loader.read(module_path)?;
+    // Refuse what cannot run before paying for the compile.
+    if let Some(entry) = source.entry_points() {
+        match &args.invoke {
+            Some(name) if !entry.exports(name) => {
+                bail!("`{}` exports no function `{name}`", module_path.display());
+            }
+            None if !entry.runnable() => bail!(
+                "`{}` exports no `_start` function (nor `_initialize`, and it has no start \
+                 function); use --invoke to call an export",
+                module_path.display()
+            ),
+            _ => {}
+        }
+    }
+    let module = loader.compile(&engine, source)?;
 
     let mut wasi = WasiCtxBuilder::new();
-    wasi.arg(args.argv0.clone().unwrap_or_else(|| module_path.clone()));
-    wasi.args(guest_args.iter().cloned());
+    // The program name as a native program would see it: the file's name,
+    // not the host path it was found at (which is none of the guest's business).
+    let argv0 = match &args.argv0 {
+        Some(argv0) => argv0.clone(),
+        None => module_path
+            .file_name()
+            .unwrap_or(module_arg.as_os_str())
+            .to_os_string(),
+    };
+    wasi.arg(argv0);
+    // With --invoke too, the guest sees every argument: wasmtime passes the
+    // parameters in argv as well as in the call.
+    wasi.args(guest_args.iter());
     if args.inherit_env {
-        for (name, value) in std::env::vars() {
+        for (name, value) in std::env::vars_os() {
             wasi.env(name, value);
         }
     }
+    // Values are bytes, passed on as they are: the host's need not be UTF-8.
     for entry in &args.envs {
-        match entry.split_once('=') {
-            Some((name, value)) => wasi.env(name, value),
-            None => match std::env::var(entry) {
-                Ok(value) => wasi.env(entry.as_str(), value),
-                Err(_) => &mut wasi,
+        let bytes = entry.as_bytes();
+        match bytes.iter().position(|b| *b == b'=') {
+            Some(eq) => wasi.env(&bytes[..eq], &bytes[eq + 1..]),
+            None => match std::env::var_os(entry) {
+                Some(value) => wasi.env(entry, value),
+                None => &mut wasi,
             },
         };
     }
@@ -116,30 +149,51 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     let mut linker = Linker::new(&engine);
     hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    // Legacy `wasi_unstable` imports, from old toolchains, share the context.
+    hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    let mut preloads = Vec::new();
     for preload in &args.preload {
         let Some((name, path)) = preload.split_once('=') else {
             bail!("--preload {preload}: expected NAME=MODULE");
         };
-        let preloaded = loader.load(&engine, Path::new(path))?;
-        let instance = linker
-            .instantiate(&mut store, &preloaded)
-            .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
-        linker.instance(&mut store, name, instance)?;
+        let source = loader.read(Path::new(path))?;
+        preloads.push((name, path, loader.compile(&engine, source)?));
     }
 
-    let outcome = linker
-        .instantiate(&mut store, &module)
-        .with_context(|| format!("failed to instantiate `{module_path}`"))
-        .and_then(|instance| match &args.invoke {
+    let outcome = (|| {
+        for (name, path, preloaded) in &preloads {
+            let instance = linker
+                .instantiate(&mut store, preloaded)
+                .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
+            // A reactor is initialized once, before anything can use it.
+            initialize(&mut store, instance)
+                .with_context(|| format!("failed to initialize preloaded module `{path}`"))?;
+            linker.instance(&mut store, name, instance)?;
+        }
+        // Instantiating runs the start function, if any.
+        let instance = linker
+            .instantiate(&mut store, &module)
+            .with_context(|| format!("failed to instantiate `{}`", module_path.display()))?;
+        initialize(&mut store, instance)?;
+        match &args.invoke {
             Some(name) => invoke(&mut store, instance, name, guest_args),
-            None => {
-                let start = instance.get_func(&mut store, "_start").ok_or_else(|| {
-                    anyhow!("`{module_path}` exports no `_start` function; use --invoke to call an export")
-                })?;
-                start.call(&mut store, &[], &mut [])
-            }
-        });
+            None => match instance.get_func(&mut store, "_start") {
+                Some(start) => start.call(&mut store, &[], &mut []),
+                // A reactor or a module with only a start function: done.
+                None => Ok(()),
+            },
+        }
+    })();
     Ok(exit_status(outcome))
+}
+
+/// Calls `_initialize` if `instance` exports it (a WASI reactor), as
+/// wasmtime does before `_start` or the `--invoke`d function.
+fn initialize(store: &mut Store<Host>, instance: hoist::Instance) -> Result<()> {
+    match instance.get_func(&mut *store, "_initialize") {
+        Some(init) => init.call(store, &[], &mut []),
+        None => Ok(()),
+    }
 }
 
 /// The compile cache for this run, unless it is turned off, unusable, or
@@ -150,7 +204,7 @@ fn open_cache(args: &RunArgs, dirs: &[DirSpec]) -> Option<Cache> {
     }
     let verbose = |why: &str| {
         if args.verbose {
-            eprintln!("hoist: not using the compile cache: {why}");
+            crate::output::eprintln(format_args!("hoist: not using the compile cache: {why}"));
         }
     };
     let Some(paths) = CachePaths::from_env() else {
@@ -176,17 +230,45 @@ struct Loader {
     allow_precompiled: bool,
 }
 
+/// A module read from its file and checked, not compiled yet.
+struct Source {
+    path: PathBuf,
+    kind: SourceKind,
+}
+
+enum SourceKind {
+    /// A hoist artifact, its seal (if any) checked and cut off.
+    Artifact(ImageBuffer),
+    /// A module binary, or one made from text.
+    Wasm(ImageBuffer),
+    Text(Vec<u8>),
+}
+
+impl Source {
+    /// The module's entry points, if they can be read without compiling it
+    /// (an artifact holds the module binary it was compiled from).
+    fn entry_points(&self) -> Option<EntryPoints> {
+        match &self.kind {
+            SourceKind::Artifact(buffer) => {
+                EntryPoints::scan(hoist_artifact::module_wasm(buffer.as_slice())?)
+            }
+            SourceKind::Wasm(buffer) => EntryPoints::scan(buffer.as_slice()),
+            SourceKind::Text(wasm) => EntryPoints::scan(wasm),
+        }
+    }
+}
+
 impl Loader {
-    /// A hoist artifact is loaded as is (if this user's hoist sealed it,
-    /// or with --allow-precompiled); a wasm binary goes through the compile
-    /// cache (when there is one); text is compiled. The file is read once,
-    /// and what was checked is what runs.
-    fn load(&self, engine: &Engine, path: &Path) -> Result<Module> {
+    /// A hoist artifact is taken as is (if this user's hoist sealed it,
+    /// or with --allow-precompiled); a wasm binary is kept for the compile
+    /// cache; text is turned into a binary. The file is read once, and
+    /// what was checked is what runs.
+    fn read(&self, path: &Path) -> Result<Source> {
         let mut buffer = std::fs::File::open(path)
             .and_then(|mut file| ImageBuffer::read_file(&mut file))
             .with_context(|| format!("failed to read `{}`", path.display()))?;
         let bytes = buffer.as_slice();
-        if hoist::is_artifact(bytes) {
+        let kind = if hoist::is_artifact(bytes) {
             let sealed = crate::key::local_key().ok().and_then(|key| {
                 hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)
             });
@@ -215,35 +297,55 @@ impl Loader {
             if let Some(len) = sealed {
                 buffer.truncate(len);
             }
-            return Module::deserialize_buffer(engine, buffer)
-                .with_context(|| format!("cannot run `{}`", path.display()));
-        }
-        let compiled = match &self.cache {
-            Some(cache) if bytes.starts_with(b"\0asm") => cache.load_or_compile(engine, bytes),
-            _ => Module::new(engine, bytes),
+            SourceKind::Artifact(buffer)
+        } else if bytes.starts_with(b"\0asm") {
+            SourceKind::Wasm(buffer)
+        } else {
+            let wasm = wat::parse_bytes(bytes)
+                .with_context(|| format!("failed to compile `{}`", path.display()))?
+                .into_owned();
+            SourceKind::Text(wasm)
         };
-        compiled.with_context(|| format!("failed to compile `{}`", path.display()))
+        Ok(Source {
+            path: path.to_path_buf(),
+            kind,
+        })
+    }
+
+    /// Compiles (or loads) what [`Loader::read`] read; a binary goes
+    /// through the compile cache when there is one.
+    fn compile(&self, engine: &Engine, source: Source) -> Result<Module> {
+        let path = source.path.display();
+        match source.kind {
+            SourceKind::Artifact(buffer) => Module::deserialize_buffer(engine, buffer)
+                .with_context(|| format!("cannot run `{path}`")),
+            SourceKind::Wasm(buffer) => match &self.cache {
+                Some(cache) => cache.load_or_compile(engine, buffer.as_slice()),
+                None => Module::new(engine, buffer.as_slice()),
+            }
+            .with_context(|| format!("failed to compile `{path}`")),
+            SourceKind::Text(wasm) => {
+                Module::new(engine, &wasm).with_context(|| format!("failed to compile `{path}`"))
+            }
+        }
     }
 }
 
-/// Runs `_initialize` if present, then calls `name` with `args` parsed
-/// by its parameter types, printing the results.
+/// Runs `name` with the first of `args` parsed by its parameter types
+/// (the rest are only the guest's argv), printing the results.
 fn invoke(
     store: &mut Store<Host>,
     instance: hoist::Instance,
     name: &str,
-    args: &[String],
+    args: &[OsString],
 ) -> Result<()> {
-    if let Some(init) = instance.get_func(store, "_initialize") {
-        init.call(store, &[], &mut [])?;
-    }
     let func: Func = instance
-        .get_func(store, name)
+        .get_func(&mut *store, name)
         .ok_or_else(|| anyhow!("the module exports no function `{name}`"))?;
     let ty = func.ty(store);
-    if args.len() != ty.params().len() {
+    if args.len() < ty.params().len() {
         bail!(
-            "`{name}` takes {} arguments ({ty}), {} given",
+            "`{name}` takes {} arguments, {} given (its type is {ty})",
             ty.params().len(),
             args.len()
         );
@@ -252,33 +354,73 @@ fn invoke(
         .params()
         .iter()
         .zip(args)
-        .map(|(ty, arg)| {
-            parse_val(*ty, arg).with_context(|| format!("argument `{arg}` for `{name}`"))
+        .enumerate()
+        .map(|(i, (ty, arg))| {
+            let text = arg.to_string_lossy();
+            parse_val(*ty, &text)
+                .with_context(|| format!("argument {} of `{name}`, `{text}`", i + 1))
         })
         .collect::<Result<Vec<_>>>()?;
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
     func.call(store, &params, &mut results)?;
+    let mut text = String::new();
     for result in results {
-        println!("{}", format_val(&result));
+        text.push_str(&format_val(&result));
+        text.push('\n');
     }
-    Ok(())
+    crate::output::print(&text)
 }
 
+/// A command-line argument as a value of type `ty`, as wasmtime reads
+/// them: integers in decimal (with a sign) or `0x` hex, and within the
+/// type's signed range; floats as Rust writes them.
 fn parse_val(ty: ValType, text: &str) -> Result<Val> {
     Ok(match ty {
-        ValType::I32 => Val::I32(parse_int::<i64>(text)? as i32),
-        ValType::I64 => Val::I64(parse_int::<i64>(text)?),
-        ValType::F32 => Val::F32(text.parse::<f32>()?.to_bits()),
-        ValType::F64 => Val::F64(text.parse::<f64>()?.to_bits()),
+        ValType::I32 => Val::I32(parse_int(text, i32::from_str_radix, "i32")?),
+        ValType::I64 => Val::I64(parse_int(text, i64::from_str_radix, "i64")?),
+        ValType::F32 => Val::F32(parse_float::<f32>(text, "f32")?.to_bits()),
+        ValType::F64 => Val::F64(parse_float::<f64>(text, "f64")?.to_bits()),
         other => bail!("cannot pass a {other} on the command line"),
     })
 }
 
-fn parse_int<T: std::str::FromStr>(text: &str) -> Result<T>
+fn parse_int<T: std::fmt::Display>(
+    text: &str,
+    from_str_radix: fn(&str, u32) -> Result<T, std::num::ParseIntError>,
+    ty: &str,
+) -> Result<T> {
+    use std::num::IntErrorKind;
+    let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None => (text, 10),
+    };
+    // `from_str_radix` takes a sign anywhere it sees one; after `0x`, none.
+    if radix == 16 && digits.starts_with(['+', '-']) {
+        bail!("not an {ty}");
+    }
+    from_str_radix(digits, radix).map_err(|e| match e.kind() {
+        IntErrorKind::PosOverflow | IntErrorKind::NegOverflow => {
+            let (min, max) = match ty {
+                "i32" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                _ => (i64::MIN, i64::MAX),
+            };
+            anyhow!("out of range for {ty} ({min} to {max})")
+        }
+        _ => anyhow!("not an {ty}"),
+    })
+}
+
+fn parse_float<T>(text: &str, ty: &str) -> Result<T>
 where
-    T::Err: std::error::Error + Send + Sync + 'static,
+    T: std::str::FromStr + Into<f64> + Copy,
 {
-    Ok(text.parse::<T>()?)
+    let value: T = text.parse().map_err(|_| anyhow!("not an {ty}"))?;
+    // A finite number too large for the type would silently become an
+    // infinity; only "inf" itself may be one.
+    if value.into().is_infinite() && !text.to_ascii_lowercase().contains("inf") {
+        bail!("out of range for {ty}");
+    }
+    Ok(value)
 }
 
 fn format_val(val: &Val) -> String {
@@ -303,32 +445,41 @@ fn exit_status(outcome: Result<()>) -> ExitCode {
         Err(error) => error,
     };
     if let Some(I32Exit(code)) = error.downcast_ref::<I32Exit>() {
-        // Statuses wrap to 8 bits, as they would for a native process.
-        return ExitCode::from(*code as u8);
+        // A status a process can exit with passes through; any other must
+        // not be cut to 8 bits, where 256 would read as success.
+        return match u8::try_from(*code) {
+            Ok(status) => ExitCode::from(status),
+            Err(_) => {
+                crate::output::eprintln(format_args!(
+                    "error: the guest exited with status {code}, which is not a process exit \
+                     status (0 to 255)"
+                ));
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
-        eprintln!("error: wasm trap: {trap}");
+        crate::output::eprintln(format_args!("error: wasm trap: {trap}"));
         if !trap.frames().is_empty() {
-            eprintln!("wasm backtrace:");
+            crate::output::eprintln("wasm backtrace:");
             for line in crate::backtrace::lines(trap.frames()) {
-                eprintln!("{line}");
+                crate::output::eprintln(line);
             }
         }
         return ExitCode::from(TRAP_EXIT_STATUS);
     }
     // An exception nothing caught ends the program like a trap.
     if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
-        eprintln!("error: {exception}");
+        crate::output::eprintln(format_args!("error: {exception}"));
         if !exception.frames().is_empty() {
-            eprintln!("wasm backtrace:");
+            crate::output::eprintln("wasm backtrace:");
             for line in crate::backtrace::lines(exception.frames()) {
-                eprintln!("{line}");
+                crate::output::eprintln(line);
             }
         }
         return ExitCode::from(TRAP_EXIT_STATUS);
     }
-    super::print_error(&error);
-    ExitCode::FAILURE
+    super::failure(&error)
 }
 
 /// One `--dir` argument, in any of its three forms.

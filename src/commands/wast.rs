@@ -54,18 +54,18 @@ pub fn execute(args: WastArgs) -> Result<ExitCode> {
                 if !args.quiet {
                     for failure in &report.failed {
                         writeln!(out, "{}:{failure}", file.display())
-                            .context("failed to write to stdout")?;
+                            .map_err(crate::output::stdout_error)?;
                     }
                 }
             }
             Err(err) => {
                 failed += 1;
-                out.flush().context("failed to write to stdout")?;
+                out.flush().map_err(crate::output::stdout_error)?;
                 super::print_error(&err);
             }
         }
     }
-    writeln!(out, "{passed} passed, {failed} failed").context("failed to write to stdout")?;
+    writeln!(out, "{passed} passed, {failed} failed").map_err(crate::output::stdout_error)?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

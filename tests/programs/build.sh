@@ -106,8 +106,14 @@ build_lua() {
 }
 
 build_c() {
+    # A reactor exports `_initialize` (which runs the constructors) instead
+    # of `_start`.
+    case $1 in
+    *_reactor) model=-mexec-model=reactor ;;
+    *) model= ;;
+    esac
     # Relative source path, so no absolute path can end up in the output.
-    (cd "$here/src" && $CC $CFLAGS $LDFLAGS -o "../$1.wasm" "$1.c")
+    (cd "$here/src" && $CC $CFLAGS $model $LDFLAGS -o "../$1.wasm" "$1.c")
 }
 
 build_wat() {

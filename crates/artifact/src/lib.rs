@@ -210,6 +210,14 @@ impl OwnedArtifact {
     }
 }
 
+/// The module binary an artifact carries, found without checking anything
+/// else (no digest: cheap), for a look at its exports before the artifact
+/// is loaded; [`read`] is what makes sure the artifact is whole.
+pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
+    let file = object::File::parse(image).ok()?;
+    file.section_by_name(WASM)?.data().ok()
+}
+
 /// Parses and checks an artifact image: format, digest, and that every
 /// table lies inside the sections it points into. The caller compares the
 /// engine info with where it will run and checks the tables against the

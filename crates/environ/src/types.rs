@@ -225,18 +225,19 @@ impl WasmFuncType {
 
 impl fmt::Display for WasmFuncType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[WasmValType]| {
-            v.iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
+        // As the text format writes it: an empty list is left out.
+        let list = |f: &mut fmt::Formatter<'_>, keyword: &str, v: &[WasmValType]| {
+            if v.is_empty() {
+                return Ok(());
+            }
+            write!(f, " ({keyword}")?;
+            v.iter().try_for_each(|t| write!(f, " {t}"))?;
+            f.write_str(")")
         };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(&self.params),
-            list(&self.results)
-        )
+        f.write_str("(func")?;
+        list(f, "param", &self.params)?;
+        list(f, "result", &self.results)?;
+        f.write_str(")")
     }
 }
 

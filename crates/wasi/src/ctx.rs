@@ -3,21 +3,53 @@
 
 use crate::table::{Access, Descriptor, FdTable, OpenDir, Stdio};
 use anyhow::{Context, Result};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 /// The state behind one guest's `wasi_snapshot_preview1` imports.
 pub struct WasiCtx {
-    pub(crate) args: Vec<String>,
-    pub(crate) env: Vec<(String, String)>,
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) env: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) table: FdTable,
+}
+
+/// An argument, or a variable's name or value, for the guest. WASI passes
+/// them as bytes, and so does hoist: a host value that is not UTF-8 (an
+/// [`OsString`] from the environment, say) reaches the guest unchanged.
+pub trait WasiBytes {
+    fn into_wasi_bytes(self) -> Vec<u8>;
+}
+
+macro_rules! wasi_bytes {
+    ($($ty:ty => |$v:ident| $e:expr;)*) => {$(
+        impl WasiBytes for $ty {
+            fn into_wasi_bytes(self) -> Vec<u8> {
+                let $v = self;
+                $e
+            }
+        }
+    )*};
+}
+
+wasi_bytes! {
+    Vec<u8> => |v| v;
+    &[u8] => |v| v.to_vec();
+    String => |v| v.into_bytes();
+    &String => |v| v.as_bytes().to_vec();
+    &str => |v| v.as_bytes().to_vec();
+    OsString => |v| v.into_vec();
+    &OsString => |v| v.as_bytes().to_vec();
+    &OsStr => |v| v.as_bytes().to_vec();
+    std::borrow::Cow<'_, str> => |v| v.into_owned().into_bytes();
 }
 
 /// Builds a [`WasiCtx`]. By default the guest gets no arguments, no
 /// environment and no directories; stdio is the host's.
 #[derive(Default)]
 pub struct WasiCtxBuilder {
-    args: Vec<String>,
-    env: Vec<(String, String)>,
+    args: Vec<Vec<u8>>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
     preopens: Vec<OpenDir>,
 }
 
@@ -27,21 +59,22 @@ impl WasiCtxBuilder {
     }
 
     /// Appends one argument (the first is the program name, `argv[0]`).
-    pub fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
-        self.args.push(arg.into());
+    pub fn arg(&mut self, arg: impl WasiBytes) -> &mut Self {
+        self.args.push(arg.into_wasi_bytes());
         self
     }
 
-    pub fn args(&mut self, args: impl IntoIterator<Item = impl Into<String>>) -> &mut Self {
-        self.args.extend(args.into_iter().map(Into::into));
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl WasiBytes>) -> &mut Self {
+        self.args
+            .extend(args.into_iter().map(WasiBytes::into_wasi_bytes));
         self
     }
 
     /// Sets one environment variable (a later one with the same name wins).
-    pub fn env(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        let name = name.into();
+    pub fn env(&mut self, name: impl WasiBytes, value: impl WasiBytes) -> &mut Self {
+        let name = name.into_wasi_bytes();
         self.env.retain(|(n, _)| *n != name);
-        self.env.push((name, value.into()));
+        self.env.push((name, value.into_wasi_bytes()));
         self
     }
 

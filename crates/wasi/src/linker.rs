@@ -2,7 +2,7 @@
 
 use crate::{funcs, Errno, GuestMemory, WasiCtx};
 use anyhow::Result;
-use hoist::{Caller, Func, FuncType, Linker, Store, Val, ValType};
+use hoist::{Caller, Linker, Store};
 
 /// The module name of WASI preview1 imports.
 pub const MODULE: &str = "wasi_snapshot_preview1";
@@ -20,45 +20,29 @@ impl std::fmt::Display for I32Exit {
 
 impl std::error::Error for I32Exit {}
 
-macro_rules! val_type {
-    (u32) => {
-        ValType::I32
-    };
-    (u64) => {
-        ValType::I64
-    };
+/// The errno a WASI call returns to the guest.
+pub(crate) fn errno(result: Result<(), Errno>) -> i32 {
+    match result {
+        Ok(()) => Errno::Success as i32,
+        Err(errno) => errno as i32,
+    }
 }
 
-macro_rules! arg {
-    (u32, $v:expr) => {
-        $v.and_then(Val::i32).unwrap_or(0) as u32
-    };
-    (u64, $v:expr) => {
-        $v.and_then(Val::i64).unwrap_or(0) as u64
-    };
-}
-
-/// Defines one host function per WASI call: it decodes the arguments,
-/// borrows the caller's memory and the context, and returns the errno.
+/// Defines one typed host function per WASI call: the wasm arguments
+/// arrive as the closure's (u32 for `i32`, u64 for `i64`), the caller's
+/// `memory` is found in constant time, and the errno goes back as the
+/// `i32` result. Nothing is allocated per call.
 macro_rules! define_all {
     ($linker:ident, $store:ident, $get:ident; $( $name:ident ( $($arg:ident : $ty:ident),* ); )*) => {$(
-        {
-            let ty = FuncType::new([$(val_type!($ty)),*], [ValType::I32]);
-            let func = Func::new($store, ty, move |mut caller: Caller<'_, T>, params: &[Val], results: &mut [Val]| {
-                #[allow(unused_mut, unused_variables)]
-                let mut params = params.iter();
-                $( let $arg = arg!($ty, params.next()); )*
-                let (memory, data) = caller.memory_and_data("memory");
-                let mut memory = GuestMemory::new(memory);
-                let errno = match funcs::$name($get(data), &mut memory, $($arg),*) {
-                    Ok(()) => Errno::Success,
-                    Err(errno) => errno,
-                };
-                results[0] = Val::I32(errno as i32);
-                Ok(())
-            });
-            $linker.define(MODULE, stringify!($name), func)?;
-        }
+        $linker.func_wrap(
+            $store,
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> i32 {
+                let (memory, data) = caller.memory();
+                errno(funcs::$name($get(data), &mut GuestMemory::new(memory), $($arg),*))
+            },
+        )?;
     )*};
 }
 
@@ -116,14 +100,11 @@ pub fn add_to_linker<T: 'static>(
         sock_send(fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32);
         sock_shutdown(fd: u32, how: u32);
     }
-    let exit = Func::new(
+    linker.func_wrap(
         store,
-        FuncType::new([ValType::I32], []),
-        |_caller, params, _results| {
-            let code = params.first().and_then(Val::i32).unwrap_or(0);
-            Err(anyhow::Error::new(I32Exit(code)))
-        },
-    );
-    linker.define(MODULE, "proc_exit", exit)?;
+        MODULE,
+        "proc_exit",
+        |_: Caller<'_, T>, code: i32| -> Result<()> { Err(anyhow::Error::new(I32Exit(code))) },
+    )?;
     Ok(())
 }

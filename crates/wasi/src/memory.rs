@@ -2,6 +2,7 @@
 //! length a guest passes goes through here; a bad one is `EFAULT`, never a
 //! host crash.
 
+use crate::abi::iovec;
 use crate::Errno;
 
 /// The caller's linear memory, little-endian, during one WASI call.
@@ -18,6 +19,51 @@ pub const IOV_MAX: u32 = 1024;
 pub struct IoVec {
     pub ptr: u32,
     pub len: u32,
+}
+
+/// How many iovecs [`IoVecs`] holds without allocating: more than stdio
+/// and libc's buffered streams pass (2), and 128 bytes of stack.
+const INLINE_IOVECS: usize = 16;
+
+/// The iovecs of one call: on the stack up to [`INLINE_IOVECS`], so the
+/// common `fd_write` and `fd_read` allocate nothing.
+pub struct IoVecs {
+    inline: [IoVec; INLINE_IOVECS],
+    len: usize,
+    spilled: Vec<IoVec>,
+}
+
+impl IoVecs {
+    fn new() -> Self {
+        IoVecs {
+            inline: [IoVec { ptr: 0, len: 0 }; INLINE_IOVECS],
+            len: 0,
+            spilled: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, iov: IoVec) {
+        if !self.spilled.is_empty() || self.len == INLINE_IOVECS {
+            if self.spilled.is_empty() {
+                self.spilled.extend_from_slice(&self.inline);
+            }
+            self.spilled.push(iov);
+        } else {
+            self.inline[self.len] = iov;
+            self.len += 1;
+        }
+    }
+}
+
+impl std::ops::Deref for IoVecs {
+    type Target = [IoVec];
+    fn deref(&self) -> &[IoVec] {
+        if self.spilled.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spilled
+        }
+    }
 }
 
 impl<'a> GuestMemory<'a> {
@@ -87,25 +133,26 @@ impl<'a> GuestMemory<'a> {
         self.write(ptr, &v.to_le_bytes())
     }
 
-    /// Reads an array of `len` iovecs (8 bytes each) at `ptr`, checking
-    /// that every buffer lies in memory. More than [`IOV_MAX`] is `EINVAL`,
-    /// before anything is read, so the copy is at most 8 KiB whatever the
-    /// guest passes. A copy rather than walking the guest's array in place:
-    /// as with `readv`, a read into one buffer cannot rewrite later entries.
-    pub fn iovecs(&self, ptr: u32, len: u32) -> Result<Vec<IoVec>, Errno> {
+    /// Reads an array of `len` iovecs at `ptr`, checking that every buffer
+    /// lies in memory. More than [`IOV_MAX`] is `EINVAL`, before anything
+    /// is read, so the copy is at most 8 KiB whatever the guest passes. A
+    /// copy rather than walking the guest's array in place: as with
+    /// `readv`, a read into one buffer cannot rewrite later entries. The
+    /// usual few stay on the stack (see [`IoVecs`]).
+    pub fn iovecs(&self, ptr: u32, len: u32) -> Result<IoVecs, Errno> {
         if len > IOV_MAX {
             return Err(Errno::Inval);
         }
-        let table = self.slice(ptr, len.checked_mul(8).ok_or(Errno::Fault)?)?;
-        let iovs: Vec<IoVec> = table
-            .chunks_exact(8)
-            .map(|c| IoVec {
-                ptr: u32::from_le_bytes(c[0..4].try_into().expect("4 bytes")),
-                len: u32::from_le_bytes(c[4..8].try_into().expect("4 bytes")),
-            })
-            .collect();
-        for iov in &iovs {
+        let table = self.slice(ptr, len.checked_mul(iovec::SIZE).ok_or(Errno::Fault)?)?;
+        let mut iovs = IoVecs::new();
+        for c in table.chunks_exact(iovec::SIZE as usize) {
+            let field = |at: usize| u32::from_le_bytes(c[at..at + 4].try_into().expect("4 bytes"));
+            let iov = IoVec {
+                ptr: field(iovec::BUF),
+                len: field(iovec::BUF_LEN),
+            };
             self.range(iov.ptr, iov.len)?;
+            iovs.push(iov);
         }
         Ok(iovs)
     }
@@ -138,9 +185,25 @@ mod tests {
         assert_eq!(memory.read_u32(12), Ok(0));
         assert_eq!(memory.read_u32(13), Err(Errno::Fault));
         assert_eq!(memory.write_u64(u32::MAX, 1), Err(Errno::Fault));
-        assert_eq!(memory.iovecs(0, 3), Err(Errno::Fault));
-        assert_eq!(memory.iovecs(0, 2).map(|v| v.len()), Ok(2));
-        assert_eq!(memory.iovecs(0, IOV_MAX + 1), Err(Errno::Inval));
-        assert_eq!(memory.iovecs(0, u32::MAX), Err(Errno::Inval));
+        assert_eq!(memory.iovecs(0, 3).err(), Some(Errno::Fault));
+        assert_eq!(memory.iovecs(0, 2).map(|v| v.len()).ok(), Some(2));
+        assert_eq!(memory.iovecs(0, IOV_MAX + 1).err(), Some(Errno::Inval));
+        assert_eq!(memory.iovecs(0, u32::MAX).err(), Some(Errno::Inval));
+    }
+
+    #[test]
+    fn many_iovecs_spill_in_order() {
+        let mut bytes = vec![0u8; 8 * 40];
+        for i in 0..40u32 {
+            let at = i as usize * 8;
+            bytes[at..at + 4].copy_from_slice(&i.to_le_bytes());
+            bytes[at + 4..at + 8].copy_from_slice(&1u32.to_le_bytes());
+        }
+        let memory = GuestMemory::new(&mut bytes);
+        for n in [0, 1, 16, 17, 40] {
+            let iovs = memory.iovecs(0, n).unwrap();
+            let ptrs: Vec<u32> = iovs.iter().map(|v| v.ptr).collect();
+            assert_eq!(ptrs, (0..n).collect::<Vec<_>>());
+        }
     }
 }

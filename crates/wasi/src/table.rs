@@ -7,14 +7,7 @@
 use crate::Errno;
 use std::collections::BTreeMap;
 
-/// `fdflags` bits.
-pub mod fdflags {
-    pub const APPEND: u16 = 1 << 0;
-    pub const DSYNC: u16 = 1 << 1;
-    pub const NONBLOCK: u16 = 1 << 2;
-    pub const RSYNC: u16 = 1 << 3;
-    pub const SYNC: u16 = 1 << 4;
-}
+pub use crate::abi::fdflags;
 
 /// The three standard streams, which are the host's own fds 0, 1 and 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

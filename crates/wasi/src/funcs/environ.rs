@@ -44,12 +44,7 @@ pub fn args_get(
     argv: u32,
     argv_buf: u32,
 ) -> Result<(), Errno> {
-    write_strings(
-        memory,
-        ctx.args.iter().map(|a| a.as_bytes().to_vec()),
-        argv,
-        argv_buf,
-    )
+    write_strings(memory, ctx.args.iter().map(|a| a.to_vec()), argv, argv_buf)
 }
 
 pub fn args_sizes_get(
@@ -72,7 +67,7 @@ pub fn environ_get(
     environ: u32,
     environ_buf: u32,
 ) -> Result<(), Errno> {
-    let items = ctx.env.iter().map(|(k, v)| format!("{k}={v}").into_bytes());
+    let items = ctx.env.iter().map(|(k, v)| [&k[..], b"=", v].concat());
     write_strings(memory, items, environ, environ_buf)
 }
 

@@ -9,19 +9,12 @@
 //! [`OpenFile::seekable`]) are streams instead: plain `read`/`write`, and
 //! every call that needs a position is `ESPIPE`, as for stdio.
 
-use super::fs_util::{self, filetype, rights};
+use super::fs_util::{self, filetype, put_u16, put_u32, put_u64, rights};
+use crate::abi::{fdstat, filestat, prestat, whence, ADVICE_MAX, PREOPENTYPE_DIR};
 use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
 use cap_std::fs::{File, FileExt};
 use std::io::{self, Read, Write};
-
-/// `whence` values.
-const WHENCE_SET: u32 = 0;
-const WHENCE_CUR: u32 = 1;
-const WHENCE_END: u32 = 2;
-
-/// The largest `advice` value (`noreuse`).
-const ADVICE_MAX: u32 = 5;
 
 fn stdio_filetype(stdio: Stdio) -> u8 {
     if stdio.is_tty() {
@@ -256,13 +249,13 @@ pub fn fd_sync(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result<
     sync(ctx, fd, false)
 }
 
-/// A 24-byte `fdstat`.
-fn fdstat_bytes(filetype: u8, flags: u16, base: u64, inheriting: u64) -> [u8; 24] {
-    let mut out = [0u8; 24];
-    out[0] = filetype;
-    out[2..4].copy_from_slice(&flags.to_le_bytes());
-    out[8..16].copy_from_slice(&base.to_le_bytes());
-    out[16..24].copy_from_slice(&inheriting.to_le_bytes());
+/// An `fdstat`.
+fn fdstat_bytes(filetype: u8, flags: u16, base: u64, inheriting: u64) -> [u8; fdstat::SIZE] {
+    let mut out = [0u8; fdstat::SIZE];
+    out[fdstat::FILETYPE] = filetype;
+    put_u16(&mut out, fdstat::FLAGS, flags);
+    put_u64(&mut out, fdstat::RIGHTS_BASE, base);
+    put_u64(&mut out, fdstat::RIGHTS_INHERITING, inheriting);
     out
 }
 
@@ -297,9 +290,7 @@ pub fn fd_fdstat_set_flags(
     fd: u32,
     flags: u32,
 ) -> Result<(), Errno> {
-    const ALL: u32 =
-        (fdflags::APPEND | fdflags::DSYNC | fdflags::NONBLOCK | fdflags::RSYNC | fdflags::SYNC)
-            as u32;
+    const ALL: u32 = fdflags::ALL as u32;
     const SYNCS: u16 = fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC;
     if flags & !ALL != 0 {
         return Err(Errno::Inval);
@@ -382,12 +373,16 @@ pub fn fd_filestat_get(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let bytes = match ctx.table.get(fd)? {
+    memory.write(out, &fd_filestat(ctx, fd)?)
+}
+
+/// The `filestat` of `fd`, as preview1 lays it out.
+pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
+    Ok(match ctx.table.get(fd)? {
         Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
         Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
         Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
-    };
-    memory.write(out, &bytes)
+    })
 }
 
 pub fn fd_filestat_set_size(
@@ -467,9 +462,9 @@ pub fn fd_prestat_get(
 ) -> Result<(), Errno> {
     let name = preopen_name(ctx, fd)?;
     let len = u32::try_from(name.len())?;
-    let mut bytes = [0u8; 8];
-    bytes[0] = 0; // preopentype::dir
-    bytes[4..8].copy_from_slice(&len.to_le_bytes());
+    let mut bytes = [0u8; prestat::SIZE];
+    bytes[prestat::TAG] = PREOPENTYPE_DIR;
+    put_u32(&mut bytes, prestat::NAME_LEN, len);
     memory.write(out, &bytes)
 }
 
@@ -588,12 +583,12 @@ pub fn fd_seek(
     memory.slice(newoffset, 8)?;
     let offset = offset as i64;
     let position = match whence {
-        WHENCE_SET => u64::try_from(offset).map_err(|_| Errno::Inval)?,
-        WHENCE_CUR => file
+        whence::SET => u64::try_from(offset).map_err(|_| Errno::Inval)?,
+        whence::CUR => file
             .position
             .checked_add_signed(offset)
             .ok_or(Errno::Inval)?,
-        WHENCE_END => file
+        whence::END => file
             .file
             .metadata()?
             .len()

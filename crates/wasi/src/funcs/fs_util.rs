@@ -1,6 +1,7 @@
 //! Helpers shared by the fd and path calls: rights, file types, `filestat`
 //! encoding, timestamps and guest path checks.
 
+use crate::abi::filestat;
 use crate::{Errno, GuestMemory};
 use cap_std::fs::{FileType, Metadata, MetadataExt};
 
@@ -9,36 +10,7 @@ use cap_std::fs::{FileType, Metadata, MetadataExt};
 pub mod rights {
     use crate::Access;
 
-    pub const FD_DATASYNC: u64 = 1 << 0;
-    pub const FD_READ: u64 = 1 << 1;
-    pub const FD_SEEK: u64 = 1 << 2;
-    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
-    pub const FD_SYNC: u64 = 1 << 4;
-    pub const FD_TELL: u64 = 1 << 5;
-    pub const FD_WRITE: u64 = 1 << 6;
-    pub const FD_ADVISE: u64 = 1 << 7;
-    pub const FD_ALLOCATE: u64 = 1 << 8;
-    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
-    pub const PATH_CREATE_FILE: u64 = 1 << 10;
-    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
-    pub const PATH_LINK_TARGET: u64 = 1 << 12;
-    pub const PATH_OPEN: u64 = 1 << 13;
-    pub const FD_READDIR: u64 = 1 << 14;
-    pub const PATH_READLINK: u64 = 1 << 15;
-    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
-    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
-    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
-    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
-    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
-    pub const FD_FILESTAT_GET: u64 = 1 << 21;
-    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
-    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
-    pub const PATH_SYMLINK: u64 = 1 << 24;
-    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
-    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
-    pub const POLL_FD_READWRITE: u64 = 1 << 27;
-    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
-    pub const SOCK_ACCEPT: u64 = 1 << 29;
+    pub use crate::abi::rights::*;
 
     /// Rights that make `path_open` open the host file for writing.
     pub const WRITE_ANY: u64 = FD_WRITE | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
@@ -150,18 +122,7 @@ pub mod rights {
     }
 }
 
-/// `filetype` values.
-#[allow(dead_code)]
-pub mod filetype {
-    pub const UNKNOWN: u8 = 0;
-    pub const BLOCK_DEVICE: u8 = 1;
-    pub const CHARACTER_DEVICE: u8 = 2;
-    pub const DIRECTORY: u8 = 3;
-    pub const REGULAR_FILE: u8 = 4;
-    pub const SOCKET_DGRAM: u8 = 5;
-    pub const SOCKET_STREAM: u8 = 6;
-    pub const SYMBOLIC_LINK: u8 = 7;
-}
+pub use crate::abi::filetype;
 
 /// The WASI `filetype` of a host file type.
 pub fn filetype_of(ft: FileType) -> u8 {
@@ -194,34 +155,51 @@ fn nanos(secs: i64, nsec: i64) -> u64 {
         .saturating_add(nsec.max(0) as u64)
 }
 
-/// A 64-byte `filestat`: dev, ino, filetype, nlink, size, atim, mtim, ctim.
-pub fn filestat_bytes(meta: &Metadata) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    out[0..8].copy_from_slice(&meta.dev().to_le_bytes());
-    out[8..16].copy_from_slice(&meta.ino().to_le_bytes());
-    out[16] = filetype_of(meta.file_type());
-    out[24..32].copy_from_slice(&meta.nlink().to_le_bytes());
-    out[32..40].copy_from_slice(&meta.len().to_le_bytes());
-    out[40..48].copy_from_slice(&nanos(meta.atime(), meta.atime_nsec()).to_le_bytes());
-    out[48..56].copy_from_slice(&nanos(meta.mtime(), meta.mtime_nsec()).to_le_bytes());
-    out[56..64].copy_from_slice(&nanos(meta.ctime(), meta.ctime_nsec()).to_le_bytes());
+/// A `filestat`: dev, ino, filetype, nlink, size, atim, mtim, ctim.
+pub fn filestat_bytes(meta: &Metadata) -> [u8; filestat::SIZE] {
+    let mut out = [0u8; filestat::SIZE];
+    put_u64(&mut out, filestat::DEV, meta.dev());
+    put_u64(&mut out, filestat::INO, meta.ino());
+    out[filestat::FILETYPE] = filetype_of(meta.file_type());
+    put_u64(&mut out, filestat::NLINK, meta.nlink());
+    put_u64(&mut out, filestat::FILESIZE, meta.len());
+    put_u64(
+        &mut out,
+        filestat::ATIM,
+        nanos(meta.atime(), meta.atime_nsec()),
+    );
+    put_u64(
+        &mut out,
+        filestat::MTIM,
+        nanos(meta.mtime(), meta.mtime_nsec()),
+    );
+    put_u64(
+        &mut out,
+        filestat::CTIM,
+        nanos(meta.ctime(), meta.ctime_nsec()),
+    );
     out
 }
 
 /// A `filestat` for something with no host metadata worth showing (stdio).
-pub fn filestat_synthetic(filetype: u8) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    out[16] = filetype;
+pub fn filestat_synthetic(filetype: u8) -> [u8; filestat::SIZE] {
+    let mut out = [0u8; filestat::SIZE];
+    out[filestat::FILETYPE] = filetype;
     out
 }
 
-/// `fstflags` bits.
-pub mod fstflags {
-    pub const ATIM: u32 = 1 << 0;
-    pub const ATIM_NOW: u32 = 1 << 1;
-    pub const MTIM: u32 = 1 << 2;
-    pub const MTIM_NOW: u32 = 1 << 3;
+/// Little-endian fields of a struct being laid out for the guest.
+pub fn put_u16(out: &mut [u8], at: usize, v: u16) {
+    out[at..at + 2].copy_from_slice(&v.to_le_bytes());
 }
+pub fn put_u32(out: &mut [u8], at: usize, v: u32) {
+    out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+pub fn put_u64(out: &mut [u8], at: usize, v: u64) {
+    out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+pub use crate::abi::fstflags;
 
 /// What to do with one timestamp in `*_set_times`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ mod fd;
 pub(crate) mod fs_util;
 mod misc;
 mod path;
-mod poll;
+pub(crate) mod poll;
 mod readdir;
 mod sock;
 

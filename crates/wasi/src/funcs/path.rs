@@ -13,14 +13,10 @@ use cap_fs_ext::{
 };
 use cap_std::fs::{Dir, OpenOptions};
 
-/// `lookupflags`.
-const SYMLINK_FOLLOW: u32 = 1 << 0;
-
-/// `oflags`.
-const O_CREAT: u32 = 1 << 0;
-const O_DIRECTORY: u32 = 1 << 1;
-const O_EXCL: u32 = 1 << 2;
-const O_TRUNC: u32 = 1 << 3;
+use crate::abi::lookupflags::SYMLINK_FOLLOW;
+use crate::abi::oflags::{
+    ALL as O_ALL, CREAT as O_CREAT, DIRECTORY as O_DIRECTORY, EXCL as O_EXCL, TRUNC as O_TRUNC,
+};
 
 /// The directory behind `fd`.
 fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
@@ -82,6 +78,19 @@ pub fn path_filestat_get(
     path_len: u32,
     out: u32,
 ) -> Result<(), Errno> {
+    let bytes = path_filestat(ctx, memory, fd, flags, path, path_len)?;
+    memory.write(out, &bytes)
+}
+
+/// The `filestat` of a path, as preview1 lays it out.
+pub(crate) fn path_filestat(
+    ctx: &mut WasiCtx,
+    memory: &GuestMemory,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<[u8; crate::abi::filestat::SIZE], Errno> {
     let follow = follow(flags)?;
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
@@ -99,8 +108,7 @@ pub fn path_filestat_get(
     } else {
         dir.dir.symlink_metadata(path)?
     };
-    let bytes = fs_util::filestat_bytes(&meta);
-    memory.write(out, &bytes)
+    Ok(fs_util::filestat_bytes(&meta))
 }
 
 pub fn path_filestat_set_times(
@@ -188,13 +196,10 @@ pub fn path_open(
 ) -> Result<(), Errno> {
     let parent = dir(ctx, fd)?;
     let follow = follow(dirflags)?;
-    if oflags & !(O_CREAT | O_DIRECTORY | O_EXCL | O_TRUNC) != 0 {
+    if oflags & !O_ALL != 0 {
         return Err(Errno::Inval);
     }
-    const ALL_FDFLAGS: u32 =
-        (fdflags::APPEND | fdflags::DSYNC | fdflags::NONBLOCK | fdflags::RSYNC | fdflags::SYNC)
-            as u32;
-    if fdflags & !ALL_FDFLAGS != 0 {
+    if fdflags & !(fdflags::ALL as u32) != 0 {
         return Err(Errno::Inval);
     }
     let fdflags = fdflags as u16;

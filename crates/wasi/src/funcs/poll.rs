@@ -11,30 +11,23 @@
 //! carrying an error, not a failure of the whole call.
 
 use crate::funcs::clock;
+use crate::funcs::fs_util::{put_u16, put_u64};
 use crate::table::Descriptor;
 use crate::{Errno, GuestMemory, WasiCtx};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
+use crate::abi::{
+    event, eventtype, subscription, EVENT_FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME,
+};
+
 /// Size of a `subscription` in guest memory.
-const SUBSCRIPTION_SIZE: u32 = 48;
+const SUBSCRIPTION_SIZE: u32 = subscription::SIZE;
 /// Size of an `event` in guest memory.
-const EVENT_SIZE: u32 = 32;
-
-/// `eventtype` values (the subscription tag and the event type).
-mod eventtype {
-    pub const CLOCK: u8 = 0;
-    pub const FD_READ: u8 = 1;
-    pub const FD_WRITE: u8 = 2;
-}
-
-/// `subclockflags`: the timeout is an absolute time of the clock.
-const SUBSCRIPTION_CLOCK_ABSTIME: u16 = 1;
-/// `eventrwflags`: the peer closed its end.
-const EVENT_FD_READWRITE_HANGUP: u16 = 1;
+const EVENT_SIZE: u32 = event::SIZE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SubscriptionKind {
+pub(crate) enum SubscriptionKind {
     Clock {
         id: u32,
         timeout: u64,
@@ -46,9 +39,9 @@ enum SubscriptionKind {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Subscription {
-    userdata: u64,
-    kind: SubscriptionKind,
+pub(crate) struct Subscription {
+    pub userdata: u64,
+    pub kind: SubscriptionKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,42 +78,43 @@ impl Event {
     }
 }
 
-fn le_u16(b: &[u8], at: usize) -> u16 {
+pub(crate) fn le_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes(b[at..at + 2].try_into().expect("2 bytes"))
 }
-fn le_u32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
 }
-fn le_u64(b: &[u8], at: usize) -> u64 {
+pub(crate) fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// Decodes one 48-byte `subscription`. An unknown tag is `EINVAL`.
 fn decode_subscription(b: &[u8]) -> Result<Subscription, Errno> {
     debug_assert_eq!(b.len(), SUBSCRIPTION_SIZE as usize);
-    let userdata = le_u64(b, 0);
-    let kind = match b[8] {
+    use subscription::*;
+    let userdata = le_u64(b, USERDATA);
+    let kind = match b[TAG] {
         eventtype::CLOCK => SubscriptionKind::Clock {
-            id: le_u32(b, 16),
-            timeout: le_u64(b, 24),
-            precision: le_u64(b, 32),
-            flags: le_u16(b, 40),
+            id: le_u32(b, CLOCK_ID),
+            timeout: le_u64(b, CLOCK_TIMEOUT),
+            precision: le_u64(b, CLOCK_PRECISION),
+            flags: le_u16(b, CLOCK_FLAGS),
         },
-        eventtype::FD_READ => SubscriptionKind::FdRead(le_u32(b, 16)),
-        eventtype::FD_WRITE => SubscriptionKind::FdWrite(le_u32(b, 16)),
+        eventtype::FD_READ => SubscriptionKind::FdRead(le_u32(b, FD)),
+        eventtype::FD_WRITE => SubscriptionKind::FdWrite(le_u32(b, FD)),
         _ => return Err(Errno::Inval),
     };
     Ok(Subscription { userdata, kind })
 }
 
 /// Encodes one 32-byte `event`; padding is zero.
-fn encode_event(event: &Event) -> [u8; EVENT_SIZE as usize] {
+fn encode_event(e: &Event) -> [u8; EVENT_SIZE as usize] {
     let mut b = [0u8; EVENT_SIZE as usize];
-    b[0..8].copy_from_slice(&event.userdata.to_le_bytes());
-    b[8..10].copy_from_slice(&(event.error as u16).to_le_bytes());
-    b[10] = event.ty;
-    b[16..24].copy_from_slice(&event.nbytes.to_le_bytes());
-    b[24..26].copy_from_slice(&event.flags.to_le_bytes());
+    put_u64(&mut b, event::USERDATA, e.userdata);
+    put_u16(&mut b, event::ERROR, e.error as u16);
+    b[event::TYPE] = e.ty;
+    put_u64(&mut b, event::NBYTES, e.nbytes);
+    put_u16(&mut b, event::FLAGS, e.flags);
     b
 }
 
@@ -212,6 +206,32 @@ pub fn poll_oneoff(
     nsubscriptions: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
+    let layout = (SUBSCRIPTION_SIZE, decode_subscription as _);
+    poll_oneoff_as(
+        ctx,
+        memory,
+        subscriptions,
+        events,
+        nsubscriptions,
+        nevents,
+        layout,
+    )
+}
+
+/// How subscriptions are laid out: their size and their decoder (preview1
+/// and snapshot 0 differ; events are the same).
+pub(crate) type SubscriptionLayout = (u32, fn(&[u8]) -> Result<Subscription, Errno>);
+
+/// `poll_oneoff` with subscriptions in `layout`.
+pub(crate) fn poll_oneoff_as(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    subscriptions: u32,
+    events: u32,
+    nsubscriptions: u32,
+    nevents: u32,
+    (subscription_size, decode): SubscriptionLayout,
+) -> Result<(), Errno> {
     // The host keeps a few words per subscription; without a cap a guest
     // could make it allocate about twice its own memory in one call.
     if nsubscriptions > MAX_SUBSCRIPTIONS {
@@ -221,7 +241,7 @@ pub fn poll_oneoff(
         return Err(Errno::Inval);
     }
     let in_len = nsubscriptions
-        .checked_mul(SUBSCRIPTION_SIZE)
+        .checked_mul(subscription_size)
         .ok_or(Errno::Fault)?;
     let out_len = nsubscriptions.checked_mul(EVENT_SIZE).ok_or(Errno::Fault)?;
     // Check the whole output array up front: no partial results.
@@ -229,8 +249,8 @@ pub fn poll_oneoff(
     memory.slice(nevents, 4)?;
     let subs = memory
         .slice(subscriptions, in_len)?
-        .chunks_exact(SUBSCRIPTION_SIZE as usize)
-        .map(decode_subscription)
+        .chunks_exact(subscription_size as usize)
+        .map(decode)
         .collect::<Result<Vec<_>, Errno>>()?;
 
     let mut ready: Vec<Event> = Vec::new();

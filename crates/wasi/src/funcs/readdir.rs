@@ -14,7 +14,7 @@
 //! host keeps at most one batch per directory, whatever the directory's
 //! size or the guest's buffer length.
 
-use super::fs_util::filetype;
+use super::fs_util::{filetype, put_u32, put_u64};
 use crate::table::Descriptor;
 use crate::{Errno, GuestMemory, WasiCtx};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, SeekFrom};
@@ -26,8 +26,7 @@ use std::os::fd::{AsFd, OwnedFd};
 /// the longest name (255 bytes) with its header.
 const BATCH: usize = 8 << 10;
 
-/// `dirent` header size: d_next u64, d_ino u64, d_namlen u32, d_type u8.
-const DIRENT_SIZE: usize = 24;
+use crate::abi::dirent::{self, SIZE as DIRENT_SIZE};
 
 struct Entry {
     name: Box<[u8]>,
@@ -142,10 +141,10 @@ fn write_entry(
     entry: &Entry,
 ) -> Result<bool, Errno> {
     let mut header = [0u8; DIRENT_SIZE];
-    header[0..8].copy_from_slice(&entry.next.to_le_bytes());
-    header[8..16].copy_from_slice(&entry.ino.to_le_bytes());
-    header[16..20].copy_from_slice(&(entry.name.len() as u32).to_le_bytes());
-    header[20] = entry.filetype;
+    put_u64(&mut header, dirent::NEXT, entry.next);
+    put_u64(&mut header, dirent::INO, entry.ino);
+    put_u32(&mut header, dirent::NAMLEN, entry.name.len() as u32);
+    header[dirent::TYPE] = entry.filetype;
     let header_part = DIRENT_SIZE.min(room);
     memory.write(at, &header[..header_part])?;
     let name_part = entry.name.len().min(room - header_part);

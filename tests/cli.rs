@@ -1,0 +1,497 @@
+//! The `hoist` command line around the guest: which entry points run,
+//! `--preload` reactors, `--invoke` arguments, argv[0], environment bytes,
+//! exit statuses, and hoist's own output when its stdout is closed.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod support;
+
+fn program(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing", path.display());
+    path.to_str().expect("UTF-8 path").to_string()
+}
+
+/// A fresh directory for one test's files, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(tag: &str) -> TempDir {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hoist-cli-test-{}-{}-{tag}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+/// Writes `wat` as a module binary in a fresh directory (kept while the
+/// returned guard lives).
+fn wasm_file(tag: &str, wat: &str) -> (TempDir, PathBuf) {
+    let dir = temp_dir(tag);
+    let path = dir.join(&format!("{tag}.wasm"));
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    (dir, path)
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "exit status {:?}, expected {code}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code,
+            self.stdout(),
+            self.stderr
+        );
+        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
+        self
+    }
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code(),
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn run_cmd(mut cmd: Command) -> Run {
+    finish(cmd.stdin(Stdio::null()).output().expect("running hoist"))
+}
+
+fn run<S: AsRef<OsStr>>(args: &[S]) -> Run {
+    let mut cmd = support::hoist();
+    cmd.args(args);
+    run_cmd(cmd)
+}
+
+// 1. Entry points.
+
+#[test]
+fn a_start_section_alone_is_an_entry_point() {
+    let run = run(&["run", &program("start_only")]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "start function ran\n");
+    assert_eq!(run.stderr, "");
+
+    // The same from an artifact, whose exports are read after loading it.
+    let dir = temp_dir("start-artifact");
+    let artifact = dir.join("start_only.hwasm");
+    let artifact = artifact.to_str().unwrap();
+    self::run(&["compile", &program("start_only"), "-o", artifact]).expect_code(0);
+    let run = self::run(&["run", artifact]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "start function ran\n");
+}
+
+#[test]
+fn a_reactor_alone_is_initialized() {
+    let run = run(&["run", &program("wat_reactor")]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "");
+    assert_eq!(run.stderr, "wat_reactor: _initialize\n");
+}
+
+#[test]
+fn initialize_runs_before_start() {
+    let (_dir, module) = wasm_file(
+        "both",
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "init\n")
+          (data (i32.const 32) "start\n")
+          (func $print (param i32 i32)
+            (i32.store (i32.const 0) (local.get 0))
+            (i32.store (i32.const 4) (local.get 1))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+          (func (export "_initialize") (call $print (i32.const 16) (i32.const 5)))
+          (func (export "_start") (call $print (i32.const 32) (i32.const 6))))"#,
+    );
+    let run = run(&[OsStr::new("run"), module.as_os_str()]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "init\nstart\n");
+}
+
+/// A module with nothing to run, whose code does not even validate: the
+/// missing entry point is reported, which shows the check came before
+/// the compile.
+#[test]
+fn no_entry_point_is_refused_before_compiling() {
+    let (_dir, module) = wasm_file(
+        "no-entry",
+        r#"(module (func (export "other") (result i32)) (global (export "_start") i32 (i32.const 0)))"#,
+    );
+    let run = run(&[OsStr::new("run"), module.as_os_str()]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.starts_with("error: ") && run.stderr.contains("exports no `_start` function"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("compile"), "{}", run.stderr);
+
+    let run = self::run(&[
+        OsStr::new("run"),
+        OsStr::new("--invoke"),
+        OsStr::new("missing"),
+        module.as_os_str(),
+    ]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("exports no function `missing`") && !run.stderr.contains("compile"),
+        "{}",
+        run.stderr
+    );
+
+    // A valid artifact with no entry point: refused once loaded.
+    let dir = temp_dir("no-entry-artifact");
+    let wasm = dir.join("none.wasm");
+    std::fs::write(
+        &wasm,
+        wat::parse_str(r#"(module (func (export "f")))"#).unwrap(),
+    )
+    .unwrap();
+    let artifact = dir.join("none.hwasm");
+    run_cmd({
+        let mut cmd = support::hoist();
+        cmd.arg("compile").arg(&wasm).arg("-o").arg(&artifact);
+        cmd
+    })
+    .expect_code(0);
+    let run = self::run(&[OsStr::new("run"), artifact.as_os_str()]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("exports no `_start` function"),
+        "{}",
+        run.stderr
+    );
+}
+
+// 2. --preload reactors.
+
+#[test]
+fn preloaded_reactors_are_initialized_once() {
+    for reactor in ["preload_reactor", "wat_reactor"] {
+        let spec = format!("reactor={}", program(reactor));
+        let run = run(&["run", "--preload", &spec, &program("preload_main")]);
+        run.expect_code(0);
+        assert_eq!(run.stdout(), "reactor state: 1\n", "with {reactor}");
+    }
+    // Initialized before the main module is instantiated: the main
+    // module's start function already sees the state.
+    let (_dir, main) = wasm_file(
+        "reads-in-start",
+        r#"(module
+          (import "reactor" "reactor_state" (func $state (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (func $start (call $exit (i32.add (i32.const 40) (call $state))))
+          (start $start))"#,
+    );
+    let run = run(&[
+        OsStr::new("run"),
+        OsStr::new("--preload"),
+        OsStr::new(&format!("reactor={}", program("wat_reactor"))),
+        main.as_os_str(),
+    ]);
+    run.expect_code(41);
+}
+
+// 3. --invoke arguments.
+
+fn invoke(name: &str, args: &[&str]) -> Run {
+    let module = program("invoke");
+    let mut all = vec!["run", "--invoke", name, &module];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn invoke_gives_every_argument_to_argv() {
+    let run = invoke("show_args", &["7", "-8", "x", "--flag", ""]);
+    run.expect_code(0);
+    // argv (all the arguments, as wasmtime passes them), then the results:
+    // argc and the two parameters.
+    assert_eq!(run.stdout(), "invoke.wasm\n7\n-8\nx\n--flag\n\n6\n7\n-8\n");
+
+    let run = invoke("five", &["extra"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "5\n");
+}
+
+#[test]
+fn invoke_with_too_few_arguments() {
+    let run = invoke("show_args", &["1"]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: `show_args` takes 2 arguments, 1 given (its type is (func (param i32 i64) (result i32 i32 i64)))\n"
+    );
+    // An empty list is left out of the type, as in the text format.
+    let run = invoke("sink", &[]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("(its type is (func (param i32)))"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn invoke_arguments_in_range() {
+    for (func, arg, printed) in [
+        ("id_i32", "-2147483648", "-2147483648"),
+        ("id_i32", "2147483647", "2147483647"),
+        ("id_i32", "+5", "5"),
+        ("id_i32", "0x7fffffff", "2147483647"),
+        ("id_i32", "0X10", "16"),
+        ("id_i64", "-9223372036854775808", "-9223372036854775808"),
+        ("id_i64", "0x7fffffffffffffff", "9223372036854775807"),
+        ("id_f32", "1.5", "1.5"),
+        ("id_f32", "-inf", "-inf"),
+        ("id_f64", "-2.5e-3", "-0.0025"),
+    ] {
+        let run = invoke(func, &[arg]);
+        run.expect_code(0);
+        assert_eq!(run.stdout(), format!("{printed}\n"), "{func} {arg}");
+    }
+}
+
+#[test]
+fn invoke_arguments_out_of_range_are_errors() {
+    for (func, arg, ty) in [
+        ("id_i32", "2147483648", "i32"),
+        ("id_i32", "4294967296", "i32"),
+        ("id_i32", "-2147483649", "i32"),
+        ("id_i32", "0xffffffff", "i32"),
+        ("id_i64", "9223372036854775808", "i64"),
+        ("id_i64", "18446744073709551616", "i64"),
+        ("id_i64", "-9223372036854775809", "i64"),
+        ("id_f32", "1e39", "f32"),
+        ("id_f64", "1e309", "f64"),
+    ] {
+        let run = invoke(func, &[arg]);
+        run.expect_code(1);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: argument 1 of `{func}`, `{arg}`\n  caused by: out of range for {ty}{}\n",
+                match ty {
+                    "i32" => " (-2147483648 to 2147483647)",
+                    "i64" => " (-9223372036854775808 to 9223372036854775807)",
+                    _ => "",
+                }
+            ),
+            "{func} {arg}"
+        );
+    }
+    for (func, arg) in [
+        ("id_i32", "1e3"),
+        ("id_i32", "0x-5"),
+        ("id_i64", " 5"),
+        ("id_f32", "x"),
+    ] {
+        let run = invoke(func, &[arg]);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("caused by: not an"),
+            "{func} {arg}: {}",
+            run.stderr
+        );
+    }
+}
+
+// 4. argv[0].
+
+#[test]
+fn argv0_is_the_file_name() {
+    let module = program("args");
+    assert!(module.starts_with('/'));
+    let run = run(&["run", &module, "x"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "argc=2\nargv[0]=args.wasm\nargv[1]=x\n");
+
+    let run = self::run(&["run", "--argv0", "/given/name", &module]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "argc=1\nargv[0]=/given/name\n");
+}
+
+// 5. Arguments and environment are bytes.
+
+#[test]
+fn non_utf8_environment_and_arguments_pass_through() {
+    let value = OsStr::from_bytes(b"caf\xe9 \xff");
+    let expected = b"HOIST_TEST_LATIN1=caf\xe9 \xff\n";
+    for args in [
+        vec![OsStr::new("--inherit-env")],
+        vec![OsStr::new("--env"), OsStr::new("HOIST_TEST_LATIN1")],
+    ] {
+        let mut cmd = support::hoist();
+        cmd.env_clear()
+            .env("XDG_CACHE_HOME", support::private_home().join("cache"))
+            .env("XDG_STATE_HOME", support::private_home().join("state"))
+            .env("HOIST_TEST_LATIN1", value)
+            .arg("run")
+            .args(&args)
+            .arg(program("env"));
+        let run = run_cmd(cmd);
+        run.expect_code(0);
+        let line = run
+            .stdout
+            .split_inclusive(|b| *b == b'\n')
+            .find(|l| l.starts_with(b"HOIST_TEST_LATIN1="));
+        assert_eq!(
+            line,
+            Some(&expected[..]),
+            "with {args:?}: {:?}",
+            run.stdout()
+        );
+    }
+
+    let mut env_arg = b"X=".to_vec();
+    env_arg.extend_from_slice(value.as_bytes());
+    let run = run(&[
+        OsStr::new("run"),
+        OsStr::new("--env"),
+        OsStr::from_bytes(&env_arg),
+        OsStr::new(&program("env")),
+    ]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, b"X=caf\xe9 \xff\n");
+
+    let run = self::run(&[OsStr::new("run"), OsStr::new(&program("args")), value]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout,
+        b"argc=2\nargv[0]=args.wasm\nargv[1]=caf\xe9 \xff\n"
+    );
+}
+
+// 6. A closed stdout.
+
+/// Runs hoist with `args` and a stdout whose reader is gone.
+fn run_with_closed_stdout(args: &[&OsStr]) -> Run {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = support::hoist()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    finish(output)
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    let dir = temp_dir("closed-stdout");
+    let artifact = dir.join("hello.hwasm");
+    let hello = program("hello");
+    run(&[
+        OsStr::new("compile"),
+        OsStr::new(&hello),
+        OsStr::new("-o"),
+        artifact.as_os_str(),
+    ])
+    .expect_code(0);
+    let wast = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fac.wast");
+    let invoke = program("invoke");
+    let cases: Vec<Vec<&OsStr>> = vec![
+        vec!["run", "--invoke", "five", &invoke]
+            .into_iter()
+            .map(OsStr::new)
+            .collect(),
+        vec![OsStr::new("inspect"), artifact.as_os_str()],
+        vec![OsStr::new("wast"), wast.as_os_str()],
+        vec![OsStr::new("cache"), OsStr::new("info")],
+        vec![OsStr::new("cache"), OsStr::new("clean")],
+    ];
+    for args in cases {
+        let run = run_with_closed_stdout(&args);
+        run.expect_code(141);
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+
+    // `compile` prints nothing on stdout: it succeeds, and a closed stderr
+    // for its messages does not matter either.
+    let out = dir.join("again.hwasm");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = support::hoist()
+        .arg("compile")
+        .arg(&hello)
+        .arg("-o")
+        .arg(&out)
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(out.exists());
+
+    // An error with stderr closed: exit 1, no panic (101).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let status = support::hoist()
+        .args(["run", "/nonexistent/x.wasm"])
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+}
+
+// 7. Exit statuses.
+
+#[test]
+fn exit_statuses_never_wrap_to_success() {
+    for code in [0, 1, 125, 126, 255] {
+        let run = run(&["run", &program("exit"), &code.to_string()]);
+        run.expect_code(code);
+        assert_eq!(run.stderr, "");
+    }
+    for code in [256, 257, -1, i32::MAX, i32::MIN] {
+        let run = run(&["run", &program("exit"), &code.to_string()]);
+        run.expect_code(1);
+        assert_eq!(
+            run.stderr,
+            format!(
+                "error: the guest exited with status {code}, which is not a process exit status (0 to 255)\n"
+            )
+        );
+    }
+}
