@@ -1066,7 +1066,8 @@ fn hoist_outcome(err: &hoist::Error) -> Outcome {
             | C::CastFailure
             | C::NullStructReference
             | C::NullArrayReference
-            | C::ArrayOutOfBounds,
+            | C::ArrayOutOfBounds
+            | C::AtomicWaitNonSharedMemory,
         ) => Trap::Other("hoist: a Wasm 3.0 trap"),
         None => Trap::Other("hoist: trap without a code"),
     })

@@ -36,11 +36,14 @@ pub enum TrapCode {
     NullArrayReference,
     /// An array access out of bounds.
     ArrayOutOfBounds,
+    /// `memory.atomic.wait` on a memory that is not shared: nothing could
+    /// ever wake it.
+    AtomicWaitNonSharedMemory,
 }
 
 impl TrapCode {
     /// Every code, in discriminant order.
-    pub const ALL: [TrapCode; 18] = [
+    pub const ALL: [TrapCode; 19] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -59,6 +62,7 @@ impl TrapCode {
         TrapCode::NullStructReference,
         TrapCode::NullArrayReference,
         TrapCode::ArrayOutOfBounds,
+        TrapCode::AtomicWaitNonSharedMemory,
     ];
 
     /// Decodes a code stored in a trap table.
@@ -87,6 +91,7 @@ impl TrapCode {
             TrapCode::NullStructReference => "null structure reference",
             TrapCode::NullArrayReference => "null array reference",
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::AtomicWaitNonSharedMemory => "atomic wait on non-shared memory",
         }
     }
 }

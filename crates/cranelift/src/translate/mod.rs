@@ -6,6 +6,7 @@
 //! policy: memories, tables, globals and calls go through
 //! [`FuncEnvironment`].
 
+mod atomics;
 mod calls;
 mod control;
 mod exceptions;

@@ -14,7 +14,7 @@ use cranelift_codegen::ir::{
     condcodes::{FloatCC, IntCC},
     immediates::{Ieee32, Ieee64},
     types::{F32, F64, I16, I32, I64, I8},
-    InstBuilder, MemFlagsData, Value,
+    AtomicRmwOp, InstBuilder, MemFlagsData, Value,
 };
 use hoist_environ::{
     Builtin, DataIndex, ElemIndex, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode,
@@ -32,6 +32,7 @@ macro_rules! define_unsupported {
     (@one function_references $($rest:tt)*) => {};
     (@one wide_arithmetic $($rest:tt)*) => {};
     (@one exceptions $($rest:tt)*) => {};
+    (@one threads $($rest:tt)*) => {};
     (@one legacy_exceptions $($rest:tt)*) => {};
     (@one gc RefEq $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
@@ -335,6 +336,210 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     }
     fn visit_ref_eq(&mut self) -> Self::Output {
         self.translate_ref_eq()
+    }
+
+    // ----- atomics (threads proposal) -----
+    fn visit_i32_atomic_load(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I32, I32)
+    }
+    fn visit_i64_atomic_load(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I64, I64)
+    }
+    fn visit_i32_atomic_load8_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I32, I8)
+    }
+    fn visit_i32_atomic_load16_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I32, I16)
+    }
+    fn visit_i64_atomic_load8_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I64, I8)
+    }
+    fn visit_i64_atomic_load16_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I64, I16)
+    }
+    fn visit_i64_atomic_load32_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_load(memarg, I64, I32)
+    }
+    fn visit_i32_atomic_store(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I32, I32)
+    }
+    fn visit_i64_atomic_store(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I64, I64)
+    }
+    fn visit_i32_atomic_store8(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I32, I8)
+    }
+    fn visit_i32_atomic_store16(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I32, I16)
+    }
+    fn visit_i64_atomic_store8(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I64, I8)
+    }
+    fn visit_i64_atomic_store16(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I64, I16)
+    }
+    fn visit_i64_atomic_store32(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_store(memarg, I64, I32)
+    }
+    fn visit_i32_atomic_rmw_add(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::Add)
+    }
+    fn visit_i64_atomic_rmw_add(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::Add)
+    }
+    fn visit_i32_atomic_rmw8_add_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::Add)
+    }
+    fn visit_i32_atomic_rmw16_add_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::Add)
+    }
+    fn visit_i64_atomic_rmw8_add_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::Add)
+    }
+    fn visit_i64_atomic_rmw16_add_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::Add)
+    }
+    fn visit_i64_atomic_rmw32_add_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::Add)
+    }
+    fn visit_i32_atomic_rmw_sub(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::Sub)
+    }
+    fn visit_i64_atomic_rmw_sub(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::Sub)
+    }
+    fn visit_i32_atomic_rmw8_sub_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::Sub)
+    }
+    fn visit_i32_atomic_rmw16_sub_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::Sub)
+    }
+    fn visit_i64_atomic_rmw8_sub_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::Sub)
+    }
+    fn visit_i64_atomic_rmw16_sub_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::Sub)
+    }
+    fn visit_i64_atomic_rmw32_sub_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::Sub)
+    }
+    fn visit_i32_atomic_rmw_and(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::And)
+    }
+    fn visit_i64_atomic_rmw_and(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::And)
+    }
+    fn visit_i32_atomic_rmw8_and_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::And)
+    }
+    fn visit_i32_atomic_rmw16_and_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::And)
+    }
+    fn visit_i64_atomic_rmw8_and_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::And)
+    }
+    fn visit_i64_atomic_rmw16_and_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::And)
+    }
+    fn visit_i64_atomic_rmw32_and_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::And)
+    }
+    fn visit_i32_atomic_rmw_or(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::Or)
+    }
+    fn visit_i64_atomic_rmw_or(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::Or)
+    }
+    fn visit_i32_atomic_rmw8_or_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::Or)
+    }
+    fn visit_i32_atomic_rmw16_or_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::Or)
+    }
+    fn visit_i64_atomic_rmw8_or_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::Or)
+    }
+    fn visit_i64_atomic_rmw16_or_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::Or)
+    }
+    fn visit_i64_atomic_rmw32_or_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::Or)
+    }
+    fn visit_i32_atomic_rmw_xor(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::Xor)
+    }
+    fn visit_i64_atomic_rmw_xor(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::Xor)
+    }
+    fn visit_i32_atomic_rmw8_xor_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::Xor)
+    }
+    fn visit_i32_atomic_rmw16_xor_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::Xor)
+    }
+    fn visit_i64_atomic_rmw8_xor_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::Xor)
+    }
+    fn visit_i64_atomic_rmw16_xor_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::Xor)
+    }
+    fn visit_i64_atomic_rmw32_xor_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::Xor)
+    }
+    fn visit_i32_atomic_rmw_xchg(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I32, AtomicRmwOp::Xchg)
+    }
+    fn visit_i64_atomic_rmw_xchg(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I64, AtomicRmwOp::Xchg)
+    }
+    fn visit_i32_atomic_rmw8_xchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I8, AtomicRmwOp::Xchg)
+    }
+    fn visit_i32_atomic_rmw16_xchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I32, I16, AtomicRmwOp::Xchg)
+    }
+    fn visit_i64_atomic_rmw8_xchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I8, AtomicRmwOp::Xchg)
+    }
+    fn visit_i64_atomic_rmw16_xchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I16, AtomicRmwOp::Xchg)
+    }
+    fn visit_i64_atomic_rmw32_xchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_rmw(memarg, I64, I32, AtomicRmwOp::Xchg)
+    }
+    fn visit_i32_atomic_rmw_cmpxchg(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I32, I32)
+    }
+    fn visit_i64_atomic_rmw_cmpxchg(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I64, I64)
+    }
+    fn visit_i32_atomic_rmw8_cmpxchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I32, I8)
+    }
+    fn visit_i32_atomic_rmw16_cmpxchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I32, I16)
+    }
+    fn visit_i64_atomic_rmw8_cmpxchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I64, I8)
+    }
+    fn visit_i64_atomic_rmw16_cmpxchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I64, I16)
+    }
+    fn visit_i64_atomic_rmw32_cmpxchg_u(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_cmpxchg(memarg, I64, I32)
+    }
+    fn visit_memory_atomic_notify(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_notify(memarg)
+    }
+    fn visit_memory_atomic_wait32(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_wait(memarg, 4)
+    }
+    fn visit_memory_atomic_wait64(&mut self, memarg: MemArg) -> Self::Output {
+        self.atomic_wait(memarg, 8)
+    }
+    fn visit_atomic_fence(&mut self, ordering: wasmparser::Ordering) -> Self::Output {
+        let _ = ordering;
+        self.atomic_fence()
     }
 
     // ----- exceptions -----
