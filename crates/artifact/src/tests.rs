@@ -119,9 +119,12 @@ fn any_changed_byte_is_refused() {
     }
 }
 
+/// A change to the tables, and the words the loader's refusal must contain.
+type TableEdit = (&'static str, Box<dyn Fn(&mut CompiledText)>);
+
 #[test]
 fn consistent_but_bad_tables_are_refused() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut CompiledText)>)> = vec![
+    let cases: Vec<TableEdit> = vec![
         ("outside", Box::new(|c| c.functions[1].length = 1000)),
         ("overlaps", Box::new(|c| c.functions[1].start = 10)),
         (

@@ -6,6 +6,8 @@
 //! between functions are resolved in place, and everything else (builtins,
 //! imports, other instances) is reached through the `VMContext`.
 
+#![forbid(unsafe_code)]
+
 mod bounds_checks;
 mod disas;
 mod func_environ;

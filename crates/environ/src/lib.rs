@@ -5,6 +5,8 @@
 //! `VMContext` ([`VMOffsets`]) and the trap codes with their spec messages.
 //! This crate knows WebAssembly but neither Cranelift nor raw memory.
 
+#![forbid(unsafe_code)]
+
 mod builtins;
 mod compiled;
 mod index;

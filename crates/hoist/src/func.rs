@@ -76,6 +76,7 @@ struct StorePtr<T>(*mut StoreInner<T>);
 // SAFETY: the store (and so this pointer's target) moves between threads
 // only as a whole, and is used by one thread at a time (`&mut Store`).
 unsafe impl<T> Send for StorePtr<T> {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl<T> Sync for StorePtr<T> {}
 
 impl<T> StorePtr<T> {
@@ -270,7 +271,9 @@ pub(crate) unsafe fn call_funcref<T>(
         unsafe { invoke_wasm(context, funcref, values.as_mut_ptr(), max_stack) }.map_err(|reason| {
             trap::from_reason(
                 reason,
+                // SAFETY: the call has returned; the store is ours again.
                 |pc| unsafe { (*store).symbolize(pc) },
+                // SAFETY: as above.
                 |exn| unsafe { (*store).describe_exception(exn) },
             )
         })

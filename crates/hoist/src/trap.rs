@@ -128,6 +128,7 @@ pub struct WasmException {
 // SAFETY: the store pointer only identifies the store (compared, never
 // dereferenced through this error).
 unsafe impl Send for WasmException {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl Sync for WasmException {}
 
 impl WasmException {

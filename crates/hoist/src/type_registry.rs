@@ -142,12 +142,15 @@ impl TypeRegistry {
             (H::Concrete(TypeRef::Engine(a)), H::Concrete(TypeRef::Engine(b))) => {
                 self.is_subtype(a, b)
             }
-            (H::Concrete(TypeRef::Engine(a)), abstract_b) => match (kind(a), abstract_b) {
-                (Some(WasmCompositeType::Func(_)), H::Func) => true,
-                (Some(WasmCompositeType::Struct(_)), H::Struct | H::Eq | H::Any) => true,
-                (Some(WasmCompositeType::Array(_)), H::Array | H::Eq | H::Any) => true,
-                _ => false,
-            },
+            (H::Concrete(TypeRef::Engine(a)), abstract_b) => matches!(
+                (kind(a), abstract_b),
+                (Some(WasmCompositeType::Func(_)), H::Func)
+                    | (
+                        Some(WasmCompositeType::Struct(_)),
+                        H::Struct | H::Eq | H::Any
+                    )
+                    | (Some(WasmCompositeType::Array(_)), H::Array | H::Eq | H::Any)
+            ),
             (H::I31 | H::Struct | H::Array, H::Eq | H::Any) => true,
             (H::Eq, H::Any) => true,
             _ => false,

@@ -130,6 +130,7 @@ pub struct StoreRef<T>(pub(crate) *mut StoreInner<T>);
 // SAFETY: the store (and so this pointer's target) moves between threads
 // only as a whole, and is used by one thread at a time (`&mut Store`).
 unsafe impl<T> Send for StoreRef<T> {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl<T> Sync for StoreRef<T> {}
 
 impl<T> StoreRef<T> {

@@ -224,8 +224,10 @@ mod tests {
 
     #[test]
     fn the_heap_is_capped() {
-        let mut heap = ExnHeap::default();
-        heap.live = MAX_OBJECTS;
+        let mut heap = ExnHeap {
+            live: MAX_OBJECTS,
+            ..ExnHeap::default()
+        };
         assert!(heap.alloc(object(&[])).is_none());
     }
 }

@@ -100,6 +100,7 @@ unsafe extern "C" fn host_array_call(
     // SAFETY: the trampoline passes the funcref of a live VMHostFunc (its
     // first field) and a value array of `slots` entries on its stack.
     let host = unsafe { &*(funcref as *const VMHostFunc) };
+    // SAFETY: as above: the array has `slots` entries.
     let values = unsafe { std::slice::from_raw_parts_mut(values, host.slots) };
     match catch_unwind(AssertUnwindSafe(|| host.call(caller_vmctx, values))) {
         Ok(Ok(())) => 1,

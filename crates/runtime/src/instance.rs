@@ -111,6 +111,7 @@ pub struct Instance {
 // SAFETY: an instance is only used by the store that owns it, which is
 // accessed by one thread at a time (`&mut Store`).
 unsafe impl Send for Instance {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl Sync for Instance {}
 
 impl Instance {

@@ -37,6 +37,7 @@ pub struct LinearMemory {
 // pointer is only dereferenced by compiled code and by methods that take
 // `&self`/`&mut self`, under the store's exclusive access.
 unsafe impl Send for LinearMemory {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {

@@ -18,6 +18,7 @@ pub struct Table {
 
 // SAFETY: the raw pointer in `definition` points into `elements`, owned here.
 unsafe impl Send for Table {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl Sync for Table {}
 
 impl Table {

@@ -58,6 +58,7 @@ pub struct ThrownException {
 // SAFETY: the pointer only identifies a store; it is compared, never
 // dereferenced by the error itself.
 unsafe impl Send for ThrownException {}
+// SAFETY: as for `Send`, with every use behind the same exclusive access.
 unsafe impl Sync for ThrownException {}
 
 impl std::fmt::Display for ThrownException {
@@ -189,6 +190,7 @@ unsafe fn new_exception(
     // SAFETY: the store context outlives its instances' calls; nothing else
     // uses the heap during this builtin.
     let store = unsafe { &*store };
+    // SAFETY: as above; the heap is in the live store context.
     let heap = unsafe { &mut *store.exn_heap.get() };
     if heap.wants_collection() && store.entry_depth.get() == 1 {
         let roots = store.gc_roots.get();

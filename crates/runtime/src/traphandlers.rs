@@ -492,6 +492,7 @@ mod tests {
             .unwrap();
             // SAFETY: querying the alternate stack with a valid out-pointer.
             let mut ss: libc::stack_t = unsafe { std::mem::zeroed() };
+            // SAFETY: as above.
             assert_eq!(unsafe { libc::sigaltstack(std::ptr::null(), &mut ss) }, 0);
             assert_eq!(ss.ss_flags & libc::SS_DISABLE, 0);
             assert!(ss.ss_size >= 64 * 1024, "altstack of {} bytes", ss.ss_size);

@@ -124,7 +124,7 @@ fn filetype(mode: libc::mode_t) -> u8 {
 
 fn native(dir: &std::fs::File, op: &Op) -> Outcome {
     let d = dir.as_raw_fd();
-    // SAFETY (all calls below): a valid directory fd, NUL-terminated paths
+    // SAFETY: every call below gets a valid directory fd, NUL-terminated paths
     // and properly sized out-buffers.
     unsafe {
         match op {

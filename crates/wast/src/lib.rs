@@ -6,6 +6,8 @@
 //! what was expected, and the run goes on with the next one. Only a script
 //! that cannot be read or parsed at all is an `Err`.
 
+#![forbid(unsafe_code)]
+
 mod spectest;
 mod values;
 
