@@ -1069,6 +1069,7 @@ fn hoist_outcome(err: &hoist::Error) -> Outcome {
             | C::ArrayOutOfBounds
             | C::AtomicWaitNonSharedMemory,
         ) => Trap::Other("hoist: a Wasm 3.0 trap"),
+        Some(C::Interrupt | C::OutOfFuel | C::GrowFailure) => Trap::Other("hoist: a limit"),
         None => Trap::Other("hoist: trap without a code"),
     })
 }

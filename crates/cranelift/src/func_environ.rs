@@ -201,10 +201,22 @@ impl<'a> FuncEnvironment<'a> {
         let delta = self.to_i64(builder, delta);
         let index = builder.ins().iconst(ir::types::I64, memory.as_u32() as i64);
         let old = self.call_builtin(builder, Builtin::MemoryGrow, &[index, delta]);
+        self.trap_on_grow_failure(builder, old);
         if memory64 {
             old
         } else {
             builder.ins().ireduce(ir::types::I32, old)
+        }
+    }
+
+    /// With `trap_on_grow_failure`, a failed `memory.grow` / `table.grow`
+    /// (the builtin's -1) traps instead of returning -1.
+    pub fn trap_on_grow_failure(&mut self, builder: &mut FunctionBuilder, old: Value) {
+        if self.tunables.trap_on_grow_failure {
+            let failed = builder.ins().icmp_imm_s(IntCC::Equal, old, -1);
+            builder
+                .ins()
+                .trapnz(failed, trap_code(TrapCode::GrowFailure));
         }
     }
 

@@ -39,11 +39,18 @@ pub enum TrapCode {
     /// `memory.atomic.wait` on a memory that is not shared: nothing could
     /// ever wake it.
     AtomicWaitNonSharedMemory,
+    /// The epoch deadline passed: a time limit or a signal interrupted the
+    /// guest.
+    Interrupt,
+    /// Fuel metering: the store's fuel is used up.
+    OutOfFuel,
+    /// `memory.grow` or `table.grow` failed with trap-on-grow-failure set.
+    GrowFailure,
 }
 
 impl TrapCode {
     /// Every code, in discriminant order.
-    pub const ALL: [TrapCode; 19] = [
+    pub const ALL: [TrapCode; 22] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -63,6 +70,9 @@ impl TrapCode {
         TrapCode::NullArrayReference,
         TrapCode::ArrayOutOfBounds,
         TrapCode::AtomicWaitNonSharedMemory,
+        TrapCode::Interrupt,
+        TrapCode::OutOfFuel,
+        TrapCode::GrowFailure,
     ];
 
     /// Decodes a code stored in a trap table.
@@ -92,6 +102,9 @@ impl TrapCode {
             TrapCode::NullArrayReference => "null array reference",
             TrapCode::ArrayOutOfBounds => "out of bounds array access",
             TrapCode::AtomicWaitNonSharedMemory => "atomic wait on non-shared memory",
+            TrapCode::Interrupt => "interrupt",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::GrowFailure => "memory or table growth failed (trap-on-grow-failure)",
         }
     }
 }

@@ -15,6 +15,17 @@ pub struct Tunables {
     /// Bytes of address space reserved for each 64-bit linear memory: how
     /// far it can grow (its accesses are checked explicitly).
     pub memory64_reservation: u64,
+    /// Compile epoch checks (function entries and loop headers), so a
+    /// timer or a signal can interrupt the guest.
+    pub epoch_interruption: bool,
+    /// Compile fuel metering: every operator costs fuel; running out traps.
+    pub consume_fuel: bool,
+    /// `memory.grow` and `table.grow` trap instead of returning -1.
+    pub trap_on_grow_failure: bool,
+    /// The largest size any linear memory may grow to, in bytes.
+    pub max_memory_size: Option<u64>,
+    /// The most elements any table may grow to.
+    pub max_table_elements: Option<u64>,
 }
 
 impl Default for Tunables {
@@ -24,6 +35,11 @@ impl Default for Tunables {
             memory_guard_size: 32 << 20,
             max_wasm_stack: 512 << 10,
             memory64_reservation: 256 << 30,
+            epoch_interruption: false,
+            consume_fuel: false,
+            trap_on_grow_failure: false,
+            max_memory_size: None,
+            max_table_elements: None,
         }
     }
 }
@@ -40,10 +56,19 @@ impl Tunables {
             max_wasm_stack: _,
             // 64-bit memories are always checked explicitly.
             memory64_reservation: _,
+            epoch_interruption,
+            consume_fuel,
+            trap_on_grow_failure,
+            // Limits the runtime enforces when memories and tables grow.
+            max_memory_size: _,
+            max_table_elements: _,
         } = self;
         vec![
             ("memory_reservation", *memory_reservation),
             ("memory_guard_size", *memory_guard_size),
+            ("epoch_interruption", u64::from(*epoch_interruption)),
+            ("consume_fuel", u64::from(*consume_fuel)),
+            ("trap_on_grow_failure", u64::from(*trap_on_grow_failure)),
         ]
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! VMContext header    { magic: u32, instance, store_context, builtins }
-//! VMStoreContext      { stack_limit: usize }
+//! VMStoreContext      { stack_limit: usize, epoch_counter: *const u64,
+//!                       epoch_deadline: u64, fuel_consumed: i64, ... }
 //! VMMemoryDefinition  { base: *mut u8, current_length: usize }
 //! VMTableDefinition   { base: *mut usize, current_elements: u32 }
 //! VMGlobalDefinition  { storage: [u8; 16] }
@@ -55,6 +56,18 @@ impl VMLayout {
     // --- VMStoreContext ---
     pub fn store_context_stack_limit(&self) -> u32 {
         0
+    }
+    /// Pointer to the engine's epoch counter (a `u64` another thread bumps).
+    pub fn store_context_epoch_counter(&self) -> u32 {
+        self.p()
+    }
+    /// The epoch at which compiled code stops (interrupt).
+    pub fn store_context_epoch_deadline(&self) -> u32 {
+        2 * self.p()
+    }
+    /// Fuel spent minus fuel given: compiled code traps once it is above 0.
+    pub fn store_context_fuel_consumed(&self) -> u32 {
+        2 * self.p() + 8
     }
 
     // --- VMMemoryDefinition ---

@@ -83,9 +83,51 @@ impl Config {
         self.wasm_feature(WasmFeatures::MULTI_MEMORY, on)
     }
 
-    /// Bytes of native stack wasm may use per call from the host.
+    /// Bytes of native stack wasm may use per call from the host (default
+    /// 512 KiB). The calling thread must have that much stack (plus room
+    /// for the host); hoist never uses more than the thread has.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.tunables.max_wasm_stack = bytes;
+        self
+    }
+
+    /// Compiles epoch checks into function entries and loop headers, so
+    /// [`Engine::increment_epoch`] past a store's deadline
+    /// ([`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline))
+    /// interrupts its guest with a trap. Off by default (it costs a little
+    /// in every loop); code-affecting, so artifacts record it.
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
+        self.tunables.epoch_interruption = on;
+        self
+    }
+
+    /// Compiles fuel metering: every operator costs one unit (those that do
+    /// no work, none); a store runs out after the fuel it was given
+    /// ([`Store::set_fuel`](crate::Store::set_fuel)) and traps. Off by
+    /// default; code-affecting.
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
+        self.tunables.consume_fuel = on;
+        self
+    }
+
+    /// A failed `memory.grow` or `table.grow` traps instead of returning
+    /// -1 (for debugging out-of-memory conditions). Code-affecting.
+    pub fn trap_on_grow_failure(&mut self, on: bool) -> &mut Self {
+        self.tunables.trap_on_grow_failure = on;
+        self
+    }
+
+    /// The largest size, in bytes, any linear memory may reach; growing past
+    /// it fails (`memory.grow` returns -1), and a memory whose initial size
+    /// is larger fails to instantiate.
+    pub fn max_memory_size(&mut self, bytes: Option<u64>) -> &mut Self {
+        self.tunables.max_memory_size = bytes;
+        self
+    }
+
+    /// The most elements any table may reach (as `max_memory_size`).
+    pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
+        self.tunables.max_table_elements = elements;
         self
     }
 }
@@ -105,6 +147,9 @@ pub(crate) struct EngineInner {
     /// The CPU features of this host, when the engine targets the host.
     host_features: Option<HashSet<String>>,
     types: Mutex<TypeRegistry>,
+    /// The epoch counter (see [`Engine::increment_epoch`]); shared so stores'
+    /// contexts can point at it and timers can hold it.
+    pub(crate) epoch: Arc<std::sync::atomic::AtomicU64>,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
 }
 
@@ -136,6 +181,7 @@ impl Engine {
                 host_features,
                 features,
                 types: Mutex::default(),
+                epoch: Arc::default(),
                 host_trampolines: Mutex::default(),
             }),
         })
@@ -248,6 +294,27 @@ impl Engine {
 
     pub(crate) fn tunables(&self) -> &Tunables {
         self.inner.compiler.tunables()
+    }
+
+    /// Advances the epoch: every store whose deadline this reaches stops
+    /// its guest at the next function entry or loop header (code compiled
+    /// with [`Config::epoch_interruption`]). Safe to call from any thread
+    /// and from a signal handler (one atomic add).
+    pub fn increment_epoch(&self) {
+        self.inner
+            .epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The epoch counter itself, for advancing it from anywhere (a timer
+    /// thread, a signal handler: `fetch_add(1, Relaxed)` is all it takes).
+    pub fn epoch_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.inner.epoch)
+    }
+
+    /// The current epoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine's type registry (see [`TypeRegistry`]).

@@ -231,7 +231,8 @@ impl Table {
             );
         }
         let init = init.to_raw(&store.inner).0 as usize;
-        let Some(table) = RuntimeTable::new(&ty.ty, init) else {
+        let limit = store.inner.engine.tunables().max_table_elements;
+        let Some(table) = RuntimeTable::new(&ty.ty, init, limit) else {
             bail!("table minimum exceeds its maximum");
         };
         store.inner.tables.push(Box::new(table));

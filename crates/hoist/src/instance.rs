@@ -189,9 +189,9 @@ fn instantiate<T>(
     for (_, ty) in m.tables.iter().skip(m.num_imported_tables) {
         let mut ty = ty.clone();
         ty.element = to_engine_ref(ty.element, ids);
-        let Some(table) = RuntimeTable::new(&ty, 0) else {
+        let Some(table) = RuntimeTable::new(&ty, 0, tunables.max_table_elements) else {
             bail!(
-                "table of {} elements exceeds the implementation limit",
+                "table of {} elements exceeds its maximum or the limit on table elements",
                 ty.minimum
             );
         };

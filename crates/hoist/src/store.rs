@@ -63,6 +63,8 @@ pub(crate) struct StoreInner<T> {
     /// Global handle of each global address seen so far.
     pub(crate) global_handles: HashMap<usize, usize>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// Fuel given by the last `set_fuel`.
+    pub(crate) fuel_given: i64,
 }
 
 impl<T> Store<T> {
@@ -85,6 +87,7 @@ impl<T> Store<T> {
                 host_tags: Vec::new(),
                 global_handles: HashMap::new(),
                 externrefs: Vec::new(),
+                fuel_given: 0,
             }),
         };
         let inner: *mut StoreInner<T> = &mut *store.inner;
@@ -93,7 +96,56 @@ impl<T> Store<T> {
             .context
             .gc_roots
             .set(Some((gc_roots::<T>, inner as *mut u8)));
+        let counter: *const std::sync::atomic::AtomicU64 = &*engine.inner.epoch;
+        store.inner.context.epoch_counter = counter;
         store
+    }
+
+    /// Sets the epoch deadline `ticks` increments of
+    /// [`Engine::increment_epoch`] from now: code compiled with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption)
+    /// traps with [`TrapCode::Interrupt`](crate::TrapCode) at the next
+    /// function entry or loop header once the engine's epoch reaches it.
+    /// Without a deadline nothing is interrupted.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.inner.engine.current_epoch();
+        *self.inner.context.epoch_deadline.get_mut() = now.saturating_add(ticks);
+    }
+
+    /// Gives the store `fuel` units to spend (one per operator that does
+    /// work), replacing what was left. Code compiled with
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) traps with
+    /// [`TrapCode::OutOfFuel`](crate::TrapCode) once it is spent; it starts
+    /// at 0. Fails if the engine does not meter fuel.
+    pub fn set_fuel(&mut self, fuel: u64) -> anyhow::Result<()> {
+        if !self.inner.engine.tunables().consume_fuel {
+            anyhow::bail!("fuel is not enabled in this engine's configuration");
+        }
+        let fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
+        *self.inner.context.fuel_consumed.get_mut() = -fuel;
+        self.inner.fuel_given = fuel;
+        Ok(())
+    }
+
+    /// Fuel left (0 once spent). Fails if the engine does not meter fuel.
+    pub fn get_fuel(&self) -> anyhow::Result<u64> {
+        if !self.inner.engine.tunables().consume_fuel {
+            anyhow::bail!("fuel is not enabled in this engine's configuration");
+        }
+        // SAFETY: no wasm of this store runs while it is borrowed.
+        let consumed = unsafe { *self.inner.context.fuel_consumed.get() };
+        Ok(consumed.saturating_neg().max(0) as u64)
+    }
+
+    /// Fuel spent since the last [`Store::set_fuel`] (can exceed what was
+    /// given by the cost of the operators between two checks).
+    pub fn fuel_consumed(&self) -> Option<u64> {
+        if !self.inner.engine.tunables().consume_fuel {
+            return None;
+        }
+        // SAFETY: as in `get_fuel`.
+        let consumed = unsafe { *self.inner.context.fuel_consumed.get() };
+        Some(consumed.saturating_add(self.inner.fuel_given).max(0) as u64)
     }
 
     pub fn data(&self) -> &T {

@@ -47,14 +47,26 @@ impl LinearMemory {
                 "shared memories (the threads proposal) are not supported yet",
             ));
         }
-        let max_bytes = ty.max_pages().saturating_mul(ty.page_size());
+        let max_bytes = ty
+            .max_pages()
+            .saturating_mul(ty.page_size())
+            .min(tunables.max_memory_size.unwrap_or(u64::MAX));
+        if ty.initial_bytes() > max_bytes {
+            return Err(io::Error::other(format!(
+                "the memory's initial size of {} bytes exceeds the limit of {max_bytes} bytes",
+                ty.initial_bytes()
+            )));
+        }
         let usable = if ty.memory64 {
             max_bytes.min(tunables.memory64_reservation)
         } else {
             tunables.memory_reservation.max(max_bytes)
         };
         // Pages past what the reservation holds can never be grown into.
-        let max_pages = ty.max_pages().min(usable >> ty.page_size_log2);
+        let max_pages = ty
+            .max_pages()
+            .min(usable >> ty.page_size_log2)
+            .min(max_bytes >> ty.page_size_log2);
         let reservation = usize::try_from(usable + tunables.memory_guard_size)
             .map_err(|_| io::Error::other("memory reservation too large for this host"))?
             .next_multiple_of(os_page());

@@ -22,11 +22,15 @@ unsafe impl Send for Table {}
 unsafe impl Sync for Table {}
 
 impl Table {
-    pub fn new(ty: &TableType, init: usize) -> Option<Table> {
+    /// A table of `ty.minimum` elements set to `init`, which may grow to
+    /// its maximum, [`MAX_TABLE_ELEMENTS`] and `limit`, whichever is least.
+    /// `None` when the minimum is already past that.
+    pub fn new(ty: &TableType, init: usize, limit: Option<u64>) -> Option<Table> {
         let maximum = ty
             .maximum
             .unwrap_or(u64::from(u32::MAX))
-            .min(MAX_TABLE_ELEMENTS);
+            .min(MAX_TABLE_ELEMENTS)
+            .min(limit.unwrap_or(u64::MAX));
         if ty.minimum > maximum {
             return None;
         }

@@ -13,19 +13,49 @@ use std::cell::UnsafeCell;
 pub type GcRootsFn = unsafe fn(*mut u8, &mut dyn FnMut(u64));
 
 /// Per-store state shared by all instances of a store. Compiled code reads
-/// only `stack_limit`; the rest is the runtime's.
+/// the first four fields; the rest is the runtime's.
 #[repr(C)]
-#[derive(Default)]
 pub struct VMStoreContext {
     /// Compiled prologues trap with "call stack exhausted" when the stack
     /// pointer goes below this.
     pub stack_limit: UnsafeCell<usize>,
+    /// The engine's epoch counter, which a timer (or a signal) advances.
+    pub epoch_counter: *const std::sync::atomic::AtomicU64,
+    /// Code compiled with epoch checks traps ("interrupt") once the
+    /// counter reaches this.
+    pub epoch_deadline: UnsafeCell<u64>,
+    /// Code compiled with fuel metering adds each operator's cost here and
+    /// traps ("all fuel consumed") once it is above zero; a store given N
+    /// units of fuel starts at -N.
+    pub fuel_consumed: UnsafeCell<i64>,
     /// How many calls into wasm of this store are active on its thread.
     pub entry_depth: std::cell::Cell<u32>,
     /// The store's exception objects.
     pub exn_heap: UnsafeCell<crate::exn::ExnHeap>,
     /// The store's roots outside wasm stacks, and the store to pass.
     pub gc_roots: std::cell::Cell<Option<(GcRootsFn, *mut u8)>>,
+}
+
+// SAFETY: the context moves between threads only with its store, which one
+// thread uses at a time; the epoch counter it points at is an atomic that
+// outlives it (a static or the engine's).
+unsafe impl Send for VMStoreContext {}
+
+/// An epoch counter that never moves, for stores whose engine has none.
+static NO_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl Default for VMStoreContext {
+    fn default() -> Self {
+        VMStoreContext {
+            stack_limit: UnsafeCell::new(0),
+            epoch_counter: &NO_EPOCH,
+            epoch_deadline: UnsafeCell::new(u64::MAX),
+            fuel_consumed: UnsafeCell::new(0),
+            entry_depth: Default::default(),
+            exn_heap: Default::default(),
+            gc_roots: Default::default(),
+        }
+    }
 }
 
 impl std::fmt::Debug for VMStoreContext {
@@ -174,6 +204,18 @@ mod tests {
         assert_eq!(
             offsets.store_context_stack_limit() as usize,
             offset_of!(VMStoreContext, stack_limit)
+        );
+        assert_eq!(
+            offsets.store_context_epoch_counter() as usize,
+            offset_of!(VMStoreContext, epoch_counter)
+        );
+        assert_eq!(
+            offsets.store_context_epoch_deadline() as usize,
+            offset_of!(VMStoreContext, epoch_deadline)
+        );
+        assert_eq!(
+            offsets.store_context_fuel_consumed() as usize,
+            offset_of!(VMStoreContext, fuel_consumed)
         );
         assert_eq!(
             offsets.memory_base() as usize,

@@ -124,6 +124,7 @@ impl FuncTranslator<'_, '_> {
         let inputs = self.popn(params.len());
         self.builder.ins().jump(header, &args(&inputs));
         self.builder.switch_to_block(header);
+        self.limits_loop_header();
         let header_params = self.builder.block_params(header).to_vec();
         self.stack.extend(header_params);
         self.control.push(ControlFrame {

@@ -188,6 +188,7 @@ impl FuncTranslator<'_, '_> {
                 .builder
                 .append_block_param(landing, self.env.pointer_type);
             self.builder.switch_to_block(landing);
+            self.fuel_reload();
             let (tag, label, with_ref) = match *catch {
                 Catch::One { tag, label } => (Some(tag), label, false),
                 Catch::OneRef { tag, label } => (Some(tag), label, true),
@@ -349,6 +350,7 @@ impl FuncTranslator<'_, '_> {
                 self.handlers.pop();
                 self.builder.seal_block(landing);
                 self.builder.switch_to_block(landing);
+                self.fuel_reload();
                 let value = self.builder.block_params(landing)[0];
                 self.builder.def_var(exn, value);
                 landing

@@ -10,6 +10,7 @@ mod atomics;
 mod calls;
 mod control;
 mod exceptions;
+mod limits;
 mod refs;
 mod simd;
 mod visit;
@@ -54,6 +55,8 @@ pub fn translate_function(
         simd_refused: false,
         handlers: Vec::new(),
         landings: Vec::new(),
+        fuel_var: None,
+        fuel_pending: 0,
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let result = translator.translate_body(func_index, &body.body, &mut validator);
@@ -91,6 +94,10 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     pub(crate) handlers: Vec<exceptions::Handler>,
     /// Landing blocks of the `try_table`s being translated.
     pub(crate) landings: Vec<cranelift_codegen::ir::Block>,
+    /// Fuel metering: the variable holding `fuel_consumed`, and the cost of
+    /// the operators since it was last updated.
+    pub(crate) fuel_var: Option<Variable>,
+    pub(crate) fuel_pending: i64,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -137,6 +144,7 @@ impl FuncTranslator<'_, '_> {
             }
         }
         self.env.prepare_heaps(&mut self.builder);
+        self.limits_function_entry();
 
         // The function body is a block whose end returns.
         let exit = self.builder.create_block();
@@ -163,7 +171,17 @@ impl FuncTranslator<'_, '_> {
             // translator only ever sees well-typed code.
             let mut validating = reader.clone();
             validating.visit_operator(&mut validator.visitor(offset))??;
+            let op = if self.env.tunables.consume_fuel {
+                let op = reader.peek_operator(&*self)?;
+                self.fuel_before_op(&op);
+                Some(op)
+            } else {
+                None
+            };
             let translated = reader.visit_operator(self);
+            if let Some(op) = &op {
+                self.fuel_after_op(op);
+            }
             if self.simd_refused {
                 return Err(self.simd_unavailable());
             }
@@ -172,6 +190,7 @@ impl FuncTranslator<'_, '_> {
         reader.finish_expression(&validator.visitor(reader.original_position()))?;
 
         // The final `end` left the exit block current if it is reachable.
+        self.fuel_function_exit();
         if self.reachable {
             let results = std::mem::take(&mut self.stack);
             self.builder.ins().return_(&results);

@@ -790,6 +790,7 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
             let old =
                 self.env
                     .call_builtin(&mut self.builder, Builtin::TableGrow, &[table, delta, init]);
+            self.env.trap_on_grow_failure(&mut self.builder, old);
             let v = if table64 {
                 old
             } else {
