@@ -38,6 +38,25 @@ pub fn wat_to_wasm(path: &Path, name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
         .map_err(|e| anyhow!("failed to parse `{name}` as WebAssembly text:\n{e}"))
 }
 
+/// What an ELF file that is no hoist artifact is (`None` for anything
+/// else): hoist artifacts are ELF files too, with `.hoist.*` sections.
+pub fn foreign_elf(bytes: &[u8]) -> Option<String> {
+    let hoist = bytes.windows(13).any(|w| w == b".hoist.engine");
+    if bytes.starts_with(b"\x7fELF") && !hoist {
+        describe(bytes)
+    } else {
+        None
+    }
+}
+
+/// Refuses an ELF file that is not a hoist artifact, naming it.
+pub fn check_not_foreign_elf(name: &str, bytes: &[u8]) -> Result<()> {
+    match foreign_elf(bytes) {
+        Some(what) => bail!("`{name}` is {what}, not a WebAssembly module or a hoist artifact"),
+        None => Ok(()),
+    }
+}
+
 /// What `bytes` are, if they are plainly not WebAssembly text; `None` for
 /// text that may be (the parser then says what is wrong with it).
 pub fn describe(bytes: &[u8]) -> Option<String> {

@@ -59,6 +59,7 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     let engine = Engine::new(&config)?;
     let name = args.module.display().to_string();
     let bytes = std::fs::read(&args.module).with_context(|| format!("failed to read `{name}`"))?;
+    crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let wasm = if hoist::is_artifact(&bytes) {
         bail!("`{name}` is already a compiled hoist artifact");
     } else if bytes.starts_with(b"\0asm") {

@@ -17,6 +17,7 @@ pub fn execute(args: InspectArgs) -> Result<ExitCode> {
     let name = args.artifact.display().to_string();
     let bytes =
         std::fs::read(&args.artifact).with_context(|| format!("failed to read `{name}`"))?;
+    crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let summary = if hoist::is_artifact(&bytes) {
         hoist::inspect_artifact(&bytes).with_context(|| format!("cannot inspect `{name}`"))?
     } else {

@@ -19,6 +19,7 @@ pub enum Command {
     /// Compile a module ahead of time to an artifact (.hwasm)
     Compile(compile::CompileArgs),
     /// Show what an artifact holds, or a module's imports, exports and features
+    #[command(alias = "objdump", alias = "parse")]
     Inspect(inspect::InspectArgs),
     /// Check that a module is valid WebAssembly, without compiling it
     Validate(validate::ValidateArgs),

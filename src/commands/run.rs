@@ -424,6 +424,7 @@ impl Loader {
                 .with_context(|| format!("failed to read `{name}`"))?
         };
         let bytes = buffer.as_slice();
+        crate::identify::check_not_foreign_elf(&name, bytes)?;
         let kind = if hoist::is_artifact(bytes) {
             let sealed = crate::key::local_key().ok().and_then(|key| {
                 hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)

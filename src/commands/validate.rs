@@ -25,6 +25,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
     };
     let name = args.module.display().to_string();
     let bytes = std::fs::read(&args.module).with_context(|| format!("failed to read `{name}`"))?;
+    crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let wasm = if bytes.starts_with(b"\0asm") {
         crate::identify::check_wasm_header(&bytes).with_context(|| format!("`{name}`"))?;
         bytes
