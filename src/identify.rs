@@ -39,14 +39,17 @@ pub fn wat_to_wasm(path: &Path, name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// What an ELF file that is no hoist artifact is (`None` for anything
-/// else): hoist artifacts are ELF files too, with `.hoist.*` sections.
+/// else). hoist artifacts are relocatable ELF files with `.hoist.*`
+/// sections; a damaged one (cut short, say) may have lost its section
+/// names, so only what is plainly something else counts: another
+/// runtime's code, or an ELF file that is not relocatable.
 pub fn foreign_elf(bytes: &[u8]) -> Option<String> {
-    let hoist = bytes.windows(13).any(|w| w == b".hoist.engine");
-    if bytes.starts_with(b"\x7fELF") && !hoist {
-        describe(bytes)
-    } else {
-        None
+    if !bytes.starts_with(b"\x7fELF") || bytes.windows(13).any(|w| w == b".hoist.engine") {
+        return None;
     }
+    let what = describe(bytes)?;
+    let relocatable = bytes.get(16..18) == Some(&[1, 0]);
+    (!relocatable || !what.contains("(ELF)")).then_some(what)
 }
 
 /// Refuses an ELF file that is not a hoist artifact, naming it.

@@ -36,6 +36,7 @@ Options go before the module: everything after it goes to the guest.";
     version,
     about,
     max_term_width = 100,
+    override_usage = "hoist [OPTIONS] <MODULE> [ARGS]...\n       hoist <COMMAND>",
     after_help = EXAMPLES
 )]
 pub struct Cli {
