@@ -83,7 +83,7 @@ mod tests {
     fn recursion_is_collapsed() {
         let mut frames = vec![frame(9)];
         frames.extend((0..250).map(|_| frame(1)));
-        frames.extend((0..3).map(|_| [frame(2), frame(3)]).flatten());
+        frames.extend((0..3).flat_map(|_| [frame(2), frame(3)]));
         frames.push(frame(0));
         let lines = lines(&frames);
         assert_eq!(lines[0], "    0: 0x9 - m!f9");

@@ -1165,7 +1165,7 @@ mod tests {
 
     #[test]
     fn keys_hoist_lacks_are_errors_naming_them() {
-        let err = |args: &[&str]| format!("{:#}", resolve(args).err().expect("an error"));
+        let err = |args: &[&str]| format!("{:#}", resolve(args).expect_err("an error"));
         assert!(err(&["-W", "bogus=1"]).contains("unknown key `bogus`"));
         assert!(err(&["-W", "fuel=100"]).contains("`fuel` yet"));
         assert!(err(&["--gas-limit", "100"]).contains("--gas-limit (-W fuel)"));

@@ -112,31 +112,6 @@ fn runnable_target(text: &str) -> Result<Triple> {
     Ok(triple)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_targets_hoist_runs() {
-        for ok in [
-            "x86_64-unknown-linux-gnu",
-            "aarch64-unknown-linux-gnu",
-            "riscv64gc-unknown-linux-gnu",
-            "x86_64-unknown-linux-musl",
-        ] {
-            assert!(super::runnable_target(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "x86_64-apple-darwin",
-            "aarch64-pc-windows-msvc",
-            "wasm32-wasip1",
-            "i686-unknown-linux-gnu",
-            "s390x-unknown-linux-gnu",
-            "nonsense",
-        ] {
-            assert!(super::runnable_target(bad).is_err(), "{bad}");
-        }
-    }
-}
-
 /// What the local key's seal on a `hoist compile` artifact is bound to.
 pub const ARTIFACT_SEAL_CONTEXT: &[u8] = b"hoist compile artifact";
 
@@ -194,6 +169,31 @@ impl Progress {
         let _ = self.done.send(());
         if self.thread.join().unwrap_or(false) {
             crate::output::eprintln(format_args!("compiled in {:.1} s", elapsed.as_secs_f64()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_targets_hoist_runs() {
+        for ok in [
+            "x86_64-unknown-linux-gnu",
+            "aarch64-unknown-linux-gnu",
+            "riscv64gc-unknown-linux-gnu",
+            "x86_64-unknown-linux-musl",
+        ] {
+            assert!(super::runnable_target(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "x86_64-apple-darwin",
+            "aarch64-pc-windows-msvc",
+            "wasm32-wasip1",
+            "i686-unknown-linux-gnu",
+            "s390x-unknown-linux-gnu",
+            "nonsense",
+        ] {
+            assert!(super::runnable_target(bad).is_err(), "{bad}");
         }
     }
 }
