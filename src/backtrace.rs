@@ -10,13 +10,24 @@ const MAX_CYCLE: usize = 4;
 const MIN_REPEATS: usize = 3;
 
 /// The backtrace lines, innermost first, numbered by frame.
+#[cfg(test)]
 pub fn lines(frames: &[FrameInfo]) -> Vec<String> {
+    lines_with(frames, |_| Vec::new())
+}
+
+/// [`lines`], with `details` lines (source locations) after each frame
+/// that is printed.
+pub fn lines_with(
+    frames: &[FrameInfo],
+    details: impl Fn(&FrameInfo) -> Vec<String>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < frames.len() {
         if let Some((cycle, repeats)) = repetition(&frames[i..]) {
             for (j, frame) in frames[i..i + cycle].iter().enumerate() {
                 out.push(format!("  {:>3}: {frame}", i + j));
+                out.extend(details(frame));
             }
             let names: Vec<String> = frames[i..i + cycle]
                 .iter()
@@ -30,6 +41,7 @@ pub fn lines(frames: &[FrameInfo]) -> Vec<String> {
             i += repeats * cycle;
         } else {
             out.push(format!("  {i:>3}: {}", frames[i]));
+            out.extend(details(&frames[i]));
             i += 1;
         }
     }
@@ -59,6 +71,7 @@ mod tests {
 
     fn frame(index: u32) -> FrameInfo {
         FrameInfo {
+            instance: None,
             module_name: Some("m".into()),
             func_index: index,
             func_name: Some(format!("f{index}")),

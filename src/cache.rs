@@ -101,6 +101,12 @@ impl Cache {
         })
     }
 
+    /// The same cache with another size cap (`0` for none).
+    pub fn with_max_size(mut self, max_size: u64) -> Cache {
+        self.max_size = max_size;
+        self
+    }
+
     /// Loads `wasm` compiled from the cache, compiling and storing it on a
     /// miss. Cache trouble (unwritable directory, damaged or forged entry)
     /// never fails the run; it only costs a compile.
@@ -265,6 +271,90 @@ fn temp_is_stale(name: &str, meta: &std::fs::Metadata) -> bool {
     old || dead
 }
 
+/// What hoist takes from a wasmtime cache configuration file
+/// (`-C cache-config=FILE`): its `[cache]` table's `enabled`, `directory`
+/// and `files-total-size-soft-limit`. The other settings tune wasmtime's
+/// own cache worker; hoist has none, so it says it leaves them out.
+#[derive(Debug, Default, PartialEq)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub directory: Option<PathBuf>,
+    pub max_size: Option<u64>,
+}
+
+impl CacheConfig {
+    pub fn read(path: &Path) -> Result<CacheConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("-C cache-config: failed to read `{}`", path.display()))?;
+        CacheConfig::parse(&text).with_context(|| format!("-C cache-config: `{}`", path.display()))
+    }
+
+    /// The subset of TOML such files use: `[table]` headers and
+    /// `key = "string" | true | false | integer` lines, `#` comments.
+    fn parse(text: &str) -> Result<CacheConfig> {
+        let mut config = CacheConfig {
+            enabled: true,
+            ..CacheConfig::default()
+        };
+        let mut table = String::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let context = || format!("line {}", number + 1);
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                table = name.trim().to_string();
+                continue;
+            }
+            let (key, value) = line
+                .split_once('=')
+                .map(|(k, v)| (k.trim(), v.trim()))
+                .with_context(|| format!("{}: expected `key = value`", context()))?;
+            if table != "cache" {
+                anyhow::bail!(
+                    "{}: wasmtime keeps cache settings in [cache], not [{table}]",
+                    context()
+                );
+            }
+            let string = || {
+                value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .with_context(|| format!("{}: `{key}` needs a quoted string", context()))
+            };
+            match key {
+                "enabled" => {
+                    config.enabled = match value {
+                        "true" => true,
+                        "false" => false,
+                        _ => anyhow::bail!("{}: `enabled` is true or false", context()),
+                    }
+                }
+                "directory" => config.directory = Some(PathBuf::from(string()?)),
+                "files-total-size-soft-limit" => {
+                    // wasmtime writes `Ki`, `Mi`...; hoist's sizes say `KiB`.
+                    let size = string()?;
+                    let size = if size.ends_with('i') {
+                        format!("{size}B")
+                    } else {
+                        size.to_string()
+                    };
+                    config.max_size = Some(
+                        crate::size::parse_size(&size)
+                            .with_context(|| format!("{}: `{key}`", context()))?,
+                    );
+                }
+                other => crate::output::eprintln(format_args!(
+                    "warning: -C cache-config: `{other}` tunes wasmtime's cache worker; hoist has \
+                     no such setting and leaves it out"
+                )),
+            }
+        }
+        Ok(config)
+    }
+}
+
 fn max_size_from_env() -> Result<u64> {
     match std::env::var(MAX_SIZE_VAR) {
         Ok(text) => {
@@ -280,5 +370,34 @@ fn format_size(bytes: u64) -> String {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasmtime_cache_config() {
+        let config = CacheConfig::parse(
+            "# mine\n[cache]\nenabled = true\ndirectory = \"/tmp/c\"\n\
+             files-total-size-soft-limit = \"1Gi\"\ncleanup-interval = \"30m\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config,
+            CacheConfig {
+                enabled: true,
+                directory: Some(PathBuf::from("/tmp/c")),
+                max_size: Some(1 << 30),
+            }
+        );
+        assert!(
+            !CacheConfig::parse("[cache]\nenabled = false")
+                .unwrap()
+                .enabled
+        );
+        assert!(CacheConfig::parse("[other]\nx = 1").is_err());
+        assert!(CacheConfig::parse("[cache]\ndirectory = /x").is_err());
     }
 }

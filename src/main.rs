@@ -3,28 +3,135 @@
 mod backtrace;
 mod cache;
 mod commands;
+mod coredump;
+mod debuginfo;
 mod entry;
+mod identify;
 mod key;
+mod limits;
+mod options;
 mod output;
+mod profile;
 mod size;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+const EXAMPLES: &str = "\
+Examples:
+  hoist app.wasm arg1 arg2                 run a WASI program (the same as `hoist run`)
+  hoist run --dir . --env KEY=VAL app.wasm   give it the current directory and a variable
+  hoist run --invoke add math.wasm 1 2     call one export and print its results
+  hoist compile app.wasm                   compile ahead of time, to app.hwasm
+  hoist run -W help                        list wasm keys (also -S, -C, -O and -D help)
+  hoist run -D debug-info app.wasm         file:line in trap backtraces (needs DWARF)
+
+Options go before the module: everything after it goes to the guest.";
 
 /// A standalone WebAssembly runtime.
 #[derive(Parser)]
-#[command(name = "hoist", version, about, max_term_width = 100)]
-struct Cli {
+#[command(
+    name = "hoist",
+    version,
+    about,
+    max_term_width = 100,
+    override_usage = "hoist [OPTIONS] <MODULE> [ARGS]...\n       hoist <COMMAND>",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
     #[command(subcommand)]
     command: commands::Command,
 }
 
+/// The clap command, for completions.
+pub fn cli_command() -> clap::Command {
+    Cli::command()
+}
+
 fn main() -> ExitCode {
-    // Usage errors exit 2 inside `parse`.
-    let cli = Cli::parse();
+    let args = implicit_run(std::env::args_os().collect());
+    let matches = match Cli::command().try_get_matches_from(&args) {
+        Ok(matches) => matches,
+        Err(error) => return commands::usage_error(error),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => return commands::usage_error(error),
+    };
     match cli.command.execute() {
         Ok(code) => code,
         Err(err) => commands::failure(&err),
+    }
+}
+
+/// `hoist app.wasm ARGS` is `hoist run app.wasm ARGS`, as in wasmtime and
+/// WasmEdge; so is `hoist --dir . app.wasm` (options of `run` first). A
+/// first argument that names neither a subcommand nor a module is left to
+/// clap, which says so and suggests a subcommand. WasmEdge's `-v` alone is
+/// `--version`.
+fn implicit_run(mut args: Vec<OsString>) -> Vec<OsString> {
+    let Some(first) = args.get(1).and_then(|a| a.to_str()).map(str::to_string) else {
+        // Not UTF-8: no subcommand is spelled so; a file may be.
+        if args.len() > 1 {
+            args.insert(1, "run".into());
+        }
+        return args;
+    };
+    let subcommand = Cli::command()
+        .get_subcommands()
+        .any(|s| s.get_name() == first || s.get_all_aliases().any(|a| a == first))
+        || first == "help";
+    if subcommand || matches!(first.as_str(), "-h" | "--help" | "-V" | "--version") {
+        return args;
+    }
+    if first == "-v" && args.len() == 2 {
+        args[1] = "--version".into();
+        return args;
+    }
+    let path = std::path::Path::new(&first);
+    let module_like = path.exists()
+        || first.contains('/')
+        || matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("wasm" | "wat" | "hwasm" | "cwasm")
+        );
+    if first.starts_with('-') || module_like {
+        args.insert(1, "run".into());
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn implicit(args: &[&str]) -> Vec<String> {
+        implicit_run(args.iter().map(OsString::from).collect())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_module_first_means_run() {
+        assert_eq!(
+            implicit(&["hoist", "app.wasm", "x"]),
+            ["hoist", "run", "app.wasm", "x"]
+        );
+        assert_eq!(
+            implicit(&["hoist", "--dir", ".", "app.wasm"]),
+            ["hoist", "run", "--dir", ".", "app.wasm"]
+        );
+        assert_eq!(implicit(&["hoist", "-", "x"]), ["hoist", "run", "-", "x"]);
+        assert_eq!(
+            implicit(&["hoist", "compile", "a.wasm"]),
+            ["hoist", "compile", "a.wasm"]
+        );
+        assert_eq!(implicit(&["hoist", "--help"]), ["hoist", "--help"]);
+        assert_eq!(implicit(&["hoist", "-v"]), ["hoist", "--version"]);
+        // A typo of a subcommand stays a typo.
+        assert_eq!(implicit(&["hoist", "rnu", "x"]), ["hoist", "rnu", "x"]);
     }
 }

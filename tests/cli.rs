@@ -495,3 +495,230 @@ fn exit_statuses_never_wrap_to_success() {
         );
     }
 }
+
+// 8. Spellings of other runtimes, implicit run, messages.
+
+#[test]
+fn a_module_first_is_run_and_stdin_works() {
+    let run = run(&[&program("args"), "x"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "argc=2\nargv[0]=args.wasm\nargv[1]=x\n");
+    // Options of `run` before the module, without `run`.
+    let run = self::run(&["--env", "A=1", &program("env")]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "A=1\n");
+    // A typo of a subcommand is still clap's error, with a suggestion.
+    let run = self::run(&["rnu", "x"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("unrecognized subcommand 'rnu'"),
+        "{}",
+        run.stderr
+    );
+
+    let mut cmd = support::hoist();
+    cmd.args(["run", "-", "y"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let wasm = std::fs::read(program("args")).unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), &wasm).unwrap();
+    let run = finish(child.wait_with_output().unwrap());
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "argc=2\nargv[0]=-\nargv[1]=y\n");
+}
+
+#[test]
+fn grouped_keys_help_and_errors() {
+    for group in ["-W", "-S", "-C", "-O", "-D"] {
+        let run = run(&["run", group, "help"]);
+        run.expect_code(0);
+        assert!(run.stdout().starts_with(group), "{group}: {}", run.stdout());
+    }
+    let help = run(&["run", "-W", "help"]).stdout();
+    assert!(
+        help.contains("tail-call[=y|n]") && help.contains("fuel=N"),
+        "{help}"
+    );
+    let run = self::run(&["run", "-W", "simd=n,bogus", &program("hello")]);
+    run.expect_code(1);
+    assert_eq!(
+        run.stderr,
+        "error: -W bogus: unknown key `bogus`; `hoist run -W help` lists them\n"
+    );
+    // clap's wrong tip (`-- --mapdir`) is gone; a note says what to do.
+    let run = self::run(&["run", "--enable-all-statistics", &program("hello")]);
+    run.expect_code(2);
+    assert!(!run.stderr.contains("tip: to pass"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no execution statistics"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn features_turned_off_refuse_modules_and_artifacts_that_use_them() {
+    let (dir, module) = wasm_file(
+        "simd",
+        r#"(module (func (export "_start") (drop (v128.const i64x2 1 2))))"#,
+    );
+    let module = module.to_str().unwrap();
+    run(&["run", module]).expect_code(0);
+    let refused = run(&["run", "-W", "simd=n", module]);
+    refused.expect_code(1);
+    assert!(refused.stderr.contains("SIMD"), "{}", refused.stderr);
+    let refused = run(&["run", "--disable-simd", module]);
+    refused.expect_code(1);
+    // An artifact compiled with SIMD on is refused by a run with it off.
+    let artifact = dir.join("simd.hwasm");
+    let artifact = artifact.to_str().unwrap();
+    run(&["compile", module, "-o", artifact]).expect_code(0);
+    run(&["run", artifact]).expect_code(0);
+    let refused = run(&["run", "-W", "simd=n", artifact]);
+    refused.expect_code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("features this run has turned off (simd)"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn options_after_the_module_go_to_the_guest_with_a_warning() {
+    let run = run(&[&program("args"), "--env", "A=1", "-W", "x"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.stdout(),
+        "argc=5\nargv[0]=args.wasm\nargv[1]=--env\nargv[2]=A=1\nargv[3]=-W\nargv[4]=x\n"
+    );
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run
+        .stderr
+        .starts_with("warning: `--env` comes after the module"));
+    // After `--` the user meant it; a guest's own flags are no hoist options.
+    for args in [&["--", "--env"][..], &["-v", "--color"][..]] {
+        let mut all = vec![program("args")];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let run = self::run(&all);
+        run.expect_code(0);
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+}
+
+#[test]
+fn files_that_are_not_modules_are_named() {
+    let dir = temp_dir("not-wasm");
+    let component = b"\0asm\x0d\0\x01\0".to_vec();
+    let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0\x3e\0".to_vec();
+    elf.resize(64, 0);
+    for (name, bytes, says) in [
+        (
+            "app.wasm.gz",
+            b"\x1f\x8b\x08\0\0\0\0\0".to_vec(),
+            "is gzip-compressed",
+        ),
+        (
+            "app.wasm",
+            b"<!DOCTYPE html><html>404</html>".to_vec(),
+            "is a web page",
+        ),
+        (
+            "app.cwasm",
+            [&elf[..], b".wasmtime.engine"].concat(),
+            "wasmtime precompiled module",
+        ),
+        ("app", elf.clone(), "is a native executable (ELF)"),
+        (
+            "component.wasm",
+            component,
+            "component; hoist runs core WebAssembly modules only",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        for sub in ["run", "compile", "inspect"] {
+            let run = run(&[OsStr::new(sub), path.as_os_str()]);
+            run.expect_code(1);
+            assert!(run.stderr.contains(says), "{sub} {name}: {}", run.stderr);
+        }
+    }
+    // Text that does not parse: the error names the file, never <anon>.
+    let wat = dir.join("bad.wat");
+    std::fs::write(&wat, "(module (func (i32.bogus)))").unwrap();
+    for sub in ["run", "compile"] {
+        let run = run(&[OsStr::new(sub), wat.as_os_str()]);
+        run.expect_code(1);
+        assert!(run.stderr.contains("bad.wat:1:"), "{}", run.stderr);
+        assert!(!run.stderr.contains("<anon>"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn compile_refuses_targets_hoist_cannot_run_and_takes_wasmedge_output() {
+    let dir = temp_dir("targets");
+    let out = dir.join("x.hwasm");
+    let run = run(&[
+        OsStr::new("compile"),
+        OsStr::new("--target"),
+        OsStr::new("x86_64-apple-darwin"),
+        OsStr::new(&program("hello")),
+        out.as_os_str(),
+    ]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("only on Linux"), "{}", run.stderr);
+    assert!(!out.exists());
+    // `compile IN OUT`, as WasmEdge writes it.
+    self::run(&[
+        OsStr::new("compile"),
+        OsStr::new(&program("hello")),
+        out.as_os_str(),
+    ])
+    .expect_code(0);
+    let run = self::run(&[OsStr::new("run"), out.as_os_str()]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "hello, world\n");
+}
+
+#[test]
+fn inspect_describes_a_plain_module() {
+    let run = run(&["inspect", &program("invoke")]);
+    run.expect_code(0);
+    let text = run.stdout();
+    assert!(text.starts_with("WebAssembly module\n"), "{text}");
+    assert!(text.contains("exports ("), "{text}");
+    assert!(text.contains("  id_i64: func"), "{text}");
+    assert!(text.contains("memories ("), "{text}");
+    assert!(text.contains("features beyond WebAssembly 1.0:"), "{text}");
+    let run = self::run(&["inspect", &program("memory64")]);
+    assert!(run.stdout().contains("memory64"), "{}", run.stdout());
+    let run = self::run(&["inspect", &program("tail_calls")]);
+    assert!(run.stdout().contains("tail-call"), "{}", run.stdout());
+}
+
+#[test]
+fn wasi_can_be_left_out() {
+    let run = run(&["run", "-S", "cli=n", &program("hello")]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("wasi_snapshot_preview1"),
+        "{}",
+        run.stderr
+    );
+    let run = self::run(&["run", "-S", "preview0=n", &program("wasi_unstable")]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("wasi_unstable"), "{}", run.stderr);
+}
+
+#[test]
+fn completions_for_the_shells() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = run(&["completion", shell]);
+        run.expect_code(0);
+        assert!(run.stdout().contains("hoist"), "{shell}");
+        assert!(run.stdout().contains("invoke"), "{shell}");
+    }
+}

@@ -3,6 +3,7 @@
 use super::compile;
 use crate::cache::{Cache, CachePaths};
 use crate::entry::EntryPoints;
+use crate::options::{Resolved, Scope, SettingsArgs, RUN};
 use anyhow::{anyhow, bail, Context, Result};
 use hoist::{Engine, Func, ImageBuffer, Linker, Module, Store, Trap, Val, ValType};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
@@ -15,55 +16,69 @@ use std::process::ExitCode;
 const TRAP_EXIT_STATUS: u8 = 134;
 
 #[derive(clap::Args)]
+#[command(after_help = "Examples:
+  hoist run app.wasm arg1 arg2
+  hoist run --dir /data:./data --env KEY=VAL app.wasm
+  hoist run --invoke add math.wasm 1 2
+  hoist run -W help            (also -S, -C, -O, -D help)
+
+Options go before the module: everything after it goes to the guest.")]
 pub struct RunArgs {
-    /// Preopen a host directory for the guest. `GUEST:HOST` maps host HOST to guest path GUEST
-    /// (WasmEdge order, e.g. `/docroot:./docroot`); `HOST::GUEST` is the same in wasmtime order;
-    /// `DIR` uses one path for both. Append `:ro` (or `:readonly`) to refuse every change below
-    /// it. The host directory must exist. Repeatable; preopens get fds 3, 4, ... in order.
-    #[arg(long = "dir", value_name = "GUEST:HOST")]
+    /// Preopen a host directory: `GUEST:HOST` (as WasmEdge), `HOST::GUEST` (as wasmtime) or
+    /// `DIR`; append `:ro` or `:readonly` to refuse changes. Repeatable.
+    #[arg(long = "dir", alias = "mapdir", value_name = "GUEST:HOST")]
     dirs: Vec<String>,
 
-    /// Set a guest environment variable: `NAME=VALUE`, or `NAME` to copy the host's value.
-    /// Repeatable. By default the guest sees no host environment.
+    /// wasmer's `--volume HOST:GUEST`, the same as `--dir HOST::GUEST`.
+    #[arg(long = "volume", value_name = "HOST:GUEST", hide = true)]
+    volumes: Vec<String>,
+
+    /// Set a guest variable: `NAME=VALUE`, or `NAME` to copy the host's. Repeatable.
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     envs: Vec<OsString>,
 
-    /// Give the guest the whole host environment (`--env` entries still apply on top).
-    #[arg(long)]
-    inherit_env: bool,
-
-    /// Call this export instead of `_start` (after `_initialize`, if exported), passing the first
-    /// ARGS as its parameters (all of them are argv too, as in wasmtime), and print its results one
-    /// per line.
-    #[arg(long, value_name = "NAME")]
+    /// Call this export (after `_initialize`) with the first ARGS as its parameters, and print
+    /// its results.
+    #[arg(short = 'i', long, value_name = "NAME")]
     invoke: Option<String>,
 
-    /// The program name the guest sees as argv[0] (default: the file name of MODULE).
+    /// Call the export named by the first ARG with the rest as its parameters (WasmEdge's
+    /// reactor mode).
+    #[arg(long, conflicts_with = "invoke")]
+    reactor: bool,
+
+    /// The program name the guest sees as argv[0] (default: the module's file name).
     #[arg(long, value_name = "NAME")]
     argv0: Option<OsString>,
 
-    /// Run a precompiled hoist artifact even when its name does not end in `.hwasm`. An artifact
-    /// is native code that runs outside the wasm sandbox's guarantees: use this only for files
-    /// you compiled or trust.
+    /// Run a precompiled artifact whose name does not end in `.hwasm` (native code: only
+    /// files you compiled or trust).
     #[arg(long)]
     allow_precompiled: bool,
-
-    /// Compile every time: do not read or write the compile cache (in $XDG_CACHE_HOME/hoist).
-    #[arg(long)]
-    no_cache: bool,
 
     /// Say on stderr what hoist decides on the way (e.g. that the compile cache is not used).
     #[arg(short, long)]
     verbose: bool,
 
-    /// Instantiate MODULE first and make its exports importable under NAME (as wasmtime's
-    /// `--preload`). Repeatable.
+    /// Instantiate MODULE first and make its exports importable under NAME. Repeatable.
     #[arg(long, value_name = "NAME=MODULE")]
     preload: Vec<String>,
 
-    /// The module to run (.wasm or .wat), then the arguments for the guest. Options must come
-    /// before the module: everything after it goes to the guest.
-    #[arg(value_name = "MODULE", required = true, trailing_var_arg = true)]
+    /// Tell `perf` the wasm functions' names: `perfmap` writes /tmp/perf-PID.map, `jitdump`
+    /// writes ./jit-PID.dump (for `perf record -k mono` and `perf inject --jit`).
+    #[arg(long, alias = "profiler", value_name = "STRATEGY")]
+    profile: Option<crate::profile::Strategy>,
+
+    #[command(flatten)]
+    settings: SettingsArgs<RUN>,
+
+    /// The module (.wasm, .wat, a hoist artifact, or `-` for stdin), then the guest's
+    /// arguments.
+    #[arg(
+        value_name = "MODULE",
+        trailing_var_arg = true,
+        allow_hyphen_values = false
+    )]
     module_and_args: Vec<OsString>,
 }
 
@@ -72,38 +87,76 @@ struct Host {
     wasi: WasiCtx,
 }
 
+/// A module this run loaded, for backtraces, core dumps and profilers.
+pub struct Loaded {
+    /// As given on the command line.
+    pub path: String,
+    pub module: Module,
+    /// The module binary, when debug info or a core dump may need it.
+    pub wasm: Option<Vec<u8>>,
+}
+
 pub fn execute(args: RunArgs) -> Result<ExitCode> {
-    let (module_arg, guest_args) = args
-        .module_and_args
-        .split_first()
-        .expect("clap requires the module");
+    let settings = match args.settings.resolve()? {
+        Resolved::Help(group) => {
+            crate::output::print(&crate::options::help(group, Scope::Run))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Resolved::Settings(settings) => settings,
+    };
+    let Some((module_arg, guest_args)) = args.module_and_args.split_first() else {
+        crate::output::eprintln(
+            "error: the following required arguments were not provided:\n  <MODULE>...\n\n\
+             Usage: hoist run [OPTIONS] <MODULE>...\n\nFor more information, try \'--help\'.",
+        );
+        return Ok(ExitCode::from(2));
+    };
+    warn_misplaced_options(module_arg, guest_args);
     let module_path = Path::new(module_arg);
-    let dirs = args
+    let (invoke, guest_args) = match (&args.invoke, args.reactor) {
+        (Some(name), _) => (Some(name.clone()), guest_args),
+        (None, true) => match guest_args.split_first() {
+            Some((name, rest)) => (Some(name.to_string_lossy().into_owned()), rest),
+            None => bail!("--reactor: name the function to call after the module"),
+        },
+        (None, false) => (None, guest_args),
+    };
+    let mut dirs = args
         .dirs
         .iter()
-        .map(|spec| DirSpec::parse(spec))
+        .map(|spec| DirSpec::parse(spec).map(|dir| (dir, format!("--dir {spec}"))))
         .collect::<Result<Vec<_>>>()?;
-    let engine = Engine::default();
+    for volume in &args.volumes {
+        dirs.push((DirSpec::parse_volume(volume)?, format!("--volume {volume}")));
+    }
+    settings.apply_process_wide();
+    let engine = Engine::new(&settings.config())?;
+    let keep_wasm = settings.debug_info || settings.coredump.is_some() || debug_info_from_env();
     let loader = Loader {
-        cache: open_cache(&args, &dirs),
+        cache: open_cache(&settings, args.verbose, &dirs)?,
         allow_precompiled: args.allow_precompiled,
+        keep_wasm,
     };
     let source = loader.read(module_path)?;
     // Refuse what cannot run before paying for the compile.
     if let Some(entry) = source.entry_points() {
-        match &args.invoke {
+        match &invoke {
             Some(name) if !entry.exports(name) => {
-                bail!("`{}` exports no function `{name}`", module_path.display());
+                bail!("`{}` exports no function `{name}`", source.name());
             }
             None if !entry.runnable() => bail!(
                 "`{}` exports no `_start` function (nor `_initialize`, and it has no start \
                  function); use --invoke to call an export",
-                module_path.display()
+                source.name()
             ),
             _ => {}
         }
     }
-    let module = loader.compile(&engine, source)?;
+    let mut loaded = vec![loader.compile(&engine, source)?];
+    let mut profiler = args
+        .profile
+        .map(crate::profile::Profiler::start)
+        .transpose()?;
 
     let mut wasi = WasiCtxBuilder::new();
     // The program name as a native program would see it: the file's name,
@@ -119,7 +172,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     // With --invoke too, the guest sees every argument: wasmtime passes the
     // parameters in argv as well as in the call.
     wasi.args(guest_args.iter());
-    if args.inherit_env {
+    if settings.inherit_env {
         for (name, value) in std::env::vars_os() {
             wasi.env(name, value);
         }
@@ -135,35 +188,45 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             },
         };
     }
-    for (dir, spec) in dirs.iter().zip(&args.dirs) {
+    for (dir, spec) in &dirs {
         if !dir.host.is_dir() {
             bail!(
-                "--dir {spec}: host directory `{}` does not exist",
+                "{spec}: host directory `{}` does not exist",
                 dir.host.display()
             );
         }
         wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
-            .with_context(|| format!("--dir {spec}"))?;
+            .with_context(|| spec.clone())?;
     }
 
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     let mut linker = Linker::new(&engine);
-    hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
-    // Legacy `wasi_unstable` imports, from old toolchains, share the context.
-    hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    if settings.wasi {
+        hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+        // Legacy `wasi_unstable` imports, from old toolchains, share the context.
+        if settings.preview0 {
+            hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+        }
+    }
     let mut preloads = Vec::new();
     for preload in &args.preload {
         let Some((name, path)) = preload.split_once('=') else {
             bail!("--preload {preload}: expected NAME=MODULE");
         };
         let source = loader.read(Path::new(path))?;
-        preloads.push((name, path, loader.compile(&engine, source)?));
+        preloads.push((name, path, loaded.len()));
+        loaded.push(loader.compile(&engine, source)?);
+    }
+    if let Some(profiler) = &mut profiler {
+        for module in &loaded {
+            profiler.register(module)?;
+        }
     }
 
     let outcome = (|| {
-        for (name, path, preloaded) in &preloads {
+        for (name, path, index) in &preloads {
             let instance = linker
-                .instantiate(&mut store, preloaded)
+                .instantiate(&mut store, &loaded[*index].module)
                 .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
             // A reactor is initialized once, before anything can use it.
             initialize(&mut store, instance)
@@ -172,11 +235,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         }
         // Instantiating runs the start function, if any.
         let instance = linker
-            .instantiate(&mut store, &module)
-            .with_context(|| format!("failed to instantiate `{}`", module_path.display()))?;
+            .instantiate(&mut store, &loaded[0].module)
+            .with_context(|| format!("failed to instantiate `{}`", loaded[0].path))?;
         initialize(&mut store, instance)?;
-        match &args.invoke {
-            Some(name) => invoke(&mut store, instance, name, guest_args),
+        match &invoke {
+            Some(name) => self::invoke(&mut store, instance, name, guest_args),
             None => match instance.get_func(&mut store, "_start") {
                 Some(start) => start.call(&mut store, &[], &mut []),
                 // A reactor or a module with only a start function: done.
@@ -184,7 +247,53 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             },
         }
     })();
-    Ok(exit_status(outcome))
+    drop(profiler);
+    Ok(exit_status(outcome, &mut store, &loaded, &settings))
+}
+
+/// Whether the environment asks for file:line in backtraces, as
+/// `WASMTIME_BACKTRACE_DETAILS=1` does for wasmtime.
+fn debug_info_from_env() -> bool {
+    ["HOIST_BACKTRACE_DETAILS", "WASMTIME_BACKTRACE_DETAILS"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| v == "1"))
+}
+
+/// Options of `hoist run` written after the module went to the guest, as
+/// wasmtime passes them; say so once, unless a `--` shows the user meant it.
+fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
+    let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
+    let known = |arg: &str| {
+        if let Some(long) = arg.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or(long);
+            command.get_arguments().any(|a| {
+                a.get_long() == Some(name)
+                    || a.get_all_aliases().is_some_and(|al| al.contains(&name))
+            })
+        } else if let Some(short) = arg.strip_prefix('-') {
+            let mut chars = short.chars();
+            let first = chars.next();
+            // `-W`, `-Wsimd`, `-v`; not `-1` or words like `-verbose`.
+            let _ = chars.next();
+            first.is_some_and(|c| "WSCOD".contains(c))
+        } else {
+            false
+        }
+    };
+    for arg in guest_args {
+        let Some(text) = arg.to_str() else { continue };
+        if text == "--" {
+            return;
+        }
+        if known(text) {
+            crate::output::eprintln(format_args!(
+                "warning: `{text}` comes after the module, so it went to the guest; hoist's \
+                 options go before it: hoist run {text} ... {} ...",
+                module.to_string_lossy()
+            ));
+            return;
+        }
+    }
 }
 
 /// Calls `_initialize` if `instance` exports it (a WASI reactor), as
@@ -198,40 +307,61 @@ fn initialize(store: &mut Store<Host>, instance: hoist::Instance) -> Result<()> 
 
 /// The compile cache for this run, unless it is turned off, unusable, or
 /// reachable by the guest (then compiling in memory is the safe choice).
-fn open_cache(args: &RunArgs, dirs: &[DirSpec]) -> Option<Cache> {
-    if args.no_cache {
-        return None;
-    }
-    let verbose = |why: &str| {
-        if args.verbose {
+/// A wasmtime cache configuration (`-C cache-config`) may move it, cap its
+/// size or turn it off; an unreadable one is an error.
+fn open_cache(
+    settings: &crate::options::Settings,
+    verbose: bool,
+    dirs: &[(DirSpec, String)],
+) -> Result<Option<Cache>> {
+    let say = |why: &str| {
+        if verbose {
             crate::output::eprintln(format_args!("hoist: not using the compile cache: {why}"));
         }
     };
-    let Some(paths) = CachePaths::from_env() else {
-        verbose("neither XDG_CACHE_HOME nor HOME is set");
-        return None;
+    let config = match &settings.cache_config {
+        Some(path) => Some(crate::cache::CacheConfig::read(path)?),
+        None => None,
     };
-    let hosts: Vec<PathBuf> = dirs.iter().map(|d| d.host.clone()).collect();
+    if !settings.cache || config.as_ref().is_some_and(|c| !c.enabled) {
+        say("it is turned off");
+        return Ok(None);
+    }
+    let Some(mut paths) = CachePaths::from_env() else {
+        say("neither XDG_CACHE_HOME nor HOME is set");
+        return Ok(None);
+    };
+    if let Some(dir) = config.as_ref().and_then(|c| c.directory.clone()) {
+        paths.dir = dir;
+    }
+    let hosts: Vec<PathBuf> = dirs.iter().map(|(d, _)| d.host.clone()).collect();
     if paths.exposed_by(&hosts) {
-        verbose(&format!(
+        say(&format!(
             "a preopened directory contains `{}` or its key; compiling in memory",
             paths.dir.display()
         ));
-        return None;
+        return Ok(None);
     }
-    Cache::open(&paths)
-        .inspect_err(|e| verbose(&format!("{e:#}")))
-        .ok()
+    let cache = Cache::open(&paths)
+        .inspect_err(|e| say(&format!("{e:#}")))
+        .ok();
+    Ok(cache.map(|cache| match config.and_then(|c| c.max_size) {
+        Some(max) => cache.with_max_size(max),
+        None => cache,
+    }))
 }
 
 /// How modules given on the command line are loaded.
 struct Loader {
     cache: Option<Cache>,
     allow_precompiled: bool,
+    /// Keep each module's binary (for debug info and core dumps).
+    keep_wasm: bool,
 }
 
 /// A module read from its file and checked, not compiled yet.
 struct Source {
+    /// As given on the command line (`-` for stdin).
     path: PathBuf,
     kind: SourceKind,
 }
@@ -248,13 +378,30 @@ impl Source {
     /// The module's entry points, if they can be read without compiling it
     /// (an artifact holds the module binary it was compiled from).
     fn entry_points(&self) -> Option<EntryPoints> {
+        EntryPoints::scan(self.wasm()?)
+    }
+
+    /// The module binary.
+    fn wasm(&self) -> Option<&[u8]> {
         match &self.kind {
-            SourceKind::Artifact(buffer) => {
-                EntryPoints::scan(hoist_artifact::module_wasm(buffer.as_slice())?)
-            }
-            SourceKind::Wasm(buffer) => EntryPoints::scan(buffer.as_slice()),
-            SourceKind::Text(wasm) => EntryPoints::scan(wasm),
+            SourceKind::Artifact(buffer) => hoist_artifact::module_wasm(buffer.as_slice()),
+            SourceKind::Wasm(buffer) => Some(buffer.as_slice()),
+            SourceKind::Text(wasm) => Some(wasm),
         }
+    }
+
+    /// The name messages use.
+    fn name(&self) -> String {
+        display_name(&self.path)
+    }
+}
+
+/// `<stdin>` for `-`, else the path as given.
+fn display_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
     }
 }
 
@@ -262,12 +409,22 @@ impl Loader {
     /// A hoist artifact is taken as is (if this user's hoist sealed it,
     /// or with --allow-precompiled); a wasm binary is kept for the compile
     /// cache; text is turned into a binary. The file is read once, and
-    /// what was checked is what runs.
+    /// what was checked is what runs. Anything else is named for what it
+    /// is (an archive, a web page, another runtime's compiled code...).
     fn read(&self, path: &Path) -> Result<Source> {
-        let mut buffer = std::fs::File::open(path)
-            .and_then(|mut file| ImageBuffer::read_file(&mut file))
-            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let name = display_name(path);
+        let mut buffer = if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                .context("failed to read the module from stdin")?;
+            ImageBuffer::from_bytes(&bytes).context("failed to read the module from stdin")?
+        } else {
+            std::fs::File::open(path)
+                .and_then(|mut file| ImageBuffer::read_file(&mut file))
+                .with_context(|| format!("failed to read `{name}`"))?
+        };
         let bytes = buffer.as_slice();
+        crate::identify::check_not_foreign_elf(&name, bytes)?;
         let kind = if hoist::is_artifact(bytes) {
             let sealed = crate::key::local_key().ok().and_then(|key| {
                 hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)
@@ -279,18 +436,16 @@ impl Loader {
             if !self.allow_precompiled {
                 if !named_artifact {
                     bail!(
-                        "`{}` is a precompiled artifact (native code), not WebAssembly; to run it \
-                         anyway, pass --allow-precompiled (only for files you compiled or trust)",
-                        path.display()
+                        "`{name}` is a precompiled artifact (native code), not WebAssembly; to run \
+                         it anyway, pass --allow-precompiled (only for files you compiled or trust)"
                     );
                 }
                 if sealed.is_none() {
                     bail!(
-                        "`{}` was not compiled by this user's hoist, or was changed since: it \
+                        "`{name}` was not compiled by this user's hoist, or was changed since: it \
                          carries no valid seal of the local key. It is native code; recompile it \
                          with `hoist compile`, or pass --allow-precompiled to run it anyway (only \
-                         for files you trust)",
-                        path.display()
+                         for files you trust)"
                     );
                 }
             }
@@ -299,12 +454,11 @@ impl Loader {
             }
             SourceKind::Artifact(buffer)
         } else if bytes.starts_with(b"\0asm") {
+            crate::identify::check_wasm_header(bytes)
+                .with_context(|| format!("cannot run `{name}`"))?;
             SourceKind::Wasm(buffer)
         } else {
-            let wasm = wat::parse_bytes(bytes)
-                .with_context(|| format!("failed to compile `{}`", path.display()))?
-                .into_owned();
-            SourceKind::Text(wasm)
+            SourceKind::Text(crate::identify::wat_to_wasm(path, &name, bytes)?)
         };
         Ok(Source {
             path: path.to_path_buf(),
@@ -313,21 +467,40 @@ impl Loader {
     }
 
     /// Compiles (or loads) what [`Loader::read`] read; a binary goes
-    /// through the compile cache when there is one.
-    fn compile(&self, engine: &Engine, source: Source) -> Result<Module> {
-        let path = source.path.display();
-        match source.kind {
+    /// through the compile cache when there is one. A compile that takes
+    /// more than a second says so on a terminal, as `hoist compile` does.
+    fn compile(&self, engine: &Engine, source: Source) -> Result<Loaded> {
+        let name = source.name();
+        let wasm = if self.keep_wasm {
+            source.wasm().map(<[u8]>::to_vec)
+        } else {
+            None
+        };
+        let progress = match &source.kind {
+            SourceKind::Artifact(_) => None,
+            _ => compile::Progress::start_on_terminal(&name),
+        };
+        let started = std::time::Instant::now();
+        let module = match source.kind {
             SourceKind::Artifact(buffer) => Module::deserialize_buffer(engine, buffer)
-                .with_context(|| format!("cannot run `{path}`")),
+                .with_context(|| format!("cannot run `{name}`")),
             SourceKind::Wasm(buffer) => match &self.cache {
                 Some(cache) => cache.load_or_compile(engine, buffer.as_slice()),
                 None => Module::new(engine, buffer.as_slice()),
             }
-            .with_context(|| format!("failed to compile `{path}`")),
+            .with_context(|| format!("failed to compile `{name}`")),
             SourceKind::Text(wasm) => {
-                Module::new(engine, &wasm).with_context(|| format!("failed to compile `{path}`"))
+                Module::new(engine, &wasm).with_context(|| format!("failed to compile `{name}`"))
             }
+        };
+        if let Some(progress) = progress {
+            progress.finish(started.elapsed());
         }
+        Ok(Loaded {
+            path: name,
+            module: module?,
+            wasm,
+        })
     }
 }
 
@@ -438,8 +611,14 @@ fn format_val(val: &Val) -> String {
 }
 
 /// The process exit status for how the guest ended, after reporting
-/// errors on stderr.
-fn exit_status(outcome: Result<()>) -> ExitCode {
+/// errors on stderr (a trap's backtrace with source lines when asked, and
+/// its core dump).
+fn exit_status(
+    outcome: Result<()>,
+    store: &mut Store<Host>,
+    loaded: &[Loaded],
+    settings: &crate::options::Settings,
+) -> ExitCode {
     let error = match outcome {
         Ok(()) => return ExitCode::SUCCESS,
         Err(error) => error,
@@ -458,28 +637,37 @@ fn exit_status(outcome: Result<()>) -> ExitCode {
             }
         };
     }
-    if let Some(trap) = error.downcast_ref::<Trap>() {
-        crate::output::eprintln(format_args!("error: wasm trap: {trap}"));
-        if !trap.frames().is_empty() {
-            crate::output::eprintln("wasm backtrace:");
-            for line in crate::backtrace::lines(trap.frames()) {
-                crate::output::eprintln(line);
-            }
+    // A trap, or an exception nothing caught, ends the program like abort().
+    let (message, frames) = if let Some(trap) = error.downcast_ref::<Trap>() {
+        (format!("wasm trap: {trap}"), trap.frames())
+    } else if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
+        (exception.to_string(), exception.frames())
+    } else {
+        return super::failure(&error);
+    };
+    crate::output::eprintln(format_args!("error: {message}"));
+    if !frames.is_empty() {
+        let details = (settings.debug_info || debug_info_from_env())
+            .then(|| crate::debuginfo::Symbolizer::new(store, loaded));
+        crate::output::eprintln("wasm backtrace:");
+        let lines = crate::backtrace::lines_with(frames, |frame| match &details {
+            Some(details) => details.lines(frame),
+            None => Vec::new(),
+        });
+        for line in lines {
+            crate::output::eprintln(line);
         }
-        return ExitCode::from(TRAP_EXIT_STATUS);
     }
-    // An exception nothing caught ends the program like a trap.
-    if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
-        crate::output::eprintln(format_args!("error: {exception}"));
-        if !exception.frames().is_empty() {
-            crate::output::eprintln("wasm backtrace:");
-            for line in crate::backtrace::lines(exception.frames()) {
-                crate::output::eprintln(line);
-            }
+    if let Some(path) = &settings.coredump {
+        match crate::coredump::write(path, store, loaded, frames) {
+            Ok(()) => crate::output::eprintln(format_args!("core dumped to {}", path.display())),
+            Err(e) => crate::output::eprintln(format_args!(
+                "warning: no core dump written to {}: {e:#}",
+                path.display()
+            )),
         }
-        return ExitCode::from(TRAP_EXIT_STATUS);
     }
-    super::failure(&error)
+    ExitCode::from(TRAP_EXIT_STATUS)
 }
 
 /// One `--dir` argument, in any of its three forms.
@@ -513,6 +701,19 @@ impl DirSpec {
             guest: guest.to_string(),
             host: PathBuf::from(host),
             read_only,
+        })
+    }
+
+    /// wasmer's `--volume HOST:GUEST` (or `DIR`, the same on both sides).
+    fn parse_volume(spec: &str) -> Result<DirSpec> {
+        let (host, guest) = spec.split_once(':').unwrap_or((spec, spec));
+        if host.is_empty() || guest.is_empty() {
+            bail!("--volume {spec}: expected HOST:GUEST or DIR");
+        }
+        Ok(DirSpec {
+            guest: guest.to_string(),
+            host: PathBuf::from(host),
+            read_only: false,
         })
     }
 }

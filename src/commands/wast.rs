@@ -18,10 +18,8 @@ pub struct WastArgs {
     #[arg(long, value_name = "native|baseline", default_value = "native")]
     cpu: String,
 
-    /// Accept modules with several memories (the multi-memory proposal), as proposal scripts
-    /// expect; the Wasm 1.0 and 2.0 scripts require rejecting them
-    #[arg(long)]
-    multi_memory: bool,
+    #[command(flatten)]
+    settings: crate::options::SettingsArgs<{ crate::options::WAST }>,
 
     /// The .wast scripts to run, each in a fresh store
     #[arg(value_name = "FILE", required = true)]
@@ -31,10 +29,15 @@ pub struct WastArgs {
 /// Prints `file:line:col: message` per failed directive, then the totals.
 /// A script that cannot be read or parsed counts as one failure.
 pub fn execute(args: WastArgs) -> Result<ExitCode> {
-    let mut config = hoist::Config::new();
-    if args.multi_memory {
-        config.wasm_multi_memory(true);
-    }
+    let settings = match args.settings.resolve()? {
+        crate::options::Resolved::Help(group) => {
+            crate::output::print(&crate::options::help(group, crate::options::Scope::Wast))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        crate::options::Resolved::Settings(settings) => settings,
+    };
+    settings.apply_process_wide();
+    let mut config = settings.config();
     config.cpu(match args.cpu.as_str() {
         "native" => hoist::Cpu::Native,
         "baseline" => hoist::Cpu::Baseline,

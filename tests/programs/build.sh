@@ -112,8 +112,15 @@ build_c() {
     *_reactor) model=-mexec-model=reactor ;;
     *) model= ;;
     esac
-    # Relative source path, so no absolute path can end up in the output.
-    (cd "$here/src" && $CC $CFLAGS $model $LDFLAGS -o "../$1.wasm" "$1.c")
+    # *_debug programs keep their DWARF (for `-D debug-info` tests):
+    # unoptimized, so every line stays where the source has it.
+    case $1 in
+    *_debug) flags="$(echo "$CFLAGS" | sed 's/-O2 -g0/-O0 -g/')" ldflags= ;;
+    *) flags=$CFLAGS ldflags=$LDFLAGS ;;
+    esac
+    # Relative source path, so no absolute path can end up in the output
+    # (DWARF's compilation directory is mapped to `.` as well).
+    (cd "$here/src" && $CC $flags -fdebug-prefix-map="$here/src"=. $model $ldflags -o "../$1.wasm" "$1.c")
 }
 
 build_wat() {

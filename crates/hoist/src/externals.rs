@@ -124,7 +124,7 @@ impl From<Memory> for Extern {
 }
 
 /// A global variable.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global(pub(crate) usize);
 
 impl Global {
@@ -178,7 +178,7 @@ impl Global {
 }
 
 /// A linear memory.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory(pub(crate) usize);
 
 impl Memory {

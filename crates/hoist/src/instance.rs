@@ -14,7 +14,7 @@ use hoist_runtime::{InstanceParts, LinearMemory, Table as RuntimeTable, ValRaw};
 use std::sync::Arc;
 
 /// An instance of a module, living in a store.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance(pub(crate) usize);
 
 impl Instance {
@@ -41,6 +41,45 @@ impl Instance {
 
     pub fn get_table<T>(&self, store: &mut Store<T>, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
+    }
+
+    /// Whether this instance was made from `module` (for tools that map
+    /// frames or instances back to the modules they loaded).
+    pub fn is_instance_of<T>(&self, store: &Store<T>, module: &Module) -> bool {
+        Arc::ptr_eq(
+            store.inner.instances[self.0].instance.code(),
+            &module.inner.code,
+        )
+    }
+
+    /// Every memory of the instance by memory index, imported ones first,
+    /// exported or not (for core dumps).
+    pub fn memories<T>(&self, store: &Store<T>) -> Vec<Memory> {
+        store.inner.instances[self.0]
+            .memories
+            .iter()
+            .map(|handle| Memory(*handle))
+            .collect()
+    }
+
+    /// Every global of the instance by global index, imported ones first,
+    /// exported or not (for core dumps).
+    pub fn globals<T>(&self, store: &mut Store<T>) -> Vec<Global> {
+        let inner = &mut *store.inner;
+        let module = inner.instances[self.0].instance.module().clone();
+        module
+            .globals
+            .iter()
+            .map(|(g, wasm)| {
+                let data = &inner.instances[self.0];
+                let definition = data.instance.global_ptr(g);
+                let ty = GlobalType::from_wasm(&hoist_environ::GlobalType {
+                    ty: to_engine_val(wasm.ty, &data.type_ids),
+                    mutable: wasm.mutable,
+                });
+                Global(inner.global_handle(definition, ty))
+            })
+            .collect()
     }
 
     /// All exports, in module order.

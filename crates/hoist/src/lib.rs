@@ -35,7 +35,7 @@ pub use hoist_cranelift::{Cpu, OptLevel};
 pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;
 pub use linker::Linker;
-pub use module::Module;
+pub use module::{FunctionCode, Module};
 pub use store::Store;
 pub use trap::{FrameInfo, Trap, TrapCode, WasmException};
 pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};

@@ -25,6 +25,19 @@ pub(crate) struct ModuleInner {
     digest: Digest,
 }
 
+/// The machine code of one function a module defines (see
+/// [`Module::function_code`]).
+#[derive(Debug, Clone)]
+pub struct FunctionCode {
+    pub func_index: u32,
+    /// The function's name from the name section.
+    pub name: Option<String>,
+    /// Where its code starts in this process.
+    pub address: usize,
+    /// Its length in bytes.
+    pub len: usize,
+}
+
 /// Translates and compiles `wasm`, returning the artifact image and the
 /// module model (so a JIT load need not parse the module again).
 pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_environ::Module)> {
@@ -224,6 +237,29 @@ impl Module {
             .exports
             .iter()
             .map(move |(name, index)| (name.as_str(), self.extern_type(module.entity_type(*index))))
+    }
+
+    /// Where the native code of each function the module defines lies in
+    /// memory, in function order: for profilers (perf maps, jitdump), which
+    /// name code addresses that no symbol table covers.
+    pub fn function_code(&self) -> Vec<FunctionCode> {
+        let code = &self.inner.code;
+        let module = &code.module;
+        code.functions
+            .iter()
+            .zip(&code.function_ends)
+            .enumerate()
+            .filter(|(_, (start, end))| end > start)
+            .map(|(i, (start, end))| {
+                let func = module.func_index(hoist_environ::DefinedFuncIndex::new(i));
+                FunctionCode {
+                    func_index: func.as_u32(),
+                    name: module.func_name(func).map(str::to_string),
+                    address: code.code.address(*start) as usize,
+                    len: (end - start) as usize,
+                }
+            })
+            .collect()
     }
 
     /// The engine-wide id of each of the module's types, by `TypeIndex`.

@@ -148,6 +148,14 @@ impl<T> Store<T> {
         Some(consumed.saturating_add(self.inner.fuel_given).max(0) as u64)
     }
 
+    /// Every instance made in this store, oldest first, including one
+    /// whose instantiation trapped in its start function (for core dumps).
+    pub fn instances(&self) -> Vec<crate::Instance> {
+        (0..self.inner.instances.len())
+            .map(crate::Instance)
+            .collect()
+    }
+
     pub fn data(&self) -> &T {
         &self.inner.data
     }
@@ -318,12 +326,13 @@ impl<T> StoreInner<T> {
 
     /// The wasm frame at code address `pc`, if it is in one of our modules.
     pub(crate) fn symbolize(&self, pc: usize) -> Option<crate::trap::FrameInfo> {
-        self.instances.iter().find_map(|data| {
+        self.instances.iter().enumerate().find_map(|(index, data)| {
             let code = data.instance.code();
             let (defined, module_offset) = code.lookup_pc(pc)?;
             let module = &code.module;
             let func = module.func_index(defined);
             Some(crate::trap::FrameInfo {
+                instance: Some(crate::Instance(index)),
                 module_name: module.name.clone(),
                 func_index: func.as_u32(),
                 func_name: module.func_name(func).map(str::to_string),

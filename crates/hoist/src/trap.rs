@@ -18,6 +18,8 @@ pub struct Trap {
 /// One wasm frame of a trap's backtrace, innermost first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The instance the frame's function belongs to.
+    pub instance: Option<crate::Instance>,
     /// The module's name from its name section.
     pub module_name: Option<String>,
     pub func_index: u32,
@@ -275,6 +277,7 @@ mod tests {
 
     fn frame(name: &str) -> FrameInfo {
         FrameInfo {
+            instance: None,
             module_name: Some("m\x1b[2J".into()),
             func_index: 3,
             func_name: Some(name.into()),

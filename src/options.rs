@@ -1,0 +1,1221 @@
+//! hoist's settings, each defined once: a key in one of wasmtime's option
+//! groups (`-W` wasm, `-S` WASI, `-C` codegen, `-O` optimization, `-D`
+//! debug), its one-line help, and the long flags (hoist's own, WasmEdge's,
+//! wasmer's) that are other spellings of the same key. Every spelling goes
+//! through the key's one definition, in command-line order (the last one
+//! wins). A key hoist lacks is an error that names it, never ignored.
+
+use anyhow::{anyhow, bail, Result};
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use hoist::{OptLevel, WasmFeatures};
+use std::path::PathBuf;
+
+/// One of wasmtime's option groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Wasm,
+    Wasi,
+    Codegen,
+    Optimize,
+    Debug,
+}
+
+impl Group {
+    pub fn letter(self) -> char {
+        match self {
+            Group::Wasm => 'W',
+            Group::Wasi => 'S',
+            Group::Codegen => 'C',
+            Group::Optimize => 'O',
+            Group::Debug => 'D',
+        }
+    }
+
+    /// The long option, also the clap id.
+    fn long(self) -> &'static str {
+        match self {
+            Group::Wasm => "wasm",
+            Group::Wasi => "wasi",
+            Group::Codegen => "codegen",
+            Group::Optimize => "optimize",
+            Group::Debug => "debug",
+        }
+    }
+
+    fn about(self) -> &'static str {
+        match self {
+            Group::Wasm => "WebAssembly features and limits",
+            Group::Wasi => "what the guest's WASI may do",
+            Group::Codegen => "compilation and the compile cache",
+            Group::Optimize => "optimization",
+            Group::Debug => "debugging",
+        }
+    }
+}
+
+/// The subcommand the settings are given to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Run,
+    Compile,
+    Wast,
+}
+
+pub const RUN: u8 = 0;
+pub const COMPILE: u8 = 1;
+pub const WAST: u8 = 2;
+
+impl Scope {
+    fn from_const(scope: u8) -> Scope {
+        match scope {
+            RUN => Scope::Run,
+            COMPILE => Scope::Compile,
+            _ => Scope::Wast,
+        }
+    }
+
+    fn groups(self) -> &'static [Group] {
+        match self {
+            Scope::Run => &[
+                Group::Wasm,
+                Group::Wasi,
+                Group::Codegen,
+                Group::Optimize,
+                Group::Debug,
+            ],
+            // WASI and debugging only mean something to a run.
+            Scope::Compile | Scope::Wast => &[Group::Wasm, Group::Codegen, Group::Optimize],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Scope::Run => "run",
+            Scope::Compile => "compile",
+            Scope::Wast => "wast",
+        }
+    }
+}
+
+/// Everything the keys set, with hoist's defaults.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub features: WasmFeatures,
+    pub max_wasm_stack: Option<usize>,
+    pub opt_level: OptLevel,
+    pub verify: bool,
+    pub parallel_compilation: bool,
+    /// Link WASI at all (`-S cli`).
+    pub wasi: bool,
+    /// Link the legacy `wasi_unstable` too (`-S preview0`).
+    pub preview0: bool,
+    pub inherit_env: bool,
+    pub cache: bool,
+    pub cache_config: Option<PathBuf>,
+    pub debug_info: bool,
+    pub coredump: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            features: hoist_environ::wasm_features(),
+            max_wasm_stack: None,
+            opt_level: OptLevel::Speed,
+            verify: false,
+            parallel_compilation: true,
+            wasi: true,
+            preview0: true,
+            inherit_env: false,
+            cache: true,
+            cache_config: None,
+            debug_info: false,
+            coredump: None,
+        }
+    }
+}
+
+impl Settings {
+    /// The engine configuration these settings ask for.
+    pub fn config(&self) -> hoist::Config {
+        let mut config = hoist::Config::new();
+        config.wasm_features(self.features);
+        config.opt_level(self.opt_level);
+        config.verify(self.verify);
+        if let Some(bytes) = self.max_wasm_stack {
+            config.max_wasm_stack(bytes);
+        }
+        config
+    }
+
+    /// Applies what the process-wide settings need before anything is
+    /// compiled (the engine compiles functions on rayon's global pool).
+    pub fn apply_process_wide(&self) {
+        if !self.parallel_compilation {
+            // Fails only if the pool already exists, which it cannot yet.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build_global();
+        }
+    }
+}
+
+/// What a key does.
+enum Action {
+    /// Sets something; gets `y`/`n` for a flag, the text for a value.
+    Set(fn(&mut Settings, &str) -> Result<()>),
+    /// Turns a WebAssembly feature on or off.
+    Feature(WasmFeatures),
+    /// hoist will have it; an error until then (the text says more).
+    NotYet(&'static str),
+    /// hoist does not do this; the text says why.
+    Never(&'static str),
+}
+
+/// The shape of a key's value.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `key`, `key=y`, `key=n`.
+    Flag,
+    /// `key=VALUE`, with VALUE as help shows it.
+    Value(&'static str),
+}
+
+struct Key {
+    group: Group,
+    name: &'static str,
+    shape: Shape,
+    help: &'static str,
+    action: Action,
+    /// Only `hoist run` uses it.
+    run_only: bool,
+}
+
+/// The WebAssembly proposals hoist can turn on and off, wasmtime's key
+/// first, then other runtimes' names for them (`--enable-NAME`).
+const FEATURES: &[(&str, WasmFeatures, &[&str], &str)] = &[
+    ("simd", WasmFeatures::SIMD, &[], "128-bit SIMD"),
+    (
+        "relaxed-simd",
+        WasmFeatures::RELAXED_SIMD,
+        &[],
+        "relaxed SIMD",
+    ),
+    (
+        "bulk-memory",
+        WasmFeatures::BULK_MEMORY,
+        &[],
+        "bulk memory operations",
+    ),
+    (
+        "reference-types",
+        WasmFeatures::REFERENCE_TYPES,
+        &[],
+        "reference types",
+    ),
+    (
+        "multi-value",
+        WasmFeatures::MULTI_VALUE,
+        &[],
+        "multiple results and block parameters",
+    ),
+    ("tail-call", WasmFeatures::TAIL_CALL, &[], "tail calls"),
+    (
+        "extended-const",
+        WasmFeatures::EXTENDED_CONST,
+        &[],
+        "extended constant expressions",
+    ),
+    (
+        "function-references",
+        WasmFeatures::FUNCTION_REFERENCES,
+        &["function-reference"],
+        "typed function references",
+    ),
+    (
+        "gc",
+        WasmFeatures::GC,
+        &[],
+        "garbage-collected types (structs and arrays)",
+    ),
+    (
+        "exceptions",
+        WasmFeatures::EXCEPTIONS,
+        &["exception-handling"],
+        "exception handling (try_table, throw, exnref)",
+    ),
+    (
+        "legacy-exceptions",
+        WasmFeatures::LEGACY_EXCEPTIONS,
+        &[],
+        "the legacy exception encoding (try, catch, delegate, rethrow)",
+    ),
+    (
+        "memory64",
+        WasmFeatures::MEMORY64,
+        &[],
+        "64-bit memories and tables",
+    ),
+    (
+        "multi-memory",
+        WasmFeatures::MULTI_MEMORY,
+        &[],
+        "several memories in one module",
+    ),
+    (
+        "threads",
+        WasmFeatures::THREADS,
+        &[],
+        "atomics and shared memories",
+    ),
+    (
+        "wide-arithmetic",
+        WasmFeatures::WIDE_ARITHMETIC,
+        &[],
+        "128-bit arithmetic instructions",
+    ),
+    (
+        "custom-page-sizes",
+        WasmFeatures::CUSTOM_PAGE_SIZES,
+        &[],
+        "memories with 1-byte pages",
+    ),
+    (
+        "mutable-global",
+        WasmFeatures::MUTABLE_GLOBAL,
+        &["import-export-mut-globals"],
+        "importing and exporting mutable globals",
+    ),
+    (
+        "saturating-float-to-int",
+        WasmFeatures::SATURATING_FLOAT_TO_INT,
+        &["non-trap-float-to-int"],
+        "non-trapping float-to-int conversions",
+    ),
+    (
+        "sign-extension",
+        WasmFeatures::SIGN_EXTENSION,
+        &["sign-extension-operators"],
+        "sign-extension operators",
+    ),
+];
+
+/// The `-W` key of each proposal hoist can turn off, with its flag.
+pub fn feature_keys() -> impl Iterator<Item = (&'static str, WasmFeatures)> {
+    FEATURES.iter().map(|(name, flag, _, _)| (*name, *flag))
+}
+
+/// Every proposal `-W all-proposals` (`--enable-all`) turns on.
+fn all_proposals() -> WasmFeatures {
+    FEATURES
+        .iter()
+        .fold(hoist_environ::wasm_features(), |all, (_, flag, _, _)| {
+            all | *flag
+        })
+}
+
+const FLAG: Shape = Shape::Flag;
+const SIZE: Shape = Shape::Value("N");
+
+fn keys() -> Vec<Key> {
+    use Action::*;
+    use Group::*;
+    let key = |group, name, shape, help, action| Key {
+        group,
+        name,
+        shape,
+        help,
+        action,
+        run_only: false,
+    };
+    let run_key = |group, name, shape, help, action| Key {
+        run_only: true,
+        ..key(group, name, shape, help, action)
+    };
+    let mut keys: Vec<Key> = FEATURES
+        .iter()
+        .map(|(name, flag, _, help)| key(Wasm, *name, FLAG, *help, Feature(*flag)))
+        .collect();
+    let no_sockets = " (hoist's WASI has no sockets yet)";
+    let preview1 = "hoist implements WASI preview1 (and the older wasi_unstable) only";
+    keys.extend([
+        key(
+            Wasm,
+            "all-proposals",
+            FLAG,
+            "every proposal above (n: back to the defaults)",
+            Set(|s, v| {
+                s.features = if v == "y" {
+                    all_proposals()
+                } else {
+                    hoist_environ::wasm_features()
+                };
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
+            "max-wasm-stack",
+            SIZE,
+            "native stack wasm may use per call from the host, in bytes (64KiB, 8MiB, ...)",
+            Set(|s, v| {
+                let bytes = crate::size::parse_size(v)?;
+                s.max_wasm_stack = Some(usize::try_from(bytes)?);
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
+            "component-model",
+            FLAG,
+            "WebAssembly components",
+            Never("hoist runs core WebAssembly modules; components are not supported"),
+        ),
+        key(
+            Wasm,
+            "timeout",
+            Shape::Value("N|Ns|Nms"),
+            "stop wasm after this long",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "fuel",
+            SIZE,
+            "stop wasm after this much fuel",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "max-memory-size",
+            SIZE,
+            "the most bytes a memory may grow to",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "max-table-elements",
+            SIZE,
+            "the most elements a table may grow to",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "trap-on-grow-failure",
+            FLAG,
+            "trap when memory.grow or table.grow fails",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "nan-canonicalization",
+            FLAG,
+            "canonical NaN results",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "relaxed-simd-deterministic",
+            FLAG,
+            "host-independent relaxed SIMD results",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "unknown-imports-trap",
+            FLAG,
+            "link unknown function imports to functions that trap",
+            NotYet(""),
+        ),
+        run_key(
+            Wasi,
+            "cli",
+            FLAG,
+            "link WASI at all (n: the module gets no WASI imports)",
+            Set(|s, v| {
+                s.wasi = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "common",
+            FLAG,
+            "old name for cli",
+            Set(|s, v| {
+                s.wasi = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "preview0",
+            FLAG,
+            "link the legacy wasi_unstable imports too (default: y)",
+            Set(|s, v| {
+                s.preview0 = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "preview2",
+            FLAG,
+            "accepted either way: hoist has one WASI preview1 implementation",
+            Set(|_, _| Ok(())),
+        ),
+        run_key(
+            Wasi,
+            "inherit-env",
+            FLAG,
+            "give the guest the whole host environment (--env still applies on top)",
+            Set(|s, v| {
+                s.inherit_env = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "inherit-network",
+            FLAG,
+            "the host's network",
+            NotYet(no_sockets),
+        ),
+        run_key(
+            Wasi,
+            "tcplisten",
+            Shape::Value("ADDR"),
+            "a listening TCP socket",
+            NotYet(no_sockets),
+        ),
+        run_key(
+            Wasi,
+            "listenfd",
+            FLAG,
+            "systemd's listen fds",
+            NotYet(no_sockets),
+        ),
+        run_key(
+            Wasi,
+            "allow-ip-name-lookup",
+            FLAG,
+            "DNS lookups",
+            NotYet(no_sockets),
+        ),
+        run_key(Wasi, "tcp", FLAG, "TCP sockets", NotYet(no_sockets)),
+        run_key(Wasi, "udp", FLAG, "UDP sockets", NotYet(no_sockets)),
+        run_key(
+            Wasi,
+            "inherit-stdin",
+            FLAG,
+            "the host's stdin (always y)",
+            NotYet(""),
+        ),
+        run_key(
+            Wasi,
+            "inherit-stdout",
+            FLAG,
+            "the host's stdout (always y)",
+            NotYet(""),
+        ),
+        run_key(
+            Wasi,
+            "inherit-stderr",
+            FLAG,
+            "the host's stderr (always y)",
+            NotYet(""),
+        ),
+        run_key(Wasi, "threads", FLAG, "wasi-threads", Never(preview1)),
+        run_key(Wasi, "http", FLAG, "wasi-http", Never(preview1)),
+        run_key(Wasi, "nn", FLAG, "wasi-nn", Never(preview1)),
+        run_key(Wasi, "config", FLAG, "wasi-config", Never(preview1)),
+        run_key(Wasi, "keyvalue", FLAG, "wasi-keyvalue", Never(preview1)),
+        run_key(Wasi, "tls", FLAG, "wasi-tls", Never(preview1)),
+        run_key(Wasi, "p3", FLAG, "WASI 0.3", Never(preview1)),
+        run_key(
+            Codegen,
+            "cache",
+            FLAG,
+            "read and write the compile cache in $XDG_CACHE_HOME/hoist (default: y)",
+            Set(|s, v| {
+                s.cache = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Codegen,
+            "cache-config",
+            Shape::Value("PATH"),
+            "a wasmtime cache configuration (TOML): its directory, size limit and enabled",
+            Set(|s, v| {
+                s.cache_config = Some(PathBuf::from(v));
+                Ok(())
+            }),
+        ),
+        key(
+            Codegen,
+            "parallel-compilation",
+            FLAG,
+            "compile functions on every core (default: y)",
+            Set(|s, v| {
+                s.parallel_compilation = v == "y";
+                Ok(())
+            }),
+        ),
+        key(
+            Codegen,
+            "compiler",
+            Shape::Value("cranelift"),
+            "the code generator: Cranelift (the only one hoist has)",
+            Set(|_, v| match v {
+                "cranelift" => Ok(()),
+                other => bail!("hoist compiles with Cranelift only, not {other}"),
+            }),
+        ),
+        key(
+            Codegen,
+            "cranelift-debug-verifier",
+            FLAG,
+            "run Cranelift's IR verifier on every function (slow)",
+            Set(|s, v| {
+                s.verify = v == "y";
+                Ok(())
+            }),
+        ),
+        key(
+            Codegen,
+            "inlining",
+            FLAG,
+            "inline calls between wasm functions",
+            NotYet(""),
+        ),
+        key(
+            Codegen,
+            "native-unwind-info",
+            FLAG,
+            "unwind tables for native debuggers and profilers",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "opt-level",
+            Shape::Value("0|1|2|s"),
+            "0 compiles fastest; 1, 2 (default) and s all optimize for speed",
+            Set(|s, v| {
+                s.opt_level = opt_level(v)?;
+                Ok(())
+            }),
+        ),
+        key(
+            Optimize,
+            "memory-reservation",
+            SIZE,
+            "virtual memory reserved per linear memory",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "memory-guard-size",
+            SIZE,
+            "guard pages after a linear memory",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "pooling-allocator",
+            FLAG,
+            "the pooling instance allocator",
+            NotYet(""),
+        ),
+        run_key(
+            Debug,
+            "debug-info",
+            FLAG,
+            "file:line:column in trap backtraces, from the module's DWARF",
+            Set(|s, v| {
+                s.debug_info = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Debug,
+            "coredump",
+            Shape::Value("PATH"),
+            "write a Wasm core dump to PATH when the guest traps",
+            Set(|s, v| {
+                s.coredump = Some(PathBuf::from(v));
+                Ok(())
+            }),
+        ),
+        run_key(Debug, "logging", FLAG, "runtime logging", NotYet("")),
+        run_key(
+            Debug,
+            "guest-debug",
+            FLAG,
+            "debugger instrumentation",
+            NotYet(""),
+        ),
+    ]);
+    keys
+}
+
+/// `-O` levels: wasmtime's (0, 1, 2, s), WasmEdge's `--optimize` (also 3
+/// and z) and hoist's own names. Cranelift optimizes for speed at every
+/// level but 0, so they all mean the same here.
+fn opt_level(text: &str) -> Result<OptLevel> {
+    match text {
+        "0" | "none" => Ok(OptLevel::None),
+        "1" | "2" | "3" | "s" | "z" | "speed" => Ok(OptLevel::Speed),
+        other => bail!("unknown optimization level `{other}` (0, 1, 2 or s)"),
+    }
+}
+
+/// A long flag that is another spelling of a key.
+struct Alias {
+    long: String,
+    group: Group,
+    key: &'static str,
+    value: AliasValue,
+    /// Its line in `--help`; hidden when `None` (other runtimes' spellings
+    /// are in the README's table and in `-X help`).
+    help: Option<&'static str>,
+}
+
+enum AliasValue {
+    /// A flag that sets the key to this value.
+    Fixed(&'static str),
+    /// Takes a value, turned into the key's value.
+    Takes(&'static str, fn(&str) -> Result<String>),
+}
+
+fn aliases() -> Vec<Alias> {
+    use AliasValue::*;
+    use Group::*;
+    let alias = |long: &str, group, key, value, help| Alias {
+        long: long.to_string(),
+        group,
+        key,
+        value,
+        help,
+    };
+    let mut aliases = Vec::new();
+    // WasmEdge's and wasmer's proposal switches.
+    for (name, _, others, _) in FEATURES {
+        for spelling in std::iter::once(name).chain(others.iter()) {
+            aliases.push(alias(
+                &format!("enable-{spelling}"),
+                Wasm,
+                name,
+                Fixed("y"),
+                None,
+            ));
+            aliases.push(alias(
+                &format!("disable-{spelling}"),
+                Wasm,
+                name,
+                Fixed("n"),
+                None,
+            ));
+        }
+    }
+    aliases.extend([
+        alias("enable-all", Wasm, "all-proposals", Fixed("y"), None),
+        // hoist's own older spelling (`hoist wast --multi-memory`).
+        alias("multi-memory", Wasm, "multi-memory", Fixed("y"), None),
+        alias(
+            "enable-component",
+            Wasm,
+            "component-model",
+            Fixed("y"),
+            None,
+        ),
+        alias(
+            "max-wasm-stack",
+            Wasm,
+            "max-wasm-stack",
+            Takes("SIZE", |v| Ok(v.to_string())),
+            Some("Native stack wasm may use per call, e.g. 8MiB (-W max-wasm-stack)"),
+        ),
+        // wasmer
+        alias(
+            "stack-size",
+            Wasm,
+            "max-wasm-stack",
+            Takes("SIZE", |v| Ok(v.to_string())),
+            None,
+        ),
+        // WasmEdge's limits: milliseconds, gas, 64 KiB pages.
+        alias(
+            "time-limit",
+            Wasm,
+            "timeout",
+            Takes("MS", |v| Ok(format!("{v}ms"))),
+            None,
+        ),
+        alias(
+            "gas-limit",
+            Wasm,
+            "fuel",
+            Takes("N", |v| Ok(v.to_string())),
+            None,
+        ),
+        alias(
+            "memory-page-limit",
+            Wasm,
+            "max-memory-size",
+            Takes("PAGES", |v| {
+                let pages: u64 = v.parse().map_err(|_| anyhow!("not a page count"))?;
+                Ok((pages << 16).to_string())
+            }),
+            None,
+        ),
+        alias(
+            "inherit-env",
+            Wasi,
+            "inherit-env",
+            Fixed("y"),
+            Some("Give the guest the whole host environment (-S inherit-env)"),
+        ),
+        alias("forward-host-env", Wasi, "inherit-env", Fixed("y"), None),
+        alias(
+            "no-cache",
+            Codegen,
+            "cache",
+            Fixed("n"),
+            Some("Do not read or write the compile cache (-C cache=n)"),
+        ),
+        alias("disable-cache", Codegen, "cache", Fixed("n"), None),
+        alias("cranelift", Codegen, "compiler", Fixed("cranelift"), None),
+        alias("singlepass", Codegen, "compiler", Fixed("singlepass"), None),
+        alias("llvm", Codegen, "compiler", Fixed("llvm"), None),
+        alias(
+            "opt-level",
+            Optimize,
+            "opt-level",
+            Takes("LEVEL", |v| Ok(v.to_string())),
+            Some("Optimization level: 0 (compile fastest), 1, 2 (default) or s (-O opt-level)"),
+        ),
+        alias("debug-info", Debug, "debug-info", Fixed("y"), None),
+        alias(
+            "coredump-on-trap",
+            Debug,
+            "coredump",
+            Takes("PATH", |v| Ok(v.to_string())),
+            None,
+        ),
+    ]);
+    aliases
+}
+
+/// One setting as the user spelled it, in command-line order.
+#[derive(Clone, Debug)]
+struct Item {
+    group: Group,
+    /// `KEY[=VAL][,KEY[=VAL]...]`, or the value an alias gave.
+    text: String,
+    /// For an alias: its flag, and the key it sets.
+    alias: Option<(String, &'static str)>,
+    /// For a value-taking alias: turns its value into the key's.
+    map: Option<fn(&str) -> Result<String>>,
+}
+
+/// What the settings options asked for.
+pub enum Resolved {
+    /// `-X help`: list the group's keys.
+    Help(Group),
+    Settings(Settings),
+}
+
+/// The settings options of one subcommand (`SCOPE` is [`RUN`], [`COMPILE`]
+/// or [`WAST`]), for `#[command(flatten)]`.
+#[derive(Clone, Debug, Default)]
+pub struct SettingsArgs<const SCOPE: u8> {
+    items: Vec<Item>,
+}
+
+fn alias_id(long: &str) -> String {
+    format!("alias-{long}")
+}
+
+fn offered(scope: Scope) -> impl Iterator<Item = Alias> {
+    let keys = keys();
+    aliases().into_iter().filter(move |alias| {
+        scope.groups().contains(&alias.group)
+            && keys
+                .iter()
+                .find(|k| k.group == alias.group && k.name == alias.key)
+                .is_some_and(|k| scope == Scope::Run || !k.run_only)
+    })
+}
+
+impl<const SCOPE: u8> clap::Args for SettingsArgs<SCOPE> {
+    fn augment_args(mut cmd: Command) -> Command {
+        let scope = Scope::from_const(SCOPE);
+        for group in scope.groups() {
+            cmd = cmd.arg(
+                Arg::new(group.long())
+                    .short(group.letter())
+                    .long(group.long())
+                    .value_name("KEY[=VAL[,..]]")
+                    .action(ArgAction::Append)
+                    .help(format!(
+                        "Settings for {}; `-{} help` lists them",
+                        group.about(),
+                        group.letter()
+                    )),
+            );
+        }
+        for alias in offered(scope) {
+            let mut arg = Arg::new(alias_id(&alias.long)).long(alias.long.clone());
+            arg = match alias.value {
+                AliasValue::Fixed(_) => arg.action(ArgAction::Count),
+                AliasValue::Takes(name, _) => arg.value_name(name).action(ArgAction::Append),
+            };
+            arg = match alias.help {
+                Some(help) => arg.help(help),
+                None => arg.hide(true),
+            };
+            cmd = cmd.arg(arg);
+        }
+        cmd
+    }
+
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const SCOPE: u8> clap::FromArgMatches for SettingsArgs<SCOPE> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let scope = Scope::from_const(SCOPE);
+        let mut found: Vec<(usize, Item)> = Vec::new();
+        for group in scope.groups() {
+            if let (Some(values), Some(indices)) = (
+                matches.get_raw(group.long()),
+                matches.indices_of(group.long()),
+            ) {
+                for (value, index) in values.zip(indices) {
+                    found.push((
+                        index,
+                        Item {
+                            group: *group,
+                            text: value.to_string_lossy().into_owned(),
+                            alias: None,
+                            map: None,
+                        },
+                    ));
+                }
+            }
+        }
+        for alias in offered(scope) {
+            let id = alias_id(&alias.long);
+            if matches.value_source(&id) != Some(clap::parser::ValueSource::CommandLine) {
+                continue;
+            }
+            let Some(indices) = matches.indices_of(&id) else {
+                continue;
+            };
+            let spelled = Some((format!("--{}", alias.long), alias.key));
+            match alias.value {
+                AliasValue::Fixed(value) => {
+                    for index in indices {
+                        found.push((
+                            index,
+                            Item {
+                                group: alias.group,
+                                text: value.to_string(),
+                                alias: spelled.clone(),
+                                map: None,
+                            },
+                        ));
+                    }
+                }
+                AliasValue::Takes(_, map) => {
+                    let values = matches.get_raw(&id).into_iter().flatten();
+                    for (value, index) in values.zip(indices) {
+                        found.push((
+                            index,
+                            Item {
+                                group: alias.group,
+                                text: value.to_string_lossy().into_owned(),
+                                alias: spelled.clone(),
+                                map: Some(map),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        found.sort_by_key(|(index, _)| *index);
+        Ok(SettingsArgs {
+            items: found.into_iter().map(|(_, item)| item).collect(),
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl<const SCOPE: u8> SettingsArgs<SCOPE> {
+    /// Applies every setting in order, or finds a `-X help`.
+    pub fn resolve(&self) -> Result<Resolved> {
+        let scope = Scope::from_const(SCOPE);
+        let keys = keys();
+        let mut settings = Settings::default();
+        for item in &self.items {
+            if item.alias.is_none() && matches!(item.text.as_str(), "help" | "help-long") {
+                return Ok(Resolved::Help(item.group));
+            }
+            if let (Some((flag, key)), Some(map)) = (&item.alias, item.map) {
+                let value = map(&item.text).map_err(|e| anyhow!("{flag} {}: {e}", item.text))?;
+                apply(&keys, scope, &mut settings, item, key, Some(&value))?;
+                continue;
+            }
+            if let Some((_, key)) = &item.alias {
+                apply(&keys, scope, &mut settings, item, key, Some(&item.text))?;
+                continue;
+            }
+            for piece in item.text.split(',').filter(|p| !p.is_empty()) {
+                let (name, value) = match piece.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => (piece, None),
+                };
+                // `-O 2`, `--optimize 3` (WasmEdge), `-O speed` (hoist's
+                // old spelling): a bare level is the opt-level.
+                if item.group == Group::Optimize && value.is_none() && opt_level(name).is_ok() {
+                    apply(&keys, scope, &mut settings, item, "opt-level", Some(name))?;
+                    continue;
+                }
+                apply(&keys, scope, &mut settings, item, name, value)?;
+            }
+        }
+        Ok(Resolved::Settings(settings))
+    }
+}
+
+/// Applies one `name[=value]` of `item`'s group.
+fn apply(
+    keys: &[Key],
+    scope: Scope,
+    settings: &mut Settings,
+    item: &Item,
+    name: &str,
+    value: Option<&str>,
+) -> Result<()> {
+    let letter = item.group.letter();
+    // How the user wrote it, for messages.
+    let spelled = match &item.alias {
+        Some((flag, key)) => format!("{flag} (-{letter} {key})"),
+        None => match value {
+            Some(value) => format!("-{letter} {name}={value}"),
+            None => format!("-{letter} {name}"),
+        },
+    };
+    let Some(key) = keys
+        .iter()
+        .find(|k| k.group == item.group && k.name == name)
+    else {
+        bail!(
+            "-{letter} {name}: unknown key `{name}`; `hoist {} -{letter} help` lists them",
+            scope.name()
+        );
+    };
+    if key.run_only && scope != Scope::Run {
+        bail!("{spelled}: only `hoist run` uses `{name}`");
+    }
+    let value = match (key.shape, value) {
+        (Shape::Flag, None) => "y",
+        (Shape::Flag, Some(v)) => match v {
+            "y" | "yes" | "true" | "" => "y",
+            "n" | "no" | "false" => "n",
+            other => bail!("{spelled}: `{other}` is not y or n"),
+        },
+        (Shape::Value(_), Some(v)) => v,
+        (Shape::Value(shape), None) => bail!("{spelled}: needs a value: {name}={shape}"),
+    };
+    match &key.action {
+        Action::Set(set) => set(settings, value).map_err(|e| anyhow!("{spelled}: {e}")),
+        Action::Feature(flag) => {
+            settings.features.set(*flag, value == "y");
+            Ok(())
+        }
+        Action::NotYet(why) => bail!("{spelled}: hoist does not support `{name}` yet{why}"),
+        Action::Never(why) => {
+            // Asking for it off is asking for what hoist does anyway.
+            if matches!(key.shape, Shape::Flag) && value == "n" {
+                return Ok(());
+            }
+            bail!("{spelled}: {why}")
+        }
+    }
+}
+
+/// The `-X help` text for `group`: one line per key, those hoist does not
+/// have yet last.
+pub fn help(group: Group, scope: Scope) -> String {
+    let letter = group.letter();
+    let defaults = Settings::default();
+    let aliases = aliases();
+    let mut text = format!(
+        "-{letter} (--{}): {}. Comma lists and repeats are fine: -{letter} a,b=1 -{letter} c\n\n",
+        group.long(),
+        group.about()
+    );
+    let mut later = String::new();
+    let mut never = String::new();
+    for key in keys().iter().filter(|k| k.group == group) {
+        if key.run_only && scope != Scope::Run {
+            continue;
+        }
+        let shape = match key.shape {
+            Shape::Flag => "[=y|n]".to_string(),
+            Shape::Value(v) => format!("={v}"),
+        };
+        let mut line = format!("  {:<32} {}", format!("{}{shape}", key.name), key.help);
+        if let Action::Feature(flag) = key.action {
+            let on = if defaults.features.contains(flag) {
+                "y"
+            } else {
+                "n"
+            };
+            line.push_str(&format!(" (default: {on})"));
+        }
+        let spellings: Vec<String> = aliases
+            .iter()
+            .filter(|a| a.group == group && a.key == key.name)
+            .map(|a| format!("--{}", a.long))
+            .collect();
+        if !spellings.is_empty() {
+            line.push_str(&format!("; also {}", spellings.join(" ")));
+        }
+        line.push('\n');
+        match key.action {
+            Action::NotYet(_) => later.push_str(&line),
+            Action::Never(_) => never.push_str(&line),
+            _ => text.push_str(&line),
+        }
+    }
+    if group == Group::Optimize {
+        text.push_str("  0|1|2|3|s|z                      the same as opt-level=LEVEL\n");
+    }
+    if !later.is_empty() {
+        text.push_str("\nnot supported yet (an error for now):\n");
+        text.push_str(&later);
+    }
+    if !never.is_empty() {
+        text.push_str("\nnot supported (an error, except =n):\n");
+        text.push_str(&never);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Run {
+        #[command(flatten)]
+        settings: SettingsArgs<RUN>,
+    }
+
+    fn resolve(args: &[&str]) -> Result<Settings> {
+        let cli = Run::try_parse_from(std::iter::once("hoist").chain(args.iter().copied()))
+            .map_err(|e| anyhow!("{e}"))?;
+        match cli.settings.resolve()? {
+            Resolved::Settings(settings) => Ok(settings),
+            Resolved::Help(_) => bail!("help"),
+        }
+    }
+
+    #[test]
+    fn spellings_share_one_key_and_the_last_wins() {
+        let s = resolve(&["-W", "simd=n,tail-call=n", "-W", "gc=n"]).unwrap();
+        assert!(!s.features.contains(WasmFeatures::SIMD));
+        assert!(!s.features.contains(WasmFeatures::TAIL_CALL));
+        assert!(!s.features.contains(WasmFeatures::GC));
+        let s = resolve(&["--disable-simd", "-W", "simd"]).unwrap();
+        assert!(s.features.contains(WasmFeatures::SIMD));
+        let s = resolve(&["-W", "simd", "--disable-simd"]).unwrap();
+        assert!(!s.features.contains(WasmFeatures::SIMD));
+        let s = resolve(&["--enable-threads", "--disable-function-reference"]).unwrap();
+        assert!(s.features.contains(WasmFeatures::THREADS));
+        assert!(!s.features.contains(WasmFeatures::FUNCTION_REFERENCES));
+        let s = resolve(&["--inherit-env", "-C", "cache=n"]).unwrap();
+        assert!(s.inherit_env && !s.cache);
+        let s = resolve(&["--no-cache", "-Ccache"]).unwrap();
+        assert!(s.cache);
+        let s = resolve(&["-W", "max-wasm-stack=64KiB"]).unwrap();
+        assert_eq!(s.max_wasm_stack, Some(65536));
+        let s = resolve(&["--optimize", "0"]).unwrap();
+        assert_eq!(s.opt_level, OptLevel::None);
+        let s = resolve(&["-O", "opt-level=0", "--opt-level", "2"]).unwrap();
+        assert_eq!(s.opt_level, OptLevel::Speed);
+        let s = resolve(&["-Ddebug-info,coredump=/tmp/x.core"]).unwrap();
+        assert!(s.debug_info);
+        assert_eq!(s.coredump, Some(PathBuf::from("/tmp/x.core")));
+        assert!(resolve(&["--enable-all"])
+            .unwrap()
+            .features
+            .contains(WasmFeatures::THREADS));
+    }
+
+    #[test]
+    fn keys_hoist_lacks_are_errors_naming_them() {
+        let err = |args: &[&str]| format!("{:#}", resolve(args).expect_err("an error"));
+        assert!(err(&["-W", "bogus=1"]).contains("unknown key `bogus`"));
+        assert!(err(&["-W", "fuel=100"]).contains("`fuel` yet"));
+        assert!(err(&["--gas-limit", "100"]).contains("--gas-limit (-W fuel)"));
+        assert!(err(&["--time-limit", "5"]).contains("`timeout` yet"));
+        assert!(err(&["-W", "simd=maybe"]).contains("`maybe` is not y or n"));
+        assert!(err(&["-W", "max-wasm-stack"]).contains("needs a value"));
+        assert!(err(&["--enable-component"]).contains("components are not supported"));
+        assert!(err(&["-S", "http"]).contains("preview1"));
+        assert!(err(&["-S", "tcplisten=127.0.0.1:80"]).contains("no sockets"));
+        assert!(err(&["-C", "compiler=winch"]).contains("Cranelift only"));
+        assert!(err(&["-O", "opt-level=9"]).contains("unknown optimization level"));
+        // Asking for what hoist does anyway is fine.
+        assert!(resolve(&["-W", "component-model=n"]).is_ok());
+    }
+
+    #[test]
+    fn help_lists_each_key_once() {
+        for group in [
+            Group::Wasm,
+            Group::Wasi,
+            Group::Codegen,
+            Group::Optimize,
+            Group::Debug,
+        ] {
+            let text = help(group, Scope::Run);
+            for key in keys().iter().filter(|k| k.group == group) {
+                let lines = text
+                    .lines()
+                    .filter(|l| {
+                        l.trim_start().starts_with(&format!("{}=", key.name))
+                            || l.trim_start().starts_with(&format!("{}[", key.name))
+                    })
+                    .count();
+                assert_eq!(lines, 1, "{} in\n{text}", key.name);
+            }
+        }
+        let cli = Run::try_parse_from(["hoist", "-W", "help"]).unwrap();
+        assert!(matches!(
+            cli.settings.resolve().unwrap(),
+            Resolved::Help(Group::Wasm)
+        ));
+        // Every alias names a key that exists.
+        let keys = keys();
+        for alias in aliases() {
+            assert!(
+                keys.iter()
+                    .any(|k| k.group == alias.group && k.name == alias.key),
+                "--{}",
+                alias.long
+            );
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! Debugging and profiling from the command line: source lines in trap
+//! backtraces (`-D debug-info`), Wasm core dumps (`-D coredump`), and the
+//! perf map and jitdump files that let `perf` name wasm functions.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+mod support;
+
+fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.wasm"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hoist-debug-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hoist(args: &[&str], dir: &Path) -> (Output, u32) {
+    let child = support::hoist()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    (child.wait_with_output().unwrap(), pid)
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A C guest built with -g traps in `divide` (trap_debug.c line 6): each
+/// frame gets its file:line:column, from the module's DWARF.
+#[test]
+fn debug_info_gives_source_lines() {
+    let dir = temp_dir("lines");
+    let module = program("trap_debug");
+    let (out, _) = hoist(&["run", "-D", "debug-info", module.to_str().unwrap()], &dir);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(134), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0], "error: wasm trap: integer divide by zero",
+        "{text}"
+    );
+    let at = |frame: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.ends_with(frame))
+            .unwrap_or_else(|| panic!("{text}"));
+        lines[i + 1].trim().to_string()
+    };
+    assert_eq!(at("!divide"), "at ./trap_debug.c:6:14", "{text}");
+    assert_eq!(at("!average"), "at ./trap_debug.c:10:12", "{text}");
+    assert_eq!(at("!main"), "at ./trap_debug.c:15:20", "{text}");
+
+    // The same with wasmtime's environment variable, and from the cache.
+    let run = support::hoist()
+        .env("WASMTIME_BACKTRACE_DETAILS", "1")
+        .args(["run", module.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&run).contains("at ./trap_debug.c:6:14"),
+        "{}",
+        stderr(&run)
+    );
+    // Without either, no source lines.
+    let (out, _) = hoist(&["run", module.to_str().unwrap()], &dir);
+    assert!(!stderr(&out).contains("trap_debug.c"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The core dump is a wasm module with the tool-conventions sections:
+/// one module, one instance, the trap's frames innermost first, and the
+/// instance's memory and globals as they were at the trap.
+#[test]
+fn core_dump_on_trap() {
+    let dir = temp_dir("coredump");
+    let module = program("trap");
+    let (out, _) = hoist(
+        &[
+            "run",
+            "-D",
+            "coredump=trap.coredump",
+            module.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("core dumped to trap.coredump"),
+        "{}",
+        stderr(&out)
+    );
+    let dump = std::fs::read(dir.join("trap.coredump")).unwrap();
+    wasmparser::Validator::new()
+        .validate_all(&dump)
+        .expect("a valid module");
+
+    let mut sections = std::collections::BTreeMap::new();
+    let mut memory_pages = Vec::new();
+    let mut globals = 0;
+    let mut data = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(&dump) {
+        match payload.unwrap() {
+            wasmparser::Payload::CustomSection(reader) => {
+                sections.insert(reader.name().to_string(), reader.data().to_vec());
+            }
+            wasmparser::Payload::MemorySection(reader) => {
+                memory_pages.extend(reader.into_iter().map(|m| m.unwrap().initial));
+            }
+            wasmparser::Payload::GlobalSection(reader) => globals = reader.count(),
+            wasmparser::Payload::DataSection(reader) => {
+                for segment in reader {
+                    data.extend_from_slice(segment.unwrap().data);
+                }
+            }
+            _ => {}
+        }
+    }
+    let names: Vec<&str> = sections.keys().map(String::as_str).collect();
+    assert_eq!(names, ["core", "coreinstances", "coremodules", "corestack"]);
+    let core =
+        wasmparser::CoreDumpSection::new(wasmparser::BinaryReader::new(&sections["core"], 0))
+            .unwrap();
+    assert!(core.name.ends_with("trap.wasm"), "{}", core.name);
+    let modules = wasmparser::CoreDumpModulesSection::new(wasmparser::BinaryReader::new(
+        &sections["coremodules"],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(modules.modules.len(), 1);
+    let instances = wasmparser::CoreDumpInstancesSection::new(wasmparser::BinaryReader::new(
+        &sections["coreinstances"],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(instances.instances.len(), 1);
+    assert_eq!(instances.instances[0].memories, [0]);
+    assert_eq!(instances.instances[0].globals.len() as u32, globals);
+    let stack = wasmparser::CoreDumpStackSection::new(wasmparser::BinaryReader::new(
+        &sections["corestack"],
+        0,
+    ))
+    .unwrap();
+    assert_eq!(stack.name, "main");
+    // The backtrace's frames, in its order: hoist_test_trap_here first.
+    let text = stderr(&out);
+    let backtrace: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" - "))
+        .map(|l| l.rsplit('!').next().unwrap())
+        .collect();
+    assert_eq!(stack.frames.len(), backtrace.len(), "{}", stderr(&out));
+    assert_eq!(backtrace[0], "hoist_test_trap_here");
+    let names = function_names(&std::fs::read(&module).unwrap());
+    for (frame, name) in stack.frames.iter().zip(&backtrace) {
+        assert_eq!(frame.instanceidx, 0);
+        assert_eq!(names.get(&frame.funcidx).map(String::as_str), Some(*name));
+        assert!(frame.codeoffset > 0, "a known offset inside the function");
+    }
+    // The memory, with what the guest printed in it.
+    assert_eq!(memory_pages.len(), 1);
+    assert!(memory_pages[0] >= 1);
+    assert!(data.windows(13).any(|w| w == b"about to trap"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn function_names(wasm: &[u8]) -> std::collections::HashMap<u32, String> {
+    let mut names = std::collections::HashMap::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CustomSection(reader) = payload.unwrap() {
+            if let wasmparser::KnownCustom::Name(reader) = reader.as_known() {
+                for name in reader {
+                    if let wasmparser::Name::Function(map) = name.unwrap() {
+                        for naming in map {
+                            let naming = naming.unwrap();
+                            names.insert(naming.index, naming.name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    names
+}
+
+/// A compute-bound guest: fib(n) by recursion, named `fibdemo!fib`.
+const FIB: &str = r#"(module $fibdemo
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_s (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2))))))))"#;
+
+/// The perf map names each function of the module at its code address.
+#[test]
+fn perfmap_names_wasm_functions() {
+    let dir = temp_dir("perfmap");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    let (out, pid) = hoist(
+        &[
+            "run",
+            "--profile",
+            "perfmap",
+            "--invoke",
+            "fib",
+            "fib.wat",
+            "20",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "6765\n",
+        "{}",
+        stderr(&out)
+    );
+    let map_path = format!("/tmp/perf-{pid}.map");
+    let map = std::fs::read_to_string(&map_path).unwrap();
+    let _ = std::fs::remove_file(&map_path);
+    let line = map
+        .lines()
+        .find(|l| l.ends_with(" fibdemo!fib"))
+        .unwrap_or_else(|| panic!("{map}"));
+    let mut fields = line.split(' ');
+    let start = u64::from_str_radix(fields.next().unwrap(), 16).unwrap();
+    let size = u64::from_str_radix(fields.next().unwrap(), 16).unwrap();
+    assert!(start > 0 && size > 0 && size < 4096, "{line}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The jitdump file: perf's header, then a code-load record per function
+/// with its name and a copy of its code.
+#[test]
+fn jitdump_records_wasm_functions() {
+    let dir = temp_dir("jitdump");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    let (out, pid) = hoist(
+        &[
+            "run",
+            "--profile",
+            "jitdump",
+            "--invoke",
+            "fib",
+            "fib.wat",
+            "20",
+        ],
+        &dir,
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "6765\n",
+        "{}",
+        stderr(&out)
+    );
+    let dump = std::fs::read(dir.join(format!("jit-{pid}.dump"))).unwrap();
+    let u32_at = |at: usize| u32::from_ne_bytes(dump[at..at + 4].try_into().unwrap());
+    let u64_at = |at: usize| u64::from_ne_bytes(dump[at..at + 8].try_into().unwrap());
+    assert_eq!(u32_at(0), 0x4A69_5444, "magic");
+    assert_eq!(u32_at(4), 1, "version");
+    assert_eq!(u32_at(8), 40, "header size");
+    assert_eq!(u32_at(20), pid);
+    let mut at = 40;
+    let mut loads = Vec::new();
+    while at < dump.len() {
+        let (id, size) = (u32_at(at), u32_at(at + 4) as usize);
+        if id == 0 {
+            let code_size = u64_at(at + 16 + 24) as usize;
+            let name_start = at + 16 + 40;
+            let name_end = name_start + dump[name_start..].iter().position(|b| *b == 0).unwrap();
+            let name = String::from_utf8_lossy(&dump[name_start..name_end]).into_owned();
+            assert_eq!(size, 16 + 40 + name.len() + 1 + code_size, "{name}");
+            loads.push(name);
+        }
+        at += size;
+    }
+    assert_eq!(at, dump.len());
+    assert_eq!(loads, ["fibdemo!fib"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `perf record -k mono` over a run with `--profile jitdump`, then `perf
+/// inject --jit` and `perf report`: the hot wasm function shows by name.
+/// Skipped (with a note) where perf is missing or cannot sample.
+#[test]
+fn perf_report_shows_wasm_function_names() {
+    let perf_works = Command::new("perf")
+        .args(["record", "-q", "-e", "cpu-clock", "-o", "/dev/null", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !perf_works {
+        eprintln!("skipped: `perf record` does not work here");
+        return;
+    }
+    let dir = temp_dir("perf");
+    std::fs::write(dir.join("fib.wat"), FIB).unwrap();
+    for strategy in ["jitdump", "perfmap"] {
+        let status = Command::new("perf")
+            .args([
+                "record",
+                "-q",
+                "-k",
+                "mono",
+                "-e",
+                "cpu-clock",
+                "-o",
+                "perf.data",
+            ])
+            .arg(env!("CARGO_BIN_EXE_hoist"))
+            .args([
+                "run",
+                "--no-cache",
+                "--profile",
+                strategy,
+                "--invoke",
+                "fib",
+                "fib.wat",
+                "32",
+            ])
+            .envs([
+                ("XDG_CACHE_HOME", support::private_home().join("cache")),
+                ("XDG_STATE_HOME", support::private_home().join("state")),
+            ])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let data = if strategy == "jitdump" {
+            let status = Command::new("perf")
+                .args(["inject", "--jit", "-i", "perf.data", "-o", "perf.jit.data"])
+                .current_dir(&dir)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            "perf.jit.data"
+        } else {
+            "perf.data"
+        };
+        let report = Command::new("perf")
+            .args(["report", "--stdio", "-i", data])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&report.stdout);
+        let line = report
+            .lines()
+            .find(|l| l.contains("fibdemo!fib"))
+            .unwrap_or_else(|| panic!("{strategy}: no fibdemo!fib in\n{report}"));
+        eprintln!("{strategy}: {line}");
+    }
+    // perf map files stay for `perf report`; this test's are done.
+    for entry in std::fs::read_dir("/tmp").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("perf-") && name.ends_with(".map") {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            if text.contains("fibdemo!fib") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
