@@ -101,7 +101,8 @@ impl Scope {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub features: WasmFeatures,
-    pub max_wasm_stack: Option<usize>,
+    /// Time, fuel, sizes and stack (`-W timeout`, `-W fuel`, ...).
+    pub limits: crate::limits::Limits,
     pub opt_level: OptLevel,
     pub verify: bool,
     pub parallel_compilation: bool,
@@ -120,7 +121,7 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings {
             features: hoist_environ::wasm_features(),
-            max_wasm_stack: None,
+            limits: crate::limits::Limits::default(),
             opt_level: OptLevel::Speed,
             verify: false,
             parallel_compilation: true,
@@ -142,9 +143,7 @@ impl Settings {
         config.wasm_features(self.features);
         config.opt_level(self.opt_level);
         config.verify(self.verify);
-        if let Some(bytes) = self.max_wasm_stack {
-            config.max_wasm_stack(bytes);
-        }
+        self.limits.configure(&mut config);
         config
     }
 
@@ -317,6 +316,13 @@ fn all_proposals() -> WasmFeatures {
 const FLAG: Shape = Shape::Flag;
 const SIZE: Shape = Shape::Value("N");
 
+/// A count such as fuel or table elements: digits, `_` allowed.
+fn parse_count(text: &str) -> Result<u64> {
+    text.replace('_', "")
+        .parse()
+        .map_err(|_| anyhow!("expected a whole number, found `{text}`"))
+}
+
 fn keys() -> Vec<Key> {
     use Action::*;
     use Group::*;
@@ -360,7 +366,7 @@ fn keys() -> Vec<Key> {
             "native stack wasm may use per call from the host, in bytes (64KiB, 8MiB, ...)",
             Set(|s, v| {
                 let bytes = crate::size::parse_size(v)?;
-                s.max_wasm_stack = Some(usize::try_from(bytes)?);
+                s.limits.max_wasm_stack = Some(usize::try_from(bytes)?);
                 Ok(())
             }),
         ),
@@ -375,36 +381,73 @@ fn keys() -> Vec<Key> {
             Wasm,
             "timeout",
             Shape::Value("N|Ns|Nms"),
-            "stop wasm after this long",
-            NotYet(""),
+            "stop wasm after this long (a number with ns, us, ms, s, m or h; seconds if none; \
+             0: no limit)",
+            Set(|s, v| {
+                let timeout = crate::limits::parse_duration(v)?;
+                s.limits.timeout = (!timeout.is_zero()).then_some(timeout);
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
+            "epoch-interruption",
+            FLAG,
+            "compile the checks a timeout needs (implied by timeout; for `compile`)",
+            Set(|s, v| {
+                s.limits.epoch_interruption = v == "y";
+                Ok(())
+            }),
         ),
         key(
             Wasm,
             "fuel",
             SIZE,
-            "stop wasm after this much fuel",
-            NotYet(""),
+            "stop wasm after this much fuel, one unit per operator that does work",
+            Set(|s, v| {
+                s.limits.fuel = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
+            "consume-fuel",
+            FLAG,
+            "compile fuel metering (implied by fuel; for `compile`)",
+            Set(|s, v| {
+                s.limits.consume_fuel = v == "y";
+                Ok(())
+            }),
         ),
         key(
             Wasm,
             "max-memory-size",
             SIZE,
-            "the most bytes a memory may grow to",
-            NotYet(""),
+            "the most bytes a memory may grow to (64MiB, 2GiB, ...)",
+            Set(|s, v| {
+                s.limits.max_memory_size = Some(crate::size::parse_size(v)?);
+                Ok(())
+            }),
         ),
         key(
             Wasm,
             "max-table-elements",
             SIZE,
             "the most elements a table may grow to",
-            NotYet(""),
+            Set(|s, v| {
+                s.limits.max_table_elements = Some(parse_count(v)?);
+                Ok(())
+            }),
         ),
         key(
             Wasm,
             "trap-on-grow-failure",
             FLAG,
             "trap when memory.grow or table.grow fails",
-            NotYet(""),
+            Set(|s, v| {
+                s.limits.trap_on_grow_failure = v == "y";
+                Ok(())
+            }),
         ),
         key(
             Wasm,
@@ -1149,7 +1192,28 @@ mod tests {
         let s = resolve(&["--no-cache", "-Ccache"]).unwrap();
         assert!(s.cache);
         let s = resolve(&["-W", "max-wasm-stack=64KiB"]).unwrap();
-        assert_eq!(s.max_wasm_stack, Some(65536));
+        assert_eq!(s.limits.max_wasm_stack, Some(65536));
+        let s = resolve(&["-W", "fuel=1_000,timeout=1.5s", "--memory-page-limit", "16"]).unwrap();
+        assert_eq!(s.limits.fuel, Some(1000));
+        assert_eq!(
+            s.limits.timeout,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(s.limits.max_memory_size, Some(16 << 16));
+        let s = resolve(&["--time-limit", "250", "--gas-limit", "7"]).unwrap();
+        assert_eq!(
+            s.limits.timeout,
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(s.limits.fuel, Some(7));
+        // WasmEdge's 0 is no limit.
+        assert_eq!(
+            resolve(&["--time-limit", "0"]).unwrap().limits.timeout,
+            None
+        );
+        let s = resolve(&["-W", "max-table-elements=10,trap-on-grow-failure"]).unwrap();
+        assert_eq!(s.limits.max_table_elements, Some(10));
+        assert!(s.limits.trap_on_grow_failure);
         let s = resolve(&["--optimize", "0"]).unwrap();
         assert_eq!(s.opt_level, OptLevel::None);
         let s = resolve(&["-O", "opt-level=0", "--opt-level", "2"]).unwrap();
@@ -1167,9 +1231,9 @@ mod tests {
     fn keys_hoist_lacks_are_errors_naming_them() {
         let err = |args: &[&str]| format!("{:#}", resolve(args).expect_err("an error"));
         assert!(err(&["-W", "bogus=1"]).contains("unknown key `bogus`"));
-        assert!(err(&["-W", "fuel=100"]).contains("`fuel` yet"));
-        assert!(err(&["--gas-limit", "100"]).contains("--gas-limit (-W fuel)"));
-        assert!(err(&["--time-limit", "5"]).contains("`timeout` yet"));
+        assert!(err(&["-W", "fuel=lots"]).contains("whole number"));
+        assert!(err(&["--gas-limit", "x"]).contains("--gas-limit (-W fuel)"));
+        assert!(err(&["-W", "timeout=soon"]).contains("duration"));
         assert!(err(&["-W", "simd=maybe"]).contains("`maybe` is not y or n"));
         assert!(err(&["-W", "max-wasm-stack"]).contains("needs a value"));
         assert!(err(&["--enable-component"]).contains("components are not supported"));

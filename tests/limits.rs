@@ -3,13 +3,21 @@
 //! (exact, repeatable, across calls and exceptions), memory and table size
 //! caps (grow fails at the cap, or traps with trap-on-grow-failure), and
 //! the native stack budget (a million-deep recursion when it is given the
-//! room).
+//! room). Then the same through `hoist run`, in wasmtime's and WasmEdge's
+//! spellings, with signals: `-W timeout` (a guest computing, or blocked in
+//! a host call), `-W fuel`, `-W max-memory-size`, `-W max-wasm-stack`,
+//! SIGINT and SIGTERM.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hoist::{Config, Engine, Func, Linker, Module, Store, Trap, TrapCode, Val};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+
+mod support;
 
 const LOOPS: &str = r#"
 (module
@@ -340,4 +348,335 @@ fn instance_plain(engine: &Engine, wat: &str) -> (Store<()>, hoist::Instance) {
         .instantiate(&mut store, &module)
         .unwrap();
     (store, instance)
+}
+
+// ----- through the command line -----
+
+/// Writes `wat` to a fresh directory (removed with the guard) as `name`.
+struct Guest {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn guest(name: &str, wat: &str) -> Guest {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hoist-limits-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    Guest { dir, path }
+}
+
+fn hoist(args: &[&str], guest: &Guest) -> Output {
+    support::hoist()
+        .args(args)
+        .arg(&guest.path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Prints "ready\n", then runs `$body` forever.
+fn printing_then(body: &str) -> String {
+    format!(
+        r#"
+    (module
+      (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "ready\n")
+      (func $ready
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 6))
+        (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func (export "_start")
+        (call $ready)
+        {body}))
+    "#
+    )
+}
+
+const SPIN: &str = "(loop $l (br $l))";
+/// Counts to 1000 in memory, then ends.
+const COUNT_TO_1000: &str = r#"
+        (block $done
+          (loop $l
+            (br_if $done (i32.ge_u (i32.load (i32.const 400)) (i32.const 1000)))
+            (i32.store (i32.const 400) (i32.add (i32.load (i32.const 400)) (i32.const 1)))
+            (br $l)))"#;
+const CLOCK_LOOP: &str =
+    "(loop $l (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 64))) (br $l))";
+/// One `poll_oneoff` with a relative clock subscription of an hour.
+const SLEEP_AN_HOUR: &str = r#"
+        (i64.store (i32.const 100) (i64.const 1))          ;; userdata
+        (i32.store8 (i32.const 108) (i32.const 0))         ;; eventtype clock
+        (i32.store (i32.const 116) (i32.const 1))          ;; clock id: monotonic
+        (i64.store (i32.const 124) (i64.const 3600000000000)) ;; timeout, ns
+        (i64.store (i32.const 132) (i64.const 0))          ;; precision
+        (i32.store16 (i32.const 140) (i32.const 0))        ;; flags: relative
+        (drop (call $poll (i32.const 100) (i32.const 200) (i32.const 1) (i32.const 300)))"#;
+
+#[test]
+fn a_timeout_stops_a_guest_however_it_runs() {
+    for (what, body) in [
+        ("spin", SPIN),
+        ("clock", CLOCK_LOOP),
+        ("sleep", SLEEP_AN_HOUR),
+    ] {
+        let guest = guest("forever.wasm", &printing_then(body));
+        let started = Instant::now();
+        let output = hoist(&["run", "-W", "timeout=1s"], &guest);
+        let took = started.elapsed();
+        assert_eq!(
+            output.status.code(),
+            Some(134),
+            "{what}: {}",
+            stderr(&output)
+        );
+        assert_eq!(
+            output.stdout, b"ready\n",
+            "{what}: output before the timeout is kept"
+        );
+        assert!(
+            stderr(&output).starts_with("error: timed out after 1s"),
+            "{what}: {}",
+            stderr(&output)
+        );
+        // Generous for a loaded 2-core machine; the point is "not an hour".
+        assert!(took < Duration::from_secs(10), "{what} took {took:?}");
+        assert!(took >= Duration::from_secs(1), "{what} took {took:?}");
+    }
+    // WasmEdge's spelling, in milliseconds.
+    let guest = guest("forever.wasm", &printing_then(SPIN));
+    let output = hoist(&["run", "--time-limit", "300"], &guest);
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("timed out after 300ms"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_guest_that_finishes_in_time_is_untouched() {
+    let guest = guest("quick.wasm", &printing_then(""));
+    let output = hoist(&["run", "-W", "timeout=30s"], &guest);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"ready\n");
+}
+
+#[test]
+fn fuel_on_the_command_line() {
+    let guest = guest("quick.wasm", &printing_then(""));
+    let consumed = |args: &[&str]| {
+        let output = hoist(args, &guest);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = stderr(&output);
+        let line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("hoist: fuel consumed: "))
+            .unwrap_or_else(|| panic!("no fuel line in {text}"));
+        line.parse::<u64>().unwrap()
+    };
+    let spent = consumed(&["run", "-v", "-W", "fuel=1000000"]);
+    assert!(spent > 0);
+    assert_eq!(consumed(&["run", "-v", "--gas-limit", "1000000"]), spent);
+    // Exactly enough runs. Fuel is checked at function entries and loop
+    // headers, so a guest a few units short may still reach its end; one
+    // short of what its loop needs stops there.
+    let counting = self::guest("count.wasm", &printing_then(COUNT_TO_1000));
+    let consumed_by = |args: &[&str], guest: &Guest| {
+        let output = hoist(args, guest);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let text = stderr(&output);
+        text.lines()
+            .find_map(|l| l.strip_prefix("hoist: fuel consumed: "))
+            .unwrap_or_else(|| panic!("no fuel line in {text}"))
+            .parse::<u64>()
+            .unwrap()
+    };
+    let spent = consumed_by(&["run", "-v", "-W", "fuel=1000000"], &counting);
+    assert!(spent > 1000, "{spent}");
+    assert_eq!(
+        consumed_by(&["run", "-v", "-W", &format!("fuel={spent}")], &counting),
+        spent
+    );
+    let output = hoist(&["run", "-W", &format!("fuel={}", spent - 20)], &counting);
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("all fuel consumed"),
+        "{}",
+        stderr(&output)
+    );
+    let forever = guest_spin();
+    let output = hoist(&["run", "-W", "fuel=100000"], &forever);
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("error: all fuel consumed (100000 units were given)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+fn guest_spin() -> Guest {
+    guest("spin.wasm", &printing_then(SPIN))
+}
+
+/// Grows memory one page at a time until it fails; exits with the number
+/// of pages it reached, modulo 256 (so 1024 pages exit 0 and 16 exit 16).
+const GROW_UNTIL_FULL: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (call $exit (i32.and (memory.size) (i32.const 255)))))
+"#;
+
+#[test]
+fn memory_limits_on_the_command_line() {
+    let guest = guest("grow.wasm", GROW_UNTIL_FULL);
+    let output = hoist(&["run", "--memory-page-limit", "16"], &guest);
+    assert_eq!(output.status.code(), Some(16), "{}", stderr(&output));
+    let output = hoist(&["run", "-W", "max-memory-size=64MiB"], &guest);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "1024 pages: {}",
+        stderr(&output)
+    );
+    let output = hoist(
+        &["run", "-W", "max-memory-size=1MiB,trap-on-grow-failure"],
+        &guest,
+    );
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("growth failed"),
+        "{}",
+        stderr(&output)
+    );
+    // A memory that starts above the limit does not instantiate.
+    let big = self::guest(
+        "big.wasm",
+        "(module (memory 100) (func (export \"_start\")))",
+    );
+    let output = hoist(&["run", "--memory-page-limit", "16"], &big);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("error: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_deep_recursion_with_a_large_stack() {
+    let guest = guest(
+        "deep.wasm",
+        r#"
+    (module
+      (func $down (export "down") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 0))
+          (else (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))
+    "#,
+    );
+    let output = support::hoist()
+        .args(["run", "-W", "max-wasm-stack=64MiB", "--invoke", "down"])
+        .arg(&guest.path)
+        .arg("1000000")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"1000000\n");
+    let output = support::hoist()
+        .args(["run", "--invoke", "down"])
+        .arg(&guest.path)
+        .arg("1000000")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("call stack exhausted"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn signals_end_a_running_guest_as_they_end_a_native_program() {
+    for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
+        let guest = guest_spin();
+        let mut child = support::hoist()
+            .args(["run"])
+            .arg(&guest.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait for the guest's first output, so it is running.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut ready = [0u8; 6];
+        std::io::Read::read_exact(&mut stdout, &mut ready).unwrap();
+        assert_eq!(&ready, b"ready\n");
+        // SAFETY: kill has no memory-safety preconditions.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = child.wait().unwrap();
+        // A shell reports 128 + the signal (130, 143), as for any program.
+        assert_eq!(status.signal(), Some(signal), "{name}: {status:?}");
+    }
+}
+
+#[test]
+fn an_artifact_without_the_checks_is_refused_for_limits() {
+    let guest = guest_spin();
+    let plain = guest.dir.join("plain.hwasm");
+    let metered = guest.dir.join("metered.hwasm");
+    for (out, extra) in [(&plain, None), (&metered, Some("fuel=1000"))] {
+        let mut cmd = support::hoist();
+        cmd.arg("compile");
+        if let Some(extra) = extra {
+            cmd.args(["-W", extra]);
+        }
+        let output = cmd.arg(&guest.path).arg("-o").arg(out).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let run = |artifact: &PathBuf, fuel: &str| {
+        support::hoist()
+            .args(["run", "-W", fuel])
+            .arg(artifact)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let output = run(&plain, "fuel=1000");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("consume_fuel (-W fuel)"),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&metered, "fuel=1000");
+    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("all fuel consumed"),
+        "{}",
+        stderr(&output)
+    );
 }

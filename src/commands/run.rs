@@ -104,6 +104,13 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         }
         Resolved::Settings(settings) => settings,
     };
+    // A wasm stack budget beyond what the main thread has gets a thread of
+    // its own.
+    let limits = settings.limits.clone();
+    limits.on_stack(move || run(args, settings))?
+}
+
+fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
     let Some((module_arg, guest_args)) = args.module_and_args.split_first() else {
         crate::output::eprintln(
             "error: the following required arguments were not provided:\n  <MODULE>...\n\n\
@@ -200,6 +207,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     }
 
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
+    settings.limits.arm(&mut store)?;
     let mut linker = Linker::new(&engine);
     if settings.wasi {
         hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
@@ -223,6 +231,8 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         }
     }
 
+    // The time limit counts from here: compiling is not the guest's time.
+    let watchdog = settings.limits.watchdog(&engine);
     let outcome = (|| {
         for (name, path, index) in &preloads {
             let instance = linker
@@ -247,7 +257,13 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             },
         }
     })();
+    drop(watchdog);
     drop(profiler);
+    if args.verbose {
+        if let Some(fuel) = store.fuel_consumed() {
+            crate::output::eprintln(format_args!("hoist: fuel consumed: {fuel}"));
+        }
+    }
     Ok(exit_status(outcome, &mut store, &loaded, &settings))
 }
 
@@ -639,7 +655,12 @@ fn exit_status(
     }
     // A trap, or an exception nothing caught, ends the program like abort().
     let (message, frames) = if let Some(trap) = error.downcast_ref::<Trap>() {
-        (format!("wasm trap: {trap}"), trap.frames())
+        // A limit of this run says better what happened than "interrupt".
+        let message = match settings.limits.explain(trap.code()) {
+            Some(why) => why,
+            None => format!("wasm trap: {trap}"),
+        };
+        (message, trap.frames())
     } else if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
         (exception.to_string(), exception.frames())
     } else {

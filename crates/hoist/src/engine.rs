@@ -262,9 +262,14 @@ impl Engine {
                 Triple::host()
             );
         }
-        if code_affecting(shared_flags) != code_affecting(&ours.shared_flags)
-            || *tunables != ours.tunables
-        {
+        if *tunables != ours.tunables {
+            bail!(
+                "the artifact was compiled with different code-generation settings ({}): \
+                 {recompile} and the same options",
+                tunables_differences(tunables, &ours.tunables)
+            );
+        }
+        if code_affecting(shared_flags) != code_affecting(&ours.shared_flags) {
             bail!("the artifact was compiled with different code-generation settings: {recompile}");
         }
         let ours_enabled: HashSet<&str> = ours.features.split(',').collect();
@@ -421,4 +426,41 @@ fn code_affecting(flags: &str) -> Vec<&str> {
         .lines()
         .filter(|line| !line.starts_with("opt_level") && !line.starts_with("enable_verifier"))
         .collect()
+}
+
+/// What differs between an artifact's tunables and this engine's (both
+/// `name=value` separated by spaces), as `name: artifact has X, this run
+/// needs Y`. The checks a limit needs are the usual cause: `-W fuel` and
+/// `-W timeout` need code compiled with `consume_fuel` and
+/// `epoch_interruption`.
+fn tunables_differences(artifact: &str, ours: &str) -> String {
+    let parse = |text: &str| -> HashMap<String, String> {
+        text.split_whitespace()
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let (theirs, ours) = (parse(artifact), parse(ours));
+    let mut names: Vec<&String> = theirs.keys().chain(ours.keys()).collect();
+    names.sort();
+    names.dedup();
+    let none = "none".to_string();
+    names
+        .into_iter()
+        .filter(|name| theirs.get(*name) != ours.get(*name))
+        .map(|name| {
+            let hint = match name.as_str() {
+                "consume_fuel" => " (-W fuel)",
+                "epoch_interruption" => " (-W timeout)",
+                "trap_on_grow_failure" => " (-W trap-on-grow-failure)",
+                _ => "",
+            };
+            format!(
+                "{name}{hint}: the artifact has {}, this run needs {}",
+                theirs.get(name).unwrap_or(&none),
+                ours.get(name).unwrap_or(&none)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
