@@ -24,6 +24,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use hoist::{Caller, Engine, Func, FuncType, Linker, Module, Store, Val};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,6 +61,12 @@ struct Args {
     /// Skip the whole-process measurements (and the reference).
     #[arg(long)]
     no_process: bool,
+
+    /// Measure what limits cost instead: each program's artifact run with no limit, with a
+    /// time limit (`-W timeout`, epoch checks compiled in) and with fuel (`-W fuel`), under
+    /// hoist and the reference alike; ratios against no limit.
+    #[arg(long)]
+    limits: bool,
 
     /// Only these programs: a program name (`bz2`, `shootout-fib2`, `tinygo-json`) or a
     /// folder (`shootout`, `libsodium`). Default: all.
@@ -384,8 +391,45 @@ enum Kind {
     Reference,
 }
 
+/// Which limit a runtime runs its programs under (`--limits`).
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Limit {
+    None,
+    /// An hour: never reached; what is measured is the checks.
+    Timeout,
+    /// More fuel than any program uses.
+    Fuel,
+}
+
+impl Limit {
+    const ALL: [Limit; 3] = [Limit::None, Limit::Timeout, Limit::Fuel];
+
+    fn name(self) -> &'static str {
+        match self {
+            Limit::None => "none",
+            Limit::Timeout => "timeout",
+            Limit::Fuel => "fuel",
+        }
+    }
+
+    /// Flags for `compile`, so the artifact has the checks, and for `run`.
+    fn flags(self, kind: Kind) -> (&'static [&'static str], &'static [&'static str]) {
+        const FUEL: &str = "fuel=1000000000000000000";
+        match (self, kind) {
+            (Limit::None, _) => (&[], &[]),
+            (Limit::Timeout, Kind::Hoist) => (&["-W", "epoch-interruption"], &["-W", "timeout=1h"]),
+            (Limit::Timeout, Kind::Reference) => {
+                (&["-W", "epoch-interruption=y"], &["-W", "timeout=3600s"])
+            }
+            (Limit::Fuel, Kind::Hoist) => (&["-W", "consume-fuel"], &["-W", FUEL]),
+            (Limit::Fuel, Kind::Reference) => (&["-W", FUEL], &["-W", FUEL]),
+        }
+    }
+}
+
 struct Runtime {
     kind: Kind,
+    limit: Limit,
     exe: PathBuf,
     /// The tiny `bench` module, as wasm and as this runtime's artifact.
     bench_wasm: PathBuf,
@@ -394,9 +438,10 @@ struct Runtime {
 }
 
 impl Runtime {
-    fn new(kind: Kind, exe: PathBuf, scratch: &Path) -> Result<Runtime> {
+    fn new(kind: Kind, limit: Limit, exe: PathBuf, scratch: &Path) -> Result<Runtime> {
         let mut runtime = Runtime {
             kind,
+            limit,
             exe,
             bench_wasm: scratch.join("bench.wasm"),
             bench_artifact: PathBuf::new(),
@@ -430,7 +475,10 @@ impl Runtime {
             Kind::Hoist => "hwasm",
             Kind::Reference => "cwasm",
         };
-        self.scratch.join(format!("{name}.{ext}"))
+        match self.limit {
+            Limit::None => self.scratch.join(format!("{name}.{ext}")),
+            limit => self.scratch.join(format!("{name}.{}.{ext}", limit.name())),
+        }
     }
 
     fn no_cache(&self) -> &'static [&'static str] {
@@ -447,6 +495,7 @@ impl Runtime {
         if self.kind == Kind::Reference {
             cmd.args(self.no_cache());
         }
+        cmd.args(self.limit.flags(self.kind).0);
         cmd.arg(wasm).arg("-o").arg(out);
         cmd
     }
@@ -455,6 +504,7 @@ impl Runtime {
     fn jit(&self, program: &Program) -> Command {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("run").args(self.no_cache());
+        cmd.args(self.limit.flags(self.kind).1);
         cmd.arg("--dir").arg(".");
         cmd.arg("--preload")
             .arg(format!("bench={}", self.bench_wasm.display()));
@@ -469,6 +519,7 @@ impl Runtime {
         if self.kind == Kind::Reference {
             cmd.arg("--allow-precompiled");
         }
+        cmd.args(self.limit.flags(self.kind).1);
         cmd.arg("--dir").arg(".");
         cmd.arg("--preload")
             .arg(format!("bench={}", self.bench_artifact.display()));
@@ -815,10 +866,40 @@ fn run(args: Args) -> Result<()> {
     }
 
     let mut runtimes = Vec::new();
+    if args.limits {
+        // Every runtime under every limit; nothing else is measured.
+        for limit in Limit::ALL {
+            runtimes.push(Runtime::new(
+                Kind::Hoist,
+                limit,
+                hoist_exe.clone(),
+                &scratch,
+            )?);
+            if let Some(reference) = &args.reference {
+                runtimes.push(Runtime::new(
+                    Kind::Reference,
+                    limit,
+                    reference.clone(),
+                    &scratch,
+                )?);
+            }
+        }
+        return measure_limits(&args, &hoist_exe, &runtimes, &programs);
+    }
     if !args.no_process {
-        runtimes.push(Runtime::new(Kind::Hoist, hoist_exe.clone(), &scratch)?);
+        runtimes.push(Runtime::new(
+            Kind::Hoist,
+            Limit::None,
+            hoist_exe.clone(),
+            &scratch,
+        )?);
         if let Some(reference) = &args.reference {
-            runtimes.push(Runtime::new(Kind::Reference, reference.clone(), &scratch)?);
+            runtimes.push(Runtime::new(
+                Kind::Reference,
+                Limit::None,
+                reference.clone(),
+                &scratch,
+            )?);
         }
     }
     let engine = Engine::default();
@@ -879,6 +960,7 @@ impl Runtime {
     fn check_runner(exe: &Path, scratch: &Path) -> Runtime {
         Runtime {
             kind: Kind::Hoist,
+            limit: Limit::None,
             exe: exe.to_path_buf(),
             bench_wasm: scratch.join("bench.wasm"),
             bench_artifact: scratch.join("bench.hwasm"),
@@ -1034,4 +1116,122 @@ fn print_report(
             println!("- {name}: {why}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// `--limits`: what a time limit and fuel cost.
+
+/// Compiles each program once per runtime (each with its limit's compile
+/// flags), then runs the artifacts `--runs` rounds, alternating the order,
+/// and prints each runtime's times under each limit and the ratio to no
+/// limit, with geomeans.
+fn measure_limits(
+    args: &Args,
+    hoist_exe: &Path,
+    runtimes: &[Runtime],
+    programs: &[Program],
+) -> Result<()> {
+    let mut rows = Vec::new();
+    // Per runtime kind and limit, the ratios to that kind's no-limit time.
+    let mut ratios: HashMap<(usize, usize), Vec<f64>> = HashMap::new();
+    let kinds: Vec<Kind> = if args.reference.is_some() {
+        vec![Kind::Hoist, Kind::Reference]
+    } else {
+        vec![Kind::Hoist]
+    };
+    let index = |kind: Kind, limit: Limit| {
+        runtimes
+            .iter()
+            .position(|r| r.kind == kind && r.limit == limit)
+            .expect("a runtime per kind and limit")
+    };
+    let total = programs.len();
+    for (i, program) in programs.iter().enumerate() {
+        if program.skip.is_some() {
+            continue;
+        }
+        eprint!("[{}/{total}] {} ...", i + 1, program.name);
+        let _ = std::io::stderr().flush();
+        let mut series: Vec<Series> = runtimes.iter().map(|_| Series::default()).collect();
+        for (rt, series) in runtimes.iter().zip(&mut series) {
+            if let Err(e) = time_process(rt.compile(&program.wasm(), &rt.artifact(&program.name))) {
+                series.error = Some(format!("compile: {e}"));
+            }
+        }
+        for round in 0..args.runs as usize {
+            let mut order: Vec<usize> = (0..runtimes.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for i in order {
+                series[i].measure(|| runtimes[i].aot(program));
+            }
+        }
+        eprintln!(" done");
+        let mut row = vec![program.name.clone()];
+        for (k, kind) in kinds.iter().enumerate() {
+            let base = series[index(*kind, Limit::None)].median();
+            row.push(ms(base));
+            for (l, limit) in Limit::ALL.iter().enumerate().skip(1) {
+                let t = series[index(*kind, *limit)].median();
+                let q = t.zip(base).map(|(t, b)| t / b);
+                if let Some(q) = q {
+                    ratios.entry((k, l)).or_default().push(q);
+                }
+                row.push(ms(t));
+                row.push(ratio(q));
+            }
+        }
+        rows.push(row);
+    }
+    let mut geo = vec!["geomean".to_string()];
+    for k in 0..kinds.len() {
+        geo.push(String::new());
+        for l in 1..Limit::ALL.len() {
+            geo.push(String::new());
+            geo.push(ratio(ratios.get(&(k, l)).and_then(|r| geomean(r))));
+        }
+    }
+    rows.push(geo);
+    let mut headers = Vec::new();
+    headers.push("program".to_string());
+    for kind in &kinds {
+        let who = match kind {
+            Kind::Hoist => "hoist",
+            Kind::Reference => "ref",
+        };
+        headers.push(format!("{who} none"));
+        for limit in &Limit::ALL[1..] {
+            headers.push(format!("{who} {}", limit.name()));
+            headers.push("ratio".into());
+        }
+    }
+    println!();
+    println!(
+        "hoist:     {} ({})",
+        version(hoist_exe),
+        hoist_exe.display()
+    );
+    if let Some(reference) = &args.reference {
+        println!(
+            "reference: {} ({})",
+            version(reference),
+            reference.display()
+        );
+    }
+    println!(
+        "host:      {}, {} CPUs; medians of {} run(s) of each artifact; times in ms",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.runs
+    );
+    println!("\n### What limits cost: artifact runs, whole process\n");
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    print!("{}", table(&headers, &rows, false));
+    println!(
+        "\nratio = time with the limit / time with none, for the same runtime; timeout: \
+         `-W timeout` of an hour (hoist `-W timeout=1h`, reference `-W timeout=3600s`), both \
+         compiled with epoch interruption; fuel: `-W fuel=10^18`, compiled with fuel metering"
+    );
+    Ok(())
 }
