@@ -787,6 +787,42 @@ fn aliases() -> Vec<Alias> {
             Takes("SIZE", |v| Ok(v.to_string())),
             None,
         ),
+        // hoist's own spellings of the limits.
+        alias(
+            "timeout",
+            Wasm,
+            "timeout",
+            Takes("DURATION", |v| Ok(v.to_string())),
+            Some("Stop the guest after this long, e.g. 10s or 500ms (-W timeout)"),
+        ),
+        alias(
+            "fuel",
+            Wasm,
+            "fuel",
+            Takes("N", |v| Ok(v.to_string())),
+            Some("Stop the guest after N units of fuel, one per operator (-W fuel)"),
+        ),
+        alias(
+            "max-memory-size",
+            Wasm,
+            "max-memory-size",
+            Takes("SIZE", |v| Ok(v.to_string())),
+            Some("The most bytes any memory may grow to, e.g. 64MiB (-W max-memory-size)"),
+        ),
+        alias(
+            "max-table-elements",
+            Wasm,
+            "max-table-elements",
+            Takes("N", |v| Ok(v.to_string())),
+            Some("The most elements any table may grow to (-W max-table-elements)"),
+        ),
+        alias(
+            "trap-on-grow-failure",
+            Wasm,
+            "trap-on-grow-failure",
+            Fixed("y"),
+            Some("Trap when memory.grow or table.grow fails (-W trap-on-grow-failure)"),
+        ),
         // WasmEdge's limits: milliseconds, gas, 64 KiB pages.
         alias(
             "time-limit",

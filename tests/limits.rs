@@ -390,7 +390,9 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Prints "ready\n", then runs `$body` forever.
+/// Prints "ready\n", then runs `$body`; `$tick` counts in memory and
+/// prints a dot every 4096 counts, so how far a guest got shows in its
+/// output.
 fn printing_then(body: &str) -> String {
     format!(
         r#"
@@ -400,18 +402,40 @@ fn printing_then(body: &str) -> String {
       (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
       (memory (export "memory") 1)
       (data (i32.const 16) "ready\n")
-      (func $ready
-        (i32.store (i32.const 0) (i32.const 16))
-        (i32.store (i32.const 4) (i32.const 6))
+      (data (i32.const 32) ".")
+      (func $print (param $at i32) (param $len i32)
+        (i32.store (i32.const 0) (local.get $at))
+        (i32.store (i32.const 4) (local.get $len))
         (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+      (func $tick
+        (i32.store (i32.const 400) (i32.add (i32.load (i32.const 400)) (i32.const 1)))
+        (if (i32.eqz (i32.and (i32.load (i32.const 400)) (i32.const 4095)))
+          (then (call $print (i32.const 32) (i32.const 1)))))
       (func (export "_start")
-        (call $ready)
+        (call $print (i32.const 16) (i32.const 6))
         {body}))
     "#
     )
 }
 
-const SPIN: &str = "(loop $l (br $l))";
+/// The three endless guests: a loop, a loop of calls to a small wasm
+/// function, a loop of host calls.
+const ENDLESS: [(&str, &str); 3] = [
+    (
+        "loop",
+        r#"(loop $l
+             (i32.store (i32.const 400) (i32.add (i32.load (i32.const 400)) (i32.const 1)))
+             (if (i32.eqz (i32.and (i32.load (i32.const 400)) (i32.const 4095)))
+               (then (call $print (i32.const 32) (i32.const 1))))
+             (br $l))"#,
+    ),
+    ("calls", "(loop $l (call $tick) (br $l))"),
+    (
+        "host calls",
+        "(loop $l (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 64))) (call $tick) (br $l))",
+    ),
+];
+
 /// Counts to 1000 in memory, then ends.
 const COUNT_TO_1000: &str = r#"
         (block $done
@@ -419,8 +443,6 @@ const COUNT_TO_1000: &str = r#"
             (br_if $done (i32.ge_u (i32.load (i32.const 400)) (i32.const 1000)))
             (i32.store (i32.const 400) (i32.add (i32.load (i32.const 400)) (i32.const 1)))
             (br $l)))"#;
-const CLOCK_LOOP: &str =
-    "(loop $l (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 64))) (br $l))";
 /// One `poll_oneoff` with a relative clock subscription of an hour.
 const SLEEP_AN_HOUR: &str = r#"
         (i64.store (i32.const 100) (i64.const 1))          ;; userdata
@@ -433,75 +455,83 @@ const SLEEP_AN_HOUR: &str = r#"
 
 #[test]
 fn a_timeout_stops_a_guest_however_it_runs() {
-    for (what, body) in [
-        ("spin", SPIN),
-        ("clock", CLOCK_LOOP),
-        ("sleep", SLEEP_AN_HOUR),
-    ] {
+    let mut guests = ENDLESS.to_vec();
+    guests.push(("a sleep of an hour", SLEEP_AN_HOUR));
+    for (what, body) in guests {
         let guest = guest("forever.wasm", &printing_then(body));
-        let started = Instant::now();
-        let output = hoist(&["run", "-W", "timeout=1s"], &guest);
-        let took = started.elapsed();
-        assert_eq!(
-            output.status.code(),
-            Some(134),
-            "{what}: {}",
-            stderr(&output)
-        );
-        assert_eq!(
-            output.stdout, b"ready\n",
-            "{what}: output before the timeout is kept"
-        );
-        assert!(
-            stderr(&output).starts_with("error: timed out after 1s"),
-            "{what}: {}",
-            stderr(&output)
-        );
-        // Generous for a loaded 2-core machine; the point is "not an hour".
-        assert!(took < Duration::from_secs(10), "{what} took {took:?}");
-        assert!(took >= Duration::from_secs(1), "{what} took {took:?}");
+        for spelling in [
+            &["--timeout", "1s"][..],
+            &["-W", "timeout=1s"],
+            &["--time-limit", "1000"],
+        ] {
+            let started = Instant::now();
+            let output = hoist(&[&["run"], spelling].concat(), &guest);
+            let took = started.elapsed();
+            let err = stderr(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(134),
+                "{what} {spelling:?}: {err}"
+            );
+            assert!(
+                output.stdout.starts_with(b"ready\n"),
+                "{what}: output before the timeout is kept"
+            );
+            assert!(
+                err.starts_with("error: timed out after 1s"),
+                "{what} {spelling:?}: {err}"
+            );
+            assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
+            assert!(took >= Duration::from_secs(1), "{what} took {took:?}");
+        }
     }
-    // WasmEdge's spelling, in milliseconds.
-    let guest = guest("forever.wasm", &printing_then(SPIN));
-    let output = hoist(&["run", "--time-limit", "300"], &guest);
-    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("timed out after 300ms"),
-        "{}",
-        stderr(&output)
-    );
+}
+
+#[test]
+fn fuel_stops_every_endless_guest_at_the_same_point_every_time() {
+    for (what, body) in ENDLESS {
+        let guest = guest("forever.wasm", &printing_then(body));
+        let mut outputs = Vec::new();
+        for spelling in [
+            &["--fuel", "1000000"][..],
+            &["--fuel", "1000000"],
+            &["-W", "fuel=1000000"],
+            &["--gas-limit", "1000000"],
+        ] {
+            let output = hoist(&[&["run"], spelling].concat(), &guest);
+            let err = stderr(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(134),
+                "{what} {spelling:?}: {err}"
+            );
+            assert!(
+                err.starts_with("error: all fuel consumed (1000000 units were given)"),
+                "{what} {spelling:?}: {err}"
+            );
+            outputs.push(output.stdout);
+        }
+        let dots = outputs[0].iter().filter(|b| **b == b'.').count();
+        assert!(dots >= 5, "{what}: only {dots} dots for a million units");
+        for other in &outputs[1..] {
+            assert_eq!(other, &outputs[0], "{what}: fuel stopped it elsewhere");
+        }
+    }
 }
 
 #[test]
 fn a_guest_that_finishes_in_time_is_untouched() {
     let guest = guest("quick.wasm", &printing_then(""));
-    let output = hoist(&["run", "-W", "timeout=30s"], &guest);
+    let output = hoist(&["run", "--timeout", "30s"], &guest);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(output.stdout, b"ready\n");
 }
 
 #[test]
-fn fuel_on_the_command_line() {
-    let guest = guest("quick.wasm", &printing_then(""));
+fn verbose_runs_report_the_fuel_used() {
+    let counting = guest("count.wasm", &printing_then(COUNT_TO_1000));
     let consumed = |args: &[&str]| {
-        let output = hoist(args, &guest);
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-        let text = stderr(&output);
-        let line = text
-            .lines()
-            .find_map(|l| l.strip_prefix("hoist: fuel consumed: "))
-            .unwrap_or_else(|| panic!("no fuel line in {text}"));
-        line.parse::<u64>().unwrap()
-    };
-    let spent = consumed(&["run", "-v", "-W", "fuel=1000000"]);
-    assert!(spent > 0);
-    assert_eq!(consumed(&["run", "-v", "--gas-limit", "1000000"]), spent);
-    // Exactly enough runs. Fuel is checked at function entries and loop
-    // headers, so a guest a few units short may still reach its end; one
-    // short of what its loop needs stops there.
-    let counting = self::guest("count.wasm", &printing_then(COUNT_TO_1000));
-    let consumed_by = |args: &[&str], guest: &Guest| {
-        let output = hoist(args, guest);
+        let output = hoist(args, &counting);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
         let text = stderr(&output);
         text.lines()
@@ -510,66 +540,68 @@ fn fuel_on_the_command_line() {
             .parse::<u64>()
             .unwrap()
     };
-    let spent = consumed_by(&["run", "-v", "-W", "fuel=1000000"], &counting);
+    let spent = consumed(&["run", "-v", "--fuel", "1000000"]);
     assert!(spent > 1000, "{spent}");
+    assert_eq!(consumed(&["run", "-v", "-W", "fuel=1000000"]), spent);
+    assert_eq!(consumed(&["run", "-v", "--gas-limit", "1000000"]), spent);
+    // Exactly enough runs. Fuel is checked at function entries and loop
+    // headers, so a guest a few units short may still reach its end; one
+    // short of what its loop needs stops there.
     assert_eq!(
-        consumed_by(&["run", "-v", "-W", &format!("fuel={spent}")], &counting),
+        consumed(&["run", "-v", "--fuel", &spent.to_string()]),
         spent
     );
-    let output = hoist(&["run", "-W", &format!("fuel={}", spent - 20)], &counting);
+    let output = hoist(&["run", "--fuel", &(spent - 20).to_string()], &counting);
     assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("all fuel consumed"),
         "{}",
         stderr(&output)
     );
-    let forever = guest_spin();
-    let output = hoist(&["run", "-W", "fuel=100000"], &forever);
-    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
-    assert!(
-        stderr(&output).starts_with("error: all fuel consumed (100000 units were given)"),
-        "{}",
-        stderr(&output)
-    );
-}
-
-fn guest_spin() -> Guest {
-    guest("spin.wasm", &printing_then(SPIN))
 }
 
 /// Grows memory one page at a time until it fails; exits with the number
-/// of pages it reached, modulo 256 (so 1024 pages exit 0 and 16 exit 16).
+/// of pages it reached, divided by 16 (64 MiB: 1024 pages, status 64).
 const GROW_UNTIL_FULL: &str = r#"
 (module
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (func (export "_start")
     (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
-    (call $exit (i32.and (memory.size) (i32.const 255)))))
+    (call $exit (i32.shr_u (memory.size) (i32.const 4)))))
 "#;
 
 #[test]
 fn memory_limits_on_the_command_line() {
     let guest = guest("grow.wasm", GROW_UNTIL_FULL);
+    for spelling in [
+        &["--max-memory-size", "64MiB"][..],
+        &["-W", "max-memory-size=64MiB"],
+        &["-W", "max-memory-size=67108864"],
+        &["--memory-page-limit", "1024"],
+    ] {
+        let output = hoist(&[&["run"], spelling].concat(), &guest);
+        assert_eq!(
+            output.status.code(),
+            Some(64),
+            "{spelling:?}: {}",
+            stderr(&output)
+        );
+    }
     let output = hoist(&["run", "--memory-page-limit", "16"], &guest);
-    assert_eq!(output.status.code(), Some(16), "{}", stderr(&output));
-    let output = hoist(&["run", "-W", "max-memory-size=64MiB"], &guest);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "1024 pages: {}",
-        stderr(&output)
-    );
-    let output = hoist(
-        &["run", "-W", "max-memory-size=1MiB,trap-on-grow-failure"],
-        &guest,
-    );
-    assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("growth failed"),
-        "{}",
-        stderr(&output)
-    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for spelling in [
+        &["--max-memory-size", "1MiB", "--trap-on-grow-failure"][..],
+        &["-W", "max-memory-size=1MiB,trap-on-grow-failure"],
+    ] {
+        let output = hoist(&[&["run"], spelling].concat(), &guest);
+        assert_eq!(output.status.code(), Some(134), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("growth failed"),
+            "{}",
+            stderr(&output)
+        );
+    }
     // A memory that starts above the limit does not instantiate.
     let big = self::guest(
         "big.wasm",
@@ -597,7 +629,7 @@ fn a_deep_recursion_with_a_large_stack() {
     "#,
     );
     let output = support::hoist()
-        .args(["run", "-W", "max-wasm-stack=64MiB", "--invoke", "down"])
+        .args(["run", "--max-wasm-stack", "64MiB", "--invoke", "down"])
         .arg(&guest.path)
         .arg("1000000")
         .output()
@@ -621,7 +653,7 @@ fn a_deep_recursion_with_a_large_stack() {
 #[test]
 fn signals_end_a_running_guest_as_they_end_a_native_program() {
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
-        let guest = guest_spin();
+        let guest = guest("spin.wasm", &printing_then(ENDLESS[0].1));
         let mut child = support::hoist()
             .args(["run"])
             .arg(&guest.path)
@@ -638,14 +670,16 @@ fn signals_end_a_running_guest_as_they_end_a_native_program() {
         // SAFETY: kill has no memory-safety preconditions.
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
         let status = child.wait().unwrap();
-        // A shell reports 128 + the signal (130, 143), as for any program.
+        // hoist dies by the signal, as a native program does (so a script
+        // interrupted with ^C stops too); a shell reports 128 + the signal:
+        // 130 and 143.
         assert_eq!(status.signal(), Some(signal), "{name}: {status:?}");
     }
 }
 
 #[test]
 fn an_artifact_without_the_checks_is_refused_for_limits() {
-    let guest = guest_spin();
+    let guest = guest("spin.wasm", &printing_then(ENDLESS[0].1));
     let plain = guest.dir.join("plain.hwasm");
     let metered = guest.dir.join("metered.hwasm");
     for (out, extra) in [(&plain, None), (&metered, Some("fuel=1000"))] {
