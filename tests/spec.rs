@@ -64,6 +64,11 @@ fn suites() -> Vec<(Suite, WasmFeatures)> {
             Proposal::WideArithmetic,
             with(WasmFeatures::WIDE_ARITHMETIC),
         ),
+        // Forked before reference types: a second table is still invalid.
+        (
+            Proposal::Threads,
+            WasmFeatures::WASM1 | WasmFeatures::THREADS,
+        ),
     ] {
         suites.push((Suite::Proposal(proposal), features));
     }

@@ -61,6 +61,13 @@ macro_rules! foreach_builtin {
             ExnPayload exn_payload(exn, dst) -> value;
             // The identity (`VMTagDefinition` address) of `exn`'s tag.
             ExnTag exn_tag(exn) -> value;
+            // Shared memories (the threads proposal), at a checked, aligned
+            // native `address`: wake up to `count` waiters → how many woke;
+            // wait while the value there is `expected`, at most `timeout`
+            // ns (negative: forever) → 0 woken, 1 not equal, 2 timed out.
+            MemoryAtomicNotify memory_atomic_notify(address, count) -> value;
+            MemoryAtomicWait32 memory_atomic_wait32(address, expected, timeout) -> value;
+            MemoryAtomicWait64 memory_atomic_wait64(address, expected, timeout) -> value;
         }
     };
 }
@@ -135,7 +142,7 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 24);
+        assert_eq!(Builtin::COUNT, 27);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }

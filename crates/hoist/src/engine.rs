@@ -317,6 +317,11 @@ impl Engine {
         Arc::clone(&self.inner.epoch)
     }
 
+    /// Whether `other` is this engine (a clone of the same one).
+    pub fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The current epoch.
     pub fn current_epoch(&self) -> u64 {
         self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)

@@ -6,6 +6,7 @@ use crate::types::{ExternType, GlobalType, MemoryType, Mutability, TableType, Va
 use crate::values::Val;
 use anyhow::{bail, Result};
 use hoist_runtime::{LinearMemory, Table as RuntimeTable, VMGlobalDefinition};
+use std::sync::Arc;
 
 /// Anything a module can import or export.
 #[derive(Clone, Copy, Debug)]
@@ -178,14 +179,50 @@ impl Global {
 }
 
 /// A linear memory.
+///
+/// A shared memory (the threads proposal) in a store is a `Memory` too,
+/// one of possibly many stores' handles to the same [`SharedMemory`].
+/// Other threads may write its bytes at any time: [`Memory::data`] and
+/// [`Memory::data_mut`] on one are for copying bytes in and out, and what
+/// was read may have changed by the time it is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory(pub(crate) usize);
 
 impl Memory {
     pub fn new<T>(store: &mut Store<T>, ty: MemoryType) -> Result<Memory> {
         let memory = LinearMemory::new(&ty.ty, store.inner.engine.tunables())?;
-        store.inner.memories.push(Box::new(memory));
+        store.inner.memories.push(Arc::new(memory));
         Ok(Memory(store.inner.memories.len() - 1))
+    }
+
+    /// `shared` in this store: the handle to import it with.
+    ///
+    /// # Errors
+    /// If `shared` was made by another engine (its layout may differ from
+    /// what this store's code expects).
+    pub fn from_shared<T>(store: &mut Store<T>, shared: &SharedMemory) -> Result<Memory> {
+        if !shared.engine.same(&store.inner.engine) {
+            bail!("the shared memory belongs to another engine");
+        }
+        if let Some(index) = store
+            .inner
+            .memories
+            .iter()
+            .position(|m| Arc::ptr_eq(m, &shared.memory))
+        {
+            return Ok(Memory(index));
+        }
+        store.inner.memories.push(Arc::clone(&shared.memory));
+        Ok(Memory(store.inner.memories.len() - 1))
+    }
+
+    /// The [`SharedMemory`] behind this handle, if the memory is shared.
+    pub fn shared<T>(&self, store: &Store<T>) -> Option<SharedMemory> {
+        let memory = &store.inner.memories[self.0];
+        memory.is_shared().then(|| SharedMemory {
+            memory: Arc::clone(memory),
+            engine: store.inner.engine.clone(),
+        })
     }
 
     /// The current type: its minimum is the current size.
@@ -200,12 +237,19 @@ impl Memory {
         store.inner.memories[self.0].pages()
     }
 
+    /// The memory's bytes (see the type's note on shared memories).
     pub fn data<'a, T>(&self, store: &'a Store<T>) -> &'a [u8] {
-        store.inner.memories[self.0].data()
+        // SAFETY: the store is borrowed, so no wasm of it runs; an unshared
+        // memory is this store's alone. A shared one may be written by
+        // other threads: documented above, readers copy.
+        unsafe { store.inner.memories[self.0].data() }
     }
 
+    /// The memory's bytes, to write (see the type's note on shared
+    /// memories).
     pub fn data_mut<'a, T>(&self, store: &'a mut Store<T>) -> &'a mut [u8] {
-        store.inner.memories[self.0].data_mut()
+        // SAFETY: as in `data`, with the store borrowed mutably.
+        unsafe { store.inner.memories[self.0].data_mut() }
     }
 
     /// Grows by `delta` pages, returning the old size.
@@ -213,6 +257,80 @@ impl Memory {
         match store.inner.memories[self.0].grow(delta)? {
             Some(old) => Ok(old),
             None => bail!("failed to grow memory by {delta} pages: over its maximum"),
+        }
+    }
+}
+
+/// A shared linear memory (the threads proposal), independent of any
+/// store: every store (on any thread) that imports it through
+/// [`Memory::from_shared`] sees the same bytes. Growing it is safe from
+/// any thread; the base never moves.
+#[derive(Clone)]
+pub struct SharedMemory {
+    memory: Arc<LinearMemory>,
+    engine: crate::Engine,
+}
+
+impl std::fmt::Debug for SharedMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedMemory")
+            .field("pages", &self.memory.pages())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedMemory {
+    /// A new shared memory of type `ty`, which must be `shared` (and so
+    /// have a maximum), laid out as `engine`'s code expects.
+    pub fn new(engine: &crate::Engine, ty: MemoryType) -> Result<SharedMemory> {
+        if !ty.ty.shared {
+            bail!("a shared memory needs a shared memory type");
+        }
+        if ty.ty.maximum.is_none() {
+            bail!("a shared memory needs a maximum size");
+        }
+        let memory = LinearMemory::new(&ty.ty, engine.tunables())?;
+        Ok(SharedMemory {
+            memory: Arc::new(memory),
+            engine: engine.clone(),
+        })
+    }
+
+    /// The current type: its minimum is the current size.
+    pub fn ty(&self) -> MemoryType {
+        let mut ty = self.memory.ty().clone();
+        ty.minimum = self.memory.pages();
+        MemoryType { ty }
+    }
+
+    /// The size in pages.
+    pub fn size(&self) -> u64 {
+        self.memory.pages()
+    }
+
+    /// The size in bytes.
+    pub fn data_size(&self) -> usize {
+        self.memory.byte_size()
+    }
+
+    /// Grows by `delta` pages, returning the old size; safe while other
+    /// threads run wasm on it.
+    pub fn grow(&self, delta: u64) -> Result<u64> {
+        match self.memory.grow(delta)? {
+            Some(old) => Ok(old),
+            None => bail!("failed to grow memory by {delta} pages: over its maximum"),
+        }
+    }
+
+    /// The bytes, as cells other threads may write at any time.
+    pub fn data(&self) -> &[std::cell::UnsafeCell<u8>] {
+        // SAFETY: the first `byte_size` bytes are mapped and stay mapped
+        // while the memory lives; `UnsafeCell` tells Rust they may change.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.memory.base() as *const std::cell::UnsafeCell<u8>,
+                self.memory.byte_size(),
+            )
         }
     }
 }

@@ -58,7 +58,10 @@ impl<T> Caller<'_, T> {
         };
         let store = &mut *self.store;
         let bytes = match memory {
-            Some(index) => store.memories[index].data_mut(),
+            // SAFETY: the caller is borrowed mutably, so nothing else in
+            // this store uses the memory; a shared memory's bytes are
+            // copied in and out only (see `LinearMemory::data`).
+            Some(index) => unsafe { store.memories[index].data_mut() },
             None => &mut [],
         };
         (bytes, &mut store.data)

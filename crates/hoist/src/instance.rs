@@ -175,13 +175,13 @@ fn instantiate<T>(
                 ok
             }
             (EntityType::Memory(ty), Extern::Memory(mem)) => {
-                let memory = &mut store.memories[mem.0];
+                let memory = &store.memories[mem.0];
                 let actual = memory.ty();
                 let ok = actual.memory64 == ty.memory64
                     && actual.shared == ty.shared
                     && actual.page_size_log2 == ty.page_size_log2
                     && limits_match(memory.pages(), actual.maximum, ty.minimum, ty.maximum);
-                memories.push(&mut **memory as *mut LinearMemory);
+                memories.push(std::sync::Arc::as_ptr(memory) as *mut LinearMemory);
                 memory_handles.push(mem.0);
                 ok
             }
@@ -220,8 +220,8 @@ fn instantiate<T>(
     for (_, ty) in m.memories.iter().skip(m.num_imported_memories) {
         let memory =
             LinearMemory::new(ty, &tunables).context("failed to allocate a linear memory")?;
-        let mut memory = Box::new(memory);
-        memories.push(&mut *memory as *mut LinearMemory);
+        let memory = std::sync::Arc::new(memory);
+        memories.push(std::sync::Arc::as_ptr(&memory) as *mut LinearMemory);
         store.memories.push(memory);
         memory_handles.push(store.memories.len() - 1);
     }

@@ -28,7 +28,7 @@ mod values;
 
 pub use anyhow::{Error, Result};
 pub use engine::{Config, Engine, WasmFeatures};
-pub use externals::{Extern, Global, Memory, Table, Tag};
+pub use externals::{Extern, Global, Memory, SharedMemory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use hoist_cranelift::{Cpu, OptLevel};

@@ -48,7 +48,9 @@ pub(crate) struct StoreInner<T> {
     /// Boxed: compiled code reads the stack limit through a pointer.
     pub(crate) context: Box<VMStoreContext>,
     pub(crate) instances: Vec<InstanceData>,
-    pub(crate) memories: Vec<Box<LinearMemory>>,
+    /// Shared (`Arc`) because a shared memory belongs to every store that
+    /// imports it; an unshared one has only this reference.
+    pub(crate) memories: Vec<std::sync::Arc<LinearMemory>>,
     pub(crate) tables: Vec<Box<Table>>,
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,

@@ -261,6 +261,16 @@ impl MemoryType {
             },
         }
     }
+    /// A shared memory (the threads proposal): it needs a maximum.
+    pub fn shared(minimum: u32, maximum: u32) -> Self {
+        let mut ty = MemoryType::new(minimum, Some(maximum));
+        ty.ty.shared = true;
+        ty
+    }
+    /// Whether the memory is shared between threads.
+    pub fn is_shared(&self) -> bool {
+        self.ty.shared
+    }
     /// A memory indexed by i64 (the memory64 proposal).
     pub fn new64(minimum: u64, maximum: Option<u64>) -> Self {
         let mut ty = MemoryType::new(0, None);

@@ -267,3 +267,31 @@ rounding! {
     trunc_f64: f64::trunc, quiet bit 1 << 51;
     nearest_f64: f64::round_ties_even, quiet bit 1 << 51;
 }
+
+/// `memory_atomic_notify(address, count)`: see `crate::parking`.
+extern "C" fn memory_atomic_notify(_vmctx: *mut u8, address: u64, count: u64) -> u64 {
+    crate::parking::notify(address as usize, count as u32)
+}
+
+/// `memory_atomic_wait32(address, expected, timeout)`: see `crate::parking`.
+unsafe extern "C" fn memory_atomic_wait32(
+    _vmctx: *mut u8,
+    address: u64,
+    expected: u64,
+    timeout: u64,
+) -> u64 {
+    // SAFETY: compiled code passes an address it checked against a shared
+    // memory's bounds and alignment (`atomic_address` in the translator).
+    unsafe { crate::parking::wait32(address as usize, expected as u32, timeout as i64) }
+}
+
+/// `memory_atomic_wait64(address, expected, timeout)`: see `crate::parking`.
+unsafe extern "C" fn memory_atomic_wait64(
+    _vmctx: *mut u8,
+    address: u64,
+    expected: u64,
+    timeout: u64,
+) -> u64 {
+    // SAFETY: as in `memory_atomic_wait32`, 8-byte aligned.
+    unsafe { crate::parking::wait64(address as usize, expected, timeout as i64) }
+}

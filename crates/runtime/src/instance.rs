@@ -252,8 +252,10 @@ impl Instance {
     pub fn exported_memory_data(&mut self) -> Option<&mut [u8]> {
         let memory = self.exported_memory?;
         // SAFETY: memory pointers stay valid for the instance's life, and
-        // `&mut self` gives exclusive use.
-        Some(unsafe { &mut *self.memories[memory.index()] }.data_mut())
+        // `&mut self` gives exclusive use of an unshared memory; a shared
+        // one's bytes are only copied in and out by WASI (see
+        // `LinearMemory::data`).
+        Some(unsafe { (*self.memories[memory.index()]).data_mut() })
     }
 
     pub fn vmctx(&self) -> *mut u8 {
@@ -410,13 +412,15 @@ impl Instance {
         for image in &code.memory_images {
             // SAFETY: images are only made for memories this instance
             // defines, whose pointers are valid for its life.
-            let memory = unsafe { &mut *self.memories[image.memory.index()] };
+            let memory = unsafe { &*self.memories[image.memory.index()] };
             let at = image.offset as usize;
             let source = code
                 .code
                 .image()
                 .get(image.image_offset..image.image_offset.saturating_add(image.len));
-            let target = memory.data_mut().get_mut(at..at.saturating_add(image.len));
+            // SAFETY: the instance is being initialized; a memory it
+            // defines is reachable from nowhere else yet.
+            let target = unsafe { memory.data_mut() }.get_mut(at..at.saturating_add(image.len));
             let (Some(source), Some(target)) = (source, target) else {
                 // The loader checked that images fit their memory's initial
                 // size and the artifact; anything else is a hoist bug.
@@ -464,12 +468,20 @@ impl Instance {
         } else {
             &module.data[data].bytes
         };
-        // SAFETY: memory pointers are valid for the instance's life and
-        // the store gives us exclusive access while wasm runs.
-        let memory = unsafe { &mut *self.memories[memory.index()] };
+        // SAFETY: memory pointers are valid for the instance's life.
+        let memory = unsafe { &*self.memories[memory.index()] };
         let src_range = range(u64::from(src), u64::from(len), bytes.len())?;
-        let dst_range = range(dst, u64::from(len), memory.data().len())?;
-        memory.data_mut()[dst_range].copy_from_slice(&bytes[src_range]);
+        let dst_range = range(dst, u64::from(len), memory.byte_size())?;
+        // SAFETY: in bounds (checked above; memories never shrink); the
+        // store gives exclusive access to an unshared memory while wasm
+        // runs, and on a shared one this is a copy, as wasm's own would be.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes[src_range].as_ptr(),
+                memory.base().add(dst_range.start),
+                dst_range.len(),
+            );
+        }
         Ok(())
     }
 
@@ -488,10 +500,10 @@ impl Instance {
         // SAFETY: see `memory_init`; the two memories may be the same, so
         // work on raw parts and copy with memmove semantics.
         unsafe {
-            let dst_memory = &mut *self.memories[dst_mem.index()];
-            let (dst_base, dst_len) = (dst_memory.data_mut().as_mut_ptr(), dst_memory.data().len());
+            let dst_memory = &*self.memories[dst_mem.index()];
+            let (dst_base, dst_len) = (dst_memory.base(), dst_memory.byte_size());
             let src_memory = &*self.memories[src_mem.index()];
-            let (src_base, src_len) = (src_memory.data().as_ptr(), src_memory.data().len());
+            let (src_base, src_len) = (src_memory.base(), src_memory.byte_size());
             let src_range = range(src, len, src_len)?;
             let dst_range = range(dst, len, dst_len)?;
             std::ptr::copy(
@@ -511,15 +523,18 @@ impl Instance {
         len: u64,
     ) -> Result<(), TrapCode> {
         // SAFETY: see `memory_init`.
-        let memory = unsafe { &mut *self.memories[memory.index()] };
-        let dst_range = range(dst, len, memory.data().len())?;
-        memory.data_mut()[dst_range].fill(value);
+        let memory = unsafe { &*self.memories[memory.index()] };
+        let dst_range = range(dst, len, memory.byte_size())?;
+        // SAFETY: as in `memory_init`.
+        unsafe {
+            std::ptr::write_bytes(memory.base().add(dst_range.start), value, dst_range.len())
+        };
         Ok(())
     }
 
     pub fn memory_grow(&mut self, memory: MemoryIndex, delta: u64) -> Option<u64> {
         // SAFETY: see `memory_init`.
-        let memory = unsafe { &mut *self.memories[memory.index()] };
+        let memory = unsafe { &*self.memories[memory.index()] };
         memory.grow(delta).ok().flatten()
     }
 

@@ -13,6 +13,7 @@ pub mod exn;
 mod host_func;
 mod instance;
 mod memory;
+mod parking;
 mod sys;
 mod table;
 mod throw;

@@ -16,7 +16,10 @@
 
 use crate::vmcontext::VMMemoryDefinition;
 use hoist_environ::{MemoryType, Tunables};
+use std::cell::UnsafeCell;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// The OS page size, to which accessible regions are rounded.
 fn os_page() -> usize {
@@ -24,29 +27,34 @@ fn os_page() -> usize {
     usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
 }
 
-/// One linear memory. Owned by a store; instances point at it.
+/// One linear memory. An unshared one is owned by one store; a shared one
+/// (the threads proposal) by every store that imports it, on any thread.
+/// Instances point at it.
+///
+/// The base never moves. The length only grows, under `grow_lock`, and is
+/// published with a release store after the new pages are accessible, so
+/// a thread that sees the new length (compiled code's bounds checks, or
+/// [`LinearMemory::byte_size`]) can use the pages; one that sees the old
+/// length only refuses accesses it could have made.
 pub struct LinearMemory {
     /// Read by compiled code through instances' vmctx pointers.
-    definition: VMMemoryDefinition,
+    definition: UnsafeCell<VMMemoryDefinition>,
     reservation: usize,
     max_pages: u64,
     ty: MemoryType,
+    grow_lock: Mutex<()>,
 }
 
-// SAFETY: the memory is plain bytes owned by this object; the raw base
-// pointer is only dereferenced by compiled code and by methods that take
-// `&self`/`&mut self`, under the store's exclusive access.
+// SAFETY: the memory is plain bytes owned by this object, reached through
+// a base pointer that never changes; its length is read and written
+// atomically (see the type's documentation) and grown under a lock.
 unsafe impl Send for LinearMemory {}
-// SAFETY: as for `Send`, with every use behind the same exclusive access.
+// SAFETY: as for `Send`: nothing in it is changed without the lock or an
+// atomic access.
 unsafe impl Sync for LinearMemory {}
 
 impl LinearMemory {
     pub fn new(ty: &MemoryType, tunables: &Tunables) -> io::Result<LinearMemory> {
-        if ty.shared {
-            return Err(io::Error::other(
-                "shared memories (the threads proposal) are not supported yet",
-            ));
-        }
         let max_bytes = ty
             .max_pages()
             .saturating_mul(ty.page_size())
@@ -85,14 +93,15 @@ impl LinearMemory {
         if base == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let mut memory = LinearMemory {
-            definition: VMMemoryDefinition {
+        let memory = LinearMemory {
+            definition: UnsafeCell::new(VMMemoryDefinition {
                 base: base as *mut u8,
                 current_length: 0,
-            },
+            }),
             reservation,
             max_pages,
             ty: ty.clone(),
+            grow_lock: Mutex::new(()),
         };
         if memory.grow(ty.minimum)?.is_none() {
             return Err(io::Error::other(
@@ -107,35 +116,59 @@ impl LinearMemory {
     }
 
     /// The definition compiled code reads; its address is stable.
-    pub fn definition(&mut self) -> *mut VMMemoryDefinition {
-        &mut self.definition
+    pub fn definition(&self) -> *mut VMMemoryDefinition {
+        self.definition.get()
+    }
+
+    /// Whether other threads may use this memory at the same time.
+    pub fn is_shared(&self) -> bool {
+        self.ty.shared
+    }
+
+    /// The first byte; it never moves.
+    pub fn base(&self) -> *mut u8 {
+        // SAFETY: `base` is written once, in `new`, before any sharing.
+        unsafe { (*self.definition.get()).base }
+    }
+
+    /// The accessible length in bytes (a whole number of wasm pages).
+    pub fn byte_size(&self) -> usize {
+        // SAFETY: the field is a live, aligned usize; every write to it is
+        // the atomic store in `grow`.
+        let length =
+            unsafe { AtomicUsize::from_ptr(&raw mut (*self.definition.get()).current_length) };
+        length.load(Ordering::Acquire)
     }
 
     pub fn pages(&self) -> u64 {
-        self.definition.current_length as u64 >> self.ty.page_size_log2
+        self.byte_size() as u64 >> self.ty.page_size_log2
     }
 
     /// Grows by `delta` pages. Returns the old size in pages, or `None`
-    /// when the maximum would be exceeded (wasm's -1).
-    pub fn grow(&mut self, delta: u64) -> io::Result<Option<u64>> {
-        let old = self.pages();
+    /// when the maximum would be exceeded (wasm's -1). Safe to call from
+    /// several threads at once on a shared memory: one grows at a time.
+    pub fn grow(&self, delta: u64) -> io::Result<Option<u64>> {
+        let _grow = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old_length = self.byte_size();
+        let old = old_length as u64 >> self.ty.page_size_log2;
         let Some(new) = old.checked_add(delta).filter(|n| *n <= self.max_pages) else {
             return Ok(None);
         };
         let new_length = (new << self.ty.page_size_log2) as usize;
-        if new_length > self.definition.current_length {
+        if new_length > old_length {
             // Whole OS pages; the part past `new_length` of the last one
             // stays zero and unreachable for wasm (explicit bounds checks).
             let page = os_page();
-            let start = self.definition.current_length.next_multiple_of(page);
+            let start = old_length.next_multiple_of(page);
             let end = new_length.next_multiple_of(page);
             if end > start {
                 // SAFETY: [start, end) is inside our reservation (end is at
                 // most max_pages pages rounded up to an OS page, and the
-                // reservation is rounded the same way), which we own.
+                // reservation is rounded the same way), which we own; no
+                // one can reach these bytes before the length says so.
                 let rc = unsafe {
                     libc::mprotect(
-                        self.definition.base.add(start) as *mut libc::c_void,
+                        self.base().add(start) as *mut libc::c_void,
                         end - start,
                         libc::PROT_READ | libc::PROT_WRITE,
                     )
@@ -144,22 +177,39 @@ impl LinearMemory {
                     return Err(io::Error::last_os_error());
                 }
             }
-            self.definition.current_length = new_length;
+            // SAFETY: as in `byte_size`; we hold the grow lock, so this is
+            // the only writer.
+            let length =
+                unsafe { AtomicUsize::from_ptr(&raw mut (*self.definition.get()).current_length) };
+            length.store(new_length, Ordering::Release);
         }
         Ok(Some(old))
     }
 
-    pub fn data(&self) -> &[u8] {
-        // SAFETY: the first `current_length` bytes are mapped read+write and
-        // owned by this memory.
-        unsafe { std::slice::from_raw_parts(self.definition.base, self.definition.current_length) }
+    /// The accessible bytes.
+    ///
+    /// # Safety
+    /// For an unshared memory, nothing may write the bytes while the slice
+    /// lives (its store is borrowed). A shared memory's bytes may be written
+    /// by other threads' wasm code at any time, as the threads proposal
+    /// allows: use the slice only to copy bytes out, never to check a value
+    /// and then rely on it.
+    pub unsafe fn data(&self) -> &[u8] {
+        // SAFETY: the first `byte_size` bytes are mapped read+write, owned
+        // by this memory, and stay mapped while it lives.
+        unsafe { std::slice::from_raw_parts(self.base(), self.byte_size()) }
     }
 
-    pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`, and `&mut self` gives exclusive access.
-        unsafe {
-            std::slice::from_raw_parts_mut(self.definition.base, self.definition.current_length)
-        }
+    /// The accessible bytes, to write.
+    ///
+    /// # Safety
+    /// For an unshared memory, no other reference to the bytes may live
+    /// while this one does (its store is borrowed mutably). For a shared
+    /// memory, as for [`LinearMemory::data`]: copy in or out only.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn data_mut(&self) -> &mut [u8] {
+        // SAFETY: as in `data`; exclusivity is the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.base(), self.byte_size()) }
     }
 }
 
@@ -168,7 +218,7 @@ impl Drop for LinearMemory {
         // SAFETY: we mapped exactly this range in `new` and nothing uses it
         // after the memory is dropped.
         unsafe {
-            libc::munmap(self.definition.base as *mut libc::c_void, self.reservation);
+            libc::munmap(self.base() as *mut libc::c_void, self.reservation);
         }
     }
 }
@@ -186,10 +236,11 @@ mod tests {
             shared: false,
             page_size_log2: 16,
         };
-        let mut memory = LinearMemory::new(&ty, &Tunables::default()).unwrap();
-        assert_eq!(memory.data().len(), 65536);
+        let memory = LinearMemory::new(&ty, &Tunables::default()).unwrap();
+        assert_eq!(memory.byte_size(), 65536);
         assert_eq!(memory.grow(2).unwrap(), Some(1));
-        memory.data_mut()[3 * 65536 - 1] = 7;
+        // SAFETY: the memory is this test's alone.
+        unsafe { memory.data_mut()[3 * 65536 - 1] = 7 };
         assert_eq!(memory.grow(1).unwrap(), None);
         assert_eq!(memory.pages(), 3);
     }

@@ -6,8 +6,8 @@
 
 use anyhow::Result;
 use hoist::{
-    Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, Store, Table,
-    TableType, Val, ValType,
+    Func, FuncType, Global, GlobalType, Linker, Memory, MemoryType, Mutability, SharedMemory,
+    Store, Table, TableType, Val, ValType,
 };
 
 const MODULE: &str = "spectest";
@@ -52,5 +52,8 @@ pub(crate) fn define(linker: &mut Linker<()>, store: &mut Store<()>) -> Result<(
 
     let memory = Memory::new(store, MemoryType::new(1, Some(2)))?;
     linker.define(MODULE, "memory", memory)?;
+    let shared = SharedMemory::new(store.engine(), MemoryType::shared(1, 2))?;
+    let shared = Memory::from_shared(store, &shared)?;
+    linker.define(MODULE, "shared_memory", shared)?;
     Ok(())
 }

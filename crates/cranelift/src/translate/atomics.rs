@@ -5,16 +5,16 @@
 //! ("unaligned atomic") before the bounds check, as the proposal and
 //! wasmtime do.
 //!
-//! Shared memories are not supported yet, so every memory here is
-//! unshared: `notify` wakes nobody (0) and `wait` traps, since nothing
-//! could ever wake it.
+//! On a shared memory `wait` and `notify` call the runtime's wait queue;
+//! on an unshared one `notify` wakes nobody (0) and `wait` traps, since
+//! nothing could ever wake it (as the proposal says).
 
 use super::FuncTranslator;
 use crate::trap_code;
 use cranelift_codegen::ir::{
     self, types::I64, AtomicRmwOp, InstBuilder, MemFlagsData, Type, Value,
 };
-use hoist_environ::{MemoryIndex, TrapCode, WasmResult};
+use hoist_environ::{Builtin, MemoryIndex, TrapCode, WasmResult};
 use wasmparser::MemArg;
 
 impl FuncTranslator<'_, '_> {
@@ -140,32 +140,66 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    /// `memory.atomic.notify`: wakes nobody on an unshared memory.
+    fn memarg_shared(&self, memarg: &MemArg) -> bool {
+        match memarg.target {
+            wasmparser::MemArgTarget::Memory(index) => {
+                self.env.module.memories[MemoryIndex::from_u32(index)].shared
+            }
+            wasmparser::MemArgTarget::Array(_) => false,
+        }
+    }
+
+    /// `memory.atomic.notify`: the runtime's wait queue on a shared memory;
+    /// wakes nobody on an unshared one.
     pub(crate) fn atomic_notify(&mut self, memarg: MemArg) -> WasmResult<()> {
         if self.reachable {
-            let _count = self.pop();
+            let count = self.pop();
             let (address, flags) = self.atomic_address(&memarg, 4);
-            // The access is still checked (bounds fault on the load).
-            self.builder.ins().load(ir::types::I32, flags, address, 0);
-            let zero = self.builder.ins().iconst(ir::types::I32, 0);
-            self.push(zero);
+            let woken = if self.memarg_shared(&memarg) {
+                let woken = self.env.call_builtin(
+                    &mut self.builder,
+                    Builtin::MemoryAtomicNotify,
+                    &[address, count],
+                );
+                self.builder.ins().ireduce(ir::types::I32, woken)
+            } else {
+                // The access is still checked (bounds fault on the load).
+                self.builder.ins().load(ir::types::I32, flags, address, 0);
+                self.builder.ins().iconst(ir::types::I32, 0)
+            };
+            self.push(woken);
         }
         Ok(())
     }
 
-    /// `memory.atomic.wait32/64`: traps on an unshared memory, after the
-    /// address is checked.
+    /// `memory.atomic.wait32/64`: the runtime's wait queue on a shared
+    /// memory; traps on an unshared one, after the address is checked.
     pub(crate) fn atomic_wait(&mut self, memarg: MemArg, size: u8) -> WasmResult<()> {
         if self.reachable {
-            let _timeout = self.pop();
-            let _expected = self.pop();
+            let timeout = self.pop();
+            let expected = self.pop();
             let (address, flags) = self.atomic_address(&memarg, size);
-            let ty = if size == 8 { I64 } else { ir::types::I32 };
-            self.builder.ins().load(ty, flags, address, 0);
-            self.builder
-                .ins()
-                .trap(trap_code(TrapCode::AtomicWaitNonSharedMemory));
-            self.reachable = false;
+            if self.memarg_shared(&memarg) {
+                let builtin = if size == 8 {
+                    Builtin::MemoryAtomicWait64
+                } else {
+                    Builtin::MemoryAtomicWait32
+                };
+                let result = self.env.call_builtin(
+                    &mut self.builder,
+                    builtin,
+                    &[address, expected, timeout],
+                );
+                let result = self.builder.ins().ireduce(ir::types::I32, result);
+                self.push(result);
+            } else {
+                let ty = if size == 8 { I64 } else { ir::types::I32 };
+                self.builder.ins().load(ty, flags, address, 0);
+                self.builder
+                    .ins()
+                    .trap(trap_code(TrapCode::AtomicWaitNonSharedMemory));
+                self.reachable = false;
+            }
         }
         Ok(())
     }
