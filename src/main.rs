@@ -50,9 +50,23 @@ pub fn cli_command() -> clap::Command {
     Cli::command()
 }
 
+/// Every subcommand name and alias, for `implicit_run`.
+const SUBCOMMANDS: &[&str] = &[
+    "run",
+    "compile",
+    "inspect",
+    "objdump",
+    "parse",
+    "validate",
+    "wast",
+    "cache",
+    "completion",
+];
+
 fn main() -> ExitCode {
     let args = implicit_run(std::env::args_os().collect());
-    let matches = match Cli::command().try_get_matches_from(&args) {
+    options::note_command_line(&args);
+    let matches = match command_for(&args).try_get_matches_from(&args) {
         Ok(matches) => matches,
         Err(error) => return commands::usage_error(error),
     };
@@ -63,6 +77,34 @@ fn main() -> ExitCode {
     match cli.command.execute() {
         Ok(code) => code,
         Err(err) => commands::failure(&err),
+    }
+}
+
+/// The clap command to parse `args` with: for `hoist run` and `hoist
+/// compile` (unless help is asked for), only that subcommand, since
+/// building all of them costs more than the rest of running a small
+/// program; otherwise the whole tree.
+fn command_for(args: &[OsString]) -> clap::Command {
+    use clap::Args;
+    let wants_help = args
+        .iter()
+        .any(|a| a == "-h" || a == "--help" || a == "help");
+    let sub = match args.get(1).and_then(|a| a.to_str()) {
+        _ if wants_help => None,
+        Some("run") => Some(commands::run::RunArgs::augment_args(clap::Command::new(
+            "run",
+        ))),
+        Some("compile") => Some(commands::compile::CompileArgs::augment_args(
+            clap::Command::new("compile"),
+        )),
+        _ => None,
+    };
+    match sub {
+        Some(sub) => clap::Command::new("hoist")
+            .max_term_width(100)
+            .subcommand_required(true)
+            .subcommand(sub),
+        None => Cli::command(),
     }
 }
 
@@ -79,10 +121,9 @@ fn implicit_run(mut args: Vec<OsString>) -> Vec<OsString> {
         }
         return args;
     };
-    let subcommand = Cli::command()
-        .get_subcommands()
-        .any(|s| s.get_name() == first || s.get_all_aliases().any(|a| a == first))
-        || first == "help";
+    // A fixed list: building the clap command just to ask costs more than
+    // the rest of a small run (a test keeps the list in step).
+    let subcommand = SUBCOMMANDS.contains(&first.as_str()) || first == "help";
     if subcommand || matches!(first.as_str(), "-h" | "--help" | "-V" | "--version") {
         return args;
     }
@@ -105,6 +146,22 @@ fn implicit_run(mut args: Vec<OsString>) -> Vec<OsString> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_subcommand_list_is_complete() {
+        use clap::CommandFactory;
+        let mut names: Vec<String> = super::Cli::command()
+            .get_subcommands()
+            .flat_map(|s| {
+                std::iter::once(s.get_name().to_string())
+                    .chain(s.get_all_aliases().map(str::to_string))
+            })
+            .collect();
+        names.sort();
+        let mut listed: Vec<String> = super::SUBCOMMANDS.iter().map(|s| s.to_string()).collect();
+        listed.sort();
+        assert_eq!(names, listed);
+    }
+
     use super::*;
 
     fn implicit(args: &[&str]) -> Vec<String> {

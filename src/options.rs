@@ -323,7 +323,12 @@ fn parse_count(text: &str) -> Result<u64> {
         .map_err(|_| anyhow!("expected a whole number, found `{text}`"))
 }
 
-fn keys() -> Vec<Key> {
+fn keys() -> &'static [Key] {
+    static KEYS: std::sync::LazyLock<Vec<Key>> = std::sync::LazyLock::new(build_keys);
+    &KEYS
+}
+
+fn build_keys() -> Vec<Key> {
     use Action::*;
     use Group::*;
     let key = |group, name, shape, help, action| Key {
@@ -716,6 +721,8 @@ fn opt_level(text: &str) -> Result<OptLevel> {
 /// A long flag that is another spelling of a key.
 struct Alias {
     long: String,
+    /// The clap id (`alias-LONG`), made once.
+    id: String,
     group: Group,
     key: &'static str,
     value: AliasValue,
@@ -731,11 +738,17 @@ enum AliasValue {
     Takes(&'static str, fn(&str) -> Result<String>),
 }
 
-fn aliases() -> Vec<Alias> {
+fn aliases() -> &'static [Alias] {
+    static ALIASES: std::sync::LazyLock<Vec<Alias>> = std::sync::LazyLock::new(build_aliases);
+    &ALIASES
+}
+
+fn build_aliases() -> Vec<Alias> {
     use AliasValue::*;
     use Group::*;
     let alias = |long: &str, group, key, value, help| Alias {
         long: long.to_string(),
+        id: alias_id(long),
         group,
         key,
         value,
@@ -916,9 +929,31 @@ fn alias_id(long: &str) -> String {
     format!("alias-{long}")
 }
 
-fn offered(scope: Scope) -> impl Iterator<Item = Alias> {
+/// The `--long` options on this command line (set by `main` before
+/// parsing). Hidden aliases (other runtimes' spellings, a hundred or so)
+/// are only given to clap when the command line uses them: building them
+/// all costs more than the rest of a small run. Unset (tests,
+/// completions): all of them.
+static COMMAND_LINE_LONGS: std::sync::OnceLock<std::collections::HashSet<String>> =
+    std::sync::OnceLock::new();
+
+/// Records the `--long` options of `args` (see [`COMMAND_LINE_LONGS`]).
+pub fn note_command_line(args: &[std::ffi::OsString]) {
+    let longs = args
+        .iter()
+        .filter_map(|a| a.to_str()?.strip_prefix("--"))
+        .map(|long| long.split('=').next().unwrap_or(long).to_string())
+        .collect();
+    let _ = COMMAND_LINE_LONGS.set(longs);
+}
+
+fn offered(scope: Scope) -> impl Iterator<Item = &'static Alias> {
     let keys = keys();
-    aliases().into_iter().filter(move |alias| {
+    let longs = COMMAND_LINE_LONGS.get();
+    aliases().iter().filter(move |alias| {
+        if alias.help.is_none() && longs.is_some_and(|longs| !longs.contains(&alias.long)) {
+            return false;
+        }
         scope.groups().contains(&alias.group)
             && keys
                 .iter()
@@ -945,7 +980,7 @@ impl<const SCOPE: u8> clap::Args for SettingsArgs<SCOPE> {
             );
         }
         for alias in offered(scope) {
-            let mut arg = Arg::new(alias_id(&alias.long)).long(alias.long.clone());
+            let mut arg = Arg::new(alias.id.as_str()).long(alias.long.as_str());
             arg = match alias.value {
                 AliasValue::Fixed(_) => arg.action(ArgAction::Count),
                 AliasValue::Takes(name, _) => arg.value_name(name).action(ArgAction::Append),
@@ -987,7 +1022,7 @@ impl<const SCOPE: u8> clap::FromArgMatches for SettingsArgs<SCOPE> {
             }
         }
         for alias in offered(scope) {
-            let id = alias_id(&alias.long);
+            let id = alias.id.as_str();
             if matches.value_source(&id) != Some(clap::parser::ValueSource::CommandLine) {
                 continue;
             }

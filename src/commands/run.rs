@@ -278,6 +278,13 @@ fn debug_info_from_env() -> bool {
 /// Options of `hoist run` written after the module went to the guest, as
 /// wasmtime passes them; say so once, unless a `--` shows the user meant it.
 fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
+    // Most runs pass no option-like arguments: skip building the command.
+    if !guest_args
+        .iter()
+        .any(|a| a.as_encoded_bytes().starts_with(b"-"))
+    {
+        return;
+    }
     let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
     let known = |arg: &str| {
         if let Some(long) = arg.strip_prefix("--") {
@@ -440,11 +447,16 @@ impl Loader {
                 .with_context(|| format!("failed to read `{name}`"))?
         };
         let bytes = buffer.as_slice();
-        crate::identify::check_not_foreign_elf(&name, bytes)?;
         let kind = if hoist::is_artifact(bytes) {
             let sealed = crate::key::local_key().ok().and_then(|key| {
                 hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)
             });
+            // An ELF file this user's hoist did not seal may be anything:
+            // name another runtime's code or a native program for what it
+            // is (a scan of the file, so not for sealed artifacts).
+            if sealed.is_none() {
+                crate::identify::check_not_foreign_elf(&name, bytes)?;
+            }
             // Native code: only what the user knowingly runs as such. A file
             // passed as `app.wasm` that is really an artifact could be
             // anything; so could an artifact this user's hoist did not make.
