@@ -1023,10 +1023,10 @@ impl<const SCOPE: u8> clap::FromArgMatches for SettingsArgs<SCOPE> {
         }
         for alias in offered(scope) {
             let id = alias.id.as_str();
-            if matches.value_source(&id) != Some(clap::parser::ValueSource::CommandLine) {
+            if matches.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
                 continue;
             }
-            let Some(indices) = matches.indices_of(&id) else {
+            let Some(indices) = matches.indices_of(id) else {
                 continue;
             };
             let spelled = Some((format!("--{}", alias.long), alias.key));
@@ -1045,7 +1045,7 @@ impl<const SCOPE: u8> clap::FromArgMatches for SettingsArgs<SCOPE> {
                     }
                 }
                 AliasValue::Takes(_, map) => {
-                    let values = matches.get_raw(&id).into_iter().flatten();
+                    let values = matches.get_raw(id).into_iter().flatten();
                     for (value, index) in values.zip(indices) {
                         found.push((
                             index,
