@@ -1084,11 +1084,11 @@ impl<const SCOPE: u8> SettingsArgs<SCOPE> {
             }
             if let (Some((flag, key)), Some(map)) = (&item.alias, item.map) {
                 let value = map(&item.text).map_err(|e| anyhow!("{flag} {}: {e}", item.text))?;
-                apply(&keys, scope, &mut settings, item, key, Some(&value))?;
+                apply(keys, scope, &mut settings, item, key, Some(&value))?;
                 continue;
             }
             if let Some((_, key)) = &item.alias {
-                apply(&keys, scope, &mut settings, item, key, Some(&item.text))?;
+                apply(keys, scope, &mut settings, item, key, Some(&item.text))?;
                 continue;
             }
             for piece in item.text.split(',').filter(|p| !p.is_empty()) {
@@ -1099,10 +1099,10 @@ impl<const SCOPE: u8> SettingsArgs<SCOPE> {
                 // `-O 2`, `--optimize 3` (WasmEdge), `-O speed` (hoist's
                 // old spelling): a bare level is the opt-level.
                 if item.group == Group::Optimize && value.is_none() && opt_level(name).is_ok() {
-                    apply(&keys, scope, &mut settings, item, "opt-level", Some(name))?;
+                    apply(keys, scope, &mut settings, item, "opt-level", Some(name))?;
                     continue;
                 }
-                apply(&keys, scope, &mut settings, item, name, value)?;
+                apply(keys, scope, &mut settings, item, name, value)?;
             }
         }
         Ok(Resolved::Settings(settings))
