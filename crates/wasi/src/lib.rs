@@ -18,6 +18,7 @@ mod memory;
 mod net;
 pub mod snapshot0;
 mod table;
+pub mod wasmedge;
 
 pub use abi::Errno;
 pub use ctx::{WasiBytes, WasiCtx, WasiCtxBuilder};

@@ -381,8 +381,11 @@ impl fmt::Display for NetPattern {
 pub struct NetPolicy {
     allowed: Vec<NetPattern>,
     /// Told about each refusal, so the user learns which option is missing.
-    on_denied: Option<Box<dyn FnMut(&Denied) + Send>>,
+    on_denied: Option<DeniedHook>,
 }
+
+/// What [`NetPolicy::on_denied`] keeps.
+type DeniedHook = Box<dyn FnMut(&Denied) + Send>;
 
 /// A network operation the policy refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
