@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod compile;
 pub mod inspect;
+pub mod net;
 pub mod run;
 pub mod wast;
 

@@ -61,6 +61,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME=MODULE")]
     preload: Vec<String>,
 
+    #[command(flatten)]
+    net: super::net::NetArgs,
+
     /// The module to run (.wasm or .wat), then the arguments for the guest. Options must come
     /// before the module: everything after it goes to the guest.
     #[arg(value_name = "MODULE", required = true, trailing_var_arg = true)]
@@ -77,6 +80,8 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         .module_and_args
         .split_first()
         .expect("clap requires the module");
+    // Before anything is opened: inherited sockets sit at fds 3 and up.
+    let inherited = args.net.take_inherited()?;
     let module_path = Path::new(module_arg);
     let dirs = args
         .dirs
@@ -145,12 +150,15 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
         wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
             .with_context(|| format!("--dir {spec}"))?;
     }
+    args.net.configure(&mut wasi, inherited)?;
 
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     let mut linker = Linker::new(&engine);
     hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
     // Legacy `wasi_unstable` imports, from old toolchains, share the context.
     hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    // WasmEdge's socket calls; each module gets the versions it imports.
+    hoist_wasi::wasmedge::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
     let mut preloads = Vec::new();
     for preload in &args.preload {
         let Some((name, path)) = preload.split_once('=') else {
@@ -162,6 +170,9 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
 
     let outcome = (|| {
         for (name, path, preloaded) in &preloads {
+            hoist_wasi::wasmedge::link_versions(&mut linker, &mut store, preloaded, |h| {
+                &mut h.wasi
+            })?;
             let instance = linker
                 .instantiate(&mut store, preloaded)
                 .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
@@ -171,6 +182,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             linker.instance(&mut store, name, instance)?;
         }
         // Instantiating runs the start function, if any.
+        hoist_wasi::wasmedge::link_versions(&mut linker, &mut store, &module, |h| &mut h.wasi)?;
         let instance = linker
             .instantiate(&mut store, &module)
             .with_context(|| format!("failed to instantiate `{}`", module_path.display()))?;
