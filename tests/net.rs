@@ -76,11 +76,12 @@ fn data_bin() -> Vec<u8> {
     (0..20_000u32).map(|i| (i % 251) as u8).collect()
 }
 
-/// A hoist process, killed (by its own pid) when dropped.
+/// A hoist process, killed (by its own pid) when dropped. Its output is
+/// read by threads, so that no read can block a test past its deadline.
 struct Hoist {
     child: Child,
+    stdout: std::sync::mpsc::Receiver<String>,
     stderr: std::sync::mpsc::Receiver<String>,
-    stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Hoist {
@@ -91,26 +92,36 @@ impl Hoist {
         let mut child = cmd.spawn().expect("spawning hoist");
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let mut stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (out_tx, out_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if out_tx.send(line + "\n").is_err() {
+                    break;
+                }
+            }
+        });
+        let (err_tx, err_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text);
-            let _ = tx.send(text);
+            let _ = err_tx.send(text);
         });
         Hoist {
             child,
-            stderr: rx,
-            stdout,
+            stdout: out_rx,
+            stderr: err_rx,
         }
     }
 
-    /// The next line the guest prints (panics after [`TIMEOUT`]).
+    /// The next line the guest prints ("" once its stdout is closed);
+    /// panics after [`TIMEOUT`].
     fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .expect("reading hoist's stdout");
-        line
+        match self.stdout.recv_timeout(TIMEOUT) {
+            Ok(line) => line,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => String::new(),
+            Err(e) => panic!("no line from hoist within {TIMEOUT:?}: {e}"),
+        }
     }
 
     fn still_running(&mut self) -> bool {
@@ -135,7 +146,9 @@ impl Hoist {
             std::thread::sleep(Duration::from_millis(10));
         };
         let mut out = String::new();
-        let _ = self.stdout.read_to_string(&mut out);
+        while let Ok(line) = self.stdout.recv_timeout(TIMEOUT) {
+            out.push_str(&line);
+        }
         let err = self.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
         (status.code(), out, err)
     }

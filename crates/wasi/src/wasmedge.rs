@@ -383,6 +383,8 @@ pub fn sock_accept_v2(
     flags: u32,
     ro_fd: u32,
 ) -> Result<(), Errno> {
+    // WasmEdge's order: the out pointer, the flags, then the socket.
+    memory.slice(ro_fd, 4)?;
     if flags & !u32::from(fdflags::ALL) != 0 {
         return Err(Errno::Inval);
     }

@@ -28,16 +28,14 @@ pub fn sock_accept(
     flags: u32,
     fd_out: u32,
 ) -> Result<(), Errno> {
+    let listener = ctx.table.socket(fd)?;
     if flags & !u32::from(fdflags::ALL) != 0 {
         return Err(Errno::Inval);
     }
     memory.slice(fd_out, 4)?;
     // The other fdflags mean nothing for a socket and are ignored, as
     // WasmEdge does; NONBLOCK makes the new connection non-blocking.
-    let socket = ctx
-        .table
-        .socket(fd)?
-        .accept(flags & u32::from(fdflags::NONBLOCK) != 0)?;
+    let socket = listener.accept(flags & u32::from(fdflags::NONBLOCK) != 0)?;
     let new = ctx.table.push(Descriptor::Socket(socket))?;
     memory.write_u32(fd_out, new)
 }
@@ -112,13 +110,13 @@ pub fn sock_shutdown(
     fd: u32,
     how: u32,
 ) -> Result<(), Errno> {
+    let socket = ctx.table.socket(fd)?;
     let how = match how {
         sdflags::RD => rustix::net::Shutdown::Read,
         sdflags::WR => rustix::net::Shutdown::Write,
         h if h == sdflags::RD | sdflags::WR => rustix::net::Shutdown::Both,
         _ => return Err(Errno::Inval),
     };
-    let socket = ctx.table.socket(fd)?;
     socket.check(rights::SOCK_SHUTDOWN)?;
     rustix::net::shutdown(&socket.fd, how)?;
     Ok(())
@@ -153,6 +151,7 @@ mod tests {
             Err(Errno::Notsock)
         );
         assert_eq!(sock_shutdown(&mut ctx, &mut memory, 3, 1), Err(Errno::Badf));
+        assert_eq!(sock_shutdown(&mut ctx, &mut memory, 3, 0), Err(Errno::Badf));
     }
 
     /// A context whose fd 3 listens on a loopback port; returns the port.
