@@ -30,15 +30,23 @@
 //! Ports are separate arguments, in host order; WasmEdge truncates them to
 //! 16 bits and so does hoist.
 //!
-//! **Where hoist differs**, each time where WasmEdge's behaviour is a bug:
-//! `sock_recv_from` (V2) writes the sender's port in host order (WasmEdge
-//! 0.14 writes `sin_port` as it is, in network order: WasmEdge issue
-//! 2491); `sock_accept`'s NONBLOCK applies to the new connection (WasmEdge
-//! sets it on the listener); `sock_getaddrinfo` walks only as many of the
-//! guest's result entries as it fills, and skips results it has no numbers
-//! for (raw sockets) instead of failing on them; AF_UNIX sockets are not
+//! **Where hoist differs** from WasmEdge 0.14: `sock_recv_from` (V2) writes
+//! the sender's port in host order (WasmEdge writes `sin_port` as it is,
+//! in network order: its issue 2491, a bug); `sock_accept`'s NONBLOCK
+//! applies to the new connection (WasmEdge sets it on the listener, a
+//! bug); `sock_getaddrinfo` walks only as many of the guest's result
+//! entries as it fills (WasmEdge checks all `max_res_len` first, holding a
+//! host array of that many), skips results it has no numbers for (raw
+//! sockets) where WasmEdge's behaviour is undefined, and refuses node names
+//! over 1025 bytes and service names over 256; AF_UNIX sockets are not
 //! offered (`ENOSYS`, as WasmEdge without `--allow-af-unix`); shutdown with
-//! no flags is `EINVAL` (preview1) where WasmEdge shuts down reading.
+//! no flags is `EINVAL` (preview1) where WasmEdge shuts down reading;
+//! `sock_listen` on a socket never bound needs a pattern matching port 0
+//! on the unspecified address, since the kernel would bind it to every
+//! interface. As in WasmEdge, `sock_getaddrinfo` writes the whole
+//! `sa_data` (14 or 26 bytes) and the canonical name with its NUL whatever
+//! lengths the guest's entries declare; only the bounds of memory are
+//! checked.
 //! `epoll_oneoff` is `poll_oneoff`: level-triggered, which an edge-triggered
 //! caller can use unchanged (it only sees readiness more often).
 
