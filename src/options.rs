@@ -115,6 +115,10 @@ pub struct Settings {
     pub cache_config: Option<PathBuf>,
     pub debug_info: bool,
     pub coredump: Option<PathBuf>,
+    /// `-S tcplisten=ADDR` (repeatable), `-S inherit-network`, `-S listenfd`.
+    pub tcplisten: Vec<String>,
+    pub inherit_network: bool,
+    pub listenfd: bool,
 }
 
 impl Default for Settings {
@@ -132,6 +136,9 @@ impl Default for Settings {
             cache_config: None,
             debug_info: false,
             coredump: None,
+            tcplisten: Vec::new(),
+            inherit_network: false,
+            listenfd: false,
         }
     }
 }
@@ -347,7 +354,7 @@ fn build_keys() -> Vec<Key> {
         .iter()
         .map(|(name, flag, _, help)| key(Wasm, *name, FLAG, *help, Feature(*flag)))
         .collect();
-    let no_sockets = " (hoist's WASI has no sockets yet)";
+    let no_sockets = " (hoist has preview1 sockets: --tcplisten, --listenfd, --allow-net)";
     let preview1 = "hoist implements WASI preview1 (and the older wasi_unstable) only";
     keys.extend([
         key(
@@ -526,22 +533,31 @@ fn build_keys() -> Vec<Key> {
             Wasi,
             "inherit-network",
             FLAG,
-            "the host's network",
-            NotYet(no_sockets),
+            "the host's network: any address (the same as --allow-net '*:*')",
+            Set(|s, v| {
+                s.inherit_network = v == "y";
+                Ok(())
+            }),
         ),
         run_key(
             Wasi,
             "tcplisten",
             Shape::Value("ADDR"),
-            "a listening TCP socket",
-            NotYet(no_sockets),
+            "bind and listen on ADDR:PORT and give the guest the socket (as --tcplisten)",
+            Set(|s, v| {
+                s.tcplisten.push(v.to_string());
+                Ok(())
+            }),
         ),
         run_key(
             Wasi,
             "listenfd",
             FLAG,
-            "systemd's listen fds",
-            NotYet(no_sockets),
+            "give the guest sockets inherited by socket activation (as --listenfd)",
+            Set(|s, v| {
+                s.listenfd = v == "y";
+                Ok(())
+            }),
         ),
         run_key(
             Wasi,
@@ -869,6 +885,8 @@ fn build_aliases() -> Vec<Alias> {
             Some("Give the guest the whole host environment (-S inherit-env)"),
         ),
         alias("forward-host-env", Wasi, "inherit-env", Fixed("y"), None),
+        // wasmer: all networking.
+        alias("net", Wasi, "inherit-network", Fixed("y"), None),
         alias(
             "no-cache",
             Codegen,
@@ -1309,7 +1327,10 @@ mod tests {
         assert!(err(&["-W", "max-wasm-stack"]).contains("needs a value"));
         assert!(err(&["--enable-component"]).contains("components are not supported"));
         assert!(err(&["-S", "http"]).contains("preview1"));
-        assert!(err(&["-S", "tcplisten=127.0.0.1:80"]).contains("no sockets"));
+        assert!(err(&["-S", "tcp=n"]).contains("sockets"));
+        let s = resolve(&["-S", "tcplisten=127.0.0.1:80,inherit-network", "--net"]).unwrap();
+        assert_eq!(s.tcplisten, ["127.0.0.1:80"]);
+        assert!(s.inherit_network);
         assert!(err(&["-C", "compiler=winch"]).contains("Cranelift only"));
         assert!(err(&["-O", "opt-level=9"]).contains("unknown optimization level"));
         // Asking for what hoist does anyway is fine.

@@ -4,6 +4,7 @@ pub mod cache;
 pub mod compile;
 pub mod completion;
 pub mod inspect;
+pub mod net;
 pub mod run;
 pub mod validate;
 pub mod wast;

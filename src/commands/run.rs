@@ -72,6 +72,9 @@ pub struct RunArgs {
     #[command(flatten)]
     settings: SettingsArgs<RUN>,
 
+    #[command(flatten)]
+    net: super::net::NetArgs,
+
     /// The module (.wasm, .wat, a hoist artifact, or `-` for stdin), then the guest's
     /// arguments.
     #[arg(
@@ -110,7 +113,19 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     limits.on_stack(move || run(args, settings))?
 }
 
-fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
+fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
+    // `-S` keys add to the network options.
+    for addr in &settings.tcplisten {
+        args.net.add_tcplisten(addr.clone());
+    }
+    if settings.inherit_network {
+        args.net.inherit_network();
+    }
+    if settings.listenfd {
+        args.net.set_listenfd();
+    }
+    // Before anything is opened: inherited sockets sit at fds 3 and up.
+    let inherited = args.net.take_inherited()?;
     let Some((module_arg, guest_args)) = args.module_and_args.split_first() else {
         crate::output::eprintln(
             "error: the following required arguments were not provided:\n  <MODULE>...\n\n\
@@ -205,6 +220,7 @@ fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
         wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
             .with_context(|| spec.clone())?;
     }
+    args.net.configure(&mut wasi, inherited)?;
 
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     settings.limits.arm(&mut store)?;
@@ -215,6 +231,8 @@ fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
         if settings.preview0 {
             hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
         }
+        // WasmEdge's socket calls; each module gets the versions it imports.
+        hoist_wasi::wasmedge::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
     }
     let mut preloads = Vec::new();
     for preload in &args.preload {
@@ -235,6 +253,14 @@ fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
     let watchdog = settings.limits.watchdog(&engine);
     let outcome = (|| {
         for (name, path, index) in &preloads {
+            if settings.wasi {
+                hoist_wasi::wasmedge::link_versions(
+                    &mut linker,
+                    &mut store,
+                    &loaded[*index].module,
+                    |h| &mut h.wasi,
+                )?;
+            }
             let instance = linker
                 .instantiate(&mut store, &loaded[*index].module)
                 .with_context(|| format!("failed to instantiate preloaded module `{path}`"))?;
@@ -244,6 +270,11 @@ fn run(args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
             linker.instance(&mut store, name, instance)?;
         }
         // Instantiating runs the start function, if any.
+        if settings.wasi {
+            hoist_wasi::wasmedge::link_versions(&mut linker, &mut store, &loaded[0].module, |h| {
+                &mut h.wasi
+            })?;
+        }
         let instance = linker
             .instantiate(&mut store, &loaded[0].module)
             .with_context(|| format!("failed to instantiate `{}`", loaded[0].path))?;

@@ -93,6 +93,19 @@ pub enum Errno {
     Txtbsy = 74,
     Xdev = 75,
     Notcapable = 76,
+    // WasmEdge's extension: `sock_getaddrinfo`'s errors (its `EAI_*`),
+    // returned by nothing else.
+    AiAddrfamily = 77,
+    AiAgain = 78,
+    AiBadflag = 79,
+    AiFail = 80,
+    AiFamily = 81,
+    AiMemory = 82,
+    AiNodata = 83,
+    AiNoname = 84,
+    AiService = 85,
+    AiSocktype = 86,
+    AiSystem = 87,
 }
 
 /// `rights` bits (`u64`). Snapshot 0 has the same bits up to

@@ -2,6 +2,7 @@
 //! directories and standard streams, and nothing else.
 
 use crate::table::{Access, Descriptor, FdTable, OpenDir, Stdio};
+use crate::{NetPolicy, OpenSocket, SocketKind};
 use anyhow::{Context, Result};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -12,6 +13,7 @@ pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<(Vec<u8>, Vec<u8>)>,
     pub(crate) table: FdTable,
+    pub(crate) net: NetPolicy,
 }
 
 /// An argument, or a variable's name or value, for the guest. WASI passes
@@ -51,6 +53,8 @@ pub struct WasiCtxBuilder {
     args: Vec<Vec<u8>>,
     env: Vec<(Vec<u8>, Vec<u8>)>,
     preopens: Vec<OpenDir>,
+    sockets: Vec<OpenSocket>,
+    net: NetPolicy,
 }
 
 impl WasiCtxBuilder {
@@ -99,19 +103,78 @@ impl WasiCtxBuilder {
         Ok(self)
     }
 
-    /// Stdio at fds 0, 1, 2, then the preopens at 3, 4, ... in order.
+    /// Hands the guest a listening socket, bound and listening already
+    /// (`--tcplisten`, `--listenfd`). It gets the next fd after the
+    /// preopened directories and the sockets given before it. It must be a
+    /// listening stream socket: `sock_accept` is all the guest can do with
+    /// it besides polling, closing and reading its fd flags. The host socket
+    /// is made blocking; the guest chooses with `fd_fdstat_set_flags`.
+    pub fn preopen_listener(&mut self, listener: std::os::fd::OwnedFd) -> Result<&mut Self> {
+        use rustix::net::sockopt;
+        let ty = sockopt::socket_type(&listener).context("not a socket")?;
+        if ty != rustix::net::SocketType::STREAM {
+            anyhow::bail!("not a stream (TCP) socket");
+        }
+        if !sockopt::socket_acceptconn(&listener).context("not a socket")? {
+            anyhow::bail!("the socket is not listening");
+        }
+        rustix::io::ioctl_fionbio(&listener, false).context("cannot make the socket blocking")?;
+        self.sockets
+            .push(OpenSocket::new(listener, SocketKind::Stream));
+        Ok(self)
+    }
+
+    /// Binds a TCP listener on `addr` (with `SO_REUSEADDR`, a backlog of
+    /// 1024, close-on-exec) and hands it to the guest as
+    /// [`preopen_listener`](Self::preopen_listener) does. Returns the address
+    /// it got (the port the kernel chose, for port 0).
+    pub fn tcplisten(&mut self, addr: std::net::SocketAddr) -> Result<std::net::SocketAddr> {
+        use rustix::net::{sockopt, AddressFamily, SocketFlags, SocketType};
+        let family = match addr {
+            std::net::SocketAddr::V4(_) => AddressFamily::INET,
+            std::net::SocketAddr::V6(_) => AddressFamily::INET6,
+        };
+        let fd = rustix::net::socket_with(family, SocketType::STREAM, SocketFlags::CLOEXEC, None)
+            .context("cannot create a socket")?;
+        sockopt::set_socket_reuseaddr(&fd, true).context("cannot set SO_REUSEADDR")?;
+        rustix::net::bind(&fd, &addr).with_context(|| format!("cannot bind {addr}"))?;
+        rustix::net::listen(&fd, 1024).with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = rustix::net::getsockname(&fd)
+            .ok()
+            .and_then(|a| std::net::SocketAddr::try_from(a).ok())
+            .unwrap_or(addr);
+        self.preopen_listener(fd)?;
+        Ok(bound)
+    }
+
+    /// What the guest may do on the network by itself (the WasmEdge socket
+    /// calls). Nothing unless set.
+    pub fn net_policy(&mut self, policy: NetPolicy) -> &mut Self {
+        self.net = policy;
+        self
+    }
+
+    /// Stdio at fds 0, 1, 2, then the preopened directories at 3, 4, ... in
+    /// order, then the preopened sockets.
     pub fn build(&mut self) -> WasiCtx {
         let mut table = FdTable::default();
         table.insert_at(0, Descriptor::Stdio(Stdio::Stdin));
         table.insert_at(1, Descriptor::Stdio(Stdio::Stdout));
         table.insert_at(2, Descriptor::Stdio(Stdio::Stderr));
-        for (i, dir) in std::mem::take(&mut self.preopens).into_iter().enumerate() {
-            table.insert_at(3 + i as u32, Descriptor::Dir(dir));
+        let dirs = std::mem::take(&mut self.preopens)
+            .into_iter()
+            .map(Descriptor::Dir);
+        let sockets = std::mem::take(&mut self.sockets)
+            .into_iter()
+            .map(Descriptor::Socket);
+        for (i, descriptor) in dirs.chain(sockets).enumerate() {
+            table.insert_at(3 + i as u32, descriptor);
         }
         WasiCtx {
             args: std::mem::take(&mut self.args),
             env: std::mem::take(&mut self.env),
             table,
+            net: std::mem::take(&mut self.net),
         }
     }
 }

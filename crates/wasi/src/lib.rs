@@ -15,11 +15,14 @@ mod errno;
 mod funcs;
 mod linker;
 mod memory;
+mod net;
 pub mod snapshot0;
 mod table;
+pub mod wasmedge;
 
 pub use abi::Errno;
 pub use ctx::{WasiBytes, WasiCtx, WasiCtxBuilder};
 pub use linker::{add_to_linker, I32Exit, MODULE};
 pub use memory::{GuestMemory, IoVec, IoVecs, IOV_MAX};
+pub use net::{Denied, NetPattern, NetPolicy, OpenSocket, SocketKind};
 pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Stdio};

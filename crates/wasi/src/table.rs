@@ -220,6 +220,7 @@ pub enum Descriptor {
     Stdio(Stdio),
     File(OpenFile),
     Dir(OpenDir),
+    Socket(crate::OpenSocket),
 }
 
 /// Descriptors by guest fd number.
@@ -241,7 +242,7 @@ impl FdTable {
         match self.get(fd)? {
             Descriptor::File(file) => Ok(file),
             Descriptor::Dir(_) => Err(Errno::Isdir),
-            Descriptor::Stdio(_) => Err(Errno::Badf),
+            Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
         }
     }
 
@@ -249,7 +250,22 @@ impl FdTable {
         match self.get_mut(fd)? {
             Descriptor::File(file) => Ok(file),
             Descriptor::Dir(_) => Err(Errno::Isdir),
-            Descriptor::Stdio(_) => Err(Errno::Badf),
+            Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
+        }
+    }
+
+    /// The socket at `fd`: `ENOTSOCK` for anything else.
+    pub fn socket(&self, fd: u32) -> Result<&crate::OpenSocket, Errno> {
+        match self.get(fd)? {
+            Descriptor::Socket(socket) => Ok(socket),
+            _ => Err(Errno::Notsock),
+        }
+    }
+
+    pub fn socket_mut(&mut self, fd: u32) -> Result<&mut crate::OpenSocket, Errno> {
+        match self.get_mut(fd)? {
+            Descriptor::Socket(socket) => Ok(socket),
+            _ => Err(Errno::Notsock),
         }
     }
 

@@ -190,7 +190,7 @@ pub fn fd_advise(
     match ctx.table.get(fd)? {
         Descriptor::File(file) => seekable(file)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     }
     if advice > ADVICE_MAX {
         return Err(Errno::Inval);
@@ -236,7 +236,7 @@ fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
                 return Err(io::Error::last_os_error().into());
             }
         }
-        Descriptor::Stdio(_) => return Err(Errno::Inval),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Inval),
     }
     Ok(())
 }
@@ -280,6 +280,12 @@ pub fn fd_fdstat_get(
             dir.rights_base,
             dir.rights_inheriting,
         ),
+        Descriptor::Socket(socket) => fdstat_bytes(
+            socket.filetype(),
+            socket.flags,
+            socket.rights_base,
+            socket.rights_inheriting,
+        ),
     };
     memory.write(out, &bytes)
 }
@@ -320,6 +326,14 @@ pub fn fd_fdstat_set_flags(
             }
             Ok(())
         }
+        // NONBLOCK is all a socket has.
+        Descriptor::Socket(socket) => {
+            if flags & !fdflags::NONBLOCK != 0 {
+                return Err(Errno::Inval);
+            }
+            socket.check(rights::FD_FDSTAT_SET_FLAGS)?;
+            socket.set_nonblocking(flags & fdflags::NONBLOCK != 0)
+        }
         Descriptor::Dir(_) => Err(Errno::Badf),
     }
 }
@@ -357,6 +371,12 @@ pub fn fd_fdstat_set_rights(
             base,
             inheriting,
         ),
+        Descriptor::Socket(s) => narrow(
+            &mut s.rights_base,
+            &mut s.rights_inheriting,
+            base,
+            inheriting,
+        ),
         Descriptor::Stdio(stdio) => {
             // Stdio rights are fixed; asking for no more than they have is
             // fine, asking for more is not.
@@ -382,6 +402,10 @@ pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE]
         Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
         Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
         Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
+        Descriptor::Socket(socket) => {
+            socket.check(rights::FD_FILESTAT_GET)?;
+            fs_util::filestat_synthetic(socket.filetype())
+        }
     })
 }
 
@@ -418,7 +442,7 @@ pub fn fd_filestat_set_times(
             dir.access.check_write()?;
             fs_util::set_fd_times(&dir.dir, atim, mtim)
         }
-        Descriptor::Stdio(_) => Err(Errno::Badf),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
     }
 }
 
@@ -440,7 +464,7 @@ pub fn fd_pread(
             read_iovecs_at(&file.file, memory, &iovs, offset)?
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u32(nread, n)
 }
@@ -502,7 +526,7 @@ pub fn fd_pwrite(
             write_iovecs_at(&file.file, memory, &iovs, offset)?
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u32(nwritten, n)
 }
@@ -544,6 +568,7 @@ pub fn fd_read(
                 }
             }
         }
+        Descriptor::Socket(socket) => socket.recv(memory, &iovs, false, false)?.len,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };
     memory.write_u32(nread, n)
@@ -577,7 +602,7 @@ pub fn fd_seek(
     let file = match ctx.table.get_mut(fd)? {
         Descriptor::File(file) => file,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     seekable(file)?;
     memory.slice(newoffset, 8)?;
@@ -615,7 +640,7 @@ pub fn fd_tell(
             file.position
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u64(out, position)
 }
@@ -650,6 +675,7 @@ pub fn fd_write(
         // Each buffer goes out as it is, never gathered into one host
         // allocation: iovecs may all alias one large guest buffer.
         Descriptor::Stdio(stdio) => write_stdio(*stdio, memory, &iovs)?,
+        Descriptor::Socket(socket) => socket.send(memory, &iovs, None)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };
     memory.write_u32(nwritten, n)

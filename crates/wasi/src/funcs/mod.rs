@@ -13,7 +13,7 @@ mod misc;
 mod path;
 pub(crate) mod poll;
 mod readdir;
-mod sock;
+pub(crate) mod sock;
 
 pub use clock::*;
 pub use environ::*;

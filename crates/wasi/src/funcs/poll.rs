@@ -291,6 +291,7 @@ pub(crate) fn poll_oneoff_as(
                         continue;
                     }
                     Ok(Descriptor::Stdio(stdio)) => stdio.host_fd(),
+                    Ok(Descriptor::Socket(socket)) => socket.fd.as_raw_fd(),
                     Ok(Descriptor::File(file)) => match file.file.metadata() {
                         Ok(meta) if meta.is_file() => {
                             let nbytes = if read {

@@ -168,7 +168,7 @@ pub fn fd_readdir(
     let dir = match ctx.table.get_mut(fd)? {
         Descriptor::Dir(dir) => dir,
         Descriptor::File(_) => return Err(Errno::Notdir),
-        Descriptor::Stdio(_) => return Err(Errno::Badf),
+        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Badf),
     };
     memory.slice(buf, buf_len)?;
     memory.slice(bufused, 4)?;

@@ -1,68 +1,136 @@
-//! Calls on sockets.
-//!
-//! Preview1 can only use sockets that are already open (preopened); hoist
-//! preopens none yet, so every fd the guest can name is not a socket.
+//! Calls on sockets: preview1's four, which work on any socket the guest
+//! holds (a preopened listener, a connection accepted from it, or one made
+//! with the WasmEdge calls in [`crate::wasmedge`]).
 
+use crate::abi::{fdflags, rights};
+use crate::table::Descriptor;
 use crate::{Errno, GuestMemory, WasiCtx};
 
-/// `EBADF` for an fd that is not open, `ENOTSOCK` for any other.
-fn not_a_socket(ctx: &WasiCtx, fd: u32) -> Errno {
-    match ctx.table.get(fd) {
-        Err(errno) => errno,
-        Ok(_) => Errno::Notsock,
-    }
+/// `riflags` bits (`u16`).
+pub(crate) mod riflags {
+    pub const PEEK: u32 = 1 << 0;
+    pub const WAITALL: u32 = 1 << 1;
+}
+
+/// `roflags::recv_data_truncated`.
+pub(crate) const ROFLAGS_DATA_TRUNCATED: u16 = 1;
+
+/// `sdflags` bits (`u8`).
+pub(crate) mod sdflags {
+    pub const RD: u32 = 1 << 0;
+    pub const WR: u32 = 1 << 1;
 }
 
 pub fn sock_accept(
     ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
+    memory: &mut GuestMemory,
     fd: u32,
-    _flags: u32,
-    _fd_out: u32,
+    flags: u32,
+    fd_out: u32,
 ) -> Result<(), Errno> {
-    Err(not_a_socket(ctx, fd))
+    let listener = ctx.table.socket(fd)?;
+    if flags & !u32::from(fdflags::ALL) != 0 {
+        return Err(Errno::Inval);
+    }
+    memory.slice(fd_out, 4)?;
+    // The other fdflags mean nothing for a socket and are ignored, as
+    // WasmEdge does; NONBLOCK makes the new connection non-blocking.
+    let socket = listener.accept(flags & u32::from(fdflags::NONBLOCK) != 0)?;
+    let new = ctx.table.push(Descriptor::Socket(socket))?;
+    memory.write_u32(fd_out, new)
+}
+
+/// Receives into `ri_data`; returns the byte count and `roflags`, and
+/// who sent it when the socket says (for `sock_recv_from`).
+pub(crate) fn recv(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory,
+    fd: u32,
+    ri_data: u32,
+    ri_data_len: u32,
+    ri_flags: u32,
+) -> Result<(u32, u16, Option<std::net::SocketAddr>), Errno> {
+    if ri_flags & !(riflags::PEEK | riflags::WAITALL) != 0 {
+        return Err(Errno::Inval);
+    }
+    let iovs = memory.iovecs(ri_data, ri_data_len)?;
+    let received = ctx.table.socket(fd)?.recv(
+        memory,
+        &iovs,
+        ri_flags & riflags::PEEK != 0,
+        ri_flags & riflags::WAITALL != 0,
+    )?;
+    let ro_flags = if received.truncated {
+        ROFLAGS_DATA_TRUNCATED
+    } else {
+        0
+    };
+    Ok((received.len, ro_flags, received.from))
 }
 
 pub fn sock_recv(
     ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
+    memory: &mut GuestMemory,
     fd: u32,
-    _ri_data: u32,
-    _ri_data_len: u32,
-    _ri_flags: u32,
-    _ro_datalen: u32,
-    _ro_flags: u32,
+    ri_data: u32,
+    ri_data_len: u32,
+    ri_flags: u32,
+    ro_datalen: u32,
+    ro_flags: u32,
 ) -> Result<(), Errno> {
-    Err(not_a_socket(ctx, fd))
+    memory.slice(ro_datalen, 4)?;
+    memory.slice(ro_flags, 2)?;
+    let (len, flags, _) = recv(ctx, memory, fd, ri_data, ri_data_len, ri_flags)?;
+    memory.write_u32(ro_datalen, len)?;
+    memory.write_u16(ro_flags, flags)
 }
 
 pub fn sock_send(
     ctx: &mut WasiCtx,
-    _memory: &mut GuestMemory,
+    memory: &mut GuestMemory,
     fd: u32,
-    _si_data: u32,
-    _si_data_len: u32,
-    _si_flags: u32,
-    _so_datalen: u32,
+    si_data: u32,
+    si_data_len: u32,
+    si_flags: u32,
+    so_datalen: u32,
 ) -> Result<(), Errno> {
-    Err(not_a_socket(ctx, fd))
+    // No `siflags` are defined.
+    if si_flags != 0 {
+        return Err(Errno::Inval);
+    }
+    let iovs = memory.iovecs(si_data, si_data_len)?;
+    memory.slice(so_datalen, 4)?;
+    let n = ctx.table.socket(fd)?.send(memory, &iovs, None)?;
+    memory.write_u32(so_datalen, n)
 }
 
 pub fn sock_shutdown(
     ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
     fd: u32,
-    _how: u32,
+    how: u32,
 ) -> Result<(), Errno> {
-    Err(not_a_socket(ctx, fd))
+    let socket = ctx.table.socket(fd)?;
+    let how = match how {
+        sdflags::RD => rustix::net::Shutdown::Read,
+        sdflags::WR => rustix::net::Shutdown::Write,
+        h if h == sdflags::RD | sdflags::WR => rustix::net::Shutdown::Both,
+        _ => return Err(Errno::Inval),
+    };
+    socket.check(rights::SOCK_SHUTDOWN)?;
+    rustix::net::shutdown(&socket.fd, how)?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{OpenSocket, SocketKind};
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
 
     #[test]
-    fn only_badf_or_notsock() {
+    fn only_badf_or_notsock_without_sockets() {
         let mut ctx = WasiCtx::builder().build();
         let mut bytes = vec![0u8; 64];
         let mut memory = GuestMemory::new(&mut bytes);
@@ -75,13 +143,128 @@ mod tests {
             Err(Errno::Notsock)
         );
         assert_eq!(
-            sock_recv(&mut ctx, &mut memory, 1, 0, 0, 0, 0, 0),
+            sock_recv(&mut ctx, &mut memory, 1, 0, 0, 0, 0, 8),
             Err(Errno::Notsock)
         );
         assert_eq!(
             sock_send(&mut ctx, &mut memory, 2, 0, 0, 0, 0),
             Err(Errno::Notsock)
         );
+        assert_eq!(sock_shutdown(&mut ctx, &mut memory, 3, 1), Err(Errno::Badf));
         assert_eq!(sock_shutdown(&mut ctx, &mut memory, 3, 0), Err(Errno::Badf));
+    }
+
+    /// A context whose fd 3 listens on a loopback port; returns the port.
+    fn listening_ctx() -> (WasiCtx, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut builder = WasiCtx::builder();
+        builder.preopen_listener(listener.into()).unwrap();
+        (builder.build(), port)
+    }
+
+    #[test]
+    fn accept_recv_peek_waitall_send_shutdown() {
+        let (mut ctx, port) = listening_ctx();
+        let mut bytes = vec![0u8; 4096];
+        let mut memory = GuestMemory::new(&mut bytes);
+        // Nothing pending: a non-blocking listener says EAGAIN.
+        crate::funcs::fd_fdstat_set_flags(&mut ctx, &mut memory, 3, fdflags::NONBLOCK.into())
+            .unwrap();
+        assert_eq!(
+            sock_accept(&mut ctx, &mut memory, 3, 0, 100),
+            Err(Errno::Again)
+        );
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client.write_all(b"hello world").unwrap();
+        // Unknown flags are refused before anything is accepted.
+        assert_eq!(
+            sock_accept(&mut ctx, &mut memory, 3, 0x100, 100),
+            Err(Errno::Inval)
+        );
+        let start = std::time::Instant::now();
+        loop {
+            match sock_accept(&mut ctx, &mut memory, 3, 0, 100) {
+                Ok(()) => break,
+                Err(Errno::Again) if start.elapsed().as_secs() < 10 => {
+                    std::thread::sleep(std::time::Duration::from_millis(5))
+                }
+                Err(e) => panic!("accept: {e:?}"),
+            }
+        }
+        let conn = memory.read_u32(100).unwrap();
+        assert_eq!(conn, 4);
+        // The connection is blocking and may not accept.
+        assert_eq!(ctx.table.socket(conn).unwrap().flags, 0);
+        assert_eq!(
+            sock_accept(&mut ctx, &mut memory, conn, 0, 100),
+            Err(Errno::Notcapable)
+        );
+        // iovecs at 0: 5 bytes at 1000, 6 bytes at 1100.
+        memory.write_u32(0, 1000).unwrap();
+        memory.write_u32(4, 5).unwrap();
+        memory.write_u32(8, 1100).unwrap();
+        memory.write_u32(12, 6).unwrap();
+        // PEEK leaves the bytes; WAITALL fills both buffers.
+        sock_recv(&mut ctx, &mut memory, conn, 0, 2, riflags::PEEK, 200, 204).unwrap();
+        assert_eq!(memory.read_u32(200).unwrap(), 5);
+        assert_eq!(memory.slice(1000, 5).unwrap(), b"hello");
+        sock_recv(
+            &mut ctx,
+            &mut memory,
+            conn,
+            0,
+            2,
+            riflags::WAITALL,
+            200,
+            204,
+        )
+        .unwrap();
+        assert_eq!(memory.read_u32(200).unwrap(), 11);
+        assert_eq!(memory.read_u16(204).unwrap(), 0);
+        assert_eq!(memory.slice(1100, 6).unwrap(), b" world");
+        assert_eq!(
+            sock_recv(&mut ctx, &mut memory, conn, 0, 2, 4, 200, 204),
+            Err(Errno::Inval)
+        );
+        // Send both buffers back in one call.
+        sock_send(&mut ctx, &mut memory, conn, 0, 2, 0, 300).unwrap();
+        assert_eq!(memory.read_u32(300).unwrap(), 11);
+        let mut back = [0u8; 11];
+        client.read_exact(&mut back).unwrap();
+        assert_eq!(&back, b"hello world");
+        assert_eq!(
+            sock_send(&mut ctx, &mut memory, conn, 0, 2, 1, 300),
+            Err(Errno::Inval)
+        );
+        // Shut down writing: the client sees end of stream.
+        assert_eq!(
+            sock_shutdown(&mut ctx, &mut memory, conn, 4),
+            Err(Errno::Inval)
+        );
+        sock_shutdown(&mut ctx, &mut memory, conn, sdflags::WR).unwrap();
+        assert_eq!(client.read(&mut back).unwrap(), 0);
+    }
+
+    #[test]
+    fn send_to_a_closed_peer_is_epipe_not_a_signal() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let mut ctx = WasiCtx::builder().build();
+        let fd = ctx
+            .table
+            .push(Descriptor::Socket(OpenSocket::new(
+                a.into(),
+                SocketKind::Stream,
+            )))
+            .unwrap();
+        drop(b);
+        let mut bytes = vec![0u8; 64];
+        let mut memory = GuestMemory::new(&mut bytes);
+        memory.write_u32(0, 32).unwrap();
+        memory.write_u32(4, 8).unwrap();
+        assert_eq!(
+            sock_send(&mut ctx, &mut memory, fd, 0, 1, 0, 16),
+            Err(Errno::Pipe)
+        );
     }
 }
