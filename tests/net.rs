@@ -366,11 +366,18 @@ fn listenfd_takes_an_inherited_listener() {
         .arg(program("http_server"))
         .env("XDG_CACHE_HOME", support::private_home().join("cache"))
         .env("XDG_STATE_HOME", support::private_home().join("state"));
-    // SAFETY: only dup2 runs between fork and exec, which is
-    // async-signal-safe; it puts the listener at fd 3 without CLOEXEC.
+    // SAFETY: only dup2 or fcntl runs between fork and exec, both
+    // async-signal-safe; they put the listener at fd 3 without CLOEXEC.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
+            // dup2 onto itself would keep CLOEXEC: when the listener
+            // already is fd 3, clear the flag instead.
+            let rc = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if rc < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -7,13 +7,18 @@ use anyhow::{Context, Result};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The state behind one guest's `wasi_snapshot_preview1` imports.
+///
+/// A clone shares everything with the original: what each thread of a
+/// guest built for wasi-threads has (one fd table, one environment).
+#[derive(Clone)]
 pub struct WasiCtx {
-    pub(crate) args: Vec<Vec<u8>>,
-    pub(crate) env: Vec<(Vec<u8>, Vec<u8>)>,
-    pub(crate) table: FdTable,
-    pub(crate) net: NetPolicy,
+    pub(crate) args: Arc<[Vec<u8>]>,
+    pub(crate) env: Arc<[(Vec<u8>, Vec<u8>)]>,
+    pub(crate) table: Arc<FdTable>,
+    net: Arc<Mutex<NetPolicy>>,
 }
 
 /// An argument, or a variable's name or value, for the guest. WASI passes
@@ -157,7 +162,7 @@ impl WasiCtxBuilder {
     /// Stdio at fds 0, 1, 2, then the preopened directories at 3, 4, ... in
     /// order, then the preopened sockets.
     pub fn build(&mut self) -> WasiCtx {
-        let mut table = FdTable::default();
+        let table = FdTable::default();
         table.insert_at(0, Descriptor::Stdio(Stdio::Stdin));
         table.insert_at(1, Descriptor::Stdio(Stdio::Stdout));
         table.insert_at(2, Descriptor::Stdio(Stdio::Stderr));
@@ -171,10 +176,10 @@ impl WasiCtxBuilder {
             table.insert_at(3 + i as u32, descriptor);
         }
         WasiCtx {
-            args: std::mem::take(&mut self.args),
-            env: std::mem::take(&mut self.env),
-            table,
-            net: std::mem::take(&mut self.net),
+            args: std::mem::take(&mut self.args).into(),
+            env: std::mem::take(&mut self.env).into(),
+            table: Arc::new(table),
+            net: Arc::new(Mutex::new(std::mem::take(&mut self.net))),
         }
     }
 }
@@ -182,5 +187,10 @@ impl WasiCtxBuilder {
 impl WasiCtx {
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// The network policy (locked: threads share it).
+    pub(crate) fn net(&self) -> std::sync::MutexGuard<'_, NetPolicy> {
+        self.net.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

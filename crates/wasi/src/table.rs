@@ -6,6 +6,7 @@
 
 use crate::Errno;
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::abi::fdflags;
 
@@ -165,7 +166,9 @@ pub struct OpenFile {
 
 /// A directory: a preopen or one the guest opened below it.
 pub struct OpenDir {
-    pub dir: cap_std::fs::Dir,
+    /// Shared, so a path call can work on it without holding the
+    /// descriptor's lock (see `funcs::path`).
+    pub dir: Arc<cap_std::fs::Dir>,
     /// The guest-visible name, for preopened directories.
     pub preopen: Option<String>,
     /// That of the preopen (or the preopen the directory is below).
@@ -206,7 +209,7 @@ impl OpenDir {
     /// A directory descriptor with the directory rights of `access`.
     pub fn new(dir: cap_std::fs::Dir, preopen: Option<String>, access: Access) -> Self {
         OpenDir {
-            dir,
+            dir: Arc::new(dir),
             preopen,
             access,
             rights_base: crate::funcs::rights::dir_base(access),
@@ -223,82 +226,113 @@ pub enum Descriptor {
     Socket(crate::OpenSocket),
 }
 
-/// Descriptors by guest fd number.
-#[derive(Default)]
-pub struct FdTable {
-    entries: BTreeMap<u32, Descriptor>,
+/// A descriptor shared by every thread of the guest: the table hands out
+/// these, and each call locks the one it works on for as long as it needs
+/// it. Calls on other descriptors go on meanwhile (a thread blocked reading
+/// stdin or accepting a connection holds only that descriptor).
+pub type Entry = Arc<Mutex<Descriptor>>;
+
+/// Locks a descriptor. A thread that panicked while holding it left it as
+/// consistent as any WASI call leaves it, so poisoning is ignored.
+pub fn lock(entry: &Entry) -> MutexGuard<'_, Descriptor> {
+    entry.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl FdTable {
-    pub fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
-        self.entries.get(&fd).ok_or(Errno::Badf)
-    }
-
-    pub fn get_mut(&mut self, fd: u32) -> Result<&mut Descriptor, Errno> {
-        self.entries.get_mut(&fd).ok_or(Errno::Badf)
-    }
-
-    pub fn file(&self, fd: u32) -> Result<&OpenFile, Errno> {
-        match self.get(fd)? {
+impl Descriptor {
+    /// The file: `EISDIR` for a directory, `EBADF` for anything else.
+    pub fn as_file(&mut self) -> Result<&mut OpenFile, Errno> {
+        match self {
             Descriptor::File(file) => Ok(file),
             Descriptor::Dir(_) => Err(Errno::Isdir),
             Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
         }
     }
 
-    pub fn file_mut(&mut self, fd: u32) -> Result<&mut OpenFile, Errno> {
-        match self.get_mut(fd)? {
-            Descriptor::File(file) => Ok(file),
-            Descriptor::Dir(_) => Err(Errno::Isdir),
-            Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
-        }
-    }
-
-    /// The socket at `fd`: `ENOTSOCK` for anything else.
-    pub fn socket(&self, fd: u32) -> Result<&crate::OpenSocket, Errno> {
-        match self.get(fd)? {
+    /// The socket: `ENOTSOCK` for anything else.
+    pub fn as_socket(&mut self) -> Result<&mut crate::OpenSocket, Errno> {
+        match self {
             Descriptor::Socket(socket) => Ok(socket),
             _ => Err(Errno::Notsock),
         }
     }
 
-    pub fn socket_mut(&mut self, fd: u32) -> Result<&mut crate::OpenSocket, Errno> {
-        match self.get_mut(fd)? {
-            Descriptor::Socket(socket) => Ok(socket),
-            _ => Err(Errno::Notsock),
-        }
-    }
-
-    pub fn dir(&self, fd: u32) -> Result<&OpenDir, Errno> {
-        match self.get(fd)? {
+    /// The directory: `ENOTDIR` for anything else.
+    pub fn as_dir(&mut self) -> Result<&mut OpenDir, Errno> {
+        match self {
             Descriptor::Dir(dir) => Ok(dir),
             _ => Err(Errno::Notdir),
         }
     }
+}
 
-    /// Puts `descriptor` at `fd`, replacing (and closing) what was there.
-    pub fn insert_at(&mut self, fd: u32, descriptor: Descriptor) {
-        self.entries.insert(fd, descriptor);
+/// Descriptors by guest fd number, shared by every thread of the guest
+/// (wasi-threads): the map is locked only to look up, add or remove an
+/// entry, never during I/O.
+#[derive(Default)]
+pub struct FdTable {
+    entries: Mutex<BTreeMap<u32, Entry>>,
+}
+
+impl FdTable {
+    fn map(&self) -> MutexGuard<'_, BTreeMap<u32, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The descriptor at `fd` (`EBADF` if none); lock it with [`lock`].
+    pub fn get(&self, fd: u32) -> Result<Entry, Errno> {
+        self.map().get(&fd).cloned().ok_or(Errno::Badf)
+    }
+
+    /// Two descriptors, locked in fd order (so two threads locking the
+    /// same two cannot deadlock); one entry when `a == b`.
+    pub fn get_two(&self, a: u32, b: u32) -> Result<(Entry, Option<Entry>), Errno> {
+        let first = self.get(a)?;
+        if a == b {
+            return Ok((first, None));
+        }
+        Ok((first, Some(self.get(b)?)))
+    }
+
+    /// Puts `descriptor` at `fd`, replacing (and closing, once no call
+    /// uses it) what was there.
+    pub fn insert_at(&self, fd: u32, descriptor: Descriptor) {
+        self.map().insert(fd, Arc::new(Mutex::new(descriptor)));
     }
 
     /// Puts `descriptor` at the lowest free fd number.
-    pub fn push(&mut self, descriptor: Descriptor) -> Result<u32, Errno> {
+    pub fn push(&self, descriptor: Descriptor) -> Result<u32, Errno> {
+        let mut map = self.map();
         let mut fd = 0;
-        for used in self.entries.keys() {
+        for used in map.keys() {
             if *used != fd {
                 break;
             }
             fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
         }
-        self.entries.insert(fd, descriptor);
+        map.insert(fd, Arc::new(Mutex::new(descriptor)));
         Ok(fd)
     }
 
-    pub fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
-        self.entries.remove(&fd).ok_or(Errno::Badf)
+    /// Takes `fd` out of the table; the descriptor closes when the last
+    /// call using it (on another thread) is done.
+    pub fn remove(&self, fd: u32) -> Result<Entry, Errno> {
+        self.map().remove(&fd).ok_or(Errno::Badf)
+    }
+
+    /// Moves `fd` to `to`, closing what was at `to`; both must be open.
+    pub fn renumber(&self, fd: u32, to: u32) -> Result<(), Errno> {
+        let mut map = self.map();
+        if !map.contains_key(&fd) || !map.contains_key(&to) {
+            return Err(Errno::Badf);
+        }
+        if fd != to {
+            let entry = map.remove(&fd).ok_or(Errno::Badf)?;
+            map.insert(to, entry);
+        }
+        Ok(())
     }
 
     pub fn contains(&self, fd: u32) -> bool {
-        self.entries.contains_key(&fd)
+        self.map().contains_key(&fd)
     }
 }

@@ -56,7 +56,7 @@
 use crate::abi::fdflags;
 use crate::funcs::{self, sock};
 use crate::linker::errno;
-use crate::table::Descriptor;
+use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, OpenSocket, SocketKind, WasiCtx};
 use anyhow::Result;
 use hoist::{Caller, ExternType, Linker, Module, Store, ValType};
@@ -275,7 +275,7 @@ pub fn sock_open(
         Ok(sock_type::STREAM) => (SocketType::STREAM, SocketKind::Stream),
         _ => return Err(Errno::Inval),
     };
-    ctx.net.check_any("socket")?;
+    ctx.net().check_any("socket")?;
     let fd = rustix::net::socket_with(domain, ty, SocketFlags::CLOEXEC, None)?;
     let fd = ctx
         .table
@@ -292,9 +292,9 @@ fn bind(
     v2: bool,
 ) -> Result<(), Errno> {
     let addr = read_address(memory, addr, v2)?.with_port(port);
-    ctx.table.socket(fd)?;
-    ctx.net.check("bind", addr)?;
-    rustix::net::bind(&ctx.table.socket(fd)?.fd, &addr)?;
+    lock(&ctx.table.get(fd)?).as_socket()?;
+    ctx.net().check("bind", addr)?;
+    rustix::net::bind(&lock(&ctx.table.get(fd)?).as_socket()?.fd, &addr)?;
     Ok(())
 }
 
@@ -327,11 +327,11 @@ fn connect(
     v2: bool,
 ) -> Result<(), Errno> {
     let addr = read_address(memory, addr, v2)?.with_port(port);
-    ctx.table.socket(fd)?;
-    ctx.net.check("connect", addr)?;
+    lock(&ctx.table.get(fd)?).as_socket()?;
+    ctx.net().check("connect", addr)?;
     // Not retried on EINTR: the connection goes on, and a second connect
     // would only say EALREADY.
-    rustix::net::connect(&ctx.table.socket(fd)?.fd, &addr)?;
+    rustix::net::connect(&lock(&ctx.table.get(fd)?).as_socket()?.fd, &addr)?;
     Ok(())
 }
 
@@ -364,14 +364,16 @@ pub fn sock_listen(
     fd: u32,
     backlog: u32,
 ) -> Result<(), Errno> {
-    let socket = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let socket = guard.as_socket()?;
     let local = rustix::net::getsockname(&socket.fd)?;
     if let Ok(local) = SocketAddr::try_from(local) {
         if local.port() == 0 {
-            ctx.net.check("listen on", local)?;
+            ctx.net().check("listen on", local)?;
         }
     }
-    rustix::net::listen(&ctx.table.socket(fd)?.fd, backlog as i32)?;
+    rustix::net::listen(&socket.fd, backlog as i32)?;
     Ok(())
 }
 
@@ -494,9 +496,11 @@ fn send_to(
     }
     let iovs = memory.iovecs(si_data, si_data_len)?;
     memory.slice(so_datalen, 4)?;
-    ctx.table.socket(fd)?;
-    ctx.net.check("send to", to)?;
-    ctx.table.socket(fd)?.send(memory, &iovs, Some(to))
+    lock(&ctx.table.get(fd)?).as_socket()?;
+    ctx.net().check("send to", to)?;
+    lock(&ctx.table.get(fd)?)
+        .as_socket()?
+        .send(memory, &iovs, Some(to))
 }
 
 pub fn sock_send_to_v1(
@@ -553,7 +557,9 @@ pub fn sock_send_to_v2(
 
 /// The local (`peer` false) or peer address of socket `fd`.
 fn socket_addr(ctx: &WasiCtx, fd: u32, peer: bool) -> Result<SocketAddr, Errno> {
-    let socket = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let socket = guard.as_socket()?;
     let addr = if peer {
         rustix::net::getpeername(&socket.fd)?.ok_or(Errno::Notconn)?
     } else {
@@ -688,7 +694,9 @@ pub fn sock_getsockopt(
     let optname = sockopt_name(level, name)?;
     let room = memory.read_u32(flag_size)?;
     memory.slice(flag, room)?;
-    let socket = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let socket = guard.as_socket()?;
     let mut value = [0u8; MAX_OPTION_LEN as usize];
     let mut len = room.min(MAX_OPTION_LEN) as libc::socklen_t;
     // SAFETY: `value` has room for `len` bytes, which the kernel writes at
@@ -743,7 +751,9 @@ pub fn sock_setsockopt(
     if flag_size > MAX_OPTION_LEN {
         return Err(Errno::Inval);
     }
-    let socket = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let socket = guard.as_socket()?;
     // SAFETY: `bytes` is valid for reads of `flag_size` bytes, the length
     // passed; the kernel only reads them.
     let r = unsafe {
@@ -841,7 +851,7 @@ pub fn sock_getaddrinfo(
     {
         return Err(Errno::AiService);
     }
-    ctx.net.check_any("resolve")?;
+    ctx.net().check_any("resolve")?;
     let results = resolve(
         node.as_deref(),
         service.as_deref(),

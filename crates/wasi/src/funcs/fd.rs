@@ -11,7 +11,7 @@
 
 use super::fs_util::{self, filetype, put_u16, put_u32, put_u64, rights};
 use crate::abi::{fdstat, filestat, prestat, whence, ADVICE_MAX, PREOPENTYPE_DIR};
-use crate::table::{fdflags, Descriptor, OpenFile, Stdio};
+use crate::table::{fdflags, lock, Descriptor, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
 use cap_std::fs::{File, FileExt};
 use std::io::{self, Read, Write};
@@ -187,7 +187,7 @@ pub fn fd_advise(
     len: u64,
     advice: u32,
 ) -> Result<(), Errno> {
-    match ctx.table.get(fd)? {
+    match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) => seekable(file)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
@@ -207,7 +207,9 @@ pub fn fd_allocate(
     offset: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    let file = ctx.table.file(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let file = guard.as_file()?;
     seekable(file)?;
     writable(file)?;
     let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
@@ -226,7 +228,7 @@ pub fn fd_close(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result
 }
 
 fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
-    match ctx.table.get(fd)? {
+    match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) if data_only => retry(|| file.file.sync_data())?,
         Descriptor::File(file) => retry(|| file.file.sync_all())?,
         Descriptor::Dir(dir) => {
@@ -265,7 +267,7 @@ pub fn fd_fdstat_get(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let bytes = match ctx.table.get(fd)? {
+    let bytes = match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::Stdio(stdio) => {
             let r = rights::stdio(*stdio == Stdio::Stdin);
             fdstat_bytes(stdio_filetype(*stdio), 0, r, r)
@@ -302,7 +304,7 @@ pub fn fd_fdstat_set_flags(
         return Err(Errno::Inval);
     }
     let flags = flags as u16;
-    match ctx.table.get_mut(fd)? {
+    match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) => {
             // Only APPEND and NONBLOCK can change; the sync flags are fixed
             // when the file is opened. The position is left alone.
@@ -358,7 +360,7 @@ pub fn fd_fdstat_set_rights(
         *cur_inheriting = inheriting;
         Ok(())
     }
-    match ctx.table.get_mut(fd)? {
+    match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(f) => narrow(
             &mut f.rights_base,
             &mut f.rights_inheriting,
@@ -398,7 +400,7 @@ pub fn fd_filestat_get(
 
 /// The `filestat` of `fd`, as preview1 lays it out.
 pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
-    Ok(match ctx.table.get(fd)? {
+    Ok(match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
         Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
         Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
@@ -415,7 +417,9 @@ pub fn fd_filestat_set_size(
     fd: u32,
     size: u64,
 ) -> Result<(), Errno> {
-    let file = ctx.table.file(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let file = guard.as_file()?;
     writable(file)?;
     if size > i64::MAX as u64 {
         return Err(Errno::Fbig);
@@ -433,7 +437,7 @@ pub fn fd_filestat_set_times(
     fst_flags: u32,
 ) -> Result<(), Errno> {
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
-    match ctx.table.get(fd)? {
+    match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) => {
             file.access.check_write()?;
             fs_util::set_fd_times(&file.file, atim, mtim)
@@ -457,7 +461,7 @@ pub fn fd_pread(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match ctx.table.get(fd)? {
+    let n = match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) => {
             seekable(file)?;
             readable(file)?;
@@ -471,9 +475,9 @@ pub fn fd_pread(
 
 /// The guest name of preopened directory `fd`. Only preopens answer the
 /// prestat calls: wasi-libc scans fds from 3 up and stops at the first EBADF.
-fn preopen_name(ctx: &WasiCtx, fd: u32) -> Result<&str, Errno> {
-    match ctx.table.get(fd)? {
-        Descriptor::Dir(dir) => dir.preopen.as_deref().ok_or(Errno::Badf),
+fn preopen_name(ctx: &WasiCtx, fd: u32) -> Result<String, Errno> {
+    match &mut *lock(&ctx.table.get(fd)?) {
+        Descriptor::Dir(dir) => dir.preopen.clone().ok_or(Errno::Badf),
         _ => Err(Errno::Badf),
     }
 }
@@ -517,7 +521,7 @@ pub fn fd_pwrite(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match ctx.table.get(fd)? {
+    let n = match &mut *lock(&ctx.table.get(fd)?) {
         // POSIX semantics even with APPEND: the data goes at `offset`
         // (Linux would append; wasi-testsuite accepts both).
         Descriptor::File(file) => {
@@ -541,7 +545,7 @@ pub fn fd_read(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match ctx.table.get_mut(fd)? {
+    let n = match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) if !file.seekable => {
             readable(file)?;
             read_stream(&file.file, memory, &iovs)?
@@ -581,14 +585,7 @@ pub fn fd_renumber(
     to: u32,
 ) -> Result<(), Errno> {
     // Like Wasmtime: both must be open; `to` is closed and replaced.
-    if !ctx.table.contains(fd) || !ctx.table.contains(to) {
-        return Err(Errno::Badf);
-    }
-    if fd != to {
-        let descriptor = ctx.table.remove(fd)?;
-        ctx.table.insert_at(to, descriptor);
-    }
-    Ok(())
+    ctx.table.renumber(fd, to)
 }
 
 pub fn fd_seek(
@@ -599,7 +596,9 @@ pub fn fd_seek(
     whence: u32,
     newoffset: u32,
 ) -> Result<(), Errno> {
-    let file = match ctx.table.get_mut(fd)? {
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let file = match &mut *guard {
         Descriptor::File(file) => file,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
@@ -634,7 +633,7 @@ pub fn fd_tell(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let position = match ctx.table.get(fd)? {
+    let position = match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) => {
             seekable(file)?;
             file.position
@@ -655,7 +654,7 @@ pub fn fd_write(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match ctx.table.get_mut(fd)? {
+    let n = match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(file) if !file.seekable => {
             writable(file)?;
             write_stream(&file.file, memory, &iovs)?

@@ -6,7 +6,7 @@
 //! (`ENOTCAPABLE`). Below a read-only preopen every change is `EROFS`.
 
 use super::fs_util::{self, guest_path, rights};
-use crate::table::{fdflags, Access, Descriptor, OpenDir, OpenFile};
+use crate::table::{fdflags, lock, Access, Descriptor, OpenDir, OpenFile};
 use crate::{Errno, GuestMemory, WasiCtx};
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
@@ -17,14 +17,29 @@ use crate::abi::lookupflags::SYMLINK_FOLLOW;
 use crate::abi::oflags::{
     ALL as O_ALL, CREAT as O_CREAT, DIRECTORY as O_DIRECTORY, EXCL as O_EXCL, TRUNC as O_TRUNC,
 };
+use std::sync::Arc;
+
+/// What a path call needs of a directory descriptor, taken out of the
+/// table so that no lock is held while the call works (opening a FIFO, say,
+/// may block; other threads keep using the same preopen meanwhile).
+struct DirRef {
+    dir: Arc<Dir>,
+    access: Access,
+}
 
 /// The directory behind `fd`.
-fn dir(ctx: &WasiCtx, fd: u32) -> Result<&OpenDir, Errno> {
-    ctx.table.dir(fd)
+fn dir(ctx: &WasiCtx, fd: u32) -> Result<DirRef, Errno> {
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let dir = guard.as_dir()?;
+    Ok(DirRef {
+        dir: Arc::clone(&dir.dir),
+        access: dir.access,
+    })
 }
 
 /// Things below `dir` may change unless it is under a read-only preopen.
-fn writable(dir: &OpenDir) -> Result<(), Errno> {
+fn writable(dir: &DirRef) -> Result<(), Errno> {
     dir.access.check_write()
 }
 
@@ -64,7 +79,7 @@ pub fn path_create_directory(
 ) -> Result<(), Errno> {
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    writable(dir)?;
+    writable(&dir)?;
     dir.dir.create_dir(fs_util::strip_trailing_slashes(path))?;
     Ok(())
 }
@@ -126,7 +141,7 @@ pub fn path_filestat_set_times(
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    writable(dir)?;
+    writable(&dir)?;
     if follow {
         dir.dir.set_times(path, atim.spec(), mtim.spec())?;
     } else {
@@ -157,8 +172,8 @@ pub fn path_link(
     let new_path = guest_path(memory, new_path, new_path_len)?;
     // Both ends must be writable: a new name in a writable tree for a
     // file of a read-only one would let the guest change that file.
-    writable(old_dir)?;
-    writable(new_dir)?;
+    writable(&old_dir)?;
+    writable(&new_dir)?;
     let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
     let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
     // A slash on the source follows a final symlink and asks for a
@@ -318,7 +333,7 @@ pub fn path_remove_directory(
 ) -> Result<(), Errno> {
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    writable(dir)?;
+    writable(&dir)?;
     dir.dir.remove_dir(fs_util::strip_trailing_slashes(path))?;
     Ok(())
 }
@@ -337,8 +352,8 @@ pub fn path_rename(
     let new_dir = dir(ctx, new_fd)?;
     let old_path = guest_path(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
-    writable(old_dir)?;
-    writable(new_dir)?;
+    writable(&old_dir)?;
+    writable(&new_dir)?;
     let (old_name, old_slash) = fs_util::split_trailing_slashes(old_path);
     let (new_name, new_slash) = fs_util::split_trailing_slashes(new_path);
     // Only a directory may be renamed from or to a name with a trailing
@@ -377,7 +392,7 @@ pub fn path_symlink(
     if target.contains('\0') {
         return Err(Errno::Inval);
     }
-    writable(dir)?;
+    writable(&dir)?;
     let (name, slash) = fs_util::split_trailing_slashes(new_path);
     if slash {
         return Err(slashed_new_name(&dir.dir, name));
@@ -395,7 +410,7 @@ pub fn path_unlink_file(
 ) -> Result<(), Errno> {
     let dir = dir(ctx, fd)?;
     let path = guest_path(memory, path, path_len)?;
-    writable(dir)?;
+    writable(&dir)?;
     let (name, slash) = fs_util::split_trailing_slashes(path);
     if slash {
         // Always an error: the name itself (not a symlink's target) is a

@@ -12,7 +12,7 @@
 
 use crate::funcs::clock;
 use crate::funcs::fs_util::{put_u16, put_u64};
-use crate::table::Descriptor;
+use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, WasiCtx};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -281,18 +281,21 @@ pub(crate) fn poll_oneoff_as(
             },
             SubscriptionKind::FdRead(fd) | SubscriptionKind::FdWrite(fd) => {
                 let read = matches!(sub.kind, SubscriptionKind::FdRead(_));
-                let host_fd = match ctx.table.get(fd) {
+                let entry = match ctx.table.get(fd) {
                     Err(errno) => {
                         ready.push(Event::new(sub, errno));
                         continue;
                     }
-                    Ok(Descriptor::Dir(_)) => {
+                    Ok(entry) => entry,
+                };
+                let host_fd = match &mut *lock(&entry) {
+                    Descriptor::Dir(_) => {
                         ready.push(Event::ready(sub, 0, 0));
                         continue;
                     }
-                    Ok(Descriptor::Stdio(stdio)) => stdio.host_fd(),
-                    Ok(Descriptor::Socket(socket)) => socket.fd.as_raw_fd(),
-                    Ok(Descriptor::File(file)) => match file.file.metadata() {
+                    Descriptor::Stdio(stdio) => stdio.host_fd(),
+                    Descriptor::Socket(socket) => socket.fd.as_raw_fd(),
+                    Descriptor::File(file) => match file.file.metadata() {
                         Ok(meta) if meta.is_file() => {
                             let nbytes = if read {
                                 meta.len().saturating_sub(file.position)
@@ -554,7 +557,7 @@ mod tests {
         let mut builder = WasiCtx::builder();
         builder.preopen_dir(&dir, "/d", false).unwrap();
         let mut ctx = builder.build();
-        let file = match ctx.table.get(3).unwrap() {
+        let file = match &mut *lock(&ctx.table.get(3).unwrap()) {
             Descriptor::Dir(d) => d.dir.open("f").unwrap(),
             _ => unreachable!(),
         };

@@ -15,7 +15,7 @@
 //! size or the guest's buffer length.
 
 use super::fs_util::{filetype, put_u32, put_u64};
-use crate::table::Descriptor;
+use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, WasiCtx};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, SeekFrom};
 use std::collections::VecDeque;
@@ -165,7 +165,9 @@ pub fn fd_readdir(
     cookie: u64,
     bufused: u32,
 ) -> Result<(), Errno> {
-    let dir = match ctx.table.get_mut(fd)? {
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let dir = match &mut *guard {
         Descriptor::Dir(dir) => dir,
         Descriptor::File(_) => return Err(Errno::Notdir),
         Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Badf),

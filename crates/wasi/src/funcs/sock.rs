@@ -3,7 +3,7 @@
 //! with the WasmEdge calls in [`crate::wasmedge`]).
 
 use crate::abi::{fdflags, rights};
-use crate::table::Descriptor;
+use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, WasiCtx};
 
 /// `riflags` bits (`u16`).
@@ -28,7 +28,9 @@ pub fn sock_accept(
     flags: u32,
     fd_out: u32,
 ) -> Result<(), Errno> {
-    let listener = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let listener = guard.as_socket()?;
     if flags & !u32::from(fdflags::ALL) != 0 {
         return Err(Errno::Inval);
     }
@@ -54,7 +56,7 @@ pub(crate) fn recv(
         return Err(Errno::Inval);
     }
     let iovs = memory.iovecs(ri_data, ri_data_len)?;
-    let received = ctx.table.socket(fd)?.recv(
+    let received = lock(&ctx.table.get(fd)?).as_socket()?.recv(
         memory,
         &iovs,
         ri_flags & riflags::PEEK != 0,
@@ -100,7 +102,9 @@ pub fn sock_send(
     }
     let iovs = memory.iovecs(si_data, si_data_len)?;
     memory.slice(so_datalen, 4)?;
-    let n = ctx.table.socket(fd)?.send(memory, &iovs, None)?;
+    let n = lock(&ctx.table.get(fd)?)
+        .as_socket()?
+        .send(memory, &iovs, None)?;
     memory.write_u32(so_datalen, n)
 }
 
@@ -110,7 +114,9 @@ pub fn sock_shutdown(
     fd: u32,
     how: u32,
 ) -> Result<(), Errno> {
-    let socket = ctx.table.socket(fd)?;
+    let entry = ctx.table.get(fd)?;
+    let mut guard = lock(&entry);
+    let socket = guard.as_socket()?;
     let how = match how {
         sdflags::RD => rustix::net::Shutdown::Read,
         sdflags::WR => rustix::net::Shutdown::Write,
@@ -195,7 +201,13 @@ mod tests {
         let conn = memory.read_u32(100).unwrap();
         assert_eq!(conn, 4);
         // The connection is blocking and may not accept.
-        assert_eq!(ctx.table.socket(conn).unwrap().flags, 0);
+        assert_eq!(
+            lock(&ctx.table.get(conn).unwrap())
+                .as_socket()
+                .unwrap()
+                .flags,
+            0
+        );
         assert_eq!(
             sock_accept(&mut ctx, &mut memory, conn, 0, 100),
             Err(Errno::Notcapable)
