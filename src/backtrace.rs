@@ -10,7 +10,6 @@ const MAX_CYCLE: usize = 4;
 const MIN_REPEATS: usize = 3;
 
 /// The backtrace lines, innermost first, numbered by frame.
-#[cfg(test)]
 pub fn lines(frames: &[FrameInfo]) -> Vec<String> {
     lines_with(frames, |_| Vec::new())
 }

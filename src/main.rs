@@ -13,6 +13,7 @@ mod options;
 mod output;
 mod profile;
 mod size;
+mod threads;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

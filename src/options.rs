@@ -119,6 +119,9 @@ pub struct Settings {
     pub tcplisten: Vec<String>,
     pub inherit_network: bool,
     pub listenfd: bool,
+    /// `-S threads`, `-S max-threads`.
+    pub wasi_threads: bool,
+    pub max_threads: u32,
 }
 
 impl Default for Settings {
@@ -139,6 +142,8 @@ impl Default for Settings {
             tcplisten: Vec::new(),
             inherit_network: false,
             listenfd: false,
+            wasi_threads: true,
+            max_threads: 64,
         }
     }
 }
@@ -589,7 +594,26 @@ fn build_keys() -> Vec<Key> {
             "the host's stderr (always y)",
             NotYet(""),
         ),
-        run_key(Wasi, "threads", FLAG, "wasi-threads", Never(preview1)),
+        run_key(
+            Wasi,
+            "threads",
+            FLAG,
+            "wasi-threads: `wasi::thread-spawn` for modules that import it (default: y)",
+            Set(|s, v| {
+                s.wasi_threads = v == "y";
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "max-threads",
+            SIZE,
+            "the most wasi-threads running at once, besides the main one (default: 64)",
+            Set(|s, v| {
+                s.max_threads = u32::try_from(parse_count(v)?)?;
+                Ok(())
+            }),
+        ),
         run_key(Wasi, "http", FLAG, "wasi-http", Never(preview1)),
         run_key(Wasi, "nn", FLAG, "wasi-nn", Never(preview1)),
         run_key(Wasi, "config", FLAG, "wasi-config", Never(preview1)),
@@ -885,6 +909,13 @@ fn build_aliases() -> Vec<Alias> {
             Some("Give the guest the whole host environment (-S inherit-env)"),
         ),
         alias("forward-host-env", Wasi, "inherit-env", Fixed("y"), None),
+        alias(
+            "max-threads",
+            Wasi,
+            "max-threads",
+            Takes("N", |v| Ok(v.to_string())),
+            Some("The most wasi-threads running at once (-S max-threads, default 64)"),
+        ),
         // wasmer: all networking.
         alias("net", Wasi, "inherit-network", Fixed("y"), None),
         alias(

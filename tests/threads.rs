@@ -231,3 +231,225 @@ fn shared_memory_modules_run_from_artifacts() {
         Some(200_000)
     );
 }
+
+// ----- wasi-threads through `hoist run` -----
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+fn program(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.wasm"))
+}
+
+fn run_hoist(args: &[&str], module: &Path, guest_args: &[&str]) -> Output {
+    support::hoist()
+        .args(["run"])
+        .args(args)
+        .arg(module)
+        .args(guest_args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// What threads_demo prints, natively and under hoist.
+const DEMO_OUTPUT: &str = "mutex counter: 80000\nthread-local sums: 360000\natomic counter: 800000\nmain thread-local: 0\nping: 100000\npong: 100000\n";
+
+#[test]
+fn the_threads_demo_matches_its_native_build_every_time() {
+    // The native build of the same source, with pthreads.
+    let dir = std::env::temp_dir().join(format!("hoist-threads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let native = dir.join("threads_demo");
+    let source =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/programs/src/threads/threads_demo.c");
+    let built = std::process::Command::new("cc")
+        .args(["-O2", "-pthread", "-o"])
+        .arg(&native)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (cc) for the native build");
+    assert!(built.success());
+    let out = std::process::Command::new(&native).output().unwrap();
+    assert_eq!(text(&out.stdout), DEMO_OUTPUT);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // 100 runs in a row: no hang, no wrong count.
+    for run in 0..100 {
+        let out = run_hoist(&[], &program("threads_demo"), &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {run}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), DEMO_OUTPUT, "run {run}");
+    }
+}
+
+#[test]
+fn a_parallel_kernel_gives_the_same_result_on_any_thread_count() {
+    let mut sums = Vec::new();
+    for threads in ["1", "2", "4"] {
+        let out = run_hoist(&[], &program("mandel_threads"), &[threads]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        sums.push(text(&out.stdout));
+    }
+    assert!(sums[0].starts_with("checksum: "));
+    assert_eq!(sums[0], sums[1]);
+    assert_eq!(sums[0], sums[2]);
+}
+
+/// A module in the shape the wasi-threads proposal's tests use.
+fn wat_module(name: &str, wat: &str) -> (PathBuf, impl Drop) {
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "hoist-wasi-threads-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    (path, Dir(dir))
+}
+
+/// Imports shared memory and the WASI calls the cases below use.
+const PRELUDE: &str = r#"
+  (import "env" "memory" (memory 1 1 shared))
+  (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+"#;
+
+#[test]
+fn a_thread_gets_its_id_and_argument() {
+    let (module, _dir) = wat_module(
+        "spawn",
+        &format!(
+            r#"(module {PRELUDE}
+          (func (export "wasi_thread_start") (param $tid i32) (param $arg i32)
+            (i32.store (i32.const 4) (local.get $tid))
+            (i32.store (i32.const 8) (local.get $arg))
+            (i32.atomic.store (i32.const 0) (i32.const 1))
+            (drop (memory.atomic.notify (i32.const 0) (i32.const 1))))
+          (func (export "_start") (local $tid i32)
+            (local.set $tid (call $spawn (i32.const 12345)))
+            (if (i32.le_s (local.get $tid) (i32.const 0)) (then (call $exit (i32.const 1))))
+            (block $done
+              (loop $wait
+                (br_if $done (i32.atomic.load (i32.const 0)))
+                (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))
+                (br $wait)))
+            (if (i32.ne (i32.load (i32.const 4)) (local.get $tid)) (then (call $exit (i32.const 2))))
+            (if (i32.ne (i32.load (i32.const 8)) (i32.const 12345)) (then (call $exit (i32.const 3))))
+            (call $exit (i32.const 22))))"#
+        ),
+    );
+    let out = run_hoist(&[], &module, &[]);
+    assert_eq!(out.status.code(), Some(22), "{}", text(&out.stderr));
+}
+
+#[test]
+fn proc_exit_on_any_thread_ends_the_program() {
+    let (module, _dir) = wat_module(
+        "exit",
+        &format!(
+            r#"(module {PRELUDE}
+          (func (export "wasi_thread_start") (param i32 i32)
+            ;; let the main thread get into its loop, then exit
+            (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 100000000)))
+            (call $exit (i32.const 99)))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (loop $busy (br $busy))))"#
+        ),
+    );
+    let out = run_hoist(&[], &module, &[]);
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out.stderr));
+}
+
+#[test]
+fn the_main_thread_returning_ends_every_thread() {
+    let (module, _dir) = wat_module(
+        "main_returns",
+        &format!(
+            r#"(module {PRELUDE}
+          (func (export "wasi_thread_start") (param i32 i32) (loop $busy (br $busy)))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 100000000)))))"#
+        ),
+    );
+    let out = run_hoist(&[], &module, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_trap_on_a_thread_ends_the_program_with_its_backtrace() {
+    let (module, _dir) = wat_module(
+        "trap",
+        &format!(
+            r#"(module {PRELUDE}
+          (func $deep (unreachable))
+          (func (export "wasi_thread_start") (param i32 i32) (call $deep))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (loop $busy (br $busy))))"#
+        ),
+    );
+    let out = run_hoist(&[], &module, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(
+        err.contains("wasm trap in thread 1: wasm `unreachable` instruction executed"),
+        "{err}"
+    );
+    assert!(err.contains("deep"), "{err}");
+}
+
+#[test]
+fn max_threads_bounds_the_threads_running() {
+    // Spawns threads that never end until one is refused; exits with how
+    // many started.
+    let (module, _dir) = wat_module(
+        "many",
+        &format!(
+            r#"(module {PRELUDE}
+          (func (export "wasi_thread_start") (param i32 i32)
+            (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1))))
+          (func (export "_start") (local $n i32)
+            (block $refused
+              (loop $more
+                (br_if $refused (i32.lt_s (call $spawn (i32.const 0)) (i32.const 0)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br_if $more (i32.lt_u (local.get $n) (i32.const 200)))))
+            (call $exit (local.get $n))))"#
+        ),
+    );
+    let out = run_hoist(&["--max-threads", "5"], &module, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let out = run_hoist(&["-S", "max-threads=3"], &module, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    // Without wasi-threads the import is not there.
+    let out = run_hoist(&["-S", "threads=n"], &module, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("thread-spawn"),
+        "{}",
+        text(&out.stderr)
+    );
+}

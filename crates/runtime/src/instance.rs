@@ -137,10 +137,17 @@ impl Instance {
             elements: Vec::new(),
             store: parts.store,
             type_info: parts.type_info.clone(),
-            exported_memory: module.exports.iter().find_map(|(name, index)| match index {
-                EntityIndex::Memory(memory) if name == "memory" => Some(*memory),
-                _ => None,
-            }),
+            // WASI's memory: the one exported as `memory`, or else the
+            // module's only memory (threaded programs import theirs and
+            // need not export it again).
+            exported_memory: module
+                .exports
+                .iter()
+                .find_map(|(name, index)| match index {
+                    EntityIndex::Memory(memory) if name == "memory" => Some(*memory),
+                    _ => None,
+                })
+                .or_else(|| (module.memories.len() == 1).then(|| MemoryIndex::new(0))),
         });
         let instance_ptr: *mut Instance = &mut *instance;
         let code = &parts.code;

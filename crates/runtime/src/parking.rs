@@ -2,12 +2,20 @@
 //! `memory.atomic.notify` on shared memories (the threads proposal).
 //!
 //! Waiters park on the native address they wait at, so every instance that
-//! maps the same shared memory, on any thread, meets the same queue. The
-//! value is compared under the queue's lock, and `notify` takes the same
-//! lock, so a notify that follows a write cannot slip between a waiter's
-//! check and its sleep. Waiters are woken in the order they came.
+//! maps the same shared memory, on any thread, meets the same waiters.
+//!
+//! On Linux a 32-bit wait is a futex wait on the wasm address itself: the
+//! kernel compares the value and sleeps atomically, and a notify is one
+//! futex wake, as native threads do (a queue of our own costs several
+//! system calls per handoff). 64-bit waits, which a futex cannot express,
+//! and other systems use a queue: the value is compared under the queue's
+//! lock, and `notify` takes the same lock, so a notify that follows a write
+//! cannot slip between a waiter's check and its sleep. Waiters are woken in
+//! the order they came. A notify wakes both kinds.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+#[cfg(not(target_os = "linux"))]
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -76,6 +84,56 @@ fn wait(address: usize, equal: impl FnOnce() -> bool, timeout_ns: i64) -> u64 {
 ///
 /// # Safety
 /// `address` must be a 4-byte aligned address inside a live shared memory.
+#[cfg(target_os = "linux")]
+pub unsafe fn wait32(address: usize, expected: u32, timeout_ns: i64) -> u64 {
+    let deadline = u64::try_from(timeout_ns)
+        .ok()
+        .and_then(|ns| Instant::now().checked_add(Duration::from_nanos(ns)));
+    loop {
+        let timeout = match deadline {
+            None => None,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return WAIT_TIMED_OUT;
+                }
+                Some(libc::timespec {
+                    tv_sec: left.as_secs() as libc::time_t,
+                    tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
+                })
+            }
+        };
+        let timeout_ptr = timeout
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `address` is an aligned word of live shared memory (the
+        // contract); FUTEX_WAIT only reads it, atomically, and sleeps.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                address as *const u32,
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                expected,
+                timeout_ptr,
+            )
+        };
+        if rc == 0 {
+            return WAIT_WOKEN;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EAGAIN) => return WAIT_NOT_EQUAL,
+            Some(libc::ETIMEDOUT) => return WAIT_TIMED_OUT,
+            // A signal: wait again for what is left.
+            _ => continue,
+        }
+    }
+}
+
+/// `memory.atomic.wait32` at `address`.
+///
+/// # Safety
+/// `address` must be a 4-byte aligned address inside a live shared memory.
+#[cfg(not(target_os = "linux"))]
 pub unsafe fn wait32(address: usize, expected: u32, timeout_ns: i64) -> u64 {
     // SAFETY: per the contract; the memory is shared, so the access is
     // atomic like every other thread's.
@@ -104,6 +162,39 @@ pub unsafe fn wait64(address: usize, expected: u64, timeout_ns: i64) -> u64 {
 /// `memory.atomic.notify`: wakes up to `count` waiters at `address`, the
 /// longest-waiting first; how many woke.
 pub fn notify(address: usize, count: u32) -> u64 {
+    let futex_woken = futex_wake(address, count);
+    let left = count.saturating_sub(u32::try_from(futex_woken).unwrap_or(u32::MAX));
+    if left == 0 {
+        return futex_woken;
+    }
+    futex_woken + queue_notify(address, left)
+}
+
+/// Wakes up to `count` futex waiters at `address` (32-bit waits on Linux).
+#[cfg(target_os = "linux")]
+fn futex_wake(address: usize, count: u32) -> u64 {
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    // SAFETY: FUTEX_WAKE never touches memory; it only wakes threads
+    // sleeping on the address.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            address as *const u32,
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            count,
+        )
+    };
+    u64::try_from(rc).unwrap_or(0)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn futex_wake(_address: usize, _count: u32) -> u64 {
+    0
+}
+
+/// Wakes up to `count` queued waiters (64-bit waits, or every wait off
+/// Linux) at `address`.
+fn queue_notify(address: usize, count: u32) -> u64 {
     let mut waiters = queue(address);
     let mut woken = 0u32;
     waiters.retain(|waiter| {
@@ -122,6 +213,7 @@ pub fn notify(address: usize, count: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn wait_checks_the_value_and_times_out() {
@@ -137,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn notify_wakes_waiters_in_order() {
+    fn notify_wakes_each_waiter_once() {
         let cell: &'static AtomicU32 = Box::leak(Box::new(AtomicU32::new(0)));
         let address = cell as *const AtomicU32 as usize;
         let threads: Vec<_> = (0..3)
@@ -146,7 +238,31 @@ mod tests {
                 std::thread::spawn(move || unsafe { wait32(address, 0, -1) })
             })
             .collect();
-        // Wait until all three are queued.
+        // Wake them one at a time as they arrive: three wakes in all.
+        let mut woken = 0;
+        while woken < 3 {
+            woken += notify(address, 1);
+            std::thread::yield_now();
+        }
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), WAIT_WOKEN);
+        }
+        assert_eq!(notify(address, 10), 0);
+    }
+
+    #[test]
+    fn wide_waiters_queue_in_order() {
+        let cell: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(7)));
+        let address = cell as *const AtomicU64 as usize;
+        // SAFETY: a live, aligned u64 used atomically.
+        unsafe {
+            assert_eq!(wait64(address, 8, -1), WAIT_NOT_EQUAL);
+            assert_eq!(wait64(address, 7, 1_000_000), WAIT_TIMED_OUT);
+        }
+        let threads: Vec<_> = (0..3)
+            // SAFETY: as above; the cell is leaked, so it lives on.
+            .map(|_| std::thread::spawn(move || unsafe { wait64(address, 7, -1) }))
+            .collect();
         while queue(address)
             .iter()
             .filter(|w| w.address == address)

@@ -1,0 +1,236 @@
+//! wasi-threads (https://github.com/WebAssembly/wasi-threads): the
+//! `wasi` `thread-spawn` import, with which programs built for
+//! `wasm32-wasip1-threads` (wasi-libc's pthreads) start threads.
+//!
+//! Each new thread gets an OS thread, a store of its own, and a new
+//! instance of the program's module on the same shared memory and the same
+//! WASI state (one fd table, one environment); it runs
+//! `wasi_thread_start(tid, start_arg)`. Thread ids count up from 1 and stay
+//! below 2^29, as the proposal asks. Ending:
+//!
+//! - a thread returning from `wasi_thread_start` ends only itself;
+//! - `proc_exit` on any thread ends the process with its status;
+//! - a trap on any thread ends the process with status 134, after its
+//!   message and that thread's backtrace;
+//! - the main thread returning from `_start` ends the process, as a native
+//!   program's `main` does, however many threads still run.
+//!
+//! What was written to stdout and stderr stays written: hoist buffers none
+//! of it.
+
+use crate::commands::run::Host;
+use anyhow::{anyhow, bail, Context, Result};
+use hoist::{Engine, ExternType, Linker, Memory, Module, SharedMemory, Store, Trap, Val};
+use hoist_wasi::I32Exit;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+/// The proposal's limit on thread ids: they fit in 29 bits.
+const MAX_TID: u32 = (1 << 29) - 1;
+
+/// `EAGAIN` (WASI errno 6), returned negated when no thread can start.
+const EAGAIN: i32 = 6;
+
+/// Native stack for a spawned thread beyond the wasm stack budget: host
+/// calls, the signal handler, WASI.
+const HOST_STACK: usize = 2 << 20;
+
+/// How a spawned thread's linker gets what the main one has (WASI and
+/// its siblings); set up by `hoist run`.
+pub type LinkHost =
+    dyn Fn(&mut Linker<Host>, &mut Store<Host>, &Module) -> Result<()> + Send + Sync;
+
+/// Everything a `thread-spawn` needs, shared by every thread.
+pub struct Threads {
+    engine: Engine,
+    module: Module,
+    /// The module's shared memory import, if any: (module, name, memory).
+    memory: Option<(String, String, SharedMemory)>,
+    link_host: Arc<LinkHost>,
+    limits: crate::limits::Limits,
+    next_tid: AtomicU32,
+    live: AtomicU32,
+    max_threads: u32,
+    /// `-S threads`: define `thread-spawn` (else only the memory).
+    spawn_enabled: bool,
+}
+
+/// Whether `module` imports `wasi` `thread-spawn` or a shared memory.
+pub fn wanted(module: &Module) -> bool {
+    module.imports().any(|(from, name, ty)| {
+        (from == "wasi" && matches!(name, "thread-spawn" | "thread_spawn"))
+            || matches!(ty, ExternType::Memory(ty) if ty.is_shared())
+    })
+}
+
+impl Threads {
+    /// Makes the shared memory the module imports (if it imports one) and
+    /// defines it and, when `spawn_enabled`, `wasi` `thread-spawn` (both
+    /// spellings the proposal has used) in `linker`.
+    pub fn prepare(
+        engine: &Engine,
+        module: &Module,
+        linker: &mut Linker<Host>,
+        store: &mut Store<Host>,
+        link_host: Arc<LinkHost>,
+        limits: crate::limits::Limits,
+        max_threads: u32,
+        spawn_enabled: bool,
+    ) -> Result<()> {
+        let mut memory = None;
+        for (from, name, ty) in module.imports() {
+            if let ExternType::Memory(ty) = ty {
+                if ty.is_shared() {
+                    let shared = SharedMemory::new(engine, ty).with_context(|| {
+                        format!("failed to make the shared memory `{from}::{name}`")
+                    })?;
+                    memory = Some((from.to_string(), name.to_string(), shared));
+                    break;
+                }
+            }
+        }
+        let threads = Arc::new(Threads {
+            engine: engine.clone(),
+            module: module.clone(),
+            memory,
+            link_host,
+            limits,
+            next_tid: AtomicU32::new(1),
+            live: AtomicU32::new(0),
+            max_threads,
+            spawn_enabled,
+        });
+        threads.define(linker, store)
+    }
+
+    /// Defines the shared memory and `thread-spawn` in `linker`.
+    fn define(self: &Arc<Self>, linker: &mut Linker<Host>, store: &mut Store<Host>) -> Result<()> {
+        if let Some((from, name, shared)) = &self.memory {
+            let memory = Memory::from_shared(store, shared)?;
+            linker.define(from, name, memory)?;
+        }
+        if !self.spawn_enabled {
+            return Ok(());
+        }
+        for name in ["thread-spawn", "thread_spawn"] {
+            let threads = Arc::clone(self);
+            linker.func_wrap(
+                store,
+                "wasi",
+                name,
+                move |caller: hoist::Caller<'_, Host>, start_arg: i32| -> i32 {
+                    threads.spawn(caller.data().wasi.clone(), start_arg)
+                },
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `thread-spawn(start_arg)`: the new thread's id, or `-EAGAIN` when
+    /// `--max-threads` are running or the OS refuses a thread.
+    fn spawn(self: &Arc<Self>, wasi: hoist_wasi::WasiCtx, start_arg: i32) -> i32 {
+        // Count the thread before it exists, so no two spawns both pass.
+        if self
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_threads).then_some(n + 1)
+            })
+            .is_err()
+        {
+            return -EAGAIN;
+        }
+        let Ok(tid) = self
+            .next_tid
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| {
+                (t < MAX_TID).then_some(t + 1)
+            })
+        else {
+            self.live.fetch_sub(1, Ordering::AcqRel);
+            return -EAGAIN;
+        };
+        let threads = Arc::clone(self);
+        let stack = self
+            .limits
+            .max_wasm_stack
+            .unwrap_or(512 << 10)
+            .saturating_add(HOST_STACK);
+        let spawned = std::thread::Builder::new()
+            .name(format!("wasm thread {tid}"))
+            .stack_size(stack)
+            .spawn(move || {
+                let outcome = threads.run(wasi, tid, start_arg);
+                threads.live.fetch_sub(1, Ordering::AcqRel);
+                if let Err(error) = outcome {
+                    end_process(tid, &error);
+                }
+            });
+        match spawned {
+            Ok(_) => tid as i32,
+            Err(_) => {
+                self.live.fetch_sub(1, Ordering::AcqRel);
+                -EAGAIN
+            }
+        }
+    }
+
+    /// A spawned thread's life: its store, its instance, its start.
+    fn run(self: &Arc<Self>, wasi: hoist_wasi::WasiCtx, tid: u32, start_arg: i32) -> Result<()> {
+        let mut store = Store::new(&self.engine, Host { wasi });
+        self.limits.arm(&mut store)?;
+        let mut linker = Linker::new(&self.engine);
+        (self.link_host)(&mut linker, &mut store, &self.module)?;
+        self.define(&mut linker, &mut store)?;
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .context("failed to instantiate the module for a new thread")?;
+        let Some(start) = instance.get_func(&mut store, "wasi_thread_start") else {
+            bail!("the module exports no `wasi_thread_start` for its threads");
+        };
+        start.call(
+            &mut store,
+            &[Val::I32(tid as i32), Val::I32(start_arg)],
+            &mut [],
+        )
+    }
+}
+
+/// A spawned thread failed: the whole program ends, as the proposal says
+/// (`proc_exit` with its status; a trap or an error with 134, reported).
+/// Other threads are stopped by the exit; their output so far is written.
+fn end_process(tid: u32, error: &anyhow::Error) -> ! {
+    let status = if let Some(I32Exit(code)) = error.downcast_ref::<I32Exit>() {
+        match u8::try_from(*code) {
+            Ok(status) => i32::from(status),
+            Err(_) => {
+                crate::output::eprintln(format_args!(
+                    "error: thread {tid} exited with status {code}, which is not a process exit \
+                     status (0 to 255)"
+                ));
+                1
+            }
+        }
+    } else {
+        let frames = if let Some(trap) = error.downcast_ref::<Trap>() {
+            crate::output::eprintln(format_args!("error: wasm trap in thread {tid}: {trap}"));
+            trap.frames()
+        } else if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
+            crate::output::eprintln(format_args!("error: in thread {tid}: {exception}"));
+            exception.frames()
+        } else {
+            let error = anyhow!("{error:#}");
+            crate::output::eprintln(format_args!("error: thread {tid}: {error}"));
+            &[]
+        };
+        if !frames.is_empty() {
+            crate::output::eprintln("wasm backtrace:");
+            for line in crate::backtrace::lines(frames) {
+                crate::output::eprintln(line);
+            }
+        }
+        i32::from(crate::limits::LIMIT_EXIT_STATUS)
+    };
+    // Not `exit`: other threads are inside wasm or host calls and must not
+    // run destructors under them; nothing of hoist's is left unwritten.
+    // SAFETY: `_exit` only ends the process.
+    unsafe { libc::_exit(status) }
+}
