@@ -40,6 +40,16 @@ const HOST_STACK: usize = 2 << 20;
 pub type LinkHost =
     dyn Fn(&mut Linker<Host>, &mut Store<Host>, &Module) -> Result<()> + Send + Sync;
 
+/// What `hoist run` decided about threads.
+pub struct Options {
+    /// Each thread's store gets the same limits (fuel each, the same time).
+    pub limits: crate::limits::Limits,
+    /// `-S max-threads`: how many spawned threads may run at once.
+    pub max_threads: u32,
+    /// `-S threads`: define `thread-spawn` (else only the shared memory).
+    pub spawn_enabled: bool,
+}
+
 /// Everything a `thread-spawn` needs, shared by every thread.
 pub struct Threads {
     engine: Engine,
@@ -73,10 +83,13 @@ impl Threads {
         linker: &mut Linker<Host>,
         store: &mut Store<Host>,
         link_host: Arc<LinkHost>,
-        limits: crate::limits::Limits,
-        max_threads: u32,
-        spawn_enabled: bool,
+        options: Options,
     ) -> Result<()> {
+        let Options {
+            limits,
+            max_threads,
+            spawn_enabled,
+        } = options;
         let mut memory = None;
         for (from, name, ty) in module.imports() {
             if let ExternType::Memory(ty) = ty {

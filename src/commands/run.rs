@@ -252,9 +252,11 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
             &mut linker,
             &mut store,
             link_host.clone(),
-            settings.limits.clone(),
-            settings.max_threads,
-            settings.wasi_threads,
+            crate::threads::Options {
+                limits: settings.limits.clone(),
+                max_threads: settings.max_threads,
+                spawn_enabled: settings.wasi_threads,
+            },
         )?;
     }
     let mut preloads = Vec::new();
