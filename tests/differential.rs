@@ -53,7 +53,10 @@
 //! and removed when it passes; `HOIST_DIFF_KEEP=1` keeps them all), and the
 //! test fails listing each seed with hoist's settings, the function, the
 //! arguments and both outcomes. `HOIST_DIFF_VERBOSE=1` prints each seed and
-//! call before running it.
+//! call before running it. `HOIST_DIFF_WASM_STACK=<bytes>` gives hoist that
+//! much native stack instead of 512 KiB (with `RUST_MIN_STACK` larger still,
+//! for the test's thread), to tell whether a seed where only hoist exhausted
+//! its stack just had deep frames: with enough stack the engines then agree.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -154,6 +157,7 @@ fn run(profile: Profile) {
     let verbose = std::env::var_os("HOIST_DIFF_VERBOSE").is_some();
     let keep = std::env::var_os("HOIST_DIFF_KEEP").is_some();
     let test = profile.name();
+    let wasm_stack = env_u64("HOIST_DIFF_WASM_STACK");
 
     // Seeds take turns at hoist's compiler settings: mostly the default
     // (this CPU's features, optimized), then the architecture's baseline
@@ -176,6 +180,9 @@ fn run(profile: Profile) {
             .opt_level(opt)
             .verify(true)
             .wasm_features(profile.hoist_features());
+        if let Some(bytes) = wasm_stack {
+            config.max_wasm_stack(bytes as usize);
+        }
         (name, hoist::Engine::new(&config).expect("hoist engine"))
     })
     .collect();
