@@ -927,6 +927,11 @@ impl Run<'_> {
                     Err(err) => wasmi_outcome(&err),
                 };
                 if h.is_stack_overflow() != w.is_stack_overflow() {
+                    eprintln!(
+                        "{} seed {}: only one engine exhausted the stack while \
+                         instantiating: hoist {h}; wasmi {w}",
+                        self.test, self.seed
+                    );
                     return Err(Stop::OneSidedExhaustion);
                 }
                 // wasmi reports segments that do not fit as an error of its
