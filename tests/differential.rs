@@ -2,16 +2,29 @@
 //! wasm-smith run in hoist and in wasmi, and every observable result must
 //! agree.
 //!
-//! For each seed a module is generated (Wasm 2.0 features only, everything
-//! exported, NaNs canonicalized, bounded sizes) and made to terminate with
-//! wasm-smith's fuel pass, whose fuel global we export so every call starts
-//! with the same budget. Both engines then instantiate it (success or failure
-//! must agree, and the trap kind when both trap), and every exported function
-//! is called with a few fixed argument lists. After instantiation and after
-//! each call the results (or the trap kind), every exported global, table
-//! (null-ness and which function) and memory (byte for byte) are compared.
-//! Seeds take turns at hoist's settings: this CPU's features or the
-//! architecture's baseline, optimized or not, with Cranelift's verifier on.
+//! Two tests, each with its own feature set, given to wasm-smith and to both
+//! engines alike:
+//!
+//! - `differential`: Wasm 2.0 only (SIMD, bulk memory, reference types,
+//!   multi-value...).
+//! - `differential_wasm3`: Wasm 2.0 plus the Wasm 3.0 proposals wasmi 1.1
+//!   also implements: tail calls (`return_call`, `return_call_indirect`),
+//!   extended constant expressions, multiple memories (up to four) and
+//!   memory64 (64-bit memories and tables, mixed with 32-bit ones). The rest
+//!   of 3.0 is left out: wasmi 1.1 implements neither GC, typed function
+//!   references, exceptions nor atomics, and relaxed SIMD's results may
+//!   differ between engines.
+//!
+//! For each seed a module is generated (everything exported, NaNs
+//! canonicalized, bounded sizes) and made to terminate with wasm-smith's fuel
+//! pass, whose fuel global we export so every call starts with the same
+//! budget. Both engines then instantiate it (success or failure must agree,
+//! and the trap kind when both trap), and every exported function is called
+//! with a few fixed argument lists. After instantiation and after each call
+//! the results (or the trap kind), every exported global, table (null-ness
+//! and which function) and memory (byte for byte) are compared. Seeds take
+//! turns at hoist's settings: this CPU's features or the architecture's
+//! baseline, optimized or not, with Cranelift's verifier on.
 //!
 //! Stack exhaustion is where the engines legitimately differ (hoist stops at
 //! 512 KiB of native stack, wasmi at its recursion limit): both exhausting it
@@ -23,20 +36,28 @@
 //! and, built without its `memory64` feature, misdecodes `v128.storeN_lane`
 //! with offsets of 64 KiB and more (and crashes).
 //!
-//! 300 fixed seeds run by default, in about two seconds. To run others:
+//! By default `differential` runs 300 fixed seeds and `differential_wasm3`
+//! 1000, side by side: about 7 s of CPU in all, and under 20 s on a busy
+//! 2-core machine. To run others:
 //!
 //! ```text
 //! HOIST_DIFF_SEED=1000 HOIST_DIFF_ITERS=5000 cargo test --release --test differential -- --nocapture
+//! HOIST_DIFF_ITERS=100000 cargo test --release --test differential -- --exact differential_wasm3
 //! ```
 //!
 //! `HOIST_DIFF_SEED` is the first seed (default 0) and `HOIST_DIFF_ITERS` how
-//! many consecutive seeds run (default 300). Every failing module is written to
-//! `target/differential-failures/<seed>.wasm` (each module is written there
-//! before it runs, so one that crashes the process is left behind too, and
-//! removed when it passes; `HOIST_DIFF_KEEP=1` keeps them all), and the test
-//! fails listing each seed with hoist's settings, the function, the arguments
-//! and both outcomes. `HOIST_DIFF_VERBOSE=1` prints each seed and call before
-//! running it.
+//! many consecutive seeds each test runs (default: its own count, above);
+//! `--exact differential` or `--exact differential_wasm3` picks one test.
+//! Every failing module is written to
+//! `target/differential-failures/<test>-<seed>.wasm` (each module is written
+//! there before it runs, so one that crashes the process is left behind too,
+//! and removed when it passes; `HOIST_DIFF_KEEP=1` keeps them all), and the
+//! test fails listing each seed with hoist's settings, the function, the
+//! arguments and both outcomes. `HOIST_DIFF_VERBOSE=1` prints each seed and
+//! call before running it. `HOIST_DIFF_WASM_STACK=<bytes>` gives hoist that
+//! much native stack instead of 512 KiB (with `RUST_MIN_STACK` larger still,
+//! for the test's thread), to tell whether a seed where only hoist exhausted
+//! its stack just had deep frames: with enough stack the engines then agree.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -45,24 +66,99 @@ use std::time::Instant;
 
 use arbitrary::Unstructured;
 
-/// Seeds per `cargo test` run unless `HOIST_DIFF_ITERS` says otherwise.
-const DEFAULT_ITERS: u64 = 300;
 /// Fuel given to the module before each call (and to the start function):
 /// one unit per function entry and loop iteration.
 const FUEL: u32 = 2_000;
 /// The name under which the fuel global is exported.
 const FUEL_EXPORT: &str = "hoist-diff-fuel";
+/// The most memories a module of the 3.0 profile has.
+const MAX_MEMORIES: usize = 4;
 /// Bytes of random input per seed from which wasm-smith builds the module.
 const INPUT_BYTES: usize = 16 * 1024;
 /// How many failures the final message details.
 const SHOWN_FAILURES: usize = 20;
 
+/// Wasm 2.0 modules.
 #[test]
 fn differential() {
+    run(Profile::Wasm2);
+}
+
+/// Wasm 2.0 plus tail calls, extended-const, multi-memory and memory64.
+#[test]
+fn differential_wasm3() {
+    run(Profile::Wasm3);
+}
+
+/// Which features wasm-smith may use, and so both engines accept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Profile {
+    /// Wasm 2.0 exactly.
+    Wasm2,
+    /// Wasm 2.0 plus the 3.0 proposals wasmi 1.1 implements and whose
+    /// results are deterministic: tail calls, extended-const, multi-memory
+    /// and memory64.
+    Wasm3,
+}
+
+impl Profile {
+    /// The test's name, which also prefixes its saved modules.
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Wasm2 => "differential",
+            Profile::Wasm3 => "differential_wasm3",
+        }
+    }
+
+    /// Seeds per `cargo test` run unless `HOIST_DIFF_ITERS` says otherwise.
+    fn default_iters(self) -> u64 {
+        match self {
+            Profile::Wasm2 => 300,
+            Profile::Wasm3 => 1000,
+        }
+    }
+
+    fn hoist_features(self) -> hoist::WasmFeatures {
+        use hoist::WasmFeatures as F;
+        match self {
+            Profile::Wasm2 => F::WASM2,
+            Profile::Wasm3 => {
+                F::WASM2 | F::TAIL_CALL | F::EXTENDED_CONST | F::MULTI_MEMORY | F::MEMORY64
+            }
+        }
+    }
+
+    fn wasmi_config(self) -> wasmi::Config {
+        let wasm3 = self == Profile::Wasm3;
+        let mut config = wasmi::Config::default();
+        config
+            // wasmi's defaults include most of these; say each one.
+            .wasm_mutable_global(true)
+            .wasm_sign_extension(true)
+            .wasm_saturating_float_to_int(true)
+            .wasm_multi_value(true)
+            .wasm_bulk_memory(true)
+            .wasm_reference_types(true)
+            .wasm_simd(true)
+            .floats(true)
+            .wasm_tail_call(wasm3)
+            .wasm_extended_const(wasm3)
+            .wasm_multi_memory(wasm3)
+            .wasm_memory64(wasm3)
+            .wasm_relaxed_simd(false)
+            .wasm_custom_page_sizes(false)
+            .wasm_wide_arithmetic(false);
+        config
+    }
+}
+
+fn run(profile: Profile) {
     let first = env_u64("HOIST_DIFF_SEED").unwrap_or(0);
-    let iters = env_u64("HOIST_DIFF_ITERS").unwrap_or(DEFAULT_ITERS);
+    let iters = env_u64("HOIST_DIFF_ITERS").unwrap_or(profile.default_iters());
     let verbose = std::env::var_os("HOIST_DIFF_VERBOSE").is_some();
     let keep = std::env::var_os("HOIST_DIFF_KEEP").is_some();
+    let test = profile.name();
+    let wasm_stack = env_u64("HOIST_DIFF_WASM_STACK");
 
     // Seeds take turns at hoist's compiler settings: mostly the default
     // (this CPU's features, optimized), then the architecture's baseline
@@ -80,12 +176,19 @@ fn differential() {
     .into_iter()
     .map(|(name, cpu, opt)| {
         let mut config = hoist::Config::new();
-        config.cpu(cpu).opt_level(opt).verify(true);
+        config
+            .cpu(cpu)
+            .opt_level(opt)
+            .verify(true)
+            .wasm_features(profile.hoist_features());
+        if let Some(bytes) = wasm_stack {
+            config.max_wasm_stack(bytes as usize);
+        }
         (name, hoist::Engine::new(&config).expect("hoist engine"))
     })
     .collect();
     let wasmi_engine = {
-        let mut config = wasmi::Config::default();
+        let mut config = profile.wasmi_config();
         config
             .compilation_mode(wasmi::CompilationMode::Eager)
             // Far beyond what hoist's 512 KiB allows, so that wasmi exhausting
@@ -96,24 +199,31 @@ fn differential() {
     };
 
     let started = Instant::now();
-    let mut stats = Stats::default();
+    let mut stats = Stats {
+        wasm3_coverage: (profile == Profile::Wasm3).then(Coverage::default),
+        ..Stats::default()
+    };
     let mut failures = Vec::new();
     for seed in first..first + iters {
-        let wasm = match generate(seed) {
+        let wasm = match generate(profile, seed) {
             Ok(wasm) => wasm,
             Err(err) => {
                 stats.not_generated += 1;
-                eprintln!("seed {seed}: wasm-smith made no module: {err}");
+                eprintln!("{test} seed {seed}: wasm-smith made no module: {err}");
                 continue;
             }
         };
         if verbose {
-            eprintln!("seed {seed}: {} bytes", wasm.len());
+            eprintln!("{test} seed {seed}: {} bytes", wasm.len());
+        }
+        if let Some(coverage) = &mut stats.wasm3_coverage {
+            coverage.add(&wasm);
         }
         // Written before it runs and removed when it passes, so that a module
         // that crashes the process is left behind too.
-        let path = save(seed, &wasm);
+        let path = save(test, seed, &wasm);
         let mut run = Run {
+            test,
             seed,
             stats: &mut stats,
             verbose,
@@ -138,14 +248,14 @@ fn differential() {
         }
     }
     eprintln!(
-        "differential: seeds {first}..{} in {:.1?}: {stats}",
+        "{test}: seeds {first}..{} in {:.1?}: {stats}",
         first + iters,
         started.elapsed()
     );
 
     if !failures.is_empty() {
         let mut message = format!(
-            "{} of {iters} seeds disagree between hoist and wasmi:\n",
+            "{test}: {} of {iters} seeds disagree between hoist and wasmi:\n",
             failures.len()
         );
         for failure in failures.iter().take(SHOWN_FAILURES) {
@@ -158,10 +268,10 @@ fn differential() {
                 failures.len() - SHOWN_FAILURES
             ));
         }
-        message.push_str(
+        message.push_str(&format!(
             "rerun one with HOIST_DIFF_SEED=<seed> HOIST_DIFF_ITERS=1 \
-             cargo test --release --test differential",
-        );
+             cargo test --release --test differential -- --exact {test}"
+        ));
         panic!("{message}");
     }
 }
@@ -177,13 +287,13 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 /// Writes a failing module where the report says it is.
-fn save(seed: u64, wasm: &[u8]) -> PathBuf {
+fn save(test: &str, seed: u64, wasm: &[u8]) -> PathBuf {
     let target = match option_env!("CARGO_TARGET_TMPDIR") {
         Some(tmp) => PathBuf::from(tmp).join(".."),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
     };
     let dir = target.join("differential-failures");
-    let path = dir.join(format!("{seed}.wasm"));
+    let path = dir.join(format!("{test}-{seed}.wasm"));
     if let Err(err) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, wasm)) {
         eprintln!("failed to write {}: {err}", path.display());
     }
@@ -203,6 +313,94 @@ struct Stats {
     both_exhausted: u64,
     /// Modules cut short because only one engine exhausted its stack.
     one_side_exhausted: u64,
+    /// How many modules use each Wasm 3.0 feature (3.0 profile only).
+    wasm3_coverage: Option<Coverage>,
+}
+
+/// How many generated modules use each of the 3.0 profile's features, to
+/// show that wasm-smith makes them.
+#[derive(Default)]
+struct Coverage {
+    tail_call: u64,
+    extended_const: u64,
+    multi_memory: u64,
+    memory64: u64,
+    table64: u64,
+}
+
+impl Coverage {
+    /// Counts what `wasm` (valid, as wasm-smith made it) uses.
+    fn add(&mut self, wasm: &[u8]) {
+        use wasmparser::{DataKind, ElementKind, Operator, Payload};
+        let (mut tail_call, mut extended_const, mut memory64, mut table64) =
+            (false, false, false, false);
+        let mut memories = 0;
+        // An extended constant expression is one with arithmetic in it.
+        let extended = |expr: &wasmparser::ConstExpr| {
+            expr.get_operators_reader().into_iter().any(|op| {
+                matches!(
+                    op,
+                    Ok(Operator::I32Add
+                        | Operator::I32Sub
+                        | Operator::I32Mul
+                        | Operator::I64Add
+                        | Operator::I64Sub
+                        | Operator::I64Mul)
+                )
+            })
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            match payload.expect("wasm-smith made a valid module") {
+                Payload::MemorySection(reader) => {
+                    for memory in reader.into_iter().flatten() {
+                        memories += 1;
+                        memory64 |= memory.memory64;
+                    }
+                }
+                Payload::TableSection(reader) => {
+                    for table in reader.into_iter().flatten() {
+                        table64 |= table.ty.table64;
+                    }
+                }
+                Payload::GlobalSection(reader) => {
+                    for global in reader.into_iter().flatten() {
+                        extended_const |= extended(&global.init_expr);
+                    }
+                }
+                Payload::DataSection(reader) => {
+                    for data in reader.into_iter().flatten() {
+                        if let DataKind::Active { offset_expr, .. } = &data.kind {
+                            extended_const |= extended(offset_expr);
+                        }
+                    }
+                }
+                Payload::ElementSection(reader) => {
+                    for element in reader.into_iter().flatten() {
+                        if let ElementKind::Active { offset_expr, .. } = &element.kind {
+                            extended_const |= extended(offset_expr);
+                        }
+                    }
+                }
+                Payload::CodeSectionEntry(body) => {
+                    if let Ok(ops) = body.get_operators_reader() {
+                        tail_call |= ops.into_iter().any(|op| {
+                            matches!(
+                                op,
+                                Ok(Operator::ReturnCall { .. }
+                                    | Operator::ReturnCallIndirect { .. })
+                            )
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.tail_call += u64::from(tail_call);
+        self.extended_const += u64::from(extended_const);
+        self.multi_memory += u64::from(memories > 1);
+        self.memory64 += u64::from(memory64);
+        self.table64 += u64::from(table64);
+    }
 }
 
 impl fmt::Display for Stats {
@@ -227,7 +425,16 @@ impl fmt::Display for Stats {
             kinds.join(", "),
             self.both_exhausted,
             self.one_side_exhausted,
-        )
+        )?;
+        if let Some(c) = &self.wasm3_coverage {
+            write!(
+                f,
+                "; modules with tail calls {}, extended constants {}, several memories {}, \
+                 a 64-bit memory {}, a 64-bit table {}",
+                c.tail_call, c.extended_const, c.multi_memory, c.memory64, c.table64
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -247,22 +454,22 @@ impl SplitMix64 {
     }
 }
 
-fn generate(seed: u64) -> arbitrary::Result<Vec<u8>, String> {
+fn generate(profile: Profile, seed: u64) -> arbitrary::Result<Vec<u8>, String> {
     let mut rng = SplitMix64(seed);
     let bytes: Vec<u8> = (0..INPUT_BYTES / 8)
         .flat_map(|_| rng.next().to_le_bytes())
         .collect();
     let mut u = Unstructured::new(&bytes);
-    let config = config(&mut u).map_err(|e| e.to_string())?;
+    let config = config(profile, &mut u).map_err(|e| e.to_string())?;
     let mut module = wasm_smith::Module::new(config, &mut u).map_err(|e| e.to_string())?;
     let fuel_global = module.ensure_termination(FUEL).map_err(|e| e.to_string())?;
     Ok(export_global(&module.to_bytes(), FUEL_EXPORT, fuel_global))
 }
 
-/// What hoist supports (Wasm 2.0, no relaxed SIMD: its results may differ
+/// What the profile allows (never relaxed SIMD: its results may differ
 /// between engines) and what runs the same everywhere. A few switches are
 /// drawn per seed, so that some modules are dense in one kind of code.
-fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
+fn config(profile: Profile, u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
     // The switches drawn per seed, in a fixed order.
     let simd = u.ratio(2, 3)?;
     let floats = u.ratio(4, 5)?;
@@ -285,6 +492,21 @@ fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
     } else {
         (0, 0)
     };
+    // Drawn after the 2.0 switches, so that a 2.0 seed makes the module it
+    // always has.
+    let wasm3 = profile == Profile::Wasm3;
+    let (min_memories, max_memories) = if wasm3 {
+        // Most modules with a memory get several (of both index types, with
+        // memory64: wasm-smith picks each memory's at random).
+        let min = if min_memories > 0 && u.ratio(2, 3)? {
+            u.int_in_range(2..=MAX_MEMORIES as u32)?
+        } else {
+            min_memories
+        };
+        (min, MAX_MEMORIES)
+    } else {
+        (min_memories, 1)
+    };
 
     Ok(wasm_smith::Config {
         // Wasm 2.0.
@@ -295,14 +517,16 @@ fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         saturating_float_to_int_enabled: true,
         simd_enabled: simd,
         allow_floats: floats,
+        // Wasm 3.0 as far as wasmi implements it, in the 3.0 profile.
+        tail_call_enabled: wasm3,
+        memory64_enabled: wasm3,
+        extended_const_enabled: wasm3,
+        max_memories,
         // Nothing beyond it.
         relaxed_simd_enabled: false,
         threads_enabled: false,
         gc_enabled: false,
         exceptions_enabled: false,
-        tail_call_enabled: false,
-        memory64_enabled: false,
-        extended_const_enabled: false,
         wide_arithmetic_enabled: false,
         custom_page_sizes_enabled: false,
         compact_imports_enabled: false,
@@ -310,7 +534,6 @@ fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         custom_descriptors_enabled: false,
         acquire_release_atomics_enabled: false,
         multibyte_array_access_enabled: false,
-        max_memories: 1,
 
         // Self-contained and callable.
         max_imports: 0,
@@ -329,6 +552,7 @@ fn config(u: &mut Unstructured) -> arbitrary::Result<wasm_smith::Config> {
         max_table_elements: 100,
         table_max_size_required: true,
         max_memory32_bytes: 16 * 65536,
+        max_memory64_bytes: 16 * 65536,
         memory_max_size_required: true,
         max_instructions,
         max_data_segments: 10,
@@ -635,6 +859,8 @@ fn show_args(args: &[Value]) -> String {
 // Running one module in both engines
 
 struct Run<'a> {
+    /// The test's name, for messages.
+    test: &'static str,
     seed: u64,
     stats: &'a mut Stats,
     /// Print each call before making it (`HOIST_DIFF_VERBOSE`).
@@ -701,6 +927,11 @@ impl Run<'_> {
                     Err(err) => wasmi_outcome(&err),
                 };
                 if h.is_stack_overflow() != w.is_stack_overflow() {
+                    eprintln!(
+                        "{} seed {}: only one engine exhausted the stack while \
+                         instantiating: hoist {h}; wasmi {w}",
+                        self.test, self.seed
+                    );
                     return Err(Stop::OneSidedExhaustion);
                 }
                 // wasmi reports segments that do not fit as an error of its
@@ -728,7 +959,12 @@ impl Run<'_> {
             let ty = hf.ty(&hs);
             for args in argument_lists(ty.params()) {
                 if self.verbose {
-                    eprintln!("seed {}: call {name:?} {}", self.seed, show_args(&args));
+                    eprintln!(
+                        "{} seed {}: call {name:?} {}",
+                        self.test,
+                        self.seed,
+                        show_args(&args)
+                    );
                 }
                 exports.refuel(&mut hs, &mut ws);
                 let h = call_hoist(&mut hs, *hf, &args, ty.results().len(), &exports);
@@ -748,7 +984,9 @@ impl Run<'_> {
                         // Fuel is spent on each call and loop iteration, so
                         // what hoist spent bounds the depth it reached.
                         eprintln!(
-                            "seed {}: only one engine exhausted the stack ({} fuel spent in hoist): {}",
+                            "{} seed {}: only one engine exhausted the stack \
+                             ({} fuel spent in hoist): {}",
+                            self.test,
                             self.seed,
                             FUEL as i32 - exports.fuel_left(&mut hs),
                             context()
