@@ -13,9 +13,7 @@
 //! cannot slip between a waiter's check and its sleep. Waiters are woken in
 //! the order they came. A notify wakes both kinds.
 
-#[cfg(not(target_os = "linux"))]
-use std::sync::atomic::AtomicU32;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -95,7 +93,17 @@ pub unsafe fn wait32(address: usize, expected: u32, timeout_ns: i64) -> u64 {
             Some(deadline) => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if left.is_zero() {
-                    return WAIT_TIMED_OUT;
+                    // No time to sleep, but the value is still compared
+                    // first: a zero timeout on a changed word is
+                    // "not-equal", not "timed-out".
+                    // SAFETY: as for the futex below; the memory is shared,
+                    // so the load is atomic like every other thread's.
+                    let cell = unsafe { AtomicU32::from_ptr(address as *mut u32) };
+                    return if cell.load(Ordering::SeqCst) == expected {
+                        WAIT_TIMED_OUT
+                    } else {
+                        WAIT_NOT_EQUAL
+                    };
                 }
                 Some(libc::timespec {
                     tv_sec: left.as_secs() as libc::time_t,
@@ -213,7 +221,6 @@ fn queue_notify(address: usize, count: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicU32;
 
     #[test]
     fn wait_checks_the_value_and_times_out() {
@@ -224,6 +231,13 @@ mod tests {
             assert_eq!(wait32(address, 4, -1), WAIT_NOT_EQUAL);
             assert_eq!(wait32(address, 5, 1_000_000), WAIT_TIMED_OUT);
             assert_eq!(wait32(address, 5, 0), WAIT_TIMED_OUT);
+            // A zero timeout still compares first (threads/atomic.wast).
+            assert_eq!(wait32(address, 4, 0), WAIT_NOT_EQUAL);
+            assert_eq!(wait32(address, 4, 1), WAIT_NOT_EQUAL);
+            let wide = AtomicU64::new(7);
+            let wide = &wide as *const AtomicU64 as usize;
+            assert_eq!(wait64(wide, 6, 0), WAIT_NOT_EQUAL);
+            assert_eq!(wait64(wide, 7, 0), WAIT_TIMED_OUT);
         }
         assert_eq!(notify(address, 10), 0);
     }
