@@ -44,6 +44,7 @@ fn suites() -> Vec<(Suite, WasmFeatures)> {
         (Proposal::RelaxedSimd, wasm3),
         // The exception scripts also use tail calls and GC types.
         (Proposal::ExceptionHandling, wasm3),
+        (Proposal::GC, wasm3),
         (Proposal::ExtendedConst, with(WasmFeatures::EXTENDED_CONST)),
         (
             Proposal::FunctionReferences,
