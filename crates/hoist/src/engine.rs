@@ -125,6 +125,17 @@ impl Config {
         self
     }
 
+    /// The most bytes of GC objects (the GC proposal's structs and
+    /// arrays) a store's heap may hold: an allocation that does not fit
+    /// after a full collection traps with "out of GC heap memory". Default
+    /// 1 GiB; at most [`MAX_GC_HEAP_LIMIT`](crate::MAX_GC_HEAP_LIMIT) (larger
+    /// values are taken as that). The copying collector reserves as much
+    /// address space again to copy into.
+    pub fn max_gc_heap(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.max_gc_heap = bytes.min(hoist_environ::MAX_GC_HEAP_LIMIT);
+        self
+    }
+
     /// The most elements any table may reach (as `max_memory_size`).
     pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
         self.tunables.max_table_elements = elements;

@@ -37,6 +37,7 @@ pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::{FunctionCode, Module};
+pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
 pub use hoist_runtime::gc::GcStats;
 pub use store::{AsContextMut, Store, StoreContextMut};
 pub use trap::{FrameInfo, Trap, TrapCode, WasmException};

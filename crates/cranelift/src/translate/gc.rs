@@ -423,13 +423,18 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .imul_imm_u(len64, i64::from(layout.elem_size()));
-        let end = self.builder.ins().iadd(start, bytes);
         match init {
-            Some(value) => self.fill_loop(start, end, layout.elem_size(), layout.elem, value),
+            Some(value) => {
+                let end = self.builder.ins().iadd(start, bytes);
+                self.fill_loop(start, end, layout.elem_size(), layout.elem, value)
+            }
             None => {
                 // Zero the elements a word at a time, up to the end of the
-                // object (its size is a multiple of 8 past the elements).
-                let end = self.builder.ins().iadd_imm_u(end, 7);
+                // object: the elements start 8-aligned and the object's
+                // size rounds them up to a multiple of 8.
+                let rounded = self.builder.ins().iadd_imm_u(bytes, 7);
+                let rounded = self.builder.ins().band_imm_s(rounded, -8);
+                let end = self.builder.ins().iadd(start, rounded);
                 let zero = self.builder.ins().iconst(types::I64, 0);
                 self.fill_loop(start, end, 8, GcFieldKind::Int(8), zero);
             }

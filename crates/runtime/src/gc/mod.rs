@@ -35,8 +35,11 @@
 //!
 //! # Limits
 //!
-//! A space grows (up to the store's maximum, `--max-gc-heap`) when a
-//! collection leaves it more than a third full; an allocation that does
+//! A space grows (up to the store's maximum, `--max-gc-heap`) to three
+//! times what survived a collection, when that is more than it holds, so
+//! the mutator gets at least twice the live data to allocate in between
+//! collections (each collection then costs at most half a byte copied per
+//! byte allocated); an allocation that does
 //! not fit after a full collection at the maximum fails, and compiled code
 //! traps with "out of GC heap memory".
 
@@ -275,7 +278,9 @@ impl GcStore {
         let wanted = (3 * live).max(live + u64::from(size));
         let capacity = u64::from(heap.capacity());
         if wanted > capacity {
-            let target = wanted.max(2 * capacity).min(u64::from(heap.max()));
+            // In whole MiB, so a slowly growing live set does not grow the
+            // heap (and change its protection) a page at a time.
+            let target = wanted.next_multiple_of(1 << 20).min(u64::from(heap.max()));
             // A failed mprotect leaves the capacity as it was: the
             // allocation then fails as out of memory.
             let _ = heap.grow_to(target as u32);
