@@ -247,10 +247,10 @@ fn simd_programs_compile_for_x86_64_and_aarch64_and_riscv64_refuses_them() {
     }
 }
 
-/// `splay`, the GC program (structs and casts; a splay tree of 8000 nodes
-/// rebuilt 450 times): its expected output from the .wasm and from an
-/// artifact, with a GC heap small enough (4 MiB) that it collects many
-/// times.
+/// `splay`, the GC program (structs, arrays and casts; a splay tree of
+/// 8000 nodes with payloads, about 20 MiB live): its expected output from
+/// the .wasm and from an artifact, with the default GC heap and with one
+/// just large enough (24 MiB) that it collects often.
 #[test]
 fn splay_runs_with_its_expected_output_from_wasm_and_artifact() {
     let dir = scratch("splay");
@@ -261,7 +261,7 @@ fn splay_runs_with_its_expected_output_from_wasm_and_artifact() {
     let artifact = dir.join("splay.hwasm");
     compile(&program, &artifact, &[]);
     for (module, how) in [(&program, "wasm"), (&artifact, "artifact")] {
-        for heap in [None, Some("4MiB")] {
+        for heap in [None, Some("24MiB")] {
             let mut args = vec!["--dir", ".", "--preload", &preload];
             if let Some(heap) = heap {
                 args.extend(["--max-gc-heap", heap]);
