@@ -13,8 +13,8 @@
 mod support;
 
 use hoist::{
-    AnyRef, Config, Engine, ExternType, Func, HeapType, Instance, Linker, Module, Store,
-    StructRef, Trap, TrapCode, Val, ValType,
+    AnyRef, Config, Engine, ExternType, Func, HeapType, Instance, Linker, Module, Store, StructRef,
+    Trap, TrapCode, Val, ValType,
 };
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -205,50 +205,55 @@ fn roots_instance(max_heap: u64, stress: bool) -> (Store<Arc<Mutex<Kept>>>, Inst
     };
     let pair_ty = pair.heap;
     assert!(matches!(pair_ty, HeapType::Concrete(_)));
-    let observe = Func::new(&mut store, observe_ty, move |mut caller, params, results| {
-        let Val::AnyRef(Some(list)) = &params[0] else {
-            panic!("observe got {:?}", params[0]);
-        };
-        let Val::I64(expected) = params[1] else {
-            panic!("observe got {:?}", params[1]);
-        };
-        // Walk the list through the API, allocating on the way (each
-        // allocation collects under stress, moving the list).
-        let mut sum = 0;
-        let mut at = list.as_struct(&mut caller).unwrap().unwrap();
-        loop {
-            let _garbage = StructRef::new(&mut caller, pair_ty, &[Val::I64(-7), Val::AnyRef(None)])
-                .unwrap();
-            let Val::I64(v) = at.field(&mut caller, 0).unwrap() else {
-                panic!("not an i64")
+    let observe = Func::new(
+        &mut store,
+        observe_ty,
+        move |mut caller, params, results| {
+            let Val::AnyRef(Some(list)) = &params[0] else {
+                panic!("observe got {:?}", params[0]);
             };
-            sum += v;
-            match at.field(&mut caller, 1).unwrap() {
-                Val::AnyRef(Some(next)) => at = next.as_struct(&mut caller).unwrap().unwrap(),
-                Val::AnyRef(None) => break,
-                other => panic!("next is {other:?}"),
+            let Val::I64(expected) = params[1] else {
+                panic!("observe got {:?}", params[1]);
+            };
+            // Walk the list through the API, allocating on the way (each
+            // allocation collects under stress, moving the list).
+            let mut sum = 0;
+            let mut at = list.as_struct(&mut caller).unwrap().unwrap();
+            loop {
+                let _garbage =
+                    StructRef::new(&mut caller, pair_ty, &[Val::I64(-7), Val::AnyRef(None)])
+                        .unwrap();
+                let Val::I64(v) = at.field(&mut caller, 0).unwrap() else {
+                    panic!("not an i64")
+                };
+                sum += v;
+                match at.field(&mut caller, 1).unwrap() {
+                    Val::AnyRef(Some(next)) => at = next.as_struct(&mut caller).unwrap().unwrap(),
+                    Val::AnyRef(None) => break,
+                    other => panic!("next is {other:?}"),
+                }
             }
-        }
-        assert_eq!(sum, expected, "the host sees the list's contents");
-        // Keep a struct of the host's own pointing at the list ...
-        let keep = StructRef::new(
-            &mut caller,
-            pair_ty,
-            &[Val::I64(sum), Val::AnyRef(Some(*list))],
-        )
-        .unwrap();
-        AnyRef::from(keep).keep(&mut caller).unwrap();
-        caller.data().lock().unwrap().structs.push(keep);
-        // ... and return another.
-        let fresh = StructRef::new(
-            &mut caller,
-            pair_ty,
-            &[Val::I64(sum), Val::AnyRef(Some(*list))],
-        )
-        .unwrap();
-        results[0] = Val::AnyRef(Some(fresh.into()));
-        Ok(())
-    });
+            assert_eq!(sum, expected, "the host sees the list's contents");
+            // Keep a struct of the host's own pointing at the list ...
+            let keep = StructRef::new(
+                &mut caller,
+                pair_ty,
+                &[Val::I64(sum), Val::AnyRef(Some(*list))],
+            )
+            .unwrap();
+            AnyRef::from(keep).keep(&mut caller).unwrap();
+            caller.data().lock().unwrap().structs.push(keep);
+            // ... and return another.
+            let fresh = StructRef::new(
+                &mut caller,
+                pair_ty,
+                &[Val::I64(sum), Val::AnyRef(Some(*list))],
+            )
+            .unwrap();
+            results[0] = Val::AnyRef(Some(fresh.into()));
+            Ok(())
+        },
+    );
     let recall_ty = import("recall");
     let recall = Func::new(&mut store, recall_ty, |caller, params, results| {
         let Val::I32(i) = params[0] else {
@@ -358,9 +363,16 @@ fn the_host_makes_and_inspects_objects() {
         panic!("{:?}", results[0])
     };
     let s = s.as_struct(&mut store).unwrap().unwrap();
-    assert_eq!(s.field(&mut store, 0).unwrap().i32(), Some(0xff), "packed, zero-extended");
+    assert_eq!(
+        s.field(&mut store, 0).unwrap().i32(),
+        Some(0xff),
+        "packed, zero-extended"
+    );
     assert_eq!(s.field(&mut store, 1).unwrap().i32(), Some(7));
-    assert!(s.set_field(&mut store, 0, Val::I32(1)).is_err(), "immutable");
+    assert!(
+        s.set_field(&mut store, 0, Val::I32(1)).is_err(),
+        "immutable"
+    );
     let Val::AnyRef(Some(a)) = s.field(&mut store, 2).unwrap() else {
         panic!()
     };
@@ -375,7 +387,8 @@ fn the_host_makes_and_inspects_objects() {
         i31.as_i31(&mut store).unwrap().map(hoist::I31::get_i32),
         Some(-3)
     );
-    s.set_field(&mut store, 2, Val::AnyRef(Some(a.into()))).unwrap();
+    s.set_field(&mut store, 2, Val::AnyRef(Some(a.into())))
+        .unwrap();
     let take = instance.get_func(&mut store, "take").unwrap();
     take.call(&mut store, &[Val::AnyRef(Some(s.into()))], &mut results)
         .unwrap();
@@ -392,7 +405,9 @@ fn the_host_makes_and_inspects_objects() {
 }
 
 /// Peak resident set (KiB) and output of `hoist ARGS` as a child process,
-/// measured by the kernel (`wait4`).
+/// measured by the kernel (`wait4`, which also reaps the child: hence no
+/// `Child::wait`).
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&str]) -> (std::process::ExitStatus, String, String, i64) {
     use std::io::Read;
     use std::os::unix::process::ExitStatusExt;
@@ -468,7 +483,10 @@ fn the_stress_guest_allocates_10_gib_with_a_bounded_resident_set() {
 #[test]
 fn a_live_set_past_max_gc_heap_traps_with_the_message() {
     let wat = stress_wat();
-    for spelling in [&["--max-gc-heap", "16MiB"][..], &["-W", "max-gc-heap=16MiB"]] {
+    for spelling in [
+        &["--max-gc-heap", "16MiB"][..],
+        &["-W", "max-gc-heap=16MiB"],
+    ] {
         let mut args = vec!["run"];
         args.extend_from_slice(spelling);
         args.extend(["--invoke", "hoard", wat.to_str().unwrap(), "10000000"]);

@@ -89,9 +89,7 @@ impl FuncEnvironment<'_> {
             ctx,
             self.offsets.store_context_gc_limit() as i32,
         );
-        let full = builder
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThan, end, limit);
+        let full = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, limit);
         let fast = builder.create_block();
         let slow = builder.create_block();
         let done = builder.create_block();
@@ -182,10 +180,11 @@ impl FuncEnvironment<'_> {
             entry,
             self.offsets.gc_type_entry_depth() as i32,
         );
-        let deep_enough =
-            builder
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, actual_depth, i64::from(depth));
+        let deep_enough = builder.ins().icmp_imm_u(
+            IntCC::UnsignedGreaterThanOrEqual,
+            actual_depth,
+            i64::from(depth),
+        );
         let zero = builder.ins().iconst(types::I8, 0);
         builder
             .ins()

@@ -304,7 +304,9 @@ mod tests {
             [
                 field(WasmStorageType::I8),
                 field(WasmStorageType::Val(WasmValType::I64)),
-                field(WasmStorageType::Val(WasmValType::Ref(WasmRefType::EXTERNREF))),
+                field(WasmStorageType::Val(WasmValType::Ref(
+                    WasmRefType::EXTERNREF,
+                ))),
                 field(WasmStorageType::I16),
                 field(WasmStorageType::Val(WasmValType::FUNCREF)),
             ]

@@ -271,7 +271,9 @@ impl Module {
             .collect();
         let gc_ref = |ty: WasmValType| crate::gc::is_gc_ref(ty, &is_func);
         let in_types = self.types.values().any(|t| match &t.composite {
-            WasmCompositeType::Func(f) => f.params.iter().chain(f.results.iter()).any(|t| gc_ref(*t)),
+            WasmCompositeType::Func(f) => {
+                f.params.iter().chain(f.results.iter()).any(|t| gc_ref(*t))
+            }
             // A module with struct or array types makes objects.
             _ => true,
         });

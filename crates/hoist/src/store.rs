@@ -381,9 +381,10 @@ impl<T> StoreInner<T> {
             .global_handles
             .entry(definition as usize)
             .or_insert_with(|| {
-                let traced = ty.content().as_ref().is_some_and(|_| {
-                    self.engine.types().is_gc_ref(ty.content().to_wasm())
-                });
+                let traced = ty
+                    .content()
+                    .as_ref()
+                    .is_some_and(|_| self.engine.types().is_gc_ref(ty.content().to_wasm()));
                 self.globals.push(GlobalData {
                     definition,
                     ty,

@@ -82,8 +82,7 @@ impl Val {
             Val::ExnRef(Some(_)) => heap == H::Exn,
             Val::AnyRef(Some(a)) => {
                 drop(types);
-                a.word(store)
-                    .is_ok_and(|w| word_matches(store, w, heap))
+                a.word(store).is_ok_and(|w| word_matches(store, w, heap))
             }
             _ => false,
         }
@@ -272,7 +271,10 @@ impl ExternRef {
     /// If the store already holds 2^30 host values.
     pub fn new<T>(store: &mut Store<T>, value: impl Any + Send + Sync) -> ExternRef {
         let index = store.inner.externrefs.len() as u32;
-        assert!(index <= MAX_HOST_INDEX, "a store holds at most 2^30 host values");
+        assert!(
+            index <= MAX_HOST_INDEX,
+            "a store holds at most 2^30 host values"
+        );
         store.inner.externrefs.push(Box::new(value));
         ExternRef::host(index)
     }

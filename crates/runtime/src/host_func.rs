@@ -94,8 +94,7 @@ impl HostPanic {
 unsafe extern "C" {
     /// `helpers.c`: the `array_call` of every host function; calls
     /// [`hoist_host_call_impl`] with the trampoline's frame.
-    fn hoist_host_call(funcref: *mut VMFuncRef, caller_vmctx: *mut u8, values: *mut ValRaw)
-        -> u64;
+    fn hoist_host_call(funcref: *mut VMFuncRef, caller_vmctx: *mut u8, values: *mut ValRaw) -> u64;
 }
 
 /// Called by the wasm-to-host trampoline (through `hoist_host_call`, which

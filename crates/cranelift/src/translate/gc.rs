@@ -23,8 +23,8 @@ use hoist_environ::gc::{
     TYPE_ID_MASK,
 };
 use hoist_environ::{
-    Builtin, GcArrayLayout, GcFieldKind, GcLayout, GcStructLayout,
-    TrapCode, TypeIndex, TypeRef, WasmHeapType, WasmRefType, WasmResult,
+    Builtin, GcArrayLayout, GcFieldKind, GcLayout, GcStructLayout, TrapCode, TypeIndex, TypeRef,
+    WasmHeapType, WasmRefType, WasmResult,
 };
 use wasmparser::{FuncValidator, ValidatorResources, WasmModuleResources};
 
@@ -57,7 +57,11 @@ macro_rules! gc_operators {
         fn visit_array_new_default(&mut self, array_type_index: u32) -> Self::Output {
             self.translate_array_new(array_type_index, true)
         }
-        fn visit_array_new_fixed(&mut self, array_type_index: u32, array_size: u32) -> Self::Output {
+        fn visit_array_new_fixed(
+            &mut self,
+            array_type_index: u32,
+            array_size: u32,
+        ) -> Self::Output {
             self.translate_array_new_fixed(array_type_index, array_size)
         }
         fn visit_array_new_data(
@@ -275,9 +279,7 @@ impl FuncTranslator<'_, '_> {
                 let c = self.builder.func.dfg.constants.insert(vec![0u8; 16].into());
                 self.builder.ins().vconst(types::I8X16, c)
             }
-            GcFieldKind::GcRef | GcFieldKind::FuncRef | GcFieldKind::ExnRef => {
-                ins.iconst(ptr, 0)
-            }
+            GcFieldKind::GcRef | GcFieldKind::FuncRef | GcFieldKind::ExnRef => ins.iconst(ptr, 0),
         }
     }
 
@@ -307,7 +309,9 @@ impl FuncTranslator<'_, '_> {
     /// The address of element `index` (an i32, checked against the
     /// length) of array `array` (non-null).
     fn array_elem_address(&mut self, array: Value, index: Value, elem_size: u32) -> Value {
-        let len_at = self.env.gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
+        let len_at = self
+            .env
+            .gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
         let len = self
             .builder
             .ins()
@@ -321,7 +325,9 @@ impl FuncTranslator<'_, '_> {
             .trapnz(oob, trap_code(TrapCode::ArrayOutOfBounds));
         let index = self.builder.ins().uextend(self.env.pointer_type, index);
         let scaled = self.builder.ins().imul_imm_u(index, i64::from(elem_size));
-        let elems = self.env.gc_address(&mut self.builder, array, ARRAY_ELEMS_OFFSET);
+        let elems = self
+            .env
+            .gc_address(&mut self.builder, array, ARRAY_ELEMS_OFFSET);
         self.builder.ins().iadd(elems, scaled)
     }
 
@@ -354,7 +360,12 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    pub(crate) fn translate_struct_get(&mut self, ty: u32, field: u32, signed: bool) -> WasmResult<()> {
+    pub(crate) fn translate_struct_get(
+        &mut self,
+        ty: u32,
+        field: u32,
+        signed: bool,
+    ) -> WasmResult<()> {
         if !self.reachable {
             return Ok(());
         }
@@ -399,7 +410,9 @@ impl FuncTranslator<'_, '_> {
         let size = self.builder.ins().band_imm_s(bytes, -8);
         let header = self.header(ty, KIND_ARRAY);
         let obj = self.env.gc_alloc(&mut self.builder, header, size);
-        let len_at = self.env.gc_address(&mut self.builder, obj, ARRAY_LENGTH_OFFSET);
+        let len_at = self
+            .env
+            .gc_address(&mut self.builder, obj, ARRAY_LENGTH_OFFSET);
         self.builder.ins().store(gc_flags(true), len, len_at, 0);
         obj
     }
@@ -411,13 +424,11 @@ impl FuncTranslator<'_, '_> {
         let ty = TypeIndex::from_u32(ty);
         let layout = self.array_layout(ty);
         let len = self.pop();
-        let init = if default {
-            None
-        } else {
-            Some(self.pop())
-        };
+        let init = if default { None } else { Some(self.pop()) };
         let obj = self.alloc_array(ty, &layout, len);
-        let start = self.env.gc_address(&mut self.builder, obj, ARRAY_ELEMS_OFFSET);
+        let start = self
+            .env
+            .gc_address(&mut self.builder, obj, ARRAY_ELEMS_OFFSET);
         let len64 = self.builder.ins().uextend(self.env.pointer_type, len);
         let bytes = self
             .builder
@@ -452,7 +463,9 @@ impl FuncTranslator<'_, '_> {
         let values = self.popn(n as usize);
         let len = self.builder.ins().iconst(types::I32, i64::from(n));
         let obj = self.alloc_array(ty, &layout, len);
-        let base = self.env.gc_address(&mut self.builder, obj, ARRAY_ELEMS_OFFSET);
+        let base = self
+            .env
+            .gc_address(&mut self.builder, obj, ARRAY_ELEMS_OFFSET);
         for (i, value) in values.into_iter().enumerate() {
             let offset = i as i64 * i64::from(layout.elem_size());
             let at = self.builder.ins().iadd_imm_u(base, offset);
@@ -465,7 +478,12 @@ impl FuncTranslator<'_, '_> {
     /// `array.new_data` / `array.new_elem`: the runtime allocates and
     /// copies; 0 back means the heap is full, 1 the range is outside the
     /// segment.
-    pub(crate) fn translate_array_new_segment(&mut self, ty: u32, segment: u32, data: bool) -> WasmResult<()> {
+    pub(crate) fn translate_array_new_segment(
+        &mut self,
+        ty: u32,
+        segment: u32,
+        data: bool,
+    ) -> WasmResult<()> {
         if !self.reachable {
             return Ok(());
         }
@@ -478,9 +496,9 @@ impl FuncTranslator<'_, '_> {
         } else {
             (Builtin::ArrayNewElem, TrapCode::TableOutOfBounds)
         };
-        let obj = self
-            .env
-            .call_builtin(&mut self.builder, builtin, &[header, segment, offset, len]);
+        let obj =
+            self.env
+                .call_builtin(&mut self.builder, builtin, &[header, segment, offset, len]);
         self.builder
             .ins()
             .trapz(obj, trap_code(TrapCode::GcHeapOutOfMemory));
@@ -521,7 +539,9 @@ impl FuncTranslator<'_, '_> {
         }
         let array = self.pop();
         self.null_check(array, TrapCode::NullArrayReference);
-        let at = self.env.gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
+        let at = self
+            .env
+            .gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
         let len = self.builder.ins().load(types::I32, gc_flags(true), at, 0);
         self.push(len);
         Ok(())
@@ -536,7 +556,9 @@ impl FuncTranslator<'_, '_> {
         let (array, offset, value) = self.pop3();
         self.null_check(array, TrapCode::NullArrayReference);
         // offset + n <= len, in 64 bits (no overflow).
-        let len_at = self.env.gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
+        let len_at = self
+            .env
+            .gc_address(&mut self.builder, array, ARRAY_LENGTH_OFFSET);
         let len = self
             .builder
             .ins()
@@ -552,7 +574,9 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(oob, trap_code(TrapCode::ArrayOutOfBounds));
-        let elems = self.env.gc_address(&mut self.builder, array, ARRAY_ELEMS_OFFSET);
+        let elems = self
+            .env
+            .gc_address(&mut self.builder, array, ARRAY_ELEMS_OFFSET);
         let size = i64::from(layout.elem_size());
         let from = self.builder.ins().imul_imm_u(offset, size);
         let start = self.builder.ins().iadd(elems, from);
@@ -657,9 +681,7 @@ impl FuncTranslator<'_, '_> {
             // Every non-null reference of the hierarchy.
             H::Any | H::Extern | H::Func | H::Exn => self.builder.ins().iconst(types::I8, 1),
             // Only null.
-            H::None | H::NoExtern | H::NoFunc | H::NoExn => {
-                self.builder.ins().iconst(types::I8, 0)
-            }
+            H::None | H::NoExtern | H::NoFunc | H::NoExn => self.builder.ins().iconst(types::I8, 0),
             // An i31 or an object: not a host value.
             H::Eq => {
                 let low = self.builder.ins().band_imm_u(r, 3);
@@ -670,7 +692,8 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().icmp_imm_u(IntCC::NotEqual, low, 0)
             }
             H::Struct | H::Array | H::Concrete(_) => {
-                let concrete_func = matches!(heap, H::Concrete(t) if self.env.module.is_func_type(t));
+                let concrete_func =
+                    matches!(heap, H::Concrete(t) if self.env.module.is_func_type(t));
                 if concrete_func {
                     let H::Concrete(TypeRef::Module(ty)) = heap else {
                         unreachable!("module types only in function bodies")
@@ -701,10 +724,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.seal_block(object);
         self.builder.switch_to_block(object);
         let at = self.env.gc_address(&mut self.builder, r, 0);
-        let header = self
-            .builder
-            .ins()
-            .load(types::I32, gc_flags(true), at, 0);
+        let header = self.builder.ins().load(types::I32, gc_flags(true), at, 0);
         match heap {
             WasmHeapType::Struct | WasmHeapType::Array => {
                 let kind = self.builder.ins().band_imm_u(header, i64::from(KIND_MASK));
@@ -718,14 +738,21 @@ impl FuncTranslator<'_, '_> {
                     .icmp_imm_u(IntCC::Equal, kind, i64::from(want))
             }
             WasmHeapType::Concrete(TypeRef::Module(ty)) => {
-                let id = self.builder.ins().band_imm_u(header, i64::from(TYPE_ID_MASK));
+                let id = self
+                    .builder
+                    .ins()
+                    .band_imm_u(header, i64::from(TYPE_ID_MASK));
                 self.env.gc_subtype_check(&mut self.builder, id, ty)
             }
             other => unreachable!("not an object type: {other:?}"),
         }
     }
 
-    pub(crate) fn translate_ref_test(&mut self, hty: wasmparser::HeapType, nullable: bool) -> WasmResult<()> {
+    pub(crate) fn translate_ref_test(
+        &mut self,
+        hty: wasmparser::HeapType,
+        nullable: bool,
+    ) -> WasmResult<()> {
         if self.reachable {
             let heap = hoist_environ::heap_type(hty)?;
             let r = self.pop();
@@ -736,7 +763,11 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    pub(crate) fn translate_ref_cast(&mut self, hty: wasmparser::HeapType, nullable: bool) -> WasmResult<()> {
+    pub(crate) fn translate_ref_cast(
+        &mut self,
+        hty: wasmparser::HeapType,
+        nullable: bool,
+    ) -> WasmResult<()> {
         if self.reachable {
             let heap = hoist_environ::heap_type(hty)?;
             let r = self.pop();

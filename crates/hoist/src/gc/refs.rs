@@ -71,7 +71,9 @@ pub struct StructRef(pub(crate) RootSlot);
 pub struct ArrayRef(pub(crate) RootSlot);
 
 fn unrooted() -> anyhow::Error {
-    anyhow!("the reference was unrooted (it belongs to a host call that has returned, or was released)")
+    anyhow!(
+        "the reference was unrooted (it belongs to a host call that has returned, or was released)"
+    )
 }
 
 /// The reference word behind a root slot.
@@ -182,12 +184,16 @@ impl From<ArrayRef> for AnyRef {
     }
 }
 
-/// The engine type behind `ty`, which must be a struct (or array) type.
+/// Each field's (or an array's element's) unpacked type and mutability.
+type Fields = Vec<(WasmValType, bool)>;
+
+/// The engine type behind `ty`, which must be a struct (or array) type:
+/// its id, layout and fields.
 fn defined_type<T>(
     store: &mut StoreInner<T>,
     ty: HeapType,
     array: bool,
-) -> Result<(u32, GcLayout, Vec<(WasmValType, bool)>)> {
+) -> Result<(u32, GcLayout, Fields)> {
     store.sync_gc_types();
     let HeapType::Concrete(id) = ty else {
         bail!("{ty:?} is not a defined struct or array type");
@@ -197,10 +203,11 @@ fn defined_type<T>(
     let Some(sub) = types.get(id) else {
         bail!("no type {id} in this engine");
     };
-    let fields: Vec<(WasmValType, bool)> = match (&sub.composite, array) {
-        (WasmCompositeType::Struct(fields), false) => {
-            fields.iter().map(|f| (unpacked(f.storage), f.mutable)).collect()
-        }
+    let fields: Fields = match (&sub.composite, array) {
+        (WasmCompositeType::Struct(fields), false) => fields
+            .iter()
+            .map(|f| (unpacked(f.storage), f.mutable))
+            .collect(),
         (WasmCompositeType::Array(f), true) => vec![(unpacked(f.storage), f.mutable)],
         _ => bail!(
             "type {id} is not a{} type",
@@ -309,7 +316,12 @@ impl StructRef {
 
 impl ArrayRef {
     /// A new array of defined type `ty` with `len` copies of `elem`.
-    pub fn new(mut store: impl AsContextMut, ty: HeapType, elem: &Val, len: u32) -> Result<ArrayRef> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        ty: HeapType,
+        elem: &Val,
+        len: u32,
+    ) -> Result<ArrayRef> {
         let store = store.as_context_mut().0;
         let (id, layout, types) = defined_type(store, ty, true)?;
         let GcLayout::Array(layout) = layout else {
@@ -330,7 +342,11 @@ impl ArrayRef {
     }
 
     /// A new array of defined type `ty` holding `elems`.
-    pub fn new_fixed(mut store: impl AsContextMut, ty: HeapType, elems: &[Val]) -> Result<ArrayRef> {
+    pub fn new_fixed(
+        mut store: impl AsContextMut,
+        ty: HeapType,
+        elems: &[Val],
+    ) -> Result<ArrayRef> {
         let store = store.as_context_mut().0;
         let (id, layout, types) = defined_type(store, ty, true)?;
         let GcLayout::Array(layout) = layout else {

@@ -122,7 +122,10 @@ impl GcRoots {
     /// not kept.
     pub(crate) fn exit_scope(&mut self, mark: usize) {
         self.scopes.pop();
-        let made: Vec<u32> = self.scope_log.drain(mark.min(self.scope_log.len())..).collect();
+        let made: Vec<u32> = self
+            .scope_log
+            .drain(mark.min(self.scope_log.len())..)
+            .collect();
         for index in made {
             let entry = &self.slots[index as usize];
             if entry.live && !entry.kept {

@@ -21,12 +21,22 @@ unsafe extern "C" {
     pub(crate) fn gc_alloc(vmctx: *mut u8, size: u64) -> u64;
     /// `helpers.c`: `array_new_data` with the calling frame.
     #[link_name = "hoist_array_new_data"]
-    pub(crate) fn array_new_data(vmctx: *mut u8, header: u64, data: u64, offset: u64, len: u64)
-        -> u64;
+    pub(crate) fn array_new_data(
+        vmctx: *mut u8,
+        header: u64,
+        data: u64,
+        offset: u64,
+        len: u64,
+    ) -> u64;
     /// `helpers.c`: `array_new_elem` with the calling frame.
     #[link_name = "hoist_array_new_elem"]
-    pub(crate) fn array_new_elem(vmctx: *mut u8, header: u64, elem: u64, offset: u64, len: u64)
-        -> u64;
+    pub(crate) fn array_new_elem(
+        vmctx: *mut u8,
+        header: u64,
+        elem: u64,
+        offset: u64,
+        len: u64,
+    ) -> u64;
 }
 
 /// The instance behind `vmctx`, its store context and GC state.
@@ -271,10 +281,9 @@ pub(crate) unsafe extern "C" fn array_copy(
     let (Some((_, ObjectKind::Array)), Some(heap)) = (gc.object_type(src as u32), gc.heap()) else {
         return 1;
     };
-    let (Some((from, kind)), Some((to, _))) = (
-        gc.array_elem(src as u32, si),
-        gc.array_elem(dst as u32, di),
-    ) else {
+    let (Some((from, kind)), Some((to, _))) =
+        (gc.array_elem(src as u32, si), gc.array_elem(dst as u32, di))
+    else {
         return 1;
     };
     let bytes = n as usize * kind.size() as usize;

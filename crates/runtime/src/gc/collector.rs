@@ -17,7 +17,6 @@ use super::types::GcTypes;
 use hoist_environ::gc::{
     ARRAY_ELEMS_OFFSET, ARRAY_LENGTH_OFFSET, GC_ALIGN, KIND_ARRAY, KIND_MASK, TYPE_ID_MASK,
 };
-use hoist_environ::{GcFieldKind, GcLayout};
 
 /// Header word of an object that has been copied; its second word holds
 /// the new offset.
@@ -70,17 +69,17 @@ impl<'a> Copier<'a> {
     /// # Safety
     /// `offset` must be a live object of this heap.
     unsafe fn object_size(&self, offset: u32, header: u32) -> u32 {
-        let layout = self.types.layout(header & TYPE_ID_MASK);
-        match layout {
-            Some(GcLayout::Struct(s)) => s.size,
-            Some(GcLayout::Array(a)) => {
-                // SAFETY: per the contract; arrays have a length word.
-                let len = unsafe { self.heap.read_u32(offset + ARRAY_LENGTH_OFFSET) };
-                a.size(len).unwrap_or(u32::MAX)
-            }
+        let Some(trace) = self.types.trace(header & TYPE_ID_MASK) else {
             // Every object's type is in the table (see `super::types`).
-            None => unreachable!("an object of unknown type {header:#x} at {offset:#x}"),
+            unreachable!("an object of unknown type {header:#x} at {offset:#x}")
+        };
+        if trace.size != 0 {
+            return trace.size;
         }
+        // SAFETY: per the contract; arrays have a length word.
+        let len = unsafe { self.heap.read_u32(offset + ARRAY_LENGTH_OFFSET) };
+        let bytes = u64::from(ARRAY_ELEMS_OFFSET) + u64::from(len) * u64::from(trace.elem_size);
+        bytes.next_multiple_of(u64::from(GC_ALIGN)) as u32
     }
 
     /// The new value of a reference word `raw`: an object's new offset, or
@@ -111,9 +110,21 @@ impl<'a> Copier<'a> {
         // The to-space is as large as the from-space, which held this and
         // every other survivor: the copy fits.
         debug_assert!(self.heap.in_space(self.to, new + size - GC_ALIGN));
-        // SAFETY: both ranges are inside accessible, distinct spaces.
+        // SAFETY: both ranges are inside accessible, distinct spaces, and
+        // objects are 8-aligned multiples of 8 bytes.
         unsafe {
-            std::ptr::copy_nonoverlapping(self.heap.at(raw), self.heap.at(new), size as usize);
+            let (from, to) = (
+                self.heap.at(raw) as *const u64,
+                self.heap.at(new) as *mut u64,
+            );
+            if size <= 64 {
+                // Most objects are small: copy words, skip a call.
+                for i in 0..(size / 8) as usize {
+                    to.add(i).write(from.add(i).read());
+                }
+            } else {
+                std::ptr::copy_nonoverlapping(from, to, (size / 8) as usize);
+            }
             self.heap.write_u32(raw, FORWARDED);
             self.heap.write_u32(raw + 4, new);
         }
@@ -164,16 +175,20 @@ impl<'a> Copier<'a> {
         while scan < self.to_next {
             // SAFETY: `scan` walks the copied objects one by one.
             let header = unsafe { self.heap.read_u32(scan) };
-            // SAFETY: as above.
-            let size = unsafe { self.object_size(scan, header) };
-            match self.types.layout(header & TYPE_ID_MASK) {
-                Some(GcLayout::Struct(s)) => {
-                    for offset in s.gc_ref_offsets() {
-                        // SAFETY: a reference field of a copied object.
-                        unsafe { self.forward_field(scan + offset) };
-                    }
+            let types = self.types;
+            let Some(trace) = types.trace(header & TYPE_ID_MASK) else {
+                unreachable!("an object of unknown type {header:#x} at {scan:#x}")
+            };
+            let size = if trace.size != 0 {
+                for &offset in trace.ref_offsets.iter() {
+                    // SAFETY: a reference field of a copied object.
+                    unsafe { self.forward_field(scan + offset) };
                 }
-                Some(GcLayout::Array(a)) if a.elem == GcFieldKind::GcRef => {
+                trace.size
+            } else {
+                // SAFETY: as above.
+                let size = unsafe { self.object_size(scan, header) };
+                if trace.elems_traced {
                     debug_assert_eq!(header & KIND_MASK, KIND_ARRAY);
                     // SAFETY: arrays have a length word.
                     let len = unsafe { self.heap.read_u32(scan + ARRAY_LENGTH_OFFSET) };
@@ -183,8 +198,8 @@ impl<'a> Copier<'a> {
                         unsafe { self.forward_field(elems + 4 * i) };
                     }
                 }
-                _ => {}
-            }
+                size
+            };
             scan += size;
         }
     }

@@ -17,8 +17,9 @@
 //! - cycles are collected like everything else.
 //!
 //! The price is memory: the heap needs a second space as large as the
-//! first to copy into (reserved address space always, memory only while
-//! collecting: the evacuated space's pages go back to the OS afterwards),
+//! first to copy into (reserved address space always; memory only while
+//! collecting, for all but the first 32 MiB of each space: the evacuated
+//! space's pages beyond those go back to the OS afterwards),
 //! and surviving objects are copied each time. A mark-compact collector
 //! would halve the reservation at the cost of several passes over the heap
 //! per collection; for the heap sizes wasm programs use, copying wins.
@@ -56,6 +57,10 @@ use collector::Copier;
 use heap::GcHeap;
 pub use roots::Frames;
 use types::GcTypes;
+
+/// Bytes of each space that stay resident after a collection evacuated it
+/// (the rest is given back to the OS).
+pub const KEEP_RESIDENT: u32 = 32 << 20;
 
 /// Visits every root slot the store holds (see [`GcStore::set_roots`]).
 pub type GcTraceFn = unsafe fn(*mut u8, &mut dyn FnMut(&mut u64));
@@ -342,8 +347,10 @@ impl GcStore {
         self.stats.objects_copied += copier.copied;
         heap.flip();
         self.stats.live_bytes = u64::from(to_next - heap.current_start());
-        // The evacuated space's pages go back to the OS.
-        heap.release(from_start, from_end);
+        // The evacuated space's pages go back to the OS, except its first
+        // `KEEP_RESIDENT` bytes: a small heap is cheaper to keep than to
+        // fault in again after every collection.
+        heap.release(from_start.saturating_add(KEEP_RESIDENT), from_end);
         // SAFETY: as in `publish_types`.
         unsafe { *ctx.gc_next.get() = u64::from(to_next) };
         self.publish(ctx);

@@ -154,8 +154,6 @@ impl GcStore {
         let start = obj + ARRAY_ELEMS_OFFSET + index * elem;
         // SAFETY: inside the array, which is inside the current space;
         // `&mut self` keeps other host accesses out, and no wasm runs.
-        Some(unsafe {
-            std::slice::from_raw_parts_mut(heap.at(start), (count * elem) as usize)
-        })
+        Some(unsafe { std::slice::from_raw_parts_mut(heap.at(start), (count * elem) as usize) })
     }
 }

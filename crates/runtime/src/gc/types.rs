@@ -33,6 +33,21 @@ pub struct GcTypes {
     /// Owned displays (the entries point into them; boxes do not move).
     displays: Vec<Box<[u32]>>,
     layouts: Vec<Option<GcLayout>>,
+    /// What the collector needs per type, flattened (see [`TraceInfo`]).
+    trace: Vec<TraceInfo>,
+}
+
+/// How the collector walks an object of one type.
+#[derive(Debug, Clone, Default)]
+pub struct TraceInfo {
+    /// A struct's size, or 0 for an array.
+    pub size: u32,
+    /// An array's element size.
+    pub elem_size: u32,
+    /// Whether an array's elements are traced references.
+    pub elems_traced: bool,
+    /// A struct's traced reference fields.
+    pub ref_offsets: Box<[u32]>,
 }
 
 // SAFETY: the raw pointers point into boxes this table owns.
@@ -59,7 +74,25 @@ impl GcTypes {
             _pad: 0,
         });
         self.displays.push(display);
+        self.trace.push(match &layout {
+            Some(GcLayout::Struct(s)) => TraceInfo {
+                size: s.size,
+                ref_offsets: s.gc_ref_offsets().collect(),
+                ..TraceInfo::default()
+            },
+            Some(GcLayout::Array(a)) => TraceInfo {
+                elem_size: a.elem_size(),
+                elems_traced: a.elem == hoist_environ::GcFieldKind::GcRef,
+                ..TraceInfo::default()
+            },
+            None => TraceInfo::default(),
+        });
         self.layouts.push(layout);
+    }
+
+    /// How to walk objects of type `id` (a struct or array type).
+    pub fn trace(&self, id: u32) -> Option<&TraceInfo> {
+        self.trace.get(id as usize)
     }
 
     /// The table compiled code reads (valid until the next `push`).
