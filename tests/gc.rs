@@ -513,3 +513,55 @@ fn a_live_set_past_max_gc_heap_traps_with_the_message() {
     store.gc();
     assert!(store.gc_stats().live_bytes < 1 << 20);
 }
+
+/// Artifacts carry the object layouts their code was compiled with (for
+/// every target); a loader whose layouts differ refuses the artifact.
+#[test]
+fn artifacts_carry_gc_layouts_and_mismatches_are_refused() {
+    let wat = r#"(module
+        (type $s (struct (field i8) (field (mut i64)) (field anyref)))
+        (type $a (array (mut f64)))
+        (func (export "f") (result i32)
+          (struct.get_u $s 0 (struct.new $s (i32.const 200) (i64.const 1) (ref.null none)))))"#;
+    for (triple, _) in [
+        ("x86_64-unknown-linux-gnu", ()),
+        ("aarch64-unknown-linux-gnu", ()),
+        ("riscv64gc-unknown-linux-gnu", ()),
+    ] {
+        let engine = Engine::new(Config::new().target(triple.parse().unwrap())).unwrap();
+        let image = engine.precompile_module(wat.as_bytes()).unwrap();
+        let artifact = hoist_artifact::OwnedArtifact::decode(&image).unwrap();
+        let layouts = &artifact.compiled.gc_layouts;
+        assert_eq!(layouts.len(), 3, "{triple}");
+        let Some(hoist_environ::GcLayout::Struct(s)) = &layouts[0] else {
+            panic!("{triple}: {layouts:?}")
+        };
+        assert_eq!(
+            s.fields.iter().map(|f| f.offset).collect::<Vec<_>>(),
+            [4, 8, 16],
+            "{triple}"
+        );
+        assert!(matches!(
+            layouts[1],
+            Some(hoist_environ::GcLayout::Array(_))
+        ));
+        assert!(layouts[2].is_none());
+    }
+    let engine = Engine::default();
+    let image = engine.precompile_module(wat.as_bytes()).unwrap();
+    let module = Module::deserialize(&engine, &image).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    let mut results = [Val::I32(0)];
+    f.call(&mut store, &[], &mut results).unwrap();
+    assert_eq!(results[0].i32(), Some(200));
+    let mut artifact = hoist_artifact::OwnedArtifact::decode(&image).unwrap();
+    if let Some(hoist_environ::GcLayout::Struct(s)) = &mut artifact.compiled.gc_layouts[0] {
+        s.fields[1].offset = 12;
+    }
+    let Err(err) = Module::deserialize(&engine, &artifact.encode().unwrap()) else {
+        panic!("an artifact with other layouts loaded");
+    };
+    assert!(format!("{err:#}").contains("GC object layouts"), "{err:#}");
+}
