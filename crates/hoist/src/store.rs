@@ -160,6 +160,9 @@ impl<T> Store<T> {
         let gc = store.inner.context.gc.get_mut();
         gc.set_roots(crate::gc::trace_roots::<T>, inner as *mut u8);
         gc.set_max(engine.tunables().max_gc_heap);
+        if engine.inner.gc_stress {
+            store.gc_stress(true);
+        }
         store
     }
 
