@@ -2,8 +2,9 @@
 //!
 //! - References kept in globals, tables, locals across calls, element
 //!   segments, constant expressions, exception payloads and host functions
-//!   survive thousands of collections (every allocation collects: the
-//!   store's GC stress mode) with every object's contents intact.
+//!   (which call back into wasm: nested activations) survive thousands of
+//!   collections (every allocation collects: the store's GC stress mode)
+//!   with every object's contents intact.
 //! - The stress guest (`tests/gc/stress.wat`) allocates 10 GiB of small
 //!   structs and arrays through `hoist run` while keeping about 50 MiB
 //!   alive; its peak resident set is measured and must stay bounded.
@@ -70,7 +71,7 @@ const ROOTS: &str = r#"
 
   ;; A list of `n` pairs holding base .. base + n - 1, with garbage made
   ;; between the links.
-  (func $list (param $base i64) (param $n i32) (result (ref null $pair))
+  (func $list (export "list") (param $base i64) (param $n i32) (result (ref null $pair))
     (local $l (ref null $pair))
     (loop $more
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
@@ -234,6 +235,25 @@ fn roots_instance(max_heap: u64, stress: bool) -> (Store<Arc<Mutex<Kept>>>, Inst
                 }
             }
             assert_eq!(sum, expected, "the host sees the list's contents");
+            // Wasm again, from inside the host function: a nested activation
+            // that allocates (collecting) while the outer one's frames hold
+            // their references.
+            let list_fn = caller.get_export("list").unwrap().into_func().unwrap();
+            let mut made = [Val::I32(0)];
+            list_fn
+                .call_from(&mut caller, &[Val::I64(expected), Val::I32(4)], &mut made)
+                .unwrap();
+            let Val::AnyRef(Some(made)) = &made[0] else {
+                panic!("list returned {:?}", made[0])
+            };
+            let made = made.as_struct(&mut caller).unwrap().unwrap();
+            assert_eq!(made.field(&mut caller, 0).unwrap().i64(), Some(expected));
+            // The list this call was given is still the same list.
+            let head = list.as_struct(&mut caller).unwrap().unwrap();
+            assert_eq!(
+                head.field(&mut caller, 0).unwrap().i64(),
+                Some((expected - 45) / 10)
+            );
             // Keep a struct of the host's own pointing at the list ...
             let keep = StructRef::new(
                 &mut caller,
