@@ -77,8 +77,11 @@ pub const MAX_OBJECT_SIZE: u64 = 1 << 31;
 pub enum GcFieldKind {
     /// An integer of this many bytes (1, 2, 4 or 8).
     Int(u8),
+    /// A 4-byte float.
     F32,
+    /// An 8-byte float.
     F64,
+    /// A 16-byte vector (8-aligned in objects).
     V128,
     /// A 4-byte reference in the `any` or `extern` hierarchy: traced.
     GcRef,
@@ -166,6 +169,7 @@ pub struct GcField {
 pub struct GcStructLayout {
     /// The object's size in bytes (a multiple of [`GC_ALIGN`]).
     pub size: u32,
+    /// The fields, in declaration order.
     pub fields: Box<[GcField]>,
 }
 
@@ -182,6 +186,8 @@ impl GcStructLayout {
 /// An array type's elements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GcArrayLayout {
+    /// What each element is (elements follow each other, unpadded, from
+    /// [`ARRAY_ELEMS_OFFSET`]).
     pub elem: GcFieldKind,
 }
 
@@ -203,7 +209,9 @@ impl GcArrayLayout {
 /// The layout of a struct or array type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GcLayout {
+    /// A struct type's fields.
     Struct(GcStructLayout),
+    /// An array type's elements.
     Array(GcArrayLayout),
 }
 
@@ -235,6 +243,7 @@ impl GcLayout {
         }
     }
 
+    /// The struct layout, if this is one.
     pub fn as_struct(&self) -> Option<&GcStructLayout> {
         match self {
             GcLayout::Struct(s) => Some(s),
@@ -242,6 +251,7 @@ impl GcLayout {
         }
     }
 
+    /// The array layout, if this is one.
     pub fn as_array(&self) -> Option<&GcArrayLayout> {
         match self {
             GcLayout::Array(a) => Some(a),
@@ -266,9 +276,13 @@ pub fn i31_ref(value: u32) -> u32 {
 /// What a reference word in the `any`/`extern` hierarchies is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GcRefKind {
+    /// `ref.null`.
     Null,
+    /// An `i31ref`.
     I31,
+    /// A host value, by its index in the store.
     Host(u32),
+    /// An object, by its offset in the GC heap.
     Object(u32),
 }
 

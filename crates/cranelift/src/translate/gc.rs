@@ -306,6 +306,26 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(exit);
     }
 
+    /// An i64 holding `value` (of a field kind narrower than 8 bytes, as
+    /// `load_field` gives it) repeated in every slot of its size.
+    fn splat_word(&mut self, kind: GcFieldKind, value: Value) -> Value {
+        let ins = self.builder.ins();
+        let bits = match kind {
+            GcFieldKind::F32 => ins.bitcast(types::I32, ir::MemFlagsData::new(), value),
+            // A reference word, zero-extended in its register.
+            GcFieldKind::GcRef => ins.ireduce(types::I32, value),
+            _ => value,
+        };
+        let (mask, repeat): (i64, i64) = match kind.size() {
+            1 => (0xff, 0x0101_0101_0101_0101),
+            2 => (0xffff, 0x0001_0001_0001_0001),
+            _ => (0xffff_ffff, 0x0000_0001_0000_0001),
+        };
+        let wide = self.builder.ins().uextend(types::I64, bits);
+        let narrow = self.builder.ins().band_imm_u(wide, mask);
+        self.builder.ins().imul_imm_u(narrow, repeat)
+    }
+
     /// The address of element `index` (an i32, checked against the
     /// length) of array `array` (non-null).
     fn array_elem_address(&mut self, array: Value, index: Value, elem_size: u32) -> Value {
@@ -434,21 +454,27 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .imul_imm_u(len64, i64::from(layout.elem_size()));
-        match init {
-            Some(value) => {
-                let end = self.builder.ins().iadd(start, bytes);
-                self.fill_loop(start, end, layout.elem_size(), layout.elem, value)
-            }
-            None => {
-                // Zero the elements a word at a time, up to the end of the
-                // object: the elements start 8-aligned and the object's
-                // size rounds them up to a multiple of 8.
+        // Elements narrower than a word are written a word at a time, the
+        // value repeated in it, up to the end of the object: the elements
+        // start 8-aligned and the object's size rounds them up to a
+        // multiple of 8 (the padding is never read).
+        let word = match (init, layout.elem) {
+            (None, _) => Some(self.builder.ins().iconst(types::I64, 0)),
+            (Some(value), kind) if kind.size() < 8 => Some(self.splat_word(kind, value)),
+            _ => None,
+        };
+        match (word, init) {
+            (Some(word), _) => {
                 let rounded = self.builder.ins().iadd_imm_u(bytes, 7);
                 let rounded = self.builder.ins().band_imm_s(rounded, -8);
                 let end = self.builder.ins().iadd(start, rounded);
-                let zero = self.builder.ins().iconst(types::I64, 0);
-                self.fill_loop(start, end, 8, GcFieldKind::Int(8), zero);
+                self.fill_loop(start, end, 8, GcFieldKind::Int(8), word);
             }
+            (None, Some(value)) => {
+                let end = self.builder.ins().iadd(start, bytes);
+                self.fill_loop(start, end, layout.elem_size(), layout.elem, value)
+            }
+            (None, None) => unreachable!("a default array fills with zero words"),
         }
         self.push(obj);
         Ok(())

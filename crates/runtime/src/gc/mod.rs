@@ -18,7 +18,7 @@
 //!
 //! The price is memory: the heap needs a second space as large as the
 //! first to copy into (reserved address space always; memory only while
-//! collecting, for all but the first 32 MiB of each space: the evacuated
+//! collecting, for all but the first 64 MiB of each space: the evacuated
 //! space's pages beyond those go back to the OS afterwards),
 //! and surviving objects are copied each time. A mark-compact collector
 //! would halve the reservation at the cost of several passes over the heap
@@ -60,7 +60,7 @@ use types::GcTypes;
 
 /// Bytes of each space that stay resident after a collection evacuated it
 /// (the rest is given back to the OS).
-pub const KEEP_RESIDENT: u32 = 32 << 20;
+pub const KEEP_RESIDENT: u32 = 64 << 20;
 
 /// Visits every root slot the store holds (see [`GcStore::set_roots`]).
 pub type GcTraceFn = unsafe fn(*mut u8, &mut dyn FnMut(&mut u64));

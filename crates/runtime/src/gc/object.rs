@@ -14,7 +14,9 @@ use hoist_environ::{GcFieldKind, GcLayout};
 /// What an object is, from its header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ObjectKind {
+    /// A struct.
     Struct,
+    /// An array.
     Array,
 }
 

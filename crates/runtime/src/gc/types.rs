@@ -21,7 +21,9 @@ use hoist_environ::GcLayout;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMGcTypeEntry {
+    /// The type's supertypes from the root down to itself (engine ids).
     pub display: *const u32,
+    /// The display's length minus one: how many supertypes it has.
     pub depth: u32,
     _pad: u32,
 }
