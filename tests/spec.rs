@@ -44,6 +44,7 @@ fn suites() -> Vec<(Suite, WasmFeatures)> {
         (Proposal::RelaxedSimd, wasm3),
         // The exception scripts also use tail calls and GC types.
         (Proposal::ExceptionHandling, wasm3),
+        (Proposal::GC, wasm3),
         (Proposal::ExtendedConst, with(WasmFeatures::EXTENDED_CONST)),
         (
             Proposal::FunctionReferences,
@@ -139,13 +140,23 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
         // architecture's baseline (plain SSE2 on x86_64: no SSSE3 or SSE4.1,
         // so float rounding goes through builtins instead of instructions,
         // and shuffles and swizzles take the translator's fallbacks).
-        for cpu in [hoist::Cpu::Native, hoist::Cpu::Baseline] {
-            let trial_name = match cpu {
-                hoist::Cpu::Native => name.clone(),
-                hoist::Cpu::Baseline => format!("{name} (baseline cpu)"),
+        // The GC scripts run a third time with the collector collecting at
+        // every allocation, so a reference it fails to find shows up.
+        let gc = name.starts_with("gc/") || name.starts_with("extra/gc-");
+        let stress = gc.then_some((hoist::Cpu::Native, true));
+        for (cpu, stress) in [(hoist::Cpu::Native, false), (hoist::Cpu::Baseline, false)]
+            .into_iter()
+            .chain(stress)
+        {
+            let trial_name = match (cpu, stress) {
+                (_, true) => format!("{name} (gc stress)"),
+                (hoist::Cpu::Native, _) => name.clone(),
+                (hoist::Cpu::Baseline, _) => format!("{name} (baseline cpu)"),
             };
             let (name, source) = (name.clone(), source.clone());
-            let trial = Trial::test(trial_name, move || run(&name, &source, cpu, features));
+            let trial = Trial::test(trial_name, move || {
+                run(&name, &source, cpu, features, stress)
+            });
             trials.push(trial.with_ignored_flag(skipped));
         }
     }
@@ -205,23 +216,33 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
 /// One engine per CPU setting and feature set for all trials, with
 /// Cranelift's IR verifier on: the spec scripts then also check every
 /// function the translator produces.
-fn engine(cpu: hoist::Cpu, features: WasmFeatures) -> hoist::Engine {
+fn engine(cpu: hoist::Cpu, features: WasmFeatures, gc_stress: bool) -> hoist::Engine {
     use std::sync::Mutex;
-    static ENGINES: Mutex<Vec<((bool, u64), hoist::Engine)>> = Mutex::new(Vec::new());
-    let key = (cpu == hoist::Cpu::Baseline, features.bits());
+    static ENGINES: Mutex<Vec<((bool, u64, bool), hoist::Engine)>> = Mutex::new(Vec::new());
+    let key = (cpu == hoist::Cpu::Baseline, features.bits(), gc_stress);
     let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, engine)) = engines.iter().find(|(k, _)| *k == key) {
         return engine.clone();
     }
     let mut config = hoist::Config::new();
-    config.verify(true).cpu(cpu).wasm_features(features);
+    config
+        .verify(true)
+        .cpu(cpu)
+        .wasm_features(features)
+        .gc_stress(gc_stress);
     let engine = hoist::Engine::new(&config).expect("host engine");
     engines.push((key, engine.clone()));
     engine
 }
 
-fn run(name: &str, source: &Source, cpu: hoist::Cpu, features: WasmFeatures) -> Result<(), Failed> {
-    let engine = engine(cpu, features);
+fn run(
+    name: &str,
+    source: &Source,
+    cpu: hoist::Cpu,
+    features: WasmFeatures,
+    gc_stress: bool,
+) -> Result<(), Failed> {
+    let engine = engine(cpu, features, gc_stress);
     let report = match source {
         Source::Embedded(text) => hoist_wast::run_str_with(&engine, name, text),
         Source::File(path) => std::fs::read_to_string(path)

@@ -319,6 +319,16 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         if let Some(fuel) = store.fuel_consumed() {
             crate::output::eprintln(format_args!("hoist: fuel consumed: {fuel}"));
         }
+        let gc = store.gc_stats();
+        if gc.peak_capacity > 0 {
+            crate::output::eprintln(format_args!(
+                "hoist: GC: {} collections, {} objects copied, {} KiB live after the last, heap peak {} KiB (each of two spaces)",
+                gc.collections,
+                gc.objects_copied,
+                gc.live_bytes >> 10,
+                gc.peak_capacity >> 10
+            ));
+        }
     }
     Ok(exit_status(outcome, &mut store, &loaded, &settings))
 }

@@ -13,13 +13,43 @@
 //!    u32, frame offset: u32, vmctx SP offset: u32, handler count: u32`,
 //!    then per handler `tag: u32` (`u32::MAX`: catch all) and `offset: u32`;
 //! 8. stack maps, sorted by return address: `ret: u32, frame size: u32,
-//!    slot count: u32`, then each slot's SP offset as a `u32`.
+//!    slot count: u32`, then each slot's SP offset as a `u32`;
+//! 9. GC object layouts, one per type of the module (the GC proposal):
+//!    `kind: u8` (0 a function type, 1 a struct, 2 an array); a struct then
+//!    has `size: u32, field count: u32` and per field `offset: u32, kind:
+//!    u8`, an array its element's `kind: u8` (see [`field_kind_byte`]).
 
 use anyhow::{bail, Context, Result};
 use hoist_environ::{
-    CallSite, CompiledText, FunctionLoc, MemoryIndex, StackMap, TrapCode, TypeIndex,
-    IMAGE_PAGE_SIZE,
+    CallSite, CompiledText, FunctionLoc, GcArrayLayout, GcField, GcFieldKind, GcLayout,
+    GcStructLayout, MemoryIndex, StackMap, TrapCode, TypeIndex, IMAGE_PAGE_SIZE,
 };
+
+/// How a field kind is written: integers as their size, the others from 16.
+fn field_kind_byte(kind: GcFieldKind) -> u8 {
+    match kind {
+        GcFieldKind::Int(n) => n,
+        GcFieldKind::F32 => 16,
+        GcFieldKind::F64 => 17,
+        GcFieldKind::V128 => 18,
+        GcFieldKind::GcRef => 19,
+        GcFieldKind::FuncRef => 20,
+        GcFieldKind::ExnRef => 21,
+    }
+}
+
+fn field_kind_from_byte(byte: u8) -> Result<GcFieldKind> {
+    Ok(match byte {
+        1 | 2 | 4 | 8 => GcFieldKind::Int(byte),
+        16 => GcFieldKind::F32,
+        17 => GcFieldKind::F64,
+        18 => GcFieldKind::V128,
+        19 => GcFieldKind::GcRef,
+        20 => GcFieldKind::FuncRef,
+        21 => GcFieldKind::ExnRef,
+        _ => bail!("damaged artifact: unknown GC field kind {byte}"),
+    })
+}
 
 /// A memory image inside `.hoist.data`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +128,25 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
             put_u32(&mut out, *slot);
         }
     }
+    put_u32(&mut out, compiled.gc_layouts.len() as u32);
+    for layout in &compiled.gc_layouts {
+        match layout {
+            None => out.push(0),
+            Some(GcLayout::Struct(s)) => {
+                out.push(1);
+                put_u32(&mut out, s.size);
+                put_u32(&mut out, s.fields.len() as u32);
+                for field in s.fields.iter() {
+                    put_u32(&mut out, field.offset);
+                    out.push(field_kind_byte(field.kind));
+                }
+            }
+            Some(GcLayout::Array(a)) => {
+                out.push(2);
+                out.push(field_kind_byte(a.elem));
+            }
+        }
+    }
     out
 }
 
@@ -146,6 +195,30 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
             slots,
         });
     }
+    let mut gc_layouts = Vec::new();
+    for _ in 0..r.count(1)? {
+        gc_layouts.push(match r.take(1)?[0] {
+            0 => None,
+            1 => {
+                let size = r.u32()?;
+                let fields = r
+                    .records(5, |b| (le32(&b[0..4]), b[4]))?
+                    .into_iter()
+                    .map(|(offset, kind)| {
+                        Ok(GcField {
+                            offset,
+                            kind: field_kind_from_byte(kind)?,
+                        })
+                    })
+                    .collect::<Result<_>>()?;
+                Some(GcLayout::Struct(GcStructLayout { size, fields }))
+            }
+            2 => Some(GcLayout::Array(GcArrayLayout {
+                elem: field_kind_from_byte(r.take(1)?[0])?,
+            })),
+            other => bail!("damaged artifact: unknown GC layout kind {other}"),
+        });
+    }
     r.finish(crate::INFO)?;
     let compiled = CompiledText {
         functions,
@@ -155,6 +228,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
         address_map,
         call_sites,
         stack_maps,
+        gc_layouts,
         ..CompiledText::default()
     };
     Ok((compiled, images))

@@ -9,7 +9,8 @@
 //!   (see [`digest`]), the [`FORMAT_VERSION`], what the code was compiled
 //!   for ([`EngineInfo`]) and the BLAKE3 digest of the original module.
 //! - `.hoist.info`: function and trampoline offsets, the trap table, the
-//!   wasm address map and the memory image table ([`info`]).
+//!   wasm address map, the memory image table, exception handlers, stack
+//!   maps and GC object layouts ([`info`]).
 //! - `.hoist.wasm`: the module binary, from which loading rebuilds the
 //!   module model (parsing only). Active data segments that went into a
 //!   memory image are stored empty ([`strip_imaged_data`]): they are
@@ -41,7 +42,7 @@ use object::{Object, ObjectSection};
 /// The first bytes of `.hoist.engine`.
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";

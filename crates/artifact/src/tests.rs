@@ -31,6 +31,30 @@ fn compiled() -> CompiledText {
             (60, TrapCode::MemoryOutOfBounds),
         ],
         address_map: vec![(0, 30), (50, 41)],
+        gc_layouts: vec![
+            None,
+            Some(hoist_environ::GcLayout::Struct(
+                hoist_environ::GcStructLayout {
+                    size: 24,
+                    fields: vec![
+                        hoist_environ::GcField {
+                            offset: 8,
+                            kind: hoist_environ::GcFieldKind::Int(8),
+                        },
+                        hoist_environ::GcField {
+                            offset: 16,
+                            kind: hoist_environ::GcFieldKind::GcRef,
+                        },
+                    ]
+                    .into(),
+                },
+            )),
+            Some(hoist_environ::GcLayout::Array(
+                hoist_environ::GcArrayLayout {
+                    elem: hoist_environ::GcFieldKind::V128,
+                },
+            )),
+        ],
         ..CompiledText::default()
     };
     c.array_to_wasm.insert(TypeIndex::from_u32(0), 90);

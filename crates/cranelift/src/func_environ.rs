@@ -241,7 +241,12 @@ impl<'a> FuncEnvironment<'a> {
     pub fn global_get(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
         let ty = self.module.globals[global];
         let address = self.global_address(builder, global);
-        let flags = if ty.mutable { trusted() } else { readonly() };
+        // A traced reference changes when the collector moves its object.
+        let flags = if ty.mutable || self.module.is_gc_ref(ty.ty) {
+            trusted()
+        } else {
+            readonly()
+        };
         builder
             .ins()
             .load(ir_type(ty.ty, self.pointer_type), flags, address, 0)

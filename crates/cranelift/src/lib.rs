@@ -11,6 +11,7 @@
 mod bounds_checks;
 mod disas;
 mod func_environ;
+mod gc;
 mod isa;
 mod link;
 mod trampolines;

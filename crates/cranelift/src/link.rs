@@ -220,6 +220,7 @@ pub fn compile_module(
     }
 
     let mut text = link(isa, module, functions, trampolines)?;
+    text.gc_layouts = module.gc_layouts.values().cloned().collect();
     for (alias, first) in aliases {
         let offset = text.array_to_wasm[&first];
         text.array_to_wasm.insert(alias, offset);

@@ -68,6 +68,23 @@ macro_rules! foreach_builtin {
             MemoryAtomicNotify memory_atomic_notify(address, count) -> value;
             MemoryAtomicWait32 memory_atomic_wait32(address, expected, timeout) -> value;
             MemoryAtomicWait64 memory_atomic_wait64(address, expected, timeout) -> value;
+            // The GC proposal (see `hoist_environ::gc`). Allocation's slow
+            // path, when the inline bump allocation finds no room: collects
+            // (or grows the heap) and returns the offset of `size` bytes for
+            // a new object, or 0 when the heap is full.
+            GcAlloc gc_alloc(size) -> value;
+            // A new array from `len` elements of a data or element segment
+            // from `offset`: its offset, or 0 when the heap is full, 1 when
+            // the range is outside the segment.
+            ArrayNewData array_new_data(header, data, offset, len) -> value;
+            ArrayNewElem array_new_elem(header, elem, offset, len) -> value;
+            // `array.init_data` / `array.init_elem` on a non-null array: 0,
+            // or 1 when the range is outside the array, 2 outside the
+            // segment.
+            ArrayInitData array_init_data(array, data, dst, src, len) -> value;
+            ArrayInitElem array_init_elem(array, elem, dst, src, len) -> value;
+            // `array.copy` between non-null arrays of the same element size.
+            ArrayCopy array_copy(dst, dst_index, src, src_index, len) -> trap(ArrayOutOfBounds);
         }
     };
 }
@@ -142,7 +159,7 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 27);
+        assert_eq!(Builtin::COUNT, 33);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }

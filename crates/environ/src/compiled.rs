@@ -36,6 +36,10 @@ pub struct CompiledText {
     /// Where GC-managed references live in each frame at each safepoint,
     /// sorted by return address.
     pub stack_maps: Vec<StackMap>,
+    /// The object layout of each type the code was compiled against (by
+    /// type index; `None` for function types): field offsets are baked
+    /// into the code, so a loader checks them against its own.
+    pub gc_layouts: Vec<Option<crate::GcLayout>>,
 }
 
 /// A call that exceptions may unwind through into handlers of its frame

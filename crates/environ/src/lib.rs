@@ -9,6 +9,7 @@
 
 mod builtins;
 mod compiled;
+pub mod gc;
 mod index;
 mod memory_image;
 mod module;
@@ -21,6 +22,7 @@ mod vmoffsets;
 
 pub use builtins::{Builtin, BuiltinResult};
 pub use compiled::{CallSite, CompiledText, FunctionLoc, StackMap};
+pub use gc::{GcArrayLayout, GcField, GcFieldKind, GcLayout, GcStructLayout};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;
@@ -29,7 +31,7 @@ pub use translate::{
     FunctionBodyData, ModuleTranslation,
 };
 pub use trap::TrapCode;
-pub use tunables::Tunables;
+pub use tunables::{Tunables, DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
 pub use types::*;
 pub use vm_layout::{VMLayout, VALUE_SLOT_SIZE};
 pub use vmoffsets::{VMOffsets, VMCONTEXT_MAGIC};

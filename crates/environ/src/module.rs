@@ -22,6 +22,19 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    // The GC proposal.
+    /// `struct.new`: pops the fields, pushes the new struct.
+    StructNew(TypeIndex),
+    StructNewDefault(TypeIndex),
+    /// `array.new`: pops the initial value and the length.
+    ArrayNew(TypeIndex),
+    /// `array.new_default`: pops the length.
+    ArrayNewDefault(TypeIndex),
+    /// `array.new_fixed`: pops this many elements.
+    ArrayNewFixed(TypeIndex, u32),
+    RefI31,
+    AnyConvertExtern,
+    ExternConvertAny,
 }
 
 /// A constant expression, as used by global and table initializers and
@@ -146,6 +159,12 @@ pub struct Module {
     pub func_names: HashMap<FuncIndex, String>,
     /// Tag names from the name section.
     pub tag_names: HashMap<TagIndex, String>,
+    /// The layout of each struct and array type (`None`: a function type).
+    pub gc_layouts: PrimaryMap<TypeIndex, Option<GcLayout>>,
+    /// Whether anything in the module is a reference the collector traces
+    /// (an `anyref` or `externref`, say): its functions then keep such
+    /// values where stack maps find them.
+    pub has_gc_refs: bool,
 }
 
 impl Module {
@@ -217,6 +236,59 @@ impl Module {
             EntityIndex::Global(g) => EntityType::Global(self.globals[g]),
             EntityIndex::Tag(t) => EntityType::Tag(self.tags[t]),
         }
+    }
+
+    /// Whether concrete type `r` (a module type index) is a function type.
+    pub fn is_func_type(&self, r: TypeRef) -> bool {
+        match r {
+            TypeRef::Module(t) => self
+                .types
+                .get(t)
+                .is_some_and(|t| matches!(t.composite, WasmCompositeType::Func(_))),
+            _ => false,
+        }
+    }
+
+    /// Whether values of `ty` are references the collector traces.
+    pub fn is_gc_ref(&self, ty: WasmValType) -> bool {
+        crate::gc::is_gc_ref(ty, &|r| self.is_func_type(r))
+    }
+
+    /// The layout of struct or array type `ty` (validated to be one).
+    pub fn gc_layout(&self, ty: TypeIndex) -> &GcLayout {
+        self.gc_layouts[ty]
+            .as_ref()
+            .expect("validated: a struct or array type")
+    }
+
+    /// Fills `gc_layouts` and `has_gc_refs` once the module is read.
+    pub(crate) fn compute_gc_info(&mut self) {
+        let is_func = |r: TypeRef| self.is_func_type(r);
+        let layouts: Vec<Option<GcLayout>> = self
+            .types
+            .values()
+            .map(|t| GcLayout::of(&t.composite, &is_func))
+            .collect();
+        let gc_ref = |ty: WasmValType| crate::gc::is_gc_ref(ty, &is_func);
+        let in_types = self.types.values().any(|t| match &t.composite {
+            WasmCompositeType::Func(f) => {
+                f.params.iter().chain(f.results.iter()).any(|t| gc_ref(*t))
+            }
+            // A module with struct or array types makes objects.
+            _ => true,
+        });
+        let has_gc_refs = in_types
+            || self.globals.values().any(|g| gc_ref(g.ty))
+            || self
+                .tables
+                .values()
+                .any(|t| gc_ref(WasmValType::Ref(t.element)))
+            || self
+                .elements
+                .values()
+                .any(|e| gc_ref(WasmValType::Ref(e.ty)));
+        self.gc_layouts = layouts.into_iter().collect();
+        self.has_gc_refs = has_gc_refs;
     }
 
     /// The name to show for a function in backtraces.

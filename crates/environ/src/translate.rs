@@ -192,6 +192,7 @@ pub fn translate_module_with_features(
             _ => {}
         }
     }
+    module.compute_gc_info();
     Ok(ModuleTranslation {
         module,
         function_bodies,
@@ -468,6 +469,25 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
+            O::StructNew { struct_type_index } => {
+                ConstOp::StructNew(TypeIndex::from_u32(struct_type_index))
+            }
+            O::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(TypeIndex::from_u32(struct_type_index))
+            }
+            O::ArrayNew { array_type_index } => {
+                ConstOp::ArrayNew(TypeIndex::from_u32(array_type_index))
+            }
+            O::ArrayNewDefault { array_type_index } => {
+                ConstOp::ArrayNewDefault(TypeIndex::from_u32(array_type_index))
+            }
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(TypeIndex::from_u32(array_type_index), array_size),
+            O::RefI31 => ConstOp::RefI31,
+            O::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            O::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(WasmError::Unsupported(format!(
                     "constant expression {other:?}"

@@ -46,11 +46,16 @@ pub enum TrapCode {
     OutOfFuel,
     /// `memory.grow` or `table.grow` failed with trap-on-grow-failure set.
     GrowFailure,
+    /// `i31.get_s` / `i31.get_u` of a null reference.
+    NullI31Reference,
+    /// An allocation found the GC heap full after a full collection, at
+    /// its maximum size (`--max-gc-heap`).
+    GcHeapOutOfMemory,
 }
 
 impl TrapCode {
     /// Every code, in discriminant order.
-    pub const ALL: [TrapCode; 22] = [
+    pub const ALL: [TrapCode; 24] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::TableOutOfBounds,
@@ -73,6 +78,8 @@ impl TrapCode {
         TrapCode::Interrupt,
         TrapCode::OutOfFuel,
         TrapCode::GrowFailure,
+        TrapCode::NullI31Reference,
+        TrapCode::GcHeapOutOfMemory,
     ];
 
     /// Decodes a code stored in a trap table.
@@ -105,6 +112,10 @@ impl TrapCode {
             TrapCode::Interrupt => "interrupt",
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::GrowFailure => "memory or table growth failed (trap-on-grow-failure)",
+            TrapCode::NullI31Reference => "null i31 reference",
+            TrapCode::GcHeapOutOfMemory => {
+                "out of GC heap memory: the live objects exceed the GC heap's maximum (--max-gc-heap)"
+            }
         }
     }
 }

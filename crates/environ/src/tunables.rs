@@ -26,7 +26,17 @@ pub struct Tunables {
     pub max_memory_size: Option<u64>,
     /// The most elements any table may grow to.
     pub max_table_elements: Option<u64>,
+    /// The most bytes of objects a store's GC heap may hold (the GC
+    /// proposal); an allocation that does not fit after a full collection
+    /// traps. The copying collector reserves as much again to copy into.
+    pub max_gc_heap: u64,
 }
+
+/// The default of [`Tunables::max_gc_heap`]: 1 GiB.
+pub const DEFAULT_MAX_GC_HEAP: u64 = 1 << 30;
+/// The largest [`Tunables::max_gc_heap`] there can be: references are
+/// 32-bit offsets into a reservation holding two semispaces.
+pub const MAX_GC_HEAP_LIMIT: u64 = (1 << 31) - (1 << 16);
 
 impl Default for Tunables {
     fn default() -> Self {
@@ -40,6 +50,7 @@ impl Default for Tunables {
             trap_on_grow_failure: false,
             max_memory_size: None,
             max_table_elements: None,
+            max_gc_heap: DEFAULT_MAX_GC_HEAP,
         }
     }
 }
@@ -62,6 +73,7 @@ impl Tunables {
             // Limits the runtime enforces when memories and tables grow.
             max_memory_size: _,
             max_table_elements: _,
+            max_gc_heap: _,
         } = self;
         vec![
             ("memory_reservation", *memory_reservation),

@@ -6,7 +6,10 @@
 //! ```text
 //! VMContext header    { magic: u32, instance, store_context, builtins }
 //! VMStoreContext      { stack_limit: usize, epoch_counter: *const u64,
-//!                       epoch_deadline: u64, fuel_consumed: i64, ... }
+//!                       epoch_deadline: u64, fuel_consumed: i64,
+//!                       gc_heap_base: *mut u8, gc_next: u64, gc_limit: u64,
+//!                       gc_types: *const VMGcTypeEntry, ... }
+//! VMGcTypeEntry       { display: *const u32, depth: u32, (pad) }
 //! VMMemoryDefinition  { base: *mut u8, current_length: usize }
 //! VMTableDefinition   { base: *mut usize, current_elements: u32 }
 //! VMGlobalDefinition  { storage: [u8; 16] }
@@ -68,6 +71,35 @@ impl VMLayout {
     /// Fuel spent minus fuel given: compiled code traps once it is above 0.
     pub fn store_context_fuel_consumed(&self) -> u32 {
         2 * self.p() + 8
+    }
+    /// The GC heap's base: object references are offsets from it.
+    pub fn store_context_gc_heap_base(&self) -> u32 {
+        2 * self.p() + 16
+    }
+    /// The GC bump pointer (a heap offset, u64).
+    pub fn store_context_gc_next(&self) -> u32 {
+        3 * self.p() + 16
+    }
+    /// The GC allocation limit (a heap offset, u64).
+    pub fn store_context_gc_limit(&self) -> u32 {
+        3 * self.p() + 24
+    }
+    /// The store's `VMGcTypeEntry` table, indexed by engine type id.
+    pub fn store_context_gc_types(&self) -> u32 {
+        3 * self.p() + 32
+    }
+
+    // --- VMGcTypeEntry ---
+    /// The type's supertype display: engine ids from the root to itself.
+    pub fn gc_type_entry_display(&self) -> u32 {
+        0
+    }
+    /// The display's length minus one (u32).
+    pub fn gc_type_entry_depth(&self) -> u32 {
+        self.p()
+    }
+    pub fn size_of_gc_type_entry(&self) -> u32 {
+        self.p() + 8
     }
 
     // --- VMMemoryDefinition ---

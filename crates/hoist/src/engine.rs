@@ -20,6 +20,8 @@ pub struct Config {
     pub(crate) tunables: Tunables,
     /// The WebAssembly proposals modules may use.
     pub(crate) features: WasmFeatures,
+    /// Stores collect at every GC allocation (see [`Config::gc_stress`]).
+    pub(crate) gc_stress: bool,
 }
 
 impl Default for Config {
@@ -28,6 +30,7 @@ impl Default for Config {
             compiler: CompilerOptions::default(),
             tunables: Tunables::default(),
             features: hoist_environ::wasm_features(),
+            gc_stress: false,
         }
     }
 }
@@ -125,6 +128,25 @@ impl Config {
         self
     }
 
+    /// The most bytes of GC objects (the GC proposal's structs and
+    /// arrays) a store's heap may hold: an allocation that does not fit
+    /// after a full collection traps with "out of GC heap memory". Default
+    /// 1 GiB; at most [`MAX_GC_HEAP_LIMIT`](crate::MAX_GC_HEAP_LIMIT) (larger
+    /// values are taken as that). The copying collector reserves as much
+    /// address space again to copy into.
+    pub fn max_gc_heap(&mut self, bytes: u64) -> &mut Self {
+        self.tunables.max_gc_heap = bytes.min(hoist_environ::MAX_GC_HEAP_LIMIT);
+        self
+    }
+
+    /// Makes every store of the engine collect garbage at every GC
+    /// allocation (as [`Store::gc_stress`](crate::Store::gc_stress)): very
+    /// slow, for testing that no reference escapes the collector's roots.
+    pub fn gc_stress(&mut self, on: bool) -> &mut Self {
+        self.gc_stress = on;
+        self
+    }
+
     /// The most elements any table may reach (as `max_memory_size`).
     pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
         self.tunables.max_table_elements = elements;
@@ -151,6 +173,8 @@ pub(crate) struct EngineInner {
     /// contexts can point at it and timers can hold it.
     pub(crate) epoch: Arc<std::sync::atomic::AtomicU64>,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
+    /// See [`Config::gc_stress`].
+    pub(crate) gc_stress: bool,
 }
 
 impl Engine {
@@ -183,6 +207,7 @@ impl Engine {
                 types: Mutex::default(),
                 epoch: Arc::default(),
                 host_trampolines: Mutex::default(),
+                gc_stress: config.gc_stress,
             }),
         })
     }

@@ -353,7 +353,11 @@ impl Table {
         let Some(table) = RuntimeTable::new(&ty.ty, init, limit) else {
             bail!("table minimum exceeds its maximum");
         };
+        let traced = store
+            .inner
+            .is_traced(hoist_environ::WasmValType::Ref(ty.ty.element));
         store.inner.tables.push(Box::new(table));
+        store.inner.table_traced.push(traced);
         Ok(Table(store.inner.tables.len() - 1))
     }
 

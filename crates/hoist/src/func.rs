@@ -77,6 +77,47 @@ impl<T> Caller<'_, T> {
     }
 }
 
+/// Runs host function `f` of type `signature` on the raw values.
+fn call_host<T>(
+    store: &mut StoreInner<T>,
+    signature: &FuncType,
+    f: &(impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static),
+    vmctx: *mut u8,
+    values: &mut [ValRaw],
+) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let params: Vec<Val> = signature
+        .params()
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| Val::from_raw(values[i], *ty, store))
+        .collect();
+    let mut results: Vec<Val> = signature
+        .results()
+        .iter()
+        .map(|ty| Val::default_in(*ty, store))
+        .collect();
+    f(
+        Caller {
+            store: &mut *store,
+            vmctx,
+        },
+        &params,
+        &mut results,
+    )
+    .map_err(trap::to_host_error)?;
+    for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
+        if !result.matches_in(store, *ty) {
+            return Err(format!(
+                "host function returned a {} where its type says {ty}",
+                result.ty()
+            )
+            .into());
+        }
+        values[i] = result.to_raw(store);
+    }
+    Ok(())
+}
+
 /// A raw pointer that host closures may carry across threads with the store.
 struct StorePtr<T>(*mut StoreInner<T>);
 // SAFETY: the store (and so this pointer's target) moves between threads
@@ -107,37 +148,12 @@ impl Func {
             // (`Func::call` or instantiation), which holds `&mut Store` and
             // does not touch it until the call returns.
             let store = unsafe { &mut *store_ptr.get() };
-            let params: Vec<Val> = signature
-                .params()
-                .iter()
-                .enumerate()
-                .map(|(i, ty)| Val::from_raw(values[i], *ty, store))
-                .collect();
-            let mut results: Vec<Val> = signature
-                .results()
-                .iter()
-                .map(|ty| Val::default_for(*ty))
-                .collect();
-            f(
-                Caller {
-                    store: &mut *store,
-                    vmctx,
-                },
-                &params,
-                &mut results,
-            )
-            .map_err(trap::to_host_error)?;
-            for (i, (result, ty)) in results.iter().zip(signature.results()).enumerate() {
-                if !result.matches_in(store, *ty) {
-                    return Err(format!(
-                        "host function returned a {} where its type says {ty}",
-                        result.ty()
-                    )
-                    .into());
-                }
-                values[i] = result.to_raw(store);
-            }
-            Ok(())
+            // References the function receives or makes are rooted until
+            // it returns (unless it keeps them).
+            let scope = store.gc_roots.enter_scope();
+            let result = call_host(store, &signature, &f, vmctx, values);
+            store.gc_roots.exit_scope(scope);
+            result
         });
         Func::from_host_fn(store, ty, host)
     }
@@ -165,6 +181,8 @@ impl Func {
         // (see `StoreInner::wasm_callable`).
         let trampoline = std::ptr::null();
         let type_id = inner.engine.signature_id(&wasm_ty);
+        // The store knows the type before wasm can cast a funcref of it.
+        inner.sync_gc_types();
         let slots = ty.params().len().max(ty.results().len()).max(1);
         let mut host = VMHostFunc::new(trampoline, type_id, slots, host);
         let funcref = host.funcref();

@@ -236,10 +236,16 @@ fn instantiate<T>(
         };
         let mut table = Box::new(table);
         tables.push(&mut *table as *mut RuntimeTable);
+        let traced = store.is_traced(hoist_environ::WasmValType::Ref(ty.element));
         store.tables.push(table);
+        store.table_traced.push(traced);
         table_handles.push(store.tables.len() - 1);
     }
 
+    // The module's types (and every other the engine knows) before its
+    // code can make objects or funcrefs of them.
+    store.check_gc_type_ids(ids)?;
+    store.sync_gc_types();
     let store_pointer = store as *mut StoreInner<T> as *mut u8;
     let instance = hoist_runtime::Instance::new(InstanceParts {
         code: code.clone(),

@@ -16,6 +16,7 @@
 mod engine;
 mod externals;
 mod func;
+mod gc;
 mod instance;
 mod linker;
 mod module;
@@ -32,15 +33,17 @@ pub use externals::{Extern, Global, Memory, SharedMemory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use hoist_cranelift::{Cpu, OptLevel};
+pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
+pub use hoist_runtime::gc::GcStats;
 pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::{FunctionCode, Module};
-pub use store::Store;
+pub use store::{AsContextMut, Store, StoreContextMut};
 pub use trap::{FrameInfo, Trap, TrapCode, WasmException};
 pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, MemoryType, Mutability, RefType, TableType,
     TagType, ValType,
 };
-pub use values::{AnyRef, ExnRef, ExternRef, Val};
+pub use values::{AnyRef, ArrayRef, ExnRef, ExternRef, StructRef, Val, I31};

@@ -332,6 +332,17 @@ fn check_tables(
             );
         }
     }
+    // The code has field offsets baked in: they must be the ones this
+    // build computes for the module's types.
+    if compiled.gc_layouts.len() != module.gc_layouts.len()
+        || compiled
+            .gc_layouts
+            .iter()
+            .zip(module.gc_layouts.values())
+            .any(|(a, b)| a != b)
+    {
+        bail!("damaged artifact: its GC object layouts are not the ones of its module's types");
+    }
     for image in images {
         let fits = image.memory.index() < module.memories.len()
             && module.defined_memory_index(image.memory).is_some()

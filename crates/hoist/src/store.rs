@@ -28,6 +28,8 @@ pub(crate) struct FuncData {
 pub(crate) struct GlobalData {
     pub(crate) definition: *mut VMGlobalDefinition,
     pub(crate) ty: GlobalType,
+    /// Whether it holds a reference the GC traces.
+    pub(crate) traced: bool,
 }
 
 pub(crate) struct InstanceData {
@@ -52,6 +54,8 @@ pub(crate) struct StoreInner<T> {
     /// imports it; an unshared one has only this reference.
     pub(crate) memories: Vec<std::sync::Arc<LinearMemory>>,
     pub(crate) tables: Vec<Box<Table>>,
+    /// Whether each table holds references the GC traces.
+    pub(crate) table_traced: Vec<bool>,
     pub(crate) globals: Vec<GlobalData>,
     pub(crate) host_globals: Vec<Box<VMGlobalDefinition>>,
     pub(crate) funcs: Vec<FuncData>,
@@ -67,6 +71,57 @@ pub(crate) struct StoreInner<T> {
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
     /// Fuel given by the last `set_fuel`.
     pub(crate) fuel_given: i64,
+    /// References the host holds (the GC proposal).
+    pub(crate) gc_roots: crate::gc::roots::GcRoots,
+}
+
+/// A store, borrowed mutably: what the API functions that work inside
+/// host functions as well as outside take (see [`AsContextMut`]).
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+/// Anything that gives mutable access to a store: a [`Store`], a
+/// [`Caller`](crate::Caller) inside a host function, or a
+/// [`StoreContextMut`].
+pub trait AsContextMut {
+    /// The store's data type.
+    type Data;
+    /// The store, borrowed mutably.
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContextMut for Store<T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContextMut for &mut Store<T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+
+impl<T> AsContextMut for crate::Caller<'_, T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}
+
+impl<T> AsContextMut for &mut crate::Caller<'_, T> {
+    type Data = T;
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
 }
 
 impl<T> Store<T> {
@@ -90,6 +145,8 @@ impl<T> Store<T> {
                 global_handles: HashMap::new(),
                 externrefs: Vec::new(),
                 fuel_given: 0,
+                gc_roots: Default::default(),
+                table_traced: Vec::new(),
             }),
         };
         let inner: *mut StoreInner<T> = &mut *store.inner;
@@ -100,6 +157,12 @@ impl<T> Store<T> {
             .set(Some((gc_roots::<T>, inner as *mut u8)));
         let counter: *const std::sync::atomic::AtomicU64 = &*engine.inner.epoch;
         store.inner.context.epoch_counter = counter;
+        let gc = store.inner.context.gc.get_mut();
+        gc.set_roots(crate::gc::trace_roots::<T>, inner as *mut u8);
+        gc.set_max(engine.tunables().max_gc_heap);
+        if engine.inner.gc_stress {
+            store.gc_stress(true);
+        }
         store
     }
 
@@ -321,7 +384,15 @@ impl<T> StoreInner<T> {
             .global_handles
             .entry(definition as usize)
             .or_insert_with(|| {
-                self.globals.push(GlobalData { definition, ty });
+                let traced = ty
+                    .content()
+                    .as_ref()
+                    .is_some_and(|_| self.engine.types().is_gc_ref(ty.content().to_wasm()));
+                self.globals.push(GlobalData {
+                    definition,
+                    ty,
+                    traced,
+                });
                 self.globals.len() - 1
             })
     }

@@ -95,6 +95,37 @@ impl TypeRegistry {
         self.types.get(id as usize).map(|r| &r.ty)
     }
 
+    /// Number of registered types (ids are `0..len`).
+    pub(crate) fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Type `id`'s supertype display: ids from its root to itself.
+    pub(crate) fn display(&self, id: u32) -> Option<&[u32]> {
+        self.types.get(id as usize).map(|r| &*r.display)
+    }
+
+    /// Whether concrete type `r` (an engine id) is a function type.
+    pub(crate) fn is_func(&self, r: TypeRef) -> bool {
+        match r {
+            TypeRef::Engine(id) => matches!(
+                self.get(id).map(|t| &t.composite),
+                Some(WasmCompositeType::Func(_))
+            ),
+            _ => false,
+        }
+    }
+
+    /// The object layout of struct or array type `id`.
+    pub(crate) fn gc_layout(&self, id: u32) -> Option<hoist_environ::GcLayout> {
+        hoist_environ::GcLayout::of(&self.get(id)?.composite, &|r| self.is_func(r))
+    }
+
+    /// Whether values of `ty` (engine references) are traced by the GC.
+    pub(crate) fn is_gc_ref(&self, ty: WasmValType) -> bool {
+        hoist_environ::gc::is_gc_ref(ty, &|r| self.is_func(r))
+    }
+
     /// Whether type `a` is `b` or a declared subtype of it.
     pub(crate) fn is_subtype(&self, a: u32, b: u32) -> bool {
         if a == b {

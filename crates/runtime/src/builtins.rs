@@ -7,6 +7,9 @@
 //! caller then traps with the operation's trap code. Only `raise` unwinds,
 //! and it is written in C (`helpers.c`).
 
+use crate::gc::builtins::{
+    array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
+};
 use crate::instance::Instance;
 use crate::vmcontext::VMBuiltinFunctions;
 use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};

@@ -38,6 +38,9 @@ pub const MAX_PAYLOAD: usize = 1000;
 pub struct ExnObject {
     pub tag: *const VMTagDefinition,
     pub payload: Box<[ValRaw]>,
+    /// Which payload values are references the GC traces (the GC
+    /// proposal's collector rewrites them when objects move).
+    pub gc_refs: Box<[u16]>,
 }
 
 struct Slot {
@@ -172,6 +175,23 @@ impl ExnHeap {
         self.threshold = (2 * self.live).max(MIN_THRESHOLD);
     }
 
+    /// Calls `visit` with every payload value of a live exception that is
+    /// a reference the GC traces (a GC root).
+    pub fn for_each_gc_ref(&mut self, visit: &mut dyn FnMut(&mut u64)) {
+        for slot in &mut self.slots {
+            let Some(object) = &mut slot.object else {
+                continue;
+            };
+            for &i in object.gc_refs.iter() {
+                if let Some(value) = object.payload.get_mut(usize::from(i)) {
+                    let mut word = value.0 as u64;
+                    visit(&mut word);
+                    value.0 = u128::from(word);
+                }
+            }
+        }
+    }
+
     /// Number of live objects.
     pub fn live(&self) -> usize {
         self.live
@@ -190,6 +210,7 @@ mod tests {
         ExnObject {
             tag: std::ptr::null(),
             payload: payload.iter().map(|v| ValRaw(*v)).collect(),
+            gc_refs: Box::new([]),
         }
     }
 

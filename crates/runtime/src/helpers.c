@@ -133,3 +133,61 @@ __attribute__((noreturn, noinline)) unsigned long long hoist_raise(void *vmctx) 
     void *fp = *(void **)__builtin_frame_address(0);
     hoist_dispatch(vmctx, UINT64_MAX, 0, 0, fp, __builtin_return_address(0));
 }
+
+/* ---- GC (gc/builtins.rs) ---- */
+
+/*
+ * The builtins that may collect garbage need the calling wasm frame: its frame pointer and the
+ * return address of the call, which name the stack map of its spilled references. Each shim reads
+ * them from its own frame record and passes them on (as the exception helpers above do).
+ */
+/* The frame pointer of the function that called the current one. Compiled wasm frames keep the
+ * caller's frame pointer and the return address at [fp] and [fp + 8] on every target; C frames do
+ * on x86_64 and aarch64, while on riscv64 the frame pointer is the frame's top, with the two words
+ * just below it. */
+#if defined(__riscv)
+#define HOIST_CALLER_FP() (((void **)__builtin_frame_address(0))[-2])
+#else
+#define HOIST_CALLER_FP() (*(void **)__builtin_frame_address(0))
+#endif
+
+extern uint64_t hoist_gc_alloc_impl(void *vmctx, uint64_t size, void *fp, void *pc);
+extern uint64_t hoist_array_new_data_impl(void *vmctx, uint64_t header, uint64_t data,
+                                          uint64_t offset, uint64_t len, void *fp, void *pc);
+extern uint64_t hoist_array_new_elem_impl(void *vmctx, uint64_t header, uint64_t elem,
+                                          uint64_t offset, uint64_t len, void *fp, void *pc);
+
+__attribute__((noinline)) uint64_t hoist_gc_alloc(void *vmctx, uint64_t size) {
+    void *fp = HOIST_CALLER_FP();
+    return hoist_gc_alloc_impl(vmctx, size, fp, __builtin_return_address(0));
+}
+
+__attribute__((noinline)) uint64_t hoist_array_new_data(void *vmctx, uint64_t header,
+                                                        uint64_t data, uint64_t offset,
+                                                        uint64_t len) {
+    void *fp = HOIST_CALLER_FP();
+    return hoist_array_new_data_impl(vmctx, header, data, offset, len, fp,
+                                     __builtin_return_address(0));
+}
+
+__attribute__((noinline)) uint64_t hoist_array_new_elem(void *vmctx, uint64_t header,
+                                                        uint64_t elem, uint64_t offset,
+                                                        uint64_t len) {
+    void *fp = HOIST_CALLER_FP();
+    return hoist_array_new_elem_impl(vmctx, header, elem, offset, len, fp,
+                                     __builtin_return_address(0));
+}
+
+/*
+ * Host functions called from wasm: the wasm-to-host trampoline calls this (a VMFuncRef's
+ * array_call) and it calls the Rust side with its caller's frame pointer and return address (the
+ * trampoline's), from which a collection while the host function runs walks to the wasm frames.
+ */
+extern uint64_t hoist_host_call_impl(void *funcref, void *caller_vmctx, void *values, void *fp,
+                                     void *pc);
+
+__attribute__((noinline)) uint64_t hoist_host_call(void *funcref, void *caller_vmctx,
+                                                   void *values) {
+    void *fp = HOIST_CALLER_FP();
+    return hoist_host_call_impl(funcref, caller_vmctx, values, fp, __builtin_return_address(0));
+}

@@ -3,7 +3,8 @@
 //! A `VMHostFunc` starts with a `VMFuncRef` whose `vmctx` points back at the
 //! `VMHostFunc` itself, so wasm calls it like any function: `wasm_call` is
 //! the engine's wasm-to-host trampoline for the signature, which spills the
-//! arguments and calls `array_call` = [`host_array_call`] with the funcref.
+//! arguments and calls `array_call` = `hoist_host_call` (`helpers.c`, which
+//! records where wasm left for the GC) with the funcref.
 
 use crate::traphandlers::set_pending_host_error;
 use crate::vmcontext::{VMFuncRef, ValRaw};
@@ -35,7 +36,7 @@ impl VMHostFunc {
         let mut host = Box::new(VMHostFunc {
             funcref: VMFuncRef {
                 wasm_call,
-                array_call: host_array_call as *const u8,
+                array_call: hoist_host_call as *const u8,
                 vmctx: std::ptr::null_mut(),
                 type_id,
             },
@@ -62,7 +63,7 @@ impl VMHostFunc {
 
 /// Whether `funcref` belongs to a host function.
 pub fn is_host_funcref(funcref: &VMFuncRef) -> bool {
-    funcref.array_call == host_array_call as *const u8
+    funcref.array_call == hoist_host_call as *const u8
 }
 
 /// A host function panicked; the panic cannot cross wasm frames, so it
@@ -90,9 +91,49 @@ impl HostPanic {
     }
 }
 
-/// Called by the wasm-to-host trampoline. Returns 1 on success; on failure
-/// records the error and returns 0, and the trampoline traps.
-unsafe extern "C" fn host_array_call(
+unsafe extern "C" {
+    /// `helpers.c`: the `array_call` of every host function; calls
+    /// [`hoist_host_call_impl`] with the trampoline's frame.
+    fn hoist_host_call(funcref: *mut VMFuncRef, caller_vmctx: *mut u8, values: *mut ValRaw) -> u64;
+}
+
+/// Called by the wasm-to-host trampoline (through `hoist_host_call`, which
+/// adds the trampoline's frame pointer `fp` and the return address `pc`
+/// into it). Returns 1 on success; on failure records the error and
+/// returns 0, and the trampoline traps.
+///
+/// # Safety
+/// Called only by `hoist_host_call` from a trampoline called by wasm code
+/// of the instance whose vmctx is `caller_vmctx`.
+#[unsafe(no_mangle)]
+unsafe extern "C" fn hoist_host_call_impl(
+    funcref: *mut VMFuncRef,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    fp: usize,
+    pc: usize,
+) -> u64 {
+    // A collection while the host function runs starts its walk of the
+    // wasm frames at the trampoline.
+    // SAFETY: the caller is wasm of a live instance (the contract), whose
+    // store context outlives the call; the GC state is only touched in
+    // short, non-overlapping accesses.
+    let ctx = unsafe { &*crate::Instance::from_vmctx(caller_vmctx).store_context() };
+    // SAFETY: as above.
+    let saved = unsafe { (*ctx.gc.get()).enter_host(fp, pc) };
+    // SAFETY: the contract of `host_array_call`, which this forwards.
+    let result = unsafe { host_array_call(funcref, caller_vmctx, values) };
+    // SAFETY: as above.
+    unsafe { (*ctx.gc.get()).leave_host(saved) };
+    result
+}
+
+/// Runs the host function behind `funcref`. Returns 1 on success; on
+/// failure records the error and returns 0, and the trampoline traps.
+///
+/// # Safety
+/// `funcref` must be a live `VMHostFunc`'s and `values` its value array.
+unsafe fn host_array_call(
     funcref: *mut VMFuncRef,
     caller_vmctx: *mut u8,
     values: *mut ValRaw,

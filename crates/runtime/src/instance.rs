@@ -101,7 +101,7 @@ pub struct Instance {
     memories: Vec<*mut LinearMemory>,
     dropped_data: Vec<bool>,
     /// Evaluated element segments; `None` once dropped.
-    elements: Vec<Option<Box<[usize]>>>,
+    elements: Vec<Option<Vec<usize>>>,
     store: *mut u8,
     /// The memory exported as `memory` (WASI's convention), found once.
     exported_memory: Option<MemoryIndex>,
@@ -313,31 +313,103 @@ impl Instance {
         self.tables[index.index()]
     }
 
-    /// Evaluates a (validated) constant expression in this instance.
-    pub fn eval_const(&self, expr: &ConstExpr) -> ValRaw {
+    /// The engine-wide id of the module's type `ty`.
+    pub fn type_id(&self, ty: TypeIndex) -> u32 {
+        // SAFETY: the type id array was filled in `new`.
+        unsafe { *(self.vmctx.add(self.offsets().vmctx_type_id(ty) as usize) as *const u32) }
+    }
+
+    /// The bytes of data segment `data` (empty once dropped).
+    pub fn data_bytes(&self, data: DataIndex) -> &[u8] {
+        if self.dropped_data[data.index()] {
+            &[]
+        } else {
+            &self.code.module.data[data].bytes
+        }
+    }
+
+    /// The evaluated items of element segment `elem` (empty once dropped).
+    pub fn element_items(&self, elem: ElemIndex) -> &[usize] {
+        self.elements
+            .get(elem.index())
+            .and_then(|e| e.as_deref())
+            .unwrap_or(&[])
+    }
+
+    /// Calls `visit` with every slot of this instance that holds a
+    /// reference the GC traces: defined globals and element segments of
+    /// such types.
+    pub fn trace_gc_roots(&mut self, visit: &mut dyn FnMut(&mut u64)) {
+        let module = self.code.module.clone();
+        if !module.has_gc_refs {
+            return;
+        }
+        for (index, global) in module.globals.iter().skip(module.num_imported_globals) {
+            if module.is_gc_ref(global.ty) {
+                // SAFETY: defined globals live in our vmctx, 16-byte
+                // aligned; a reference is the low 8 bytes.
+                let slot = unsafe { &mut *(self.global_ptr(index) as *mut u64) };
+                visit(slot);
+            }
+        }
+        for (index, segment) in module.elements.iter() {
+            if !module.is_gc_ref(WasmValType::Ref(segment.ty)) {
+                continue;
+            }
+            if let Some(Some(items)) = self.elements.get_mut(index.index()) {
+                for item in items.iter_mut() {
+                    let mut word = *item as u64;
+                    visit(&mut word);
+                    *item = word as usize;
+                }
+            }
+        }
+    }
+
+    /// Evaluates a (validated) constant expression in this instance; only
+    /// the GC proposal's allocations can fail (the heap is full).
+    pub fn eval_const(&self, expr: &ConstExpr) -> Result<ValRaw, TrapCode> {
         // Nearly every expression is one instruction.
         if let [op] = expr.ops() {
-            return self.eval_const_op(*op, &mut Vec::new());
+            return Ok(self.eval_const_op(*op, &mut Vec::new())?.0);
         }
         let mut stack = Vec::with_capacity(4);
         for op in expr.ops() {
-            let value = self.eval_const_op(*op, &mut stack);
+            let value = self.eval_const_op(*op, &mut stack)?;
             stack.push(value);
         }
-        stack
+        Ok(stack
             .pop()
             .expect("validated: a constant expression leaves a value")
+            .0)
     }
 
-    /// One instruction: a value to push (arithmetic pops its operands).
-    fn eval_const_op(&self, op: ConstOp, stack: &mut Vec<ValRaw>) -> ValRaw {
-        let mut pop = || stack.pop().expect("validated: operands are on the stack");
+    /// One instruction: a value to push (arithmetic pops its operands),
+    /// and whether the collector traces it.
+    fn eval_const_op(
+        &self,
+        op: ConstOp,
+        stack: &mut Vec<crate::gc::consts::StackValue>,
+    ) -> Result<crate::gc::consts::StackValue, TrapCode> {
+        let traced = match op {
+            ConstOp::GlobalGet(g) => self.code.module.is_gc_ref(self.code.module.globals[g].ty),
+            ConstOp::StructNew(_)
+            | ConstOp::StructNewDefault(_)
+            | ConstOp::ArrayNew(_)
+            | ConstOp::ArrayNewDefault(_)
+            | ConstOp::ArrayNewFixed(..)
+            | ConstOp::RefI31
+            | ConstOp::AnyConvertExtern
+            | ConstOp::ExternConvertAny => return crate::gc::consts::eval(self, op, stack),
+            _ => false,
+        };
+        let mut pop = || stack.pop().expect("validated: operands are on the stack").0;
         let mut binary32 = |f: fn(i32, i32) -> i32| {
             let b = pop().get_u32() as i32;
             let a = pop().get_u32() as i32;
             ValRaw::i32(f(a, b))
         };
-        match op {
+        let value = match op {
             ConstOp::I32Const(v) => ValRaw::i32(v),
             ConstOp::I64Const(v) => ValRaw::i64(v),
             ConstOp::F32Const(bits) => ValRaw(u128::from(bits)),
@@ -359,7 +431,9 @@ impl Instance {
                     _ => a.wrapping_mul(b),
                 })
             }
-        }
+            gc => unreachable!("{gc:?} is evaluated above"),
+        };
+        Ok((value, traced))
     }
 
     /// The instantiation steps before the start function: globals, then
@@ -369,7 +443,7 @@ impl Instance {
     pub fn initialize(&mut self) -> Result<(), TrapCode> {
         let module = self.code.module.clone();
         for (def, init) in module.global_inits.iter() {
-            let value = self.eval_const(init);
+            let value = self.eval_const(init)?;
             let index = module.num_imported_globals + def.index();
             // SAFETY: defined global slots live in our vmctx.
             unsafe {
@@ -380,7 +454,7 @@ impl Instance {
         // read globals, so after them).
         for (def, init) in module.table_inits.iter() {
             if let Some(init) = init {
-                let value = self.eval_const(init).0 as usize;
+                let value = self.eval_const(init)?.0 as usize;
                 let index = TableIndex::new(module.num_imported_tables + def.index());
                 // SAFETY: table pointers are valid for the instance's life.
                 let table = unsafe { &mut *self.tables[index.index()] };
@@ -388,23 +462,22 @@ impl Instance {
                 table.fill(0, value, size);
             }
         }
-        self.elements = module
-            .elements
-            .values()
-            .map(|segment| {
-                Some(
-                    segment
-                        .items
-                        .iter()
-                        .map(|item| self.eval_const(item).0 as usize)
-                        .collect(),
-                )
-            })
-            .collect();
+        // Each segment's items go straight into `elements`, where they are
+        // roots while later items allocate.
+        self.elements = vec![None; module.elements.len()];
+        for (index, segment) in module.elements.iter() {
+            self.elements[index.index()] = Some(Vec::with_capacity(segment.items.len()));
+            for item in segment.items.iter() {
+                let value = self.eval_const(item)?.0 as usize;
+                if let Some(Some(items)) = self.elements.get_mut(index.index()) {
+                    items.push(value);
+                }
+            }
+        }
         for (index, segment) in module.elements.iter() {
             match &segment.kind {
                 ElementKind::Active { table, offset } => {
-                    let offset = self.eval_const(offset).get_u32();
+                    let offset = self.eval_const(offset)?.get_u32();
                     let len = segment.items.len() as u32;
                     self.table_init(*table, index, offset, 0, len)?;
                     self.elements[index.index()] = None;
@@ -446,7 +519,7 @@ impl Instance {
                 continue;
             }
             if let DataKind::Active { memory, offset } = &segment.kind {
-                let offset = self.eval_const(offset).get_u64();
+                let offset = self.eval_const(offset)?.get_u64();
                 let offset = if module.memories[*memory].memory64 {
                     offset
                 } else {

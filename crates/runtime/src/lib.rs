@@ -10,6 +10,7 @@ mod builtins;
 pub mod code_memory;
 pub mod code_registry;
 pub mod exn;
+pub mod gc;
 mod host_func;
 mod instance;
 mod memory;
@@ -67,6 +68,11 @@ pub unsafe fn invoke_wasm(
     // SAFETY: the store context is live (caller's contract).
     let depth = unsafe { &(*store_context).entry_depth };
     depth.set(depth.get() + 1);
+    // SAFETY: the store context is live; the GC state is only touched in
+    // short accesses.
+    let gc = unsafe { &(*store_context).gc };
+    // SAFETY: as above.
+    unsafe { (*gc.get()).enter_wasm() };
     // SAFETY: `array_call` of a wasm funcref is a host-to-wasm trampoline
     // with the `EntryFn` signature, compiled for this funcref's type; the
     // caller guarantees `values` is large enough.
@@ -79,6 +85,8 @@ pub unsafe fn invoke_wasm(
             values as *mut u8,
         )
     };
+    // SAFETY: as above.
+    unsafe { (*gc.get()).leave_wasm() };
     depth.set(depth.get() - 1);
     if outermost {
         // SAFETY: as above.

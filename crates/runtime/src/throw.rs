@@ -183,7 +183,13 @@ unsafe fn new_exception(
     limit: *mut c_void,
 ) -> Option<u64> {
     let tag = TagIndex::from_u32(tag);
-    let count = instance.module().tag_sig(tag).params.len().min(MAX_PAYLOAD);
+    let module = instance.module();
+    let params = &module.tag_sig(tag).params;
+    let count = params.len().min(MAX_PAYLOAD);
+    let gc_refs: Box<[u16]> = (0..count)
+        .filter(|i| module.is_gc_ref(params[*i]))
+        .map(|i| i as u16)
+        .collect();
     // SAFETY: compiled code passes the tag's values, one slot each.
     let payload: Box<[ValRaw]> = unsafe { std::slice::from_raw_parts(payload, count) }.into();
     let tag: *const VMTagDefinition = instance.tag_ptr(tag);
@@ -204,9 +210,16 @@ unsafe fn new_exception(
                 // SAFETY: the store installed this function for itself.
                 unsafe { f(data, mark) };
             }
+            // Exception handles kept in GC objects' fields.
+            // SAFETY: the GC state is the store's; no collection runs.
+            unsafe { (*store.gc.get()).for_each_word(store, mark) };
         });
     }
-    heap.alloc(ExnObject { tag, payload })
+    heap.alloc(ExnObject {
+        tag,
+        payload,
+        gc_refs,
+    })
 }
 
 /// Calls `mark` with every aligned word in `[start, end)`.

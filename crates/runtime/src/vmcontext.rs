@@ -13,7 +13,7 @@ use std::cell::UnsafeCell;
 pub type GcRootsFn = unsafe fn(*mut u8, &mut dyn FnMut(u64));
 
 /// Per-store state shared by all instances of a store. Compiled code reads
-/// the first four fields; the rest is the runtime's.
+/// the first eight fields; the rest is the runtime's.
 #[repr(C)]
 pub struct VMStoreContext {
     /// Compiled prologues trap with "call stack exhausted" when the stack
@@ -28,12 +28,25 @@ pub struct VMStoreContext {
     /// traps ("all fuel consumed") once it is above zero; a store given N
     /// units of fuel starts at -N.
     pub fuel_consumed: UnsafeCell<i64>,
+    /// The GC heap's reservation (objects are offsets from it); null until
+    /// the store allocates its first object.
+    pub gc_heap_base: UnsafeCell<*mut u8>,
+    /// Where the next GC object goes (a heap offset): compiled code bumps
+    /// it inline.
+    pub gc_next: UnsafeCell<u64>,
+    /// An allocation that would end past this takes the slow path (the
+    /// `gc_alloc` builtin).
+    pub gc_limit: UnsafeCell<u64>,
+    /// The store's type table, by engine type id (see `crate::gc::types`).
+    pub gc_types: UnsafeCell<*const crate::gc::types::VMGcTypeEntry>,
     /// How many calls into wasm of this store are active on its thread.
     pub entry_depth: std::cell::Cell<u32>,
     /// The store's exception objects.
     pub exn_heap: UnsafeCell<crate::exn::ExnHeap>,
     /// The store's roots outside wasm stacks, and the store to pass.
     pub gc_roots: std::cell::Cell<Option<(GcRootsFn, *mut u8)>>,
+    /// The GC heap and what its collector needs (the GC proposal).
+    pub gc: UnsafeCell<crate::gc::GcStore>,
 }
 
 // SAFETY: the context moves between threads only with its store, which one
@@ -51,9 +64,14 @@ impl Default for VMStoreContext {
             epoch_counter: &NO_EPOCH,
             epoch_deadline: UnsafeCell::new(u64::MAX),
             fuel_consumed: UnsafeCell::new(0),
+            gc_heap_base: UnsafeCell::new(std::ptr::null_mut()),
+            gc_next: UnsafeCell::new(0),
+            gc_limit: UnsafeCell::new(0),
+            gc_types: UnsafeCell::new(std::ptr::null()),
             entry_depth: Default::default(),
             exn_heap: Default::default(),
             gc_roots: Default::default(),
+            gc: Default::default(),
         }
     }
 }
@@ -216,6 +234,35 @@ mod tests {
         assert_eq!(
             offsets.store_context_fuel_consumed() as usize,
             offset_of!(VMStoreContext, fuel_consumed)
+        );
+        assert_eq!(
+            offsets.store_context_gc_heap_base() as usize,
+            offset_of!(VMStoreContext, gc_heap_base)
+        );
+        assert_eq!(
+            offsets.store_context_gc_next() as usize,
+            offset_of!(VMStoreContext, gc_next)
+        );
+        assert_eq!(
+            offsets.store_context_gc_limit() as usize,
+            offset_of!(VMStoreContext, gc_limit)
+        );
+        assert_eq!(
+            offsets.store_context_gc_types() as usize,
+            offset_of!(VMStoreContext, gc_types)
+        );
+        use crate::gc::types::VMGcTypeEntry;
+        assert_eq!(
+            offsets.gc_type_entry_display() as usize,
+            offset_of!(VMGcTypeEntry, display)
+        );
+        assert_eq!(
+            offsets.gc_type_entry_depth() as usize,
+            offset_of!(VMGcTypeEntry, depth)
+        );
+        assert_eq!(
+            offsets.size_of_gc_type_entry() as usize,
+            size_of::<VMGcTypeEntry>()
         );
         assert_eq!(
             offsets.memory_base() as usize,

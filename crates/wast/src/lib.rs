@@ -365,11 +365,11 @@ impl WastContext {
             .map(|()| results))
     }
 
-    fn check_results(&self, expected: &[&WastRetCore<'_>], actual: &[Val]) -> Result<()> {
+    fn check_results(&mut self, expected: &[&WastRetCore<'_>], actual: &[Val]) -> Result<()> {
         let mut ok = expected.len() == actual.len();
         if ok {
             for (e, a) in expected.iter().zip(actual) {
-                ok &= values::matches(&self.store, e, a)?;
+                ok &= values::matches(&mut self.store, e, a)?;
             }
         }
         if !ok {

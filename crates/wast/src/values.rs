@@ -2,7 +2,7 @@
 //! [`Val`]s, and both printed in the script's own syntax for failure messages.
 
 use anyhow::{bail, Result};
-use hoist::{ExternRef, Store, Val};
+use hoist::{AnyRef, ExternRef, Store, Val};
 use wast::core::{
     AbstractHeapType, HeapType, NanPattern, V128Const, V128Pattern, WastArgCore, WastRetCore,
 };
@@ -27,7 +27,11 @@ pub(crate) fn arg(store: &mut Store<()>, arg: &WastArg<'_>) -> Result<Val> {
             Some(RefKind::Any) => Val::AnyRef(None),
         },
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(ExternRef::new(store, *n))),
-        WastArgCore::RefHost(_) => bail!("unsupported argument `ref.host`"),
+        // A host value made an `anyref` (`any.convert_extern`).
+        WastArgCore::RefHost(n) => {
+            let e = ExternRef::new(store, *n);
+            Val::AnyRef(Some(AnyRef::convert_extern(&mut *store, e)?))
+        }
     })
 }
 
@@ -57,6 +61,12 @@ fn null_kind(ty: &HeapType<'_>) -> Option<RefKind> {
     }
 }
 
+/// The `u32` a script's `ref.extern N` / `ref.host N` carries, if `e` is
+/// one.
+fn host_u32(store: &Store<()>, e: &ExternRef) -> Option<u32> {
+    e.data(store)?.downcast_ref::<u32>().copied()
+}
+
 /// The hierarchy of a null value, if `val` is a null reference.
 fn null_of(val: &Val) -> Option<RefKind> {
     match val {
@@ -78,7 +88,11 @@ pub(crate) fn ret<'a, 'b>(ret: &'b WastRet<'a>) -> Result<&'b WastRetCore<'a>> {
 
 /// Whether `actual` is a value that `expected` allows. Errors on patterns
 /// for types hoist does not have (GC references, `ref.host`).
-pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Val) -> Result<bool> {
+pub(crate) fn matches(
+    store: &mut Store<()>,
+    expected: &WastRetCore<'_>,
+    actual: &Val,
+) -> Result<bool> {
     Ok(match (expected, actual) {
         (WastRetCore::I32(e), Val::I32(a)) => e == a,
         (WastRetCore::I64(e), Val::I64(a)) => e == a,
@@ -94,7 +108,7 @@ pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Va
         }
         (WastRetCore::RefExtern(None), Val::ExternRef(r)) => r.is_some(),
         (WastRetCore::RefExtern(Some(n)), Val::ExternRef(Some(r))) => {
-            r.data(store).downcast_ref::<u32>() == Some(n)
+            host_u32(store, r) == Some(*n)
         }
         (WastRetCore::RefFunc(_), Val::FuncRef(r)) => r.is_some(),
         (WastRetCore::Either(cases), actual) => {
@@ -107,15 +121,22 @@ pub(crate) fn matches(store: &Store<()>, expected: &WastRetCore<'_>, actual: &Va
         }
         (WastRetCore::RefAny, Val::AnyRef(r)) => r.is_some(),
         (WastRetCore::RefAny, Val::ExternRef(r)) => r.is_some(),
-        (
-            WastRetCore::RefHost(_)
-            | WastRetCore::RefEq
-            | WastRetCore::RefArray
-            | WastRetCore::RefStruct
-            | WastRetCore::RefI31
-            | WastRetCore::RefI31Shared,
-            _,
-        ) => bail!("unsupported result pattern `{}`", expected_str(expected)),
+        (WastRetCore::RefHost(n), Val::AnyRef(Some(a))) => match a.as_extern(&mut *store)? {
+            Some(e) => host_u32(store, &e) == Some(*n),
+            None => false,
+        },
+        (WastRetCore::RefEq, Val::AnyRef(Some(a))) => {
+            matches!(
+                a.ty(&mut *store)?,
+                hoist::HeapType::I31 | hoist::HeapType::Concrete(_)
+            )
+        }
+        (WastRetCore::RefI31, Val::AnyRef(Some(a))) => a.as_i31(&mut *store)?.is_some(),
+        (WastRetCore::RefStruct, Val::AnyRef(Some(a))) => a.as_struct(&mut *store)?.is_some(),
+        (WastRetCore::RefArray, Val::AnyRef(Some(a))) => a.as_array(&mut *store)?.is_some(),
+        (WastRetCore::RefI31Shared, _) => {
+            bail!("unsupported result pattern `{}`", expected_str(expected))
+        }
         _ => false,
     })
 }
@@ -327,9 +348,9 @@ pub(crate) fn val_str(store: &Store<()>, val: &Val, expected: Option<&WastRetCor
         Val::FuncRef(None) => "ref.null func".to_string(),
         Val::FuncRef(Some(_)) => "ref.func".to_string(),
         Val::ExternRef(None) => "ref.null extern".to_string(),
-        Val::ExternRef(Some(r)) => match r.data(store).downcast_ref::<u32>() {
+        Val::ExternRef(Some(r)) => match host_u32(store, r) {
             Some(n) => format!("ref.extern {n}"),
-            None => "ref.extern <host data>".to_string(),
+            None => "ref.extern <host data or wasm object>".to_string(),
         },
         Val::ExnRef(None) => "ref.null exn".to_string(),
         Val::ExnRef(Some(_)) => "ref.exn".to_string(),

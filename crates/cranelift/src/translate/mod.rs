@@ -10,6 +10,7 @@ mod atomics;
 mod calls;
 mod control;
 mod exceptions;
+mod gc;
 mod limits;
 mod refs;
 mod simd;
@@ -57,6 +58,7 @@ pub fn translate_function(
         landings: Vec::new(),
         fuel_var: None,
         fuel_pending: 0,
+        gc_before: Vec::new(),
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let result = translator.translate_body(func_index, &body.body, &mut validator);
@@ -98,6 +100,9 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     /// the operators since it was last updated.
     pub(crate) fuel_var: Option<Variable>,
     pub(crate) fuel_pending: i64,
+    /// The operand stack before the operator being translated, when the
+    /// module has traced references (see `gc::declare_gc_values`).
+    pub(crate) gc_before: Vec<Value>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -117,10 +122,14 @@ impl FuncTranslator<'_, '_> {
         self.env.set_vmctx(params[0]);
 
         // Parameters, then declared locals, all as Cranelift variables.
+        let gc_refs = self.env.module.has_gc_refs;
         for (i, wasm_ty) in ty.params.iter().enumerate() {
             let var = self
                 .builder
                 .declare_var(ir_type(*wasm_ty, self.env.pointer_type));
+            if gc_refs && self.env.module.is_gc_ref(*wasm_ty) {
+                self.builder.declare_var_needs_stack_map(var);
+            }
             self.builder.def_var(var, params[i + 2]);
             self.locals.push((var, *wasm_ty));
         }
@@ -138,6 +147,9 @@ impl FuncTranslator<'_, '_> {
                 let var = self
                     .builder
                     .declare_var(ir_type(wasm_ty, self.env.pointer_type));
+                if gc_refs && self.env.module.is_gc_ref(wasm_ty) {
+                    self.builder.declare_var_needs_stack_map(var);
+                }
                 let zero = self.zero(wasm_ty);
                 self.builder.def_var(var, zero);
                 self.locals.push((var, wasm_ty));
@@ -178,6 +190,11 @@ impl FuncTranslator<'_, '_> {
             } else {
                 None
             };
+            let gc_track = gc_refs && self.reachable;
+            if gc_track {
+                self.gc_before.clear();
+                self.gc_before.extend_from_slice(&self.stack);
+            }
             let translated = reader.visit_operator(self);
             if let Some(op) = &op {
                 self.fuel_after_op(op);
@@ -186,6 +203,11 @@ impl FuncTranslator<'_, '_> {
                 return Err(self.simd_unavailable());
             }
             translated??;
+            if gc_track && self.reachable {
+                let before = std::mem::take(&mut self.gc_before);
+                self.declare_gc_values(validator, &before);
+                self.gc_before = before;
+            }
         }
         reader.finish_expression(&validator.visitor(reader.original_position()))?;
 

@@ -2,7 +2,7 @@
 //!
 //! Operators of the proposals hoist implements (the Wasm 2.0 set) are
 //! written by hand below, the SIMD ones (a separate wasmparser trait) in
-//! `simd.rs`; if wasmparser adds an operator to one of them, this impl stops
+//! `simd.rs`, the GC ones in `gc.rs`; if wasmparser adds an operator to one of them, this impl stops
 //! compiling. Operators of every other proposal are generated as
 //! "unsupported" errors, and the validator rejects them first anyway because
 //! those proposals are disabled.
@@ -34,7 +34,7 @@ macro_rules! define_unsupported {
     (@one exceptions $($rest:tt)*) => {};
     (@one threads $($rest:tt)*) => {};
     (@one legacy_exceptions $($rest:tt)*) => {};
-    (@one gc RefEq $($rest:tt)*) => {};
+    (@one gc $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $visit:ident $({ $($arg:ident: $argty:ty),* })?) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -246,6 +246,7 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     type Output = WasmResult<()>;
 
     wasmparser::for_each_visit_operator!(define_unsupported);
+    super::gc::gc_operators!();
 
     /// The 0xFD-prefixed operators (simd, relaxed-simd) are in `simd.rs`.
     /// On a target that cannot compile vectors this refuses them; the
