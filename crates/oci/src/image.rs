@@ -242,7 +242,10 @@ impl Unpacked {
             bail!("the image names no entrypoint: its config has neither Entrypoint nor Cmd");
         };
         let Some(first) = first.to_str() else {
-            bail!("the image's entrypoint `{}` is not UTF-8", first.to_string_lossy());
+            bail!(
+                "the image's entrypoint `{}` is not UTF-8",
+                first.to_string_lossy()
+            );
         };
         let (path, _) = split_function(first)?;
         let path = path.to_string();
@@ -254,9 +257,8 @@ impl Unpacked {
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| OsString::from("module.wasm"));
         let module = self.dir.path().join("module").join(file_name);
-        copy_module(&root, &found, &module).with_context(|| {
-            format!("cannot read the image's entrypoint `{path}`")
-        })?;
+        copy_module(&root, &found, &module)
+            .with_context(|| format!("cannot read the image's entrypoint `{path}`"))?;
         Ok(Command {
             module,
             module_in_image: format!("/{}", found.display()),
@@ -318,9 +320,8 @@ fn split_function(entry: &str) -> Result<(&str, &str)> {
     }
 }
 
-/// Copies the entrypoint out of the root file system (through cap-std: a
-/// symbolic link that leads out of the root is refused), refusing native
-/// programs.
+/// Copies the entrypoint out of the root file system, through cap-std: a
+/// symbolic link that leads out of the root is refused.
 fn copy_module(root: &Dir, from: &Path, to: &Path) -> Result<()> {
     let mut source = root.open(from).map_err(|e| {
         if e.to_string().contains("outside") {
@@ -329,23 +330,7 @@ fn copy_module(root: &Dir, from: &Path, to: &Path) -> Result<()> {
             e.into()
         }
     })?;
-    let mut head = [0u8; 4];
-    let mut got = 0;
-    while got < head.len() {
-        match source.read(&mut head[got..])? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    let head = &head[..got];
-    if head == b"\x7fELF" {
-        bail!("it is a native (ELF) executable, not WebAssembly: this is not a Wasm image");
-    }
-    if head.starts_with(b"#!") {
-        bail!("it is a script (`#!`), not WebAssembly: this is not a Wasm image");
-    }
     let mut out = std::fs::File::create(to)?;
-    io::Write::write_all(&mut out, head)?;
     io::copy(&mut source, &mut out)?;
     Ok(())
 }

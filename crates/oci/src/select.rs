@@ -226,7 +226,8 @@ fn choose_docker(store: &Store, limits: &Limits) -> Result<Chosen> {
             .unwrap_or_default()
             .trim_end_matches(".json");
         let digest = Sha256Hex::parse(&format!("sha256:{stem}")).ok();
-        let bytes = store.read_document(&image.config, digest.as_ref(), limits.max_document_bytes)?;
+        let bytes =
+            store.read_document(&image.config, digest.as_ref(), limits.max_document_bytes)?;
         let config: ImageConfiguration = serde_json::from_slice(&bytes)
             .with_context(|| format!("`{}` is not an image config", image.config))?;
         platforms.push(format!("{}/{}", config.os(), config.architecture()));
@@ -235,10 +236,7 @@ fn choose_docker(store: &Store, limits: &Limits) -> Result<Chosen> {
     let pick = if images.len() == 1 {
         0
     } else {
-        match configs
-            .iter()
-            .position(|c| *c.architecture() == Arch::Wasm)
-        {
+        match configs.iter().position(|c| *c.architecture() == Arch::Wasm) {
             Some(i) => i,
             None => bail!(
                 "the archive has no wasi/wasm image (it has {})",

@@ -26,7 +26,10 @@ pub(crate) struct Archive {
 }
 
 enum ArchiveEntry {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// A symbolic or hard link to another entry (`docker save` links
     /// layers it has already written), by its normalized name.
     Link(String),
@@ -46,7 +49,11 @@ impl Sha256Hex {
         if algorithm != "sha256" {
             bail!("digest `{digest}`: only sha256 digests are supported");
         }
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             bail!("`{digest}` is not a valid sha256 digest");
         }
         Ok(Sha256Hex(hex.to_string()))
@@ -99,7 +106,10 @@ impl Store {
             })?;
         }
         let archive = Archive::index(file, limits).with_context(|| {
-            format!("`{}` is not an image archive, or it is damaged", path.display())
+            format!(
+                "`{}` is not an image archive, or it is damaged",
+                path.display()
+            )
         })?;
         Ok(Store::Archive(archive))
     }
@@ -182,7 +192,12 @@ impl Store {
         if actual != size {
             bail!("blob {digest} is {actual} bytes, but its descriptor says {size}: the image is damaged");
         }
-        Ok(HashingReader::new(reader, digest.clone(), Some(size), &name))
+        Ok(HashingReader::new(
+            reader,
+            digest.clone(),
+            Some(size),
+            &name,
+        ))
     }
 }
 
@@ -247,7 +262,10 @@ impl Archive {
                 // A symbolic link is relative to its own directory, a hard
                 // link to the archive's top.
                 let target = if kind.is_symlink() && !target.has_root() {
-                    Path::new(&name).parent().unwrap_or(Path::new("")).join(&target)
+                    Path::new(&name)
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(&target)
                 } else {
                     target.into_owned()
                 };
@@ -368,10 +386,7 @@ impl<R: Read> Read for HashingReader<R> {
             }
             let got = hex(&self.hasher.clone().finalize());
             if got != self.expected.0 {
-                return Err(self.damaged(format!(
-                    "its sha256 is {got}, not {}",
-                    self.expected.0
-                )));
+                return Err(self.damaged(format!("its sha256 is {got}, not {}", self.expected.0)));
             }
         }
         Ok(n)
@@ -398,7 +413,9 @@ mod tests {
     fn digests() {
         let hex = "a".repeat(64);
         assert_eq!(
-            Sha256Hex::parse(&format!("sha256:{hex}")).unwrap().blob_name(),
+            Sha256Hex::parse(&format!("sha256:{hex}"))
+                .unwrap()
+                .blob_name(),
             format!("blobs/sha256/{hex}")
         );
         assert!(Sha256Hex::parse(&format!("sha512:{hex}")).is_err());

@@ -78,9 +78,14 @@ impl Unpacker {
             let mut entry = entry.context("damaged layer")?;
             self.entries += 1;
             if self.entries > self.limits.max_entries {
-                bail!("the image has more than {} entries", self.limits.max_entries);
+                bail!(
+                    "the image has more than {} entries",
+                    self.limits.max_entries
+                );
             }
-            let raw = entry.path().context("damaged layer: an entry has a bad name")?;
+            let raw = entry
+                .path()
+                .context("damaged layer: an entry has a bad name")?;
             let raw = raw.into_owned();
             let Some(path) = clean(&raw) else {
                 bail!(
@@ -88,7 +93,10 @@ impl Unpacker {
                     raw.display()
                 );
             };
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string)
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
             else {
                 continue; // the root itself
             };
@@ -137,10 +145,7 @@ impl Unpacker {
                 self.clear(path)?;
                 let mut options = OpenOptions::new();
                 options.write(true).create_new(true);
-                let mut file = self
-                    .root
-                    .open_with(path, &options)
-                    .map_err(escape_error)?;
+                let mut file = self.root.open_with(path, &options).map_err(escape_error)?;
                 let left = self.limits.max_unpacked_bytes.saturating_sub(self.written);
                 let copied = io::copy(&mut entry.take(left.saturating_add(1)), &mut file)
                     .context("damaged layer")?;

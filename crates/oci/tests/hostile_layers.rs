@@ -152,14 +152,20 @@ fn refused(result: anyhow::Result<()>, what: &str) -> String {
 fn dot_dot_names_are_refused() {
     let s = Sandbox::new();
     let err = refused(
-        s.unpack(&[tar(&[file("../outside.txt", b"pwned")])], &Limits::default()),
+        s.unpack(
+            &[tar(&[file("../outside.txt", b"pwned")])],
+            &Limits::default(),
+        ),
         "..",
     );
     assert!(err.contains("outside its root"), "{err}");
     s.check_outside();
     let s = Sandbox::new();
     refused(
-        s.unpack(&[tar(&[file("a/../../escape.txt", b"x")])], &Limits::default()),
+        s.unpack(
+            &[tar(&[file("a/../../escape.txt", b"x")])],
+            &Limits::default(),
+        ),
         "..",
     );
     s.check_outside();
@@ -169,7 +175,10 @@ fn dot_dot_names_are_refused() {
 fn absolute_names_land_in_the_root() {
     let s = Sandbox::new();
     s.unpack(
-        &[tar(&[file("/abs/file.txt", b"in"), file("./rel.txt", b"r")])],
+        &[tar(&[
+            file("/abs/file.txt", b"in"),
+            file("./rel.txt", b"r"),
+        ])],
         &Limits::default(),
     )
     .unwrap();
@@ -357,7 +366,12 @@ fn sizes_beyond_the_limits_are_refused() {
     let s = Sandbox::new();
     refused(
         s.unpack(
-            &[tar(&[file("1", b""), file("2", b""), file("3", b""), file("4", b"")])],
+            &[tar(&[
+                file("1", b""),
+                file("2", b""),
+                file("3", b""),
+                file("4", b""),
+            ])],
             &limits,
         ),
         "more than 3 entries",
@@ -413,7 +427,10 @@ fn whiteouts_outside_the_root_are_refused() {
     let s = Sandbox::new();
     refused(
         s.unpack(
-            &[tar(&[symlink("up", "..")]), tar(&[file("up/.wh.outside.txt", b"")])],
+            &[
+                tar(&[symlink("up", "..")]),
+                tar(&[file("up/.wh.outside.txt", b"")]),
+            ],
             &Limits::default(),
         ),
         "outside",
@@ -421,7 +438,10 @@ fn whiteouts_outside_the_root_are_refused() {
     s.check_outside();
     let s = Sandbox::new();
     refused(
-        s.unpack(&[tar(&[file("../.wh.outside.txt", b"")])], &Limits::default()),
+        s.unpack(
+            &[tar(&[file("../.wh.outside.txt", b"")])],
+            &Limits::default(),
+        ),
         "..",
     );
     s.check_outside();
@@ -464,6 +484,8 @@ fn damaged_layers_are_errors() {
     assert!(s.unpack(&[layer], &Limits::default()).is_err());
     let s = Sandbox::new();
     let layer = tar(&[file("a", &[1u8; 4000])]);
-    assert!(s.unpack(&[layer[..2000].to_vec()], &Limits::default()).is_err());
+    assert!(s
+        .unpack(&[layer[..2000].to_vec()], &Limits::default())
+        .is_err());
     s.check_outside();
 }
