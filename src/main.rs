@@ -4,6 +4,7 @@ mod backtrace;
 mod cache;
 mod commands;
 mod entry;
+mod image;
 mod key;
 mod output;
 mod size;

@@ -61,9 +61,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME=MODULE")]
     preload: Vec<String>,
 
+    /// Run an OCI image instead of MODULE: an image layout directory, or an archive from `docker
+    /// save` or `skopeo copy ... oci-archive:`. Its wasi/wasm image is unpacked into a temporary
+    /// root file system (preopened as `/`) and run with the entrypoint, command, env of its config;
+    /// ARGS replace the command, and `--dir`/`--env` apply on top.
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+
     /// The module to run (.wasm or .wat), then the arguments for the guest. Options must come
     /// before the module: everything after it goes to the guest.
-    #[arg(value_name = "MODULE", required = true, trailing_var_arg = true)]
+    #[arg(
+        value_name = "MODULE",
+        required_unless_present = "image",
+        trailing_var_arg = true
+    )]
     module_and_args: Vec<OsString>,
 }
 
@@ -72,7 +83,19 @@ struct Host {
     wasi: WasiCtx,
 }
 
-pub fn execute(args: RunArgs) -> Result<ExitCode> {
+pub fn execute(mut args: RunArgs) -> Result<ExitCode> {
+    // The image's module, argv, env and root file system become MODULE,
+    // ARGS, `--env`s and a `--dir`; the root is removed when this goes.
+    let _image = match args.image.take() {
+        Some(path) => Some(crate::image::apply(
+            &path,
+            &mut args.module_and_args,
+            &mut args.argv0,
+            &mut args.envs,
+            &mut args.dirs,
+        )?),
+        None => None,
+    };
     let (module_arg, guest_args) = args
         .module_and_args
         .split_first()
