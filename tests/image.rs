@@ -563,6 +563,14 @@ fn images_without_a_wasm_entrypoint_are_refused() {
     spec.entrypoint = vec!["/missing.wasm".into()];
     let image = s.oci(&spec);
     s.run(&image, &[]).error("`/missing.wasm` is not a file");
+    // An entrypoint that is a symbolic link out of the root: not followed.
+    std::fs::write(s.path("outside.wasm"), guest()).unwrap();
+    let mut spec = compat();
+    let up = "../".repeat(20) + s.path("outside.wasm").to_str().unwrap();
+    spec.symlinks.push(("evil.wasm".into(), up));
+    spec.entrypoint = vec!["/evil.wasm".into()];
+    let image = s.oci(&spec);
+    s.run(&image, &[]).error("`/evil.wasm` is not a file");
 }
 
 #[test]
