@@ -33,6 +33,8 @@ start_containerd() {
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/hoist-containerd.XXXXXX") || fail "mktemp failed"
     ns=hoist-test-$$
     sock=$tmp/containerd.sock
+    # hoist's compile cache and key stay in here too.
+    export XDG_CACHE_HOME=$tmp/xdg-cache XDG_STATE_HOME=$tmp/xdg-state
     trap stop_containerd EXIT
     trap 'exit 1' INT TERM
     printf '%s\n' 'version = 2' "root = \"$tmp/root\"" "state = \"$tmp/state\"" \
