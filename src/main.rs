@@ -7,6 +7,7 @@ mod coredump;
 mod debuginfo;
 mod entry;
 mod identify;
+mod image;
 mod key;
 mod limits;
 mod options;

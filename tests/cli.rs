@@ -722,3 +722,72 @@ fn completions_for_the_shells() {
         assert!(run.stdout().contains("invoke"), "{shell}");
     }
 }
+
+// 9. Artifacts and cache entries belong to the build that made them.
+
+/// An artifact compiled by another build of hoist (another VMContext
+/// layout, builtin order, ...) is refused with both builds named, and a
+/// cache entry made by another build is never used: each build compiles and
+/// keeps its own.
+#[test]
+fn another_builds_artifacts_and_cache_entries_are_not_run() {
+    const OTHER: &str = "00000000deadbeef";
+    let dir = temp_dir("build-id");
+    let home = dir.join("home");
+    let hoist = |other_build: bool| {
+        let mut cmd = support::hoist();
+        cmd.env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .current_dir(&dir.0);
+        if other_build {
+            cmd.env("HOIST_BUILD_ID_OVERRIDE_FOR_TESTS", OTHER);
+        } else {
+            cmd.env_remove("HOIST_BUILD_ID_OVERRIDE_FOR_TESTS");
+        }
+        cmd
+    };
+    let artifact = dir.join("hello.hwasm");
+    let mut compile = hoist(true);
+    compile
+        .args(["compile", &program("hello"), "-o"])
+        .arg(&artifact);
+    run_cmd(compile).expect_code(0);
+
+    let mut run = hoist(false);
+    run.arg("run").arg(&artifact);
+    let refused = run_cmd(run);
+    refused.expect_code(1);
+    let stderr = &refused.stderr;
+    assert!(refused.stdout.is_empty(), "nothing of it ran");
+    assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("another build of hoist")
+            && stderr.contains(OTHER),
+        "{stderr}"
+    );
+    // The build that made it runs it.
+    let mut run = hoist(true);
+    run.arg("run").arg(&artifact);
+    let ran = run_cmd(run);
+    ran.expect_code(0);
+    assert_eq!(ran.stdout(), "hello, world\n");
+
+    // The cache: one entry per build, each run prints the same.
+    let entries = || {
+        std::fs::read_dir(home.join("cache/hoist"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "hwasm"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    for (other_build, expected_entries) in [(true, 1), (false, 2), (true, 2), (false, 2)] {
+        let mut run = hoist(other_build);
+        run.arg("run").arg(program("hello"));
+        let ran = run_cmd(run);
+        ran.expect_code(0);
+        assert_eq!(ran.stdout(), "hello, world\n");
+        assert_eq!(entries(), expected_entries, "other build: {other_build}");
+    }
+}

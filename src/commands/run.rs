@@ -64,6 +64,13 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME=MODULE")]
     preload: Vec<String>,
 
+    /// Run an OCI image instead of MODULE: an image layout directory, or an archive from `docker
+    /// save` or `skopeo copy ... oci-archive:`. Its wasi/wasm image is unpacked into a temporary
+    /// root file system (preopened as `/`) and run with the entrypoint, command, env of its config;
+    /// ARGS replace the command, and `--dir`/`--env` apply on top.
+    #[arg(long, value_name = "PATH")]
+    image: Option<PathBuf>,
+
     /// Tell `perf` the wasm functions' names: `perfmap` writes /tmp/perf-PID.map, `jitdump`
     /// writes ./jit-PID.dump (for `perf record -k mono` and `perf inject --jit`).
     #[arg(long, alias = "profiler", value_name = "STRATEGY")]
@@ -126,6 +133,18 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     }
     // Before anything is opened: inherited sockets sit at fds 3 and up.
     let inherited = args.net.take_inherited()?;
+    // The image's module, argv, env and root file system become MODULE,
+    // ARGS, `--env`s and a `--dir`; the root is removed when this goes.
+    let _image = match args.image.take() {
+        Some(path) => Some(crate::image::apply(
+            &path,
+            &mut args.module_and_args,
+            &mut args.argv0,
+            &mut args.envs,
+            &mut args.dirs,
+        )?),
+        None => None,
+    };
     let Some((module_arg, guest_args)) = args.module_and_args.split_first() else {
         crate::output::eprintln(
             "error: the following required arguments were not provided:\n  <MODULE>...\n\n\

@@ -1,7 +1,8 @@
 /* wasi-threads under test: 8 threads share a mutex-guarded counter, each
  * sums into its own thread-local variable, signals a condition variable,
- * then races on an atomic counter; two more play ping-pong 100,000 times
- * with wait/notify. The output is the same for the native build. */
+ * then races on an atomic counter; two more play ping-pong `rounds` times
+ * (argv[1], default 100,000) with wait/notify. The output is the same for
+ * the native build. */
 #include "minithreads.h"
 
 #define THREADS 8
@@ -31,13 +32,13 @@ static void worker(void *arg) {
 }
 
 /* Ping-pong: the ball is 0 (ping's turn) or 1 (pong's). */
-#define ROUNDS 100000
+static uint64_t rounds = 100000;
 static int32_t ball;
 static uint64_t hits[2];
 
 static void player(void *arg) {
     int32_t me = (int32_t)(uintptr_t)arg;
-    for (int i = 0; i < ROUNDS; i++) {
+    for (uint64_t i = 0; i < rounds; i++) {
         int32_t b;
         while ((b = __atomic_load_n(&ball, __ATOMIC_SEQ_CST)) != me) mt_wait(&ball, b);
         hits[me]++;
@@ -47,8 +48,7 @@ static void player(void *arg) {
 }
 
 int mt_main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+    if (argc > 1) rounds = mt_atou(argv[1]);
     mt_thread threads[THREADS];
     for (int i = 0; i < THREADS; i++) {
         if (mt_spawn(&threads[i], worker, (void *)(uintptr_t)(i + 1)) != 0) {
