@@ -218,7 +218,9 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
 /// function the translator produces.
 fn engine(cpu: hoist::Cpu, features: WasmFeatures, gc_stress: bool) -> hoist::Engine {
     use std::sync::Mutex;
-    static ENGINES: Mutex<Vec<((bool, u64, bool), hoist::Engine)>> = Mutex::new(Vec::new());
+    /// Baseline CPU, feature bits, GC stress.
+    type Key = (bool, u64, bool);
+    static ENGINES: Mutex<Vec<(Key, hoist::Engine)>> = Mutex::new(Vec::new());
     let key = (cpu == hoist::Cpu::Baseline, features.bits(), gc_stress);
     let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, engine)) = engines.iter().find(|(k, _)| *k == key) {
