@@ -1205,9 +1205,6 @@ fn apply(
             scope.name()
         );
     };
-    if key.run_only && scope != Scope::Run {
-        bail!("{spelled}: only `hoist run` uses `{name}`");
-    }
     let value = match (key.shape, value) {
         (Shape::Flag, None) => "y",
         (Shape::Flag, Some(v)) => match v {
@@ -1218,6 +1215,14 @@ fn apply(
         (Shape::Value(_), Some(v)) => v,
         (Shape::Value(shape), None) => bail!("{spelled}: needs a value: {name}={shape}"),
     };
+    if key.run_only && scope != Scope::Run {
+        // Turning off what only a run does is what any other command does
+        // anyway (wasmtime accepts `compile -C cache=n`).
+        if matches!(key.shape, Shape::Flag) && value == "n" {
+            return Ok(());
+        }
+        bail!("{spelled}: only `hoist run` uses `{name}`");
+    }
     match &key.action {
         Action::Set(set) => set(settings, value).map_err(|e| anyhow!("{spelled}: {e}")),
         Action::Feature(flag) => {

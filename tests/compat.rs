@@ -334,6 +334,12 @@ const LINES: &[(&str, &str, &str, Expect)] = &[
     ),
     (
         "wasmtime",
+        "compile --help (-C is common to every subcommand)",
+        "wasmtime compile -C cache=n -O opt-level=2 foo.wasm -o foo.cwasm",
+        Works(0, ""),
+    ),
+    (
+        "wasmtime",
         "compile --help",
         "wasmtime compile --target aarch64-unknown-linux-gnu foo.wasm -o foo-arm.cwasm",
         Works(0, ""),
