@@ -791,3 +791,29 @@ fn another_builds_artifacts_and_cache_entries_are_not_run() {
         assert_eq!(entries(), expected_entries, "other build: {other_build}");
     }
 }
+
+/// Running an artifact never opens the compile cache (no directory made,
+/// nothing checked): only a module that needs compiling does.
+#[test]
+fn running_an_artifact_leaves_the_cache_alone() {
+    let dir = temp_dir("artifact-no-cache");
+    let artifact = dir.join("hello.hwasm");
+    let mut compile = support::hoist();
+    compile
+        .args(["compile", &program("hello"), "-o"])
+        .arg(&artifact);
+    run_cmd(compile).expect_code(0);
+    let cache = dir.join("cache");
+    let mut run = support::hoist();
+    run.env("XDG_CACHE_HOME", &cache).arg("run").arg(&artifact);
+    let ran = run_cmd(run);
+    ran.expect_code(0);
+    assert_eq!(ran.stdout(), "hello, world\n");
+    assert!(!cache.exists(), "the artifact run made {}", cache.display());
+    let mut run = support::hoist();
+    run.env("XDG_CACHE_HOME", &cache)
+        .arg("run")
+        .arg(program("hello"));
+    run_cmd(run).expect_code(0);
+    assert!(cache.join("hoist").is_dir(), "a module run uses the cache");
+}

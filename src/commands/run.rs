@@ -173,8 +173,15 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     settings.apply_process_wide();
     let engine = Engine::new(&settings.config())?;
     let keep_wasm = settings.debug_info || settings.coredump.is_some() || debug_info_from_env();
+    // The cache is opened (directories checked, the key read) only when a
+    // module needs compiling: running an artifact never touches it.
+    let cache_config = read_cache_config(&settings)?;
+    let open = || open_cache(&settings, cache_config.as_ref(), args.verbose, &dirs);
     let loader = Loader {
-        cache: open_cache(&settings, args.verbose, &dirs)?,
+        cache: LazyCache {
+            open: &open,
+            cache: std::cell::OnceCell::new(),
+        },
         allow_precompiled: args.allow_precompiled,
         keep_wasm,
     };
@@ -413,33 +420,42 @@ fn initialize(store: &mut Store<Host>, instance: hoist::Instance) -> Result<()> 
     }
 }
 
+/// The wasmtime cache configuration of `-C cache-config`, read up front so
+/// that an unreadable one is an error whether or not the cache is used.
+fn read_cache_config(
+    settings: &crate::options::Settings,
+) -> Result<Option<crate::cache::CacheConfig>> {
+    settings
+        .cache_config
+        .as_ref()
+        .map(|path| crate::cache::CacheConfig::read(path))
+        .transpose()
+}
+
 /// The compile cache for this run, unless it is turned off, unusable, or
 /// reachable by the guest (then compiling in memory is the safe choice).
 /// A wasmtime cache configuration (`-C cache-config`) may move it, cap its
-/// size or turn it off; an unreadable one is an error.
+/// size or turn it off.
 fn open_cache(
     settings: &crate::options::Settings,
+    config: Option<&crate::cache::CacheConfig>,
     verbose: bool,
     dirs: &[(DirSpec, String)],
-) -> Result<Option<Cache>> {
+) -> Option<Cache> {
     let say = |why: &str| {
         if verbose {
             crate::output::eprintln(format_args!("hoist: not using the compile cache: {why}"));
         }
     };
-    let config = match &settings.cache_config {
-        Some(path) => Some(crate::cache::CacheConfig::read(path)?),
-        None => None,
-    };
-    if !settings.cache || config.as_ref().is_some_and(|c| !c.enabled) {
+    if !settings.cache || config.is_some_and(|c| !c.enabled) {
         say("it is turned off");
-        return Ok(None);
+        return None;
     }
     let Some(mut paths) = CachePaths::from_env() else {
         say("neither XDG_CACHE_HOME nor HOME is set");
-        return Ok(None);
+        return None;
     };
-    if let Some(dir) = config.as_ref().and_then(|c| c.directory.clone()) {
+    if let Some(dir) = config.and_then(|c| c.directory.clone()) {
         paths.dir = dir;
     }
     let hosts: Vec<PathBuf> = dirs.iter().map(|(d, _)| d.host.clone()).collect();
@@ -448,20 +464,32 @@ fn open_cache(
             "a preopened directory contains `{}` or its key; compiling in memory",
             paths.dir.display()
         ));
-        return Ok(None);
+        return None;
     }
     let cache = Cache::open(&paths)
         .inspect_err(|e| say(&format!("{e:#}")))
-        .ok();
-    Ok(cache.map(|cache| match config.and_then(|c| c.max_size) {
+        .ok()?;
+    Some(match config.and_then(|c| c.max_size) {
         Some(max) => cache.with_max_size(max),
         None => cache,
-    }))
+    })
+}
+
+/// The compile cache, opened on first use.
+struct LazyCache<'a> {
+    open: &'a dyn Fn() -> Option<Cache>,
+    cache: std::cell::OnceCell<Option<Cache>>,
+}
+
+impl LazyCache<'_> {
+    fn get(&self) -> Option<&Cache> {
+        self.cache.get_or_init(|| (self.open)()).as_ref()
+    }
 }
 
 /// How modules given on the command line are loaded.
-struct Loader {
-    cache: Option<Cache>,
+struct Loader<'a> {
+    cache: LazyCache<'a>,
     allow_precompiled: bool,
     /// Keep each module's binary (for debug info and core dumps).
     keep_wasm: bool,
@@ -513,7 +541,7 @@ fn display_name(path: &Path) -> String {
     }
 }
 
-impl Loader {
+impl Loader<'_> {
     /// A hoist artifact is taken as is (if this user's hoist sealed it,
     /// or with --allow-precompiled); a wasm binary is kept for the compile
     /// cache; text is turned into a binary. The file is read once, and
@@ -597,7 +625,7 @@ impl Loader {
         let module = match source.kind {
             SourceKind::Artifact(buffer) => Module::deserialize_buffer(engine, buffer)
                 .with_context(|| format!("cannot run `{name}`")),
-            SourceKind::Wasm(buffer) => match &self.cache {
+            SourceKind::Wasm(buffer) => match self.cache.get() {
                 Some(cache) => cache.load_or_compile(engine, buffer.as_slice()),
                 None => Module::new(engine, buffer.as_slice()),
             }
