@@ -36,17 +36,41 @@ pub fn stdout_error(error: io::Error) -> anyhow::Error {
     }
 }
 
-/// Writes `text` to stdout and flushes it.
+/// Writes `text` to stdout and flushes it, control characters escaped as
+/// for [`eprintln`] (`hoist inspect` lists a module's names).
 pub fn print(text: &str) -> anyhow::Result<()> {
+    let text = escape_controls(text);
     let mut out = io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(stdout_error)
 }
 
-/// Writes `text` and a newline to stderr, ignoring failure.
+/// Writes `text` and a newline to stderr, ignoring failure. Control
+/// characters other than newline and tab are escaped (`\u{1b}`): messages
+/// quote names from modules, images and archives, and none of those may
+/// send escape sequences to the user's terminal.
 pub fn eprintln(text: impl fmt::Display) {
-    let _ = writeln!(io::stderr().lock(), "{text}");
+    let text = text.to_string();
+    let _ = writeln!(io::stderr().lock(), "{}", escape_controls(&text));
+}
+
+/// `text` with every control character except `\n` and `\t` written as
+/// `\u{XX}`.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let is_bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.contains(is_bad) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if is_bad(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Whether `error` is (or was caused by) a closed stdout.
@@ -57,6 +81,15 @@ pub fn is_stdout_closed(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("plain\ttext\n"), "plain\ttext\n");
+        assert_eq!(
+            escape_controls("a\x1b[2Jb\x07c\u{9b}d\r"),
+            "a\\u{1b}[2Jb\\u{7}c\\u{9b}d\\u{d}"
+        );
+    }
 
     #[test]
     fn broken_pipe_is_stdout_closed() {

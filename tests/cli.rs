@@ -817,3 +817,47 @@ fn running_an_artifact_leaves_the_cache_alone() {
     run_cmd(run).expect_code(0);
     assert!(cache.join("hoist").is_dir(), "a module run uses the cache");
 }
+
+/// Names from a hostile module (or image, or archive) in hoist's error
+/// messages reach the terminal with their control characters escaped: no
+/// escape sequence, bell or carriage return gets through.
+#[test]
+fn error_messages_escape_control_characters() {
+    let (_dir, path) = wasm_file(
+        "escapes",
+        r#"(module (import "\1b[2Jevil\0d" "f\07\c2\9b" (func)) (func (export "_start")))"#,
+    );
+    let run = run(&[OsStr::new("run"), path.as_os_str()]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("unknown import") && run.stderr.contains("\\u{1b}[2Jevil\\u{d}"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{:?}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("f\\u{7}\\u{9b}"), "{}", run.stderr);
+}
+
+/// `hoist inspect` lists a module's names with control characters escaped.
+#[test]
+fn inspect_escapes_control_characters() {
+    let (_dir, path) = wasm_file(
+        "inspect-escapes",
+        r#"(module (import "\1b[2Jevil" "f\07" (func)) (func (export "_start\1b]0;x\07")))"#,
+    );
+    let run = run(&[OsStr::new("inspect"), path.as_os_str()]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(out.contains("\\u{1b}[2Jevil"), "{out}");
+    assert!(
+        !out.chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "{out:?}"
+    );
+}
