@@ -56,7 +56,8 @@ pub fn execute(args: WastArgs) -> Result<ExitCode> {
                 failed += report.failed.len();
                 if !args.quiet {
                     for failure in &report.failed {
-                        writeln!(out, "{}:{failure}", file.display())
+                        let line = format!("{}:{failure}", file.display());
+                        writeln!(out, "{}", crate::output::escape_controls(&line))
                             .map_err(crate::output::stdout_error)?;
                     }
                 }
