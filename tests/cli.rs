@@ -9,14 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod support;
-
-fn program(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.wasm"));
-    assert!(path.exists(), "{} is missing", path.display());
-    path.to_str().expect("UTF-8 path").to_string()
-}
+use support::program;
 
 /// A fresh directory for one test's files, removed when dropped.
 struct TempDir(PathBuf);

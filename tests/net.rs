@@ -8,27 +8,16 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod support;
+use support::program;
 
 /// The longest any one step may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
-
-fn program(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing; run tests/programs/build.sh",
-        path.display()
-    );
-    path.to_str().expect("UTF-8 path").to_string()
-}
 
 /// A scratch directory: `docroot/` with a few files, and a secret next to
 /// it (outside the docroot) that no request may reach.

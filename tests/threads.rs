@@ -235,15 +235,10 @@ fn shared_memory_modules_run_from_artifacts() {
 // ----- wasi-threads through `hoist run` -----
 
 mod support;
+use support::program_path as program;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
-
-fn program(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.wasm"))
-}
 
 fn run_hoist(args: &[&str], module: &Path, guest_args: &[&str]) -> Output {
     support::hoist()

@@ -23,19 +23,8 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// unless asked for.
 const CANARY: (&str, &str) = ("HOIST_TEST_CANARY", "from-host");
 
-fn program(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/programs")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing; run tests/programs/build.sh",
-        path.display()
-    );
-    path.to_str().expect("UTF-8 path").to_string()
-}
-
 mod support;
+use support::program;
 
 fn hoist() -> Command {
     let mut cmd = support::hoist();

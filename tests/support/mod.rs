@@ -22,3 +22,24 @@ pub fn hoist() -> Command {
         .env("XDG_STATE_HOME", home.join("state"));
     cmd
 }
+
+/// A test guest in tests/programs, by name without `.wasm`; it must exist.
+pub fn program_path(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(format!("{name}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing; run tests/programs/build.sh",
+        path.display()
+    );
+    path
+}
+
+/// [`program_path`] as a string, for argument lists.
+pub fn program(name: &str) -> String {
+    program_path(name)
+        .into_os_string()
+        .into_string()
+        .expect("UTF-8 path")
+}

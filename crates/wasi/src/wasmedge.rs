@@ -292,9 +292,11 @@ fn bind(
     v2: bool,
 ) -> Result<(), Errno> {
     let addr = read_address(memory, addr, v2)?.with_port(port);
-    lock(&ctx.table.get(fd)?).as_socket()?;
+    // The fd is checked before the policy: EBADF/ENOTSOCK come first.
+    let socket = ctx.table.get(fd)?;
+    lock(&socket).as_socket()?;
     ctx.net().check("bind", addr)?;
-    rustix::net::bind(&lock(&ctx.table.get(fd)?).as_socket()?.fd, &addr)?;
+    rustix::net::bind(&lock(&socket).as_socket()?.fd, &addr)?;
     Ok(())
 }
 
@@ -327,11 +329,12 @@ fn connect(
     v2: bool,
 ) -> Result<(), Errno> {
     let addr = read_address(memory, addr, v2)?.with_port(port);
-    lock(&ctx.table.get(fd)?).as_socket()?;
+    let socket = ctx.table.get(fd)?;
+    lock(&socket).as_socket()?;
     ctx.net().check("connect", addr)?;
     // Not retried on EINTR: the connection goes on, and a second connect
     // would only say EALREADY.
-    rustix::net::connect(&lock(&ctx.table.get(fd)?).as_socket()?.fd, &addr)?;
+    rustix::net::connect(&lock(&socket).as_socket()?.fd, &addr)?;
     Ok(())
 }
 
@@ -496,11 +499,11 @@ fn send_to(
     }
     let iovs = memory.iovecs(si_data, si_data_len)?;
     memory.slice(so_datalen, 4)?;
-    lock(&ctx.table.get(fd)?).as_socket()?;
+    let socket = ctx.table.get(fd)?;
+    lock(&socket).as_socket()?;
     ctx.net().check("send to", to)?;
-    lock(&ctx.table.get(fd)?)
-        .as_socket()?
-        .send(memory, &iovs, Some(to))
+    let sent = lock(&socket).as_socket()?.send(memory, &iovs, Some(to));
+    sent
 }
 
 pub fn sock_send_to_v1(

@@ -265,11 +265,7 @@ impl StructRef {
         Ok(StructRef(store.gc_roots.root(u64::from(obj))))
     }
 
-    fn field_info<T>(
-        &self,
-        store: &StoreInner<T>,
-        index: usize,
-    ) -> Result<(u32, hoist_environ::GcFieldKind, WasmValType, bool)> {
+    fn field_info<T>(&self, store: &StoreInner<T>, index: usize) -> Result<Slot> {
         let w = word(store, self.0)?;
         let (at, kind) = store
             .gc()
@@ -284,28 +280,29 @@ impl StructRef {
             bail!("not a struct type");
         };
         let field = fields[index];
-        Ok((at, kind, unpacked(field.storage), field.mutable))
+        Ok(Slot {
+            at,
+            kind,
+            ty: unpacked(field.storage),
+            mutable: field.mutable,
+        })
     }
 
     /// The value of field `index` (packed fields zero-extended).
     pub fn field(&self, mut store: impl AsContextMut, index: usize) -> Result<Val> {
         let store = store.as_context_mut().0;
-        let (at, kind, ty, _) = self.field_info(store, index)?;
-        let raw = store.gc().read(at, kind);
-        Ok(Val::from_raw(raw, ValType::from_wasm(ty), store))
+        let slot = self.field_info(store, index)?;
+        Ok(slot.read(store))
     }
 
     /// Sets mutable field `index` to `val`.
     pub fn set_field(&self, mut store: impl AsContextMut, index: usize, val: Val) -> Result<()> {
         let store = store.as_context_mut().0;
-        let (at, kind, ty, mutable) = self.field_info(store, index)?;
-        if !mutable {
+        let slot = self.field_info(store, index)?;
+        if !slot.mutable {
             bail!("field {index} is immutable");
         }
-        check_value(store, &val, ty)?;
-        let raw = val.to_raw(store);
-        store.gc().write(at, kind, raw);
-        Ok(())
+        slot.write(store, val)
     }
 
     /// The struct's defined type (`HeapType::Concrete`).
@@ -384,11 +381,7 @@ impl ArrayRef {
         Ok(self.len(store)? == 0)
     }
 
-    fn elem_info<T>(
-        &self,
-        store: &StoreInner<T>,
-        index: u32,
-    ) -> Result<(u32, hoist_environ::GcFieldKind, WasmValType, bool)> {
+    fn elem_info<T>(&self, store: &StoreInner<T>, index: u32) -> Result<Slot> {
         let w = word(store, self.0)?;
         let (at, kind) = store
             .gc()
@@ -402,33 +395,59 @@ impl ArrayRef {
         let Some(WasmCompositeType::Array(field)) = types.get(id).map(|t| &t.composite) else {
             bail!("not an array type");
         };
-        Ok((at, kind, unpacked(field.storage), field.mutable))
+        Ok(Slot {
+            at,
+            kind,
+            ty: unpacked(field.storage),
+            mutable: field.mutable,
+        })
     }
 
     /// Element `index` (packed elements zero-extended).
     pub fn get(&self, mut store: impl AsContextMut, index: u32) -> Result<Val> {
         let store = store.as_context_mut().0;
-        let (at, kind, ty, _) = self.elem_info(store, index)?;
-        let raw = store.gc().read(at, kind);
-        Ok(Val::from_raw(raw, ValType::from_wasm(ty), store))
+        let slot = self.elem_info(store, index)?;
+        Ok(slot.read(store))
     }
 
     /// Sets element `index` of a mutable array to `val`.
     pub fn set(&self, mut store: impl AsContextMut, index: u32, val: Val) -> Result<()> {
         let store = store.as_context_mut().0;
-        let (at, kind, ty, mutable) = self.elem_info(store, index)?;
-        if !mutable {
+        let slot = self.elem_info(store, index)?;
+        if !slot.mutable {
             bail!("the array is immutable");
         }
-        check_value(store, &val, ty)?;
-        let raw = val.to_raw(store);
-        store.gc().write(at, kind, raw);
-        Ok(())
+        slot.write(store, val)
     }
 
     /// The array's defined type (`HeapType::Concrete`).
     pub fn ty(&self, store: impl AsContextMut) -> Result<HeapType> {
         AnyRef(self.0).ty(store)
+    }
+}
+
+/// A struct field or array element: where it is, how it is stored, its
+/// (unpacked) value type, and whether it may be set.
+struct Slot {
+    at: u32,
+    kind: hoist_environ::GcFieldKind,
+    ty: WasmValType,
+    mutable: bool,
+}
+
+impl Slot {
+    /// The value (packed storage zero-extended).
+    fn read<T>(&self, store: &mut StoreInner<T>) -> Val {
+        let raw = store.gc().read(self.at, self.kind);
+        Val::from_raw(raw, ValType::from_wasm(self.ty), store)
+    }
+
+    /// Stores `val` after checking its type (mutability is the caller's).
+    fn write<T>(&self, store: &mut StoreInner<T>, val: Val) -> Result<()> {
+        check_value(store, &val, self.ty)?;
+        let raw = val.to_raw(store);
+        store.gc().write(self.at, self.kind, raw);
+        Ok(())
     }
 }
 
