@@ -131,9 +131,9 @@ unsafe extern "C" fn hoist_array_new_data_impl(
     };
     // SAFETY: as above; the collection is over, look again.
     let (instance, _, gc) = unsafe { parts(vmctx) };
-    let bytes = instance.data_bytes(DataIndex::from_u32(data as u32))[range].to_vec();
+    let bytes = &instance.data_bytes(DataIndex::from_u32(data as u32))[range];
     if let Some(target) = gc.array_bytes_mut(obj, 0, len as u32) {
-        target.copy_from_slice(&bytes);
+        target.copy_from_slice(bytes);
     }
     u64::from(obj)
 }
@@ -212,9 +212,8 @@ pub(crate) unsafe extern "C" fn array_init_data(
     let Some(range) = segment_range(src, u64::from(len) * elem, bytes.len()) else {
         return 2;
     };
-    let bytes = bytes[range].to_vec();
     if let Some(target) = gc.array_bytes_mut(array as u32, dst, len) {
-        target.copy_from_slice(&bytes);
+        target.copy_from_slice(&bytes[range]);
     }
     0
 }
