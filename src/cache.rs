@@ -35,11 +35,23 @@ pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
 pub const MAX_SIZE_VAR: &str = "HOIST_CACHE_MAX_SIZE";
 
 /// The user's compile cache.
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     key_path: PathBuf,
     key: [u8; 32],
     max_size: u64,
+}
+
+/// How a module missing from the cache is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lazy {
+    /// Whole, before it runs; the entry is stored before it runs.
+    No,
+    /// Each function on its first call, the entry in the background;
+    /// `detach`: a run that ends first hands the compile to a detached
+    /// process instead of waiting for it.
+    Yes { detach: bool },
 }
 
 /// Where the cache and its key live, before anything is created.
@@ -110,20 +122,48 @@ impl Cache {
     /// Loads `wasm` compiled from the cache, compiling and storing it on a
     /// miss. Cache trouble (unwritable directory, damaged or forged entry)
     /// never fails the run; it only costs a compile.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<Module> {
+    ///
+    /// With `lazy`, a miss is compiled lazily (each function on its first
+    /// call) and the full compile that fills the cache entry goes on in the
+    /// background (see [`crate::background`]).
+    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], lazy: Lazy) -> Result<Module> {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
         if let Some(module) = self.load(engine, &path, &name, &digest) {
             return Ok(module);
         }
+        if let Lazy::Yes { detach } = lazy {
+            let module = Module::new_lazy(engine, wasm)?;
+            crate::background::start(self.clone(), engine.clone(), wasm.to_vec(), detach);
+            return Ok(module);
+        }
         let mut image = engine.precompile_module(wasm)?;
         let module = Module::deserialize(engine, &image)?;
-        hoist_artifact::seal(&mut image, &self.key, name.as_bytes());
-        if crate::commands::compile::write_atomically(&path, &image).is_ok() {
+        self.write(&path, &name, &mut image);
+        Ok(module)
+    }
+
+    /// Compiles `wasm` and stores it, unless a valid entry is there already
+    /// (the background compile, and the detached process that finishes it).
+    pub fn store(&self, engine: &Engine, wasm: &[u8]) {
+        let digest = hoist_artifact::module_digest(wasm);
+        let name = entry_name(engine, &digest);
+        let path = self.dir.join(format!("{name}.hwasm"));
+        if self.load(engine, &path, &name, &digest).is_some() {
+            return;
+        }
+        if let Ok(mut image) = engine.precompile_module(wasm) {
+            self.write(&path, &name, &mut image);
+        }
+    }
+
+    /// Seals `image` under `name` and writes it to `path` (atomically).
+    fn write(&self, path: &Path, name: &str, image: &mut Vec<u8>) {
+        hoist_artifact::seal(image, &self.key, name.as_bytes());
+        if crate::commands::compile::write_atomically(path, image).is_ok() {
             self.evict();
         }
-        Ok(module)
     }
 
     /// The entry at `path`, if it authenticates and loads.

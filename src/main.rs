@@ -1,5 +1,6 @@
 //! The `hoist` command line: parse the arguments, run one subcommand.
 
+mod background;
 mod backtrace;
 mod cache;
 mod commands;

@@ -97,6 +97,29 @@ impl Scope {
     }
 }
 
+/// `-C lazy`: whether `hoist run` compiles a module missing from the cache
+/// lazily (each function on its first call, the whole module in the
+/// background for the cache).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LazyMode {
+    /// Modules with at least `background::BIG_MODULE_CODE` bytes of code.
+    Auto,
+    Always,
+    Never,
+}
+
+impl LazyMode {
+    /// `y`, `n` or `auto` (and the usual spellings of yes and no).
+    pub fn parse(value: &str) -> Result<LazyMode> {
+        Ok(match value {
+            "auto" => LazyMode::Auto,
+            "y" | "yes" | "true" | "1" | "" => LazyMode::Always,
+            "n" | "no" | "false" | "0" => LazyMode::Never,
+            other => bail!("`{other}` is not y, n or auto"),
+        })
+    }
+}
+
 /// Everything the keys set, with hoist's defaults.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -113,6 +136,9 @@ pub struct Settings {
     pub inherit_env: bool,
     pub cache: bool,
     pub cache_config: Option<PathBuf>,
+    /// `-C lazy`: when a module is compiled function by function on first
+    /// call; `None` when not given (then `HOIST_LAZY`, else auto).
+    pub lazy: Option<LazyMode>,
     pub debug_info: bool,
     pub coredump: Option<PathBuf>,
     /// `-S tcplisten=ADDR` (repeatable), `-S inherit-network`, `-S listenfd`.
@@ -137,6 +163,7 @@ impl Default for Settings {
             inherit_env: false,
             cache: true,
             cache_config: None,
+            lazy: None,
             debug_info: false,
             coredump: None,
             tcplisten: Vec::new(),
@@ -155,6 +182,8 @@ impl Settings {
         config.wasm_features(self.features);
         config.opt_level(self.opt_level);
         config.verify(self.verify);
+        // `hoist run` decides module by module (Module::new_lazy).
+        config.lazy_compilation(false);
         self.limits.configure(&mut config);
         config
     }
@@ -650,6 +679,18 @@ fn build_keys() -> Vec<Key> {
             "a wasmtime cache configuration (TOML): its directory, size limit and enabled",
             Set(|s, v| {
                 s.cache_config = Some(PathBuf::from(v));
+                Ok(())
+            }),
+        ),
+        run_key(
+            Codegen,
+            "lazy",
+            Shape::Value("y|n|auto"),
+            "compile a module missing from the cache function by function as it runs, the \
+             whole module in the background for the cache (default: auto, for modules with 2 MiB \
+             of code or more; the environment's HOIST_LAZY when not given)",
+            Set(|s, v| {
+                s.lazy = Some(LazyMode::parse(v)?);
                 Ok(())
             }),
         ),

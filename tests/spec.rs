@@ -136,27 +136,28 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     let mut skips = read_skip_list(&skip_path)?;
     for (name, source, features) in files {
         let skipped = skips.remove(&name).is_some();
-        // Every script runs twice: with this CPU's features, and with the
+        // Every script runs three times: with this CPU's features, with the
         // architecture's baseline (plain SSE2 on x86_64: no SSSE3 or SSE4.1,
         // so float rounding goes through builtins instead of instructions,
-        // and shuffles and swizzles take the translator's fallbacks).
-        // The GC scripts run a third time with the collector collecting at
-        // every allocation, so a reference it fails to find shows up.
+        // and shuffles and swizzles take the translator's fallbacks), and
+        // compiled lazily (each function on its first call, calls through
+        // funcrefs and compile stubs). The GC scripts run a fourth time with
+        // the collector collecting at every allocation, so a reference it
+        // fails to find shows up.
         let gc = name.starts_with("gc/") || name.starts_with("extra/gc-");
-        let stress = gc.then_some((hoist::Cpu::Native, true));
-        for (cpu, stress) in [(hoist::Cpu::Native, false), (hoist::Cpu::Baseline, false)]
+        let stress = gc.then_some(Variant::GcStress);
+        for variant in [Variant::Native, Variant::Baseline, Variant::Lazy]
             .into_iter()
             .chain(stress)
         {
-            let trial_name = match (cpu, stress) {
-                (_, true) => format!("{name} (gc stress)"),
-                (hoist::Cpu::Native, _) => name.clone(),
-                (hoist::Cpu::Baseline, _) => format!("{name} (baseline cpu)"),
+            let trial_name = match variant {
+                Variant::GcStress => format!("{name} (gc stress)"),
+                Variant::Native => name.clone(),
+                Variant::Baseline => format!("{name} (baseline cpu)"),
+                Variant::Lazy => format!("{name} (lazy)"),
             };
             let (name, source) = (name.clone(), source.clone());
-            let trial = Trial::test(trial_name, move || {
-                run(&name, &source, cpu, features, stress)
-            });
+            let trial = Trial::test(trial_name, move || run(&name, &source, variant, features));
             trials.push(trial.with_ignored_flag(skipped));
         }
     }
@@ -213,38 +214,49 @@ fn read_skip_list(path: &Path) -> Result<HashMap<String, usize>, String> {
     Ok(skips)
 }
 
-/// One engine per CPU setting and feature set for all trials, with
+/// How a script's modules are compiled and run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Variant {
+    /// This CPU's features.
+    Native,
+    /// The architecture's baseline CPU.
+    Baseline,
+    /// This CPU, each function compiled on its first call.
+    Lazy,
+    /// This CPU, collecting at every GC allocation.
+    GcStress,
+}
+
+/// One engine per variant and feature set for all trials, with
 /// Cranelift's IR verifier on: the spec scripts then also check every
 /// function the translator produces.
-fn engine(cpu: hoist::Cpu, features: WasmFeatures, gc_stress: bool) -> hoist::Engine {
+fn engine(variant: Variant, features: WasmFeatures) -> hoist::Engine {
     use std::sync::Mutex;
-    /// Baseline CPU, feature bits, GC stress.
-    type Key = (bool, u64, bool);
+    type Key = (u8, u64);
     static ENGINES: Mutex<Vec<(Key, hoist::Engine)>> = Mutex::new(Vec::new());
-    let key = (cpu == hoist::Cpu::Baseline, features.bits(), gc_stress);
+    let key = (variant as u8, features.bits());
     let mut engines = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, engine)) = engines.iter().find(|(k, _)| *k == key) {
         return engine.clone();
     }
+    let cpu = match variant {
+        Variant::Baseline => hoist::Cpu::Baseline,
+        _ => hoist::Cpu::Native,
+    };
     let mut config = hoist::Config::new();
     config
         .verify(true)
         .cpu(cpu)
         .wasm_features(features)
-        .gc_stress(gc_stress);
+        .gc_stress(variant == Variant::GcStress)
+        .lazy_compilation(variant == Variant::Lazy);
     let engine = hoist::Engine::new(&config).expect("host engine");
     engines.push((key, engine.clone()));
     engine
 }
 
-fn run(
-    name: &str,
-    source: &Source,
-    cpu: hoist::Cpu,
-    features: WasmFeatures,
-    gc_stress: bool,
-) -> Result<(), Failed> {
-    let engine = engine(cpu, features, gc_stress);
+fn run(name: &str, source: &Source, variant: Variant, features: WasmFeatures) -> Result<(), Failed> {
+    let engine = engine(variant, features);
     let report = match source {
         Source::Embedded(text) => hoist_wast::run_str_with(&engine, name, text),
         Source::File(path) => std::fs::read_to_string(path)

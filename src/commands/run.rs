@@ -1,9 +1,9 @@
 //! `hoist run`: run a WASI command, or call one export with `--invoke`.
 
 use super::compile;
-use crate::cache::{Cache, CachePaths};
+use crate::cache::{Cache, CachePaths, Lazy};
 use crate::entry::EntryPoints;
-use crate::options::{Resolved, Scope, SettingsArgs, RUN};
+use crate::options::{LazyMode, Resolved, Scope, SettingsArgs, RUN};
 use anyhow::{anyhow, bail, Context, Result};
 use hoist::{Engine, Func, ImageBuffer, Linker, Module, Store, Trap, Val, ValType};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
@@ -117,7 +117,11 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
     // A wasm stack budget beyond what the main thread has gets a thread of
     // its own.
     let limits = settings.limits.clone();
-    limits.on_stack(move || run(args, settings))?
+    let status = limits.on_stack(move || run(args, settings))?;
+    // Background compiles of modules run lazily: done, waited for, or
+    // handed to a detached process.
+    crate::background::finish();
+    status
 }
 
 fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
@@ -177,6 +181,12 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     // module needs compiling: running an artifact never touches it.
     let cache_config = read_cache_config(&settings)?;
     let open = || open_cache(&settings, cache_config.as_ref(), args.verbose, &dirs);
+    // Profilers name every function's code up front: nothing to name
+    // before a lazy function's first call.
+    let lazy = match (&args.profile, settings.lazy.or_else(lazy_from_env)) {
+        (Some(_), _) => LazyMode::Never,
+        (None, mode) => mode.unwrap_or(LazyMode::Auto),
+    };
     let loader = Loader {
         cache: LazyCache {
             open: &open,
@@ -184,8 +194,21 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         },
         allow_precompiled: args.allow_precompiled,
         keep_wasm,
+        lazy,
     };
     let source = loader.read(module_path)?;
+    if let Some(digest) = crate::background::fill_request() {
+        // The detached end of a lazy run's background compile: store the
+        // module in the cache, run nothing.
+        crate::background::lower_priority();
+        if let (SourceKind::Wasm(buffer), Some(cache)) = (&source.kind, loader.cache.get()) {
+            let wasm = buffer.as_slice();
+            if crate::background::hex(&hoist_artifact::module_digest(wasm)) == digest {
+                cache.store(&engine, wasm);
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     // Refuse what cannot run before paying for the compile.
     if let Some(entry) = source.entry_points() {
         match &invoke {
@@ -493,6 +516,27 @@ struct Loader<'a> {
     allow_precompiled: bool,
     /// Keep each module's binary (for debug info and core dumps).
     keep_wasm: bool,
+    /// Whether a module is compiled function by function on first call.
+    lazy: LazyMode,
+}
+
+/// `HOIST_LAZY` (`y`, `n`, `auto`): the default of `-C lazy`, so a test
+/// configuration can run everything lazily. Unreadable values are ignored.
+fn lazy_from_env() -> Option<LazyMode> {
+    LazyMode::parse(&std::env::var("HOIST_LAZY").ok()?).ok()
+}
+
+/// Bytes of function bodies in `wasm` (0 if it has no code section or does
+/// not parse: validation will say why).
+fn code_size(wasm: &[u8]) -> u64 {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::CodeSectionStart { size, .. }) => return u64::from(size),
+            Ok(_) => {}
+            Err(_) => return 0,
+        }
+    }
+    0
 }
 
 /// A module read from its file and checked, not compiled yet.
@@ -607,6 +651,17 @@ impl Loader<'_> {
         })
     }
 
+    /// Whether `wasm`, if it must be compiled, is compiled lazily, and
+    /// whether its background compile outlives the run (big modules).
+    fn lazy(&self, wasm: &[u8]) -> Lazy {
+        let big = code_size(wasm) >= crate::background::BIG_MODULE_CODE;
+        match self.lazy {
+            LazyMode::Never => Lazy::No,
+            LazyMode::Auto if !big => Lazy::No,
+            LazyMode::Auto | LazyMode::Always => Lazy::Yes { detach: big },
+        }
+    }
+
     /// Compiles (or loads) what [`Loader::read`] read; a binary goes
     /// through the compile cache when there is one. A compile that takes
     /// more than a second says so on a terminal, as `hoist compile` does.
@@ -625,14 +680,21 @@ impl Loader<'_> {
         let module = match source.kind {
             SourceKind::Artifact(buffer) => Module::deserialize_buffer(engine, buffer)
                 .with_context(|| format!("cannot run `{name}`")),
-            SourceKind::Wasm(buffer) => match self.cache.get() {
-                Some(cache) => cache.load_or_compile(engine, buffer.as_slice()),
-                None => Module::new(engine, buffer.as_slice()),
+            SourceKind::Wasm(buffer) => {
+                let wasm = buffer.as_slice();
+                let lazy = self.lazy(wasm);
+                match self.cache.get() {
+                    Some(cache) => cache.load_or_compile(engine, wasm, lazy),
+                    None if lazy != Lazy::No => Module::new_lazy(engine, wasm),
+                    None => Module::new(engine, wasm),
+                }
+                .with_context(|| format!("failed to compile `{name}`"))
+            }
+            SourceKind::Text(wasm) => match self.lazy(&wasm) {
+                Lazy::No => Module::new(engine, &wasm),
+                Lazy::Yes { .. } => Module::new_lazy(engine, &wasm),
             }
             .with_context(|| format!("failed to compile `{name}`")),
-            SourceKind::Text(wasm) => {
-                Module::new(engine, &wasm).with_context(|| format!("failed to compile `{name}`"))
-            }
         };
         if let Some(progress) = progress {
             progress.finish(started.elapsed());

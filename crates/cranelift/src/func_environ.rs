@@ -49,6 +49,10 @@ pub struct FuncEnvironment<'a> {
     signatures: HashMap<TypeIndex, SigRef>,
     functions: HashMap<FuncIndex, ir::FuncRef>,
     builtin_signatures: HashMap<usize, SigRef>,
+    /// Lazy compilation: calls to this module's functions load their code
+    /// from the vmctx funcref (a stub until the callee is compiled) instead
+    /// of calling a linked address.
+    calls_through_funcrefs: bool,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -69,7 +73,17 @@ impl<'a> FuncEnvironment<'a> {
             signatures: HashMap::new(),
             functions: HashMap::new(),
             builtin_signatures: HashMap::new(),
+            calls_through_funcrefs: false,
         }
+    }
+
+    /// For code compiled on its first call (lazy compilation): it lives
+    /// apart from any linked text, so every call to a function of this
+    /// module goes through the function's funcref in the vmctx, where the
+    /// callee's code (or its compile stub) is.
+    pub fn with_calls_through_funcrefs(mut self) -> Self {
+        self.calls_through_funcrefs = true;
+        self
     }
 
     /// Called in the entry block, once the vmctx parameter exists.
@@ -370,6 +384,18 @@ impl<'a> FuncEnvironment<'a> {
     /// host function, with its own vmctx).
     pub fn direct_callee(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex) -> Callee {
         let sig = self.signature(builder, self.module.functions[callee]);
+        if self.calls_through_funcrefs && !self.module.is_imported_func(callee) {
+            // Not `readonly`: the funcref changes when the callee is compiled.
+            let vmctx = self.vmctx();
+            let funcref = self.offsets.vmctx_funcref(callee) as i32;
+            let code = builder.ins().load(
+                self.pointer_type,
+                trusted(),
+                vmctx,
+                funcref + self.offsets.funcref_wasm_call() as i32,
+            );
+            return Callee::Indirect { sig, code, vmctx };
+        }
         if self.module.is_imported_func(callee) {
             let vmctx = self.vmctx();
             let funcref = self.offsets.vmctx_funcref(callee) as i32;

@@ -26,8 +26,8 @@ use cranelift_codegen::ir::{self, AbiParam, ArgumentPurpose, Signature};
 use cranelift_codegen::isa::CallConv;
 use cranelift_entity::PrimaryMap;
 use hoist_environ::{
-    DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, WasmFuncType, WasmResult,
-    WasmValType,
+    DefinedFuncIndex, FunctionBodyData, Module, TrapCode, Tunables, VMOffsets, WasmFuncType,
+    WasmResult, WasmValType,
 };
 
 /// Compiles modules and trampolines for one target.
@@ -57,6 +57,27 @@ impl Compiler {
     ) -> WasmResult<CompiledText> {
         translate::check_simd_module(&*self.isa, module)?;
         link::compile_module(&*self.isa, &self.tunables, module, function_bodies)
+    }
+
+    /// Lazy compilation: the module's trampolines and one compile stub per
+    /// defined function (at each function's place in the text); see
+    /// [`Compiler::compile_function_lazily`].
+    pub fn compile_lazy_module(&self, module: &Module) -> WasmResult<CompiledText> {
+        translate::check_simd_module(&*self.isa, module)?;
+        link::compile_lazy_module(&*self.isa, module)
+    }
+
+    /// Lazy compilation: defined function `index` on its own (its text at
+    /// offset 0), calling the module's functions through their funcrefs.
+    /// `body` is validated again as it is translated.
+    pub fn compile_function_lazily(
+        &self,
+        module: &Module,
+        offsets: &VMOffsets,
+        index: DefinedFuncIndex,
+        body: FunctionBodyData<'_>,
+    ) -> WasmResult<CompiledText> {
+        link::compile_function_lazily(&*self.isa, &self.tunables, module, offsets, index, body)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`.

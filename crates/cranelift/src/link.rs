@@ -171,6 +171,112 @@ pub fn compile_module(
         })
         .collect::<WasmResult<Vec<_>>>()?;
 
+    let (trampolines, shared) = compile_trampolines(isa, module)?;
+    let mut text = link(isa, module, functions, trampolines)?;
+    shared.finish(module, &mut text);
+    Ok(text)
+}
+
+/// The text of a module compiled lazily: its trampolines, plus one compile
+/// stub per defined function in place of the function (see
+/// `trampolines::lazy_stub`); the functions themselves are compiled one by
+/// one by [`compile_function_lazily`] when first called.
+pub fn compile_lazy_module(isa: &dyn TargetIsa, module: &Module) -> WasmResult<CompiledText> {
+    let stubs = (0..module.num_defined_funcs())
+        .into_par_iter()
+        .map_init(
+            || (FunctionBuilderContext::new(), Context::new()),
+            |(builder_ctx, ctx), i| {
+                let func_index = module.func_index(DefinedFuncIndex::new(i));
+                let ty = module.func_type(func_index);
+                let func = trampolines::lazy_stub(isa, ty, func_index, builder_ctx);
+                compile(isa, ctx, func)
+            },
+        )
+        .collect::<WasmResult<Vec<_>>>()?;
+    let (trampolines, shared) = compile_trampolines(isa, module)?;
+    let mut text = link(isa, module, stubs, trampolines)?;
+    shared.finish(module, &mut text);
+    Ok(text)
+}
+
+thread_local! {
+    /// Reused by the lazy compiles of one thread.
+    static LAZY_CONTEXT: std::cell::RefCell<ThreadContext> = std::cell::RefCell::new(ThreadContext::default());
+}
+
+/// Compiles one function for a module compiled lazily: its own text (at
+/// offset 0, no relocations: calls to other functions go through their
+/// funcrefs) with its trap records, address map, call sites and stack maps.
+pub fn compile_function_lazily(
+    isa: &dyn TargetIsa,
+    tunables: &Tunables,
+    module: &Module,
+    offsets: &VMOffsets,
+    index: DefinedFuncIndex,
+    body: FunctionBodyData<'_>,
+) -> WasmResult<CompiledText> {
+    LAZY_CONTEXT.with(|ctx| {
+        // A compile that panicked halfway leaves the context borrowed:
+        // start from a fresh one rather than fail every later compile.
+        let mut fresh = ThreadContext::default();
+        let mut borrowed = ctx.try_borrow_mut();
+        let ctx = match &mut borrowed {
+            Ok(ctx) => &mut **ctx,
+            Err(_) => &mut fresh,
+        };
+        let func_index = module.func_index(index);
+        let sig = wasm_signature(isa, module.func_type(func_index));
+        let mut func =
+            ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
+        let mut env =
+            FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
+        translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func)?;
+        let compiled = compile(isa, &mut ctx.codegen, func)?;
+        if !compiled.relocs.is_empty() {
+            return Err(WasmError::Unsupported(
+                "a lazily compiled function has relocations".into(),
+            ));
+        }
+        let mut out = CompiledText::default();
+        record(&mut out, 0, &compiled);
+        out.functions.push(FunctionLoc {
+            start: 0,
+            length: compiled.code.len() as u32,
+        });
+        out.text = compiled.code;
+        Ok(out)
+    })
+}
+
+/// The types whose trampoline is another type's (same signature).
+struct SharedTrampolines {
+    aliases: Vec<(TypeIndex, TypeIndex)>,
+    import_aliases: Vec<(TypeIndex, TypeIndex)>,
+}
+
+impl SharedTrampolines {
+    /// Records every type's trampoline in the linked `text`.
+    fn finish(self, module: &Module, text: &mut CompiledText) {
+        text.gc_layouts = module.gc_layouts.values().cloned().collect();
+        for (alias, first) in self.aliases {
+            let offset = text.array_to_wasm[&first];
+            text.array_to_wasm.insert(alias, offset);
+        }
+        for (alias, first) in self.import_aliases {
+            let offset = text.import_trampolines[&first];
+            text.import_trampolines.insert(alias, offset);
+        }
+    }
+}
+
+/// One host-to-wasm trampoline per distinct signature of a defined
+/// function, one host-call trampoline per distinct signature of an import.
+#[allow(clippy::type_complexity)]
+fn compile_trampolines(
+    isa: &dyn TargetIsa,
+    module: &Module,
+) -> WasmResult<(Vec<(Trampoline, CompiledFunction)>, SharedTrampolines)> {
     // One host-to-wasm trampoline per distinct signature of a defined function.
     let mut trampoline_types: Vec<(TypeIndex, &WasmFuncType)> = Vec::new();
     let mut seen: HashMap<&WasmFuncType, TypeIndex> = HashMap::new();
@@ -219,17 +325,13 @@ pub fn compile_module(
         ));
     }
 
-    let mut text = link(isa, module, functions, trampolines)?;
-    text.gc_layouts = module.gc_layouts.values().cloned().collect();
-    for (alias, first) in aliases {
-        let offset = text.array_to_wasm[&first];
-        text.array_to_wasm.insert(alias, offset);
-    }
-    for (alias, first) in import_aliases {
-        let offset = text.import_trampolines[&first];
-        text.import_trampolines.insert(alias, offset);
-    }
-    Ok(text)
+    Ok((
+        trampolines,
+        SharedTrampolines {
+            aliases,
+            import_aliases,
+        },
+    ))
 }
 
 /// Which trampoline, for which type.

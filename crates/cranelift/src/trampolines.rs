@@ -12,6 +12,13 @@
 //! the `raise` builtin if that returned 0 (the host function failed and its
 //! error is pending: `raise` unwinds to the host without a signal), and
 //! returns the results from the array.
+//!
+//! Lazy compilation (`lazy_stub`, one per defined function of a module
+//! compiled lazily): what the function's funcref holds until its first
+//! call. A wasm function of the callee's type that asks the `lazy_compile`
+//! builtin for the callee's code (compiling it, once, and installing it in
+//! the funcref) and tail-calls it with its own arguments, so the callee
+//! runs as if called directly.
 
 use crate::func_environ::trusted;
 use crate::{ir_type, trap_code, wasm_signature};
@@ -20,7 +27,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use hoist_environ::{Builtin, TrapCode, VMLayout, WasmFuncType, VALUE_SLOT_SIZE};
+use hoist_environ::{Builtin, FuncIndex, TrapCode, VMLayout, WasmFuncType, VALUE_SLOT_SIZE};
 
 /// Offsets in `VMFuncRef`, which has the same shape for every module:
 /// (wasm_call, array_call, vmctx).
@@ -167,4 +174,51 @@ pub fn wasm_to_array(
     builder.ins().return_(&results);
     builder.finalize(isa.frontend_config());
     func
+}
+
+pub fn lazy_stub(
+    isa: &dyn TargetIsa,
+    ty: &WasmFuncType,
+    func: FuncIndex,
+    ctx: &mut FunctionBuilderContext,
+) -> ir::Function {
+    let pointer = isa.pointer_type();
+    let mut function =
+        ir::Function::with_name_signature(UserFuncName::default(), wasm_signature(isa, ty));
+    let mut builder = FunctionBuilder::new(&mut function, ctx);
+    let block = builder.create_block();
+    builder.append_block_params_for_function_params(block);
+    builder.switch_to_block(block);
+    builder.seal_block(block);
+    let params = builder.block_params(block).to_vec();
+    // The callee's vmctx: the instance that defines the function, whose
+    // funcref the builtin updates.
+    let vmctx = params[0];
+    let layout = VMLayout::new(isa.pointer_bytes());
+    let builtins = builder
+        .ins()
+        .load(pointer, trusted(), vmctx, layout.vmctx_builtins() as i32);
+    let compile = builder.ins().load(
+        pointer,
+        trusted(),
+        builtins,
+        (Builtin::LazyCompile as u32 * u32::from(layout.ptr)) as i32,
+    );
+    let mut compile_sig = Signature::new(isa.default_call_conv());
+    compile_sig.params.push(AbiParam::new(pointer));
+    compile_sig.params.push(AbiParam::new(types::I64));
+    compile_sig.returns.push(AbiParam::new(types::I64));
+    let compile_sig = builder.import_signature(compile_sig);
+    let index = builder.ins().iconst(types::I64, i64::from(func.as_u32()));
+    let call = builder
+        .ins()
+        .call_indirect(compile_sig, compile, &[vmctx, index]);
+    let mut code = builder.inst_results(call)[0];
+    if pointer != types::I64 {
+        code = builder.ins().ireduce(pointer, code);
+    }
+    let sig = builder.import_signature(wasm_signature(isa, ty));
+    builder.ins().return_call_indirect(sig, code, &params);
+    builder.finalize(isa.frontend_config());
+    function
 }

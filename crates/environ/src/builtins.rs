@@ -85,6 +85,11 @@ macro_rules! foreach_builtin {
             ArrayInitElem array_init_elem(array, elem, dst, src, len) -> value;
             // `array.copy` between non-null arrays of the same element size.
             ArrayCopy array_copy(dst, dst_index, src, src_index, len) -> trap(ArrayOutOfBounds);
+            // Lazy compilation: the code of defined function `func` (a
+            // `FuncIndex`), compiled on this first call and installed in the
+            // calling instance's funcref. A failed compile unwinds to the
+            // host with the error; it never returns 0.
+            LazyCompile lazy_compile(func) -> value;
         }
     };
 }

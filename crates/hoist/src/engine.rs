@@ -22,6 +22,8 @@ pub struct Config {
     pub(crate) features: WasmFeatures,
     /// Stores collect at every GC allocation (see [`Config::gc_stress`]).
     pub(crate) gc_stress: bool,
+    /// See [`Config::lazy_compilation`].
+    pub(crate) lazy_compilation: bool,
 }
 
 impl Default for Config {
@@ -31,8 +33,15 @@ impl Default for Config {
             tunables: Tunables::default(),
             features: hoist_environ::wasm_features(),
             gc_stress: false,
+            lazy_compilation: lazy_from_env(),
         }
     }
+}
+
+/// `HOIST_LAZY=y` (or `yes`, `true`, `1`) makes lazy compilation the
+/// default: a test configuration that runs everything lazily.
+fn lazy_from_env() -> bool {
+    std::env::var("HOIST_LAZY").is_ok_and(|v| matches!(v.as_str(), "y" | "yes" | "true" | "1"))
 }
 
 impl Config {
@@ -147,6 +156,16 @@ impl Config {
         self
     }
 
+    /// Makes [`Module::new`](crate::Module::new) compile lazily, as
+    /// [`Module::new_lazy`](crate::Module::new_lazy) does: each function on
+    /// its first call. Off by default (unless the environment has
+    /// `HOIST_LAZY=y`, for testing). Artifacts
+    /// ([`Engine::precompile_module`]) are always compiled whole.
+    pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {
+        self.lazy_compilation = on;
+        self
+    }
+
     /// The most elements any table may reach (as `max_memory_size`).
     pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
         self.tunables.max_table_elements = elements;
@@ -175,6 +194,8 @@ pub(crate) struct EngineInner {
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
     /// See [`Config::gc_stress`].
     pub(crate) gc_stress: bool,
+    /// See [`Config::lazy_compilation`].
+    pub(crate) lazy_compilation: bool,
 }
 
 impl Engine {
@@ -208,6 +229,7 @@ impl Engine {
                 epoch: Arc::default(),
                 host_trampolines: Mutex::default(),
                 gc_stress: config.gc_stress,
+                lazy_compilation: config.lazy_compilation,
             }),
         })
     }

@@ -18,6 +18,7 @@ mod externals;
 mod func;
 mod gc;
 mod instance;
+mod lazy;
 mod linker;
 mod module;
 mod store;

@@ -25,6 +25,14 @@ pub(crate) struct ModuleInner {
     digest: Digest,
 }
 
+/// What a lazily compiled module keeps to compile its functions: the module
+/// binary, where each body is in it, and the validator's resources.
+type LazyParts = (
+    Vec<u8>,
+    Vec<crate::lazy::LazyBody>,
+    Option<wasmparser::ValidatorResources>,
+);
+
 /// The machine code of one function a module defines (see
 /// [`Module::function_code`]).
 #[derive(Debug, Clone)]
@@ -79,12 +87,59 @@ impl Module {
 
     /// Compiles a module from its binary (or text) form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        if engine.inner.lazy_compilation {
+            return Module::new_lazy(engine, wasm);
+        }
         if !engine.can_run() {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
         let (image, module) = compile(engine, wasm)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
-        Module::load(engine, buffer, Some(module))
+        Module::load(engine, buffer, Some(module), None)
+    }
+
+    /// Compiles a module lazily: validates all of it (so an invalid module
+    /// is refused here, as by [`Module::new`]), compiles its trampolines and
+    /// one small stub per function, and leaves each function to be compiled
+    /// the first time it is called, on the calling thread. Start-up is then
+    /// as fast as the functions a run needs; a failed compile of one
+    /// function (a Cranelift limit, say) is an error of the call that
+    /// needed it. Calls between the module's functions go through their
+    /// funcrefs, slightly slower than the linked code [`Module::new`]
+    /// makes; funcref identity is the same before and after compiling.
+    pub fn new_lazy(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        if !engine.can_run() {
+            bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
+        }
+        if hoist_artifact::is_artifact(bytes) {
+            bail!("this is a compiled hoist artifact, not a WebAssembly module");
+        }
+        let wasm = wat::parse_bytes(bytes).context("failed to parse the WebAssembly text")?;
+        let hoist_environ::ModuleTranslation {
+            module,
+            function_bodies,
+        } = hoist_environ::translate_module_with_features(&wasm, engine.inner.features)?;
+        let (bodies, resources) =
+            crate::lazy::validate_bodies(function_bodies.into_iter().map(|(_, b)| b).collect())?;
+        let compiled = engine.inner.compiler.compile_lazy_module(&module)?;
+        let images = hoist_environ::memory_images(&module);
+        let image = hoist_artifact::write(&ArtifactParts {
+            architecture: architecture(engine)?,
+            engine: &engine.inner.info,
+            compiled: &compiled,
+            wasm: &wasm,
+            images: &images,
+        })?;
+        let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
+        let wasm = wasm.into_owned();
+        Module::load(engine, buffer, Some(module), Some((wasm, bodies, resources)))
+    }
+
+    /// Whether this module compiles its functions on first call
+    /// ([`Module::new_lazy`]).
+    pub fn is_lazy(&self) -> bool {
+        self.inner.code.lazy.is_some()
     }
 
     /// Loads an artifact image made by [`Engine::precompile_module`] or
@@ -97,7 +152,7 @@ impl Module {
     /// changes to `image` change nothing.
     pub fn deserialize(engine: &Engine, image: &[u8]) -> Result<Module> {
         let buffer = ImageBuffer::from_bytes(image).context("copying the artifact")?;
-        Module::load(engine, buffer, None)
+        Module::load(engine, buffer, None, None)
     }
 
     /// [`Module::deserialize`] from a file. The file is read, not mapped:
@@ -114,13 +169,13 @@ impl Module {
     /// [`Module::deserialize_file`] from a file already open.
     pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
         let buffer = ImageBuffer::read_file(&mut file).context("failed to read the artifact")?;
-        Module::load(engine, buffer, None)
+        Module::load(engine, buffer, None, None)
     }
 
     /// [`Module::deserialize`] from an image already in a private buffer
     /// (the compile cache reads and authenticates entries into one).
     pub fn deserialize_buffer(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
-        Module::load(engine, buffer, None)
+        Module::load(engine, buffer, None, None)
     }
 
     /// BLAKE3 of the module binary this module was compiled from.
@@ -134,6 +189,7 @@ impl Module {
         engine: &Engine,
         buffer: ImageBuffer,
         module: Option<hoist_environ::Module>,
+        lazy: Option<LazyParts>,
     ) -> Result<Module> {
         let image = buffer.as_slice();
         let Artifact {
@@ -172,10 +228,22 @@ impl Module {
             call_sites: compiled.call_sites,
             stack_maps: compiled.stack_maps,
         };
-        let code = CodeMemory::from_image(buffer, text, tables)
-            .context("making compiled code executable")?;
+        let code = Arc::new(
+            CodeMemory::from_image(buffer, text, tables)
+                .context("making compiled code executable")?,
+        );
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
+        let lazy = lazy.map(|(wasm, bodies, resources)| {
+            Arc::new(crate::lazy::LazyCode::new(
+                engine.clone(),
+                module.clone(),
+                offsets.clone(),
+                wasm,
+                bodies,
+                resources,
+            )) as Arc<dyn hoist_runtime::LazyFunctions>
+        });
         let array_to_wasm = module
             .types
             .keys()
@@ -199,13 +267,14 @@ impl Module {
                 code: Arc::new(ModuleCode {
                     module,
                     offsets,
-                    code: Arc::new(code),
+                    code,
                     functions,
                     array_to_wasm,
                     import_trampolines,
                     function_ends,
                     address_map: compiled.address_map,
                     memory_images,
+                    lazy,
                 }),
                 type_ids,
                 digest: module_digest,
@@ -242,9 +311,26 @@ impl Module {
     /// Where the native code of each function the module defines lies in
     /// memory, in function order: for profilers (perf maps, jitdump), which
     /// name code addresses that no symbol table covers.
+    ///
+    /// For a lazily compiled module, the functions compiled so far.
     pub fn function_code(&self) -> Vec<FunctionCode> {
         let code = &self.inner.code;
         let module = &code.module;
+        if let Some(lazy) = &code.lazy {
+            return lazy
+                .compiled_functions()
+                .into_iter()
+                .map(|(index, address, len)| {
+                    let func = module.func_index(index);
+                    FunctionCode {
+                        func_index: func.as_u32(),
+                        name: module.func_name(func).map(str::to_string),
+                        address,
+                        len,
+                    }
+                })
+                .collect();
+        }
         code.functions
             .iter()
             .zip(&code.function_ends)

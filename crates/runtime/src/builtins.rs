@@ -11,6 +11,7 @@ use crate::gc::builtins::{
     array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
 };
 use crate::instance::Instance;
+use crate::lazy::lazy_compile;
 use crate::vmcontext::VMBuiltinFunctions;
 use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
 
@@ -49,6 +50,16 @@ unsafe extern "C" {
     /// `helpers.c`: rethrows the non-null exception `exn`; never returns.
     #[link_name = "hoist_throw_ref"]
     fn throw_ref(vmctx: *mut u8, exn: u64) -> u64;
+}
+
+/// Unwinds with the pending host error, as the `raise` builtin does.
+///
+/// # Safety
+/// As `raise`: `vmctx` is the vmctx of the wasm code that called into the
+/// host, and a host error is pending.
+pub(crate) unsafe fn raise_pending(vmctx: *mut u8) -> u64 {
+    // SAFETY: per the contract.
+    unsafe { raise(vmctx) }
 }
 
 /// `exn_payload(exn, dst)`: copies the payload of live exception `exn` into

@@ -29,6 +29,9 @@ pub struct ModuleCode {
     /// Initial contents of defined memories, replacing their active data
     /// segments (see `hoist_environ::memory_images`).
     pub memory_images: Vec<MemoryImageRef>,
+    /// For a module compiled lazily: its compiler. `functions` then locate
+    /// each function's compile stub, and the compiled code lives apart.
+    pub lazy: Option<Arc<dyn crate::LazyFunctions>>,
 }
 
 /// One memory image of a compiled module: bytes of the module's image
@@ -46,6 +49,11 @@ impl ModuleCode {
     /// The defined function containing native address `pc`, and the wasm
     /// byte offset of the instruction there if known.
     pub fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+        self.lookup_text_pc(pc)
+            .or_else(|| self.lazy.as_ref()?.lookup_pc(pc))
+    }
+
+    fn lookup_text_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
         let base = self.code.text().as_ptr() as usize;
         let offset = u32::try_from(pc.checked_sub(base)?).ok()?;
         let i = self
