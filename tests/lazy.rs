@@ -1,0 +1,267 @@
+//! Lazy compilation (`Module::new_lazy`, `hoist run -C lazy`): functions
+//! compiled on their first call behave exactly as linked ones: through
+//! direct calls, tables and funcrefs taken before the callee was compiled,
+//! tail calls, traps with their frames, exceptions, many threads racing for
+//! the same first call; an invalid function is refused up front even if it
+//! is never called. And the CLI: the background compile fills the cache,
+//! the detached process that finishes it runs nothing.
+
+mod support;
+
+use hoist::{Engine, Instance, Module, Store, Trap, TrapCode, Val};
+use support::hoist;
+
+const MODULE: &str = r#"
+(module
+  (type $i2i (func (param i32) (result i32)))
+  (table $t 4 funcref)
+  (elem (table $t) (i32.const 0) func $double $triple $fact $boom)
+  (global $saved (mut funcref) (ref.func $triple))
+  (tag $oops (param i32))
+
+  (func $double (export "double") (type $i2i) (i32.mul (local.get 0) (i32.const 2)))
+  (func $triple (type $i2i) (i32.mul (local.get 0) (i32.const 3)))
+  (func $fact (export "fact") (type $i2i)
+    (if (result i32) (i32.le_s (local.get 0) (i32.const 1))
+      (then (i32.const 1))
+      (else (i32.mul (local.get 0) (call $fact (i32.sub (local.get 0) (i32.const 1)))))))
+  (func $boom (type $i2i) (i32.div_s (local.get 0) (i32.const 0)))
+
+  ;; Through the table: slot n applied to x.
+  (func (export "apply") (param i32 i32) (result i32)
+    (call_indirect $t (type $i2i) (local.get 1) (local.get 0)))
+  ;; Through a funcref kept in a global since instantiation.
+  (func (export "saved") (param i32) (result i32)
+    (call_ref $i2i (local.get 0) (ref.cast (ref $i2i) (global.get $saved))))
+  ;; A direct call after the same function ran through the table.
+  (func (export "triple") (param i32) (result i32) (call $triple (local.get 0)))
+  ;; Tail calls into functions compiled on the way.
+  (func $count (param i32 i64) (result i64)
+    (if (result i64) (i32.eqz (local.get 0))
+      (then (local.get 1))
+      (else (return_call $count_b (i32.sub (local.get 0) (i32.const 1))
+                                  (i64.add (local.get 1) (i64.const 1))))))
+  (func $count_b (param i32 i64) (result i64)
+    (return_call $count (local.get 0) (local.get 1)))
+  (func (export "count") (param i32) (result i64) (call $count (local.get 0) (i64.const 0)))
+  ;; Traps two lazily compiled frames down.
+  (func $inner (param i32) (result i32) (call_indirect $t (type $i2i) (local.get 0) (i32.const 3)))
+  (func (export "trap") (param i32) (result i32) (call $inner (local.get 0)))
+  ;; Throws in one function, catches in another.
+  (func $throw (param i32) (throw $oops (local.get 0)))
+  (func (export "catch") (param i32) (result i32)
+    (block $caught (result i32)
+      (try_table (catch $oops $caught) (call $throw (local.get 0)))
+      (i32.const -1))))
+"#;
+
+fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> hoist::Result<Val> {
+    let func = instance.get_func(store, name).expect("export");
+    let mut results = [Val::I32(0)];
+    func.call(store, args, &mut results)?;
+    Ok(results[0].clone())
+}
+
+fn i32_of(v: Val) -> i32 {
+    match v {
+        Val::I32(v) => v,
+        other => panic!("not an i32: {other:?}"),
+    }
+}
+
+fn lazy_instance() -> (Module, Store<()>, Instance) {
+    let engine = Engine::default();
+    let module = Module::new_lazy(&engine, MODULE).expect("compiles");
+    assert!(module.is_lazy());
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    (module, store, instance)
+}
+
+#[test]
+fn nothing_is_compiled_before_it_is_called() {
+    let (module, mut store, instance) = lazy_instance();
+    assert!(module.function_code().is_empty());
+    assert_eq!(i32_of(call(&mut store, &instance, "double", &[Val::I32(21)]).unwrap()), 42);
+    let compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    assert_eq!(compiled, [0], "only `double` ran");
+}
+
+#[test]
+fn funcrefs_taken_before_compiling_call_the_compiled_code() {
+    let (module, mut store, instance) = lazy_instance();
+    // `triple` first through the global's funcref, then the table, then directly.
+    assert_eq!(i32_of(call(&mut store, &instance, "saved", &[Val::I32(5)]).unwrap()), 15);
+    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(1), Val::I32(7)]).unwrap()), 21);
+    assert_eq!(i32_of(call(&mut store, &instance, "triple", &[Val::I32(3)]).unwrap()), 9);
+    // `double` through the table first, then as an export.
+    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(4)]).unwrap()), 8);
+    assert_eq!(i32_of(call(&mut store, &instance, "double", &[Val::I32(4)]).unwrap()), 8);
+    assert_eq!(i32_of(call(&mut store, &instance, "fact", &[Val::I32(10)]).unwrap()), 3628800);
+    let mut compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    compiled.sort();
+    compiled.dedup();
+    assert!(compiled.contains(&1) && compiled.contains(&0) && compiled.contains(&2));
+    // A second instance shares the compiled code and still gets it right.
+    let other = Instance::new(&mut store, &module, &[]).unwrap();
+    assert_eq!(i32_of(call(&mut store, &other, "apply", &[Val::I32(2), Val::I32(5)]).unwrap()), 120);
+}
+
+#[test]
+fn tail_calls_through_compile_stubs_keep_the_stack_flat() {
+    let (_, mut store, instance) = lazy_instance();
+    let count = instance.get_func(&mut store, "count").unwrap();
+    let mut results = [Val::I64(0)];
+    count.call(&mut store, &[Val::I32(1_000_000)], &mut results).unwrap();
+    assert!(matches!(results[0], Val::I64(1_000_000)), "{:?}", results[0]);
+}
+
+#[test]
+fn traps_in_lazy_code_name_their_frames() {
+    let (_, mut store, instance) = lazy_instance();
+    let err = call(&mut store, &instance, "trap", &[Val::I32(1)]).unwrap_err();
+    let trap = err.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.code(), Some(TrapCode::IntegerDivisionByZero));
+    let frames: Vec<u32> = trap.frames().iter().map(|f| f.func_index).collect();
+    // $boom (3) ← $inner ← the export; each with a wasm offset.
+    assert_eq!(frames.first(), Some(&3), "frames: {frames:?}");
+    assert!(frames.len() >= 3, "frames: {frames:?}");
+    assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
+    // The store is usable after the trap, the trapping code still there.
+    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(1)]).unwrap()), 2);
+    assert!(call(&mut store, &instance, "trap", &[Val::I32(1)]).is_err());
+}
+
+#[test]
+fn exceptions_cross_lazily_compiled_functions() {
+    let (_, mut store, instance) = lazy_instance();
+    assert_eq!(i32_of(call(&mut store, &instance, "catch", &[Val::I32(7)]).unwrap()), 7);
+    assert_eq!(i32_of(call(&mut store, &instance, "catch", &[Val::I32(8)]).unwrap()), 8);
+}
+
+#[test]
+fn threads_racing_for_a_first_call_share_one_compile() {
+    let engine = Engine::default();
+    let module = Module::new_lazy(&engine, MODULE).unwrap();
+    let barrier = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        for i in 0..8 {
+            let (engine, module, barrier) = (&engine, &module, &barrier);
+            scope.spawn(move || {
+                let mut store = Store::new(engine, ());
+                let instance = Instance::new(&mut store, module, &[]).unwrap();
+                barrier.wait();
+                for n in 0..100 {
+                    let x = i * 100 + n;
+                    let got = call(&mut store, &instance, "apply", &[Val::I32(2), Val::I32(x % 12)]);
+                    let want = (1..=(x % 12).max(1)).product::<i32>();
+                    assert_eq!(i32_of(got.unwrap()), want);
+                }
+            });
+        }
+    });
+    let mut compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    let all = compiled.len();
+    compiled.sort();
+    compiled.dedup();
+    assert_eq!(all, compiled.len(), "a function was compiled twice");
+}
+
+#[test]
+fn an_invalid_function_is_refused_before_anything_runs() {
+    let engine = Engine::default();
+    let bad = r#"(module
+        (func (export "_start"))
+        (func $never_called (result i32) (i64.const 1)))"#;
+    let wasm = wat::parse_str(bad);
+    // `wat` itself does not type-check; the validator must.
+    let err = Module::new_lazy(&engine, wasm.unwrap()).map(|_| ()).unwrap_err();
+    assert!(format!("{err:#}").contains("type mismatch"), "{err:#}");
+}
+
+#[test]
+fn the_cli_runs_lazily_and_leaves_the_full_artifact_in_the_cache() {
+    let dir = tempdir("cache");
+    let run = |extra: &[&str]| {
+        let mut cmd = hoist();
+        cmd.env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(["run", "-C", "lazy=y"])
+            .args(extra)
+            .arg(support::program("hello"));
+        cmd.output().unwrap()
+    };
+    let first = run(&[]);
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(String::from_utf8_lossy(&first.stdout), "hello, world\n");
+    // A small module's background compile is waited for: the entry is there.
+    assert_eq!(entries(&dir.join("cache/hoist")), 1);
+    let second = run(&[]);
+    assert_eq!(second.stdout, first.stdout);
+    assert_eq!(entries(&dir.join("cache/hoist")), 1);
+}
+
+#[test]
+fn the_detached_compile_only_fills_the_cache() {
+    let dir = tempdir("fill");
+    let wasm = std::fs::read(support::program_path("hello")).unwrap();
+    let digest: String = blake3::hash(&wasm)
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let fill = |digest: &str| {
+        hoist()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("HOIST_INTERNAL_FILL_CACHE", digest)
+            .args(["run", &support::program("hello")])
+            .output()
+            .unwrap()
+    };
+    // Another module's digest (the file changed since): nothing is stored.
+    let other = fill(&"0".repeat(64));
+    assert!(other.status.success() && other.stdout.is_empty(), "{other:?}");
+    assert_eq!(entries(&dir.join("cache/hoist")), 0);
+    let out = fill(&digest);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "the guest must not run: {out:?}");
+    assert_eq!(entries(&dir.join("cache/hoist")), 1);
+}
+
+#[test]
+fn lazy_takes_y_n_or_auto() {
+    let out = hoist()
+        .args(["run", "-C", "lazy=sometimes", &support::program("hello")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not y, n or auto"), "{err}");
+    for mode in ["y", "n", "auto"] {
+        let out = hoist()
+            .args(["run", "-C", &format!("lazy={mode}"), &support::program("hello")])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{mode}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, world\n");
+    }
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hoist-lazy-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Cache entries (`*.hwasm`) in `dir`.
+fn entries(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".hwasm"))
+                .count()
+        })
+        .unwrap_or(0)
+}
