@@ -33,12 +33,42 @@ use hoist_environ::{
 /// Compiles modules and trampolines for one target.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// Options for the same target compiling fast rather than well
+    /// ([`CompilerOptions::baseline_tier`]), for lazy compilation.
+    baseline_options: Option<CompilerOptions>,
+    /// That ISA, built on first use (most runs never compile lazily).
+    baseline: std::sync::OnceLock<Option<OwnedTargetIsa>>,
     tunables: Tunables,
 }
 
 impl Compiler {
     pub fn new(isa: OwnedTargetIsa, tunables: Tunables) -> Self {
-        Compiler { isa, tunables }
+        Compiler {
+            isa,
+            baseline_options: None,
+            baseline: std::sync::OnceLock::new(),
+            tunables,
+        }
+    }
+
+    /// Lazily compiled functions and their stubs are compiled for
+    /// `options` with [`CompilerOptions::baseline_tier`] (the options this
+    /// compiler's ISA was built from: same target and CPU features).
+    pub fn with_baseline_tier(mut self, options: CompilerOptions) -> Self {
+        self.baseline_options = Some(CompilerOptions {
+            baseline_tier: true,
+            ..options
+        });
+        self
+    }
+
+    fn lazy_isa(&self) -> &dyn TargetIsa {
+        let baseline = self.baseline.get_or_init(|| {
+            // Options that built `isa` once build this one too; should it
+            // fail anyway, lazy code is compiled with `isa`.
+            build_isa(self.baseline_options.as_ref()?).ok()
+        });
+        &**baseline.as_ref().unwrap_or(&self.isa)
     }
 
     pub fn isa(&self) -> &dyn TargetIsa {
@@ -64,7 +94,7 @@ impl Compiler {
     /// [`Compiler::compile_function_lazily`].
     pub fn compile_lazy_module(&self, module: &Module) -> WasmResult<CompiledText> {
         translate::check_simd_module(&*self.isa, module)?;
-        link::compile_lazy_module(&*self.isa, module)
+        link::compile_lazy_module(&*self.isa, self.lazy_isa(), module)
     }
 
     /// Lazy compilation: defined function `index` on its own (its text at
@@ -77,7 +107,7 @@ impl Compiler {
         index: DefinedFuncIndex,
         body: FunctionBodyData<'_>,
     ) -> WasmResult<CompiledText> {
-        link::compile_function_lazily(&*self.isa, &self.tunables, module, offsets, index, body)
+        link::compile_function_lazily(self.lazy_isa(), &self.tunables, module, offsets, index, body)
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`.

@@ -181,7 +181,13 @@ pub fn compile_module(
 /// stub per defined function in place of the function (see
 /// `trampolines::lazy_stub`); the functions themselves are compiled one by
 /// one by [`compile_function_lazily`] when first called.
-pub fn compile_lazy_module(isa: &dyn TargetIsa, module: &Module) -> WasmResult<CompiledText> {
+/// Stubs are compiled with `stub_isa` (the baseline tier: they are
+/// trivial, and there is one per function).
+pub fn compile_lazy_module(
+    isa: &dyn TargetIsa,
+    stub_isa: &dyn TargetIsa,
+    module: &Module,
+) -> WasmResult<CompiledText> {
     let stubs = (0..module.num_defined_funcs())
         .into_par_iter()
         .map_init(
@@ -189,8 +195,8 @@ pub fn compile_lazy_module(isa: &dyn TargetIsa, module: &Module) -> WasmResult<C
             |(builder_ctx, ctx), i| {
                 let func_index = module.func_index(DefinedFuncIndex::new(i));
                 let ty = module.func_type(func_index);
-                let func = trampolines::lazy_stub(isa, ty, func_index, builder_ctx);
-                compile(isa, ctx, func)
+                let func = trampolines::lazy_stub(stub_isa, ty, func_index, builder_ctx);
+                compile(stub_isa, ctx, func)
             },
         )
         .collect::<WasmResult<Vec<_>>>()?;

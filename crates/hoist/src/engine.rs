@@ -219,9 +219,12 @@ impl Engine {
         } else {
             None
         };
+        // Lazily compiled functions: the same code contract, compiled fast.
+        let compiler = Compiler::new(isa, config.tunables.clone())
+            .with_baseline_tier(config.compiler.clone());
         Ok(Engine {
             inner: Arc::new(EngineInner {
-                compiler: Compiler::new(isa, config.tunables.clone()),
+                compiler,
                 info,
                 host_features,
                 features,
