@@ -15,8 +15,9 @@ use crate::cache::Cache;
 use hoist::Engine;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// Set (to the module's digest, in hex) in the environment of the detached
 /// `hoist` that finishes a background compile: it compiles that module into
@@ -32,9 +33,18 @@ pub const BIG_MODULE_CODE: u64 = 2 << 20;
 /// Nice value of the background compile (and of the detached process).
 const NICE: libc::c_int = 10;
 
+/// How long a run goes before its background compile starts: a short run
+/// (most first runs of a tool) then has every core to itself, and hands the
+/// whole compile to the detached process.
+const START_AFTER: Duration = Duration::from_secs(1);
+
 /// One background compile.
 struct Job {
     done: Arc<AtomicBool>,
+    /// Set when the run ends before the compile started: it never will.
+    cancelled: Arc<AtomicBool>,
+    /// Wakes the thread before [`START_AFTER`] (the run is ending).
+    wake: mpsc::Sender<()>,
     thread: JoinHandle<()>,
     /// Hand over to a detached process rather than wait.
     detach: bool,
@@ -44,14 +54,21 @@ struct Job {
 /// The background compiles of this process (one per lazily run module).
 static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 
-/// Starts compiling `wasm` in full into `cache`, in the background.
-pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, detach: bool) {
-    let digest = hex(&hoist_artifact::module_digest(&wasm));
+/// Starts compiling `wasm` (whose digest is `digest`) in full into
+/// `cache`, in the background.
+pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], detach: bool) {
+    let digest = hex(digest);
     let done = Arc::new(AtomicBool::new(false));
-    let finished = done.clone();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let (finished, cancel) = (done.clone(), cancelled.clone());
+    let (wake, woken) = mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("hoist-background-compile".into())
         .spawn(move || {
+            let _ = woken.recv_timeout(START_AFTER);
+            if cancel.load(Ordering::Acquire) {
+                return;
+            }
             lower_priority();
             // The guest has the calling thread; compile on the other cores.
             let threads = std::thread::available_parallelism()
@@ -69,6 +86,8 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, detach: bool) {
     if let Ok(thread) = spawned {
         JOBS.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
             done,
+            cancelled,
+            wake,
             thread,
             detach,
             digest,
@@ -82,8 +101,13 @@ pub fn finish() {
     let jobs = std::mem::take(&mut *JOBS.lock().unwrap_or_else(|e| e.into_inner()));
     for job in jobs {
         if job.done.load(Ordering::Acquire) || !job.detach {
+            let _ = job.wake.send(());
             let _ = job.thread.join();
         } else {
+            // A compile under way dies with this process; one that has not
+            // started never will.
+            job.cancelled.store(true, Ordering::Release);
+            let _ = job.wake.send(());
             detach(&job.digest);
         }
     }

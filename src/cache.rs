@@ -135,7 +135,8 @@ impl Cache {
         }
         if let Lazy::Yes { detach } = lazy {
             let module = Module::new_lazy(engine, wasm)?;
-            crate::background::start(self.clone(), engine.clone(), wasm.to_vec(), detach);
+            let wasm = wasm.to_vec();
+            crate::background::start(self.clone(), engine.clone(), wasm, &digest, detach);
             return Ok(module);
         }
         let mut image = engine.precompile_module(wasm)?;
