@@ -55,7 +55,12 @@ const MODULE: &str = r#"
       (i32.const -1))))
 "#;
 
-fn call(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> hoist::Result<Val> {
+fn call(
+    store: &mut Store<()>,
+    instance: &Instance,
+    name: &str,
+    args: &[Val],
+) -> hoist::Result<Val> {
     let func = instance.get_func(store, name).expect("export");
     let mut results = [Val::I32(0)];
     func.call(store, args, &mut results)?;
@@ -82,8 +87,15 @@ fn lazy_instance() -> (Module, Store<()>, Instance) {
 fn nothing_is_compiled_before_it_is_called() {
     let (module, mut store, instance) = lazy_instance();
     assert!(module.function_code().is_empty());
-    assert_eq!(i32_of(call(&mut store, &instance, "double", &[Val::I32(21)]).unwrap()), 42);
-    let compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "double", &[Val::I32(21)]).unwrap()),
+        42
+    );
+    let compiled: Vec<u32> = module
+        .function_code()
+        .iter()
+        .map(|f| f.func_index)
+        .collect();
     assert_eq!(compiled, [0], "only `double` ran");
 }
 
@@ -91,20 +103,45 @@ fn nothing_is_compiled_before_it_is_called() {
 fn funcrefs_taken_before_compiling_call_the_compiled_code() {
     let (module, mut store, instance) = lazy_instance();
     // `triple` first through the global's funcref, then the table, then directly.
-    assert_eq!(i32_of(call(&mut store, &instance, "saved", &[Val::I32(5)]).unwrap()), 15);
-    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(1), Val::I32(7)]).unwrap()), 21);
-    assert_eq!(i32_of(call(&mut store, &instance, "triple", &[Val::I32(3)]).unwrap()), 9);
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "saved", &[Val::I32(5)]).unwrap()),
+        15
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "apply", &[Val::I32(1), Val::I32(7)]).unwrap()),
+        21
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "triple", &[Val::I32(3)]).unwrap()),
+        9
+    );
     // `double` through the table first, then as an export.
-    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(4)]).unwrap()), 8);
-    assert_eq!(i32_of(call(&mut store, &instance, "double", &[Val::I32(4)]).unwrap()), 8);
-    assert_eq!(i32_of(call(&mut store, &instance, "fact", &[Val::I32(10)]).unwrap()), 3628800);
-    let mut compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(4)]).unwrap()),
+        8
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "double", &[Val::I32(4)]).unwrap()),
+        8
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "fact", &[Val::I32(10)]).unwrap()),
+        3628800
+    );
+    let mut compiled: Vec<u32> = module
+        .function_code()
+        .iter()
+        .map(|f| f.func_index)
+        .collect();
     compiled.sort();
     compiled.dedup();
     assert!(compiled.contains(&1) && compiled.contains(&0) && compiled.contains(&2));
     // A second instance shares the compiled code and still gets it right.
     let other = Instance::new(&mut store, &module, &[]).unwrap();
-    assert_eq!(i32_of(call(&mut store, &other, "apply", &[Val::I32(2), Val::I32(5)]).unwrap()), 120);
+    assert_eq!(
+        i32_of(call(&mut store, &other, "apply", &[Val::I32(2), Val::I32(5)]).unwrap()),
+        120
+    );
 }
 
 #[test]
@@ -112,8 +149,14 @@ fn tail_calls_through_compile_stubs_keep_the_stack_flat() {
     let (_, mut store, instance) = lazy_instance();
     let count = instance.get_func(&mut store, "count").unwrap();
     let mut results = [Val::I64(0)];
-    count.call(&mut store, &[Val::I32(1_000_000)], &mut results).unwrap();
-    assert!(matches!(results[0], Val::I64(1_000_000)), "{:?}", results[0]);
+    count
+        .call(&mut store, &[Val::I32(1_000_000)], &mut results)
+        .unwrap();
+    assert!(
+        matches!(results[0], Val::I64(1_000_000)),
+        "{:?}",
+        results[0]
+    );
 }
 
 #[test]
@@ -128,15 +171,24 @@ fn traps_in_lazy_code_name_their_frames() {
     assert!(frames.len() >= 3, "frames: {frames:?}");
     assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
     // The store is usable after the trap, the trapping code still there.
-    assert_eq!(i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(1)]).unwrap()), 2);
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(1)]).unwrap()),
+        2
+    );
     assert!(call(&mut store, &instance, "trap", &[Val::I32(1)]).is_err());
 }
 
 #[test]
 fn exceptions_cross_lazily_compiled_functions() {
     let (_, mut store, instance) = lazy_instance();
-    assert_eq!(i32_of(call(&mut store, &instance, "catch", &[Val::I32(7)]).unwrap()), 7);
-    assert_eq!(i32_of(call(&mut store, &instance, "catch", &[Val::I32(8)]).unwrap()), 8);
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "catch", &[Val::I32(7)]).unwrap()),
+        7
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &instance, "catch", &[Val::I32(8)]).unwrap()),
+        8
+    );
 }
 
 #[test]
@@ -153,14 +205,23 @@ fn threads_racing_for_a_first_call_share_one_compile() {
                 barrier.wait();
                 for n in 0..100 {
                     let x = i * 100 + n;
-                    let got = call(&mut store, &instance, "apply", &[Val::I32(2), Val::I32(x % 12)]);
+                    let got = call(
+                        &mut store,
+                        &instance,
+                        "apply",
+                        &[Val::I32(2), Val::I32(x % 12)],
+                    );
                     let want = (1..=(x % 12).max(1)).product::<i32>();
                     assert_eq!(i32_of(got.unwrap()), want);
                 }
             });
         }
     });
-    let mut compiled: Vec<u32> = module.function_code().iter().map(|f| f.func_index).collect();
+    let mut compiled: Vec<u32> = module
+        .function_code()
+        .iter()
+        .map(|f| f.func_index)
+        .collect();
     let all = compiled.len();
     compiled.sort();
     compiled.dedup();
@@ -175,7 +236,9 @@ fn an_invalid_function_is_refused_before_anything_runs() {
         (func $never_called (result i32) (i64.const 1)))"#;
     let wasm = wat::parse_str(bad);
     // `wat` itself does not type-check; the validator must.
-    let err = Module::new_lazy(&engine, wasm.unwrap()).map(|_| ()).unwrap_err();
+    let err = Module::new_lazy(&engine, wasm.unwrap())
+        .map(|_| ())
+        .unwrap_err();
     assert!(format!("{err:#}").contains("type mismatch"), "{err:#}");
 }
 
@@ -221,7 +284,10 @@ fn the_detached_compile_only_fills_the_cache() {
     };
     // Another module's digest (the file changed since): nothing is stored.
     let other = fill(&"0".repeat(64));
-    assert!(other.status.success() && other.stdout.is_empty(), "{other:?}");
+    assert!(
+        other.status.success() && other.stdout.is_empty(),
+        "{other:?}"
+    );
     assert_eq!(entries(&dir.join("cache/hoist")), 0);
     let out = fill(&digest);
     assert!(out.status.success(), "{out:?}");
@@ -240,7 +306,12 @@ fn lazy_takes_y_n_or_auto() {
     assert!(err.contains("not y, n or auto"), "{err}");
     for mode in ["y", "n", "auto"] {
         let out = hoist()
-            .args(["run", "-C", &format!("lazy={mode}"), &support::program("hello")])
+            .args([
+                "run",
+                "-C",
+                &format!("lazy={mode}"),
+                &support::program("hello"),
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{mode}: {out:?}");

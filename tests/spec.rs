@@ -255,7 +255,12 @@ fn engine(variant: Variant, features: WasmFeatures) -> hoist::Engine {
     engine
 }
 
-fn run(name: &str, source: &Source, variant: Variant, features: WasmFeatures) -> Result<(), Failed> {
+fn run(
+    name: &str,
+    source: &Source,
+    variant: Variant,
+    features: WasmFeatures,
+) -> Result<(), Failed> {
     let engine = engine(variant, features);
     let report = match source {
         Source::Embedded(text) => hoist_wast::run_str_with(&engine, name, text),

@@ -107,7 +107,14 @@ impl Compiler {
         index: DefinedFuncIndex,
         body: FunctionBodyData<'_>,
     ) -> WasmResult<CompiledText> {
-        link::compile_function_lazily(self.lazy_isa(), &self.tunables, module, offsets, index, body)
+        link::compile_function_lazily(
+            self.lazy_isa(),
+            &self.tunables,
+            module,
+            offsets,
+            index,
+            body,
+        )
     }
 
     /// Compiles the wasm-to-host trampoline for host functions of type `ty`.

@@ -220,8 +220,8 @@ impl Engine {
             None
         };
         // Lazily compiled functions: the same code contract, compiled fast.
-        let compiler = Compiler::new(isa, config.tunables.clone())
-            .with_baseline_tier(config.compiler.clone());
+        let compiler =
+            Compiler::new(isa, config.tunables.clone()).with_baseline_tier(config.compiler.clone());
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 compiler,

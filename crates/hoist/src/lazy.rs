@@ -139,7 +139,11 @@ impl LazyCode {
     }
 
     fn compiled(&self, index: DefinedFuncIndex) -> Option<&Compiled> {
-        self.compiled.get(index.as_u32() as usize)?.get()?.as_ref().ok()
+        self.compiled
+            .get(index.as_u32() as usize)?
+            .get()?
+            .as_ref()
+            .ok()
     }
 }
 

@@ -133,7 +133,12 @@ impl Module {
         })?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         let wasm = wasm.into_owned();
-        Module::load(engine, buffer, Some(module), Some((wasm, bodies, resources)))
+        Module::load(
+            engine,
+            buffer,
+            Some(module),
+            Some((wasm, bodies, resources)),
+        )
     }
 
     /// Whether this module compiles its functions on first call
