@@ -68,6 +68,13 @@ struct Args {
     #[arg(long)]
     limits: bool,
 
+    /// Measure the timed region instead (`bench.start` to `bench.end`): each program's
+    /// artifact run under hoist and the reference alike, with a preloaded `bench` module that
+    /// reads WASI's monotonic clock at both calls and writes the difference to stderr; ratios
+    /// hoist/reference of the medians.
+    #[arg(long)]
+    region: bool,
+
     /// Only these programs: a program name (`bz2`, `shootout-fib2`, `tinygo-json`) or a
     /// folder (`shootout`, `libsodium`). Default: all.
     #[arg(value_name = "PROGRAM")]
@@ -103,6 +110,40 @@ const BENCH_WASM: &[u8] = &[
     0x03, b'e', b'n', b'd', 0x00, 0x01, // "end" = func 1
     0x0a, 0x07, 0x02, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b, // code: two empty bodies
 ];
+
+/// `bench.start` and `bench.end` that time the region between them with
+/// WASI's monotonic clock and write `bench-region-ns N` to stderr at the end,
+/// the same module under every runtime (`--region`).
+const BENCH_TIMER_WAT: &str = r#"
+(module
+  (import "wasi_snapshot_preview1" "clock_time_get"
+    (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write"
+    (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory 1)
+  (global $start (mut i64) (i64.const 0))
+  (data (i32.const 16) "bench-region-ns ")
+  (func $now (result i64)
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 0)))
+    (i64.load (i32.const 0)))
+  (func (export "start") (global.set $start (call $now)))
+  (func (export "end") (local $ns i64) (local $p i32)
+    (local.set $ns (i64.sub (call $now) (global.get $start)))
+    ;; The decimal digits end at 99, a newline at 99.
+    (i32.store8 (i32.const 99) (i32.const 10))
+    (local.set $p (i32.const 99))
+    (loop $digit
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p)
+        (i32.add (i32.const 48) (i32.wrap_i64 (i64.rem_u (local.get $ns) (i64.const 10)))))
+      (local.set $ns (i64.div_u (local.get $ns) (i64.const 10)))
+      (br_if $digit (i64.ne (local.get $ns) (i64.const 0))))
+    (i32.store (i32.const 200) (i32.const 16))
+    (i32.store (i32.const 204) (i32.const 16))
+    (i32.store (i32.const 208) (local.get $p))
+    (i32.store (i32.const 212) (i32.sub (i32.const 100) (local.get $p)))
+    (drop (call $write (i32.const 2) (i32.const 200) (i32.const 2) (i32.const 220)))))
+"#;
 
 /// One Sightglass program.
 struct Program {
@@ -865,6 +906,26 @@ fn run(args: Args) -> Result<()> {
     }
 
     let mut runtimes = Vec::new();
+    if args.region {
+        let scratch = scratch.join("region");
+        std::fs::create_dir_all(&scratch)?;
+        std::fs::write(scratch.join("bench.wasm"), wat::parse_str(BENCH_TIMER_WAT)?)?;
+        runtimes.push(Runtime::new(
+            Kind::Hoist,
+            Limit::None,
+            hoist_exe.clone(),
+            &scratch,
+        )?);
+        if let Some(reference) = &args.reference {
+            runtimes.push(Runtime::new(
+                Kind::Reference,
+                Limit::None,
+                reference.clone(),
+                &scratch,
+            )?);
+        }
+        return measure_regions(&args, &hoist_exe, &runtimes, &programs);
+    }
     if args.limits {
         // Every runtime under every limit; nothing else is measured.
         for limit in Limit::ALL {
@@ -1232,5 +1293,136 @@ fn measure_limits(
          `-W timeout` of an hour (hoist `-W timeout=1h`, reference `-W timeout=3600s`), both \
          compiled with epoch interruption; fuel: `-W fuel=10^18`, compiled with fuel metering"
     );
+    Ok(())
+}
+
+/// The timed region of one artifact run, in seconds: the sum of the
+/// `bench-region-ns` lines the timer module wrote (`None` when there were
+/// none: the program has no `bench.end`).
+fn time_region(mut cmd: Command) -> Result<Option<f64>, String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{}", out.status));
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let regions: Vec<f64> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("bench-region-ns "))
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .map(|ns| ns as f64 / 1e9)
+        .collect();
+    Ok((!regions.is_empty()).then(|| regions.iter().sum()))
+}
+
+/// `--region`: the timed region of every program, hoist and the reference
+/// alternating within each round, artifacts compiled first.
+fn measure_regions(
+    args: &Args,
+    hoist_exe: &Path,
+    runtimes: &[Runtime],
+    programs: &[Program],
+) -> Result<()> {
+    let mut rows = Vec::new();
+    let mut ratios = Vec::new();
+    let mut slower = Vec::new();
+    let total = programs.len();
+    for (i, program) in programs.iter().enumerate() {
+        if program.skip.is_some() {
+            continue;
+        }
+        eprint!("[{}/{total}] {} ...", i + 1, program.name);
+        let _ = std::io::stderr().flush();
+        let mut samples: Vec<Vec<f64>> = runtimes.iter().map(|_| Vec::new()).collect();
+        let mut errors: Vec<Option<String>> = runtimes.iter().map(|_| None).collect();
+        for (r, rt) in runtimes.iter().enumerate() {
+            if let Err(e) = time_process(rt.compile(&program.wasm(), &rt.artifact(&program.name))) {
+                errors[r] = Some(format!("compile: {e}"));
+            }
+        }
+        for round in 0..args.runs as usize {
+            let mut order: Vec<usize> = (0..runtimes.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for r in order {
+                if errors[r].is_some() {
+                    continue;
+                }
+                match time_region(runtimes[r].aot(program)) {
+                    Ok(Some(t)) => samples[r].push(t),
+                    Ok(None) => errors[r] = Some("no timed region".into()),
+                    Err(e) => errors[r] = Some(e),
+                }
+            }
+        }
+        eprintln!(" done");
+        let medians: Vec<Option<f64>> = samples.iter().map(|s| median(s)).collect();
+        let mut row = vec![program.name.clone()];
+        for m in &medians {
+            row.push(ms(*m));
+        }
+        if runtimes.len() == 2 {
+            let q = medians[0].zip(medians[1]).map(|(h, r)| h / r);
+            if let Some(q) = q {
+                ratios.push(q);
+                if q > 1.03 {
+                    slower.push(format!("{} {:.2}", program.name, q));
+                }
+            }
+            row.push(ratio(q));
+        }
+        let notes: Vec<String> = errors
+            .iter()
+            .zip(runtimes)
+            .filter_map(|(e, rt)| e.as_ref().map(|e| format!("{}: {e}", rt.label())))
+            .collect();
+        row.push(notes.join("; "));
+        rows.push(row);
+    }
+    let mut headers = vec!["program", "hoist region"];
+    if runtimes.len() == 2 {
+        headers.extend(["reference region", "ratio"]);
+        let mut geo = vec!["geomean".to_string(), String::new(), String::new()];
+        geo.push(ratio(geomean(&ratios)));
+        geo.push(String::new());
+        rows.push(geo);
+    }
+    headers.push("notes");
+    println!();
+    println!(
+        "hoist:     {} ({})",
+        version(hoist_exe),
+        hoist_exe.display()
+    );
+    if let Some(reference) = &args.reference {
+        println!(
+            "reference: {} ({})",
+            version(reference),
+            reference.display()
+        );
+    }
+    println!(
+        "host:      {}, {} CPUs; medians of {} run(s) of each artifact; times in ms",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.runs
+    );
+    println!("\n### Timed region (bench.start to bench.end), artifact runs\n");
+    print!("{}", table(&headers, &rows, true));
+    if runtimes.len() == 2 {
+        println!(
+            "\nratio = hoist / reference; more than 3 % slower: {}",
+            if slower.is_empty() {
+                "none".to_string()
+            } else {
+                slower.join(", ")
+            }
+        );
+    }
     Ok(())
 }

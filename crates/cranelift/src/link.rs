@@ -21,6 +21,7 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// One compiled function before linking.
+#[derive(Clone)]
 struct CompiledFunction {
     code: Vec<u8>,
     alignment: u32,
@@ -188,6 +189,18 @@ pub fn compile_lazy_module(
     stub_isa: &dyn TargetIsa,
     module: &Module,
 ) -> WasmResult<CompiledText> {
+    // One template per signature, patched per function where the target
+    // encodes the index as a plain 32-bit immediate; else a compile each.
+    let mut templates: HashMap<&WasmFuncType, Option<StubTemplate>> = HashMap::new();
+    let mut builder_ctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    for (_, ty) in module.functions.iter().skip(module.num_imported_funcs) {
+        let ty = module.func_sig(*ty);
+        if !templates.contains_key(ty) {
+            let template = stub_template(stub_isa, ty, &mut builder_ctx, &mut ctx)?;
+            templates.insert(ty, template);
+        }
+    }
     let stubs = (0..module.num_defined_funcs())
         .into_par_iter()
         .map_init(
@@ -195,6 +208,9 @@ pub fn compile_lazy_module(
             |(builder_ctx, ctx), i| {
                 let func_index = module.func_index(DefinedFuncIndex::new(i));
                 let ty = module.func_type(func_index);
+                if let Some(Some(template)) = templates.get(ty) {
+                    return Ok(template.instantiate(func_index));
+                }
                 let func = trampolines::lazy_stub(stub_isa, ty, func_index, builder_ctx);
                 compile(stub_isa, ctx, func)
             },
@@ -204,6 +220,67 @@ pub fn compile_lazy_module(
     let mut text = link(isa, module, stubs, trampolines)?;
     shared.finish(module, &mut text);
     Ok(text)
+}
+
+/// A compile stub whose only function-specific bytes are the function
+/// index, as a little-endian 32-bit immediate at `at`.
+struct StubTemplate {
+    stub: CompiledFunction,
+    at: usize,
+}
+
+impl StubTemplate {
+    fn instantiate(&self, func: FuncIndex) -> CompiledFunction {
+        let mut stub = self.stub.clone();
+        stub.code[self.at..self.at + 4].copy_from_slice(&func.as_u32().to_le_bytes());
+        stub
+    }
+}
+
+/// Compiles the stub of type `ty` for two function indices and keeps it as
+/// a template if the two differ in exactly the four bytes of the index
+/// (x86_64's `mov r32, imm32`); `None` where the target splits immediates
+/// across instructions (aarch64, riscv64): stubs are then compiled one by
+/// one.
+fn stub_template(
+    isa: &dyn TargetIsa,
+    ty: &WasmFuncType,
+    builder_ctx: &mut FunctionBuilderContext,
+    ctx: &mut Context,
+) -> WasmResult<Option<StubTemplate>> {
+    // Below 2^31 (a function index always is), every byte different.
+    const A: u32 = 0x7ead_be01;
+    const B: u32 = 0x1030_5070;
+    let a = compile(
+        isa,
+        ctx,
+        trampolines::lazy_stub(isa, ty, FuncIndex::from_u32(A), builder_ctx),
+    )?;
+    let b = compile(
+        isa,
+        ctx,
+        trampolines::lazy_stub(isa, ty, FuncIndex::from_u32(B), builder_ctx),
+    )?;
+    let plain = |f: &CompiledFunction| {
+        f.relocs.is_empty()
+            && f.traps.is_empty()
+            && f.call_sites.is_empty()
+            && f.stack_maps.is_empty()
+    };
+    if a.code.len() != b.code.len() || !plain(&a) || !plain(&b) {
+        return Ok(None);
+    }
+    let differ: Vec<usize> = (0..a.code.len())
+        .filter(|&i| a.code[i] != b.code[i])
+        .collect();
+    let Some(&at) = differ.first() else {
+        return Ok(None);
+    };
+    let exact = differ.len() == 4
+        && differ.iter().enumerate().all(|(k, &i)| i == at + k)
+        && a.code[at..at + 4] == A.to_le_bytes()
+        && b.code[at..at + 4] == B.to_le_bytes();
+    Ok(exact.then_some(StubTemplate { stub: a, at }))
 }
 
 thread_local! {
