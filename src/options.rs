@@ -364,6 +364,25 @@ fn parse_count(text: &str) -> Result<u64> {
         .map_err(|_| anyhow!("expected a whole number, found `{text}`"))
 }
 
+/// Whether `-LETTER VALUE` would set one of hoist's keys: `VALUE`'s first
+/// key (`timeout` of `timeout=1s,fuel=9`) is one of that group's, or `help`.
+/// Compiler flags such as `-Wall`, `-O2`, `-DNDEBUG` are not.
+pub fn is_key_setting(letter: char, value: &str) -> bool {
+    let name = value
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .split('=')
+        .next()
+        .unwrap_or("");
+    if name == "help" {
+        return true;
+    }
+    keys()
+        .iter()
+        .any(|k| k.group.letter() == letter && k.name == name)
+}
+
 fn keys() -> &'static [Key] {
     static KEYS: std::sync::LazyLock<Vec<Key>> = std::sync::LazyLock::new(build_keys);
     &KEYS

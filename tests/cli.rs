@@ -603,6 +603,35 @@ fn options_after_the_module_go_to_the_guest_with_a_warning() {
 }
 
 #[test]
+fn a_guests_compiler_flags_after_the_module_draw_no_warning() {
+    // cc1, clang, tcc as guests: their flags look like hoist's short ones.
+    let flags = [
+        "-O2", "-Wall", "-DNDEBUG", "-S", "-Os", "-D", "FOO", "-C", "-W", "error",
+    ];
+    let mut all = vec![program("args")];
+    all.extend(flags.iter().map(|a| a.to_string()));
+    let quiet = run(&all);
+    quiet.expect_code(0);
+    assert_eq!(quiet.stderr, "", "{flags:?}");
+    // What sets one of hoist's keys is still pointed out.
+    for args in [
+        &["-W", "timeout=1s"][..],
+        &["-Sinherit-env"][..],
+        &["-C", "cache=n"][..],
+    ] {
+        let mut all = vec![program("args")];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let warned = run(&all);
+        warned.expect_code(0);
+        assert!(
+            warned.stderr.starts_with("warning: `"),
+            "{args:?}: {}",
+            warned.stderr
+        );
+    }
+}
+
+#[test]
 fn files_that_are_not_modules_are_named() {
     let dir = temp_dir("not-wasm");
     let component = b"\0asm\x0d\0\x01\0".to_vec();

@@ -401,7 +401,10 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
         return;
     }
     let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
-    let known = |arg: &str| {
+    // A guest's own flags are common (a compiler's `-O2 -Wall -DNDEBUG -S`):
+    // a short flag counts only when what it sets is one of hoist's keys
+    // (`-W timeout=1s`, `-Sinherit-env`).
+    let known = |arg: &str, next: Option<&str>| {
         if let Some(long) = arg.strip_prefix("--") {
             let name = long.split('=').next().unwrap_or(long);
             command.get_arguments().any(|a| {
@@ -410,20 +413,29 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
             })
         } else if let Some(short) = arg.strip_prefix('-') {
             let mut chars = short.chars();
-            let first = chars.next();
-            // `-W`, `-Wsimd`, `-v`; not `-1` or words like `-verbose`.
-            let _ = chars.next();
-            first.is_some_and(|c| "WSCOD".contains(c))
+            match chars.next() {
+                Some(letter) if "WSCOD".contains(letter) => {
+                    let attached = chars.as_str();
+                    let value = if attached.is_empty() {
+                        next.unwrap_or("")
+                    } else {
+                        attached
+                    };
+                    crate::options::is_key_setting(letter, value)
+                }
+                _ => false,
+            }
         } else {
             false
         }
     };
-    for arg in guest_args {
+    for (i, arg) in guest_args.iter().enumerate() {
         let Some(text) = arg.to_str() else { continue };
         if text == "--" {
             return;
         }
-        if known(text) {
+        let next = guest_args.get(i + 1).and_then(|a| a.to_str());
+        if known(text, next) {
             crate::output::eprintln(format_args!(
                 "warning: `{text}` comes after the module, so it went to the guest; hoist's \
                  options go before it: hoist run {text} ... {} ...",
