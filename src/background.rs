@@ -38,6 +38,18 @@ const NICE: libc::c_int = 10;
 /// whole compile to the detached process.
 const START_AFTER: Duration = Duration::from_secs(1);
 
+/// What a run that ends before its background compile does with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtExit {
+    /// Waits for it (small modules: a moment).
+    Wait,
+    /// Hands it to a detached `hoist` (big modules read from a file).
+    Detach,
+    /// Drops it (big modules read from stdin, which a second process
+    /// cannot read again): the next run compiles lazily again.
+    Abandon,
+}
+
 /// One background compile.
 struct Job {
     done: Arc<AtomicBool>,
@@ -46,8 +58,8 @@ struct Job {
     /// Wakes the thread before [`START_AFTER`] (the run is ending).
     wake: mpsc::Sender<()>,
     thread: JoinHandle<()>,
-    /// Hand over to a detached process rather than wait.
-    detach: bool,
+    /// What happens to it when the run ends first.
+    at_exit: AtExit,
     digest: String,
 }
 
@@ -56,7 +68,7 @@ static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 
 /// Starts compiling `wasm` (whose digest is `digest`) in full into
 /// `cache`, in the background.
-pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], detach: bool) {
+pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], at_exit: AtExit) {
     let digest = hex(digest);
     let done = Arc::new(AtomicBool::new(false));
     let cancelled = Arc::new(AtomicBool::new(false));
@@ -89,7 +101,7 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], det
             cancelled,
             wake,
             thread,
-            detach,
+            at_exit,
             digest,
         });
     }
@@ -100,14 +112,16 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], det
 pub fn finish() {
     let jobs = std::mem::take(&mut *JOBS.lock().unwrap_or_else(|e| e.into_inner()));
     for job in jobs {
-        if job.done.load(Ordering::Acquire) || !job.detach {
+        if job.done.load(Ordering::Acquire) || job.at_exit == AtExit::Wait {
             let _ = job.wake.send(());
             let _ = job.thread.join();
-        } else {
-            // A compile under way dies with this process; one that has not
-            // started never will.
-            job.cancelled.store(true, Ordering::Release);
-            let _ = job.wake.send(());
+            continue;
+        }
+        // A compile under way dies with this process; one that has not
+        // started never will.
+        job.cancelled.store(true, Ordering::Release);
+        let _ = job.wake.send(());
+        if job.at_exit == AtExit::Detach {
             detach(&job.digest);
         }
     }

@@ -49,9 +49,10 @@ pub enum Lazy {
     /// Whole, before it runs; the entry is stored before it runs.
     No,
     /// Each function on its first call, the entry in the background;
-    /// `detach`: a run that ends first hands the compile to a detached
-    /// process instead of waiting for it.
-    Yes { detach: bool },
+    /// `at_exit`: what a run that ends first does with that compile.
+    Yes {
+        at_exit: crate::background::AtExit,
+    },
 }
 
 /// Where the cache and its key live, before anything is created.
@@ -133,10 +134,10 @@ impl Cache {
         if let Some(module) = self.load(engine, &path, &name, &digest) {
             return Ok(module);
         }
-        if let Lazy::Yes { detach } = lazy {
+        if let Lazy::Yes { at_exit } = lazy {
             let module = Module::new_lazy(engine, wasm)?;
             let wasm = wasm.to_vec();
-            crate::background::start(self.clone(), engine.clone(), wasm, &digest, detach);
+            crate::background::start(self.clone(), engine.clone(), wasm, &digest, at_exit);
             return Ok(module);
         }
         let mut image = engine.precompile_module(wasm)?;

@@ -663,14 +663,22 @@ impl Loader<'_> {
         })
     }
 
-    /// Whether `wasm`, if it must be compiled, is compiled lazily, and
-    /// whether its background compile outlives the run (big modules).
-    fn lazy(&self, wasm: &[u8]) -> Lazy {
+    /// Whether `wasm` (read from `path`), if it must be compiled, is
+    /// compiled lazily, and what becomes of its background compile if the
+    /// run ends first: waited for (small modules), detached (big ones), or
+    /// dropped (big ones from stdin, which a detached process cannot read).
+    fn lazy(&self, wasm: &[u8], path: &Path) -> Lazy {
+        use crate::background::AtExit;
         let big = code_size(wasm) >= crate::background::BIG_MODULE_CODE;
+        let at_exit = match (big, path.as_os_str() == "-") {
+            (false, _) => AtExit::Wait,
+            (true, false) => AtExit::Detach,
+            (true, true) => AtExit::Abandon,
+        };
         match self.lazy {
             LazyMode::Never => Lazy::No,
             LazyMode::Auto if !big => Lazy::No,
-            LazyMode::Auto | LazyMode::Always => Lazy::Yes { detach: big },
+            LazyMode::Auto | LazyMode::Always => Lazy::Yes { at_exit },
         }
     }
 
@@ -694,7 +702,7 @@ impl Loader<'_> {
                 .with_context(|| format!("cannot run `{name}`")),
             SourceKind::Wasm(buffer) => {
                 let wasm = buffer.as_slice();
-                let lazy = self.lazy(wasm);
+                let lazy = self.lazy(wasm, &source.path);
                 match self.cache.get() {
                     Some(cache) => cache.load_or_compile(engine, wasm, lazy),
                     None if lazy != Lazy::No => Module::new_lazy(engine, wasm),
@@ -702,7 +710,7 @@ impl Loader<'_> {
                 }
                 .with_context(|| format!("failed to compile `{name}`"))
             }
-            SourceKind::Text(wasm) => match self.lazy(&wasm) {
+            SourceKind::Text(wasm) => match self.lazy(&wasm, &source.path) {
                 Lazy::No => Module::new(engine, &wasm),
                 Lazy::Yes { .. } => Module::new_lazy(engine, &wasm),
             }
