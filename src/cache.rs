@@ -50,9 +50,7 @@ pub enum Lazy {
     No,
     /// Each function on its first call, the entry in the background;
     /// `at_exit`: what a run that ends first does with that compile.
-    Yes {
-        at_exit: crate::background::AtExit,
-    },
+    Yes { at_exit: crate::background::AtExit },
 }
 
 /// Where the cache and its key live, before anything is created.
