@@ -5,11 +5,13 @@
 //! from it as from any cache hit.
 //!
 //! A run that ends first never waits for a big module's compile: it hands
-//! the job to a detached `hoist` (same command line, its own process group,
-//! no terminal, low priority), which compiles and stores the entry and
-//! exits. Small modules (forced lazy with `-C lazy=y`) are waited for, as
-//! their compile takes a moment. Nothing half-written is ever left: cache
-//! entries are written to a temporary file and renamed.
+//! the job to a detached `hoist` (same options, its own session, no
+//! terminal, low priority), which compiles that one module file into the
+//! cache and exits. Small modules (forced lazy with `-C lazy=y`) are waited
+//! for, as their compile takes a moment. Nothing half-written is ever left:
+//! cache entries are written to a temporary file and renamed. One module is
+//! compiled by one process at a time: a lock file per entry (see
+//! [`Cache::store`]).
 
 use crate::cache::Cache;
 use hoist::Engine;
@@ -19,9 +21,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Set (to the module's digest, in hex) in the environment of the detached
-/// `hoist` that finishes a background compile: it compiles that module into
-/// the cache and exits without running it.
+/// Set to `DIGEST:PATH` (the module's digest in hex, its file) in the
+/// environment of the detached `hoist` that finishes a background compile:
+/// it compiles that file into the cache, if it still has that digest, and
+/// exits without running anything.
 pub const FILL_VAR: &str = "HOIST_INTERNAL_FILL_CACHE";
 
 /// Modules with at least this many bytes of function bodies are compiled
@@ -60,16 +63,36 @@ struct Job {
     thread: JoinHandle<()>,
     /// What happens to it when the run ends first.
     at_exit: AtExit,
-    digest: String,
+    /// `DIGEST:PATH` for the detached process.
+    request: String,
 }
 
 /// The background compiles of this process (one per lazily run module).
 static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 
-/// Starts compiling `wasm` (whose digest is `digest`) in full into
-/// `cache`, in the background.
-pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], at_exit: AtExit) {
-    let digest = hex(digest);
+/// Starts compiling `wasm` (whose digest is `digest`, read from `path`) in
+/// full into `cache`, in the background.
+pub fn start(
+    cache: Cache,
+    engine: Engine,
+    wasm: Vec<u8>,
+    digest: &[u8; 32],
+    path: &std::path::Path,
+    at_exit: AtExit,
+) {
+    // Only a regular file can be read again by the detached process.
+    let file = std::fs::canonicalize(path)
+        .ok()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
+    let at_exit = match (at_exit, &file) {
+        (AtExit::Detach, None) => AtExit::Abandon,
+        (at_exit, _) => at_exit,
+    };
+    let request = format!(
+        "{}:{}",
+        hex(digest),
+        file.unwrap_or_default().to_string_lossy()
+    );
     let done = Arc::new(AtomicBool::new(false));
     let cancelled = Arc::new(AtomicBool::new(false));
     let (finished, cancel) = (done.clone(), cancelled.clone());
@@ -91,7 +114,8 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], at_
                 .start_handler(|_| lower_priority())
                 .build();
             if let Ok(pool) = pool {
-                pool.install(|| cache.store(&engine, &wasm));
+                // Another process compiling the same module: leave it to it.
+                pool.install(|| cache.store(&engine, &wasm, false));
             }
             finished.store(true, Ordering::Release);
         });
@@ -102,7 +126,7 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], at_
             wake,
             thread,
             at_exit,
-            digest,
+            request,
         });
     }
 }
@@ -110,9 +134,20 @@ pub fn start(cache: Cache, engine: Engine, wasm: Vec<u8>, digest: &[u8; 32], at_
 /// At the end of a run: waits for the background compiles of small
 /// modules, hands those of big ones still running to a detached process.
 pub fn finish() {
+    end(true);
+}
+
+/// At an `_exit` (a spawned thread's `proc_exit`, the time limit's
+/// watchdog): hands big modules' compiles on, waits for nothing.
+pub fn hand_off() {
+    end(false);
+}
+
+fn end(wait: bool) {
     let jobs = std::mem::take(&mut *JOBS.lock().unwrap_or_else(|e| e.into_inner()));
     for job in jobs {
-        if job.done.load(Ordering::Acquire) || job.at_exit == AtExit::Wait {
+        let done = job.done.load(Ordering::Acquire);
+        if done || (wait && job.at_exit == AtExit::Wait) {
             let _ = job.wake.send(());
             let _ = job.thread.join();
             continue;
@@ -122,34 +157,48 @@ pub fn finish() {
         job.cancelled.store(true, Ordering::Release);
         let _ = job.wake.send(());
         if job.at_exit == AtExit::Detach {
-            detach(&job.digest);
+            detach(&job.request);
         }
     }
 }
 
-/// Starts `hoist` again with this run's command line and [`FILL_VAR`]:
-/// it compiles the module into the cache and exits. Its own process group
-/// (the terminal's Ctrl-C is for this run, not it), no stdio.
-fn detach(digest: &str) {
+/// Starts `hoist` again with this run's options and [`FILL_VAR`]: it
+/// compiles the module file into the cache and exits. A session of its own
+/// (no controlling terminal: the terminal's Ctrl-C and hang-up are for this
+/// run, not it), no stdio.
+fn detach(request: &str) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
     let mut command = Command::new(exe);
     command
         .args(std::env::args_os().skip(1))
-        .env(FILL_VAR, digest)
+        .env(FILL_VAR, request)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    // SAFETY: the closure runs in the child between fork and exec, where
+    // only async-signal-safe calls are allowed; `setsid` is one, and it
+    // touches nothing of the parent's.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
     // Not waited for: it outlives this run, and is reaped by init.
     let _ = command.spawn();
 }
 
-/// In the detached process: whether this run is only to compile the module
-/// with digest [`FILL_VAR`] into the cache.
-pub fn fill_request() -> Option<String> {
-    std::env::var(FILL_VAR).ok()
+/// In the detached process: the digest (hex) and the file of the module to
+/// compile into the cache, if this run is only for that.
+/// A malformed request still means "run nothing" (an empty path reads
+/// nothing).
+pub fn fill_request() -> Option<(String, std::path::PathBuf)> {
+    let request = std::env::var_os(FILL_VAR)?;
+    let request = request.to_string_lossy();
+    let (digest, path) = request.split_once(':').unwrap_or(("", ""));
+    Some((digest.to_string(), std::path::PathBuf::from(path)))
 }
 
 /// Lowers the calling thread's priority: the background compile must not

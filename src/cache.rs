@@ -124,8 +124,15 @@ impl Cache {
     ///
     /// With `lazy`, a miss is compiled lazily (each function on its first
     /// call) and the full compile that fills the cache entry goes on in the
-    /// background (see [`crate::background`]).
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], lazy: Lazy) -> Result<Module> {
+    /// background (see [`crate::background`]); `path_of` is the file
+    /// `wasm` was read from.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        path_of: &Path,
+        lazy: Lazy,
+    ) -> Result<Module> {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
@@ -135,7 +142,14 @@ impl Cache {
         if let Lazy::Yes { at_exit } = lazy {
             let module = Module::new_lazy(engine, wasm)?;
             let wasm = wasm.to_vec();
-            crate::background::start(self.clone(), engine.clone(), wasm, &digest, at_exit);
+            crate::background::start(
+                self.clone(),
+                engine.clone(),
+                wasm,
+                &digest,
+                path_of,
+                at_exit,
+            );
             return Ok(module);
         }
         let mut image = engine.precompile_module(wasm)?;
@@ -146,10 +160,17 @@ impl Cache {
 
     /// Compiles `wasm` and stores it, unless a valid entry is there already
     /// (the background compile, and the detached process that finishes it).
-    pub fn store(&self, engine: &Engine, wasm: &[u8]) {
+    /// One process compiles a module at a time, holding `.<entry>.lock`:
+    /// with `wait`, this waits for the holder (the detached process, for
+    /// the run that started it to end) and then finds the entry stored;
+    /// without, it leaves the compile to the holder.
+    pub fn store(&self, engine: &Engine, wasm: &[u8], wait: bool) {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
+        let Some(_lock) = EntryLock::take(&lock_path(&path), wait) else {
+            return;
+        };
         if self.load(engine, &path, &name, &digest).is_some() {
             return;
         }
@@ -234,6 +255,7 @@ impl Cache {
             }
             if std::fs::remove_file(path).is_ok() {
                 scan.total -= meta.len();
+                let _ = std::fs::remove_file(lock_path(path));
             }
         }
     }
@@ -265,6 +287,7 @@ impl Cache {
             if std::fs::remove_file(path).is_ok() {
                 removed.0 += 1;
                 removed.1 += meta.len();
+                let _ = std::fs::remove_file(lock_path(path));
             }
         }
         for (path, _, _) in &scan.temps {
@@ -410,6 +433,41 @@ fn format_size(bytes: u64) -> String {
         b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
         b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{b} bytes"),
+    }
+}
+
+/// The lock file of the entry at `entry`: `.<name>.lock` beside it.
+fn lock_path(entry: &Path) -> PathBuf {
+    let name = entry.file_stem().unwrap_or_default().to_string_lossy();
+    entry.with_file_name(format!(".{name}.lock"))
+}
+
+/// An exclusive `flock` on a cache entry's lock file, released when dropped
+/// (or when the process ends, however it ends).
+struct EntryLock {
+    /// Held for its lock; closing it unlocks.
+    _file: std::fs::File,
+}
+
+impl EntryLock {
+    /// The lock, waiting for it with `wait`; `None` if another process
+    /// holds it (without `wait`) or the file cannot be made.
+    fn take(path: &Path, wait: bool) -> Option<EntryLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .ok()?;
+        let how = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
+        // SAFETY: flock on a descriptor this function owns; no memory is
+        // involved.
+        let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), how) };
+        (rc == 0).then_some(EntryLock { _file: file })
     }
 }
 

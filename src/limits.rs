@@ -158,6 +158,7 @@ impl Watchdog {
                     ));
                     // Not `exit`: the main thread is inside the guest's
                     // host call and must not run destructors under it.
+                    crate::background::hand_off();
                     // SAFETY: `_exit` only ends the process.
                     unsafe { libc::_exit(i32::from(LIMIT_EXIT_STATUS)) }
                 })

@@ -244,6 +244,7 @@ fn end_process(tid: u32, error: &anyhow::Error) -> ! {
     };
     // Not `exit`: other threads are inside wasm or host calls and must not
     // run destructors under them; nothing of hoist's is left unwritten.
+    crate::background::hand_off();
     // SAFETY: `_exit` only ends the process.
     unsafe { libc::_exit(status) }
 }

@@ -267,29 +267,35 @@ fn the_cli_runs_lazily_and_leaves_the_full_artifact_in_the_cache() {
 #[test]
 fn the_detached_compile_only_fills_the_cache() {
     let dir = tempdir("fill");
-    let wasm = std::fs::read(support::program_path("hello")).unwrap();
+    let path = support::program_path("hello");
+    let wasm = std::fs::read(&path).unwrap();
     let digest: String = blake3::hash(&wasm)
         .as_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let fill = |digest: &str| {
+    let fill = |request: &str| {
         hoist()
             .env("XDG_CACHE_HOME", dir.join("cache"))
             .env("XDG_STATE_HOME", dir.join("state"))
-            .env("HOIST_INTERNAL_FILL_CACHE", digest)
+            .env("HOIST_INTERNAL_FILL_CACHE", request)
             .args(["run", &support::program("hello")])
             .output()
             .unwrap()
     };
-    // Another module's digest (the file changed since): nothing is stored.
-    let other = fill(&"0".repeat(64));
-    assert!(
-        other.status.success() && other.stdout.is_empty(),
-        "{other:?}"
-    );
-    assert_eq!(entries(&dir.join("cache/hoist")), 0);
-    let out = fill(&digest);
+    // Another digest (the file changed since), no file, a malformed
+    // request: nothing stored, nothing run.
+    let other = format!("{}:{}", "0".repeat(64), path.display());
+    let missing = format!("{digest}:{}", dir.join("gone.wasm").display());
+    for request in [other.as_str(), missing.as_str(), "garbage"] {
+        let out = fill(request);
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "{request}: {out:?}"
+        );
+        assert_eq!(entries(&dir.join("cache/hoist")), 0, "{request}");
+    }
+    let out = fill(&format!("{digest}:{}", path.display()));
     assert!(out.status.success(), "{out:?}");
     assert!(out.stdout.is_empty(), "the guest must not run: {out:?}");
     assert_eq!(entries(&dir.join("cache/hoist")), 1);
@@ -335,4 +341,37 @@ fn entries(dir: &std::path::Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+#[test]
+fn a_first_call_deep_in_a_small_stack_compiles_elsewhere() {
+    // 1.5 MiB of stack, the default 512 KiB wasm budget used nearly up,
+    // then the first call of a function: under 1 MiB is left, so the
+    // compile runs on a thread of its own instead of overflowing this one.
+    let wat = r#"(module
+      (func $leaf (param i32) (result i32) (i32.mul (local.get 0) (i32.const 7)))
+      (func $down (export "down") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (call $leaf (i32.const 6)))
+          (else (call $down (i32.sub (local.get 0) (i32.const 1)))))))"#;
+    let thread = std::thread::Builder::new()
+        .stack_size(1536 << 10)
+        .spawn(move || {
+            let engine = Engine::default();
+            let module = Module::new_lazy(&engine, wat).unwrap();
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).unwrap();
+            // Deep enough to use most of the budget, shallow enough to fit it.
+            let mut depth = 12_000;
+            loop {
+                match call(&mut store, &instance, "down", &[Val::I32(depth)]) {
+                    Ok(v) => return (depth, i32_of(v)),
+                    Err(_) if depth > 1000 => depth -= 1000,
+                    Err(e) => panic!("{e:#}"),
+                }
+            }
+        })
+        .unwrap();
+    let (depth, result) = thread.join().unwrap();
+    assert_eq!(result, 42, "at depth {depth}");
 }

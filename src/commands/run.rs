@@ -125,6 +125,9 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode> {
+    if let Some((digest, path)) = crate::background::fill_request() {
+        return fill_cache(&args, &settings, &digest, &path);
+    }
     // `-S` keys add to the network options.
     for addr in &settings.tcplisten {
         args.net.add_tcplisten(addr.clone());
@@ -183,8 +186,11 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     let open = || open_cache(&settings, cache_config.as_ref(), args.verbose, &dirs);
     // Profilers name every function's code up front: nothing to name
     // before a lazy function's first call.
+    // A time limit is the guest's time: compiling on first call would count.
+    let timed = settings.limits.timeout.is_some();
     let lazy = match (&args.profile, settings.lazy.or_else(lazy_from_env)) {
         (Some(_), _) => LazyMode::Never,
+        (None, _) if timed => LazyMode::Never,
         (None, mode) => mode.unwrap_or(LazyMode::Auto),
     };
     let loader = Loader {
@@ -197,18 +203,6 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         lazy,
     };
     let source = loader.read(module_path)?;
-    if let Some(digest) = crate::background::fill_request() {
-        // The detached end of a lazy run's background compile: store the
-        // module in the cache, run nothing.
-        crate::background::lower_priority();
-        if let (SourceKind::Wasm(buffer), Some(cache)) = (&source.kind, loader.cache.get()) {
-            let wasm = buffer.as_slice();
-            if crate::background::hex(&hoist_artifact::module_digest(wasm)) == digest {
-                cache.store(&engine, wasm);
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
     // Refuse what cannot run before paying for the compile.
     if let Some(entry) = source.entry_points() {
         match &invoke {
@@ -522,6 +516,45 @@ impl LazyCache<'_> {
     }
 }
 
+/// The detached end of a lazy run's background compile
+/// ([`crate::background`]): compiles the module file at `path` into the
+/// cache if it still has `digest`, with the engine this command line
+/// configures, and runs nothing (no sockets, images or guests). Waits for
+/// the lock of a compile of the same module under way (the run that
+/// started this one, until it ends).
+fn fill_cache(
+    args: &RunArgs,
+    settings: &crate::options::Settings,
+    digest: &str,
+    path: &Path,
+) -> Result<ExitCode> {
+    crate::background::lower_priority();
+    let engine = Engine::new(&settings.config())?;
+    let dirs = args
+        .dirs
+        .iter()
+        .filter_map(|spec| DirSpec::parse(spec).ok())
+        .chain(
+            args.volumes
+                .iter()
+                .filter_map(|v| DirSpec::parse_volume(v).ok()),
+        )
+        .map(|dir| (dir, String::new()))
+        .collect::<Vec<_>>();
+    let cache_config = read_cache_config(settings)?;
+    let Some(cache) = open_cache(settings, cache_config.as_ref(), false, &dirs) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let Some(wasm) = regular.then(|| std::fs::read(path).ok()).flatten() else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if crate::background::hex(&hoist_artifact::module_digest(&wasm)) == digest {
+        cache.store(&engine, &wasm, true);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// How modules given on the command line are loaded.
 struct Loader<'a> {
     cache: LazyCache<'a>,
@@ -704,7 +737,7 @@ impl Loader<'_> {
                 let wasm = buffer.as_slice();
                 let lazy = self.lazy(wasm, &source.path);
                 match self.cache.get() {
-                    Some(cache) => cache.load_or_compile(engine, wasm, lazy),
+                    Some(cache) => cache.load_or_compile(engine, wasm, &source.path, lazy),
                     None if lazy != Lazy::No => Module::new_lazy(engine, wasm),
                     None => Module::new(engine, wasm),
                 }

@@ -381,7 +381,9 @@ impl<'a> FuncEnvironment<'a> {
     /// Where a `call` of function `callee` goes: straight to the code of a
     /// defined function (linked in place), or through the funcref the
     /// runtime filled in for an import (another instance's function or a
-    /// host function, with its own vmctx).
+    /// host function, with its own vmctx). Code compiled lazily
+    /// ([`Self::with_calls_through_funcrefs`]) calls defined functions
+    /// through their funcrefs in this vmctx too.
     pub fn direct_callee(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex) -> Callee {
         let sig = self.signature(builder, self.module.functions[callee]);
         if self.calls_through_funcrefs && !self.module.is_imported_func(callee) {

@@ -261,13 +261,12 @@ fn stub_template(
         ctx,
         trampolines::lazy_stub(isa, ty, FuncIndex::from_u32(B), builder_ctx),
     )?;
+    // Nothing but the immediate may depend on the index: no relocations,
+    // call sites or stack maps, and the same trap records in both.
     let plain = |f: &CompiledFunction| {
-        f.relocs.is_empty()
-            && f.traps.is_empty()
-            && f.call_sites.is_empty()
-            && f.stack_maps.is_empty()
+        f.relocs.is_empty() && f.call_sites.is_empty() && f.stack_maps.is_empty()
     };
-    if a.code.len() != b.code.len() || !plain(&a) || !plain(&b) {
+    if a.code.len() != b.code.len() || !plain(&a) || !plain(&b) || a.traps != b.traps {
         return Ok(None);
     }
     let differ: Vec<usize> = (0..a.code.len())
@@ -300,8 +299,7 @@ pub fn compile_function_lazily(
     body: FunctionBodyData<'_>,
 ) -> WasmResult<CompiledText> {
     LAZY_CONTEXT.with(|ctx| {
-        // A compile that panicked halfway leaves the context borrowed:
-        // start from a fresh one rather than fail every later compile.
+        // Reentered on this thread (never expected): a context of its own.
         let mut fresh = ThreadContext::default();
         let mut borrowed = ctx.try_borrow_mut();
         let ctx = match &mut borrowed {

@@ -176,6 +176,10 @@ pub fn wasm_to_array(
     func
 }
 
+/// The compile stub of defined function `func` (of type `ty`) for lazy
+/// compilation: see the module docs. Calls `lazy_compile(func)` with the
+/// callee's vmctx, raises the pending error if it returns 0, else
+/// tail-calls the code it returns with the stub's own arguments.
 pub fn lazy_stub(
     isa: &dyn TargetIsa,
     ty: &WasmFuncType,
@@ -214,6 +218,28 @@ pub fn lazy_stub(
         .ins()
         .call_indirect(compile_sig, compile, &[vmctx, index]);
     let mut code = builder.inst_results(call)[0];
+    // 0: the compile failed and its error is pending; `raise` unwinds to
+    // the host with it (from this wasm frame, as host calls do).
+    let compiled = builder.create_block();
+    let failed = builder.create_block();
+    builder.ins().brif(code, compiled, &[], failed, &[]);
+    builder.seal_block(failed);
+    builder.switch_to_block(failed);
+    builder.set_cold_block(failed);
+    let raise = builder.ins().load(
+        pointer,
+        trusted(),
+        builtins,
+        (Builtin::Raise as u32 * u32::from(layout.ptr)) as i32,
+    );
+    let mut raise_sig = Signature::new(isa.default_call_conv());
+    raise_sig.params.push(AbiParam::new(pointer));
+    raise_sig.returns.push(AbiParam::new(types::I64));
+    let raise_sig = builder.import_signature(raise_sig);
+    builder.ins().call_indirect(raise_sig, raise, &[vmctx]);
+    builder.ins().trap(trap_code(TrapCode::HostTrap));
+    builder.seal_block(compiled);
+    builder.switch_to_block(compiled);
     if pointer != types::I64 {
         code = builder.ins().ireduce(pointer, code);
     }

@@ -86,9 +86,10 @@ macro_rules! foreach_builtin {
             // `array.copy` between non-null arrays of the same element size.
             ArrayCopy array_copy(dst, dst_index, src, src_index, len) -> trap(ArrayOutOfBounds);
             // Lazy compilation: the code of defined function `func` (a
-            // `FuncIndex`), compiled on this first call and installed in the
-            // calling instance's funcref. A failed compile unwinds to the
-            // host with the error; it never returns 0.
+            // `FuncIndex`) of the instance whose vmctx is passed (the
+            // callee's), compiled on its first call and installed in that
+            // instance's funcref; 0 when the compile failed (its error is
+            // pending: the stub raises it).
             LazyCompile lazy_compile(func) -> value;
         }
     };

@@ -2,9 +2,10 @@
 //! the first time it is called (see `hoist_runtime`'s `lazy` module for the
 //! stubs and the funcrefs).
 //!
-//! The code compiled here is the full optimization level; what it gives up
-//! against a linked artifact is that calls to the module's functions load
-//! their target from the vmctx funcref instead of calling a fixed address.
+//! The code compiled here is Cranelift's baseline tier (no optimizations,
+//! see `hoist_cranelift::CompilerOptions::baseline_tier`), and calls to the
+//! module's functions load their target from the vmctx funcref instead of
+//! calling a fixed address.
 //! A program's next run is meant to use the fully linked artifact that a
 //! background compile leaves in the compile cache (the CLI does that).
 
@@ -29,8 +30,9 @@ pub(crate) struct LazyBody {
 }
 
 /// Validates every function body of a translated module (in parallel),
-/// keeping where each one is for the compile on first call. The first
-/// invalid body's error is returned, as a full compile would report it.
+/// keeping where each one is for the compile on first call. An invalid
+/// body's error is returned (with several, whichever was found first), as a
+/// full compile would report it.
 pub(crate) fn validate_bodies(
     bodies: Vec<FunctionBodyData<'_>>,
 ) -> Result<(Vec<LazyBody>, Option<ValidatorResources>)> {
@@ -73,9 +75,10 @@ pub(crate) struct LazyCode {
     bodies: Vec<LazyBody>,
     resources: Option<ValidatorResources>,
     features: WasmFeatures,
-    compiled: Vec<OnceLock<Result<Compiled, String>>>,
-    /// Code start address → function, for `lookup_pc`.
-    by_address: RwLock<BTreeMap<usize, DefinedFuncIndex>>,
+    compiled: Vec<OnceLock<Result<Arc<Compiled>, String>>>,
+    /// Code start address → function, for `lookup_pc`: filled before the
+    /// code is handed out, so a frame of it can always be named.
+    by_address: RwLock<BTreeMap<usize, (DefinedFuncIndex, Arc<Compiled>)>>,
 }
 
 impl LazyCode {
@@ -137,14 +140,6 @@ impl LazyCode {
             address_map: text.address_map,
         })
     }
-
-    fn compiled(&self, index: DefinedFuncIndex) -> Option<&Compiled> {
-        self.compiled
-            .get(index.as_u32() as usize)?
-            .get()?
-            .as_ref()
-            .ok()
-    }
 }
 
 impl LazyFunctions for LazyCode {
@@ -153,10 +148,8 @@ impl LazyFunctions for LazyCode {
             .compiled
             .get(index.as_u32() as usize)
             .ok_or("no such function")?;
-        let mut first = false;
         let compiled = cell.get_or_init(|| {
-            first = true;
-            self.compile(index).map_err(|e| {
+            let compiled = self.compile(index).map(Arc::new).map_err(|e| {
                 let func = self.module.func_index(index);
                 let name = self
                     .module
@@ -167,43 +160,36 @@ impl LazyFunctions for LazyCode {
                     "failed to compile function {}{name} on its first call: {e:#}",
                     func.as_u32()
                 )
-            })
-        });
-        let compiled = compiled.as_ref().map_err(|e| e.clone())?;
-        let address = compiled.code.address(0);
-        if first {
+            })?;
             self.by_address
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(address as usize, index);
-        }
-        Ok(address)
+                .insert(compiled.code.address(0) as usize, (index, compiled.clone()));
+            Ok(compiled)
+        });
+        let compiled = compiled.as_ref().map_err(|e| e.clone())?;
+        Ok(compiled.code.address(0))
     }
 
     fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
-        let index = {
-            let map = self.by_address.read().unwrap_or_else(|e| e.into_inner());
-            let (&start, &index) = map.range(..=pc).next_back()?;
-            let compiled = self.compiled(index)?;
-            if pc >= start + compiled.len {
-                return None;
-            }
-            index
-        };
-        let compiled = self.compiled(index)?;
-        let offset = u32::try_from(pc - compiled.code.address(0) as usize).ok()?;
+        let map = self.by_address.read().unwrap_or_else(|e| e.into_inner());
+        let (&start, (index, compiled)) = map.range(..=pc).next_back()?;
+        if pc >= start + compiled.len {
+            return None;
+        }
+        let offset = u32::try_from(pc - start).ok()?;
         let wasm = compiled
             .address_map
             .partition_point(|(text, _)| *text <= offset)
             .checked_sub(1)
             .map(|j| compiled.address_map[j].1);
-        Some((index, wasm))
+        Some((*index, wasm))
     }
 
     fn compiled_functions(&self) -> Vec<(DefinedFuncIndex, usize, usize)> {
         let map = self.by_address.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
-            .filter_map(|(&start, &index)| Some((index, start, self.compiled(index)?.len)))
+            .map(|(&start, (index, compiled))| (*index, start, compiled.len))
             .collect()
     }
 }

@@ -52,16 +52,6 @@ unsafe extern "C" {
     fn throw_ref(vmctx: *mut u8, exn: u64) -> u64;
 }
 
-/// Unwinds with the pending host error, as the `raise` builtin does.
-///
-/// # Safety
-/// As `raise`: `vmctx` is the vmctx of the wasm code that called into the
-/// host, and a host error is pending.
-pub(crate) unsafe fn raise_pending(vmctx: *mut u8) -> u64 {
-    // SAFETY: per the contract.
-    unsafe { raise(vmctx) }
-}
-
 /// `exn_payload(exn, dst)`: copies the payload of live exception `exn` into
 /// the 16-byte slots at `dst` (as many as its tag has parameters).
 unsafe extern "C" fn exn_payload(vmctx: *mut u8, exn: u64, dst: u64) -> u64 {

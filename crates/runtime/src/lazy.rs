@@ -5,8 +5,11 @@
 //! stubs. A stub's first call reaches the `lazy_compile` builtin, which asks
 //! the module's [`LazyFunctions`] for the function's code (compiled once,
 //! other threads waiting for the same function), installs it in the
-//! calling instance's funcref, and returns it for the stub to tail-call.
+//! defining instance's funcref, and returns it for the stub to tail-call.
 //! Funcref identity never changes: only the code a funcref holds does.
+//! Copies of a funcref made when another instance imports the function
+//! keep the stub, so calls through such an import always pass through the
+//! builtin (which then only looks the code up).
 
 use crate::instance::Instance;
 use hoist_environ::{DefinedFuncIndex, FuncIndex};
@@ -31,26 +34,27 @@ pub trait LazyFunctions: Send + Sync {
 
 /// The `lazy_compile(func)` builtin: compiles (or finds) defined function
 /// `func` of the instance owning `vmctx`, installs its code in that
-/// instance's funcref and returns the code. On failure the error unwinds to
-/// the host entry; it never returns 0.
+/// instance's funcref and returns the code. On failure the error is left
+/// pending and 0 returned: the stub then calls `raise`, from wasm.
 ///
 /// # Safety
 /// `vmctx` is a live instance's vmctx and `func` one of its module's
 /// defined functions, as only a compile stub passes them.
 pub(crate) unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u64) -> u64 {
-    // SAFETY: per the contract.
-    let instance = unsafe { Instance::from_vmctx(vmctx) };
+    // SAFETY: per the contract; only shared access is needed.
+    let instance: &Instance = unsafe { Instance::from_vmctx(vmctx) };
     let index = FuncIndex::from_u32(func as u32);
     let code = instance.code();
     let result = match (code.lazy.as_ref(), code.module.defined_func_index(index)) {
-        (Some(lazy), Some(defined)) => {
+        (Some(lazy), Some(defined)) => on_enough_stack(|| {
             // Compiling is host work: a panic in it must not cross the
             // `extern "C"` frames of compiled code.
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lazy.code(defined)))
                 .unwrap_or_else(|panic| {
                     Err(Box::new(crate::HostPanic::from_payload(&*panic)) as Box<_>)
                 })
-        }
+                .map(|code| code as usize)
+        }),
         _ => Err("a compile stub ran for a module that is not compiled lazily".into()),
     };
     match result {
@@ -68,9 +72,32 @@ pub(crate) unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u64) -> u64 {
         }
         Err(error) => {
             crate::traphandlers::set_pending_host_error(error);
-            // SAFETY: `vmctx` is the caller's; `raise` unwinds to the
-            // innermost host entry and never returns.
-            unsafe { crate::builtins::raise_pending(vmctx) }
+            0
         }
     }
+}
+
+/// Stack a compile may need. The compile runs on the thread that called the
+/// function, below the wasm frames; one that is deep in its stack (a small
+/// thread, a recursion near its limit) compiles on a thread of its own.
+const COMPILE_STACK: usize = 1 << 20;
+
+type Compiled = Result<usize, Box<dyn Error + Send + Sync>>;
+
+fn on_enough_stack(compile: impl FnOnce() -> Compiled + Send) -> Compiled {
+    let room = crate::thread_stack_low().map(|low| crate::approximate_sp().saturating_sub(low));
+    if room.is_none_or(|room| room >= COMPILE_STACK) {
+        return compile();
+    }
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("hoist-lazy-compile".into())
+            .stack_size(4 * COMPILE_STACK)
+            .spawn_scoped(scope, compile)
+            .map_err(|e| format!("cannot start a thread to compile on: {e}"))?;
+        // The compile catches its own panics.
+        thread
+            .join()
+            .unwrap_or_else(|_| Err("the compile thread panicked".into()))
+    })
 }

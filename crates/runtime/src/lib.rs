@@ -102,7 +102,7 @@ pub unsafe fn invoke_wasm(
 const STACK_MARGIN: usize = 64 << 10;
 
 /// The lowest address of this thread's stack, if the platform says.
-fn thread_stack_low() -> Option<usize> {
+pub(crate) fn thread_stack_low() -> Option<usize> {
     thread_local! {
         static LOW: std::cell::Cell<Option<Option<usize>>> = const { std::cell::Cell::new(None) };
     }
