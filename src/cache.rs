@@ -195,7 +195,8 @@ impl Cache {
             .and_then(|mut buffer| {
                 let len = hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
                 buffer.truncate(len);
-                let module = Module::deserialize_buffer(engine, buffer).ok()?;
+                // The seal's MAC covered every byte: no digest pass again.
+                let module = Module::deserialize_authenticated(engine, buffer).ok()?;
                 (module.digest() == *digest).then_some(module)
             });
         match &loaded {

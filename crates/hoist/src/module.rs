@@ -183,6 +183,15 @@ impl Module {
         Module::load(engine, buffer, None, None)
     }
 
+    /// [`Module::deserialize_buffer`] for an image whose every byte the
+    /// caller has authenticated (the compile cache's keyed seal,
+    /// `hoist_artifact::unseal`): its digest, a check against damage that
+    /// the seal already covers, is not computed again (a pass over the
+    /// whole image: 25 ms for a 50 MB entry). Everything else is checked.
+    pub fn deserialize_authenticated(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
+        Module::load_checked(engine, buffer, None, None, false)
+    }
+
     /// BLAKE3 of the module binary this module was compiled from.
     pub fn digest(&self) -> Digest {
         self.inner.digest
@@ -196,6 +205,18 @@ impl Module {
         module: Option<hoist_environ::Module>,
         lazy: Option<LazyParts>,
     ) -> Result<Module> {
+        Module::load_checked(engine, buffer, module, lazy, true)
+    }
+
+    /// [`Module::load`], checking the image's digest or not (the caller
+    /// authenticated it).
+    fn load_checked(
+        engine: &Engine,
+        buffer: ImageBuffer,
+        module: Option<hoist_environ::Module>,
+        lazy: Option<LazyParts>,
+        check_digest: bool,
+    ) -> Result<Module> {
         let image = buffer.as_slice();
         let Artifact {
             engine: info,
@@ -207,7 +228,11 @@ impl Module {
             images,
             data: _,
             data_offset,
-        } = hoist_artifact::read(image)?;
+        } = if check_digest {
+            hoist_artifact::read(image)?
+        } else {
+            hoist_artifact::read_authenticated(image)?
+        };
         engine.check_compatible(&info)?;
         let module = match module {
             Some(module) => module,
