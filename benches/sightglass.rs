@@ -702,10 +702,7 @@ fn measure_processes(runtimes: &[Runtime], program: &Program, runs: u32) -> Vec<
     let mut results: Vec<ProcessResult> =
         runtimes.iter().map(|_| ProcessResult::default()).collect();
     for round in 0..runs as usize {
-        let mut order: Vec<usize> = (0..runtimes.len()).collect();
-        if round % 2 == 1 {
-            order.reverse();
-        }
+        let order = turns(round, runtimes.len());
         for &i in &order {
             let rt = &runtimes[i];
             results[i]
@@ -1222,10 +1219,7 @@ fn measure_limits(
             }
         }
         for round in 0..args.runs as usize {
-            let mut order: Vec<usize> = (0..runtimes.len()).collect();
-            if round % 2 == 1 {
-                order.reverse();
-            }
+            let order = turns(round, runtimes.len());
             for i in order {
                 series[i].measure(|| runtimes[i].aot(program));
             }
@@ -1269,6 +1263,31 @@ fn measure_limits(
             headers.push("ratio".into());
         }
     }
+    print_setup(args, hoist_exe);
+    println!("\n### What limits cost: artifact runs, whole process\n");
+    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+    print!("{}", table(&headers, &rows, false));
+    println!(
+        "\nratio = time with the limit / time with none, for the same runtime; timeout: \
+         `-W timeout` of an hour (hoist `-W timeout=1h`, reference `-W timeout=3600s`), both \
+         compiled with epoch interruption; fuel: `-W fuel=10^18`, compiled with fuel metering"
+    );
+    Ok(())
+}
+
+/// The order runtimes take turns in round `round`: first to last in even
+/// rounds, last to first in odd ones, so neither always runs first.
+fn turns(round: usize, runtimes: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..runtimes).collect();
+    if round % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
+/// What was compared, and where: the lines above the artifact-run tables
+/// (`--limits`, `--region`).
+fn print_setup(args: &Args, hoist_exe: &Path) {
     println!();
     println!(
         "hoist:     {} ({})",
@@ -1288,15 +1307,6 @@ fn measure_limits(
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         args.runs
     );
-    println!("\n### What limits cost: artifact runs, whole process\n");
-    let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-    print!("{}", table(&headers, &rows, false));
-    println!(
-        "\nratio = time with the limit / time with none, for the same runtime; timeout: \
-         `-W timeout` of an hour (hoist `-W timeout=1h`, reference `-W timeout=3600s`), both \
-         compiled with epoch interruption; fuel: `-W fuel=10^18`, compiled with fuel metering"
-    );
-    Ok(())
 }
 
 /// The timed region of one artifact run, in seconds: the sum of the
@@ -1348,10 +1358,7 @@ fn measure_regions(
             }
         }
         for round in 0..args.runs as usize {
-            let mut order: Vec<usize> = (0..runtimes.len()).collect();
-            if round % 2 == 1 {
-                order.reverse();
-            }
+            let order = turns(round, runtimes.len());
             for r in order {
                 if errors[r].is_some() {
                     continue;
@@ -1396,25 +1403,7 @@ fn measure_regions(
         rows.push(geo);
     }
     headers.push("notes");
-    println!();
-    println!(
-        "hoist:     {} ({})",
-        version(hoist_exe),
-        hoist_exe.display()
-    );
-    if let Some(reference) = &args.reference {
-        println!(
-            "reference: {} ({})",
-            version(reference),
-            reference.display()
-        );
-    }
-    println!(
-        "host:      {}, {} CPUs; medians of {} run(s) of each artifact; times in ms",
-        cpu_model(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        args.runs
-    );
+    print_setup(args, hoist_exe);
     println!("\n### Timed region (bench.start to bench.end), artifact runs\n");
     print!("{}", table(&headers, &rows, true));
     if runtimes.len() == 2 {

@@ -702,6 +702,9 @@ impl Loader<'_> {
     /// dropped (big ones from stdin, which a detached process cannot read).
     fn lazy(&self, wasm: &[u8], path: &Path) -> Lazy {
         use crate::background::AtExit;
+        if self.lazy == LazyMode::Never {
+            return Lazy::No;
+        }
         let big = code_size(wasm) >= crate::background::BIG_MODULE_CODE;
         let at_exit = match (big, path.as_os_str() == "-") {
             (false, _) => AtExit::Wait,

@@ -386,33 +386,30 @@ impl<'a> FuncEnvironment<'a> {
     /// through their funcrefs in this vmctx too.
     pub fn direct_callee(&mut self, builder: &mut FunctionBuilder, callee: FuncIndex) -> Callee {
         let sig = self.signature(builder, self.module.functions[callee]);
-        if self.calls_through_funcrefs && !self.module.is_imported_func(callee) {
-            // Not `readonly`: the funcref changes when the callee is compiled.
+        let imported = self.module.is_imported_func(callee);
+        if imported || self.calls_through_funcrefs {
             let vmctx = self.vmctx();
             let funcref = self.offsets.vmctx_funcref(callee) as i32;
+            // An import's funcref is fixed at instantiation; a defined
+            // function's (lazy compilation) changes when it is compiled.
+            let code_flags = if imported { readonly() } else { trusted() };
             let code = builder.ins().load(
                 self.pointer_type,
-                trusted(),
+                code_flags,
                 vmctx,
                 funcref + self.offsets.funcref_wasm_call() as i32,
             );
-            return Callee::Indirect { sig, code, vmctx };
-        }
-        if self.module.is_imported_func(callee) {
-            let vmctx = self.vmctx();
-            let funcref = self.offsets.vmctx_funcref(callee) as i32;
-            let code = builder.ins().load(
-                self.pointer_type,
-                readonly(),
-                vmctx,
-                funcref + self.offsets.funcref_wasm_call() as i32,
-            );
-            let callee_vmctx = builder.ins().load(
-                self.pointer_type,
-                readonly(),
-                vmctx,
-                funcref + self.offsets.funcref_vmctx() as i32,
-            );
+            // A defined function runs with our vmctx.
+            let callee_vmctx = if imported {
+                builder.ins().load(
+                    self.pointer_type,
+                    readonly(),
+                    vmctx,
+                    funcref + self.offsets.funcref_vmctx() as i32,
+                )
+            } else {
+                vmctx
+            };
             return Callee::Indirect {
                 sig,
                 code,

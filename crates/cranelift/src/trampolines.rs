@@ -130,37 +130,8 @@ pub fn wasm_to_array(
         .ins()
         .call_indirect(host_sig, host, &[callee, caller_vmctx, values]);
     let ok = builder.inst_results(call)[0];
-    let done = builder.create_block();
-    let failed = builder.create_block();
-    builder.ins().brif(ok, done, &[], failed, &[]);
-    builder.seal_block(failed);
-    builder.switch_to_block(failed);
-    builder.set_cold_block(failed);
-    // The caller is wasm, so `caller_vmctx` is an instance's: its builtin
-    // array has `raise`, which never returns.
-    let layout = VMLayout::new(isa.pointer_bytes());
-    let builtins = builder.ins().load(
-        pointer,
-        trusted(),
-        caller_vmctx,
-        layout.vmctx_builtins() as i32,
-    );
-    let raise = builder.ins().load(
-        pointer,
-        trusted(),
-        builtins,
-        (Builtin::Raise as u32 * u32::from(layout.ptr)) as i32,
-    );
-    let mut raise_sig = Signature::new(isa.default_call_conv());
-    raise_sig.params.push(AbiParam::new(pointer));
-    raise_sig.returns.push(AbiParam::new(types::I64));
-    let raise_sig = builder.import_signature(raise_sig);
-    builder
-        .ins()
-        .call_indirect(raise_sig, raise, &[caller_vmctx]);
-    builder.ins().trap(trap_code(TrapCode::HostTrap));
-    builder.seal_block(done);
-    builder.switch_to_block(done);
+    // The caller is wasm, so `caller_vmctx` is an instance's.
+    raise_unless(isa, &mut builder, ok, caller_vmctx);
 
     let mut results = Vec::with_capacity(ty.results.len());
     for (i, result) in ty.results.iter().enumerate() {
@@ -220,12 +191,37 @@ pub fn lazy_stub(
     let mut code = builder.inst_results(call)[0];
     // 0: the compile failed and its error is pending; `raise` unwinds to
     // the host with it (from this wasm frame, as host calls do).
-    let compiled = builder.create_block();
+    raise_unless(isa, &mut builder, code, vmctx);
+    if pointer != types::I64 {
+        code = builder.ins().ireduce(pointer, code);
+    }
+    let sig = builder.import_signature(wasm_signature(isa, ty));
+    builder.ins().return_call_indirect(sig, code, &params);
+    builder.finalize(isa.frontend_config());
+    function
+}
+
+/// Continues in a new block when `status` is non-zero; when it is zero, a
+/// host error is pending and the `raise` builtin of instance `vmctx`
+/// unwinds to the host with it (it never returns; the trap after it is
+/// never reached).
+fn raise_unless(
+    isa: &dyn TargetIsa,
+    builder: &mut FunctionBuilder,
+    status: ir::Value,
+    vmctx: ir::Value,
+) {
+    let pointer = isa.pointer_type();
+    let done = builder.create_block();
     let failed = builder.create_block();
-    builder.ins().brif(code, compiled, &[], failed, &[]);
+    builder.ins().brif(status, done, &[], failed, &[]);
     builder.seal_block(failed);
     builder.switch_to_block(failed);
     builder.set_cold_block(failed);
+    let layout = VMLayout::new(isa.pointer_bytes());
+    let builtins = builder
+        .ins()
+        .load(pointer, trusted(), vmctx, layout.vmctx_builtins() as i32);
     let raise = builder.ins().load(
         pointer,
         trusted(),
@@ -238,13 +234,6 @@ pub fn lazy_stub(
     let raise_sig = builder.import_signature(raise_sig);
     builder.ins().call_indirect(raise_sig, raise, &[vmctx]);
     builder.ins().trap(trap_code(TrapCode::HostTrap));
-    builder.seal_block(compiled);
-    builder.switch_to_block(compiled);
-    if pointer != types::I64 {
-        code = builder.ins().ireduce(pointer, code);
-    }
-    let sig = builder.import_signature(wasm_signature(isa, ty));
-    builder.ins().return_call_indirect(sig, code, &params);
-    builder.finalize(isa.frontend_config());
-    function
+    builder.seal_block(done);
+    builder.switch_to_block(done);
 }

@@ -49,16 +49,38 @@ pub struct FunctionCode {
 /// Translates and compiles `wasm`, returning the artifact image and the
 /// module model (so a JIT load need not parse the module again).
 pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_environ::Module)> {
-    if hoist_artifact::is_artifact(wasm) {
+    let (image, module, _) = compile_image(engine, wasm, false)?;
+    Ok((image, module))
+}
+
+/// Parses (text too), translates and compiles `bytes` into an artifact
+/// image: every function, or with `lazy` only the trampolines and compile
+/// stubs after validating every body, then also what compiling the
+/// functions later needs.
+fn compile_image(
+    engine: &Engine,
+    bytes: &[u8],
+    lazy: bool,
+) -> Result<(Vec<u8>, hoist_environ::Module, Option<LazyParts>)> {
+    if hoist_artifact::is_artifact(bytes) {
         bail!("this is a compiled hoist artifact, not a WebAssembly module");
     }
-    let wasm = wat::parse_bytes(wasm).context("failed to parse the WebAssembly text")?;
+    let wasm = wat::parse_bytes(bytes).context("failed to parse the WebAssembly text")?;
     let hoist_environ::ModuleTranslation {
         module,
         function_bodies,
     } = hoist_environ::translate_module_with_features(&wasm, engine.inner.features)?;
     let compiler = &engine.inner.compiler;
-    let compiled = compiler.compile_module(&module, function_bodies)?;
+    let (compiled, lazy) = if lazy {
+        let bodies = function_bodies.into_iter().map(|(_, b)| b).collect();
+        let (bodies, resources) = crate::lazy::validate_bodies(bodies)?;
+        (
+            compiler.compile_lazy_module(&module)?,
+            Some((bodies, resources)),
+        )
+    } else {
+        (compiler.compile_module(&module, function_bodies)?, None)
+    };
     let images = hoist_environ::memory_images(&module);
     let image = hoist_artifact::write(&ArtifactParts {
         architecture: architecture(engine)?,
@@ -67,7 +89,8 @@ pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_en
         wasm: &wasm,
         images: &images,
     })?;
-    Ok((image, module))
+    let lazy = lazy.map(|(bodies, resources)| (wasm.into_owned(), bodies, resources));
+    Ok((image, module, lazy))
 }
 
 fn architecture(engine: &Engine) -> Result<object::Architecture> {
@@ -95,7 +118,8 @@ impl Module {
         }
         let (image, module) = compile(engine, wasm)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
-        Module::load(engine, buffer, Some(module), None)
+        // Made in this process a moment ago: its digest needs no check.
+        Module::load_checked(engine, buffer, Some(module), None, false)
     }
 
     /// Compiles a module lazily: validates all of it (so an invalid module
@@ -108,37 +132,13 @@ impl Module {
     /// funcrefs, slightly slower than the linked code [`Module::new`]
     /// makes; funcref identity is the same before and after compiling.
     pub fn new_lazy(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
-        let bytes = bytes.as_ref();
         if !engine.can_run() {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
-        if hoist_artifact::is_artifact(bytes) {
-            bail!("this is a compiled hoist artifact, not a WebAssembly module");
-        }
-        let wasm = wat::parse_bytes(bytes).context("failed to parse the WebAssembly text")?;
-        let hoist_environ::ModuleTranslation {
-            module,
-            function_bodies,
-        } = hoist_environ::translate_module_with_features(&wasm, engine.inner.features)?;
-        let (bodies, resources) =
-            crate::lazy::validate_bodies(function_bodies.into_iter().map(|(_, b)| b).collect())?;
-        let compiled = engine.inner.compiler.compile_lazy_module(&module)?;
-        let images = hoist_environ::memory_images(&module);
-        let image = hoist_artifact::write(&ArtifactParts {
-            architecture: architecture(engine)?,
-            engine: &engine.inner.info,
-            compiled: &compiled,
-            wasm: &wasm,
-            images: &images,
-        })?;
+        let (image, module, lazy) = compile_image(engine, bytes.as_ref(), true)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
-        let wasm = wasm.into_owned();
-        Module::load(
-            engine,
-            buffer,
-            Some(module),
-            Some((wasm, bodies, resources)),
-        )
+        // Made in this process a moment ago: its digest needs no check.
+        Module::load_checked(engine, buffer, Some(module), lazy, false)
     }
 
     /// Whether this module compiles its functions on first call
@@ -157,7 +157,7 @@ impl Module {
     /// changes to `image` change nothing.
     pub fn deserialize(engine: &Engine, image: &[u8]) -> Result<Module> {
         let buffer = ImageBuffer::from_bytes(image).context("copying the artifact")?;
-        Module::load(engine, buffer, None, None)
+        Module::load(engine, buffer)
     }
 
     /// [`Module::deserialize`] from a file. The file is read, not mapped:
@@ -174,13 +174,13 @@ impl Module {
     /// [`Module::deserialize_file`] from a file already open.
     pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
         let buffer = ImageBuffer::read_file(&mut file).context("failed to read the artifact")?;
-        Module::load(engine, buffer, None, None)
+        Module::load(engine, buffer)
     }
 
     /// [`Module::deserialize`] from an image already in a private buffer
     /// (the compile cache reads and authenticates entries into one).
     pub fn deserialize_buffer(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
-        Module::load(engine, buffer, None, None)
+        Module::load(engine, buffer)
     }
 
     /// [`Module::deserialize_buffer`] for an image whose every byte the
@@ -197,19 +197,16 @@ impl Module {
         self.inner.digest
     }
 
-    /// Checks and loads an image; with `module`, the model is not parsed
-    /// again from the image's module binary.
-    fn load(
-        engine: &Engine,
-        buffer: ImageBuffer,
-        module: Option<hoist_environ::Module>,
-        lazy: Option<LazyParts>,
-    ) -> Result<Module> {
-        Module::load_checked(engine, buffer, module, lazy, true)
+    /// Checks and loads an image from outside (an artifact, a cache entry's
+    /// bytes): its digest included.
+    fn load(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
+        Module::load_checked(engine, buffer, None, None, true)
     }
 
-    /// [`Module::load`], checking the image's digest or not (the caller
-    /// authenticated it).
+    /// Checks and loads an image; with `module`, the model is not parsed
+    /// again from the image's module binary; with `lazy`, the module's
+    /// functions are compiled on first call; `check_digest` is off for
+    /// images this process made or authenticated.
     fn load_checked(
         engine: &Engine,
         buffer: ImageBuffer,
