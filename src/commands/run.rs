@@ -373,7 +373,12 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
             ));
         }
     }
-    Ok(exit_status(outcome, &mut store, &loaded, &settings))
+    let status = exit_status(outcome, &mut store, &loaded, &settings);
+    // The process ends next, and the kernel takes back memories, code and
+    // mappings at once: unmapping and freeing them one by one first only
+    // adds time (7 ms for CPython's artifact). Nothing here flushes on drop.
+    std::mem::forget((store, linker, loaded));
+    Ok(status)
 }
 
 /// Whether the environment asks for file:line in backtraces, as

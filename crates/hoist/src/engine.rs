@@ -204,7 +204,17 @@ impl Engine {
         let isa = build_isa(&config.compiler).map_err(|e| anyhow!(e))?;
         let features = config.features;
         let info = engine_info(&*isa, &config.tunables, features);
-        let host_features = if isa.triple() == &Triple::host() {
+        let native_host = config.compiler.cpu == Cpu::Native
+            && config
+                .compiler
+                .target
+                .as_ref()
+                .is_none_or(|t| *t == Triple::host());
+        let host_features = if native_host {
+            // The engine's own ISA already has every host feature: no second
+            // detection and ISA build (a tenth of a hello-world's start-up).
+            Some(info.isa_flags.iter().cloned().collect())
+        } else if isa.triple() == &Triple::host() {
             let native = build_isa(&CompilerOptions {
                 cpu: Cpu::Native,
                 ..Default::default()

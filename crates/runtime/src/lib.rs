@@ -118,6 +118,13 @@ pub(crate) fn thread_stack_low() -> Option<usize> {
 
 #[cfg(target_os = "linux")]
 fn query_thread_stack_low() -> Option<usize> {
+    // SAFETY: gettid and getpid have no preconditions.
+    let main_thread = unsafe { libc::gettid() == libc::getpid() };
+    if main_thread {
+        if let Some(low) = main_thread_stack_low() {
+            return Some(low);
+        }
+    }
     // SAFETY: `attr` is initialized by pthread_getattr_np before use and
     // destroyed after; the out-pointers are valid locals.
     unsafe {
@@ -133,7 +140,64 @@ fn query_thread_stack_low() -> Option<usize> {
     }
 }
 
+/// The lowest address the main thread's stack may grow down to: the top
+/// of its mapping less the stack rlimit, as glibc's `pthread_getattr_np`
+/// computes it, but without reading `/proc/self/maps` to find the top (a
+/// quarter of a hello-world's own start-up). The kernel copies the
+/// executable's path (`AT_EXECFN`) to the very top of the stack, just under
+/// an 8-byte end marker, so the page boundary above it is the top; if it
+/// were lower, the bound would only be more cautious. `None` with no
+/// finite rlimit (the stack then grows until it meets another mapping).
+#[cfg(target_os = "linux")]
+fn main_thread_stack_low() -> Option<usize> {
+    // SAFETY: getauxval and getrlimit only read process state; `execfn`,
+    // when not null, is the NUL-terminated path the kernel placed on the
+    // stack, which lives as long as the process.
+    unsafe {
+        let execfn = libc::getauxval(libc::AT_EXECFN) as *const libc::c_char;
+        if execfn.is_null() {
+            return None;
+        }
+        let end = (execfn as usize).checked_add(libc::strlen(execfn) + 1)?;
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0
+            || limit.rlim_cur == libc::RLIM_INFINITY
+        {
+            return None;
+        }
+        let page = 4096;
+        let top = end.checked_next_multiple_of(page)?;
+        top.checked_sub(usize::try_from(limit.rlim_cur).ok()? / page * page)
+    }
+}
+
 #[cfg(not(target_os = "linux"))]
 fn query_thread_stack_low() -> Option<usize> {
     None
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod stack_bound_tests {
+    /// The main thread's bound, found without `/proc/self/maps`, is the
+    /// one glibc finds with it: the top of the `[stack]` mapping less the
+    /// stack rlimit.
+    #[test]
+    fn the_main_threads_stack_bound_matches_the_stack_mapping() {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let line = maps.lines().find(|l| l.ends_with("[stack]")).unwrap();
+        let range = line.split_whitespace().next().unwrap();
+        let top = usize::from_str_radix(range.split('-').nth(1).unwrap(), 16).unwrap();
+        // SAFETY: getrlimit writes the struct it is given.
+        let limit = unsafe {
+            let mut limit: libc::rlimit = std::mem::zeroed();
+            assert_eq!(libc::getrlimit(libc::RLIMIT_STACK, &mut limit), 0);
+            limit.rlim_cur
+        };
+        if limit == libc::RLIM_INFINITY {
+            assert_eq!(super::main_thread_stack_low(), None);
+        } else {
+            let expected = top - (limit as usize) / 4096 * 4096;
+            assert_eq!(super::main_thread_stack_low(), Some(expected));
+        }
+    }
 }
