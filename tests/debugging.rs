@@ -170,6 +170,91 @@ fn core_dump_on_trap() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An artifact stores its module as a skeleton (no function bodies): what
+/// debugging reads from the module must not change. The same source lines
+/// in backtraces, and core dump frames with the same code offsets, from
+/// the artifact as from the `.wasm`.
+#[test]
+fn an_artifact_keeps_source_lines_and_core_dump_offsets() {
+    let dir = temp_dir("artifact");
+    let module = program("trap_debug");
+    let artifact = dir.join("trap_debug.hwasm");
+    let (out, _) = hoist(
+        &[
+            "compile",
+            module.to_str().unwrap(),
+            "-o",
+            artifact.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = |path: &Path, dump: &str| {
+        let coredump = format!("coredump={dump}");
+        let (out, _) = hoist(
+            &[
+                "run",
+                "-D",
+                "debug-info",
+                "-D",
+                &coredump,
+                path.to_str().unwrap(),
+            ],
+            &dir,
+        );
+        assert_eq!(out.status.code(), Some(134), "{}", stderr(&out));
+        let bytes = std::fs::read(dir.join(dump)).unwrap();
+        let stack = wasmparser::Parser::new(0)
+            .parse_all(&bytes)
+            .find_map(|p| match p.unwrap() {
+                wasmparser::Payload::CustomSection(r) if r.name() == "corestack" => {
+                    Some(r.data().to_vec())
+                }
+                _ => None,
+            })
+            .unwrap();
+        let stack = wasmparser::CoreDumpStackSection::new(wasmparser::BinaryReader::new(&stack, 0))
+            .unwrap();
+        let frames: Vec<(u32, u32)> = stack
+            .frames
+            .iter()
+            .map(|f| (f.funcidx, f.codeoffset))
+            .collect();
+        // The backtrace less the lines that name the file.
+        let text = stderr(&out);
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| !l.contains("core dumped to") && !l.contains("trap_debug.hwasm"))
+            .map(|l| l.replace("trap_debug.wasm", ""))
+            .collect();
+        (frames, lines, text)
+    };
+    let (wasm_frames, wasm_lines, wasm_text) = run(&module, "wasm.coredump");
+    let (artifact_frames, artifact_lines, artifact_text) = run(&artifact, "artifact.coredump");
+    assert!(
+        artifact_text.contains("at ./trap_debug.c:6:14"),
+        "{artifact_text}"
+    );
+    assert!(wasm_frames.len() >= 3, "{wasm_text}");
+    assert!(
+        wasm_frames.iter().all(|(_, offset)| *offset > 0),
+        "{wasm_frames:?}"
+    );
+    assert_eq!(artifact_frames, wasm_frames);
+    assert_eq!(
+        artifact_lines
+            .iter()
+            .filter(|l| l.contains(" at "))
+            .collect::<Vec<_>>(),
+        wasm_lines
+            .iter()
+            .filter(|l| l.contains(" at "))
+            .collect::<Vec<_>>(),
+        "{wasm_text}\n---\n{artifact_text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn function_names(wasm: &[u8]) -> std::collections::HashMap<u32, String> {
     let mut names = std::collections::HashMap::new();
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {

@@ -11,10 +11,11 @@
 //! - `.hoist.info`: function and trampoline offsets, the trap table, the
 //!   wasm address map, the memory image table, exception handlers, stack
 //!   maps and GC object layouts ([`info`]).
-//! - `.hoist.wasm`: the module binary, from which loading rebuilds the
-//!   module model (parsing only). Active data segments that went into a
-//!   memory image are stored empty ([`strip_imaged_data`]): they are
-//!   applied by the image, and dropped after instantiation anyway.
+//! - `.hoist.wasm`: the module's [`skeleton`], from which loading rebuilds
+//!   the module model (parsing only): every section as it was, except that
+//!   function bodies are `unreachable` (where they were is recorded in a
+//!   custom section, [`BODY_OFFSETS`]) and active data segments that went
+//!   into a memory image are empty.
 //! - `.hoist.data`: memory images, each page-aligned within the section.
 //!
 //! The digest is for integrity (a damaged or truncated file is refused);
@@ -33,7 +34,7 @@ mod strip;
 pub use engine_info::EngineInfo;
 pub use info::ImageEntry;
 pub use seal::{seal, unseal, SEAL_LEN};
-pub use strip::strip_imaged_data;
+pub use strip::{skeleton, BODY_OFFSETS};
 
 use anyhow::{bail, Context, Result};
 use hoist_environ::{CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
@@ -42,7 +43,7 @@ use object::{Object, ObjectSection};
 /// The first bytes of `.hoist.engine`.
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";
@@ -58,7 +59,23 @@ pub type Digest = [u8; 32];
 
 /// The BLAKE3 digest of a module binary, as recorded in artifacts.
 pub fn module_digest(wasm: &[u8]) -> Digest {
-    *blake3::hash(wasm).as_bytes()
+    let mut hasher = blake3::Hasher::new();
+    hash(&mut hasher, wasm);
+    *hasher.finalize().as_bytes()
+}
+
+/// Inputs at least this long are hashed on all of rayon's threads.
+const PARALLEL_HASH_MIN: usize = 2 << 20;
+
+/// Feeds `bytes` to `hasher`, on all cores when there is enough to share
+/// (CPython's 50 MB cache entry: 12 ms on one core of this machine). BLAKE3
+/// is a tree hash: the digest is the same either way.
+pub(crate) fn hash(hasher: &mut blake3::Hasher, bytes: &[u8]) {
+    if bytes.len() >= PARALLEL_HASH_MIN {
+        hasher.update_rayon(bytes);
+    } else {
+        hasher.update(bytes);
+    }
 }
 
 /// What [`write`] puts into an artifact.
@@ -66,7 +83,7 @@ pub struct ArtifactParts<'a> {
     pub architecture: object::Architecture,
     pub engine: &'a EngineInfo,
     pub compiled: &'a CompiledText,
-    /// The module binary as given (data segments are stripped here).
+    /// The module binary as given (reduced to its skeleton here).
     pub wasm: &'a [u8],
     pub images: &'a [MemoryImage],
 }
@@ -103,7 +120,7 @@ pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
         engine: parts.engine.clone(),
         module_digest: module_digest(parts.wasm),
         compiled: parts.compiled.clone(),
-        wasm: strip_imaged_data(parts.wasm, &imaged)?,
+        wasm: skeleton(parts.wasm, &imaged)?,
         images: parts.images.to_vec(),
     };
     owned.encode()
@@ -119,7 +136,7 @@ pub struct OwnedArtifact {
     pub module_digest: Digest,
     /// The tables and the code (`compiled.text`).
     pub compiled: CompiledText,
-    /// The module binary as stored (data segments already stripped).
+    /// The module as stored: its [`skeleton`].
     pub wasm: Vec<u8>,
     pub images: Vec<MemoryImage>,
 }
@@ -311,7 +328,7 @@ pub fn digest(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8], data: &
     let mut hasher = blake3::Hasher::new();
     for part in [header_tail, text, info, wasm, data] {
         hasher.update(&(part.len() as u64).to_le_bytes());
-        hasher.update(part);
+        hash(&mut hasher, part);
     }
     *hasher.finalize().as_bytes()
 }

@@ -14,7 +14,7 @@ fn mac(key: &[u8; 32], context: &[u8], image: &[u8]) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_keyed(key);
     hasher.update(&(context.len() as u64).to_le_bytes());
     hasher.update(context);
-    hasher.update(image);
+    crate::hash(&mut hasher, image);
     *hasher.finalize().as_bytes()
 }
 

@@ -224,15 +224,84 @@ fn seals_bind_image_key_and_context() {
 }
 
 #[test]
-fn stripping_keeps_the_module_valid_and_its_passive_data() {
+fn the_skeleton_is_valid_and_keeps_passive_data_and_every_offset() {
     let wasm = wat::parse_str(WAT).unwrap();
-    let stripped = strip_imaged_data(&wasm, &[MemoryIndex::from_u32(0)]).unwrap();
+    let stripped = skeleton(&wasm, &[MemoryIndex::from_u32(0)]).unwrap();
     wasmparser::Validator::new()
         .validate_all(&stripped)
         .unwrap();
-    assert!(stripped.len() < wasm.len());
     let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     assert!(!find(&stripped, b"hello"));
     assert!(find(&stripped, b"passive"));
-    assert_eq!(strip_imaged_data(&wasm, &[]).unwrap(), wasm);
+    assert!(find(&skeleton(&wasm, &[]).unwrap(), b"hello"));
+}
+
+/// A module whose sections have padded size fields (as LLVM writes them)
+/// and big bodies: the skeleton's code section starts where the original's
+/// did, and it records where each original body was.
+#[test]
+fn the_skeleton_keeps_the_code_section_start_and_records_body_offsets() {
+    use wasm_encoder::{CodeSection, Function, FunctionSection, Instruction, Module, TypeSection};
+    let mut types = TypeSection::new();
+    types.ty().function([], [wasm_encoder::ValType::I32]);
+    let mut functions = FunctionSection::new();
+    let mut code = CodeSection::new();
+    for n in 0..3 {
+        functions.function(0);
+        let mut body = Function::new([]);
+        for _ in 0..100 * (n + 1) {
+            body.instruction(&Instruction::Nop);
+        }
+        body.instruction(&Instruction::I32Const(n))
+            .instruction(&Instruction::End);
+        code.function(&body);
+    }
+    let mut module = Module::new();
+    module.section(&types).section(&functions).section(&code);
+    let minimal = module.finish();
+    // Re-encode every section size as a 5-byte LEB.
+    let mut wasm = minimal[..8].to_vec();
+    for payload in wasmparser::Parser::new(0).parse_all(&minimal) {
+        if let Some((id, range)) = payload.unwrap().as_section() {
+            let contents = &minimal[range.start as usize..range.end as usize];
+            wasm.push(id);
+            wasm.extend_from_slice(&super::strip::padded_leb(contents.len(), 5).unwrap());
+            wasm.extend_from_slice(contents);
+        }
+    }
+    let code_starts = |bytes: &[u8]| -> (u64, Vec<u64>) {
+        let mut start = 0;
+        let mut bodies = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+            match payload.unwrap() {
+                wasmparser::Payload::CodeSectionStart {
+                    unchecked_range, ..
+                } => start = unchecked_range.start,
+                wasmparser::Payload::CodeSectionEntry(body) => bodies.push(body.range().start),
+                _ => {}
+            }
+        }
+        (start, bodies)
+    };
+    let stripped = skeleton(&wasm, &[]).unwrap();
+    wasmparser::Validator::new()
+        .validate_all(&stripped)
+        .unwrap();
+    assert!(stripped.len() < wasm.len() / 2);
+    let (start, bodies) = code_starts(&wasm);
+    assert_eq!(code_starts(&stripped).0, start);
+    let recorded = wasmparser::Parser::new(0)
+        .parse_all(&stripped)
+        .find_map(|p| match p.unwrap() {
+            wasmparser::Payload::CustomSection(r) if r.name() == BODY_OFFSETS => {
+                Some(r.data().to_vec())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let recorded: Vec<u64> = recorded
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as u64)
+        .collect();
+    assert_eq!(recorded, bodies);
 }
