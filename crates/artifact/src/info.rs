@@ -237,6 +237,24 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
 /// Checks that every table is well-formed and points inside its section:
 /// a crafted file is refused here rather than crash the loader or make
 /// the runtime jump outside the code.
+/// Whether `offsets` ascend (`strictly`: no repeats) and each `fits`.
+fn ascending(
+    offsets: impl Iterator<Item = u32>,
+    strictly: bool,
+    fits: impl Fn(u32) -> bool,
+) -> bool {
+    let mut last = None;
+    offsets.into_iter().all(|o| {
+        let ok = match last {
+            Some(last) if strictly => o > last,
+            Some(last) => o >= last,
+            None => true,
+        } && fits(o);
+        last = Some(o);
+        ok
+    })
+}
+
 pub(crate) fn check(
     compiled: &CompiledText,
     images: &[ImageEntry],
@@ -255,32 +273,30 @@ pub(crate) fn check(
         end = start + u64::from(f.length);
     }
     let in_text = |offset: u32| u64::from(offset) < text_len;
+    // A return address may be the end of `.text`.
+    let ret_in_text = |offset: u32| u64::from(offset) <= text_len;
     if !compiled.array_to_wasm.values().all(|o| in_text(*o))
         || !compiled.import_trampolines.values().all(|o| in_text(*o))
     {
         return damaged("a trampoline lies outside `.text`");
     }
-    let sorted_in_text = |offsets: Vec<u32>| {
-        offsets.windows(2).all(|w| w[0] <= w[1]) && offsets.iter().all(|o| in_text(*o))
-    };
-    if !sorted_in_text(compiled.traps.iter().map(|(o, _)| *o).collect()) {
+    // In one pass, without collecting: CPython's tables hold millions of
+    // entries.
+    if !ascending(compiled.traps.iter().map(|(o, _)| *o), false, in_text) {
         return damaged("the trap table is unsorted or points outside `.text`");
     }
-    if !sorted_in_text(compiled.address_map.iter().map(|(o, _)| *o).collect()) {
+    if !ascending(compiled.address_map.iter().map(|(o, _)| *o), false, in_text) {
         return damaged("the address map is unsorted or points outside `.text`");
     }
-    let rets_ok = |rets: Vec<u32>| {
-        rets.windows(2).all(|w| w[0] < w[1]) && rets.iter().all(|r| u64::from(*r) <= text_len)
-    };
     let handlers_ok = compiled
         .call_sites
         .iter()
         .flat_map(|site| &site.handlers)
         .all(|(_, offset)| in_text(*offset));
-    if !rets_ok(compiled.call_sites.iter().map(|s| s.ret).collect()) || !handlers_ok {
+    if !ascending(compiled.call_sites.iter().map(|s| s.ret), true, ret_in_text) || !handlers_ok {
         return damaged("an exception handler table is unsorted or points outside `.text`");
     }
-    if !rets_ok(compiled.stack_maps.iter().map(|m| m.ret).collect()) {
+    if !ascending(compiled.stack_maps.iter().map(|m| m.ret), true, ret_in_text) {
         return damaged("the stack maps are unsorted or point outside `.text`");
     }
     let mut memories = std::collections::HashSet::new();

@@ -449,7 +449,9 @@ fn element_segment(element: wasmparser::Element<'_>) -> WasmResult<ElementSegmen
 fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> WasmResult<ConstExpr> {
     use wasmparser::Operator as O;
     let mut reader = expr.get_operators_reader();
-    let mut ops = Vec::new();
+    // Most are one instruction: one allocation, not a Vec of four shrunk
+    // into a slice of one (CPython has 24,000 data segment offsets).
+    let mut ops = Vec::with_capacity(1);
     loop {
         ops.push(match reader.read()? {
             O::End => break,

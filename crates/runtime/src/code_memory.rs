@@ -36,13 +36,13 @@ impl ImageBuffer {
     pub fn read_file(file: &mut std::fs::File) -> io::Result<ImageBuffer> {
         let expected = usize::try_from(file.metadata()?.len())
             .map_err(|_| io::Error::other("the file is too large"))?;
-        // One byte of slack shows whether the file grew meanwhile. Every
-        // page is about to be written: faulting them in up front costs a
-        // fraction of one fault per page (a 50 MB image: 12,000 faults).
-        let mut map = memmap2::MmapOptions::new()
-            .len(expected + 1)
-            .populate()
-            .map_anon()?;
+        // One byte of slack shows whether the file grew meanwhile.
+        let mut map = memmap2::MmapOptions::new().len(expected + 1).map_anon()?;
+        // Every page is about to be written. Getting them costs more than
+        // copying into them (a 44 MB image: 19 ms against 3 ms, 4 KiB at a
+        // time); in 2 MiB pages, where the system allows, far less.
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
         let mut len = 0;
         loop {
             match file.read(&mut map[len..]) {
