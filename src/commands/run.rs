@@ -597,8 +597,12 @@ struct Source {
 }
 
 enum SourceKind {
-    /// A hoist artifact, its seal (if any) checked and cut off.
-    Artifact(ImageBuffer),
+    /// A hoist artifact, its seal (if any) checked and cut off; `sealed`
+    /// if it had one (the seal covers every byte: no digest pass then).
+    Artifact {
+        buffer: ImageBuffer,
+        sealed: bool,
+    },
     /// A module binary, or one made from text.
     Wasm(ImageBuffer),
     Text(Vec<u8>),
@@ -614,7 +618,7 @@ impl Source {
     /// The module binary.
     fn wasm(&self) -> Option<&[u8]> {
         match &self.kind {
-            SourceKind::Artifact(buffer) => hoist_artifact::module_wasm(buffer.as_slice()),
+            SourceKind::Artifact { buffer, .. } => hoist_artifact::module_wasm(buffer.as_slice()),
             SourceKind::Wasm(buffer) => Some(buffer.as_slice()),
             SourceKind::Text(wasm) => Some(wasm),
         }
@@ -687,7 +691,10 @@ impl Loader<'_> {
             if let Some(len) = sealed {
                 buffer.truncate(len);
             }
-            SourceKind::Artifact(buffer)
+            SourceKind::Artifact {
+                buffer,
+                sealed: sealed.is_some(),
+            }
         } else if bytes.starts_with(b"\0asm") {
             crate::identify::check_wasm_header(bytes)
                 .with_context(|| format!("cannot run `{name}`"))?;
@@ -734,13 +741,17 @@ impl Loader<'_> {
             None
         };
         let progress = match &source.kind {
-            SourceKind::Artifact(_) => None,
+            SourceKind::Artifact { .. } => None,
             _ => compile::Progress::start_on_terminal(&name),
         };
         let started = std::time::Instant::now();
         let module = match source.kind {
-            SourceKind::Artifact(buffer) => Module::deserialize_buffer(engine, buffer)
-                .with_context(|| format!("cannot run `{name}`")),
+            SourceKind::Artifact { buffer, sealed } => if sealed {
+                Module::deserialize_authenticated(engine, buffer)
+            } else {
+                Module::deserialize_buffer(engine, buffer)
+            }
+            .with_context(|| format!("cannot run `{name}`")),
             SourceKind::Wasm(buffer) => {
                 let wasm = buffer.as_slice();
                 let lazy = self.lazy(wasm, &source.path);
