@@ -6,7 +6,8 @@
 //! 2. host-to-wasm trampolines: `type: u32, offset: u32`;
 //! 3. wasm-to-host trampolines for imports: `type: u32, offset: u32`;
 //! 4. traps: `offset: u32, code: u8`, sorted by offset;
-//! 5. address map: `text offset: u32, wasm offset: u32`, sorted;
+//! 5. address map: `text offset: u32, wasm offset: u32`, sorted (read in
+//!    place, see [`AddressMapRecords`]);
 //! 6. memory images: `memory: u32, offset: u64, section offset: u64,
 //!    len: u64`;
 //! 7. call sites with exception handlers, sorted by return address: `ret:
@@ -21,8 +22,8 @@
 
 use anyhow::{bail, Context, Result};
 use hoist_environ::{
-    CallSite, CompiledText, FunctionLoc, GcArrayLayout, GcField, GcFieldKind, GcLayout,
-    GcStructLayout, MemoryIndex, StackMap, TrapCode, TypeIndex, IMAGE_PAGE_SIZE,
+    AddressMapRecords, CallSite, CompiledText, FunctionLoc, GcArrayLayout, GcField, GcFieldKind,
+    GcLayout, GcStructLayout, MemoryIndex, StackMap, TrapCode, TypeIndex, IMAGE_PAGE_SIZE,
 };
 
 /// How a field kind is written: integers as their size, the others from 16.
@@ -150,7 +151,11 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
     out
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
+/// The tables of `.hoist.info`; the address map is left in place (its
+/// records are returned, `address_map` in the tables is empty).
+pub(crate) fn decode(
+    bytes: &[u8],
+) -> Result<(CompiledText, AddressMapRecords<'_>, Vec<ImageEntry>)> {
     let mut r = Reader::new(bytes);
     let functions = r.records(8, |b| FunctionLoc {
         start: le32(&b[0..4]),
@@ -159,12 +164,15 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let type_offset = |b: &[u8]| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8]));
     let array_to_wasm = r.records(8, type_offset)?.into_iter().collect();
     let import_trampolines = r.records(8, type_offset)?.into_iter().collect();
-    let traps = r
-        .records(5, |b| (le32(&b[0..4]), TrapCode::from_u8(b[4])))?
-        .into_iter()
-        .map(|(offset, code)| Ok((offset, code.context("damaged artifact: unknown trap code")?)))
-        .collect::<Result<_>>()?;
-    let address_map = r.records(8, |b| (le32(&b[0..4]), le32(&b[4..8])))?;
+    // Straight into the table (CPython has a million traps): no
+    // intermediate vector.
+    let records = r.record_bytes(5)?;
+    let mut traps = Vec::with_capacity(records.len() / 5);
+    for b in records.chunks_exact(5) {
+        let code = TrapCode::from_u8(b[4]).context("damaged artifact: unknown trap code")?;
+        traps.push((le32(&b[0..4]), code));
+    }
+    let address_map = AddressMapRecords::new(r.record_bytes(AddressMapRecords::RECORD)?);
     let images = r.records(28, |b| ImageEntry {
         memory: MemoryIndex::from_u32(le32(&b[0..4])),
         offset: le64(&b[4..12]),
@@ -225,13 +233,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
         array_to_wasm,
         import_trampolines,
         traps,
-        address_map,
         call_sites,
         stack_maps,
         gc_layouts,
         ..CompiledText::default()
     };
-    Ok((compiled, images))
+    Ok((compiled, address_map, images))
 }
 
 /// Checks that every table is well-formed and points inside its section:
@@ -257,6 +264,7 @@ fn ascending(
 
 pub(crate) fn check(
     compiled: &CompiledText,
+    address_map: AddressMapRecords<'_>,
     images: &[ImageEntry],
     text_len: usize,
     data_len: usize,
@@ -285,7 +293,7 @@ pub(crate) fn check(
     if !ascending(compiled.traps.iter().map(|(o, _)| *o), false, in_text) {
         return damaged("the trap table is unsorted or points outside `.text`");
     }
-    if !ascending(compiled.address_map.iter().map(|(o, _)| *o), false, in_text) {
+    if !ascending(address_map.iter().map(|(o, _)| o), false, in_text) {
         return damaged("the address map is unsorted or points outside `.text`");
     }
     let handlers_ok = compiled
@@ -354,13 +362,17 @@ impl<'a> Reader<'a> {
     }
     /// A count, then that many records of `size` bytes, each decoded by `f`.
     fn records<T>(&mut self, size: usize, f: impl Fn(&[u8]) -> T) -> Result<Vec<T>> {
+        Ok(self.record_bytes(size)?.chunks_exact(size).map(f).collect())
+    }
+    /// A count, then that many records of `size` bytes, as they are.
+    fn record_bytes(&mut self, size: usize) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;
         // Checked against what is left before anything is allocated.
         let bytes = n
             .checked_mul(size)
             .filter(|len| *len <= self.0.len())
             .context("damaged artifact: metadata is truncated")?;
-        Ok(self.take(bytes)?.chunks_exact(size).map(f).collect())
+        self.take(bytes)
     }
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.u32()? as usize;

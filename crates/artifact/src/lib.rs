@@ -37,7 +37,7 @@ pub use seal::{seal, unseal, SEAL_LEN};
 pub use strip::{skeleton, BODY_OFFSETS};
 
 use anyhow::{bail, Context, Result};
-use hoist_environ::{CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
+use hoist_environ::{AddressMapRecords, CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
 use object::{Object, ObjectSection};
 
 /// The first bytes of `.hoist.engine`.
@@ -97,8 +97,13 @@ pub struct Artifact<'a> {
     pub text: &'a [u8],
     /// Where `.text` starts in the image.
     pub text_offset: usize,
-    /// The code tables; `compiled.text` is empty (the code is `text`).
+    /// The code tables; `compiled.text` is empty (the code is `text`), and
+    /// so is `compiled.address_map` (it is `address_map`).
     pub compiled: CompiledText,
+    /// The address map's records, in place.
+    pub address_map: AddressMapRecords<'a>,
+    /// Where the address map's records are in the image.
+    pub address_map_range: std::ops::Range<usize>,
     pub wasm: &'a [u8],
     pub images: Vec<ImageEntry>,
     pub data: &'a [u8],
@@ -148,6 +153,7 @@ impl OwnedArtifact {
         let file = object::File::parse(image)?;
         let mut compiled = artifact.compiled;
         compiled.text = artifact.text.to_vec();
+        compiled.address_map = artifact.address_map.iter().collect();
         Ok(OwnedArtifact {
             architecture: file.architecture(),
             engine: artifact.engine,
@@ -307,14 +313,20 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     if !(data_offset as u64).is_multiple_of(IMAGE_PAGE_SIZE) {
         bail!("damaged artifact: `{DATA}` is not page-aligned");
     }
-    let (compiled, images) = info::decode(info)?;
-    info::check(&compiled, &images, text.len(), data.len())?;
+    let (compiled, address_map, images) = info::decode(info)?;
+    info::check(&compiled, address_map, &images, text.len(), data.len())?;
+    // The records are a slice of `image`: their place in it, for readers
+    // that keep the image and not this borrow of it.
+    let records = address_map.bytes();
+    let start = records.as_ptr() as usize - image.as_ptr() as usize;
     Ok(Artifact {
         engine,
         module_digest,
         text,
         text_offset,
         compiled,
+        address_map,
+        address_map_range: start..start + records.len(),
         wasm,
         images,
         data,

@@ -94,7 +94,15 @@ fn round_trips() {
     assert_eq!(a.text_offset as u64 % TEXT_ALIGN, 0);
     let mut expected = compiled();
     expected.text.clear();
+    // The address map is read in place, not decoded into the tables.
+    let address_map = std::mem::take(&mut expected.address_map);
     assert_eq!(a.compiled, expected);
+    assert_eq!(a.address_map.iter().collect::<Vec<_>>(), address_map);
+    assert_eq!(
+        &image[a.address_map_range.clone()],
+        a.address_map.bytes(),
+        "the range locates the records in the image"
+    );
     assert_eq!(a.images.len(), 1);
     assert_eq!(a.images[0].len, 4096);
     assert_eq!(&a.data[..4096], &[7; 4096][..]);

@@ -67,3 +67,86 @@ pub struct StackMap {
     pub frame_size: u32,
     pub slots: Vec<u32>,
 }
+
+/// The address map as artifacts store it and the loader reads it, in
+/// place: (text offset, wasm byte offset) pairs sorted by text offset, each
+/// two little-endian u32s. Big modules' maps are millions of entries
+/// (CPython's: 8 MB), so they are not decoded into a `Vec` on every load.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddressMapRecords<'a>(&'a [u8]);
+
+impl<'a> AddressMapRecords<'a> {
+    /// Bytes of one record.
+    pub const RECORD: usize = 8;
+
+    /// The records in `bytes`, whose length must be a multiple of
+    /// [`Self::RECORD`] (a partial record at the end is ignored).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        AddressMapRecords(&bytes[..bytes.len() / Self::RECORD * Self::RECORD])
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.0.len() / Self::RECORD
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Record `i` (`i < len()`).
+    pub fn get(&self, i: usize) -> (u32, u32) {
+        let r = &self.0[i * Self::RECORD..][..Self::RECORD];
+        let word = |at: usize| u32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+        (word(0), word(4))
+    }
+
+    /// The records' bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The last record at or before text offset `offset`, if any.
+    pub fn at_or_before(&self, offset: u32) -> Option<(u32, u32)> {
+        // The first record past `offset`, by binary search.
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if self.get(mid).0 <= offset {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low.checked_sub(1).map(|i| self.get(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AddressMapRecords;
+
+    #[test]
+    fn records_are_found_at_or_before_an_offset() {
+        let pairs = [(0u32, 30u32), (8, 31), (8, 32), (50, 41)];
+        let bytes: Vec<u8> = pairs
+            .iter()
+            .flat_map(|(t, w)| t.to_le_bytes().into_iter().chain(w.to_le_bytes()))
+            .collect();
+        let map = AddressMapRecords::new(&bytes);
+        assert_eq!(map.len(), 4);
+        assert_eq!(map.iter().collect::<Vec<_>>(), pairs);
+        assert_eq!(map.at_or_before(0), Some((0, 30)));
+        assert_eq!(map.at_or_before(7), Some((0, 30)));
+        assert_eq!(map.at_or_before(8), Some((8, 32)));
+        assert_eq!(map.at_or_before(49), Some((8, 32)));
+        assert_eq!(map.at_or_before(1000), Some((50, 41)));
+        assert_eq!(AddressMapRecords::new(&bytes[8..]).at_or_before(0), None);
+        assert_eq!(AddressMapRecords::default().at_or_before(5), None);
+        assert_eq!(AddressMapRecords::new(&bytes[..12]).len(), 1);
+    }
+}

@@ -21,14 +21,14 @@ mod vm_layout;
 mod vmoffsets;
 
 pub use builtins::{Builtin, BuiltinResult};
-pub use compiled::{CallSite, CompiledText, FunctionLoc, StackMap};
+pub use compiled::{AddressMapRecords, CallSite, CompiledText, FunctionLoc, StackMap};
 pub use gc::{GcArrayLayout, GcField, GcFieldKind, GcLayout, GcStructLayout};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;
 pub use translate::{
-    heap_type, ref_type, translate_module, translate_module_with_features, val_type, wasm_features,
-    FunctionBodyData, ModuleTranslation,
+    heap_type, parse_validated_module, ref_type, translate_module, translate_module_with_features,
+    val_type, wasm_features, FunctionBodyData, ModuleTranslation,
 };
 pub use trap::TrapCode;
 pub use tunables::{Tunables, DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};

@@ -225,6 +225,8 @@ impl Module {
             images,
             data: _,
             data_offset,
+            address_map: _,
+            address_map_range,
         } = if check_digest {
             hoist_artifact::read(image)?
         } else {
@@ -233,6 +235,12 @@ impl Module {
         engine.check_compatible(&info)?;
         let module = match module {
             Some(module) => module,
+            // An authenticated image is one this user's hoist wrote, from a
+            // module it validated.
+            None if !check_digest => {
+                hoist_environ::parse_validated_module(wasm, engine.inner.features)
+                    .context("damaged artifact: its module does not parse")?
+            }
             None => {
                 hoist_environ::translate_module_with_features(wasm, engine.inner.features)
                     .context("damaged artifact: its module does not parse")?
@@ -299,7 +307,7 @@ impl Module {
                     array_to_wasm,
                     import_trampolines,
                     function_ends,
-                    address_map: compiled.address_map,
+                    address_map: address_map_range,
                     memory_images,
                     lazy,
                 }),

@@ -24,8 +24,9 @@ pub struct ModuleCode {
     pub import_trampolines: Vec<Option<u32>>,
     /// Text offset just past each defined function.
     pub function_ends: Vec<u32>,
-    /// Sorted (text offset, wasm byte offset) pairs.
-    pub address_map: Vec<(u32, u32)>,
+    /// Where the address map's records are in `code`'s image (see
+    /// `hoist_environ::AddressMapRecords`), read in place.
+    pub address_map: std::ops::Range<usize>,
     /// Initial contents of defined memories, replacing their active data
     /// segments (see `hoist_environ::memory_images`).
     pub memory_images: Vec<MemoryImageRef>,
@@ -63,11 +64,13 @@ impl ModuleCode {
         if offset >= self.function_ends[i] {
             return None;
         }
-        let wasm = self
-            .address_map
-            .partition_point(|(text, _)| *text <= offset)
-            .checked_sub(1)
-            .map(|j| self.address_map[j])
+        let records = self
+            .code
+            .image()
+            .get(self.address_map.clone())
+            .unwrap_or(&[]);
+        let wasm = hoist_environ::AddressMapRecords::new(records)
+            .at_or_before(offset)
             .filter(|(text, _)| *text >= self.functions[i])
             .map(|(_, wasm)| wasm);
         Some((DefinedFuncIndex::new(i), wasm))
