@@ -36,13 +36,14 @@ impl ImageBuffer {
     pub fn read_file(file: &mut std::fs::File) -> io::Result<ImageBuffer> {
         let expected = usize::try_from(file.metadata()?.len())
             .map_err(|_| io::Error::other("the file is too large"))?;
-        // One byte of slack shows whether the file grew meanwhile.
-        let mut map = memmap2::MmapOptions::new().len(expected + 1).map_anon()?;
-        // Every page is about to be written. Getting them costs more than
-        // copying into them (a 44 MB image: 19 ms against 3 ms, 4 KiB at a
-        // time); in 2 MiB pages, where the system allows, far less.
-        #[cfg(target_os = "linux")]
-        let _ = map.advise(memmap2::Advice::HugePage);
+        // One byte of slack shows whether the file grew meanwhile. Small
+        // pages: transparent huge pages halved the cost of a warm CPython
+        // run's 70 MB of buffers in back-to-back runs, but in a VM that
+        // hands free memory back to its host (virtio-balloon free page
+        // reporting gives back free 2 MiB blocks) each huge page came back
+        // from the host on first touch: runs a few seconds apart took
+        // 150 ms instead of 90.
+        let mut map = memmap2::MmapMut::map_anon(expected + 1)?;
         let mut len = 0;
         loop {
             match file.read(&mut map[len..]) {
