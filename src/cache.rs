@@ -152,7 +152,7 @@ impl Cache {
             );
             return Ok(module);
         }
-        let mut image = engine.precompile_module(wasm)?;
+        let mut image = engine.precompile_module_for_cache(wasm)?;
         let module = Module::deserialize(engine, &image)?;
         self.write(&path, &name, &mut image);
         Ok(module)
@@ -174,7 +174,7 @@ impl Cache {
         if self.load(engine, &path, &name, &digest).is_some() {
             return;
         }
-        if let Ok(mut image) = engine.precompile_module(wasm) {
+        if let Ok(mut image) = engine.precompile_module_for_cache(wasm) {
             self.write(&path, &name, &mut image);
         }
     }

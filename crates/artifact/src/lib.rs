@@ -86,6 +86,8 @@ pub struct ArtifactParts<'a> {
     /// The module binary as given (reduced to its skeleton here).
     pub wasm: &'a [u8],
     pub images: &'a [MemoryImage],
+    /// Keep the module's DWARF sections (see [`skeleton`]).
+    pub debug_sections: bool,
 }
 
 /// A parsed and checked artifact, borrowing from its image.
@@ -125,7 +127,7 @@ pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
         engine: parts.engine.clone(),
         module_digest: module_digest(parts.wasm),
         compiled: parts.compiled.clone(),
-        wasm: skeleton(parts.wasm, &imaged)?,
+        wasm: skeleton(parts.wasm, &imaged, parts.debug_sections)?,
         images: parts.images.to_vec(),
     };
     owned.encode()

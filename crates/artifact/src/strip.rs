@@ -23,13 +23,14 @@ const SKELETON_BODY: [u8; 4] = [3, 0x00, 0x00, 0x0b];
 /// same offset as before (every section before it is copied as it was, and
 /// its size field keeps its width), so DWARF, whose addresses count from
 /// there, still fits; [`BODY_OFFSETS`] records where the original bodies
-/// were. The result is a valid module.
+/// were. The result is a valid module. Without `debug_sections`, the
+/// DWARF custom sections (`.debug_*`) are left out too.
 ///
 /// Imaged data: the segments stay, empty, so indices do not change. They
 /// are applied by the memory image at instantiation and dropped afterwards,
 /// so a `memory.init` from them sees an empty segment either way: the
 /// module behaves the same, and the artifact does not hold its data twice.
-pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex]) -> Result<Vec<u8>> {
+pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex], debug_sections: bool) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(wasm.len() / 4);
     let mut offsets = Vec::new();
     // Where the current section's id byte is: the end of the one before.
@@ -73,6 +74,11 @@ pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex]) -> Result<Vec<u8>> {
                 let range = span(range)?;
                 out.extend_from_slice(&wasm[range.clone()]);
                 section_start = range.end;
+            }
+            Payload::CustomSection(reader)
+                if !debug_sections && reader.name().starts_with(".debug_") =>
+            {
+                section_start = span(&reader.range())?.end;
             }
             other => {
                 if let Some((_, range)) = other.as_section() {

@@ -81,6 +81,7 @@ fn image() -> Vec<u8> {
         compiled: &compiled(),
         wasm: &wasm,
         images: &images,
+        debug_sections: true,
     })
     .unwrap()
 }
@@ -196,6 +197,7 @@ fn consistent_but_bad_tables_are_refused() {
             compiled: &c,
             wasm: &wasm,
             images: &[],
+            debug_sections: true,
         })
         .unwrap();
         let err = read(&image).unwrap_err().to_string();
@@ -234,14 +236,36 @@ fn seals_bind_image_key_and_context() {
 #[test]
 fn the_skeleton_is_valid_and_keeps_passive_data_and_every_offset() {
     let wasm = wat::parse_str(WAT).unwrap();
-    let stripped = skeleton(&wasm, &[MemoryIndex::from_u32(0)]).unwrap();
+    let stripped = skeleton(&wasm, &[MemoryIndex::from_u32(0)], true).unwrap();
     wasmparser::Validator::new()
         .validate_all(&stripped)
         .unwrap();
     let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     assert!(!find(&stripped, b"hello"));
     assert!(find(&stripped, b"passive"));
-    assert!(find(&skeleton(&wasm, &[]).unwrap(), b"hello"));
+    assert!(find(&skeleton(&wasm, &[], true).unwrap(), b"hello"));
+}
+
+/// DWARF stays in the skeleton only when asked for; other custom sections
+/// (the name section) always do.
+#[test]
+fn the_skeleton_drops_dwarf_unless_kept() {
+    use wasm_encoder::Section;
+    let mut wasm = wat::parse_str(r#"(module $named (func $f))"#).unwrap();
+    wasm_encoder::CustomSection {
+        name: ".debug_info".into(),
+        data: b"DWARF-BYTES".as_slice().into(),
+    }
+    .append_to(&mut wasm);
+    let find = |bytes: &[u8], needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    let kept = skeleton(&wasm, &[], true).unwrap();
+    let dropped = skeleton(&wasm, &[], false).unwrap();
+    assert!(find(&kept, b"DWARF-BYTES"));
+    assert!(!find(&dropped, b"DWARF-BYTES") && !find(&dropped, b".debug_info"));
+    for bytes in [&kept, &dropped] {
+        wasmparser::Validator::new().validate_all(bytes).unwrap();
+        assert!(find(bytes, b"named"), "the name section stays");
+    }
 }
 
 /// A module whose sections have padded size fields (as LLVM writes them)
@@ -291,7 +315,7 @@ fn the_skeleton_keeps_the_code_section_start_and_records_body_offsets() {
         }
         (start, bodies)
     };
-    let stripped = skeleton(&wasm, &[]).unwrap();
+    let stripped = skeleton(&wasm, &[], true).unwrap();
     wasmparser::Validator::new()
         .validate_all(&stripped)
         .unwrap();

@@ -47,20 +47,26 @@ pub struct FunctionCode {
 }
 
 /// Translates and compiles `wasm`, returning the artifact image and the
-/// module model (so a JIT load need not parse the module again).
-pub(crate) fn compile(engine: &Engine, wasm: &[u8]) -> Result<(Vec<u8>, hoist_environ::Module)> {
-    let (image, module, _) = compile_image(engine, wasm, false)?;
+/// module model (so a JIT load need not parse the module again). With
+/// `debug_sections`, the image keeps the module's DWARF.
+pub(crate) fn compile(
+    engine: &Engine,
+    wasm: &[u8],
+    debug_sections: bool,
+) -> Result<(Vec<u8>, hoist_environ::Module)> {
+    let (image, module, _) = compile_image(engine, wasm, false, debug_sections)?;
     Ok((image, module))
 }
 
 /// Parses (text too), translates and compiles `bytes` into an artifact
 /// image: every function, or with `lazy` only the trampolines and compile
 /// stubs after validating every body, then also what compiling the
-/// functions later needs.
+/// functions later needs. `debug_sections`: see `hoist_artifact::skeleton`.
 fn compile_image(
     engine: &Engine,
     bytes: &[u8],
     lazy: bool,
+    debug_sections: bool,
 ) -> Result<(Vec<u8>, hoist_environ::Module, Option<LazyParts>)> {
     if hoist_artifact::is_artifact(bytes) {
         bail!("this is a compiled hoist artifact, not a WebAssembly module");
@@ -88,6 +94,7 @@ fn compile_image(
         compiled: &compiled,
         wasm: &wasm,
         images: &images,
+        debug_sections,
     })?;
     let lazy = lazy.map(|(bodies, resources)| (wasm.into_owned(), bodies, resources));
     Ok((image, module, lazy))
@@ -116,7 +123,9 @@ impl Module {
         if !engine.can_run() {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
-        let (image, module) = compile(engine, wasm)?;
+        // The image lives in memory only: nothing reads its DWARF (the
+        // CLI's backtraces read the module they were given).
+        let (image, module) = compile(engine, wasm, false)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         // Made in this process a moment ago: its digest needs no check.
         Module::load_checked(engine, buffer, Some(module), None, false)
@@ -135,7 +144,7 @@ impl Module {
         if !engine.can_run() {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
-        let (image, module, lazy) = compile_image(engine, bytes.as_ref(), true)?;
+        let (image, module, lazy) = compile_image(engine, bytes.as_ref(), true, false)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         // Made in this process a moment ago: its digest needs no check.
         Module::load_checked(engine, buffer, Some(module), lazy, false)
