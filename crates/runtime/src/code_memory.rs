@@ -122,6 +122,20 @@ impl CodeMemory {
             copy[..text.len()].copy_from_slice(&image.as_slice()[text.clone()]);
             Some(copy.make_read_only()?)
         };
+        // An image that is all code (a lazily compiled function, a host
+        // trampoline) becomes executable in one step, not read-only first:
+        // one `mprotect` per lazily compiled function, not two.
+        if in_place && text.start == 0 && text.end == image_len && !text.is_empty() {
+            let image = image.map.make_exec()?;
+            flush_icache(image.as_ptr(), text.len());
+            register_code(image.as_ptr() as usize, text.len(), Arc::new(tables));
+            return Ok(CodeMemory {
+                image,
+                image_len,
+                copy,
+                text,
+            });
+        }
         let image = image.map.make_read_only()?;
         let (code, text) = match &copy {
             Some(copy) => (copy, 0..text.len()),

@@ -34,12 +34,17 @@ pub struct FuncTranslatorContext {
 }
 
 /// Translates `body` into `func`, whose signature is already set.
+/// `validated`: the body passed validation before (a lazily compiled
+/// function's, validated with the whole module), so its operators are not
+/// checked again (a third of the reading), unless the module has GC
+/// references, whose stack maps come from the validator's operand types.
 pub fn translate_function(
     context: &mut FuncTranslatorContext,
     env: &mut FuncEnvironment<'_>,
     func_index: FuncIndex,
     body: FunctionBodyData<'_>,
     func: &mut ir::Function,
+    validated: bool,
 ) -> WasmResult<()> {
     let allocations = std::mem::take(&mut context.allocations);
     let mut validator = body.validator.into_validator(allocations);
@@ -61,7 +66,8 @@ pub fn translate_function(
         gc_before: Vec::new(),
     };
     translator.env.declare_stack_limit(translator.builder.func);
-    let result = translator.translate_body(func_index, &body.body, &mut validator);
+    let validate = !validated || translator.env.module.has_gc_refs;
+    let result = translator.translate_body(func_index, &body.body, &mut validator, validate);
     match result {
         Ok(()) => {
             let config = translator.env.isa.frontend_config();
@@ -111,6 +117,7 @@ impl FuncTranslator<'_, '_> {
         func_index: FuncIndex,
         body: &wasmparser::FunctionBody<'_>,
         validator: &mut FuncValidator<ValidatorResources>,
+        validate: bool,
     ) -> WasmResult<()> {
         let ty = self.env.module.func_type(func_index).clone();
         self.check_v128(ty.params.iter().chain(ty.results.iter()))?;
@@ -181,8 +188,10 @@ impl FuncTranslator<'_, '_> {
             self.builder.set_srcloc(ir::SourceLoc::new(offset as u32));
             // Validate the operator first (from a copy of the reader), so the
             // translator only ever sees well-typed code.
-            let mut validating = reader.clone();
-            validating.visit_operator(&mut validator.visitor(offset))??;
+            if validate {
+                let mut validating = reader.clone();
+                validating.visit_operator(&mut validator.visitor(offset))??;
+            }
             let op = if self.env.tunables.consume_fuel {
                 let op = reader.peek_operator(&*self)?;
                 self.fuel_before_op(&op);
@@ -209,7 +218,9 @@ impl FuncTranslator<'_, '_> {
                 self.gc_before = before;
             }
         }
-        reader.finish_expression(&validator.visitor(reader.original_position()))?;
+        if validate {
+            reader.finish_expression(&validator.visitor(reader.original_position()))?;
+        }
 
         // The final `end` left the exit block current if it is reachable.
         self.fuel_function_exit();
