@@ -143,11 +143,14 @@ fn index_in<T: PartialEq>(list: &mut Vec<T>, item: T) -> u32 {
 /// The module offset of the body of function `func_index` (what a frame's
 /// code offset is counted from). An artifact's module is a skeleton whose
 /// bodies are not the original ones: it records where those were
-/// ([`hoist_artifact::BODY_OFFSETS`]).
+/// ([`hoist_artifact::BODY_OFFSETS`], trusted only in a module whose bodies
+/// are all skeleton-sized).
 fn body_start(wasm: &[u8], func_index: u32) -> Option<u32> {
     let mut imported = 0u32;
     let mut defined = 0u32;
     let mut found = None;
+    let mut skeleton_sized = true;
+    let mut recorded = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         match payload.ok()? {
             wasmparser::Payload::ImportSection(reader) => {
@@ -158,22 +161,30 @@ fn body_start(wasm: &[u8], func_index: u32) -> Option<u32> {
                 }
             }
             wasmparser::Payload::CodeSectionEntry(body) => {
+                let range = body.range();
+                skeleton_sized &=
+                    range.end - range.start < hoist_artifact::SKELETON_BODY.len() as u64;
                 if imported + defined == func_index {
-                    found = u32::try_from(body.range().start).ok();
+                    found = u32::try_from(range.start).ok();
                 }
                 defined += 1;
             }
             wasmparser::Payload::CustomSection(reader)
                 if reader.name() == hoist_artifact::BODY_OFFSETS =>
             {
-                let defined = func_index.checked_sub(imported)? as usize;
-                let entry = reader.data().chunks_exact(4).nth(defined)?;
-                return Some(u32::from_le_bytes(entry.try_into().ok()?));
+                recorded = Some(reader.data());
             }
             _ => {}
         }
     }
-    found
+    match recorded {
+        Some(table) if skeleton_sized => {
+            let defined = func_index.checked_sub(imported)? as usize;
+            let entry = table.chunks_exact(4).nth(defined)?;
+            Some(u32::from_le_bytes(entry.try_into().ok()?))
+        }
+        _ => found,
+    }
 }
 
 /// The stretches of `bytes` that are not all zeros, in 4 KiB steps.

@@ -241,17 +241,14 @@ pub(crate) fn decode(
     Ok((compiled, address_map, images))
 }
 
-/// Checks that every table is well-formed and points inside its section:
-/// a crafted file is refused here rather than crash the loader or make
-/// the runtime jump outside the code.
 /// Whether `offsets` ascend (`strictly`: no repeats) and each `fits`.
 fn ascending(
-    offsets: impl Iterator<Item = u32>,
+    mut offsets: impl Iterator<Item = u32>,
     strictly: bool,
     fits: impl Fn(u32) -> bool,
 ) -> bool {
     let mut last = None;
-    offsets.into_iter().all(|o| {
+    offsets.all(|o| {
         let ok = match last {
             Some(last) if strictly => o > last,
             Some(last) => o >= last,
@@ -262,6 +259,9 @@ fn ascending(
     })
 }
 
+/// Checks that every table is well-formed and points inside its section:
+/// a crafted file is refused here rather than crash the loader or make
+/// the runtime jump outside the code.
 pub(crate) fn check(
     compiled: &CompiledText,
     address_map: AddressMapRecords<'_>,

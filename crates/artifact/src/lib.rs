@@ -34,7 +34,7 @@ mod strip;
 pub use engine_info::EngineInfo;
 pub use info::ImageEntry;
 pub use seal::{seal, unseal, SEAL_LEN};
-pub use strip::{skeleton, BODY_OFFSETS};
+pub use strip::{skeleton, BODY_OFFSETS, SKELETON_BODY};
 
 use anyhow::{bail, Context, Result};
 use hoist_environ::{AddressMapRecords, CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
@@ -236,9 +236,10 @@ impl OwnedArtifact {
     }
 }
 
-/// The module binary an artifact carries, found without checking anything
-/// else (no digest: cheap), for a look at its exports before the artifact
-/// is loaded; [`read`] is what makes sure the artifact is whole.
+/// The module an artifact carries (its [`skeleton`]: imports, exports and
+/// every other section, but no function bodies), found without checking
+/// anything else (no digest: cheap), for a look at its exports before the
+/// artifact is loaded; [`read`] is what makes sure the artifact is whole.
 pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
     let file = object::File::parse(image).ok()?;
     file.section_by_name(WASM)?.data().ok()
@@ -375,7 +376,11 @@ pub fn inspect(image: &[u8]) -> Result<String> {
     let _ = writeln!(out, "functions:     {}", artifact.compiled.functions.len());
     let _ = writeln!(out, "code size:     {} bytes", artifact.text.len());
     let _ = writeln!(out, "trap sites:    {}", artifact.compiled.traps.len());
-    let _ = writeln!(out, "module size:   {} bytes", artifact.wasm.len());
+    let _ = writeln!(
+        out,
+        "module:        {} bytes (without function bodies)",
+        artifact.wasm.len()
+    );
     let _ = writeln!(
         out,
         "memory images: {} ({} bytes)",

@@ -9,22 +9,28 @@ use wasmparser::{BinaryReader, DataKind, Parser, Payload};
 /// The custom section a [`skeleton`] ends with: the module offset of each
 /// function body in the original module (`FunctionBody::range().start`),
 /// as u32 little-endian, in function order. Core dumps count a frame's code
-/// offset from it.
+/// offset from it. Readers take the last section of this name, and only
+/// from a module whose bodies are all skeleton-sized: a module may carry
+/// one of its own.
 pub const BODY_OFFSETS: &str = "hoist.body-offsets";
 
-/// A skeleton body: no locals, `unreachable`, `end` (valid for any type).
-const SKELETON_BODY: [u8; 4] = [3, 0x00, 0x00, 0x0b];
+/// A skeleton body, size included: no locals, `unreachable`, `end` (valid
+/// for any type). A body no longer than this stays as it was, so the code
+/// section never grows and its size always fits the original's field.
+pub const SKELETON_BODY: [u8; 4] = [3, 0x00, 0x00, 0x0b];
 
 /// `wasm` as an artifact stores it: every function body replaced by
 /// `unreachable` (the artifact's code is the function; loading rebuilds
 /// only the module model, and the bodies were most of the bytes: 19 of
 /// CPython's 26 MB), and the data of the `imaged` memories' active
-/// segments removed. The code section starts at the
-/// same offset as before (every section before it is copied as it was, and
-/// its size field keeps its width), so DWARF, whose addresses count from
-/// there, still fits; [`BODY_OFFSETS`] records where the original bodies
-/// were. The result is a valid module. Without `debug_sections`, the
-/// DWARF custom sections (`.debug_*`) are left out too.
+/// segments removed. The code section starts at the same offset as before
+/// (every section before it is copied as it was, and its size field keeps
+/// its width), so DWARF, whose addresses count from there, still fits;
+/// [`BODY_OFFSETS`], the last section, records where the original bodies
+/// were. The result is a valid module.
+/// Without `debug_sections`, the DWARF custom sections (`.debug_*`) after
+/// the code section are left out too (in practice all of them: a toolchain
+/// puts them at the end).
 ///
 /// Imaged data: the segments stay, empty, so indices do not change. They
 /// are applied by the memory image at instantiation and dropped afterwards,
@@ -33,34 +39,50 @@ const SKELETON_BODY: [u8; 4] = [3, 0x00, 0x00, 0x0b];
 pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex], debug_sections: bool) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(wasm.len() / 4);
     let mut offsets = Vec::new();
+    let mut after_code = false;
     // Where the current section's id byte is: the end of the one before.
     let mut section_start = 0;
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         match &payload {
             Payload::CodeSectionStart {
-                count,
-                unchecked_range,
-                ..
+                unchecked_range, ..
             } => {
                 let range = span(unchecked_range)?;
                 let header = &wasm[section_start..range.start];
                 let contents = wasm.get(range.clone()).context("truncated code section")?;
-                let mut reader = BinaryReader::new(contents, 0);
-                reader.read_var_u32()?;
-                let count_len = reader.current_position();
-                let mut section = contents[..count_len].to_vec();
-                for _ in 0..*count {
-                    section.extend_from_slice(&SKELETON_BODY);
+                let bodies = wasmparser::CodeSectionReader::new(BinaryReader::new(
+                    contents,
+                    range.start as u64,
+                ))?;
+                // The count, as it was written.
+                let mut entry_start = {
+                    let mut reader = BinaryReader::new(contents, 0);
+                    reader.read_var_u32()?;
+                    reader.current_position()
+                };
+                let mut section = contents[..entry_start].to_vec();
+                for body in bodies {
+                    let body = span(&body?.range())?;
+                    offsets.push(u32::try_from(body.start).context("module too large")?);
+                    // The entry: its size field, then the body.
+                    let entry_end = body.end - range.start;
+                    let entry = &contents[entry_start..entry_end];
+                    if entry.len() <= SKELETON_BODY.len() {
+                        section.extend_from_slice(entry);
+                    } else {
+                        section.extend_from_slice(&SKELETON_BODY);
+                    }
+                    entry_start = entry_end;
                 }
                 out.push(header[0]);
                 out.extend_from_slice(&padded_leb(section.len(), header.len() - 1)?);
                 out.extend_from_slice(&section);
                 section_start = range.end;
+                after_code = true;
             }
-            Payload::CodeSectionEntry(body) => {
-                offsets.push(u32::try_from(body.range().start).context("module too large")?);
-            }
+            // Read with the section start above.
+            Payload::CodeSectionEntry(_) => {}
             Payload::DataSection(reader) if !imaged.is_empty() => {
                 strip_data(reader.clone(), imaged)?.append_to(&mut out);
                 section_start = span(&reader.range())?.end;
@@ -76,7 +98,7 @@ pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex], debug_sections: bool) -> Re
                 section_start = range.end;
             }
             Payload::CustomSection(reader)
-                if !debug_sections && reader.name().starts_with(".debug_") =>
+                if after_code && !debug_sections && reader.name().starts_with(".debug_") =>
             {
                 section_start = span(&reader.range())?.end;
             }

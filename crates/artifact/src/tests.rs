@@ -246,6 +246,42 @@ fn the_skeleton_is_valid_and_keeps_passive_data_and_every_offset() {
     assert!(find(&skeleton(&wasm, &[], true).unwrap(), b"hello"));
 }
 
+/// Bodies shorter than the skeleton's stay as they are: a code section of
+/// many empty functions whose size field is one byte still fits it.
+#[test]
+fn the_skeleton_never_outgrows_the_code_sections_size_field() {
+    let mut text = String::from("(module");
+    for _ in 0..39 {
+        text.push_str(" (func)");
+    }
+    text.push_str(" (func (export \"_start\") (drop (i32.add (i32.const 1) (i32.const 2)))))");
+    let wasm = wat::parse_str(&text).unwrap();
+    let stripped = skeleton(&wasm, &[], true).unwrap();
+    wasmparser::Validator::new()
+        .validate_all(&stripped)
+        .unwrap();
+    let bodies = |bytes: &[u8]| -> Vec<Vec<u8>> {
+        wasmparser::Parser::new(0)
+            .parse_all(bytes)
+            .filter_map(|p| match p.unwrap() {
+                wasmparser::Payload::CodeSectionEntry(body) => {
+                    let range = body.range();
+                    Some(bytes[range.start as usize..range.end as usize].to_vec())
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let (before, after) = (bodies(&wasm), bodies(&stripped));
+    assert_eq!(after.len(), 40);
+    assert_eq!(after[..39], before[..39], "empty bodies are kept");
+    assert_eq!(
+        after[39],
+        [0x00, 0x00, 0x0b],
+        "the last one is `unreachable`"
+    );
+}
+
 /// DWARF stays in the skeleton only when asked for; other custom sections
 /// (the name section) always do.
 #[test]

@@ -25,7 +25,14 @@ pub fn disassemble(isa: &dyn TargetIsa, tunables: &Tunables, wasm: &[u8]) -> Was
         let mut func =
             ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
         let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
-        translate_function(&mut translator, &mut env, func_index, body, &mut func, false)?;
+        translate_function(
+            &mut translator,
+            &mut env,
+            func_index,
+            body,
+            &mut func,
+            false,
+        )?;
         let mut ctx = Context::for_function(func);
         ctx.set_disasm(true);
         let vcode = match ctx.compile(isa, &mut ControlPlane::default()) {

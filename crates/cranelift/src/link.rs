@@ -167,7 +167,14 @@ pub fn compile_module(
             let mut func =
                 ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
             let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
-            translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func, false)?;
+            translate_function(
+                &mut ctx.translator,
+                &mut env,
+                func_index,
+                body,
+                &mut func,
+                false,
+            )?;
             compile(isa, &mut ctx.codegen, func)
         })
         .collect::<WasmResult<Vec<_>>>()?;
@@ -312,7 +319,14 @@ pub fn compile_function_lazily(
             ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
-        translate_function(&mut ctx.translator, &mut env, func_index, body, &mut func, true)?;
+        translate_function(
+            &mut ctx.translator,
+            &mut env,
+            func_index,
+            body,
+            &mut func,
+            true,
+        )?;
         let compiled = compile(isa, &mut ctx.codegen, func)?;
         if !compiled.relocs.is_empty() {
             return Err(WasmError::Unsupported(

@@ -90,6 +90,7 @@ impl<'a> AddressMapRecords<'a> {
         self.0.len() / Self::RECORD
     }
 
+    /// Whether there are no records.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -106,6 +107,7 @@ impl<'a> AddressMapRecords<'a> {
         self.0
     }
 
+    /// The records in order: (text offset, wasm byte offset).
     pub fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }

@@ -192,11 +192,13 @@ impl Module {
         Module::load(engine, buffer)
     }
 
-    /// [`Module::deserialize_buffer`] for an image whose every byte the
-    /// caller has authenticated (the compile cache's keyed seal,
-    /// `hoist_artifact::unseal`): its digest, a check against damage that
-    /// the seal already covers, is not computed again (a pass over the
-    /// whole image: 25 ms for a 50 MB entry). Everything else is checked.
+    /// [`Module::deserialize_buffer`] for an image that hoist itself wrote
+    /// and whose every byte the caller has authenticated (the compile
+    /// cache's keyed seal, `hoist_artifact::unseal`): its digest, a check
+    /// against damage that the seal already covers, is not computed again
+    /// (a pass over the whole image), and its module, validated when it was
+    /// compiled, is parsed without being validated again. Never for images
+    /// from anywhere else. The tables are checked as always.
     pub fn deserialize_authenticated(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
         Module::load_checked(engine, buffer, None, None, false)
     }

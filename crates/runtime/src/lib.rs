@@ -146,26 +146,33 @@ fn query_thread_stack_low() -> Option<usize> {
 /// quarter of a hello-world's own start-up). The kernel copies the
 /// executable's path (`AT_EXECFN`) to the very top of the stack, just under
 /// an 8-byte end marker, so the page boundary above it is the top; if it
-/// were lower, the bound would only be more cautious. `None` with no
-/// finite rlimit (the stack then grows until it meets another mapping).
+/// were lower, the bound would only be more cautious. glibc also stops the
+/// stack at the mapping below it; the kernel leaves at least 128 MiB free
+/// below the stack (the gap under `mmap_base`), so up to that rlimit there
+/// is nothing to stop at. `None` (ask glibc) for a larger or unlimited
+/// rlimit.
 #[cfg(target_os = "linux")]
 fn main_thread_stack_low() -> Option<usize> {
-    // SAFETY: getauxval and getrlimit only read process state; `execfn`,
-    // when not null, is the NUL-terminated path the kernel placed on the
-    // stack, which lives as long as the process.
+    /// The largest rlimit answered here; see above.
+    const MAX_RLIMIT: u64 = 64 << 20;
+    // SAFETY: getauxval, sysconf and getrlimit only read process state;
+    // `execfn`, when not null, is the NUL-terminated path the kernel placed
+    // on the stack, which lives as long as the process.
     unsafe {
         let execfn = libc::getauxval(libc::AT_EXECFN) as *const libc::c_char;
         if execfn.is_null() {
             return None;
         }
         let end = (execfn as usize).checked_add(libc::strlen(execfn) + 1)?;
+        let page = usize::try_from(libc::sysconf(libc::_SC_PAGESIZE)).ok()?;
         let mut limit: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0
+        if page == 0
+            || libc::getrlimit(libc::RLIMIT_STACK, &mut limit) != 0
             || limit.rlim_cur == libc::RLIM_INFINITY
+            || limit.rlim_cur > MAX_RLIMIT
         {
             return None;
         }
-        let page = 4096;
         let top = end.checked_next_multiple_of(page)?;
         top.checked_sub(usize::try_from(limit.rlim_cur).ok()? / page * page)
     }
@@ -193,10 +200,12 @@ mod stack_bound_tests {
             assert_eq!(libc::getrlimit(libc::RLIMIT_STACK, &mut limit), 0);
             limit.rlim_cur
         };
-        if limit == libc::RLIM_INFINITY {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        if limit == libc::RLIM_INFINITY || limit > 64 << 20 {
             assert_eq!(super::main_thread_stack_low(), None);
         } else {
-            let expected = top - (limit as usize) / 4096 * 4096;
+            let expected = top - (limit as usize) / page * page;
             assert_eq!(super::main_thread_stack_low(), Some(expected));
         }
     }

@@ -63,7 +63,9 @@ impl Compiler for HoistCompiler {
                 .into_iter()
                 .map(|module| {
                     let wasm = module?;
-                    match engine.precompile_module(&wasm) {
+                    // The stored blob keeps the module beside the artifact:
+                    // the artifact need not carry the module's DWARF too.
+                    match engine.precompile_module_for_cache(&wasm) {
                         Ok(artifact) => Some(Stored::encode(&wasm, &artifact)),
                         Err(e) => {
                             // The start that follows compiles it again and
