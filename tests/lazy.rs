@@ -99,6 +99,53 @@ fn nothing_is_compiled_before_it_is_called() {
     assert_eq!(compiled, [0], "only `double` ran");
 }
 
+/// With speculation (the default on two cores or more), a function that a
+/// compiled function calls directly is compiled ahead on another thread,
+/// even before anything calls it; without, it is not.
+#[test]
+fn callees_are_compiled_ahead_on_another_thread() {
+    if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
+        return;
+    }
+    const CALLER: &str = r#"(module
+      (func $later (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+      (func (export "maybe") (param i32) (result i32)
+        (if (result i32) (local.get 0)
+          (then (call $later (local.get 0)))
+          (else (i32.const 0)))))"#;
+    let compiled_after_a_call = |speculate: bool| -> Vec<u32> {
+        let mut config = hoist::Config::default();
+        config.lazy_speculation(speculate);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new_lazy(&engine, CALLER).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        assert_eq!(
+            i32_of(call(&mut store, &instance, "maybe", &[Val::I32(0)]).unwrap()),
+            0
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut compiled: Vec<u32> = module
+                .function_code()
+                .iter()
+                .map(|f| f.func_index)
+                .collect();
+            compiled.sort();
+            if compiled.len() == 2 || !speculate || std::time::Instant::now() > deadline {
+                return compiled;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    };
+    assert_eq!(
+        compiled_after_a_call(true),
+        [0, 1],
+        "`$later` compiled ahead"
+    );
+    assert_eq!(compiled_after_a_call(false), [1], "only what ran");
+}
+
 #[test]
 fn funcrefs_taken_before_compiling_call_the_compiled_code() {
     let (module, mut store, instance) = lazy_instance();

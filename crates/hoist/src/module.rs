@@ -281,14 +281,19 @@ impl Module {
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let lazy = lazy.map(|(wasm, bodies, resources)| {
-            Arc::new(crate::lazy::LazyCode::new(
+            let code = crate::lazy::LazyCode::new(
                 engine.clone(),
                 module.clone(),
                 offsets.clone(),
                 wasm,
                 bodies,
                 resources,
-            )) as Arc<dyn hoist_runtime::LazyFunctions>
+            );
+            let code = Arc::new(code);
+            if engine.inner.lazy_speculation {
+                crate::lazy::start_speculating(&code);
+            }
+            code as Arc<dyn hoist_runtime::LazyFunctions>
         });
         let array_to_wasm = module
             .types
