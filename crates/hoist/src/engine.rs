@@ -170,11 +170,12 @@ impl Config {
     }
 
     /// With lazy compilation, one more thread per module compiles ahead of
-    /// the program: the functions that compiled functions call directly,
-    /// most recently found first, at a lower priority than the program's
-    /// threads, so a function is often ready when first called (a cold
-    /// CPython run: 680 -> 590 ms on two cores). On by default; never on a
-    /// machine with one core. Each function is still compiled once.
+    /// the program: the functions that compiled functions call directly, a
+    /// few calls deep, most recently found first, at a low priority and only
+    /// while the machine has a core to spare, so a function is often ready
+    /// when first called (cold CPython on two cores: 736 -> 698 ms). On by
+    /// default; never on a machine with one core. The program never waits
+    /// for it: a function it needs first it compiles itself.
     pub fn lazy_speculation(&mut self, on: bool) -> &mut Self {
         self.lazy_speculation = on;
         self
