@@ -74,6 +74,18 @@ fn i32_of(v: Val) -> i32 {
     }
 }
 
+/// The function indices of `module`'s compiled code, in order (a function
+/// compiled twice would be there twice).
+fn compiled_functions(module: &Module) -> Vec<u32> {
+    let mut compiled: Vec<u32> = module
+        .function_code()
+        .iter()
+        .map(|f| f.func_index)
+        .collect();
+    compiled.sort();
+    compiled
+}
+
 fn lazy_instance() -> (Module, Store<()>, Instance) {
     let engine = Engine::default();
     let module = Module::new_lazy(&engine, MODULE).expect("compiles");
@@ -91,12 +103,7 @@ fn nothing_is_compiled_before_it_is_called() {
         i32_of(call(&mut store, &instance, "double", &[Val::I32(21)]).unwrap()),
         42
     );
-    let compiled: Vec<u32> = module
-        .function_code()
-        .iter()
-        .map(|f| f.func_index)
-        .collect();
-    assert_eq!(compiled, [0], "only `double` ran");
+    assert_eq!(compiled_functions(&module), [0], "only `double` ran");
 }
 
 /// With speculation (the default on two cores or more), a function that a
@@ -129,12 +136,7 @@ fn callees_are_compiled_ahead_on_another_thread() {
         // beside this one): a generous deadline.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let mut compiled: Vec<u32> = module
-                .function_code()
-                .iter()
-                .map(|f| f.func_index)
-                .collect();
-            compiled.sort();
+            let compiled = compiled_functions(&module);
             if compiled.len() == 2 || !speculate || std::time::Instant::now() > deadline {
                 return compiled;
             }
@@ -178,12 +180,7 @@ fn funcrefs_taken_before_compiling_call_the_compiled_code() {
         i32_of(call(&mut store, &instance, "fact", &[Val::I32(10)]).unwrap()),
         3628800
     );
-    let mut compiled: Vec<u32> = module
-        .function_code()
-        .iter()
-        .map(|f| f.func_index)
-        .collect();
-    compiled.sort();
+    let mut compiled = compiled_functions(&module);
     compiled.dedup();
     assert!(compiled.contains(&1) && compiled.contains(&0) && compiled.contains(&2));
     // A second instance shares the compiled code and still gets it right.
@@ -267,13 +264,8 @@ fn threads_racing_for_a_first_call_share_one_compile() {
             });
         }
     });
-    let mut compiled: Vec<u32> = module
-        .function_code()
-        .iter()
-        .map(|f| f.func_index)
-        .collect();
+    let mut compiled = compiled_functions(&module);
     let all = compiled.len();
-    compiled.sort();
     compiled.dedup();
     assert_eq!(all, compiled.len(), "a function was compiled twice");
 }

@@ -3,9 +3,8 @@
 
 use crate::func_environ::FuncEnvironment;
 use crate::translate::{translate_function, FuncTranslatorContext};
-use crate::wasm_signature;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, UserFuncName};
+
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
 use hoist_environ::{translate_module, Tunables, VMOffsets, WasmError, WasmResult};
@@ -21,18 +20,8 @@ pub fn disassemble(isa: &dyn TargetIsa, tunables: &Tunables, wasm: &[u8]) -> Was
     let mut out = String::new();
     for (index, body) in translation.function_bodies {
         let func_index = module.func_index(index);
-        let sig = wasm_signature(isa, module.func_type(func_index));
-        let mut func =
-            ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
         let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
-        translate_function(
-            &mut translator,
-            &mut env,
-            func_index,
-            body,
-            &mut func,
-            false,
-        )?;
+        let func = translate_function(&mut translator, &mut env, func_index, body, false)?;
         let mut ctx = Context::for_function(func);
         ctx.set_disasm(true);
         let vcode = match ctx.compile(isa, &mut ControlPlane::default()) {

@@ -3,9 +3,9 @@
 
 use crate::func_environ::FuncEnvironment;
 use crate::translate::{translate_function, FuncTranslatorContext};
-use crate::{from_clif_trap, trampolines, wasm_signature};
+use crate::{from_clif_trap, trampolines};
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
+use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
@@ -163,18 +163,8 @@ pub fn compile_module(
         .into_par_iter()
         .map_init(ThreadContext::default, |ctx, (index, body)| {
             let func_index = module.func_index(index);
-            let sig = wasm_signature(isa, module.func_type(func_index));
-            let mut func =
-                ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
             let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
-            translate_function(
-                &mut ctx.translator,
-                &mut env,
-                func_index,
-                body,
-                &mut func,
-                false,
-            )?;
+            let func = translate_function(&mut ctx.translator, &mut env, func_index, body, false)?;
             compile(isa, &mut ctx.codegen, func)
         })
         .collect::<WasmResult<Vec<_>>>()?;
@@ -314,19 +304,9 @@ pub fn compile_function_lazily(
             Err(_) => &mut fresh,
         };
         let func_index = module.func_index(index);
-        let sig = wasm_signature(isa, module.func_type(func_index));
-        let mut func =
-            ir::Function::with_name_signature(UserFuncName::user(0, func_index.as_u32()), sig);
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
-        translate_function(
-            &mut ctx.translator,
-            &mut env,
-            func_index,
-            body,
-            &mut func,
-            true,
-        )?;
+        let func = translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;
         let compiled = compile(isa, &mut ctx.codegen, func)?;
         if !compiled.relocs.is_empty() {
             return Err(WasmError::Unsupported(

@@ -115,10 +115,11 @@ thread_local! {
 /// call may be ready when it calls them (cold, `-C cache=n`, an idle
 /// two-core machine: CPython 736 -> 698 ms, cc1 4.14 -> 3.79 s, for 60 %
 /// more CPU time and 80 MB more peak memory on cc1). It compiles only
-/// while the machine has a core to spare ([`cores_to_spare`]). The thread runs far below the program's priority, the
-/// program never waits for it (a function it reaches first it compiles
-/// itself; the later of two compiles is dropped), it goes a few calls
-/// ahead at most ([`MAX_DEPTH`]), and it ends when the module is gone.
+/// while the machine has a core to spare ([`cores_to_spare`]), far below
+/// the program's priority; the program never waits for it (a function it
+/// reaches first it compiles itself; the later of two compiles is
+/// dropped); it goes a few calls ahead at most ([`MAX_DEPTH`]), and it
+/// ends when the module is gone.
 pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
     if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
         return;
@@ -222,11 +223,7 @@ impl LazyCode {
         let mut queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some((index, depth)) = queue.pop() {
-                let done = self
-                    .compiled
-                    .get(index.as_u32() as usize)
-                    .is_none_or(|c| c.get().is_some());
-                if done {
+                if self.is_compiled(index) {
                     continue;
                 }
                 return Some((index, depth));
@@ -254,15 +251,10 @@ impl LazyCode {
         if cell.get().is_some() {
             return;
         }
-        let Ok(compiled) = self.compile(index).map(Arc::new) else {
+        let Ok(compiled) = self.compile_named(index) else {
             return;
         };
-        // Named before it can run, as `code` does.
         let address = compiled.code.address(0) as usize;
-        self.by_address
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(address, (index, compiled.clone()));
         match cell.set(Ok(compiled)) {
             Ok(()) => self.queue_callees(index),
             Err(_) => {
@@ -272,6 +264,24 @@ impl LazyCode {
                     .remove(&address);
             }
         }
+    }
+
+    /// Whether `index` has its code (or its compile error) for good.
+    fn is_compiled(&self, index: DefinedFuncIndex) -> bool {
+        self.compiled
+            .get(index.as_u32() as usize)
+            .is_none_or(|c| c.get().is_some())
+    }
+
+    /// Compiles `index` and names its code for `lookup_pc` before anyone
+    /// can run it, so a frame of it can always be named.
+    fn compile_named(&self, index: DefinedFuncIndex) -> Result<Arc<Compiled>> {
+        let compiled = Arc::new(self.compile(index)?);
+        self.by_address
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(compiled.code.address(0) as usize, (index, compiled.clone()));
+        Ok(compiled)
     }
 
     /// Queues the defined functions `index` calls directly that are not
@@ -301,11 +311,7 @@ impl LazyCode {
                 ) => {
                     let func = hoist_environ::FuncIndex::from_u32(function_index);
                     if let Some(defined) = self.module.defined_func_index(func) {
-                        let done = self
-                            .compiled
-                            .get(defined.as_u32() as usize)
-                            .is_none_or(|c| c.get().is_some());
-                        if !done && seen.insert(defined) {
+                        if !self.is_compiled(defined) && seen.insert(defined) {
                             callees.push(defined);
                         }
                     }
@@ -366,7 +372,7 @@ impl LazyFunctions for LazyCode {
             .get(index.as_u32() as usize)
             .ok_or("no such function")?;
         let compiled = cell.get_or_init(|| {
-            let compiled = self.compile(index).map(Arc::new).map_err(|e| {
+            let compiled = self.compile_named(index).map_err(|e| {
                 let func = self.module.func_index(index);
                 let name = self
                     .module
@@ -378,10 +384,6 @@ impl LazyFunctions for LazyCode {
                     func.as_u32()
                 )
             })?;
-            self.by_address
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(compiled.code.address(0) as usize, (index, compiled.clone()));
             self.queue_callees(index);
             Ok(compiled)
         });

@@ -281,15 +281,14 @@ impl Module {
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let lazy = lazy.map(|(wasm, bodies, resources)| {
-            let code = crate::lazy::LazyCode::new(
+            let code = Arc::new(crate::lazy::LazyCode::new(
                 engine.clone(),
                 module.clone(),
                 offsets.clone(),
                 wasm,
                 bodies,
                 resources,
-            );
-            let code = Arc::new(code);
+            ));
             if engine.inner.lazy_speculation {
                 crate::lazy::start_speculating(&code);
             }

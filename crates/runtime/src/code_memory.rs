@@ -125,23 +125,19 @@ impl CodeMemory {
         // An image that is all code (a lazily compiled function, a host
         // trampoline) becomes executable in one step, not read-only first:
         // one `mprotect` per lazily compiled function, not two.
-        if in_place && text.start == 0 && text.end == image_len && !text.is_empty() {
-            let image = image.map.make_exec()?;
-            flush_icache(image.as_ptr(), text.len());
-            register_code(image.as_ptr() as usize, text.len(), Arc::new(tables));
-            return Ok(CodeMemory {
-                image,
-                image_len,
-                copy,
-                text,
-            });
-        }
-        let image = image.map.make_read_only()?;
+        let all_code = in_place && text.start == 0 && text.end == image_len && !text.is_empty();
+        let image = if all_code {
+            image.map.make_exec()?
+        } else {
+            image.map.make_read_only()?
+        };
         let (code, text) = match &copy {
             Some(copy) => (copy, 0..text.len()),
             None => (&image, text),
         };
-        if !text.is_empty() {
+        if all_code {
+            flush_icache(code.as_ptr(), text.len());
+        } else if !text.is_empty() {
             let exec_len = text
                 .len()
                 .next_multiple_of(page)

@@ -33,8 +33,8 @@ pub struct FuncTranslatorContext {
     allocations: wasmparser::FuncValidatorAllocations,
 }
 
-/// Translates `body` into `func`, whose signature is already set.
-/// `validated`: the body passed validation before (a lazily compiled
+/// Translates `body` into a new Cranelift function named and typed as wasm
+/// function `func_index` (see `crate::wasm_signature`). `validated`: the body passed validation before (a lazily compiled
 /// function's, validated with the whole module), so its operators are not
 /// checked again (a third of the reading), unless the module has GC
 /// references, whose stack maps come from the validator's operand types.
@@ -43,12 +43,14 @@ pub fn translate_function(
     env: &mut FuncEnvironment<'_>,
     func_index: FuncIndex,
     body: FunctionBodyData<'_>,
-    func: &mut ir::Function,
     validated: bool,
-) -> WasmResult<()> {
+) -> WasmResult<ir::Function> {
+    let sig = crate::wasm_signature(env.isa, env.module.func_type(func_index));
+    let mut func =
+        ir::Function::with_name_signature(ir::UserFuncName::user(0, func_index.as_u32()), sig);
     let allocations = std::mem::take(&mut context.allocations);
     let mut validator = body.validator.into_validator(allocations);
-    let builder = FunctionBuilder::new(func, &mut context.builder_context);
+    let builder = FunctionBuilder::new(&mut func, &mut context.builder_context);
     let simd = simd::SimdSupport::new(env.isa);
     let mut translator = FuncTranslator {
         builder,
@@ -81,7 +83,7 @@ pub fn translate_function(
         }
     }
     context.allocations = validator.into_allocations();
-    result
+    result.map(|()| func)
 }
 
 pub(crate) struct FuncTranslator<'a, 'e> {
