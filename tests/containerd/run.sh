@@ -195,9 +195,12 @@ artifact = open(sys.argv[2], "rb").read()
 open(sys.argv[3], "wb").write(b"hoistpc\x01" + struct.pack("<Q", len(wasm)) + wasm + artifact)
 PY
         blob=sha256:$(sha256sum "$tmp/foreign.blob" | cut -d' ' -f1)
+        # Label first, then ingest: `ctr content ingest` holds no lease, so
+        # a blob nothing refers to yet can be collected by containerd's GC
+        # (scheduled by the previous run's cleanup) before it is labelled.
+        ctr content label "$layer" "${label%%=*}=$blob" "containerd.io/gc.ref.content.precompile.0=$blob" >/dev/null
         ctr content ingest --expected-digest "$blob" --expected-size "$(stat -c %s "$tmp/foreign.blob")" \
             "foreign-$$" <"$tmp/foreign.blob"
-        ctr content label "$layer" "${label%%=*}=$blob" "containerd.io/gc.ref.content.precompile.0=$blob" >/dev/null
         : >"$tmp/containerd.log"
         check_show "wasm: a stored artifact of another hoist build is recompiled, never run" \
             run docker.io/hoist/wasm:test "$(id)"
