@@ -123,8 +123,9 @@ impl<'a> FuncEnvironment<'a> {
         }
         // `prepare_heaps` computes these in the entry block so the values
         // dominate every use. The base never moves (the whole reservation is
-        // mapped up front), so its load is read-only; the length changes with
-        // memory.grow and is loaded where needed.
+        // mapped up front), so the vmctx holds a copy of it, loaded once and
+        // read-only; the length changes with memory.grow and is loaded from
+        // the definition where needed (an unused definition load is dropped).
         let vmctx = self.vmctx();
         let definition = builder.ins().load(
             self.pointer_type,
@@ -135,8 +136,8 @@ impl<'a> FuncEnvironment<'a> {
         let base = builder.ins().load(
             self.pointer_type,
             readonly(),
-            definition,
-            self.offsets.memory_base() as i32,
+            vmctx,
+            self.offsets.vmctx_memory_base(memory) as i32,
         );
         let ty = &self.module.memories[memory];
         let heap = HeapInfo {

@@ -44,7 +44,9 @@ const PROPERTIES: &[(&str, Property)] = &[
         ] {
             require_opcode(clif, opcode, false)?;
         }
-        Ok(())
+        // The base is read straight from the vmctx (`load ... v0+N`), not
+        // through the memory's definition: one load before the access.
+        require_loads(clif, 2)
     }),
     ("load-big-offset-bounds-check", |out| {
         // Offset 256 MiB is past the 32 MiB guard: compare and guard.
@@ -225,6 +227,31 @@ fn optimized_clif(output: &str, index: u32) -> Result<&str, String> {
         .find("\n;; lowered\n")
         .ok_or_else(|| format!("no lowered code after function {index}'s CLIF"))?;
     Ok(&output[start..start + len])
+}
+
+/// Requires that `clif`'s instructions include exactly `count` loads
+/// (`vN = load.*`; the preamble's global values are not instructions).
+fn require_loads(clif: &str, count: usize) -> Result<(), String> {
+    let found = clif
+        .lines()
+        .filter(|line| {
+            let Some((lhs, rhs)) = line.split_once(" = ") else {
+                return false;
+            };
+            let is_value = lhs
+                .split_whitespace()
+                .last()
+                .is_some_and(|v| v.starts_with('v'));
+            is_value && rhs.trim_start().split('.').next() == Some("load")
+        })
+        .count();
+    if found == count {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {count} loads in the optimized CLIF, found {found}:\n{clif}"
+        ))
+    }
 }
 
 /// Requires that some instruction in `clif` has (or that none has) `opcode`,

@@ -8,7 +8,8 @@
 //!     store_context: *mut VMStoreContext,      // stack limit, shared per store
 //!     builtins: *const VMBuiltinFunctions,     // host helpers for memory.grow etc.
 //!     type_ids: [u32; types],                  // engine-wide signature ids
-//!     memories: [*mut VMMemoryDefinition; memories],   // imported and defined
+//!     memories: [(*mut VMMemoryDefinition, *mut u8); memories], // imported and defined:
+//!                                              // the definition, and its base
 //!     tables: [*mut VMTableDefinition; tables],        // imported and defined
 //!     globals: [*mut VMGlobalDefinition; globals],     // imported and defined
 //!     funcrefs: [VMFuncRef; funcs],                    // imported and defined
@@ -81,7 +82,7 @@ impl VMOffsets {
 
         let type_ids = VMLayout::new(ptr).vmctx_header_size();
         let memories = align(type_ids + 4 * num_types, p);
-        let tables = memories + p * num_memories;
+        let tables = memories + 2 * p * num_memories;
         let globals = tables + p * num_tables;
         let funcrefs = globals + p * num_globals;
         let tags = funcrefs + 4 * p * num_funcs;
@@ -117,7 +118,13 @@ impl VMOffsets {
     }
     pub fn vmctx_memory_pointer(&self, index: MemoryIndex) -> u32 {
         assert!(index.as_u32() < self.num_memories);
-        self.memories + self.p() * index.as_u32()
+        self.memories + 2 * self.p() * index.as_u32()
+    }
+    /// A copy of the memory's base, beside its definition pointer: a base
+    /// never moves (the whole reservation is mapped up front), so code
+    /// reaches the memory with one load from the vmctx instead of two.
+    pub fn vmctx_memory_base(&self, index: MemoryIndex) -> u32 {
+        self.vmctx_memory_pointer(index) + self.p()
     }
     pub fn vmctx_table_pointer(&self, index: TableIndex) -> u32 {
         assert!(index.as_u32() < self.num_tables);

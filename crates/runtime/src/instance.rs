@@ -178,6 +178,8 @@ impl Instance {
             for (i, memory) in instance.memories.iter().enumerate() {
                 let slot = vmctx.add(offsets.vmctx_memory_pointer(MemoryIndex::new(i)) as usize);
                 *(slot as *mut *mut VMMemoryDefinition) = (**memory).definition();
+                let base = vmctx.add(offsets.vmctx_memory_base(MemoryIndex::new(i)) as usize);
+                *(base as *mut *mut u8) = (**memory).base();
             }
             for (i, table) in instance.tables.iter().enumerate() {
                 let slot = vmctx.add(offsets.vmctx_table_pointer(TableIndex::new(i)) as usize);
