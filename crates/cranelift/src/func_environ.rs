@@ -284,8 +284,21 @@ impl<'a> FuncEnvironment<'a> {
         )
     }
 
+    /// The size of a table whose type fixes it (see `TableType::fixed_size`).
+    fn fixed_table_size(&self, table: TableIndex) -> Option<u64> {
+        self.module.tables[table].fixed_size()
+    }
+
     /// `table.size`: an i32, or an i64 for a table64 table.
     pub fn table_size(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
+        let ty = if self.module.tables[table].table64 {
+            ir::types::I64
+        } else {
+            ir::types::I32
+        };
+        if let Some(size) = self.fixed_table_size(table) {
+            return builder.ins().iconst(ty, size as i64);
+        }
         let definition = self.table_definition(builder, table);
         let size = builder.ins().load(
             ir::types::I32,
@@ -293,7 +306,7 @@ impl<'a> FuncEnvironment<'a> {
             definition,
             self.offsets.table_current_elements() as i32,
         );
-        if self.module.tables[table].table64 {
+        if ty == ir::types::I64 {
             builder.ins().uextend(ir::types::I64, size)
         } else {
             size
@@ -309,29 +322,51 @@ impl<'a> FuncEnvironment<'a> {
         index: Value,
         code: TrapCode,
     ) -> Value {
-        let definition = self.table_definition(builder, table);
-        let bound = builder.ins().load(
-            ir::types::I32,
-            trusted(),
-            definition,
-            self.offsets.table_current_elements() as i32,
-        );
-        // A table64 index is an i64; compare in 64 bits.
-        let bound = if builder.func.dfg.value_type(index) == ir::types::I64 {
-            builder.ins().uextend(ir::types::I64, bound)
-        } else {
-            bound
+        let index_type = builder.func.dfg.value_type(index);
+        // A table whose type fixes its size never grows and is never
+        // reallocated: its bound is a constant and its base, copied into
+        // the vmctx, a read-only load that serves the whole function.
+        let (bound, base) = match self.fixed_table_size(table) {
+            Some(size) => {
+                // A table32's size is at most `u32::MAX`: zero-extended,
+                // as `iconst.i32` wants it.
+                let bound = builder.ins().iconst(index_type, size as i64);
+                let vmctx = self.vmctx();
+                let base = builder.ins().load(
+                    self.pointer_type,
+                    readonly(),
+                    vmctx,
+                    self.offsets.vmctx_fixed_table_base(table) as i32,
+                );
+                (bound, base)
+            }
+            None => {
+                let definition = self.table_definition(builder, table);
+                let bound = builder.ins().load(
+                    ir::types::I32,
+                    trusted(),
+                    definition,
+                    self.offsets.table_current_elements() as i32,
+                );
+                // A table64 index is an i64; compare in 64 bits.
+                let bound = if index_type == ir::types::I64 {
+                    builder.ins().uextend(ir::types::I64, bound)
+                } else {
+                    bound
+                };
+                let base = builder.ins().load(
+                    self.pointer_type,
+                    trusted(),
+                    definition,
+                    self.offsets.table_base() as i32,
+                );
+                (bound, base)
+            }
         };
         let oob = builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, bound);
         builder.ins().trapnz(oob, trap_code(code));
-        let base = builder.ins().load(
-            self.pointer_type,
-            trusted(),
-            definition,
-            self.offsets.table_base() as i32,
-        );
         let index = if builder.func.dfg.value_type(index) == self.pointer_type {
             index
         } else {

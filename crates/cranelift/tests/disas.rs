@@ -48,6 +48,12 @@ const PROPERTIES: &[(&str, Property)] = &[
         // through the memory's definition: one load before the access.
         require_loads(clif, 2)
     }),
+    ("call-indirect-fixed-table", |out| {
+        // The bound is a constant and the base one load from the vmctx:
+        // loads of the base, the funcref, its type id, the expected type
+        // id, its code and its vmctx; nothing of the table's definition.
+        require_loads(optimized_clif(out, 0)?, 6)
+    }),
     ("load-big-offset-bounds-check", |out| {
         // Offset 256 MiB is past the 32 MiB guard: compare and guard.
         let clif = optimized_clif(out, 0)?;

@@ -336,6 +336,18 @@ pub struct TableType {
     pub table64: bool,
 }
 
+impl TableType {
+    /// The size of a table of this type when the type fixes it (maximum =
+    /// minimum), else `None`. Such a table never grows, so its elements
+    /// never move; and a table imported as this type has exactly this size
+    /// too: import matching requires its size to be at least the minimum
+    /// and its maximum at most the import's maximum, the same number (Wasm
+    /// 3.0, 4.5.10.2 "Limits").
+    pub fn fixed_size(&self) -> Option<u64> {
+        (self.maximum == Some(self.minimum)).then_some(self.minimum)
+    }
+}
+
 /// A memory type. Sizes are in pages.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct MemoryType {

@@ -10,7 +10,9 @@
 //!     type_ids: [u32; types],                  // engine-wide signature ids
 //!     memories: [(*mut VMMemoryDefinition, *mut u8); memories], // imported and defined:
 //!                                              // the definition, and its base
-//!     tables: [*mut VMTableDefinition; tables],        // imported and defined
+//!     tables: [(*mut VMTableDefinition, *mut usize); tables], // imported and defined:
+//!                                              // the definition, and the base of a
+//!                                              // fixed-size table (else null)
 //!     globals: [*mut VMGlobalDefinition; globals],     // imported and defined
 //!     funcrefs: [VMFuncRef; funcs],                    // imported and defined
 //!     tags: [*const VMTagDefinition; tags],            // imported and defined
@@ -83,7 +85,7 @@ impl VMOffsets {
         let type_ids = VMLayout::new(ptr).vmctx_header_size();
         let memories = align(type_ids + 4 * num_types, p);
         let tables = memories + 2 * p * num_memories;
-        let globals = tables + p * num_tables;
+        let globals = tables + 2 * p * num_tables;
         let funcrefs = globals + p * num_globals;
         let tags = funcrefs + 4 * p * num_funcs;
         let defined_globals = align(tags + p * num_tags, 16);
@@ -128,7 +130,13 @@ impl VMOffsets {
     }
     pub fn vmctx_table_pointer(&self, index: TableIndex) -> u32 {
         assert!(index.as_u32() < self.num_tables);
-        self.tables + self.p() * index.as_u32()
+        self.tables + 2 * self.p() * index.as_u32()
+    }
+    /// A copy of the elements' base of a table whose type fixes its size
+    /// (maximum = minimum: it never grows, so its elements never move);
+    /// null for any other table, whose base moves as it grows.
+    pub fn vmctx_fixed_table_base(&self, index: TableIndex) -> u32 {
+        self.vmctx_table_pointer(index) + self.p()
     }
     pub fn vmctx_global_pointer(&self, index: GlobalIndex) -> u32 {
         assert!(index.as_u32() < self.num_globals);

@@ -183,7 +183,15 @@ impl Instance {
             }
             for (i, table) in instance.tables.iter().enumerate() {
                 let slot = vmctx.add(offsets.vmctx_table_pointer(TableIndex::new(i)) as usize);
-                *(slot as *mut *mut VMTableDefinition) = (**table).definition();
+                let definition = (**table).definition();
+                *(slot as *mut *mut VMTableDefinition) = definition;
+                // Only a table this module sees as fixed-size never moves
+                // its elements; code reads this copy only for those.
+                let base = vmctx.add(offsets.vmctx_fixed_table_base(TableIndex::new(i)) as usize);
+                *(base as *mut *mut usize) = match module.tables[TableIndex::new(i)].fixed_size() {
+                    Some(_) => (*definition).base,
+                    None => std::ptr::null_mut(),
+                };
             }
             for (index, _) in module.globals.iter() {
                 let pointer = match module.defined_global_index(index) {
