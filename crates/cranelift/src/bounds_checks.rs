@@ -41,6 +41,8 @@ pub struct HeapInfo {
     pub memory64: bool,
     /// log2 of the wasm page size (16 unless custom-page-sizes).
     pub page_size_log2: u8,
+    /// Flags for loads of the definition's length.
+    pub length_flags: ir::MemFlagsData,
 }
 
 /// Returns the native address for the access, after whatever check the
@@ -76,7 +78,7 @@ pub fn bounds_check(
     // Case 2: explicit comparison against the current length.
     let length = builder.ins().load(
         pointer_type,
-        ir::MemFlagsData::trusted(),
+        heap.length_flags,
         heap.definition,
         offsets.memory_current_length() as i32,
     );

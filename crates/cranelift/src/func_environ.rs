@@ -2,6 +2,7 @@
 //! memories, tables, globals, calls and builtins. The operator translator
 //! knows no VMContext offsets; it asks this environment.
 
+use crate::alias::Region;
 use crate::bounds_checks::{bounds_check, HeapInfo};
 use crate::{ir_type, trap_code, wasm_signature};
 use cranelift_codegen::ir::{
@@ -140,11 +141,16 @@ impl<'a> FuncEnvironment<'a> {
             self.offsets.vmctx_memory_base(memory) as i32,
         );
         let ty = &self.module.memories[memory];
+        // Another thread may grow a shared memory between two loads of its
+        // length; a program learns of that through an atomic operation or a
+        // call, which Cranelift's alias analysis treats as fences.
+        let length_flags = Self::in_region(builder, trusted(), Region::MemoryDefinitions);
         let heap = HeapInfo {
             definition,
             base,
             memory64: ty.memory64,
             page_size_log2: ty.page_size_log2,
+            length_flags,
         };
         self.heaps.insert(memory, heap);
         heap
@@ -181,18 +187,29 @@ impl<'a> FuncEnvironment<'a> {
         )
     }
 
-    /// Flags for a wasm memory load or store: may trap with an out-of-bounds code.
-    pub fn heap_flags(&self) -> MemFlagsData {
+    /// Flags for a wasm memory load or store: may trap with an out-of-bounds
+    /// code; in the heap's alias region.
+    pub fn heap_flags(&self, builder: &mut FunctionBuilder) -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(ir::Endianness::Little)
             .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)))
+            .with_alias_region(Some(Region::Heap.in_function(builder.func)))
+    }
+
+    /// `flags` in `region`.
+    fn in_region(
+        builder: &mut FunctionBuilder,
+        flags: MemFlagsData,
+        region: Region,
+    ) -> MemFlagsData {
+        flags.with_alias_region(Some(region.in_function(builder.func)))
     }
 
     pub fn memory_size(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> Value {
         let heap = self.heap(builder, memory);
         let length = builder.ins().load(
             self.pointer_type,
-            trusted(),
+            heap.length_flags,
             heap.definition,
             self.offsets.memory_current_length() as i32,
         );
@@ -237,39 +254,58 @@ impl<'a> FuncEnvironment<'a> {
 
     // ----- globals -----
 
-    /// The address of a global's storage and whether it is the 16-byte inline slot.
-    pub fn global_address(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
+    /// Where a global's value is: a base and an offset from it. A defined
+    /// global is at a fixed offset in the vmctx, given to the load or store
+    /// itself: an `iadd` for the address would be one more value that GVN
+    /// keeps live across the function beside the vmctx.
+    fn global_address(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        global: GlobalIndex,
+    ) -> (Value, i32) {
         let vmctx = self.vmctx();
         match self.module.defined_global_index(global) {
-            Some(def) => builder
-                .ins()
-                .iadd_imm_u(vmctx, self.offsets.vmctx_defined_global(def) as i64),
-            None => builder.ins().load(
-                self.pointer_type,
-                readonly(),
-                vmctx,
-                self.offsets.vmctx_global_pointer(global) as i32,
-            ),
+            Some(def) => (vmctx, self.offsets.vmctx_defined_global(def) as i32),
+            None => {
+                let pointer = builder.ins().load(
+                    self.pointer_type,
+                    readonly(),
+                    vmctx,
+                    self.offsets.vmctx_global_pointer(global) as i32,
+                );
+                (pointer, 0)
+            }
         }
     }
 
     pub fn global_get(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex) -> Value {
         let ty = self.module.globals[global];
-        let address = self.global_address(builder, global);
+        let (base, offset) = self.global_address(builder, global);
         // A traced reference changes when the collector moves its object.
         let flags = if ty.mutable || self.module.is_gc_ref(ty.ty) {
             trusted()
         } else {
             readonly()
         };
+        let flags = Self::in_region(builder, flags, self.global_region(global));
         builder
             .ins()
-            .load(ir_type(ty.ty, self.pointer_type), flags, address, 0)
+            .load(ir_type(ty.ty, self.pointer_type), flags, base, offset)
     }
 
     pub fn global_set(&mut self, builder: &mut FunctionBuilder, global: GlobalIndex, value: Value) {
-        let address = self.global_address(builder, global);
-        builder.ins().store(trusted(), value, address, 0);
+        let (base, offset) = self.global_address(builder, global);
+        let flags = Self::in_region(builder, trusted(), self.global_region(global));
+        builder.ins().store(flags, value, base, offset);
+    }
+
+    /// A defined global has its own region; imported ones may be one
+    /// global imported twice, so they share one.
+    fn global_region(&self, global: GlobalIndex) -> Region {
+        match self.module.defined_global_index(global) {
+            Some(def) => Region::DefinedGlobal(def),
+            None => Region::ImportedGlobals,
+        }
     }
 
     // ----- tables -----
@@ -300,9 +336,10 @@ impl<'a> FuncEnvironment<'a> {
             return builder.ins().iconst(ty, size as i64);
         }
         let definition = self.table_definition(builder, table);
+        let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
         let size = builder.ins().load(
             ir::types::I32,
-            trusted(),
+            flags,
             definition,
             self.offsets.table_current_elements() as i32,
         );
@@ -342,9 +379,10 @@ impl<'a> FuncEnvironment<'a> {
             }
             None => {
                 let definition = self.table_definition(builder, table);
+                let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
                 let bound = builder.ins().load(
                     ir::types::I32,
-                    trusted(),
+                    flags,
                     definition,
                     self.offsets.table_current_elements() as i32,
                 );
@@ -356,7 +394,7 @@ impl<'a> FuncEnvironment<'a> {
                 };
                 let base = builder.ins().load(
                     self.pointer_type,
-                    trusted(),
+                    flags,
                     definition,
                     self.offsets.table_base() as i32,
                 );
@@ -387,7 +425,8 @@ impl<'a> FuncEnvironment<'a> {
         index: Value,
     ) -> Value {
         let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
-        builder.ins().load(self.pointer_type, trusted(), address, 0)
+        let flags = Self::in_region(builder, trusted(), Region::TableElements);
+        builder.ins().load(self.pointer_type, flags, address, 0)
     }
 
     pub fn table_set(
@@ -398,7 +437,8 @@ impl<'a> FuncEnvironment<'a> {
         value: Value,
     ) {
         let address = self.table_element_address(builder, table, index, TrapCode::TableOutOfBounds);
-        builder.ins().store(trusted(), value, address, 0);
+        let flags = Self::in_region(builder, trusted(), Region::TableElements);
+        builder.ins().store(flags, value, address, 0);
     }
 
     // ----- calls -----
@@ -484,7 +524,8 @@ impl<'a> FuncEnvironment<'a> {
     ) -> Callee {
         let vmctx = self.vmctx();
         let address = self.table_element_address(builder, table, index, TrapCode::UndefinedElement);
-        let funcref = builder.ins().load(self.pointer_type, trusted(), address, 0);
+        let flags = Self::in_region(builder, trusted(), Region::TableElements);
+        let funcref = builder.ins().load(self.pointer_type, flags, address, 0);
         let null_flags = MemFlagsData::new()
             .with_aligned()
             .with_trap_code(Some(trap_code(TrapCode::IndirectCallToNull)));

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod alias;
 mod bounds_checks;
 mod disas;
 mod func_environ;

@@ -54,6 +54,12 @@ const PROPERTIES: &[(&str, Property)] = &[
         // id, its code and its vmctx; nothing of the table's definition.
         require_loads(optimized_clif(out, 0)?, 6)
     }),
+    ("global-across-heap-store", |out| {
+        // The stack-pointer global once (not again after the heap stores),
+        // the heap base, the imported global's pointer; its value after
+        // the store to it is the stored value.
+        require_loads(optimized_clif(out, 0)?, 3)
+    }),
     ("load-big-offset-bounds-check", |out| {
         // Offset 256 MiB is past the 32 MiB guard: compare and guard.
         let clif = optimized_clif(out, 0)?;
