@@ -142,6 +142,7 @@ impl Cache {
         if let Lazy::Yes { at_exit } = lazy {
             let module = Module::new_lazy(engine, wasm)?;
             let wasm = wasm.to_vec();
+            let activity = module.lazy_activity();
             crate::background::start(
                 self.clone(),
                 engine.clone(),
@@ -149,6 +150,7 @@ impl Cache {
                 &digest,
                 path_of,
                 at_exit,
+                activity,
             );
             return Ok(module);
         }

@@ -106,6 +106,30 @@ fn nothing_is_compiled_before_it_is_called() {
     assert_eq!(compiled_functions(&module), [0], "only `double` ran");
 }
 
+/// A lazily compiled module tells how long its program has gone without
+/// calling a function for the first time (the CLI starts its background
+/// compile once the program's warm-up is over); a compiled module has no
+/// such thing. Only orderings are asserted, never durations of work.
+#[test]
+fn lazy_activity_restarts_at_each_first_call() {
+    let (module, mut store, instance) = lazy_instance();
+    let activity = module.lazy_activity().expect("a lazily compiled module");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    assert!(activity.quiet_for() >= std::time::Duration::from_millis(30));
+    let before = std::time::Instant::now();
+    call(&mut store, &instance, "double", &[Val::I32(1)]).unwrap();
+    // Milliseconds are truncated on both sides: one of slack.
+    let slack = std::time::Duration::from_millis(1);
+    assert!(activity.quiet_for() <= before.elapsed() + slack);
+    // A second call of the same function is no first call.
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    call(&mut store, &instance, "double", &[Val::I32(1)]).unwrap();
+    assert!(activity.quiet_for() >= std::time::Duration::from_millis(30));
+
+    let compiled = Module::new(&Engine::default(), MODULE).unwrap();
+    assert!(compiled.lazy_activity().is_none());
+}
+
 /// With speculation (the default on two cores or more), a function that a
 /// compiled function calls directly is compiled ahead on another thread,
 /// even before anything calls it (once the machine has a core to spare);

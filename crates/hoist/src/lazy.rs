@@ -83,6 +83,46 @@ pub(crate) struct LazyCode {
     /// Functions to compile ahead of their first call (see
     /// [`start_speculating`]), most recently found last.
     speculation: Speculation,
+    /// When the program last called a function for the first time.
+    activity: Arc<LazyActivity>,
+}
+
+/// How recently a lazily compiled module's program reached a function it
+/// had not called before (whose code it then compiled, or found compiled
+/// ahead): while it keeps doing so, it is still warming up, and the spare
+/// cores are best spent compiling ahead of it. See
+/// [`crate::Module::lazy_activity`].
+#[derive(Debug)]
+pub struct LazyActivity {
+    start: std::time::Instant,
+    /// Milliseconds from `start` to the last first call.
+    last_first_call: std::sync::atomic::AtomicU64,
+}
+
+impl LazyActivity {
+    fn new() -> LazyActivity {
+        LazyActivity {
+            start: std::time::Instant::now(),
+            last_first_call: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn first_call(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_first_call
+            .store(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long since the program last called a function for the first
+    /// time (since the module was made, before its first call), to the
+    /// millisecond.
+    pub fn quiet_for(&self) -> std::time::Duration {
+        let last = self
+            .last_first_call
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        std::time::Duration::from_millis(now.saturating_sub(last))
+    }
 }
 
 /// The queue of [`start_speculating`]'s thread.
@@ -212,7 +252,13 @@ impl LazyCode {
             compiled,
             by_address: RwLock::default(),
             speculation: Speculation::default(),
+            activity: Arc::new(LazyActivity::new()),
         }
+    }
+
+    /// The program's first calls, for [`crate::Module::lazy_activity`].
+    pub(crate) fn activity(&self) -> Arc<LazyActivity> {
+        self.activity.clone()
     }
 
     /// The next function to compile ahead, waiting a while for one;
@@ -371,6 +417,8 @@ impl LazyFunctions for LazyCode {
             .compiled
             .get(index.as_u32() as usize)
             .ok_or("no such function")?;
+        // Only a function's first call through its funcref gets here.
+        self.activity.first_call();
         let compiled = cell.get_or_init(|| {
             let compiled = self.compile_named(index).map_err(|e| {
                 let func = self.module.func_index(index);

@@ -38,6 +38,7 @@ pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
 pub use hoist_runtime::gc::GcStats;
 pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;
+pub use lazy::LazyActivity;
 pub use linker::Linker;
 pub use module::{FunctionCode, Module};
 pub use store::{AsContextMut, Store, StoreContextMut};

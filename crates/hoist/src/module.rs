@@ -23,6 +23,8 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Vec<u32>,
     /// BLAKE3 of the module binary this was compiled from.
     digest: Digest,
+    /// A lazily compiled module's program's first calls.
+    lazy_activity: Option<Arc<crate::lazy::LazyActivity>>,
 }
 
 /// What a lazily compiled module keeps to compile its functions: the module
@@ -156,6 +158,13 @@ impl Module {
         self.inner.code.lazy.is_some()
     }
 
+    /// For a lazily compiled module, how recently its program first called
+    /// a function (see [`crate::LazyActivity`]); `None` for a compiled one. It
+    /// holds nothing of the module.
+    pub fn lazy_activity(&self) -> Option<Arc<crate::LazyActivity>> {
+        self.inner.lazy_activity.clone()
+    }
+
     /// Loads an artifact image made by [`Engine::precompile_module`] or
     /// `hoist compile`.
     ///
@@ -280,6 +289,7 @@ impl Module {
         );
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
+        let mut lazy_activity = None;
         let lazy = lazy.map(|(wasm, bodies, resources)| {
             let code = Arc::new(crate::lazy::LazyCode::new(
                 engine.clone(),
@@ -292,6 +302,7 @@ impl Module {
             if engine.inner.lazy_speculation {
                 crate::lazy::start_speculating(&code);
             }
+            lazy_activity = Some(code.activity());
             code as Arc<dyn hoist_runtime::LazyFunctions>
         });
         let array_to_wasm = module
@@ -328,6 +339,7 @@ impl Module {
                 }),
                 type_ids,
                 digest: module_digest,
+                lazy_activity,
             }),
         })
     }
