@@ -42,7 +42,7 @@ const NICE: libc::c_int = 10;
 const START_AFTER: Duration = Duration::from_secs(1);
 
 /// After [`START_AFTER`], the compile also waits for the program's warm-up
-/// to end: no function called for the first time in this long. Until then
+/// to end: no function compiled on its first call in this long. Until then
 /// the spare core compiles ahead of the program (the speculating thread,
 /// see `hoist::Module::lazy_activity`), which shortens this run, where a
 /// full compile only serves the next one and is lost if this run ends
@@ -69,9 +69,9 @@ fn wait_to_start(woken: &mpsc::Receiver<()>, activity: Option<&hoist::LazyActivi
     let Some(activity) = activity else {
         return;
     };
-    while started.elapsed() < START_BY {
+    while let Some(left) = START_BY.checked_sub(started.elapsed()) {
         let quiet = activity.quiet_for();
-        if quiet >= QUIET || woken_early(QUIET - quiet) {
+        if quiet >= QUIET || woken_early((QUIET - quiet).min(left)) {
             return;
         }
     }

@@ -142,9 +142,12 @@ impl<'a> FuncEnvironment<'a> {
         );
         let ty = &self.module.memories[memory];
         // Another thread may grow a shared memory between two loads of its
-        // length; a program learns of that through an atomic operation or a
-        // call, which Cranelift's alias analysis treats as fences.
-        let length_flags = Self::in_region(builder, trusted(), Region::MemoryDefinitions);
+        // length: no region (see `heap_flags`).
+        let length_flags = if ty.shared {
+            trusted()
+        } else {
+            Self::in_region(builder, trusted(), Region::MemoryDefinitions)
+        };
         let heap = HeapInfo {
             definition,
             base,
@@ -188,12 +191,22 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     /// Flags for a wasm memory load or store: may trap with an out-of-bounds
-    /// code; in the heap's alias region.
-    pub fn heap_flags(&self, builder: &mut FunctionBuilder) -> MemFlagsData {
-        MemFlagsData::new()
+    /// code; in the heap's alias region, unless the memory is shared.
+    ///
+    /// Another thread may grow a shared memory at any time. A region-less
+    /// store acts as a fence in Cranelift's alias analysis, so its length
+    /// is loaded again after each store to it, as before regions; a heap
+    /// region would let a length loaded before a loop stand for the whole
+    /// loop.
+    pub fn heap_flags(&self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> MemFlagsData {
+        let flags = MemFlagsData::new()
             .with_endianness(ir::Endianness::Little)
-            .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)))
-            .with_alias_region(Some(Region::Heap.in_function(builder.func)))
+            .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)));
+        if self.module.memories[memory].shared {
+            flags
+        } else {
+            flags.with_alias_region(Some(Region::Heap.in_function(builder.func)))
+        }
     }
 
     /// `flags` in `region`.
@@ -207,12 +220,25 @@ impl<'a> FuncEnvironment<'a> {
 
     pub fn memory_size(&mut self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> Value {
         let heap = self.heap(builder, memory);
-        let length = builder.ins().load(
-            self.pointer_type,
-            heap.length_flags,
-            heap.definition,
-            self.offsets.memory_current_length() as i32,
-        );
+        let length = if self.module.memories[memory].shared {
+            // Sequentially consistent, as the threads proposal has
+            // `memory.size` of a shared memory: an atomic load is never
+            // merged with another or moved.
+            let address = builder.ins().iadd_imm_u(
+                heap.definition,
+                i64::from(self.offsets.memory_current_length()),
+            );
+            builder
+                .ins()
+                .atomic_load(self.pointer_type, trusted(), address)
+        } else {
+            builder.ins().load(
+                self.pointer_type,
+                heap.length_flags,
+                heap.definition,
+                self.offsets.memory_current_length() as i32,
+            )
+        };
         let pages = builder
             .ins()
             .ushr_imm_u(length, i64::from(heap.page_size_log2));

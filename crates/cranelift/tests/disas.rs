@@ -66,6 +66,23 @@ const PROPERTIES: &[(&str, Property)] = &[
         require_opcode(clif, "icmp", true)?;
         require_opcode(clif, "select_spectre_guard", true)
     }),
+    ("shared-memory-size", |out| {
+        // Both `memory.size`s load the length (atomically).
+        let clif = optimized_clif(out, 0)?;
+        let atomic = clif.matches("atomic_load").count();
+        if atomic != 2 {
+            return Err(format!("expected 2 atomic_loads, found {atomic}:\n{clif}"));
+        }
+        if !clif.contains(" store ") {
+            return Err(format!("no store in the optimized CLIF:\n{clif}"));
+        }
+        if clif.contains("region") {
+            return Err(format!(
+                "a shared memory's access has an alias region:\n{clif}"
+            ));
+        }
+        Ok(())
+    }),
     ("simd-baseline-fallbacks", |out| {
         // Only the shuffle SSE2 can do stays a `shuffle`; the others, and
         // the rounding, must not reach Cranelift (they would be libcalls).

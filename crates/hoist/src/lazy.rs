@@ -87,39 +87,39 @@ pub(crate) struct LazyCode {
     activity: Arc<LazyActivity>,
 }
 
-/// How recently a lazily compiled module's program reached a function it
-/// had not called before (whose code it then compiled, or found compiled
-/// ahead): while it keeps doing so, it is still warming up, and the spare
-/// cores are best spent compiling ahead of it. See
+/// How recently a lazily compiled module's program last had to compile a
+/// function it called for the first time: while it keeps doing so, it is
+/// still warming up, and the spare cores are best spent compiling ahead of
+/// it. Calls that find their function compiled do not count (a function
+/// compiled ahead, or a call through a funcref copied before the compile,
+/// which goes through the stub every time). See
 /// [`crate::Module::lazy_activity`].
 #[derive(Debug)]
 pub struct LazyActivity {
     start: std::time::Instant,
-    /// Milliseconds from `start` to the last first call.
-    last_first_call: std::sync::atomic::AtomicU64,
+    /// Milliseconds from `start` to the end of the last such compile.
+    last_compile: std::sync::atomic::AtomicU64,
 }
 
 impl LazyActivity {
     fn new() -> LazyActivity {
         LazyActivity {
             start: std::time::Instant::now(),
-            last_first_call: std::sync::atomic::AtomicU64::new(0),
+            last_compile: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    fn first_call(&self) {
+    fn compiled(&self) {
         let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.last_first_call
+        self.last_compile
             .store(now, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// How long since the program last called a function for the first
-    /// time (since the module was made, before its first call), to the
+    /// How long since the program last finished compiling a function on its
+    /// first call (since the module was made, before any), to the
     /// millisecond.
     pub fn quiet_for(&self) -> std::time::Duration {
-        let last = self
-            .last_first_call
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let last = self.last_compile.load(std::sync::atomic::Ordering::Relaxed);
         let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
         std::time::Duration::from_millis(now.saturating_sub(last))
     }
@@ -417,8 +417,8 @@ impl LazyFunctions for LazyCode {
             .compiled
             .get(index.as_u32() as usize)
             .ok_or("no such function")?;
-        // Only a function's first call through its funcref gets here.
-        self.activity.first_call();
+        // Counted when it ends: a long compile is no quiet spell.
+        let compiles = cell.get().is_none();
         let compiled = cell.get_or_init(|| {
             let compiled = self.compile_named(index).map_err(|e| {
                 let func = self.module.func_index(index);
@@ -435,6 +435,9 @@ impl LazyFunctions for LazyCode {
             self.queue_callees(index);
             Ok(compiled)
         });
+        if compiles {
+            self.activity.compiled();
+        }
         let compiled = compiled.as_ref().map_err(|e| e.clone())?;
         Ok(compiled.code.address(0))
     }

@@ -158,9 +158,9 @@ impl Module {
         self.inner.code.lazy.is_some()
     }
 
-    /// For a lazily compiled module, how recently its program first called
-    /// a function (see [`crate::LazyActivity`]); `None` for a compiled one. It
-    /// holds nothing of the module.
+    /// For a lazily compiled module, how recently its program compiled a
+    /// function on its first call (see [`crate::LazyActivity`]); `None` for
+    /// a compiled one. It holds nothing of the module.
     pub fn lazy_activity(&self) -> Option<Arc<crate::LazyActivity>> {
         self.inner.lazy_activity.clone()
     }

@@ -39,7 +39,7 @@ impl FuncTranslator<'_, '_> {
         let address =
             self.env
                 .memory_address(&mut self.builder, memory, index, memarg.offset, size);
-        (address, self.env.heap_flags(&mut self.builder))
+        (address, self.env.heap_flags(&mut self.builder, memory))
     }
 
     /// `ty.atomic.load{size}`: zero-extended to `ty`.

@@ -186,7 +186,7 @@ impl FuncTranslator<'_, '_> {
         let address =
             self.env
                 .memory_address(&mut self.builder, memory, index, memarg.offset, size);
-        (address, self.env.heap_flags(&mut self.builder))
+        (address, self.env.heap_flags(&mut self.builder, memory))
     }
 
     /// `i64.add128` / `i64.sub128`: two (low, high) pairs in, one out.
