@@ -128,7 +128,12 @@ fn lazy_activity_restarts_at_each_first_call() {
     call(&mut store, &instance, "double", &[Val::I32(1)]).unwrap();
     assert!(activity.quiet_for() >= std::time::Duration::from_millis(30));
 
-    let compiled = Module::new(&Engine::default(), MODULE).unwrap();
+    // Compiled whole even under HOIST_LAZY=y.
+    let mut config = hoist::Config::new();
+    config.lazy_compilation(false);
+    let engine = Engine::new(&config).unwrap();
+    let compiled = Module::new(&engine, MODULE).unwrap();
+    assert!(!compiled.is_lazy());
     assert!(compiled.lazy_activity().is_none());
 }
 
