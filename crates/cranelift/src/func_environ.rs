@@ -351,6 +351,18 @@ impl<'a> FuncEnvironment<'a> {
         self.module.tables[table].fixed_size()
     }
 
+    /// The current size (an i32) of a table that can grow, from its
+    /// definition: `table.grow` (a call) changes it.
+    fn growable_table_size(&mut self, builder: &mut FunctionBuilder, definition: Value) -> Value {
+        let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
+        builder.ins().load(
+            ir::types::I32,
+            flags,
+            definition,
+            self.offsets.table_current_elements() as i32,
+        )
+    }
+
     /// `table.size`: an i32, or an i64 for a table64 table.
     pub fn table_size(&mut self, builder: &mut FunctionBuilder, table: TableIndex) -> Value {
         let ty = if self.module.tables[table].table64 {
@@ -362,13 +374,7 @@ impl<'a> FuncEnvironment<'a> {
             return builder.ins().iconst(ty, size as i64);
         }
         let definition = self.table_definition(builder, table);
-        let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
-        let size = builder.ins().load(
-            ir::types::I32,
-            flags,
-            definition,
-            self.offsets.table_current_elements() as i32,
-        );
+        let size = self.growable_table_size(builder, definition);
         if ty == ir::types::I64 {
             builder.ins().uextend(ir::types::I64, size)
         } else {
@@ -405,19 +411,14 @@ impl<'a> FuncEnvironment<'a> {
             }
             None => {
                 let definition = self.table_definition(builder, table);
-                let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
-                let bound = builder.ins().load(
-                    ir::types::I32,
-                    flags,
-                    definition,
-                    self.offsets.table_current_elements() as i32,
-                );
+                let bound = self.growable_table_size(builder, definition);
                 // A table64 index is an i64; compare in 64 bits.
                 let bound = if index_type == ir::types::I64 {
                     builder.ins().uextend(ir::types::I64, bound)
                 } else {
                     bound
                 };
+                let flags = Self::in_region(builder, trusted(), Region::TableDefinitions);
                 let base = builder.ins().load(
                     self.pointer_type,
                     flags,
