@@ -41,6 +41,8 @@ pub struct HeapInfo {
     pub memory64: bool,
     /// log2 of the wasm page size (16 unless custom-page-sizes).
     pub page_size_log2: u8,
+    /// Flags for the wasm loads and stores of this memory.
+    pub access_flags: ir::MemFlagsData,
     /// Flags for loads of the definition's length.
     pub length_flags: ir::MemFlagsData,
 }

@@ -141,18 +141,30 @@ impl<'a> FuncEnvironment<'a> {
             self.offsets.vmctx_memory_base(memory) as i32,
         );
         let ty = &self.module.memories[memory];
-        // Another thread may grow a shared memory between two loads of its
-        // length: no region (see `heap_flags`).
-        let length_flags = if ty.shared {
-            trusted()
+        // Wasm accesses may trap out of bounds. Another thread may grow a
+        // shared memory at any time: its accesses and its length get no
+        // alias region. A region-less store acts as a fence in Cranelift's
+        // alias analysis, so the length is loaded again after each store;
+        // with regions, a length loaded before a loop could stand for the
+        // whole loop.
+        let access_flags = MemFlagsData::new()
+            .with_endianness(ir::Endianness::Little)
+            .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)));
+        let (access_flags, length_flags) = if ty.shared {
+            (access_flags, trusted())
         } else {
-            Self::in_region(builder, trusted(), Region::MemoryDefinitions)
+            let length_flags = Self::in_region(builder, trusted(), Region::MemoryDefinitions);
+            (
+                Self::in_region(builder, access_flags, Region::Heap),
+                length_flags,
+            )
         };
         let heap = HeapInfo {
             definition,
             base,
             memory64: ty.memory64,
             page_size_log2: ty.page_size_log2,
+            access_flags,
             length_flags,
         };
         self.heaps.insert(memory, heap);
@@ -168,7 +180,7 @@ impl<'a> FuncEnvironment<'a> {
     }
 
     /// The native address of a wasm memory access, bounds-checked as the
-    /// tunables allow.
+    /// tunables allow, and the flags for the load or store there.
     pub fn memory_address(
         &mut self,
         builder: &mut FunctionBuilder,
@@ -176,9 +188,9 @@ impl<'a> FuncEnvironment<'a> {
         index: Value,
         offset: u64,
         access_size: u8,
-    ) -> Value {
+    ) -> (Value, MemFlagsData) {
         let heap = self.heap(builder, memory);
-        bounds_check(
+        let address = bounds_check(
             builder,
             &heap,
             self.tunables,
@@ -187,26 +199,8 @@ impl<'a> FuncEnvironment<'a> {
             index,
             offset,
             access_size,
-        )
-    }
-
-    /// Flags for a wasm memory load or store: may trap with an out-of-bounds
-    /// code; in the heap's alias region, unless the memory is shared.
-    ///
-    /// Another thread may grow a shared memory at any time. A region-less
-    /// store acts as a fence in Cranelift's alias analysis, so its length
-    /// is loaded again after each store to it, as before regions; a heap
-    /// region would let a length loaded before a loop stand for the whole
-    /// loop.
-    pub fn heap_flags(&self, builder: &mut FunctionBuilder, memory: MemoryIndex) -> MemFlagsData {
-        let flags = MemFlagsData::new()
-            .with_endianness(ir::Endianness::Little)
-            .with_trap_code(Some(trap_code(TrapCode::MemoryOutOfBounds)));
-        if self.module.memories[memory].shared {
-            flags
-        } else {
-            flags.with_alias_region(Some(Region::Heap.in_function(builder.func)))
-        }
+        );
+        (address, heap.access_flags)
     }
 
     /// `flags` in `region`.
@@ -346,11 +340,6 @@ impl<'a> FuncEnvironment<'a> {
         )
     }
 
-    /// The size of a table whose type fixes it (see `TableType::fixed_size`).
-    fn fixed_table_size(&self, table: TableIndex) -> Option<u64> {
-        self.module.tables[table].fixed_size()
-    }
-
     /// The current size (an i32) of a table that can grow, from its
     /// definition: `table.grow` (a call) changes it.
     fn growable_table_size(&mut self, builder: &mut FunctionBuilder, definition: Value) -> Value {
@@ -370,7 +359,7 @@ impl<'a> FuncEnvironment<'a> {
         } else {
             ir::types::I32
         };
-        if let Some(size) = self.fixed_table_size(table) {
+        if let Some(size) = self.module.tables[table].fixed_size() {
             return builder.ins().iconst(ty, size as i64);
         }
         let definition = self.table_definition(builder, table);
@@ -395,7 +384,7 @@ impl<'a> FuncEnvironment<'a> {
         // A table whose type fixes its size never grows and is never
         // reallocated: its bound is a constant and its base, copied into
         // the vmctx, a read-only load that serves the whole function.
-        let (bound, base) = match self.fixed_table_size(table) {
+        let (bound, base) = match self.module.tables[table].fixed_size() {
             Some(size) => {
                 // A table32's size is at most `u32::MAX`: zero-extended,
                 // as `iconst.i32` wants it.

@@ -83,7 +83,7 @@ pub(crate) struct LazyCode {
     /// Functions to compile ahead of their first call (see
     /// [`start_speculating`]), most recently found last.
     speculation: Speculation,
-    /// When the program last called a function for the first time.
+    /// When the program last compiled a function on its first call.
     activity: Arc<LazyActivity>,
 }
 
@@ -256,7 +256,8 @@ impl LazyCode {
         }
     }
 
-    /// The program's first calls, for [`crate::Module::lazy_activity`].
+    /// The program's compiles on first call, for
+    /// [`crate::Module::lazy_activity`].
     pub(crate) fn activity(&self) -> Arc<LazyActivity> {
         self.activity.clone()
     }

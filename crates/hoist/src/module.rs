@@ -23,7 +23,8 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Vec<u32>,
     /// BLAKE3 of the module binary this was compiled from.
     digest: Digest,
-    /// A lazily compiled module's program's first calls.
+    /// A lazily compiled module's compiles on first call (see
+    /// [`crate::LazyActivity`]).
     lazy_activity: Option<Arc<crate::lazy::LazyActivity>>,
 }
 

@@ -36,10 +36,8 @@ impl FuncTranslator<'_, '_> {
                 .ins()
                 .trapnz(misaligned, trap_code(TrapCode::UnalignedAtomic));
         }
-        let address =
-            self.env
-                .memory_address(&mut self.builder, memory, index, memarg.offset, size);
-        (address, self.env.heap_flags(&mut self.builder, memory))
+        self.env
+            .memory_address(&mut self.builder, memory, index, memarg.offset, size)
     }
 
     /// `ty.atomic.load{size}`: zero-extended to `ty`.

@@ -183,10 +183,8 @@ impl FuncTranslator<'_, '_> {
             wasmparser::MemArgTarget::Memory(index) => MemoryIndex::from_u32(index),
             wasmparser::MemArgTarget::Array(_) => unreachable!("validated: GC is disabled"),
         };
-        let address =
-            self.env
-                .memory_address(&mut self.builder, memory, index, memarg.offset, size);
-        (address, self.env.heap_flags(&mut self.builder, memory))
+        self.env
+            .memory_address(&mut self.builder, memory, index, memarg.offset, size)
     }
 
     /// `i64.add128` / `i64.sub128`: two (low, high) pairs in, one out.
