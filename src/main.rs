@@ -1,5 +1,8 @@
 //! The `hoist` command line: parse the arguments, run one subcommand.
 
+// The C `main` below is the entry, in place of std's start-up (`startup`).
+#![cfg_attr(not(test), no_main)]
+
 mod background;
 mod backtrace;
 mod cache;
@@ -15,6 +18,7 @@ mod options;
 mod output;
 mod profile;
 mod size;
+mod startup;
 mod threads;
 
 use std::ffi::OsString;
@@ -66,7 +70,22 @@ const SUBCOMMANDS: &[&str] = &[
     "completion",
 ];
 
-fn main() -> ExitCode {
+/// The process entry (C's `main`), in place of std's start-up: see
+/// `startup`. A panic has printed its message by the time it is caught
+/// here, and ends the process with std's status for it, 101.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(
+    _argc: std::ffi::c_int,
+    _argv: *const *const std::ffi::c_char,
+) -> std::ffi::c_int {
+    startup::prepare();
+    let code = std::panic::catch_unwind(run).unwrap_or(ExitCode::from(101));
+    // `exit`, like returning from std's `main`: flushes stdout, runs atexit.
+    std::process::exit(startup::status(code))
+}
+
+fn run() -> ExitCode {
     let args = implicit_run(std::env::args_os().collect());
     options::note_command_line(&args);
     let matches = match command_for(&args).try_get_matches_from(&args) {
