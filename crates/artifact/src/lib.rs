@@ -29,6 +29,7 @@
 mod engine_info;
 pub mod info;
 mod seal;
+mod sections;
 mod strip;
 
 pub use engine_info::EngineInfo;
@@ -241,8 +242,8 @@ impl OwnedArtifact {
 /// anything else (no digest: cheap), for a look at its exports before the
 /// artifact is loaded; [`read`] is what makes sure the artifact is whole.
 pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
-    let file = object::File::parse(image).ok()?;
-    file.section_by_name(WASM)?.data().ok()
+    let file = sections::File::parse(image).ok()?;
+    sections::by_name(&file, WASM)?.data().ok()
 }
 
 /// Parses and checks an artifact image: format, digest, and that every
@@ -262,11 +263,10 @@ pub fn read_authenticated(image: &[u8]) -> Result<Artifact<'_>> {
 }
 
 fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
-    let file = object::File::parse(image)
+    let file = sections::File::parse(image)
         .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section_at = |name: &str| -> Result<(&[u8], usize)> {
-        let section = file
-            .section_by_name(name)
+        let section = sections::by_name(&file, name)
             .with_context(|| format!("not a hoist artifact: no `{name}` section"))?;
         let bytes = section
             .data()
@@ -290,7 +290,7 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     let (info, _) = section_at(INFO)?;
     let (wasm, _) = section_at(WASM)?;
     // An artifact without memory images may have no data section at all.
-    let (data, data_offset) = if file.section_by_name(DATA).is_some() {
+    let (data, data_offset) = if sections::by_name(&file, DATA).is_some() {
         section_at(DATA)?
     } else {
         (&[][..], 0)

@@ -35,6 +35,11 @@ pub struct CompilerOptions {
     /// compiled lazily, whose run is followed by a full compile for the
     /// cache).
     pub baseline_tier: bool,
+    /// The host CPU's features as Cranelift setting names (`has_avx2`,
+    /// ...), for [`Cpu::Native`] on the host, when the caller already has
+    /// them (see `hoist_runtime::host_cpu_features`); `None`: detected
+    /// here by `cranelift_native`.
+    pub native_features: Option<Vec<&'static str>>,
 }
 
 /// Builds the ISA for `options`. For the host with `Cpu::Native`, CPU
@@ -81,8 +86,23 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
 
     let host = options.target.as_ref().is_none_or(|t| *t == Triple::host());
     let builder = match &options.target {
-        _ if host => cranelift_native::builder_with_options(options.cpu == Cpu::Native)
-            .map_err(|e| format!("host is not supported: {e}"))?,
+        _ if host => {
+            let mut builder =
+                isa::lookup(Triple::host()).map_err(|e| format!("host is not supported: {e}"))?;
+            match (&options.native_features, options.cpu) {
+                (_, Cpu::Baseline) => {}
+                (Some(features), Cpu::Native) => {
+                    for name in features {
+                        builder
+                            .enable(name)
+                            .map_err(|e| format!("cranelift setting {name}: {e}"))?;
+                    }
+                }
+                (None, Cpu::Native) => cranelift_native::infer_native_flags(&mut builder)
+                    .map_err(|e| format!("host is not supported: {e}"))?,
+            }
+            builder
+        }
         Some(triple) => isa::lookup(triple.clone()).map_err(|e| format!("target {triple}: {e}"))?,
         None => unreachable!("no target means the host"),
     };

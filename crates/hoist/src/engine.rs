@@ -218,7 +218,11 @@ pub(crate) struct EngineInner {
 impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         hoist_runtime::init_traps();
-        let isa = build_isa(&config.compiler).map_err(|e| anyhow!(e))?;
+        let mut options = config.compiler.clone();
+        if options.cpu == Cpu::Native && options.native_features.is_none() {
+            options.native_features = hoist_runtime::host_cpu_features();
+        }
+        let isa = build_isa(&options).map_err(|e| anyhow!(e))?;
         let features = config.features;
         let info = engine_info(&*isa, &config.tunables, features);
         let native_host = config.compiler.cpu == Cpu::Native
@@ -234,6 +238,7 @@ impl Engine {
         } else if isa.triple() == &Triple::host() {
             let native = build_isa(&CompilerOptions {
                 cpu: Cpu::Native,
+                native_features: hoist_runtime::host_cpu_features(),
                 ..Default::default()
             })
             .map_err(|e| anyhow!(e))?;
@@ -247,8 +252,7 @@ impl Engine {
             None
         };
         // Lazily compiled functions: the same code contract, compiled fast.
-        let compiler =
-            Compiler::new(isa, config.tunables.clone()).with_baseline_tier(config.compiler.clone());
+        let compiler = Compiler::new(isa, config.tunables.clone()).with_baseline_tier(options);
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 compiler,
@@ -555,4 +559,31 @@ fn tunables_differences(artifact: &str, ours: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The features read from the C library (where it has them) make the
+    /// same ISA settings as cranelift_native's own detection on this host.
+    #[test]
+    fn host_features_match_cranelift_native() {
+        let Some(features) = hoist_runtime::host_cpu_features() else {
+            return; // Not at hand on this host: cranelift_native is used.
+        };
+        let settings = |native_features| {
+            let isa = build_isa(&CompilerOptions {
+                cpu: Cpu::Native,
+                native_features,
+                ..Default::default()
+            })
+            .unwrap();
+            isa.isa_flags()
+                .iter()
+                .map(|value| value.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(settings(Some(features)), settings(None));
+    }
 }

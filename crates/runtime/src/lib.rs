@@ -28,6 +28,7 @@ pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
 pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo};
 pub use lazy::LazyFunctions;
 pub use memory::LinearMemory;
+pub use sys::host_cpu_features;
 pub use table::{Table, MAX_TABLE_ELEMENTS};
 pub use throw::ThrownException;
 pub use traphandlers::{
