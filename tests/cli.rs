@@ -468,6 +468,57 @@ fn closed_stdout_ends_quietly() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// With descriptors 0, 1 and 2 closed, hoist opens them on /dev/null before
+/// anything else, so the files it opens never take their numbers: a guest
+/// that writes to stdout while it has a file open must not find its output
+/// in the file.
+#[test]
+fn closed_standard_fds_are_reopened_on_dev_null() {
+    use std::os::unix::process::CommandExt;
+    let (dir, wasm) = wasm_file(
+        "closed-fds",
+        r#"(module
+            (import "wasi_snapshot_preview1" "path_open"
+              (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_write"
+              (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_close" (func $fd_close (param i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "out.txt")
+            (data (i32.const 32) "guest output\n")
+            (func (export "_start")
+              ;; out.txt in the preopen (fd 3): O_CREAT, right fd_write.
+              (if (call $path_open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 7)
+                    (i32.const 1) (i64.const 0x40) (i64.const 0) (i32.const 0) (i32.const 8))
+                (then unreachable))
+              (i32.store (i32.const 0) (i32.const 32))
+              (i32.store (i32.const 4) (i32.const 13))
+              (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12)))
+              (if (call $fd_close (i32.load (i32.const 8))) (then unreachable))))"#,
+    );
+    let sandbox = dir.join("sandbox");
+    std::fs::create_dir(&sandbox).unwrap();
+    let spec = format!("{}::/w", sandbox.display());
+    let mut cmd = support::hoist();
+    cmd.args(["run", "-C", "cache=n", "--dir", &spec])
+        .arg(&wasm);
+    // SAFETY: only close runs between fork and exec (async-signal-safe).
+    unsafe {
+        cmd.pre_exec(|| {
+            for fd in 0..3 {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    let status = cmd.status().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(sandbox.join("out.txt")).unwrap(),
+        ""
+    );
+}
+
 // 7. Exit statuses.
 
 #[test]
