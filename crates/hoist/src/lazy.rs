@@ -134,6 +134,46 @@ struct Speculation {
     /// needed each is.
     queue: std::sync::Mutex<Vec<(DefinedFuncIndex, u32)>>,
     ready: std::sync::Condvar,
+    /// The function being compiled ahead and since when, and the functions
+    /// the program has claimed: it compiles them itself, or waits for their
+    /// compile ahead (see [`LazyCode::claim`]); never started ahead after.
+    ahead: std::sync::Mutex<Ahead>,
+    /// Signalled when a compile ahead ends.
+    done: std::sync::Condvar,
+    /// Nanoseconds of compile per byte of body, a moving average of the
+    /// compiles so far (0: none yet), to bound a wait for a compile ahead.
+    pace: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Default)]
+struct Ahead {
+    compiling: Option<(DefinedFuncIndex, std::time::Instant)>,
+    claimed: std::collections::HashSet<DefinedFuncIndex>,
+}
+
+/// [`Speculation::pace`] until a compile is measured: about twice the
+/// development machine's.
+const FIRST_PACE_NS_PER_BYTE: u64 = 1_000;
+
+impl Speculation {
+    fn lock_ahead(&self) -> std::sync::MutexGuard<'_, Ahead> {
+        self.ahead.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Folds a compile of `bytes` of body that took `took` into the pace.
+    fn measured(&self, took: std::time::Duration, bytes: usize) {
+        let Some(pace) = u64::try_from(took.as_nanos())
+            .unwrap_or(u64::MAX)
+            .checked_div(bytes as u64)
+        else {
+            return;
+        };
+        let _ = self.pace.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |old| Some(if old == 0 { pace } else { (old * 7 + pace) / 8 }),
+        );
+    }
 }
 
 /// How far ahead of the program the speculation goes: callees, their
@@ -156,10 +196,11 @@ thread_local! {
 /// two-core machine: CPython 736 -> 698 ms, cc1 4.14 -> 3.79 s, for 60 %
 /// more CPU time and 80 MB more peak memory on cc1). It compiles only
 /// while the machine has a core to spare ([`cores_to_spare`]), far below
-/// the program's priority; the program never waits for it (a function it
-/// reaches first it compiles itself; the later of two compiles is
-/// dropped); it goes a few calls ahead at most ([`MAX_DEPTH`]), and it
-/// ends when the module is gone.
+/// the program's priority; the program waits for it only for a function
+/// it has under way, and not for long ([`LazyCode::claim`]); a function
+/// the program reaches first it compiles itself, and this thread leaves
+/// alone. It goes a few calls ahead at most ([`MAX_DEPTH`]), and it ends
+/// when the module is gone.
 pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
     if std::thread::available_parallelism().map_or(true, |n| n.get() < 2) {
         return;
@@ -225,8 +266,7 @@ fn cores_to_spare(cores: usize) -> bool {
 }
 
 /// The speculating thread's nice value: the CLI's background compile's, far
-/// below the program's (0): it takes idle cores, and the program never
-/// waits for it.
+/// below the program's (0): it takes idle cores.
 #[cfg(target_os = "linux")]
 const SPECULATION_NICE: libc::c_int = 10;
 
@@ -287,18 +327,25 @@ impl LazyCode {
     }
 
     /// Compiles `index` ahead of its first call, unless the program has
-    /// compiled it meanwhile. Outside the function's once-cell: the program
-    /// never waits for this thread (which runs at a low priority), it
-    /// compiles a function it needs itself, and the compile that finishes
-    /// second is dropped.
+    /// claimed it (see [`LazyCode::claim`]). Outside the function's
+    /// once-cell: should the program tire of waiting for this thread (which
+    /// runs at a low priority) and compile the function itself, the compile
+    /// that finishes second is dropped.
     fn speculate(&self, index: DefinedFuncIndex) {
         let Some(cell) = self.compiled.get(index.as_u32() as usize) else {
             return;
         };
-        if cell.get().is_some() {
-            return;
+        {
+            let mut ahead = self.speculation.lock_ahead();
+            if cell.get().is_some() || ahead.claimed.contains(&index) {
+                return;
+            }
+            ahead.compiling = Some((index, std::time::Instant::now()));
         }
-        let Ok(compiled) = self.compile_named(index) else {
+        let compiled = self.compile_named(index);
+        self.speculation.lock_ahead().compiling = None;
+        self.speculation.done.notify_all();
+        let Ok(compiled) = compiled else {
             return;
         };
         let address = compiled.code.address(0) as usize;
@@ -310,6 +357,42 @@ impl LazyCode {
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&address);
             }
+        }
+    }
+
+    /// Claims `index` for the program, which is about to compile it on its
+    /// first call: it is not started ahead after this. If it is being
+    /// compiled ahead right now, waits for that compile, which began
+    /// earlier and so ends sooner than one started now (on cc1's cold run,
+    /// a fifth of the program's compile time went to functions being
+    /// compiled ahead at the same time); but not past twice the time a
+    /// compile of its size takes at the pace measured so far, plus 2 ms:
+    /// the thread compiling ahead runs at a low priority and may be held
+    /// up. Then the program compiles the function itself.
+    fn claim(&self, index: DefinedFuncIndex) {
+        let speculation = &self.speculation;
+        let mut ahead = speculation.lock_ahead();
+        ahead.claimed.insert(index);
+        let Some((_, started)) = ahead.compiling.filter(|(i, _)| *i == index) else {
+            return;
+        };
+        let bytes = self.bodies[index.as_u32() as usize].range.len() as u64;
+        let pace = match speculation.pace.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => FIRST_PACE_NS_PER_BYTE,
+            pace => pace,
+        };
+        let deadline = started
+            + std::time::Duration::from_nanos(bytes.saturating_mul(pace).saturating_mul(2))
+            + std::time::Duration::from_millis(2);
+        while ahead.compiling.is_some_and(|(i, _)| i == index) {
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return;
+            };
+            ahead = speculation
+                .done
+                .wait_timeout(ahead, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 
@@ -391,12 +474,15 @@ impl LazyCode {
                 features: self.features,
             },
         };
+        let started = std::time::Instant::now();
         let text = self.engine.inner.compiler.compile_function_lazily(
             &self.module,
             &self.offsets,
             index,
             data,
         )?;
+        self.speculation
+            .measured(started.elapsed(), body.range.len());
         let len = text.text.len();
         let tables = CodeTables {
             traps: TrapTable::new(text.traps),
@@ -420,6 +506,9 @@ impl LazyFunctions for LazyCode {
             .ok_or("no such function")?;
         // Counted when it ends: a long compile is no quiet spell.
         let compiles = cell.get().is_none();
+        if compiles {
+            self.claim(index);
+        }
         let compiled = cell.get_or_init(|| {
             let compiled = self.compile_named(index).map_err(|e| {
                 let func = self.module.func_index(index);
