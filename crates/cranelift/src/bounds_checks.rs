@@ -25,6 +25,10 @@
 //! pages cannot cover a 64-bit index. So do memories with pages smaller
 //! than the OS page (custom-page-sizes): their accessible region is rounded
 //! up to OS pages, so a fault would come too late.
+//!
+//! Ranges of bulk operations (`memory.copy`, `memory.fill`: [`range_check`])
+//! are as long as the guest says, so no guard page covers them: they are
+//! always compared, and trap before anything is written.
 
 use crate::trap_code;
 use cranelift_codegen::ir::{self, condcodes::IntCC, InstBuilder, Type, Value};
@@ -95,6 +99,38 @@ pub fn bounds_check(
     let oob = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
     let address = builder.ins().iadd(heap.base, index);
     let address = add_offset(builder, address, offset);
+    let null = builder.ins().iconst(pointer_type, 0);
+    builder.ins().select_spectre_guard(oob, null, address)
+}
+
+/// The native address of the `len` bytes at `index` (both zero-extended to
+/// 64 bits), for a bulk memory operation, after trapping with an
+/// out-of-bounds access unless `index + len <= current_length`. With
+/// Spectre mitigation, the address is null when out of bounds, so even a
+/// speculated call past the trap reaches no memory outside.
+pub fn range_check(
+    builder: &mut FunctionBuilder,
+    heap: &HeapInfo,
+    offsets: &VMOffsets,
+    pointer_type: Type,
+    index: Value,
+    len: Value,
+) -> Value {
+    let length = builder.ins().load(
+        pointer_type,
+        heap.length_flags,
+        heap.definition,
+        offsets.memory_current_length() as i32,
+    );
+    // Either may be a 64-bit memory's full 64-bit value.
+    let end = builder
+        .ins()
+        .uadd_overflow_trap(index, len, trap_code(TrapCode::MemoryOutOfBounds));
+    let oob = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+    builder
+        .ins()
+        .trapnz(oob, trap_code(TrapCode::MemoryOutOfBounds));
+    let address = builder.ins().iadd(heap.base, index);
     let null = builder.ins().iconst(pointer_type, 0);
     builder.ins().select_spectre_guard(oob, null, address)
 }

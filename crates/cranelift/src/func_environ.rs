@@ -203,6 +203,57 @@ impl<'a> FuncEnvironment<'a> {
         (address, heap.access_flags)
     }
 
+    /// `memory.copy`: both ranges checked here, then a memmove.
+    pub fn memory_copy(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        dst_memory: MemoryIndex,
+        dst: Value,
+        src_memory: MemoryIndex,
+        src: Value,
+        len: Value,
+    ) {
+        let len = self.to_i64(builder, len);
+        let dst = self.memory_range(builder, dst_memory, dst, len);
+        let src = self.memory_range(builder, src_memory, src, len);
+        self.call_unit_builtin(builder, Builtin::MemoryCopy, &[dst, src, len]);
+    }
+
+    /// `memory.fill`: the range checked here, then a memset.
+    pub fn memory_fill(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        memory: MemoryIndex,
+        dst: Value,
+        value: Value,
+        len: Value,
+    ) {
+        let len = self.to_i64(builder, len);
+        let dst = self.memory_range(builder, memory, dst, len);
+        self.call_unit_builtin(builder, Builtin::MemoryFill, &[dst, value, len]);
+    }
+
+    /// The native address of `len` (64-bit) bytes at `index` in `memory`,
+    /// trapping when they are not all inside it.
+    fn memory_range(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        memory: MemoryIndex,
+        index: Value,
+        len: Value,
+    ) -> Value {
+        let heap = self.heap(builder, memory);
+        let index = self.to_i64(builder, index);
+        crate::bounds_checks::range_check(
+            builder,
+            &heap,
+            self.offsets,
+            self.pointer_type,
+            index,
+            len,
+        )
+    }
+
     /// `flags` in `region`.
     fn in_region(
         builder: &mut FunctionBuilder,
@@ -726,7 +777,8 @@ impl<'a> FuncEnvironment<'a> {
         // register. Their arguments travel as in the platform convention,
         // and since they never return, nothing relies on what they keep.
         let never = builtin.result() == BuiltinResult::Never;
-        let key = builtin.num_args() * 2 + usize::from(never);
+        let returns = !never && builtin.result() != BuiltinResult::Unit;
+        let key = builtin.num_args() * 4 + usize::from(never) * 2 + usize::from(returns);
         match self.builtin_signatures.get(&key) {
             Some(sig) => *sig,
             None => {
@@ -740,7 +792,11 @@ impl<'a> FuncEnvironment<'a> {
                 sig.params
                     .extend((0..builtin.num_args()).map(|_| AbiParam::new(ir::types::I64)));
                 // `preserve_all` has no return values; these never return.
-                if !never {
+                // A builtin without a result is declared so: a result no
+                // one reads still takes a register at each call (in big
+                // functions, that has tipped the allocator into spilling
+                // the vmctx for the whole function).
+                if returns {
                     sig.returns.push(AbiParam::new(ir::types::I64));
                 }
                 let sig = builder.func.import_signature(sig);
@@ -768,6 +824,27 @@ impl<'a> FuncEnvironment<'a> {
         builtin: Builtin,
         args: &[Value],
     ) -> Value {
+        let inst = self.emit_builtin_call(builder, builtin, args);
+        builder.inst_results(inst)[0]
+    }
+
+    /// Calls a builtin without a result (`BuiltinResult::Unit`).
+    pub fn call_unit_builtin(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        builtin: Builtin,
+        args: &[Value],
+    ) {
+        debug_assert_eq!(builtin.result(), BuiltinResult::Unit);
+        self.emit_builtin_call(builder, builtin, args);
+    }
+
+    fn emit_builtin_call(
+        &mut self,
+        builder: &mut FunctionBuilder,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> ir::Inst {
         debug_assert_eq!(args.len(), builtin.num_args());
         let (sig, code) = self.builtin_sig_and_code(builder, builtin);
         let vmctx = self.vmctx();
@@ -775,8 +852,7 @@ impl<'a> FuncEnvironment<'a> {
         for arg in args {
             full_args.push(self.to_i64(builder, *arg));
         }
-        let inst = builder.ins().call_indirect(sig, code, &full_args);
-        builder.inst_results(inst)[0]
+        builder.ins().call_indirect(sig, code, &full_args)
     }
 
     /// Calls a builtin that returns 0 or a trap code, trapping with the

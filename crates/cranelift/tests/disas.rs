@@ -66,6 +66,22 @@ const PROPERTIES: &[(&str, Property)] = &[
         require_opcode(clif, "icmp", true)?;
         require_opcode(clif, "select_spectre_guard", true)
     }),
+    ("memory-copy-fill", |out| {
+        // Checked inline (a compare and a trap per range), then a call
+        // with no result.
+        for function in 0..3 {
+            let clif = optimized_clif(out, function)?;
+            require_opcode(clif, "trapnz", true)?;
+            require_opcode(clif, "select_spectre_guard", true)?;
+            if !clif.contains("call_indirect") {
+                return Err(format!("no builtin call:\n{clif}"));
+            }
+            if clif.lines().any(|line| line.contains("= call_indirect")) {
+                return Err(format!("the builtin call has a result:\n{clif}"));
+            }
+        }
+        Ok(())
+    }),
     ("shared-memory-size", |out| {
         // Both `memory.size`s load the length (atomically).
         let clif = optimized_clif(out, 0)?;
@@ -291,7 +307,9 @@ fn require_opcode(clif: &str, opcode: &str, present: bool) -> Result<(), String>
             .split_once(" = ")
             .map_or(line, |(_, rhs)| rhs)
             .trim_start();
-        let op = inst.split_whitespace().next().unwrap_or("");
+        // A result-less instruction's line starts with its source location.
+        let mut words = inst.split_whitespace().skip_while(|w| w.starts_with('@'));
+        let op = words.next().unwrap_or("");
         op.split('.').next() == Some(opcode)
     });
     match (present, found) {

@@ -9,15 +9,16 @@
 //!
 //! Every builtin takes the caller's vmctx and then only 64-bit integer
 //! arguments (indices, addresses, lengths and reference bits,
-//! zero-extended), and returns one 64-bit integer. That keeps one calling
-//! convention for all of them on every target (riscv64 would otherwise
-//! want 32-bit arguments sign-extended).
+//! zero-extended), and returns one 64-bit integer or nothing. That keeps
+//! one calling convention for all of them on every target (riscv64 would
+//! otherwise want 32-bit arguments sign-extended).
 
 /// Calls `$mac!` with the table of builtins, one per line:
 /// `Variant function(args...) -> result;` where the result says what the
 /// caller does with the returned value:
 /// - `value`: it is the operation's result;
 /// - `trap(Code)`: zero is success, anything else traps with `Code`;
+/// - `unit`: there is none (the caller holds no register for one);
 /// - `never`: the builtin does not return (it unwinds to the host).
 ///
 /// The order is the order of the function pointers in the array.
@@ -27,8 +28,11 @@ macro_rules! foreach_builtin {
         $mac! {
             // `(memory, delta_pages)` → old size in pages, or -1.
             MemoryGrow memory_grow(memory, delta) -> value;
-            MemoryCopy memory_copy(dst_memory, dst, src_memory, src, len) -> trap(MemoryOutOfBounds);
-            MemoryFill memory_fill(memory, dst, value, len) -> trap(MemoryOutOfBounds);
+            // `memory.copy` and `memory.fill` on native address ranges the
+            // compiled caller has bounds-checked: memmove `len` bytes from
+            // `src` to `dst`; set `len` bytes at `dst` to `value`'s low byte.
+            MemoryCopy memory_copy(dst, src, len) -> unit;
+            MemoryFill memory_fill(dst, value, len) -> unit;
             MemoryInit memory_init(memory, data, dst, src, len) -> trap(MemoryOutOfBounds);
             DataDrop data_drop(data) -> value;
             // `(table, delta, init)` → old size in elements, or -1.
@@ -102,6 +106,8 @@ pub enum BuiltinResult {
     Value,
     /// Zero is success; anything else traps with this code.
     Trap(crate::TrapCode),
+    /// There is no result.
+    Unit,
     /// The builtin never returns.
     Never,
 }
@@ -112,6 +118,9 @@ macro_rules! builtin_result {
     };
     (trap($code:ident)) => {
         BuiltinResult::Trap(crate::TrapCode::$code)
+    };
+    (unit) => {
+        BuiltinResult::Unit
     };
     (never) => {
         BuiltinResult::Never
@@ -169,7 +178,8 @@ mod tests {
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }
-        assert_eq!(Builtin::MemoryCopy.num_args(), 5);
+        assert_eq!(Builtin::MemoryCopy.num_args(), 3);
+        assert_eq!(Builtin::MemoryCopy.result(), BuiltinResult::Unit);
         assert_eq!(Builtin::Raise.num_args(), 0);
         assert_eq!(Builtin::Raise.result(), BuiltinResult::Never);
         assert_eq!(

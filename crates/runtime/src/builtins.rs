@@ -2,10 +2,10 @@
 //! inline: memory.grow and the bulk memory and table operations.
 //!
 //! Each takes the calling instance's vmctx and 64-bit arguments and returns
-//! a 64-bit result (see `hoist_environ::foreach_builtin!`, which lists
-//! them). Fallible ones return 0 on success and 1 on failure; the compiled
-//! caller then traps with the operation's trap code. Only `raise` unwinds,
-//! and it is written in C (`helpers.c`).
+//! a 64-bit result, or nothing (see `hoist_environ::foreach_builtin!`,
+//! which lists them). Fallible ones return 0 on success and 1 on failure;
+//! the compiled caller then traps with the operation's trap code. Only
+//! `raise` unwinds, and it is written in C (`helpers.c`).
 
 use crate::gc::builtins::{
     array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
@@ -16,14 +16,15 @@ use crate::vmcontext::VMBuiltinFunctions;
 use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
 
 /// Declares the builtin array from the table, each function cast to its
-/// exact signature (vmctx, one `u64` per argument) so an arity mismatch
-/// between the table and an implementation does not compile.
+/// exact signature (vmctx, one `u64` per argument, a `u64` result unless
+/// `unit`) so a mismatch between the table and an implementation does not
+/// compile.
 macro_rules! builtin_array {
     ($( $variant:ident $function:ident ( $($arg:ident),* ) -> $result:ident $( ( $code:ident ) )? ; )*) => {
         /// The builtin array every vmctx points at, in `Builtin` order.
         pub static BUILTINS: VMBuiltinFunctions = VMBuiltinFunctions {
             functions: [
-                $( $function as unsafe extern "C" fn(*mut u8 $(, builtin_arg!($arg))*) -> u64 as *const u8, )*
+                $( $function as unsafe extern "C" fn(*mut u8 $(, builtin_arg!($arg))*) -> builtin_return!($result) as *const u8, )*
             ],
         };
     };
@@ -31,6 +32,15 @@ macro_rules! builtin_array {
 
 macro_rules! builtin_arg {
     ($arg:ident) => {
+        u64
+    };
+}
+
+macro_rules! builtin_return {
+    (unit) => {
+        ()
+    };
+    ($result:ident) => {
         u64
     };
 }
@@ -95,35 +105,21 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u64, delta: u64) -> u64
         .unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn memory_copy(
-    vmctx: *mut u8,
-    dst_mem: u64,
-    dst: u64,
-    src_mem: u64,
-    src: u64,
-    len: u64,
-) -> u64 {
-    // SAFETY: called by compiled code with its own vmctx.
-    let instance = unsafe { instance(vmctx) };
-    status(instance.memory_copy(
-        MemoryIndex::from_u32(dst_mem as u32),
-        dst,
-        MemoryIndex::from_u32(src_mem as u32),
-        src,
-        len,
-    ))
+/// `memory.copy`: compiled code has checked both ranges against their
+/// memories' current lengths and passes native addresses (see
+/// `hoist_cranelift`'s `bounds_checks::range_check`).
+unsafe extern "C" fn memory_copy(_vmctx: *mut u8, dst: u64, src: u64, len: u64) {
+    // SAFETY: `[src, src + len)` and `[dst, dst + len)` lie in accessible
+    // linear memory (checked by the caller; memories never shrink or
+    // move); they may overlap, which `copy` allows.
+    unsafe { std::ptr::copy(src as *const u8, dst as *mut u8, len as usize) }
 }
 
-unsafe extern "C" fn memory_fill(
-    vmctx: *mut u8,
-    memory: u64,
-    dst: u64,
-    value: u64,
-    len: u64,
-) -> u64 {
-    // SAFETY: called by compiled code with its own vmctx.
-    let instance = unsafe { instance(vmctx) };
-    status(instance.memory_fill(MemoryIndex::from_u32(memory as u32), dst, value as u8, len))
+/// `memory.fill`, on a range compiled code has checked (as `memory_copy`).
+unsafe extern "C" fn memory_fill(_vmctx: *mut u8, dst: u64, value: u64, len: u64) {
+    // SAFETY: `[dst, dst + len)` lies in accessible linear memory (checked
+    // by the caller).
+    unsafe { std::ptr::write_bytes(dst as *mut u8, value as u8, len as usize) }
 }
 
 unsafe extern "C" fn memory_init(

@@ -590,49 +590,6 @@ impl Instance {
         self.dropped_data[data.index()] = true;
     }
 
-    pub fn memory_copy(
-        &mut self,
-        dst_mem: MemoryIndex,
-        dst: u64,
-        src_mem: MemoryIndex,
-        src: u64,
-        len: u64,
-    ) -> Result<(), TrapCode> {
-        // SAFETY: see `memory_init`; the two memories may be the same, so
-        // work on raw parts and copy with memmove semantics.
-        unsafe {
-            let dst_memory = &*self.memories[dst_mem.index()];
-            let (dst_base, dst_len) = (dst_memory.base(), dst_memory.byte_size());
-            let src_memory = &*self.memories[src_mem.index()];
-            let (src_base, src_len) = (src_memory.base(), src_memory.byte_size());
-            let src_range = range(src, len, src_len)?;
-            let dst_range = range(dst, len, dst_len)?;
-            std::ptr::copy(
-                src_base.add(src_range.start),
-                dst_base.add(dst_range.start),
-                len as usize,
-            );
-        }
-        Ok(())
-    }
-
-    pub fn memory_fill(
-        &mut self,
-        memory: MemoryIndex,
-        dst: u64,
-        value: u8,
-        len: u64,
-    ) -> Result<(), TrapCode> {
-        // SAFETY: see `memory_init`.
-        let memory = unsafe { &*self.memories[memory.index()] };
-        let dst_range = range(dst, len, memory.byte_size())?;
-        // SAFETY: as in `memory_init`.
-        unsafe {
-            std::ptr::write_bytes(memory.base().add(dst_range.start), value, dst_range.len())
-        };
-        Ok(())
-    }
-
     pub fn memory_grow(&mut self, memory: MemoryIndex, delta: u64) -> Option<u64> {
         // SAFETY: see `memory_init`.
         let memory = unsafe { &*self.memories[memory.index()] };

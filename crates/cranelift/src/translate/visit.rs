@@ -717,19 +717,27 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Self::Output {
         if self.reachable {
             let (dst, src, len) = self.pop3();
-            let dst_mem = self.i64_const(i64::from(dst_mem));
-            let src_mem = self.i64_const(i64::from(src_mem));
-            self.env.call_fallible_builtin(
+            self.env.memory_copy(
                 &mut self.builder,
-                Builtin::MemoryCopy,
-                &[dst_mem, dst, src_mem, src, len],
+                MemoryIndex::from_u32(dst_mem),
+                dst,
+                MemoryIndex::from_u32(src_mem),
+                src,
+                len,
             );
         }
         Ok(())
     }
     fn visit_memory_fill(&mut self, mem: u32) -> Self::Output {
         if self.reachable {
-            self.bulk(Builtin::MemoryFill, &[mem], 3);
+            let (dst, value, len) = self.pop3();
+            self.env.memory_fill(
+                &mut self.builder,
+                MemoryIndex::from_u32(mem),
+                dst,
+                value,
+                len,
+            );
         }
         Ok(())
     }
