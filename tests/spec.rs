@@ -129,7 +129,13 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     extras.sort();
     for path in extras {
         let name = format!("extra/{}", path.file_name().unwrap().to_string_lossy());
-        files.push((name, Source::File(path), extra_features()));
+        // `custom-page-sizes-*` scripts also get that proposal (not in Wasm 3.0).
+        let features = if name.starts_with("extra/custom-page-sizes-") {
+            extra_features() | WasmFeatures::CUSTOM_PAGE_SIZES
+        } else {
+            extra_features()
+        };
+        files.push((name, Source::File(path), features));
     }
 
     let skip_path = root.join("skip.txt");

@@ -103,11 +103,13 @@ pub fn bounds_check(
     builder.ins().select_spectre_guard(oob, null, address)
 }
 
-/// The native address of the `len` bytes at `index` (both zero-extended to
-/// 64 bits), for a bulk memory operation, after trapping with an
-/// out-of-bounds access unless `index + len <= current_length`. With
-/// Spectre mitigation, the address is null when out of bounds, so even a
-/// speculated call past the trap reaches no memory outside.
+/// The native address of the `len` bytes at `index`, for a bulk memory
+/// operation, after trapping with an out-of-bounds access unless `index +
+/// len <= current_length` (without wrapping). `index` and `len` are i32 or
+/// i64 (a 64-bit memory's, or the narrower of a copy's two memories'
+/// index types for `len`). With Spectre mitigation, the address is null
+/// when out of bounds, wrapping included, so even a speculated call past
+/// the trap reaches no memory outside.
 pub fn range_check(
     builder: &mut FunctionBuilder,
     heap: &HeapInfo,
@@ -116,17 +118,31 @@ pub fn range_check(
     index: Value,
     len: Value,
 ) -> Value {
+    let wide = |builder: &mut FunctionBuilder, value: Value| {
+        if builder.func.dfg.value_type(value) == pointer_type {
+            (value, true)
+        } else {
+            (builder.ins().uextend(pointer_type, value), false)
+        }
+    };
+    let (index, index_wide) = wide(builder, index);
+    let (len, len_wide) = wide(builder, len);
     let length = builder.ins().load(
         pointer_type,
         heap.length_flags,
         heap.definition,
         offsets.memory_current_length() as i32,
     );
-    // Either may be a 64-bit memory's full 64-bit value.
-    let end = builder
-        .ins()
-        .uadd_overflow_trap(index, len, trap_code(TrapCode::MemoryOutOfBounds));
-    let oob = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+    // Two zero-extended 32-bit values cannot wrap; a 64-bit one can, and
+    // the wrap counts as out of bounds for the Spectre guard too.
+    let oob = if index_wide || len_wide {
+        let (end, wrapped) = builder.ins().uadd_overflow(index, len);
+        let past = builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        builder.ins().bor(past, wrapped)
+    } else {
+        let end = builder.ins().iadd(index, len);
+        builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length)
+    };
     builder
         .ins()
         .trapnz(oob, trap_code(TrapCode::MemoryOutOfBounds));

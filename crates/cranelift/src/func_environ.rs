@@ -213,7 +213,6 @@ impl<'a> FuncEnvironment<'a> {
         src: Value,
         len: Value,
     ) {
-        let len = self.to_i64(builder, len);
         let dst = self.memory_range(builder, dst_memory, dst, len);
         let src = self.memory_range(builder, src_memory, src, len);
         self.call_unit_builtin(builder, Builtin::MemoryCopy, &[dst, src, len]);
@@ -228,13 +227,12 @@ impl<'a> FuncEnvironment<'a> {
         value: Value,
         len: Value,
     ) {
-        let len = self.to_i64(builder, len);
         let dst = self.memory_range(builder, memory, dst, len);
         self.call_unit_builtin(builder, Builtin::MemoryFill, &[dst, value, len]);
     }
 
-    /// The native address of `len` (64-bit) bytes at `index` in `memory`,
-    /// trapping when they are not all inside it.
+    /// The native address of `len` bytes at `index` in `memory`, trapping
+    /// when they are not all inside it.
     fn memory_range(
         &mut self,
         builder: &mut FunctionBuilder,
@@ -243,7 +241,6 @@ impl<'a> FuncEnvironment<'a> {
         len: Value,
     ) -> Value {
         let heap = self.heap(builder, memory);
-        let index = self.to_i64(builder, index);
         crate::bounds_checks::range_check(
             builder,
             &heap,

@@ -79,6 +79,10 @@ const PROPERTIES: &[(&str, Property)] = &[
             if clif.lines().any(|line| line.contains("= call_indirect")) {
                 return Err(format!("the builtin call has a result:\n{clif}"));
             }
+            // 32-bit operands cannot wrap; a 64-bit index can, and its
+            // carry must be part of the condition the Spectre guard uses.
+            require_opcode(clif, "uadd_overflow", function == 2)?;
+            require_opcode(clif, "bor", function == 2)?;
         }
         Ok(())
     }),
