@@ -34,13 +34,13 @@ macro_rules! foreach_builtin {
             MemoryCopy memory_copy(dst, src, len) -> unit;
             MemoryFill memory_fill(dst, value, len) -> unit;
             MemoryInit memory_init(memory, data, dst, src, len) -> trap(MemoryOutOfBounds);
-            DataDrop data_drop(data) -> value;
+            DataDrop data_drop(data) -> unit;
             // `(table, delta, init)` → old size in elements, or -1.
             TableGrow table_grow(table, delta, init) -> value;
             TableFill table_fill(table, dst, value, len) -> trap(TableOutOfBounds);
             TableCopy table_copy(dst_table, src_table, dst, src, len) -> trap(TableOutOfBounds);
             TableInit table_init(table, elem, dst, src, len) -> trap(TableOutOfBounds);
-            ElemDrop elem_drop(elem) -> value;
+            ElemDrop elem_drop(elem) -> unit;
             // Float rounding for CPUs without rounding instructions (x86_64
             // without SSE4.1): bits in, bits of the rounded value out.
             CeilF32 ceil_f32(bits) -> value;

@@ -141,10 +141,9 @@ unsafe extern "C" fn memory_init(
     ))
 }
 
-unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u64) -> u64 {
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u64) {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe { instance(vmctx) }.data_drop(DataIndex::from_u32(data as u32));
-    0
 }
 
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u64, delta: u64, init: u64) -> u64 {
@@ -219,10 +218,9 @@ unsafe extern "C" fn table_init(
     ))
 }
 
-unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u64) -> u64 {
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u64) {
     // SAFETY: called by compiled code with its own vmctx.
     unsafe { instance(vmctx) }.elem_drop(ElemIndex::from_u32(elem as u32));
-    0
 }
 
 unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u64, expected: u64) -> u64 {

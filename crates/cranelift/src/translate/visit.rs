@@ -710,7 +710,7 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         if self.reachable {
             let data = self.i64_const(i64::from(data_index));
             self.env
-                .call_builtin(&mut self.builder, Builtin::DataDrop, &[data]);
+                .call_unit_builtin(&mut self.builder, Builtin::DataDrop, &[data]);
         }
         Ok(())
     }
@@ -755,7 +755,7 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
         if self.reachable {
             let elem = self.i64_const(i64::from(elem_index));
             self.env
-                .call_builtin(&mut self.builder, Builtin::ElemDrop, &[elem]);
+                .call_unit_builtin(&mut self.builder, Builtin::ElemDrop, &[elem]);
         }
         Ok(())
     }
