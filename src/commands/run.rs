@@ -269,9 +269,14 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     settings.limits.arm(&mut store)?;
     let mut linker = Linker::new(&engine);
     let (wasi_on, preview0) = (settings.wasi, settings.preview0);
+    // Preloaded modules are instantiated from the same linker, later.
+    let only_imports = args.preload.is_empty();
     // What every store of this run links: the main one, and each thread's.
     let link_host: std::sync::Arc<crate::threads::LinkHost> =
         std::sync::Arc::new(move |linker, store, module| {
+            if only_imports {
+                linker.wrap_only_imports_of(module);
+            }
             if wasi_on {
                 hoist_wasi::add_to_linker(linker, store, |host| &mut host.wasi)?;
                 // Legacy `wasi_unstable` imports, from old toolchains, share
