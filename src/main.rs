@@ -1,7 +1,8 @@
 //! The `hoist` command line: parse the arguments, run one subcommand.
 
-// The C `main` below is the entry, in place of std's start-up (`startup`).
-#![cfg_attr(not(test), no_main)]
+// On glibc the C `main` below is the entry, in place of std's start-up
+// (`startup`): std gets the arguments from its own `.init_array` entry there.
+#![cfg_attr(all(not(test), target_os = "linux", target_env = "gnu"), no_main)]
 
 mod background;
 mod backtrace;
@@ -73,7 +74,10 @@ const SUBCOMMANDS: &[&str] = &[
 /// The process entry (C's `main`), in place of std's start-up: see
 /// `startup`. A panic has printed its message by the time it is caught
 /// here, and ends the process with std's status for it, 101.
-#[cfg_attr(not(test), unsafe(export_name = "main"))]
+#[cfg_attr(
+    all(not(test), target_os = "linux", target_env = "gnu"),
+    unsafe(export_name = "main")
+)]
 extern "C" fn c_main(
     _argc: std::ffi::c_int,
     _argv: *const *const std::ffi::c_char,
@@ -84,9 +88,15 @@ extern "C" fn c_main(
     std::process::exit(startup::status(code))
 }
 
-// Test builds have the harness's `main`: this keeps the entry, and all it
-// reaches, compiled and linted there too.
-#[cfg(test)]
+/// Elsewhere (std needs its start-up to see the arguments), std's `main`.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn main() -> ExitCode {
+    run()
+}
+
+// Where `c_main` is not the entry (test builds have the harness's `main`),
+// this keeps it, and all it reaches, compiled and linted.
+#[cfg(any(test, not(all(target_os = "linux", target_env = "gnu"))))]
 const _: extern "C" fn(std::ffi::c_int, *const *const std::ffi::c_char) -> std::ffi::c_int = c_main;
 
 fn run() -> ExitCode {
