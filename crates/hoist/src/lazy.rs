@@ -364,7 +364,7 @@ impl LazyCode {
     /// first call: it is not started ahead after this. If it is being
     /// compiled ahead right now, waits for that compile, which began
     /// earlier and so ends sooner than one started now (on cc1's cold run,
-    /// a fifth of the program's compile time went to functions being
+    /// nearly a third of the program's compile time went to functions being
     /// compiled ahead at the same time); but not past twice the time a
     /// compile of its size takes at the pace measured so far, plus 2 ms:
     /// the thread compiling ahead runs at a low priority and may be held

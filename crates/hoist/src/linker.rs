@@ -16,8 +16,8 @@ pub struct Linker<T> {
     engine: Engine,
     items: HashMap<(String, String), Extern>,
     /// With [`Linker::wrap_only_imports_of`]: the names host functions are
-    /// made for.
-    wanted: Option<HashSet<(String, String)>>,
+    /// made for, by module name (looked up without allocating).
+    wanted: Option<HashMap<String, HashSet<String>>>,
     _store: PhantomData<fn(T)>,
 }
 
@@ -55,9 +55,12 @@ impl<T> Linker<T> {
     /// skipped name is not defined: a module importing it fails to
     /// instantiate, as with any undefined import.
     pub fn wrap_only_imports_of(&mut self, module: &Module) -> &mut Self {
-        let wanted = self.wanted.get_or_insert_with(HashSet::new);
+        let wanted = self.wanted.get_or_insert_with(HashMap::new);
         for (module, name, _) in module.imports() {
-            wanted.insert((module.to_string(), name.to_string()));
+            wanted
+                .entry(module.to_string())
+                .or_default()
+                .insert(name.to_string());
         }
         self
     }
@@ -76,7 +79,7 @@ impl<T> Linker<T> {
         T: 'static,
     {
         if let Some(wanted) = &self.wanted {
-            if !wanted.contains(&(module.to_string(), name.to_string())) {
+            if !wanted.get(module).is_some_and(|names| names.contains(name)) {
                 return Ok(self);
             }
         }
