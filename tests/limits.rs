@@ -654,22 +654,47 @@ fn a_deep_recursion_with_a_large_stack() {
 fn signals_end_a_running_guest_as_they_end_a_native_program() {
     for (signal, name) in [(libc::SIGINT, "SIGINT"), (libc::SIGTERM, "SIGTERM")] {
         let guest = guest("spin.wasm", &printing_then(ENDLESS[0].1));
-        let mut child = support::hoist()
-            .args(["run"])
+        let mut cmd = support::hoist();
+        cmd.args(["run"])
             .arg(&guest.path)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        // hoist starts as a foreground job does: a shell without job
+        // control starts `cmd &` with SIGINT ignored, and hoist (like any
+        // program) keeps an ignored signal ignored, so the test must not
+        // inherit that from whoever runs it.
+        // SAFETY: the closure runs between fork and exec and only calls
+        // `signal`, which is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                libc::signal(signal, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().unwrap();
         // Wait for the guest's first output, so it is running.
         let mut stdout = child.stdout.take().unwrap();
         let mut ready = [0u8; 6];
         std::io::Read::read_exact(&mut stdout, &mut ready).unwrap();
         assert_eq!(&ready, b"ready\n");
+        // The guest keeps printing: drain it so hoist never blocks on a
+        // full pipe, whatever the signal does.
+        let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         // SAFETY: kill has no memory-safety preconditions.
         assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-        let status = child.wait().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{name}: hoist still runs 30 s after the signal");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        drain.join().unwrap().unwrap();
         // hoist dies by the signal, as a native program does (so a script
         // interrupted with ^C stops too); a shell reports 128 + the signal:
         // 130 and 143.
