@@ -3,11 +3,11 @@
 //!
 //! Start-up code: `src/startup-symbols.txt` lists the functions that run
 //! to start a small program (`benches/startup-symbols.sh` writes it), and
-//! the linker places them together at the start of .text, so start-up
-//! faults in a few hundred KiB of code rather than pages across 10 MB (peak
-//! RSS of a hello world 8.9 -> 7.1 MiB). Only where rustc links with its
-//! own lld, as it does by default on x86_64 Linux (other linkers do not
-//! take the option); names that no longer exist are skipped.
+//! a linker script (`-T`, with `INSERT` so the rest of the layout stays the
+//! linker's) places them together at the start of .text, so start-up
+//! faults in about a MiB of code rather than pages across 10 MB. Only where
+//! rustc links with its own lld, as it does by default on x86_64 Linux;
+//! patterns that match nothing are skipped.
 //!
 //! The unwinder:
 //! Rust's std links `libgcc_s.so.1` for `_Unwind_*`. Loading it costs every
@@ -33,13 +33,14 @@ fn main() {
         || var("CARGO_ENCODED_RUSTFLAGS").contains("link");
     if var("TARGET") == "x86_64-unknown-linux-gnu" && !linker_chosen {
         let symbols = PathBuf::from(var("CARGO_MANIFEST_DIR")).join("src/startup-symbols.txt");
-        // `-Wl,` splits its argument at commas.
-        if symbols.is_file() && !symbols.to_string_lossy().contains(',') {
-            println!(
-                "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
-                symbols.display()
-            );
-            println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+        let script = PathBuf::from(var("OUT_DIR")).join("startup-order.ld");
+        if let Ok(list) = std::fs::read_to_string(&symbols) {
+            // `-Wl,` splits its argument at commas.
+            if std::fs::write(&script, startup_order(&list)).is_ok()
+                && !script.to_string_lossy().contains(',')
+            {
+                println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+            }
         }
     }
     if !(native && var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu") {
@@ -62,6 +63,38 @@ fn main() {
         return;
     }
     println!("cargo:rustc-link-search=native={}", dir.display());
+}
+
+/// A linker script that puts the functions `list` names (one pattern a
+/// line, `#` comments; see `benches/startup-symbols.sh`) first, in order,
+/// in `.text`, then every other text section as by default; the rest of
+/// the layout is the linker's own (`INSERT`). Each function is in its own input
+/// section, `.text.` (or `.text.unlikely.`) and its symbol, so the patterns
+/// match sections. They
+/// are globs because symbol names carry hashes of the build (of the crate's
+/// features, which differ between `cargo build` and `cargo test
+/// --workspace`, and of the toolchain): exact names would match only the
+/// build that wrote the list.
+fn startup_order(list: &str) -> String {
+    let mut script = String::from("SECTIONS\n{\n  .text : {\n");
+    for pattern in list.lines().map(str::trim) {
+        if pattern.is_empty() || pattern.starts_with('#') {
+            continue;
+        }
+        // A pattern must not end the section description early.
+        if pattern.contains(|c: char| c.is_whitespace() || "(){};\"".contains(c)) {
+            continue;
+        }
+        // LLVM puts cold functions (`#[cold]`, such as `RawVec::grow_one`)
+        // in `.text.unlikely.` sections.
+        script.push_str(&format!(
+            "    *(.text.{pattern} .text.unlikely.{pattern})\n"
+        ));
+    }
+    // The rest as the linker lays it out by default: every other text
+    // section in input order.
+    script.push_str("    *(.text .text.*)\n  }\n}\nINSERT BEFORE .init;\n");
+    script
 }
 
 /// The path the C compiler (the linker driver) finds `name` at, if any.
