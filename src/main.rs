@@ -101,19 +101,26 @@ const _: extern "C" fn(std::ffi::c_int, *const *const std::ffi::c_char) -> std::
 
 fn run() -> ExitCode {
     let args = implicit_run(std::env::args_os().collect());
-    options::note_command_line(&args);
-    let matches = match command_for(&args).try_get_matches_from(&args) {
-        Ok(matches) => matches,
-        Err(error) => return commands::usage_error(error),
-    };
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(error) => return commands::usage_error(error),
+    let cli = match commands::run::RunArgs::plain(&args) {
+        Some(run) => Cli {
+            command: commands::Command::Run(run),
+        },
+        None => match parse(&args) {
+            Ok(cli) => cli,
+            Err(error) => return commands::usage_error(error),
+        },
     };
     match cli.command.execute() {
         Ok(code) => code,
         Err(err) => commands::failure(&err),
     }
+}
+
+/// `args` as clap parses them.
+fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
+    options::note_command_line(args);
+    let matches = command_for(args).try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
 }
 
 /// The clap command to parse `args` with: for `hoist run` and `hoist
@@ -182,6 +189,69 @@ fn implicit_run(mut args: Vec<OsString>) -> Vec<OsString> {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+
+    /// `RunArgs::plain` takes exactly what clap would parse the same way.
+    #[test]
+    fn plain_runs_parse_as_clap_parses_them() {
+        let lines: &[&[&str]] = &[
+            &["hoist", "app.wasm"],
+            &["hoist", "run", "app.wasm"],
+            &[
+                "hoist", "app.wasm", "a", "-b", "--c", "d", "--dir", ".", "-W", "x",
+            ],
+            &["hoist", "run", "./prog", "--", "x", "-"],
+            &["hoist", "run", "run", "compile"],
+            &["hoist", "run", "dir/app.hwasm", "--invoke", "f"],
+        ];
+        let mut lines: Vec<Vec<OsString>> = lines
+            .iter()
+            .map(|line| line.iter().map(OsString::from).collect())
+            .collect();
+        // A file name that is not UTF-8.
+        lines.push(vec![
+            "hoist".into(),
+            "run".into(),
+            OsString::from_vec(b"a\xffb.wasm".to_vec()),
+        ]);
+        for line in lines {
+            let args = super::implicit_run(line.clone());
+            let plain = super::commands::run::RunArgs::plain(&args)
+                .unwrap_or_else(|| panic!("{line:?} is a plain run"));
+            let Ok(super::Cli {
+                command: super::commands::Command::Run(parsed),
+            }) = super::parse(&args)
+            else {
+                panic!("clap does not parse {line:?} as a run");
+            };
+            assert_eq!(format!("{plain:?}"), format!("{parsed:?}"), "{line:?}");
+        }
+    }
+
+    /// Options, stdin and help are clap's.
+    #[test]
+    fn anything_but_a_plain_run_is_left_to_clap() {
+        let lines: &[&[&str]] = &[
+            &["hoist", "run", "--dir", ".", "app.wasm"],
+            &["hoist", "run", "-", "x"],
+            &["hoist", "run", "app.wasm", "--help"],
+            &["hoist", "run", "app.wasm", "-V"],
+            &["hoist", "run", "help"],
+            &["hoist", "run", ""],
+            &["hoist", "run"],
+            &["hoist", "compile", "app.wasm"],
+            &["hoist", "--version"],
+        ];
+        for line in lines {
+            let args: Vec<OsString> = line.iter().map(OsString::from).collect();
+            assert!(
+                super::commands::run::RunArgs::plain(&super::implicit_run(args)).is_none(),
+                "{line:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_subcommand_list_is_complete() {
         use clap::CommandFactory;

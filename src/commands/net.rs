@@ -10,6 +10,7 @@ use std::net::ToSocketAddrs;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 #[derive(clap::Args, Default)]
+#[cfg_attr(test, derive(Debug))]
 pub struct NetArgs {
     /// Bind and listen on ADDR:PORT (e.g. 127.0.0.1:8080, [::1]:8080) before the guest starts and
     /// give the guest the listening socket: its fd comes after the preopened directories (and
