@@ -43,12 +43,18 @@ pub fn local_key() -> Result<[u8; 32]> {
 /// is a directory owned by this user that others cannot write: anyone
 /// else's directory could hold planted native code.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
-    let _ = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir);
-    let meta = std::fs::symlink_metadata(dir)
-        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    // Usually it exists: one `lstat`, not a `mkdir` that fails first.
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(meta) => meta,
+        Err(_) => {
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
+            std::fs::symlink_metadata(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?
+        }
+    };
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if !meta.is_dir() || meta.uid() != me || meta.permissions().mode() & 0o022 != 0 {
@@ -69,13 +75,8 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32]> {
         let me = unsafe { libc::geteuid() };
         meta.is_file() && meta.uid() == me && meta.mode() & 0o077 == 0 && meta.len() == 32
     };
-    if let Ok(meta) = std::fs::symlink_metadata(path) {
-        if valid(&meta) {
-            let bytes = std::fs::read(path).context("reading the hoist key")?;
-            if let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice()) {
-                return Ok(key);
-            }
-        }
+    if let Some(key) = read_valid(path, valid) {
+        return Ok(key);
     }
     let mut key = [0u8; 32];
     getrandom(&mut key).context("no randomness for the hoist key")?;
@@ -118,6 +119,22 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32]> {
     <[u8; 32]>::try_from(bytes.as_slice()).context("the hoist key is damaged")
 }
 
+/// The key file at `path` if it passes `valid`: checked on the open file
+/// (`fstat`), so what is read is what was checked; not through a symlink.
+fn read_valid(path: &Path, valid: impl Fn(&std::fs::Metadata) -> bool) -> Option<[u8; 32]> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    if !valid(&file.metadata().ok()?) {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    std::io::Read::read_exact(&mut file, &mut key).ok()?;
+    Some(key)
+}
+
 fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -139,4 +156,69 @@ fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
         filled += n as usize;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("hoist-key-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn a_key_is_made_private_once_and_read_back() {
+        let dir = scratch("fresh");
+        let path = dir.join("state/key");
+        let key = load_or_create(&path).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(dir.join("state")).unwrap().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(load_or_create(&path).unwrap(), key);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A key others could read, of the wrong size, or reached through a
+    /// symlink is not used: a new one replaces it, and the symlink's
+    /// target is left alone.
+    #[test]
+    fn a_key_that_is_not_private_is_replaced() {
+        let dir = scratch("replace");
+        let path = dir.join("state/key");
+        let key = load_or_create(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let replaced = load_or_create(&path).unwrap();
+        assert_ne!(replaced, key);
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+
+        std::fs::write(&path, [7u8; 31]).unwrap();
+        assert_ne!(load_or_create(&path).unwrap(), [7u8; 32]);
+
+        let planted = dir.join("planted");
+        std::fs::write(&planted, [9u8; 32]).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        symlink(&planted, &path).unwrap();
+        assert_ne!(load_or_create(&path).unwrap(), [9u8; 32]);
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&planted).unwrap(), [9u8; 32]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_others_can_write_is_refused() {
+        let dir = scratch("open-dir");
+        let state = dir.join("state");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let err = load_or_create(&state.join("key")).unwrap_err();
+        assert!(err.to_string().contains("not a private directory"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
