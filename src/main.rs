@@ -119,6 +119,12 @@ fn run() -> ExitCode {
 /// `args` as clap parses them.
 fn parse(args: &[OsString]) -> Result<Cli, clap::Error> {
     options::note_command_line(args);
+    clap_parse(args)
+}
+
+/// [`parse`] without recording the command line's options (which is once
+/// per process, and decides which hidden aliases clap is given).
+fn clap_parse(args: &[OsString]) -> Result<Cli, clap::Error> {
     let matches = command_for(args).try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
 }
@@ -221,7 +227,7 @@ mod tests {
                 .unwrap_or_else(|| panic!("{line:?} is a plain run"));
             let Ok(super::Cli {
                 command: super::commands::Command::Run(parsed),
-            }) = super::parse(&args)
+            }) = super::clap_parse(&args)
             else {
                 panic!("clap does not parse {line:?} as a run");
             };
