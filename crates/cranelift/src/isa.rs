@@ -83,6 +83,12 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     // Unwind info is only needed by native debuggers; we walk frame pointers.
     set(&mut flags, "unwind_info", "false")?;
+    // Block start offsets, so the linker can place a loop header at a
+    // cache-line boundary (link.rs, `hot_loop_header`). Lazily compiled
+    // functions are not placed that way.
+    if !options.baseline_tier {
+        set(&mut flags, "machine_code_cfg_info", "true")?;
+    }
 
     let host = options.target.as_ref().is_none_or(|t| *t == Triple::host());
     let builder = match &options.target {

@@ -2,7 +2,7 @@
 //! section, with the trap table and the wasm address map.
 
 use crate::func_environ::FuncEnvironment;
-use crate::translate::{translate_function, FuncTranslatorContext};
+use crate::translate::{translate_function, FuncTranslatorContext, LoopSpan};
 use crate::{from_clif_trap, trampolines};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
@@ -24,7 +24,13 @@ use std::collections::HashMap;
 #[derive(Clone)]
 struct CompiledFunction {
     code: Vec<u8>,
+    /// Where the function should start: a multiple of this.
     alignment: u32,
+    /// What the code needs: a multiple of this (its constants' alignment).
+    min_alignment: u32,
+    /// The offset in `code` of the header of the loop placed at a
+    /// [`LOOP_ALIGN`] boundary, if any (see [`hot_loop_header`]).
+    loop_header: Option<u32>,
     /// (offset in function, kind, addend, callee)
     relocs: Vec<(u32, cranelift_codegen::binemit::Reloc, i64, FuncIndex)>,
     traps: Vec<(u32, TrapCode)>,
@@ -43,6 +49,7 @@ fn compile(
     isa: &dyn TargetIsa,
     ctx: &mut Context,
     func: ir::Function,
+    loops: &[LoopSpan],
 ) -> WasmResult<CompiledFunction> {
     ctx.clear();
     ctx.func = func;
@@ -125,9 +132,12 @@ fn compile(
             slots: map.entries().map(|(_, offset)| offset).collect(),
         })
         .collect();
+    let min_alignment = buffer.alignment.max(isa.function_alignment().minimum);
     Ok(CompiledFunction {
         code: buffer.data().to_vec(),
-        alignment: buffer.alignment.max(isa.function_alignment().preferred),
+        alignment: min_alignment.max(isa.function_alignment().preferred),
+        min_alignment,
+        loop_header: hot_loop_header(loops, buffer.get_srclocs_sorted(), &compiled.bb_starts),
         relocs,
         traps,
         address_map,
@@ -165,7 +175,7 @@ pub fn compile_module(
             let func_index = module.func_index(index);
             let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
             let func = translate_function(&mut ctx.translator, &mut env, func_index, body, false)?;
-            compile(isa, &mut ctx.codegen, func)
+            compile(isa, &mut ctx.codegen, func, ctx.translator.loops())
         })
         .collect::<WasmResult<Vec<_>>>()?;
 
@@ -209,7 +219,7 @@ pub fn compile_lazy_module(
                     return Ok(template.instantiate(func_index));
                 }
                 let func = trampolines::lazy_stub(stub_isa, ty, func_index, builder_ctx);
-                compile(stub_isa, ctx, func)
+                compile(stub_isa, ctx, func, &[])
             },
         )
         .collect::<WasmResult<Vec<_>>>()?;
@@ -252,11 +262,13 @@ fn stub_template(
         isa,
         ctx,
         trampolines::lazy_stub(isa, ty, FuncIndex::from_u32(A), builder_ctx),
+        &[],
     )?;
     let b = compile(
         isa,
         ctx,
         trampolines::lazy_stub(isa, ty, FuncIndex::from_u32(B), builder_ctx),
+        &[],
     )?;
     // Nothing but the immediate may depend on the index: no relocations,
     // call sites or stack maps, and the same trap records in both.
@@ -307,7 +319,7 @@ pub fn compile_function_lazily(
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
         let func = translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;
-        let compiled = compile(isa, &mut ctx.codegen, func)?;
+        let compiled = compile(isa, &mut ctx.codegen, func, &[])?;
         if !compiled.relocs.is_empty() {
             return Err(WasmError::Unsupported(
                 "a lazily compiled function has relocations".into(),
@@ -389,14 +401,14 @@ fn compile_trampolines(
         let func = trampolines::array_to_wasm(isa, ty, &mut builder_ctx);
         trampolines.push((
             Trampoline::ArrayToWasm(*index),
-            compile(isa, &mut ctx, func)?,
+            compile(isa, &mut ctx, func, &[])?,
         ));
     }
     for (index, ty) in &import_types {
         let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
         trampolines.push((
             Trampoline::WasmToArray(*index),
-            compile(isa, &mut ctx, func)?,
+            compile(isa, &mut ctx, func, &[])?,
         ));
     }
 
@@ -426,7 +438,7 @@ fn link(
     let mut ctrl = ControlPlane::default();
     let mut out = CompiledText::default();
     for func in &functions {
-        let start = builder.append(true, &func.code, func.alignment, &mut ctrl);
+        let start = append_function(&mut builder, func, &mut ctrl);
         for (offset, kind, addend, callee) in &func.relocs {
             let target = module
                 .defined_func_index(*callee)
@@ -458,6 +470,70 @@ fn link(
     out.stack_maps.sort_unstable_by_key(|map| map.ret);
     debug_assert_eq!(out.functions.len(), module.num_defined_funcs());
     Ok(out)
+}
+
+/// Loop headers are placed at multiples of this many bytes: a cache line
+/// on every target hoist compiles for.
+const LOOP_ALIGN: u64 = 64;
+
+/// Which loop of a compiled function to align, and where its header is:
+/// the deepest innermost loop (the first such in the body), whose header
+/// is the first block start at or after the first code translated from
+/// the loop's body (instructions hoisted out of the loop are in the block
+/// before). `None` for a function without loops, or when the loop's code
+/// was optimized away.
+///
+/// Why: where a hot loop lands relative to cache-line and fetch-block
+/// boundaries moves a loop-bound program by up to 50 % on the machines
+/// measured (benches/README.md, "Timed region"); Cranelift has no setting
+/// to align blocks, so the linker aligns one header per function by
+/// choosing where the function starts.
+fn hot_loop_header(
+    loops: &[LoopSpan],
+    srclocs: &[cranelift_codegen::MachSrcLoc<cranelift_codegen::Final>],
+    bb_starts: &[u32],
+) -> Option<u32> {
+    let hot = loops
+        .iter()
+        .filter(|l| l.innermost)
+        .max_by_key(|l| (l.depth, std::cmp::Reverse(l.start)))?;
+    let body = srclocs
+        .iter()
+        .find(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))?
+        .start;
+    bb_starts.iter().copied().filter(|&b| b >= body).min()
+}
+
+/// Appends `func` to the text section and returns where it starts: at its
+/// preferred alignment, or, for a function with a loop to align, where
+/// that loop's header lands on a [`LOOP_ALIGN`] boundary (as near as the
+/// function's own alignment allows: its constants may need 16 bytes).
+fn append_function(
+    builder: &mut Box<dyn cranelift_codegen::TextSectionBuilder>,
+    func: &CompiledFunction,
+    ctrl: &mut ControlPlane,
+) -> u64 {
+    let Some(header) = func.loop_header else {
+        return builder.append(true, &func.code, func.alignment, ctrl);
+    };
+    let required = u64::from(func.min_alignment);
+    if required >= LOOP_ALIGN {
+        return builder.append(true, &func.code, func.alignment, ctrl);
+    }
+    // Where the text ends now (an empty append only reports it, after any
+    // veneer island the target needs here).
+    let here = builder.append(false, &[], 1, ctrl);
+    // Start at a multiple of `required` such that the header's offset mod
+    // LOOP_ALIGN is the smallest the header's own misalignment allows.
+    let header = u64::from(header);
+    let want = (LOOP_ALIGN - (header - header % required) % LOOP_ALIGN) % LOOP_ALIGN;
+    let pad = (want + LOOP_ALIGN - here % LOOP_ALIGN) % LOOP_ALIGN;
+    if pad > 0 {
+        builder.append(false, &[0; LOOP_ALIGN as usize][..pad as usize], 1, ctrl);
+    }
+    // An island emitted here would move the start: still correct, only
+    // the header is then wherever it falls.
+    builder.append(true, &func.code, func.min_alignment, ctrl)
 }
 
 fn record(out: &mut CompiledText, start: u64, func: &CompiledFunction) {
@@ -494,7 +570,7 @@ pub fn compile_host_trampoline(isa: &dyn TargetIsa, ty: &WasmFuncType) -> WasmRe
     let mut builder_ctx = FunctionBuilderContext::new();
     let mut ctx = Context::new();
     let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
-    let compiled = compile(isa, &mut ctx, func)?;
+    let compiled = compile(isa, &mut ctx, func, &[])?;
     let mut builder = isa.text_section_builder(0);
     let mut ctrl = ControlPlane::default();
     let start = builder.append(false, &compiled.code, compiled.alignment, &mut ctrl);

@@ -21,9 +21,11 @@ pub(crate) enum FrameKind {
         exn: cranelift_frontend::Variable,
         dispatch: Option<Block>,
     },
-    /// Branches go back to `header`, with the loop's parameters.
+    /// Branches go back to `header`, with the loop's parameters; `span`
+    /// indexes the translator's `loops`.
     Loop {
         header: Block,
+        span: usize,
     },
     /// `else_block` receives the if's parameters; `params_at_entry` are the
     /// values passed to it (kept for an implicit else).
@@ -56,7 +58,7 @@ impl ControlFrame {
     /// The block a branch to this frame jumps to, and how many values it takes.
     pub fn branch_target(&self) -> (Block, usize) {
         match self.kind {
-            FrameKind::Loop { header } => (header, self.num_params),
+            FrameKind::Loop { header, .. } => (header, self.num_params),
             _ => (self.destination, self.num_results),
         }
     }
@@ -119,6 +121,7 @@ impl FuncTranslator<'_, '_> {
             return Ok(());
         }
         let (params, results) = self.block_type(ty)?;
+        let span = self.enter_loop();
         let header = self.block_with_params(&params);
         let destination = self.block_with_params(&results);
         let inputs = self.popn(params.len());
@@ -128,7 +131,7 @@ impl FuncTranslator<'_, '_> {
         let header_params = self.builder.block_params(header).to_vec();
         self.stack.extend(header_params);
         self.control.push(ControlFrame {
-            kind: FrameKind::Loop { header },
+            kind: FrameKind::Loop { header, span },
             destination,
             num_params: params.len(),
             num_results: results.len(),
@@ -139,6 +142,34 @@ impl FuncTranslator<'_, '_> {
             handlers_inside: self.handlers.len(),
         });
         Ok(())
+    }
+
+    /// Records a loop starting at the current operator, nested in the loops
+    /// on the control stack; returns its index in `loops`.
+    fn enter_loop(&mut self) -> usize {
+        let mut enclosing = self
+            .control
+            .iter()
+            .rev()
+            .filter_map(|frame| match frame.kind {
+                FrameKind::Loop { span, .. } => Some(span),
+                _ => None,
+            });
+        let depth = match enclosing.next() {
+            Some(parent) => {
+                self.loops[parent].innermost = false;
+                self.loops[parent].depth + 1
+            }
+            None => 1,
+        };
+        let start = self.builder.srcloc().bits();
+        self.loops.push(super::LoopSpan {
+            start,
+            end: start,
+            depth,
+            innermost: true,
+        });
+        self.loops.len() - 1
     }
 
     pub(crate) fn translate_if(&mut self, ty: wasmparser::BlockType) -> WasmResult<()> {
@@ -217,7 +248,10 @@ impl FuncTranslator<'_, '_> {
         match frame.kind {
             FrameKind::TryTable { landings, count } => self.end_try_table(landings, count),
             FrameKind::LegacyTry { .. } => self.end_legacy_try(&frame),
-            FrameKind::Loop { header } => self.builder.seal_block(header),
+            FrameKind::Loop { header, span } => {
+                self.builder.seal_block(header);
+                self.loops[span].end = self.builder.srcloc().bits();
+            }
             FrameKind::If {
                 else_block,
                 else_seen: false,

@@ -31,6 +31,28 @@ use wasmparser::{FuncValidator, ValidatorResources};
 pub struct FuncTranslatorContext {
     builder_context: FunctionBuilderContext,
     allocations: wasmparser::FuncValidatorAllocations,
+    loops: Vec<LoopSpan>,
+}
+
+impl FuncTranslatorContext {
+    /// The reachable `loop`s of the function translated last, in the order
+    /// their `loop` operators appear.
+    pub fn loops(&self) -> &[LoopSpan] {
+        &self.loops
+    }
+}
+
+/// One wasm `loop` of a translated function, by the module offsets of its
+/// `loop` and `end` operators: the code translated from its body carries
+/// source locations in `start + 1..=end`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoopSpan {
+    pub start: u32,
+    pub end: u32,
+    /// 1 for a loop in no other loop, 2 for a loop in one, ...
+    pub depth: u32,
+    /// No loop inside it.
+    pub innermost: bool,
 }
 
 /// Translates `body` into a new Cranelift function named and typed as wasm
@@ -50,6 +72,8 @@ pub fn translate_function(
         ir::Function::with_name_signature(ir::UserFuncName::user(0, func_index.as_u32()), sig);
     let allocations = std::mem::take(&mut context.allocations);
     let mut validator = body.validator.into_validator(allocations);
+    let mut loops = std::mem::take(&mut context.loops);
+    loops.clear();
     let builder = FunctionBuilder::new(&mut func, &mut context.builder_context);
     let simd = simd::SimdSupport::new(env.isa);
     let mut translator = FuncTranslator {
@@ -66,10 +90,12 @@ pub fn translate_function(
         fuel_var: None,
         fuel_pending: 0,
         gc_before: Vec::new(),
+        loops,
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let validate = !validated || translator.env.module.has_gc_refs;
     let result = translator.translate_body(func_index, &body.body, &mut validator, validate);
+    let loops = std::mem::take(&mut translator.loops);
     match result {
         Ok(()) => {
             let config = translator.env.isa.frontend_config();
@@ -83,6 +109,7 @@ pub fn translate_function(
         }
     }
     context.allocations = validator.into_allocations();
+    context.loops = loops;
     result.map(|()| func)
 }
 
@@ -111,6 +138,8 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     /// The operand stack before the operator being translated, when the
     /// module has traced references (see `gc::declare_gc_values`).
     pub(crate) gc_before: Vec<Value>,
+    /// The loops met so far (see [`LoopSpan`]).
+    pub(crate) loops: Vec<LoopSpan>,
 }
 
 impl FuncTranslator<'_, '_> {
