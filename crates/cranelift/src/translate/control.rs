@@ -145,18 +145,12 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Records a loop starting at the current operator, nested in the loops
-    /// on the control stack; returns its index in `loops`.
+    /// still open; returns its index in `loops`. Constant time, however
+    /// deep the control stack (a body of nested blocks must not make each
+    /// loop scan them).
     fn enter_loop(&mut self) -> usize {
-        let mut enclosing = self
-            .control
-            .iter()
-            .rev()
-            .filter_map(|frame| match frame.kind {
-                FrameKind::Loop { span, .. } => Some(span),
-                _ => None,
-            });
-        let depth = match enclosing.next() {
-            Some(parent) => {
+        let depth = match self.open_loops.last() {
+            Some(&parent) => {
                 self.loops[parent].innermost = false;
                 self.loops[parent].depth + 1
             }
@@ -169,6 +163,7 @@ impl FuncTranslator<'_, '_> {
             depth,
             innermost: true,
         });
+        self.open_loops.push(self.loops.len() - 1);
         self.loops.len() - 1
     }
 
@@ -251,6 +246,7 @@ impl FuncTranslator<'_, '_> {
             FrameKind::Loop { header, span } => {
                 self.builder.seal_block(header);
                 self.loops[span].end = self.builder.srcloc().bits();
+                self.open_loops.pop();
             }
             FrameKind::If {
                 else_block,

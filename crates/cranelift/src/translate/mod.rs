@@ -91,6 +91,7 @@ pub fn translate_function(
         fuel_pending: 0,
         gc_before: Vec::new(),
         loops,
+        open_loops: Vec::new(),
     };
     translator.env.declare_stack_limit(translator.builder.func);
     let validate = !validated || translator.env.module.has_gc_refs;
@@ -140,6 +141,8 @@ pub(crate) struct FuncTranslator<'a, 'e> {
     pub(crate) gc_before: Vec<Value>,
     /// The loops met so far (see [`LoopSpan`]).
     pub(crate) loops: Vec<LoopSpan>,
+    /// Indices in `loops` of the loops being translated, innermost last.
+    pub(crate) open_loops: Vec<usize>,
 }
 
 impl FuncTranslator<'_, '_> {
