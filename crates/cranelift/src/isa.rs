@@ -84,11 +84,8 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     // Unwind info is only needed by native debuggers; we walk frame pointers.
     set(&mut flags, "unwind_info", "false")?;
     // Block start offsets, so the linker can place a loop header at a
-    // cache-line boundary (link.rs, `hot_loop_header`). Lazily compiled
-    // functions are not placed that way.
-    if !options.baseline_tier {
-        set(&mut flags, "machine_code_cfg_info", "true")?;
-    }
+    // cache-line boundary (link.rs, `hot_loop_header`).
+    set(&mut flags, "machine_code_cfg_info", "true")?;
 
     let host = options.target.as_ref().is_none_or(|t| *t == Triple::host());
     let builder = match &options.target {

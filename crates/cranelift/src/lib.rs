@@ -98,9 +98,11 @@ impl Compiler {
         link::compile_lazy_module(&*self.isa, self.lazy_isa(), module)
     }
 
-    /// Lazy compilation: defined function `index` on its own (its text at
-    /// offset 0), calling the module's functions through their funcrefs.
-    /// `body` is validated again as it is translated.
+    /// Lazy compilation: defined function `index` on its own, calling the
+    /// module's functions through their funcrefs. Its text is meant for the
+    /// start of a page: the function starts at `functions[0].start` (0, or
+    /// after up to 63 zero bytes that put its loop header on a 64-byte
+    /// boundary). `body` is validated again as it is translated.
     pub fn compile_function_lazily(
         &self,
         module: &Module,

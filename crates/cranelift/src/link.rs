@@ -296,9 +296,10 @@ thread_local! {
     static LAZY_CONTEXT: std::cell::RefCell<ThreadContext> = std::cell::RefCell::new(ThreadContext::default());
 }
 
-/// Compiles one function for a module compiled lazily: its own text (at
-/// offset 0, no relocations: calls to other functions go through their
-/// funcrefs) with its trap records, address map, call sites and stack maps.
+/// Compiles one function for a module compiled lazily: its own text (no
+/// relocations: calls to other functions go through their funcrefs; the
+/// function at `functions[0].start`) with its trap records, address map,
+/// call sites and stack maps.
 pub fn compile_function_lazily(
     isa: &dyn TargetIsa,
     tunables: &Tunables,
@@ -319,19 +320,26 @@ pub fn compile_function_lazily(
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
         let func = translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;
-        let compiled = compile(isa, &mut ctx.codegen, func, &[])?;
+        let compiled = compile(isa, &mut ctx.codegen, func, ctx.translator.loops())?;
         if !compiled.relocs.is_empty() {
             return Err(WasmError::Unsupported(
                 "a lazily compiled function has relocations".into(),
             ));
         }
+        // The text is mapped at the start of pages of its own: zeros in
+        // front place its loop header as the linker places it.
+        let pad = compiled
+            .loop_header
+            .and_then(|header| loop_padding(0, header, compiled.min_alignment))
+            .unwrap_or(0);
         let mut out = CompiledText::default();
-        record(&mut out, 0, &compiled);
+        record(&mut out, pad, &compiled);
         out.functions.push(FunctionLoc {
-            start: 0,
+            start: pad as u32,
             length: compiled.code.len() as u32,
         });
-        out.text = compiled.code;
+        out.text = vec![0; pad as usize];
+        out.text.extend_from_slice(&compiled.code);
         Ok(out)
     })
 }
@@ -504,10 +512,25 @@ fn hot_loop_header(
     bb_starts.iter().copied().filter(|&b| b >= body).min()
 }
 
+/// How many bytes to put before a function that would start at `here`
+/// (a multiple of its `required` alignment) so its loop header, `header`
+/// bytes in, lands on a [`LOOP_ALIGN`] boundary, or as near after one as
+/// `required` allows (constants may need 16 bytes). `None`: the function's
+/// own alignment is a whole line or more, so there is no choice.
+fn loop_padding(here: u64, header: u32, required: u32) -> Option<u64> {
+    let required = u64::from(required);
+    if required >= LOOP_ALIGN {
+        return None;
+    }
+    let header = u64::from(header);
+    let want = (LOOP_ALIGN - (header - header % required) % LOOP_ALIGN) % LOOP_ALIGN;
+    Some((want + LOOP_ALIGN - here % LOOP_ALIGN) % LOOP_ALIGN)
+}
+
 /// Appends `func` to the text section and returns where it starts: at its
 /// preferred alignment, or, for a function with a loop to align, where
-/// that loop's header lands on a [`LOOP_ALIGN`] boundary (as near as the
-/// function's own alignment allows: its constants may need 16 bytes).
+/// that loop's header lands on a [`LOOP_ALIGN`] boundary (see
+/// [`loop_padding`]).
 fn append_function(
     builder: &mut Box<dyn cranelift_codegen::TextSectionBuilder>,
     func: &CompiledFunction,
@@ -516,18 +539,12 @@ fn append_function(
     let Some(header) = func.loop_header else {
         return builder.append(true, &func.code, func.alignment, ctrl);
     };
-    let required = u64::from(func.min_alignment);
-    if required >= LOOP_ALIGN {
-        return builder.append(true, &func.code, func.alignment, ctrl);
-    }
     // Where the text ends now (an empty append only reports it, after any
     // veneer island the target needs here).
     let here = builder.append(false, &[], 1, ctrl);
-    // Start at a multiple of `required` such that the header's offset mod
-    // LOOP_ALIGN is the smallest the header's own misalignment allows.
-    let header = u64::from(header);
-    let want = (LOOP_ALIGN - (header - header % required) % LOOP_ALIGN) % LOOP_ALIGN;
-    let pad = (want + LOOP_ALIGN - here % LOOP_ALIGN) % LOOP_ALIGN;
+    let Some(pad) = loop_padding(here, header, func.min_alignment) else {
+        return builder.append(true, &func.code, func.alignment, ctrl);
+    };
     if pad > 0 {
         builder.append(false, &[0; LOOP_ALIGN as usize][..pad as usize], 1, ctrl);
     }

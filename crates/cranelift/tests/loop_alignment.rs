@@ -1,6 +1,7 @@
 //! Where the linker places loops: the deepest innermost loop of each
 //! function starts at a 64-byte boundary of the text section, whatever the
-//! code before it (link.rs, `hot_loop_header`).
+//! code before it (link.rs, `hot_loop_header`), and a lazily compiled
+//! function, alone in its text, behind zeros that place its loop the same way.
 //!
 //! The loop header is found through the address map alone: the first
 //! machine code translated from the loop's body. Each loop body here starts
@@ -150,4 +151,54 @@ fn innermost_loops_start_at_64_byte_boundaries_on_aarch64() {
 #[test]
 fn innermost_loops_start_at_64_byte_boundaries_on_riscv64() {
     check("riscv64gc-unknown-linux-gnu");
+}
+
+/// A lazily compiled function has its text to itself, mapped at the start
+/// of a page: zeros in front of it place its loop header the same way.
+fn check_lazy(target: &str) {
+    let wasm = wat::parse_str(WAT).unwrap();
+    let options = CompilerOptions {
+        target: Some(target.parse().unwrap()),
+        cpu: Cpu::Baseline,
+        ..CompilerOptions::default()
+    };
+    let compiler = Compiler::new(build_isa(&options).unwrap(), Tunables::default())
+        .with_baseline_tier(options);
+    let translation = translate_module(&wasm).unwrap();
+    let module = &translation.module;
+    let offsets = hoist_environ::VMOffsets::new(compiler.isa().pointer_bytes(), module);
+    let loops = loops(&wasm);
+    // Defined functions 1, 2 and 3 ($nested, $flat, $two_levels) and the
+    // loop each aligns.
+    let expected = [(1, loops[1]), (2, loops[2]), (3, loops[5])];
+    for (index, body) in translation.function_bodies {
+        let text = compiler
+            .compile_function_lazily(module, &offsets, index, body)
+            .unwrap();
+        let start = text.functions[0].start;
+        assert!(start < 64 && (text.text[..start as usize]).iter().all(|&b| b == 0));
+        assert_eq!(text.text.len() as u32, start + text.functions[0].length);
+        if let Some(&(_, span)) = expected.iter().find(|(i, _)| *i == index.as_u32()) {
+            let header = first_code_of(&text, span);
+            assert_eq!(
+                header % 64,
+                0,
+                "{target}: lazily compiled function {}'s loop header at {header:#x}",
+                index.as_u32()
+            );
+        } else {
+            assert_eq!(start, 0, "a function without loops starts its text");
+        }
+    }
+}
+
+#[test]
+fn lazily_compiled_loops_start_at_64_byte_boundaries() {
+    for target in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "riscv64gc-unknown-linux-gnu",
+    ] {
+        check_lazy(target);
+    }
 }

@@ -60,6 +60,9 @@ pub(crate) fn validate_bodies(
 /// One function compiled on its first call.
 struct Compiled {
     code: CodeMemory,
+    /// Where the function starts in `code` (after padding that places its
+    /// loop; see `hoist_cranelift::Compiler::compile_function_lazily`).
+    entry: u32,
     len: usize,
     /// Sorted (text offset, wasm byte offset) pairs.
     address_map: Vec<(u32, u32)>,
@@ -489,9 +492,11 @@ impl LazyCode {
             call_sites: text.call_sites,
             stack_maps: text.stack_maps,
         };
+        let entry = text.functions.first().map_or(0, |f| f.start);
         let code = CodeMemory::from_image(ImageBuffer::from_bytes(&text.text)?, 0..len, tables)?;
         Ok(Compiled {
             code,
+            entry,
             len,
             address_map: text.address_map,
         })
@@ -529,7 +534,7 @@ impl LazyFunctions for LazyCode {
             self.activity.compiled();
         }
         let compiled = compiled.as_ref().map_err(|e| e.clone())?;
-        Ok(compiled.code.address(0))
+        Ok(compiled.code.address(compiled.entry))
     }
 
     fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
