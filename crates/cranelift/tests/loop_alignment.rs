@@ -43,14 +43,19 @@ fn loops(wasm: &[u8]) -> Vec<(u32, u32)> {
     out
 }
 
-fn compile(target: &str, wat: &str) -> (Vec<u8>, CompiledText) {
-    let wasm = wat::parse_str(wat).unwrap();
+/// A compiler for `target`'s baseline CPU, with its lazy tier.
+fn compiler(target: &str) -> Compiler {
     let options = CompilerOptions {
         target: Some(target.parse().unwrap()),
         cpu: Cpu::Baseline,
         ..CompilerOptions::default()
     };
-    let compiler = Compiler::new(build_isa(&options).unwrap(), Tunables::default());
+    Compiler::new(build_isa(&options).unwrap(), Tunables::default()).with_baseline_tier(options)
+}
+
+fn compile(target: &str, wat: &str) -> (Vec<u8>, CompiledText) {
+    let wasm = wat::parse_str(wat).unwrap();
+    let compiler = compiler(target);
     let translation = translate_module(&wasm).unwrap();
     let text = compiler
         .compile_module(&translation.module, translation.function_bodies)
@@ -157,13 +162,7 @@ fn innermost_loops_start_at_64_byte_boundaries_on_riscv64() {
 /// of a page: zeros in front of it place its loop header the same way.
 fn check_lazy(target: &str) {
     let wasm = wat::parse_str(WAT).unwrap();
-    let options = CompilerOptions {
-        target: Some(target.parse().unwrap()),
-        cpu: Cpu::Baseline,
-        ..CompilerOptions::default()
-    };
-    let compiler = Compiler::new(build_isa(&options).unwrap(), Tunables::default())
-        .with_baseline_tier(options);
+    let compiler = compiler(target);
     let translation = translate_module(&wasm).unwrap();
     let module = &translation.module;
     let offsets = hoist_environ::VMOffsets::new(compiler.isa().pointer_bytes(), module);

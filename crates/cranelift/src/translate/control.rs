@@ -21,11 +21,9 @@ pub(crate) enum FrameKind {
         exn: cranelift_frontend::Variable,
         dispatch: Option<Block>,
     },
-    /// Branches go back to `header`, with the loop's parameters; `span`
-    /// indexes the translator's `loops`.
+    /// Branches go back to `header`, with the loop's parameters.
     Loop {
         header: Block,
-        span: usize,
     },
     /// `else_block` receives the if's parameters; `params_at_entry` are the
     /// values passed to it (kept for an implicit else).
@@ -58,7 +56,7 @@ impl ControlFrame {
     /// The block a branch to this frame jumps to, and how many values it takes.
     pub fn branch_target(&self) -> (Block, usize) {
         match self.kind {
-            FrameKind::Loop { header, .. } => (header, self.num_params),
+            FrameKind::Loop { header } => (header, self.num_params),
             _ => (self.destination, self.num_results),
         }
     }
@@ -121,7 +119,7 @@ impl FuncTranslator<'_, '_> {
             return Ok(());
         }
         let (params, results) = self.block_type(ty)?;
-        let span = self.enter_loop();
+        self.enter_loop();
         let header = self.block_with_params(&params);
         let destination = self.block_with_params(&results);
         let inputs = self.popn(params.len());
@@ -131,7 +129,7 @@ impl FuncTranslator<'_, '_> {
         let header_params = self.builder.block_params(header).to_vec();
         self.stack.extend(header_params);
         self.control.push(ControlFrame {
-            kind: FrameKind::Loop { header, span },
+            kind: FrameKind::Loop { header },
             destination,
             num_params: params.len(),
             num_results: results.len(),
@@ -145,10 +143,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Records a loop starting at the current operator, nested in the loops
-    /// still open; returns its index in `loops`. Constant time, however
-    /// deep the control stack (a body of nested blocks must not make each
-    /// loop scan them).
-    fn enter_loop(&mut self) -> usize {
+    /// still open (the last of `open_loops` until its `end`). Constant
+    /// time, however deep the control stack (a body of nested blocks must
+    /// not make each loop scan them).
+    fn enter_loop(&mut self) {
         let depth = match self.open_loops.last() {
             Some(&parent) => {
                 self.loops[parent].innermost = false;
@@ -164,7 +162,6 @@ impl FuncTranslator<'_, '_> {
             innermost: true,
         });
         self.open_loops.push(self.loops.len() - 1);
-        self.loops.len() - 1
     }
 
     pub(crate) fn translate_if(&mut self, ty: wasmparser::BlockType) -> WasmResult<()> {
@@ -243,10 +240,10 @@ impl FuncTranslator<'_, '_> {
         match frame.kind {
             FrameKind::TryTable { landings, count } => self.end_try_table(landings, count),
             FrameKind::LegacyTry { .. } => self.end_legacy_try(&frame),
-            FrameKind::Loop { header, span } => {
+            FrameKind::Loop { header } => {
                 self.builder.seal_block(header);
+                let span = self.open_loops.pop().expect("each loop frame is open");
                 self.loops[span].end = self.builder.srcloc().bits();
-                self.open_loops.pop();
             }
             FrameKind::If {
                 else_block,
