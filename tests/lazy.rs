@@ -448,3 +448,65 @@ fn a_first_call_deep_in_a_small_stack_compiles_elsewhere() {
     let (depth, result) = thread.join().unwrap();
     assert_eq!(result, 42, "at depth {depth}");
 }
+
+/// The program waiting for a function being compiled ahead (a big one,
+/// queued as soon as its caller's compile began) compiles that function's
+/// small callees meanwhile, then runs on whichever code each got; every
+/// function is kept compiled once, and the results are the same with the
+/// callees called or not, in fresh modules each round.
+#[test]
+fn small_callees_compiled_while_waiting_for_a_compile_ahead_run_right() {
+    let mut big = String::new();
+    for k in 0..3000 {
+        big.push_str(&format!(
+            "(local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (i32.const {k}))))\n"
+        ));
+    }
+    let mut smalls = String::new();
+    let mut calls = String::new();
+    for i in 0..8 {
+        smalls.push_str(&format!(
+            "(func $s{i} (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))\n"
+        ));
+        calls.push_str(&format!(
+            "(local.set 1 (i32.add (local.get 1) (call $s{i} (local.get 0))))\n"
+        ));
+    }
+    let wat = format!(
+        r#"(module
+          {smalls}
+          (func $big (param i32) (result i32) (local i32)
+            {big}
+            (if (local.get 0) (then {calls}))
+            (local.get 1))
+          (func (export "entry") (param i32) (result i32) (call $big (local.get 0))))"#
+    );
+    // What $big returns: sum of x*k for k < 3000, plus sum of x+i for i < 8
+    // when x is not 0.
+    let want = |x: i32| -> i32 {
+        let mut sum = 0i32;
+        for k in 0..3000 {
+            sum = sum.wrapping_add(x.wrapping_mul(k));
+        }
+        if x != 0 {
+            for i in 0..8 {
+                sum = sum.wrapping_add(x + i);
+            }
+        }
+        sum
+    };
+    let engine = Engine::default();
+    for round in 0..4 {
+        let module = Module::new_lazy(&engine, wat.as_str()).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        for x in [round % 2, 1 - round % 2, 7] {
+            let got = call(&mut store, &instance, "entry", &[Val::I32(x)]).unwrap();
+            assert_eq!(i32_of(got), want(x), "round {round}, entry({x})");
+        }
+        let mut compiled = compiled_functions(&module);
+        let all = compiled.len();
+        compiled.dedup();
+        assert_eq!(all, compiled.len(), "a function was compiled twice");
+    }
+}
