@@ -107,7 +107,11 @@ struct Job {
 static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 
 /// Starts compiling `wasm` (whose digest is `digest`, read from `path`) in
-/// full into `cache`, in the background.
+/// full into `cache`, in the background. When it is done and the run is
+/// still going, `lazy` (the lazily compiled module of `wasm` the run uses)
+/// switches to it (`Module::tier_up`): the rest of the run calls optimized
+/// code.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     cache: Cache,
     engine: Engine,
@@ -116,6 +120,7 @@ pub fn start(
     path: &std::path::Path,
     at_exit: AtExit,
     activity: Option<Arc<hoist::LazyActivity>>,
+    lazy: hoist::Module,
 ) {
     // Only a regular file can be read again by the detached process.
     let file = std::fs::canonicalize(path)
@@ -152,7 +157,12 @@ pub fn start(
                 .build();
             if let Ok(pool) = pool {
                 // Another process compiling the same module: leave it to it.
-                pool.install(|| cache.store(&engine, &wasm, false));
+                let optimized = pool.install(|| cache.store_and_load(&engine, &wasm));
+                if let Some(optimized) = optimized.filter(|_| !cancel.load(Ordering::Acquire)) {
+                    // Refused only if it does not fit, which a full compile
+                    // of the same binary by the same engine always does.
+                    let _ = lazy.tier_up(&optimized);
+                }
             }
             finished.store(true, Ordering::Release);
         });

@@ -151,6 +151,7 @@ impl Cache {
                 path_of,
                 at_exit,
                 activity,
+                module.clone(),
             );
             return Ok(module);
         }
@@ -161,24 +162,38 @@ impl Cache {
     }
 
     /// Compiles `wasm` and stores it, unless a valid entry is there already
-    /// (the background compile, and the detached process that finishes it).
-    /// One process compiles a module at a time, holding `.<entry>.lock`:
-    /// with `wait`, this waits for the holder (the detached process, for
-    /// the run that started it to end) and then finds the entry stored;
-    /// without, it leaves the compile to the holder.
+    /// (the detached process that finishes a background compile). One
+    /// process compiles a module at a time, holding `.<entry>.lock`: with
+    /// `wait`, this waits for the holder (the detached process, for the run
+    /// that started it to end) and then finds the entry stored; without, it
+    /// leaves the compile to the holder.
     pub fn store(&self, engine: &Engine, wasm: &[u8], wait: bool) {
+        self.compile_into(engine, wasm, wait, false);
+    }
+
+    /// [`Cache::store`] for the background compile of a lazy run, which
+    /// also wants the module: loaded from the entry found, or from the image
+    /// just compiled (this process's own copy, before it is sealed and
+    /// written: nothing is read back from the cache directory). `None` when
+    /// another process holds the compile, or it failed.
+    pub fn store_and_load(&self, engine: &Engine, wasm: &[u8]) -> Option<Module> {
+        self.compile_into(engine, wasm, false, true)
+    }
+
+    fn compile_into(&self, engine: &Engine, wasm: &[u8], wait: bool, keep: bool) -> Option<Module> {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
-        let Some(_lock) = EntryLock::take(&lock_path(&path), wait) else {
-            return;
-        };
-        if self.load(engine, &path, &name, &digest).is_some() {
-            return;
+        let _lock = EntryLock::take(&lock_path(&path), wait)?;
+        if let Some(module) = self.load(engine, &path, &name, &digest) {
+            return Some(module);
         }
-        if let Ok(mut image) = engine.precompile_module_for_cache(wasm) {
-            self.write(&path, &name, &mut image);
-        }
+        let mut image = engine.precompile_module_for_cache(wasm).ok()?;
+        let module = keep
+            .then(|| Module::deserialize(engine, &image).ok())
+            .flatten();
+        self.write(&path, &name, &mut image);
+        module
     }
 
     /// Seals `image` under `name` and writes it to `path` (atomically).

@@ -510,3 +510,101 @@ fn small_callees_compiled_while_waiting_for_a_compile_ahead_run_right() {
         assert_eq!(all, compiled.len(), "a function was compiled twice");
     }
 }
+
+/// A lazily compiled module switched mid-run to a full compile of the same
+/// binary (`Module::tier_up`, as the CLI does when its background compile
+/// ends): calls keep their results, functions never called are not
+/// compiled lazily any more, funcrefs keep their identity, traps name
+/// frames of the optimized code, exceptions cross it, and instances made
+/// before and after both run it. Mismatched switches are refused.
+#[test]
+fn a_full_compile_takes_over_mid_run() {
+    let mut config = hoist::Config::default();
+    // `Module::new` compiles in full here even under `HOIST_LAZY=y`.
+    config.lazy_speculation(false).lazy_compilation(false);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new_lazy(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, ());
+    let before = Instance::new(&mut store, &module, &[]).unwrap();
+    // Some functions compiled lazily first: `triple`, `double`, `fact`.
+    assert_eq!(
+        i32_of(call(&mut store, &before, "saved", &[Val::I32(5)]).unwrap()),
+        15
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &before, "apply", &[Val::I32(0), Val::I32(4)]).unwrap()),
+        8
+    );
+    assert_eq!(
+        i32_of(call(&mut store, &before, "fact", &[Val::I32(5)]).unwrap()),
+        120
+    );
+    let lazily = compiled_functions(&module);
+    assert!(!module.is_tiered_up());
+
+    // Refused: a lazy module, another binary, another engine, a full compile.
+    let optimized = Module::new(&engine, MODULE).unwrap();
+    let other_lazy = Module::new_lazy(&engine, MODULE).unwrap();
+    assert!(module.tier_up(&other_lazy).is_err());
+    let other_binary = Module::new(&engine, "(module (func (export \"f\")))").unwrap();
+    assert!(module.tier_up(&other_binary).is_err());
+    let other_engine = Module::new(&Engine::new(&config).unwrap(), MODULE).unwrap();
+    assert!(module.tier_up(&other_engine).is_err());
+    assert!(optimized.tier_up(&optimized).is_err());
+
+    module.tier_up(&optimized).unwrap();
+    assert!(module.is_tiered_up());
+    assert!(module.tier_up(&optimized).is_err(), "switched twice");
+    let after = Instance::new(&mut store, &module, &[]).unwrap();
+    for instance in [&before, &after] {
+        assert_eq!(
+            i32_of(call(&mut store, instance, "saved", &[Val::I32(5)]).unwrap()),
+            15
+        );
+        for (slot, x, want) in [(0, 4, 8), (1, 7, 21), (2, 10, 3628800)] {
+            let got = call(
+                &mut store,
+                instance,
+                "apply",
+                &[Val::I32(slot), Val::I32(x)],
+            );
+            assert_eq!(i32_of(got.unwrap()), want, "apply({slot}, {x})");
+        }
+        assert_eq!(
+            i32_of(call(&mut store, instance, "triple", &[Val::I32(3)]).unwrap()),
+            9
+        );
+        assert_eq!(
+            i32_of(call(&mut store, instance, "catch", &[Val::I32(7)]).unwrap()),
+            7
+        );
+        let count = instance.get_func(&mut store, "count").unwrap();
+        let mut results = [Val::I64(0)];
+        count
+            .call(&mut store, &[Val::I32(100_000)], &mut results)
+            .unwrap();
+        assert!(matches!(results[0], Val::I64(100_000)), "{:?}", results[0]);
+        let err = call(&mut store, instance, "trap", &[Val::I32(1)]).unwrap_err();
+        let trap = err.downcast_ref::<Trap>().expect("a trap");
+        assert_eq!(trap.code(), Some(TrapCode::IntegerDivisionByZero));
+        let frames: Vec<u32> = trap.frames().iter().map(|f| f.func_index).collect();
+        assert_eq!(frames.first(), Some(&3), "frames: {frames:?}");
+        assert!(frames.len() >= 3, "frames: {frames:?}");
+        assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
+    }
+    // Nothing more was compiled lazily: the calls ran the full compile.
+    assert_eq!(compiled_functions(&module), lazily);
+    // An export's funcref is the table's element, before and after.
+    let double = before.get_func(&mut store, "double").unwrap();
+    let mut results = [Val::I32(0)];
+    double
+        .call(&mut store, &[Val::I32(21)], &mut results)
+        .unwrap();
+    assert_eq!(i32_of(results[0].clone()), 42);
+    drop(optimized);
+    // The module keeps the full compile alive.
+    assert_eq!(
+        i32_of(call(&mut store, &after, "fact", &[Val::I32(6)]).unwrap()),
+        720
+    );
+}

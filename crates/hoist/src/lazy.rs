@@ -88,6 +88,9 @@ pub(crate) struct LazyCode {
     speculation: Speculation,
     /// When the program last compiled a function on its first call.
     activity: Arc<LazyActivity>,
+    /// The full compile this module switched to mid-run, if it has
+    /// ([`crate::Module::tier_up`]); kept so its code stays mapped.
+    tiered: OnceLock<crate::Module>,
 }
 
 /// How recently a lazily compiled module's program last had to compile a
@@ -299,7 +302,37 @@ impl LazyCode {
             by_address: RwLock::default(),
             speculation: Speculation::default(),
             activity: Arc::new(LazyActivity::new()),
+            tiered: OnceLock::new(),
         }
+    }
+
+    /// Keeps `optimized`, a full compile of this module: later first calls
+    /// use its code instead of compiling (see [`crate::Module::tier_up`],
+    /// which checked that it fits).
+    pub(crate) fn tier_up(&self, optimized: crate::Module) -> Result<()> {
+        self.tiered
+            .set(optimized)
+            .map_err(|_| anyhow::anyhow!("this module has already switched to a full compile"))?;
+        // Nothing more to compile ahead.
+        self.speculation
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        Ok(())
+    }
+
+    pub(crate) fn is_tiered_up(&self) -> bool {
+        self.tiered.get().is_some()
+    }
+
+    /// The entry of `index` in the full compile switched to, if any.
+    fn tiered_code(&self, index: DefinedFuncIndex) -> Option<*const u8> {
+        let code = &self.tiered.get()?.inner.code;
+        Some(
+            code.code
+                .address(*code.functions.get(index.as_u32() as usize)?),
+        )
     }
 
     /// The program's compiles on first call, for
@@ -341,7 +374,7 @@ impl LazyCode {
         };
         {
             let mut ahead = self.speculation.lock_ahead();
-            if cell.get().is_some() || ahead.claimed.contains(&index) {
+            if cell.get().is_some() || ahead.claimed.contains(&index) || self.is_tiered_up() {
                 return;
             }
             ahead.compiling = Some((index, std::time::Instant::now()));
@@ -494,7 +527,7 @@ impl LazyCode {
     /// is from a function the program needed (0: it is one).
     fn queue_callees(&self, index: DefinedFuncIndex, depth: u32) {
         let speculation = &self.speculation;
-        if !speculation.on.load(std::sync::atomic::Ordering::Acquire) {
+        if !speculation.on.load(std::sync::atomic::Ordering::Acquire) || self.is_tiered_up() {
             return;
         }
         let depth = depth + 1;
@@ -577,6 +610,9 @@ impl LazyCode {
 
 impl LazyFunctions for LazyCode {
     fn code(&self, index: DefinedFuncIndex) -> Result<*const u8, Box<dyn Error + Send + Sync>> {
+        if let Some(code) = self.tiered_code(index) {
+            return Ok(code);
+        }
         let cell = self
             .compiled
             .get(index.as_u32() as usize)
@@ -614,6 +650,9 @@ impl LazyFunctions for LazyCode {
     }
 
     fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
+        if let Some(found) = self.tiered.get().and_then(|m| m.inner.code.lookup_pc(pc)) {
+            return Some(found);
+        }
         let map = self.by_address.read().unwrap_or_else(|e| e.into_inner());
         let (&start, (index, compiled)) = map.range(..=pc).next_back()?;
         if pc >= start + compiled.len {

@@ -26,6 +26,8 @@ pub(crate) struct ModuleInner {
     /// A lazily compiled module's compiles on first call (see
     /// [`crate::LazyActivity`]).
     lazy_activity: Option<Arc<crate::lazy::LazyActivity>>,
+    /// A lazily compiled module's compiler (also `code.lazy`, untyped).
+    lazy: Option<Arc<crate::lazy::LazyCode>>,
 }
 
 /// What a lazily compiled module keeps to compile its functions: the module
@@ -157,6 +159,65 @@ impl Module {
     /// ([`Module::new_lazy`]).
     pub fn is_lazy(&self) -> bool {
         self.inner.code.lazy.is_some()
+    }
+
+    /// Switches a lazily compiled module to `optimized`, a full compile of
+    /// the same module binary by the same engine (as the background compile
+    /// of a lazy first run makes for the cache): from now on its instances'
+    /// calls through funcrefs (every call of lazily compiled code, tables,
+    /// `call_ref`, exports) run `optimized`'s code, and functions not yet
+    /// compiled are not compiled any more. Frames already running finish
+    /// in the code they are in; funcref identity does not change.
+    /// `optimized` is kept as long as this module.
+    ///
+    /// # Errors
+    /// If this module is not compiled lazily, `optimized` is, the engines
+    /// differ, the module binaries differ (digest), or this module was
+    /// already switched.
+    pub fn tier_up(&self, optimized: &Module) -> Result<()> {
+        let Some(lazy) = &self.inner.lazy else {
+            bail!("only a lazily compiled module can switch to a full compile");
+        };
+        if optimized.is_lazy() {
+            bail!("the module to switch to is compiled lazily itself");
+        }
+        if !self.inner.engine.same(&optimized.inner.engine) {
+            bail!("the full compile comes from another engine");
+        }
+        if self.inner.digest != optimized.inner.digest {
+            bail!("the full compile is of another module binary");
+        }
+        let target = optimized.inner.code.clone();
+        if target.functions.len() != self.inner.code.functions.len()
+            || target.offsets.size_of_vmctx() != self.inner.code.offsets.size_of_vmctx()
+        {
+            bail!("the full compile does not match this module's layout");
+        }
+        lazy.tier_up(optimized.clone())?;
+        // SAFETY: `target` compiles this module binary with this engine (the
+        // same digest and engine, so the same vmctx layout and calling
+        // convention), its functions' entries are in its text, and `lazy`
+        // (which this module's code holds as long as it lives) now keeps
+        // `optimized`, and so that text, mapped.
+        unsafe {
+            self.inner.code.repoint_funcrefs(|index| {
+                Some(
+                    target
+                        .code
+                        .address(target.functions[index.as_u32() as usize]),
+                )
+            });
+        }
+        Ok(())
+    }
+
+    /// Whether this lazily compiled module has switched to a full compile
+    /// ([`Module::tier_up`]).
+    pub fn is_tiered_up(&self) -> bool {
+        self.inner
+            .lazy
+            .as_ref()
+            .is_some_and(|lazy| lazy.is_tiered_up())
     }
 
     /// For a lazily compiled module, how recently its program compiled a
@@ -291,6 +352,7 @@ impl Module {
         let module = Arc::new(module);
         let offsets = VMOffsets::new(engine.inner.compiler.isa().pointer_bytes(), &module);
         let mut lazy_activity = None;
+        let mut lazy_code = None;
         let lazy = lazy.map(|(wasm, bodies, resources)| {
             let code = Arc::new(crate::lazy::LazyCode::new(
                 engine.clone(),
@@ -304,6 +366,7 @@ impl Module {
                 crate::lazy::start_speculating(&code);
             }
             lazy_activity = Some(code.activity());
+            lazy_code = Some(code.clone());
             code as Arc<dyn hoist_runtime::LazyFunctions>
         });
         let array_to_wasm = module
@@ -337,10 +400,12 @@ impl Module {
                     address_map: address_map_range,
                     memory_images,
                     lazy,
+                    live_instances: Default::default(),
                 }),
                 type_ids,
                 digest: module_digest,
                 lazy_activity,
+                lazy: lazy_code,
             }),
         })
     }

@@ -33,6 +33,10 @@ pub struct ModuleCode {
     /// For a module compiled lazily: its compiler. `functions` then locate
     /// each function's compile stub, and the compiled code lives apart.
     pub lazy: Option<Arc<dyn crate::LazyFunctions>>,
+    /// For a module compiled lazily: the vmctx of each of its live
+    /// instances, so their funcrefs can be pointed at optimized code when a
+    /// full compile arrives mid-run ([`ModuleCode::repoint_funcrefs`]).
+    pub live_instances: std::sync::Mutex<Vec<usize>>,
 }
 
 /// One memory image of a compiled module: bytes of the module's image
@@ -47,6 +51,46 @@ pub struct MemoryImageRef {
 }
 
 impl ModuleCode {
+    /// Points the funcref of every defined function `index` of every live
+    /// instance at `code(index)`, when it gives an address (a function's
+    /// optimized code in a full compile of the same module, which keeps the
+    /// same vmctx layout and calling convention). Calls made through the
+    /// funcrefs afterwards (direct calls of lazily compiled code, tables,
+    /// `call_ref`, exports) run that code; frames already running keep
+    /// theirs. Each store is one atomic pointer store, as a compile stub's,
+    /// since other threads may be reading the funcref.
+    ///
+    /// # Safety
+    /// Every address `code` gives must be the entry of code that implements
+    /// that function of this module for this module's vmctx layout, and
+    /// stay executable for as long as this `ModuleCode` lives.
+    pub unsafe fn repoint_funcrefs(&self, code: impl Fn(DefinedFuncIndex) -> Option<*const u8>) {
+        use std::sync::atomic::{AtomicPtr, Ordering};
+        let live = self
+            .live_instances
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for (index, _) in self.module.functions.iter() {
+            let Some(def) = self.module.defined_func_index(index) else {
+                continue;
+            };
+            let Some(address) = code(def) else {
+                continue;
+            };
+            let offset = self.offsets.vmctx_funcref(index) as usize;
+            for &vmctx in live.iter() {
+                // SAFETY: `vmctx` is a live instance's (instances leave the
+                // list under this lock before their vmctx is freed), and the
+                // funcref slot is inside it; the field is an aligned pointer.
+                unsafe {
+                    let funcref = (vmctx as *mut u8).add(offset) as *mut VMFuncRef;
+                    let slot = std::ptr::addr_of_mut!((*funcref).wasm_call) as *mut *mut u8;
+                    AtomicPtr::from_ptr(slot).store(address as *mut u8, Ordering::Release);
+                }
+            }
+        }
+    }
+
     /// The defined function containing native address `pc`, and the wasm
     /// byte offset of the instruction there if known.
     pub fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {
@@ -240,6 +284,16 @@ impl Instance {
                 };
                 *(vmctx.add(offsets.vmctx_funcref(index) as usize) as *mut VMFuncRef) = funcref;
             }
+        }
+        // Filled in: a full compile arriving mid-run may repoint its
+        // funcrefs from now on (`repoint_funcrefs`).
+        if instance.code.lazy.is_some() {
+            instance
+                .code
+                .live_instances
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(instance.vmctx as usize);
         }
         instance
     }
@@ -678,7 +732,16 @@ fn range(start: u64, len: u64, size: usize) -> Result<std::ops::Range<usize>, Tr
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // SAFETY: allocated in `new` with this layout.
+        if self.code.lazy.is_some() {
+            let mut live = self
+                .code
+                .live_instances
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            live.retain(|&vmctx| vmctx != self.vmctx as usize);
+        }
+        // SAFETY: allocated in `new` with this layout; no longer among the
+        // module's live instances.
         unsafe { std::alloc::dealloc(self.vmctx, self.layout) }
     }
 }
