@@ -94,6 +94,9 @@ struct Job {
     done: Arc<AtomicBool>,
     /// Set when the run ends before the compile started: it never will.
     cancelled: Arc<AtomicBool>,
+    /// Set when the run ends: a compile that still finishes (a small
+    /// module's, waited for) only stores the cache entry.
+    run_over: Arc<AtomicBool>,
     /// Wakes the thread before [`START_AFTER`] (the run is ending).
     wake: mpsc::Sender<()>,
     thread: JoinHandle<()>,
@@ -137,7 +140,8 @@ pub fn start(
     );
     let done = Arc::new(AtomicBool::new(false));
     let cancelled = Arc::new(AtomicBool::new(false));
-    let (finished, cancel) = (done.clone(), cancelled.clone());
+    let run_over = Arc::new(AtomicBool::new(false));
+    let (finished, cancel, over) = (done.clone(), cancelled.clone(), run_over.clone());
     let (wake, woken) = mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("hoist-background-compile".into())
@@ -157,8 +161,11 @@ pub fn start(
                 .build();
             if let Ok(pool) = pool {
                 // Another process compiling the same module: leave it to it.
-                let optimized = pool.install(|| cache.store_and_load(&engine, &wasm));
-                if let Some(optimized) = optimized.filter(|_| !cancel.load(Ordering::Acquire)) {
+                // Wanted while the run goes on: not once it has ended and
+                // only waits for the cache entry.
+                let wanted = || !cancel.load(Ordering::Acquire) && !over.load(Ordering::Acquire);
+                let optimized = pool.install(|| cache.store_and_load(&engine, &wasm, &wanted));
+                if let Some(optimized) = optimized.filter(|_| wanted()) {
                     // Refused only if it does not fit, which a full compile
                     // of the same binary by the same engine always does.
                     let _ = lazy.tier_up(&optimized);
@@ -170,6 +177,7 @@ pub fn start(
         JOBS.lock().unwrap_or_else(|e| e.into_inner()).push(Job {
             done,
             cancelled,
+            run_over,
             wake,
             thread,
             at_exit,
@@ -193,6 +201,8 @@ pub fn hand_off() {
 fn end(wait: bool) {
     let jobs = std::mem::take(&mut *JOBS.lock().unwrap_or_else(|e| e.into_inner()));
     for job in jobs {
+        // Nothing left to switch to optimized code.
+        job.run_over.store(true, Ordering::Release);
         let done = job.done.load(Ordering::Acquire);
         if done || (wait && job.at_exit == AtExit::Wait) {
             let _ = job.wake.send(());

@@ -168,32 +168,49 @@ impl Cache {
     /// that started it to end) and then finds the entry stored; without, it
     /// leaves the compile to the holder.
     pub fn store(&self, engine: &Engine, wasm: &[u8], wait: bool) {
-        self.compile_into(engine, wasm, wait, false);
+        self.compile_into(engine, wasm, wait, None);
     }
 
     /// [`Cache::store`] for the background compile of a lazy run, which
-    /// also wants the module: loaded from the entry found, or from the image
-    /// just compiled (this process's own copy, before it is sealed and
-    /// written: nothing is read back from the cache directory). `None` when
-    /// another process holds the compile, or it failed.
-    pub fn store_and_load(&self, engine: &Engine, wasm: &[u8]) -> Option<Module> {
-        self.compile_into(engine, wasm, false, true)
+    /// then wants the module, if `wanted()` still says so once the entry is
+    /// stored: the one loaded from the entry found, or this process's own
+    /// image just compiled (trusted as a sealed entry is: nothing is read
+    /// back from the cache directory). `None` when another process holds
+    /// the compile, it failed, or the module is no longer wanted.
+    pub fn store_and_load(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        wanted: &dyn Fn() -> bool,
+    ) -> Option<Module> {
+        self.compile_into(engine, wasm, false, Some(wanted))
     }
 
-    fn compile_into(&self, engine: &Engine, wasm: &[u8], wait: bool, keep: bool) -> Option<Module> {
+    fn compile_into(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        wait: bool,
+        keep: Option<&dyn Fn() -> bool>,
+    ) -> Option<Module> {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
         let _lock = EntryLock::take(&lock_path(&path), wait)?;
         if let Some(module) = self.load(engine, &path, &name, &digest) {
-            return Some(module);
+            return keep.is_some().then_some(module);
         }
         let mut image = engine.precompile_module_for_cache(wasm).ok()?;
-        let module = keep
-            .then(|| Module::deserialize(engine, &image).ok())
-            .flatten();
+        let len = image.len();
+        // Stored first: the next run needs it even if this one ends now.
         self.write(&path, &name, &mut image);
-        module
+        if !keep.is_some_and(|wanted| wanted()) {
+            return None;
+        }
+        image.truncate(len);
+        let buffer = ImageBuffer::from_bytes(&image).ok()?;
+        // Compiled and validated by this process a moment ago.
+        Module::deserialize_authenticated(engine, buffer).ok()
     }
 
     /// Seals `image` under `name` and writes it to `path` (atomically).

@@ -549,7 +549,9 @@ impl LazyCode {
                 ) => {
                     let func = hoist_environ::FuncIndex::from_u32(function_index);
                     if let Some(defined) = self.module.defined_func_index(func) {
-                        if !self.is_compiled(defined) && seen.insert(defined) {
+                        // Not itself: the program claims it next, and the
+                        // low-priority thread must not take it before.
+                        if defined != index && !self.is_compiled(defined) && seen.insert(defined) {
                             callees.push(defined);
                         }
                     }
@@ -646,6 +648,10 @@ impl LazyFunctions for LazyCode {
             self.activity.compiled();
         }
         let compiled = compiled.as_ref().map_err(|e| e.clone())?;
+        // A full compile switched to while this one ran wins.
+        if let Some(code) = self.tiered_code(index) {
+            return Ok(code);
+        }
         Ok(compiled.code.address(compiled.entry))
     }
 

@@ -45,7 +45,8 @@ pub(crate) unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u64) -> u64 {
     let instance: &Instance = unsafe { Instance::from_vmctx(vmctx) };
     let index = FuncIndex::from_u32(func as u32);
     let code = instance.code();
-    let result = match (code.lazy.as_ref(), code.module.defined_func_index(index)) {
+    let defined = code.module.defined_func_index(index);
+    let result = match (code.lazy.as_ref(), defined) {
         (Some(lazy), Some(defined)) => on_enough_stack(|| {
             // Compiling is host work: a panic in it must not cross the
             // `extern "C"` frames of compiled code.
@@ -60,15 +61,30 @@ pub(crate) unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u64) -> u64 {
     match result {
         Ok(address) => {
             let funcref = instance.funcref(index);
+            // `result` is only `Ok` for a defined function.
+            let stub = defined.map_or(std::ptr::null(), |defined| {
+                code.code.address(code.functions[defined.as_u32() as usize])
+            });
+            // Installed only over the stub: a full compile switched to while
+            // this one ran (`ModuleCode::repoint_funcrefs`) has already put
+            // its code there, and keeps it.
             // SAFETY: `funcref` is this instance's own funcref for `index`
-            // (it lives as long as the vmctx); other threads may read its
-            // code concurrently, hence the atomic store of an aligned
-            // pointer field.
-            unsafe {
+            // (it lives as long as the vmctx); other threads may read and
+            // write its code concurrently, hence the atomic access to an
+            // aligned pointer field.
+            let installed = unsafe {
                 let slot = std::ptr::addr_of_mut!((*funcref).wasm_call) as *mut *mut u8;
-                AtomicPtr::from_ptr(slot).store(address as *mut u8, Ordering::Release);
-            }
-            address as u64
+                match AtomicPtr::from_ptr(slot).compare_exchange(
+                    stub as *mut u8,
+                    address as *mut u8,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => address,
+                    Err(current) => current as usize,
+                }
+            };
+            installed as u64
         }
         Err(error) => {
             crate::traphandlers::set_pending_host_error(error);
