@@ -154,7 +154,7 @@ fn instantiate<T>(
             // A function's type must be a subtype of the import's.
             (EntityType::Function(ty), Extern::Func(f)) => {
                 // SAFETY: funcrefs of this store are live.
-                let funcref = unsafe { *store.funcs[f.0].funcref };
+                let funcref = unsafe { hoist_runtime::VMFuncRef::load(store.funcs[f.0].funcref) };
                 imported_functions.push(funcref);
                 types.is_subtype(funcref.type_id, ids[ty.index()])
             }

@@ -138,6 +138,28 @@ impl VMFuncRef {
         vmctx: std::ptr::null_mut(),
         type_id: u32::MAX,
     };
+
+    /// A copy of the funcref at `funcref`. `wasm_call` is read atomically:
+    /// other threads may store to it at any time (a lazily compiled
+    /// function's first call, a switch to a full compile); the other fields
+    /// never change once the funcref is made.
+    ///
+    /// # Safety
+    /// `funcref` points to a live, initialized funcref.
+    pub unsafe fn load(funcref: *const VMFuncRef) -> VMFuncRef {
+        use std::sync::atomic::{AtomicPtr, Ordering};
+        // SAFETY: per the contract; the field is an aligned pointer, and
+        // every concurrent write to it is an atomic store.
+        unsafe {
+            let slot = std::ptr::addr_of!((*funcref).wasm_call) as *mut *mut u8;
+            VMFuncRef {
+                wasm_call: AtomicPtr::from_ptr(slot).load(Ordering::Acquire),
+                array_call: (*funcref).array_call,
+                vmctx: (*funcref).vmctx,
+                type_id: (*funcref).type_id,
+            }
+        }
+    }
 }
 
 /// A tag (the exception-handling proposal). Its address is its identity:
