@@ -9,12 +9,7 @@ use artifacts::*;
 #[test]
 fn kernels_print_their_expected_output() {
     let dir = scratch("kernels");
-    let bench = dir.join("bench.wat");
-    std::fs::write(
-        &bench,
-        r#"(module (func (export "start")) (func (export "end")))"#,
-    )
-    .unwrap();
+    let bench = bench_module(&dir);
     let preload = format!("bench={}", bench.display());
     let kernels = root().join("benches/kernels");
     let mut ran = 0;

@@ -67,6 +67,11 @@ fn call(
     Ok(results[0].clone())
 }
 
+/// [`call`] of an export that returns an i32, which must succeed.
+fn call_i32(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> i32 {
+    i32_of(call(store, instance, name, args).unwrap())
+}
+
 fn i32_of(v: Val) -> i32 {
     match v {
         Val::I32(v) => v,
@@ -524,18 +529,12 @@ fn a_full_compile_takes_over_mid_run() {
     let mut store = Store::new(&engine, ());
     let before = Instance::new(&mut store, &module, &[]).unwrap();
     // Some functions compiled lazily first: `triple`, `double`, `fact`.
+    assert_eq!(call_i32(&mut store, &before, "saved", &[Val::I32(5)]), 15);
     assert_eq!(
-        i32_of(call(&mut store, &before, "saved", &[Val::I32(5)]).unwrap()),
-        15
-    );
-    assert_eq!(
-        i32_of(call(&mut store, &before, "apply", &[Val::I32(0), Val::I32(4)]).unwrap()),
+        call_i32(&mut store, &before, "apply", &[Val::I32(0), Val::I32(4)]),
         8
     );
-    assert_eq!(
-        i32_of(call(&mut store, &before, "fact", &[Val::I32(5)]).unwrap()),
-        120
-    );
+    assert_eq!(call_i32(&mut store, &before, "fact", &[Val::I32(5)]), 120);
     let lazily = compiled_functions(&module);
     assert!(!module.is_tiered_up());
 
@@ -554,27 +553,18 @@ fn a_full_compile_takes_over_mid_run() {
     assert!(module.tier_up(&optimized).is_err(), "switched twice");
     let after = Instance::new(&mut store, &module, &[]).unwrap();
     for instance in [&before, &after] {
-        assert_eq!(
-            i32_of(call(&mut store, instance, "saved", &[Val::I32(5)]).unwrap()),
-            15
-        );
+        assert_eq!(call_i32(&mut store, instance, "saved", &[Val::I32(5)]), 15);
         for (slot, x, want) in [(0, 4, 8), (1, 7, 21), (2, 10, 3628800)] {
-            let got = call(
+            let got = call_i32(
                 &mut store,
                 instance,
                 "apply",
                 &[Val::I32(slot), Val::I32(x)],
             );
-            assert_eq!(i32_of(got.unwrap()), want, "apply({slot}, {x})");
+            assert_eq!(got, want, "apply({slot}, {x})");
         }
-        assert_eq!(
-            i32_of(call(&mut store, instance, "triple", &[Val::I32(3)]).unwrap()),
-            9
-        );
-        assert_eq!(
-            i32_of(call(&mut store, instance, "catch", &[Val::I32(7)]).unwrap()),
-            7
-        );
+        assert_eq!(call_i32(&mut store, instance, "triple", &[Val::I32(3)]), 9);
+        assert_eq!(call_i32(&mut store, instance, "catch", &[Val::I32(7)]), 7);
         let count = instance.get_func(&mut store, "count").unwrap();
         let mut results = [Val::I64(0)];
         count
@@ -600,8 +590,5 @@ fn a_full_compile_takes_over_mid_run() {
     assert_eq!(i32_of(results[0].clone()), 42);
     drop(optimized);
     // The module keeps the full compile alive.
-    assert_eq!(
-        i32_of(call(&mut store, &after, "fact", &[Val::I32(6)]).unwrap()),
-        720
-    );
+    assert_eq!(call_i32(&mut store, &after, "fact", &[Val::I32(6)]), 720);
 }

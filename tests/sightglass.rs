@@ -19,17 +19,6 @@ fn sightglass() -> PathBuf {
     dir
 }
 
-/// The `bench` module Sightglass programs import (`start` and `end`).
-fn bench_module(dir: &Path) -> PathBuf {
-    let path = dir.join("bench.wat");
-    std::fs::write(
-        &path,
-        r#"(module (func (export "start")) (func (export "end")))"#,
-    )
-    .unwrap();
-    path
-}
-
 #[test]
 fn sightglass_programs_run_the_same_from_artifacts() {
     let dir = scratch("sightglass");

@@ -1,5 +1,5 @@
-//! Helpers shared by the artifact tests (tests/aot.rs, tests/sightglass.rs):
-//! running the hoist binary, compiling artifacts, comparing runs.
+//! Helpers shared by the artifact tests (tests/aot.rs, tests/sightglass.rs,
+//! tests/kernels.rs): running the hoist binary, compiling artifacts, comparing runs.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
@@ -10,6 +10,18 @@ use std::process::{Output, Stdio};
 mod support;
 #[allow(unused_imports)]
 pub use support::{hoist, private_home};
+
+/// Writes into `dir` the `bench` module Sightglass programs (and the
+/// kernels in benches/kernels) import: `start` and `end`, doing nothing.
+pub fn bench_module(dir: &Path) -> PathBuf {
+    let path = dir.join("bench.wat");
+    std::fs::write(
+        &path,
+        r#"(module (func (export "start")) (func (export "end")))"#,
+    )
+    .unwrap();
+    path
+}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

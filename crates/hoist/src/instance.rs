@@ -153,7 +153,7 @@ fn instantiate<T>(
         let matches = match (&expected, item) {
             // A function's type must be a subtype of the import's.
             (EntityType::Function(ty), Extern::Func(f)) => {
-                // SAFETY: funcrefs of this store are live.
+                // SAFETY: funcrefs of this store are live and initialized.
                 let funcref = unsafe { hoist_runtime::VMFuncRef::load(store.funcs[f.0].funcref) };
                 imported_functions.push(funcref);
                 types.is_subtype(funcref.type_id, ids[ty.index()])

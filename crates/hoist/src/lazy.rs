@@ -327,7 +327,7 @@ impl LazyCode {
     }
 
     /// The entry of `index` in the full compile switched to, if any.
-    fn tiered_code(&self, index: DefinedFuncIndex) -> Option<*const u8> {
+    pub(crate) fn tiered_code(&self, index: DefinedFuncIndex) -> Option<*const u8> {
         let code = &self.tiered.get()?.inner.code;
         Some(
             code.code

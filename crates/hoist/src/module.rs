@@ -194,19 +194,15 @@ impl Module {
             bail!("the full compile does not match this module's layout");
         }
         lazy.tier_up(optimized.clone())?;
-        // SAFETY: `target` compiles this module binary with this engine (the
-        // same digest and engine, so the same vmctx layout and calling
-        // convention), its functions' entries are in its text, and `lazy`
-        // (which this module's code holds as long as it lives) now keeps
-        // `optimized`, and so that text, mapped.
+        // SAFETY: the entries are `optimized`'s, which compiles this module
+        // binary with this engine (same digest and engine, so the same vmctx
+        // layout and calling convention), and `lazy` (which this module's
+        // code holds as long as it lives) now keeps `optimized`, and so its
+        // text, mapped.
         unsafe {
-            self.inner.code.repoint_funcrefs(|index| {
-                Some(
-                    target
-                        .code
-                        .address(target.functions[index.as_u32() as usize]),
-                )
-            });
+            self.inner
+                .code
+                .repoint_funcrefs(|index| lazy.tiered_code(index));
         }
         Ok(())
     }

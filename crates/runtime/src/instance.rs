@@ -65,7 +65,6 @@ impl ModuleCode {
     /// that function of this module for this module's vmctx layout, and
     /// stay executable for as long as this `ModuleCode` lives.
     pub unsafe fn repoint_funcrefs(&self, code: impl Fn(DefinedFuncIndex) -> Option<*const u8>) {
-        use std::sync::atomic::{AtomicPtr, Ordering};
         let live = self
             .live_instances
             .lock()
@@ -81,11 +80,11 @@ impl ModuleCode {
             for &vmctx in live.iter() {
                 // SAFETY: `vmctx` is a live instance's (instances leave the
                 // list under this lock before their vmctx is freed), and the
-                // funcref slot is inside it; the field is an aligned pointer.
+                // funcref slot is inside it.
                 unsafe {
-                    let funcref = (vmctx as *mut u8).add(offset) as *mut VMFuncRef;
-                    let slot = std::ptr::addr_of_mut!((*funcref).wasm_call) as *mut *mut u8;
-                    AtomicPtr::from_ptr(slot).store(address as *mut u8, Ordering::Release);
+                    let funcref = (vmctx as *mut u8).add(offset) as *const VMFuncRef;
+                    VMFuncRef::wasm_call_slot(funcref)
+                        .store(address as *mut u8, std::sync::atomic::Ordering::Release);
                 }
             }
         }

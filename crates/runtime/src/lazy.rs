@@ -12,9 +12,10 @@
 //! builtin (which then only looks the code up).
 
 use crate::instance::Instance;
+use crate::vmcontext::VMFuncRef;
 use hoist_environ::{DefinedFuncIndex, FuncIndex};
 use std::error::Error;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::Ordering;
 
 /// The compiler behind a lazily compiled module (implemented by the `hoist`
 /// crate, which has Cranelift; the runtime only calls it).
@@ -68,21 +69,17 @@ pub(crate) unsafe extern "C" fn lazy_compile(vmctx: *mut u8, func: u64) -> u64 {
             // Installed only over the stub: a full compile switched to while
             // this one ran (`ModuleCode::repoint_funcrefs`) has already put
             // its code there, and keeps it.
-            // SAFETY: `funcref` is this instance's own funcref for `index`
-            // (it lives as long as the vmctx); other threads may read and
-            // write its code concurrently, hence the atomic access to an
-            // aligned pointer field.
-            let installed = unsafe {
-                let slot = std::ptr::addr_of_mut!((*funcref).wasm_call) as *mut *mut u8;
-                match AtomicPtr::from_ptr(slot).compare_exchange(
-                    stub as *mut u8,
-                    address as *mut u8,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => address,
-                    Err(current) => current as usize,
-                }
+            // SAFETY: `funcref` is this instance's own funcref for `index`,
+            // which lives as long as the vmctx.
+            let slot = unsafe { VMFuncRef::wasm_call_slot(funcref) };
+            let installed = match slot.compare_exchange(
+                stub as *mut u8,
+                address as *mut u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => address,
+                Err(current) => current as usize,
             };
             installed as u64
         }

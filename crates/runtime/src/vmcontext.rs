@@ -6,6 +6,7 @@
 
 use hoist_environ::Builtin;
 use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Where a store's GC roots outside wasm stacks are: a function that calls
 /// its second argument with every word of every global and table slot of
@@ -139,21 +140,30 @@ impl VMFuncRef {
         type_id: u32::MAX,
     };
 
-    /// A copy of the funcref at `funcref`. `wasm_call` is read atomically:
-    /// other threads may store to it at any time (a lazily compiled
-    /// function's first call, a switch to a full compile); the other fields
-    /// never change once the funcref is made.
+    /// The `wasm_call` field of the funcref at `funcref`, for atomic
+    /// access: other threads may store to it at any time (a lazily compiled
+    /// function's first call, a switch to a full compile), so every read
+    /// that may race with that, and every such write, goes through here.
+    ///
+    /// # Safety
+    /// `funcref` points to a funcref that stays live for `'a`.
+    pub unsafe fn wasm_call_slot<'a>(funcref: *const VMFuncRef) -> &'a AtomicPtr<u8> {
+        // SAFETY: per the contract the field is live for `'a`; it is an
+        // aligned pointer, which has the layout of an `AtomicPtr`.
+        unsafe { AtomicPtr::from_ptr(std::ptr::addr_of!((*funcref).wasm_call) as *mut *mut u8) }
+    }
+
+    /// A copy of the funcref at `funcref`, `wasm_call` read atomically (see
+    /// [`VMFuncRef::wasm_call_slot`]); the other fields never change once
+    /// the funcref is made.
     ///
     /// # Safety
     /// `funcref` points to a live, initialized funcref.
     pub unsafe fn load(funcref: *const VMFuncRef) -> VMFuncRef {
-        use std::sync::atomic::{AtomicPtr, Ordering};
-        // SAFETY: per the contract; the field is an aligned pointer, and
-        // every concurrent write to it is an atomic store.
+        // SAFETY: per the contract.
         unsafe {
-            let slot = std::ptr::addr_of!((*funcref).wasm_call) as *mut *mut u8;
             VMFuncRef {
-                wasm_call: AtomicPtr::from_ptr(slot).load(Ordering::Acquire),
+                wasm_call: Self::wasm_call_slot(funcref).load(Ordering::Acquire),
                 array_call: (*funcref).array_call,
                 vmctx: (*funcref).vmctx,
                 type_id: (*funcref).type_id,
