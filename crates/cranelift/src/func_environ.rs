@@ -54,6 +54,11 @@ pub struct FuncEnvironment<'a> {
     /// from the vmctx funcref (a stub until the callee is compiled) instead
     /// of calling a linked address.
     calls_through_funcrefs: bool,
+    /// Numeric locals live in stack slots of their own (loaded on
+    /// `local.get`, stored on `local.set`) instead of SSA variables: the
+    /// frame layout of a single-pass baseline compiler, for the single-pass
+    /// register allocator (see [`FuncEnvironment::with_locals_in_stack_slots`]).
+    pub(crate) locals_in_stack_slots: bool,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -75,6 +80,7 @@ impl<'a> FuncEnvironment<'a> {
             functions: HashMap::new(),
             builtin_signatures: HashMap::new(),
             calls_through_funcrefs: false,
+            locals_in_stack_slots: false,
         }
     }
 
@@ -84,6 +90,16 @@ impl<'a> FuncEnvironment<'a> {
     /// callee's code (or its compile stub) is.
     pub fn with_calls_through_funcrefs(mut self) -> Self {
         self.calls_through_funcrefs = true;
+        self
+    }
+
+    /// Numeric locals in stack slots: values then live across blocks only
+    /// as wasm operands (block parameters), so the single-pass register
+    /// allocator, which gives each value live across a block boundary a
+    /// slot of its own, makes frames about the size of the locals rather
+    /// than of every SSA value the function has.
+    pub fn with_locals_in_stack_slots(mut self) -> Self {
+        self.locals_in_stack_slots = true;
         self
     }
 

@@ -35,6 +35,10 @@ pub struct CompilerOptions {
     /// compiled lazily, whose run is followed by a full compile for the
     /// cache).
     pub baseline_tier: bool,
+    /// Cranelift's single-pass register allocator (`regalloc_algorithm =
+    /// single_pass`) instead of the backtracking one: about half the
+    /// compile time, but each spilled value gets a stack slot of its own.
+    pub single_pass_regalloc: bool,
     /// The host CPU's features as Cranelift setting names (`has_avx2`,
     /// ...), for [`Cpu::Native`] on the host, when the caller already has
     /// them (see `hoist_runtime::host_cpu_features`); `None`: detected
@@ -60,12 +64,13 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
         },
     )?;
     if options.baseline_tier {
-        // No mid-end optimizations: about 0.6 of the compile time. Not the
-        // single-pass register allocator, which halves it again but gives
-        // every spilled value its own stack slot: frames of big functions
-        // grow several times over, and a program would overflow its stack
-        // budget on its lazily compiled first run where later runs do not.
+        // No mid-end optimizations: about 0.6 of the compile time. The
+        // single-pass register allocator is a separate choice
+        // (`single_pass_regalloc`, see `link::compile_function_lazily`).
         set(&mut flags, "opt_level", "none")?;
+    }
+    if options.single_pass_regalloc {
+        set(&mut flags, "regalloc_algorithm", "single_pass")?;
     }
     set(
         &mut flags,

@@ -39,6 +39,8 @@ pub struct Compiler {
     baseline_options: Option<CompilerOptions>,
     /// That ISA, built on first use (most runs never compile lazily).
     baseline: std::sync::OnceLock<Option<OwnedTargetIsa>>,
+    /// The same with the single-pass register allocator.
+    baseline_single_pass: std::sync::OnceLock<Option<OwnedTargetIsa>>,
     tunables: Tunables,
 }
 
@@ -48,6 +50,7 @@ impl Compiler {
             isa,
             baseline_options: None,
             baseline: std::sync::OnceLock::new(),
+            baseline_single_pass: std::sync::OnceLock::new(),
             tunables,
         }
     }
@@ -70,6 +73,17 @@ impl Compiler {
             build_isa(self.baseline_options.as_ref()?).ok()
         });
         &**baseline.as_ref().unwrap_or(&self.isa)
+    }
+
+    fn lazy_single_pass_isa(&self) -> Option<&dyn TargetIsa> {
+        let isa = self.baseline_single_pass.get_or_init(|| {
+            let options = CompilerOptions {
+                single_pass_regalloc: true,
+                ..self.baseline_options.clone()?
+            };
+            build_isa(&options).ok()
+        });
+        isa.as_deref()
     }
 
     pub fn isa(&self) -> &dyn TargetIsa {
@@ -112,6 +126,7 @@ impl Compiler {
     ) -> WasmResult<CompiledText> {
         link::compile_function_lazily(
             self.lazy_isa(),
+            self.lazy_single_pass_isa(),
             &self.tunables,
             module,
             offsets,

@@ -114,13 +114,22 @@ pub fn translate_function(
     result.map(|()| func)
 }
 
+/// Where a wasm local lives.
+#[derive(Clone, Copy)]
+pub(crate) enum Local {
+    Var(Variable),
+    /// A stack slot of the local's Cranelift type (see
+    /// `FuncEnvironment::with_locals_in_stack_slots`).
+    Slot(ir::StackSlot, ir::Type),
+}
+
 pub(crate) struct FuncTranslator<'a, 'e> {
     pub(crate) builder: FunctionBuilder<'a>,
     pub(crate) env: &'a mut FuncEnvironment<'e>,
     /// The wasm operand stack.
     pub(crate) stack: Vec<Value>,
     pub(crate) control: Vec<ControlFrame>,
-    pub(crate) locals: Vec<(Variable, WasmValType)>,
+    pub(crate) locals: Vec<(Local, WasmValType)>,
     /// False after an unconditional branch until the next reachable label.
     pub(crate) reachable: bool,
     /// What the target does with v128.
@@ -146,6 +155,57 @@ pub(crate) struct FuncTranslator<'a, 'e> {
 }
 
 impl FuncTranslator<'_, '_> {
+    /// A new local of type `wasm_ty`: a stack slot for a number or vector
+    /// when the environment asks for them, else a variable (references
+    /// always: the collector finds them through stack maps).
+    fn declare_local(&mut self, wasm_ty: WasmValType) -> Local {
+        let ty = ir_type(wasm_ty, self.env.pointer_type);
+        let numeric = matches!(
+            wasm_ty,
+            WasmValType::I32
+                | WasmValType::I64
+                | WasmValType::F32
+                | WasmValType::F64
+                | WasmValType::V128
+        );
+        if self.env.locals_in_stack_slots && numeric {
+            let size = ty.bytes();
+            let slot = self.builder.create_sized_stack_slot(ir::StackSlotData::new(
+                ir::StackSlotKind::ExplicitSlot,
+                size,
+                size.trailing_zeros() as u8,
+            ));
+            return Local::Slot(slot, ty);
+        }
+        let var = self.builder.declare_var(ty);
+        if self.env.module.has_gc_refs && self.env.module.is_gc_ref(wasm_ty) {
+            self.builder.declare_var_needs_stack_map(var);
+        }
+        Local::Var(var)
+    }
+
+    /// `local.get`.
+    pub(crate) fn get_local(&mut self, local: Local) -> Value {
+        match local {
+            Local::Var(var) => self.builder.use_var(var),
+            Local::Slot(slot, ty) => {
+                let pointer = self.env.pointer_type;
+                self.builder.ins().stack_load(pointer, ty, slot, 0)
+            }
+        }
+    }
+
+    /// `local.set`.
+    pub(crate) fn set_local(&mut self, local: Local, value: Value) {
+        match local {
+            Local::Var(var) => self.builder.def_var(var, value),
+            Local::Slot(slot, _) => {
+                let pointer = self.env.pointer_type;
+                self.builder.ins().stack_store(pointer, value, slot, 0);
+            }
+        }
+    }
+
     fn translate_body(
         &mut self,
         func_index: FuncIndex,
@@ -162,17 +222,12 @@ impl FuncTranslator<'_, '_> {
         let params = self.builder.block_params(entry).to_vec();
         self.env.set_vmctx(params[0]);
 
-        // Parameters, then declared locals, all as Cranelift variables.
-        let gc_refs = self.env.module.has_gc_refs;
+        // Parameters, then declared locals, as Cranelift variables (or
+        // stack slots, see `Local`).
         for (i, wasm_ty) in ty.params.iter().enumerate() {
-            let var = self
-                .builder
-                .declare_var(ir_type(*wasm_ty, self.env.pointer_type));
-            if gc_refs && self.env.module.is_gc_ref(*wasm_ty) {
-                self.builder.declare_var_needs_stack_map(var);
-            }
-            self.builder.def_var(var, params[i + 2]);
-            self.locals.push((var, *wasm_ty));
+            let local = self.declare_local(*wasm_ty);
+            self.set_local(local, params[i + 2]);
+            self.locals.push((local, *wasm_ty));
         }
         let mut reader = body.get_binary_reader();
         reader.set_features(*validator.features());
@@ -185,15 +240,10 @@ impl FuncTranslator<'_, '_> {
             let wasm_ty = hoist_environ::val_type(wasm_ty)?;
             self.check_v128([&wasm_ty])?;
             for _ in 0..count {
-                let var = self
-                    .builder
-                    .declare_var(ir_type(wasm_ty, self.env.pointer_type));
-                if gc_refs && self.env.module.is_gc_ref(wasm_ty) {
-                    self.builder.declare_var_needs_stack_map(var);
-                }
+                let local = self.declare_local(wasm_ty);
                 let zero = self.zero(wasm_ty);
-                self.builder.def_var(var, zero);
-                self.locals.push((var, wasm_ty));
+                self.set_local(local, zero);
+                self.locals.push((local, wasm_ty));
             }
         }
         self.env.prepare_heaps(&mut self.builder);
@@ -233,7 +283,7 @@ impl FuncTranslator<'_, '_> {
             } else {
                 None
             };
-            let gc_track = gc_refs && self.reachable;
+            let gc_track = self.env.module.has_gc_refs && self.reachable;
             if gc_track {
                 self.gc_before.clear();
                 self.gc_before.extend_from_slice(&self.stack);

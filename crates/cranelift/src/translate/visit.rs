@@ -609,8 +609,8 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
 
     fn visit_local_get(&mut self, local_index: u32) -> Self::Output {
         if self.reachable {
-            let (var, _) = self.locals[local_index as usize];
-            let v = self.builder.use_var(var);
+            let (local, _) = self.locals[local_index as usize];
+            let v = self.get_local(local);
             self.push(v);
         }
         Ok(())
@@ -618,16 +618,16 @@ impl<'a> VisitOperator<'a> for FuncTranslator<'_, '_> {
     fn visit_local_set(&mut self, local_index: u32) -> Self::Output {
         if self.reachable {
             let v = self.pop();
-            let (var, _) = self.locals[local_index as usize];
-            self.builder.def_var(var, v);
+            let (local, _) = self.locals[local_index as usize];
+            self.set_local(local, v);
         }
         Ok(())
     }
     fn visit_local_tee(&mut self, local_index: u32) -> Self::Output {
         if self.reachable {
             let v = *self.stack.last().expect("validated: tee has an operand");
-            let (var, _) = self.locals[local_index as usize];
-            self.builder.def_var(var, v);
+            let (local, _) = self.locals[local_index as usize];
+            self.set_local(local, v);
         }
         Ok(())
     }
