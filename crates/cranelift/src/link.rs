@@ -142,7 +142,12 @@ fn compile(
         code: buffer.data().to_vec(),
         alignment: min_alignment.max(isa.function_alignment().preferred),
         min_alignment,
-        loop_header: hot_loop_header(loops, buffer.get_srclocs_sorted(), &compiled.bb_starts),
+        loop_header: hot_loop_header(
+            loops,
+            buffer.get_srclocs_sorted(),
+            &compiled.bb_starts,
+            isa.flags().opt_level() != cranelift_codegen::settings::OptLevel::None,
+        ),
         relocs,
         traps,
         address_map,
@@ -397,6 +402,7 @@ pub fn compile_function_lazily(
         });
         out.text = vec![0; pad as usize];
         out.text.extend_from_slice(&compiled.code);
+        out.loop_header = compiled.loop_header.map(|header| pad as u32 + header);
         Ok(out)
     })
 }
@@ -544,9 +550,10 @@ const LOOP_ALIGN: u64 = 64;
 /// Which loop of a compiled function to align, and where its header is:
 /// the deepest innermost loop (the first such in the body), whose header
 /// is the first block start at or after the first code translated from
-/// the loop's body (instructions hoisted out of the loop are in the block
-/// before). `None` for a function without loops, or when the loop's code
-/// was optimized away.
+/// the loop's body when the mid-end may have `hoisted` instructions out of
+/// the loop (they are in the block before), else the start of the block
+/// holding that code. `None` for a function without loops, or when the
+/// loop's code was optimized away.
 ///
 /// Why: where a hot loop lands relative to cache-line and fetch-block
 /// boundaries moves a loop-bound program by up to 50 % on the machines
@@ -557,6 +564,7 @@ fn hot_loop_header(
     loops: &[LoopSpan],
     srclocs: &[cranelift_codegen::MachSrcLoc<cranelift_codegen::Final>],
     bb_starts: &[u32],
+    hoisted: bool,
 ) -> Option<u32> {
     let hot = loops
         .iter()
@@ -566,7 +574,14 @@ fn hot_loop_header(
         .iter()
         .find(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))?
         .start;
-    bb_starts.iter().copied().filter(|&b| b >= body).min()
+    if hoisted {
+        bb_starts.iter().copied().filter(|&b| b >= body).min()
+    } else {
+        // Nothing hoisted: the block holding that code is the header. It
+        // may start with register moves of the allocator's (no source
+        // location), which run on each iteration too.
+        bb_starts.iter().copied().filter(|&b| b <= body).max()
+    }
 }
 
 /// How many bytes to put before a function that would start at `here`

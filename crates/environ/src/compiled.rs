@@ -40,6 +40,10 @@ pub struct CompiledText {
     /// type index; `None` for function types): field offsets are baked
     /// into the code, so a loader checks them against its own.
     pub gc_layouts: Vec<Option<crate::GcLayout>>,
+    /// A lazily compiled function's text only: where the loop header placed
+    /// at a 64-byte boundary starts (the start of the block holding the
+    /// hottest loop's first code). Not stored in artifacts.
+    pub loop_header: Option<u32>,
 }
 
 /// A call that exceptions may unwind through into handlers of its frame
