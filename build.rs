@@ -28,9 +28,10 @@
 //! `-static-pie` picks the self-relocating start file. ASLR stays: the
 //! binary is still position-independent. glibc's `getaddrinfo` (WasmEdge's
 //! `sock_getaddrinfo`) reads `/etc/hosts` and DNS itself in a static binary
-//! (its `files` and `dns` sources are built in since 2.34); other NSS
-//! sources named in `nsswitch.conf` are skipped. `HOIST_LINK=dynamic` at
-//! build time keeps the shared C library.
+//! (its `files` and `dns` sources are built in since 2.34, which the
+//! static link requires); other NSS sources named in `nsswitch.conf` are
+//! skipped. `HOIST_LINK=dynamic` at build time, or a linker of one's own
+//! choosing, keeps the shared C library.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,7 +79,7 @@ fn main() {
     }
     println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rerun-if-env-changed=HOIST_LINK");
-    if var("HOIST_LINK") != "dynamic" {
+    if var("HOIST_LINK") != "dynamic" && !linker_chosen && glibc_at_least(2, 34) {
         static_libc(
             &PathBuf::from(var("OUT_DIR")).join("static-libc"),
             &libgcc_eh,
@@ -109,12 +110,14 @@ fn static_libc(dir: &Path, libgcc_eh: &Path) {
     }
     for (name, archive) in &archives {
         // libc.a needs the unwinder (thread cancellation) and libgcc's
-        // helpers, as in the `-lgcc_eh -lgcc -lc` of a crt-static link.
+        // helpers, and they need libc.a, as in the `-lc -lgcc_eh -lgcc -lc`
+        // of a crt-static link: a group, searched until nothing new is
+        // pulled in (GNU ld searches each archive once otherwise).
         let extra = match *name {
             "c" => format!(" \"{}\" \"{}\"", libgcc_eh.display(), libgcc.display()),
             _ => String::new(),
         };
-        let script = format!("INPUT(\"{}\"{extra})\n", archive.display());
+        let script = format!("GROUP(\"{}\"{extra})\n", archive.display());
         if std::fs::write(dir.join(format!("lib{name}.so")), script).is_err() {
             return;
         }
@@ -153,6 +156,24 @@ fn startup_order(list: &str) -> String {
     // section in input order.
     script.push_str("    *(.text .text.*)\n  }\n}\nINSERT BEFORE .init;\n");
     script
+}
+
+/// Whether the C library is glibc `major.minor` or later (`getconf
+/// GNU_LIBC_VERSION` prints `glibc 2.36`). The static link relies on 2.34:
+/// libpthread and the rest folded into libc, and the `files` and `dns`
+/// name services built into libc, so a static `getaddrinfo` or `getpwuid_r`
+/// loads no `libnss_*.so` of whatever glibc the machine has then.
+fn glibc_at_least(major: u32, minor: u32) -> bool {
+    let Ok(out) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(version) = text.trim().strip_prefix("glibc ") else {
+        return false;
+    };
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= (major, minor)
 }
 
 /// The path the C compiler (the linker driver) finds `name` at, if any.

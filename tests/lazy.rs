@@ -616,9 +616,11 @@ fn same_lazily(wat: &str, name: &str, args: &[Val]) -> Val {
 
 #[test]
 fn locals_of_every_type_keep_their_values_in_lazily_compiled_code() {
-    // Lazily compiled functions keep numeric locals in stack slots: each
-    // type, set in loops and branches, live across calls, read back after
-    // `br_table` merges; references stay SSA values beside them.
+    // Lazily compiled functions of 500 bytes or more keep numeric locals in
+    // stack slots: each type, set in loops and branches, live across calls,
+    // read back after `br_table` merges; references stay SSA values beside
+    // them. The steps make the body big enough.
+    let steps = "(local.set $a (i32.add (local.get $a) (i32.const 1)))\n".repeat(100);
     let wat = r#"(module
       (type $v (func (result i32)))
       (func $seven (type $v) (i32.const 7))
@@ -637,6 +639,7 @@ fn locals_of_every_type_keep_their_values_in_lazily_compiled_code() {
           (local.set $c (f32.mul (local.get $c) (f32.const 1.25)))
           (local.set $d (f64.add (local.get $d) (f64.convert_i32_s (local.tee $i (i32.add (local.get $i) (i32.const 1))))))
           (local.set $e (i32x4.add (local.get $e) (i32x4.splat (local.get $i))))
+          STEPS
           (block $b2 (block $b1 (block $b0
             (br_table $b0 $b1 $b2 (i32.rem_u (local.get $i) (i32.const 3))))
             (local.set $a (i32.xor (local.get $a) (call_ref $v (local.get $f))))
@@ -652,9 +655,12 @@ fn locals_of_every_type_keep_their_values_in_lazily_compiled_code() {
               (i64.add
                 (i64.extend_i32_s (i32x4.extract_lane 3 (local.get $e)))
                 (i64.extend_i32_u (ref.is_null (local.get $g))))))))
-    )"#;
+    )"#
+    .replace("STEPS", &steps);
+    let size = wat::parse_str(&wat).unwrap().len();
+    assert!(size > 1000, "{size} bytes");
     for n in [0, 1, 5, 40] {
-        same_lazily(wat, "mix", &[Val::I32(n)]);
+        same_lazily(&wat, "mix", &[Val::I32(n)]);
     }
 }
 

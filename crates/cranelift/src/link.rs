@@ -306,17 +306,33 @@ thread_local! {
     static LAZY_CONTEXT: std::cell::RefCell<ThreadContext> = std::cell::RefCell::new(ThreadContext::default());
 }
 
-/// The biggest frame (bytes below the frame pointer) a lazily compiled
-/// function may have from the single-pass register allocator; a function
-/// whose frame comes out bigger is compiled again with the backtracking
-/// allocator. The single-pass allocator gives every value live across a
-/// block boundary or a call a stack slot of its own, so with locals in
-/// stack slots frames grow about 2.7 times (median; 6 at the 90th
-/// percentile, over cc1's 10,441 functions) and a few of the biggest
-/// functions' frames by a hundred times and more (59 KiB against 144
-/// bytes). Those few take half the compile time, but one frame of that size
-/// in a recursion would exhaust the stack budget after a few calls.
-const MAX_SINGLE_PASS_FRAME: u32 = 16 << 10;
+/// Which lazily compiled functions the single-pass register allocator
+/// compiles, and how big its frames may get.
+///
+/// That allocator gives every value live across a block boundary or a call
+/// a stack slot of its own: with locals in stack slots, frames grow about
+/// 2.7 times (median; 6 at the 90th percentile, over cc1's 10,441
+/// functions) and a few of the biggest functions' by a hundred times and
+/// more (59 KiB against 144 bytes). Deeper frames mean a recursion that the
+/// optimized code survives could exhaust the stack budget on a lazily
+/// compiled first run only. So:
+/// - bodies under [`MIN_SINGLE_PASS_BODY`] bytes keep the backtracking
+///   allocator: they are cheap to compile either way (cc1: 0.66 of the
+///   backtracking allocator's compile time with single-pass for every
+///   function, 0.70 with it from 500 bytes up) and are where the deepest
+///   recursions usually are (a list walk, a tree descent, `fib`);
+/// - a frame over 1/32 of the stack budget (16 KiB of the default 512 KiB)
+///   has the function compiled again with the backtracking allocator, so
+///   a single frame never takes much of the budget.
+const MIN_SINGLE_PASS_BODY: u64 = 500;
+
+/// The biggest single-pass frame for a stack budget of `max_wasm_stack`
+/// bytes (see [`MIN_SINGLE_PASS_BODY`]).
+fn max_single_pass_frame(max_wasm_stack: usize) -> u32 {
+    u32::try_from(max_wasm_stack / 32)
+        .unwrap_or(u32::MAX)
+        .min(16 << 10)
+}
 
 /// `body` again, for a second translation (the first consumes its
 /// validator).
@@ -336,10 +352,11 @@ fn copy_body<'a>(body: &FunctionBodyData<'a>) -> FunctionBodyData<'a> {
 /// relocations: calls to other functions go through their funcrefs; the
 /// function at `functions[0].start`) with its trap records, address map,
 /// call sites and stack maps. With `single_pass` (the same target with the
-/// single-pass register allocator), numeric locals live in stack slots and
-/// that allocator compiles the function, unless its frame comes out over
-/// [`MAX_SINGLE_PASS_FRAME`]; then (and without `single_pass`) `isa` does,
-/// with locals as SSA variables.
+/// single-pass register allocator), numeric locals of a function of
+/// [`MIN_SINGLE_PASS_BODY`] bytes or more live in stack slots and that
+/// allocator compiles it, unless its frame comes out too big (see
+/// [`max_single_pass_frame`]) or it fails; otherwise `isa` does, with
+/// locals as SSA variables.
 pub fn compile_function_lazily(
     isa: &dyn TargetIsa,
     single_pass: Option<&dyn TargetIsa>,
@@ -360,23 +377,27 @@ pub fn compile_function_lazily(
         let func_index = module.func_index(index);
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
-        let compiled = match single_pass {
-            Some(single_pass) => {
+        let body_size = body.body.range().end - body.body.range().start;
+        let quick = match single_pass {
+            Some(single_pass) if body_size >= MIN_SINGLE_PASS_BODY => {
                 let copy = copy_body(&body);
                 let mut slots = FuncEnvironment::new(module, offsets, tunables, single_pass)
                     .with_calls_through_funcrefs()
                     .with_locals_in_stack_slots();
                 let func =
                     translate_function(&mut ctx.translator, &mut slots, func_index, copy, true)?;
-                let quick = compile(single_pass, &mut ctx.codegen, func, ctx.translator.loops())?;
-                if quick.frame_size <= MAX_SINGLE_PASS_FRAME {
-                    quick
-                } else {
-                    let func =
-                        translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;
-                    compile(isa, &mut ctx.codegen, func, ctx.translator.loops())?
-                }
+                // An error of the single-pass allocator's (it is the less
+                // used one) leaves the function to the other.
+                compile(single_pass, &mut ctx.codegen, func, ctx.translator.loops())
+                    .ok()
+                    .filter(|quick| {
+                        quick.frame_size <= max_single_pass_frame(tunables.max_wasm_stack)
+                    })
             }
+            _ => None,
+        };
+        let compiled = match quick {
+            Some(quick) => quick,
             None => {
                 let func =
                     translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;

@@ -191,3 +191,22 @@ __attribute__((noinline)) uint64_t hoist_host_call(void *funcref, void *caller_v
     void *fp = HOIST_CALLER_FP();
     return hoist_host_call_impl(funcref, caller_vmctx, values, fp, __builtin_return_address(0));
 }
+
+/*
+ * glibc's copy of the CPU's cpuid leaves (host_cpu.rs), or NULL. A direct reference rather than a
+ * dlsym lookup: a static binary has no dynamic symbol table to look it up in, and a weak reference
+ * would not pull the function out of libc.a. Built against glibc 2.33 or later (where the function
+ * appeared) only; the binary then needs that glibc anyway.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <sys/platform/x86.h>
+const void *hoist_cpuid_feature_leaf(unsigned int index) {
+    return __x86_get_cpuid_feature_leaf(index);
+}
+#else
+const void *hoist_cpuid_feature_leaf(unsigned int index) {
+    (void)index;
+    return 0;
+}
+#endif

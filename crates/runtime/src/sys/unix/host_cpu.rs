@@ -4,7 +4,7 @@
 //! `cranelift_native` asks std's feature detection, which executes `cpuid`
 //! about ten times; on a virtual machine each one exits to the hypervisor
 //! (3.7 µs apiece on the development VM): 0.03 ms of every `hoist run`,
-//! glibc having done the same work a moment earlier in the dynamic loader.
+//! glibc having done the same work a moment earlier at start-up.
 //! glibc (2.33 and later) hands its copy of the `cpuid` leaves out through
 //! `__x86_get_cpuid_feature_leaf` (<sys/platform/x86.h>). The raw leaves
 //! are read, not glibc's "active" bits, which `GLIBC_TUNABLES` can mask;
@@ -31,28 +31,22 @@ const EAX: usize = 0;
 const EBX: usize = 1;
 const ECX: usize = 2;
 
-type GetLeaf = unsafe extern "C" fn(u32) -> *const CpuidFeature;
+unsafe extern "C" {
+    /// `helpers.c`: glibc's `__x86_get_cpuid_feature_leaf(index)` where
+    /// hoist was built against glibc 2.33 or later, else NULL.
+    fn hoist_cpuid_feature_leaf(index: u32) -> *const CpuidFeature;
+}
 
 /// The Cranelift settings (`has_*`, as `cranelift_native` enables them)
 /// for the host CPU's features, or `None` where they are not at hand
-/// without `cpuid` (glibc before 2.33): detect them the usual way then.
+/// without `cpuid` (built against glibc before 2.33, or another C
+/// library): detect them the usual way then.
 pub fn host_cpu_features() -> Option<Vec<&'static str>> {
-    // Looked up at run time: hoist also runs on glibc older than 2.33.
-    // SAFETY: `dlsym` with RTLD_DEFAULT and a NUL-terminated name only
-    // searches the loaded objects' symbol tables.
-    let symbol =
-        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__x86_get_cpuid_feature_leaf".as_ptr()) };
-    if symbol.is_null() {
-        return None;
-    }
-    // SAFETY: glibc's exported function of that name has this type
-    // (<sys/platform/x86.h>).
-    let get_leaf: GetLeaf = unsafe { std::mem::transmute::<*mut libc::c_void, GetLeaf>(symbol) };
     let leaf = |index: u32| -> [u32; 4] {
-        // SAFETY: the function returns a pointer to a static, filled in
-        // by the dynamic loader before any user code ran, for any index
-        // (zeros for leaves this glibc does not know).
-        let feature = unsafe { get_leaf(index) };
+        // SAFETY: glibc's function returns a pointer to a static filled in
+        // at start-up before any user code ran, for any index (zeros for
+        // leaves this glibc does not know); the fallback returns NULL.
+        let feature = unsafe { hoist_cpuid_feature_leaf(index) };
         if feature.is_null() {
             [0; 4]
         } else {
