@@ -313,7 +313,7 @@ thread_local! {
 /// a stack slot of its own: with locals in stack slots, frames grow about
 /// 2.7 times (median; 6 at the 90th percentile, over cc1's 10,441
 /// functions) and a few of the biggest functions' by a hundred times and
-/// more (59 KiB against 144 bytes). Deeper frames mean a recursion that the
+/// more (59 KiB against 144 bytes). Bigger frames mean a recursion that the
 /// optimized code survives could exhaust the stack budget on a lazily
 /// compiled first run only. So:
 /// - bodies under [`MIN_SINGLE_PASS_BODY`] bytes keep the backtracking
