@@ -72,6 +72,18 @@ fn call_i32(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]
     i32_of(call(store, instance, name, args).unwrap())
 }
 
+/// MODULE's `trap` export divides by zero two calls down: the trap
+/// names $boom (3) <- $inner <- the export, each with a wasm offset.
+fn assert_trap_names_its_frames(store: &mut Store<()>, instance: &Instance) {
+    let err = call(store, instance, "trap", &[Val::I32(1)]).unwrap_err();
+    let trap = err.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.code(), Some(TrapCode::IntegerDivisionByZero));
+    let frames: Vec<u32> = trap.frames().iter().map(|f| f.func_index).collect();
+    assert_eq!(frames.first(), Some(&3), "frames: {frames:?}");
+    assert!(frames.len() >= 3, "frames: {frames:?}");
+    assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
+}
+
 fn i32_of(v: Val) -> i32 {
     match v {
         Val::I32(v) => v,
@@ -245,14 +257,7 @@ fn tail_calls_through_compile_stubs_keep_the_stack_flat() {
 #[test]
 fn traps_in_lazy_code_name_their_frames() {
     let (_, mut store, instance) = lazy_instance();
-    let err = call(&mut store, &instance, "trap", &[Val::I32(1)]).unwrap_err();
-    let trap = err.downcast_ref::<Trap>().expect("a trap");
-    assert_eq!(trap.code(), Some(TrapCode::IntegerDivisionByZero));
-    let frames: Vec<u32> = trap.frames().iter().map(|f| f.func_index).collect();
-    // $boom (3) ← $inner ← the export; each with a wasm offset.
-    assert_eq!(frames.first(), Some(&3), "frames: {frames:?}");
-    assert!(frames.len() >= 3, "frames: {frames:?}");
-    assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
+    assert_trap_names_its_frames(&mut store, &instance);
     // The store is usable after the trap, the trapping code still there.
     assert_eq!(
         i32_of(call(&mut store, &instance, "apply", &[Val::I32(0), Val::I32(1)]).unwrap()),
@@ -571,13 +576,7 @@ fn a_full_compile_takes_over_mid_run() {
             .call(&mut store, &[Val::I32(100_000)], &mut results)
             .unwrap();
         assert!(matches!(results[0], Val::I64(100_000)), "{:?}", results[0]);
-        let err = call(&mut store, instance, "trap", &[Val::I32(1)]).unwrap_err();
-        let trap = err.downcast_ref::<Trap>().expect("a trap");
-        assert_eq!(trap.code(), Some(TrapCode::IntegerDivisionByZero));
-        let frames: Vec<u32> = trap.frames().iter().map(|f| f.func_index).collect();
-        assert_eq!(frames.first(), Some(&3), "frames: {frames:?}");
-        assert!(frames.len() >= 3, "frames: {frames:?}");
-        assert!(trap.frames().iter().all(|f| f.module_offset.is_some()));
+        assert_trap_names_its_frames(&mut store, instance);
     }
     // Nothing more was compiled lazily: the calls ran the full compile.
     assert_eq!(compiled_functions(&module), lazily);

@@ -160,15 +160,7 @@ impl FuncTranslator<'_, '_> {
     /// always: the collector finds them through stack maps).
     fn declare_local(&mut self, wasm_ty: WasmValType) -> Local {
         let ty = ir_type(wasm_ty, self.env.pointer_type);
-        let numeric = matches!(
-            wasm_ty,
-            WasmValType::I32
-                | WasmValType::I64
-                | WasmValType::F32
-                | WasmValType::F64
-                | WasmValType::V128
-        );
-        if self.env.locals_in_stack_slots && numeric {
+        if self.env.locals_in_stack_slots && !wasm_ty.is_ref() {
             let size = ty.bytes();
             let slot = self.builder.create_sized_stack_slot(ir::StackSlotData::new(
                 ir::StackSlotKind::ExplicitSlot,
