@@ -197,19 +197,19 @@ impl Drop for CodeMemory {
     }
 }
 
-fn page_size() -> usize {
+pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(size).unwrap_or(4096)
 }
 
 #[cfg(target_arch = "x86_64")]
-fn flush_icache(_start: *const u8, _len: usize) {
+pub(crate) fn flush_icache(_start: *const u8, _len: usize) {
     // x86 keeps instruction and data caches coherent.
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn flush_icache(start: *const u8, len: usize) {
+pub(crate) fn flush_icache(start: *const u8, len: usize) {
     unsafe extern "C" {
         fn __clear_cache(start: *mut std::ffi::c_char, end: *mut std::ffi::c_char);
     }

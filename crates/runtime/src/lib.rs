@@ -7,6 +7,7 @@
 //! invariant it relies on.
 
 mod builtins;
+pub mod code_arena;
 pub mod code_memory;
 pub mod code_registry;
 pub mod exn;
@@ -22,6 +23,7 @@ mod throw;
 pub mod traphandlers;
 mod vmcontext;
 
+pub use code_arena::{ArenaCode, CodeArena};
 pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
