@@ -688,3 +688,85 @@ fn a_function_with_thousands_of_values_live_across_a_call_runs_right_lazily() {
         format!("{:?}", Val::I64(3 * n + n * (n - 1) / 2))
     );
 }
+
+/// Tier-up: with a budget of one, every function called twice is compiled
+/// again, optimized, on the optimizing thread, and installed in the
+/// instance's funcref at a later call (see `hoist::Config::tiering_budget`).
+/// Everything keeps behaving the same across the switch, through direct
+/// calls, the table, a funcref saved in a global, tail calls (a chain that
+/// switches code mid-way), traps with their frames and exceptions, in the
+/// instance that ran hot and in one made after.
+#[test]
+fn hot_functions_are_optimized_and_behave_the_same() {
+    let mut config = hoist::Config::default();
+    config.lazy_speculation(false).tiering_budget(Some(1));
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new_lazy(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let check = |store: &mut Store<()>, instance: &Instance| {
+        assert_eq!(call_i32(store, instance, "double", &[Val::I32(21)]), 42);
+        assert_eq!(call_i32(store, instance, "saved", &[Val::I32(5)]), 15);
+        assert_eq!(call_i32(store, instance, "triple", &[Val::I32(3)]), 9);
+        for (slot, x, want) in [(0, 4, 8), (1, 7, 21), (2, 10, 3628800)] {
+            let got = call_i32(store, instance, "apply", &[Val::I32(slot), Val::I32(x)]);
+            assert_eq!(got, want, "apply({slot}, {x})");
+        }
+        assert_eq!(
+            call_i32(store, instance, "fact", &[Val::I32(12)]),
+            479001600
+        );
+        assert_eq!(call_i32(store, instance, "catch", &[Val::I32(7)]), 7);
+        let count = instance.get_func(&mut *store, "count").unwrap();
+        let mut results = [Val::I64(0)];
+        count
+            .call(&mut *store, &[Val::I32(300_000)], &mut results)
+            .unwrap();
+        assert!(matches!(results[0], Val::I64(300_000)), "{:?}", results[0]);
+        assert_trap_names_its_frames(store, instance);
+    };
+    // The optimizing thread works once the program's warm-up is over and a
+    // core is spare (other tests run beside this one): a generous deadline.
+    let optimized = |module: &Module| {
+        let compiled = compiled_functions(module);
+        let mut once = compiled.clone();
+        once.dedup();
+        compiled.len() - once.len()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    check(&mut store, &instance);
+    while optimized(&module) < 4 && std::time::Instant::now() < deadline {
+        check(&mut store, &instance);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        optimized(&module) >= 4,
+        "functions compiled again, optimized: {:?}",
+        compiled_functions(&module)
+    );
+    // Calls now reach the optimized code (installed at the next entry).
+    for _ in 0..3 {
+        check(&mut store, &instance);
+    }
+    let after = Instance::new(&mut store, &module, &[]).unwrap();
+    for _ in 0..3 {
+        check(&mut store, &after);
+    }
+}
+
+/// With no budget, lazily compiled code stays in the baseline tier: nothing
+/// is compiled twice however hot it runs.
+#[test]
+fn without_a_tiering_budget_nothing_is_optimized() {
+    let mut config = hoist::Config::default();
+    config.lazy_speculation(false).tiering_budget(None);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new_lazy(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    for _ in 0..2_000 {
+        assert_eq!(call_i32(&mut store, &instance, "fact", &[Val::I32(5)]), 120);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(compiled_functions(&module), [2]);
+}

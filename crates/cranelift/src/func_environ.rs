@@ -59,6 +59,9 @@ pub struct FuncEnvironment<'a> {
     /// frame layout of a single-pass baseline compiler, for the single-pass
     /// register allocator (see [`FuncEnvironment::with_locals_in_stack_slots`]).
     pub(crate) locals_in_stack_slots: bool,
+    /// Tier-up in lazily compiled code: where this function's hotness
+    /// counter is (see [`FuncEnvironment::with_hotness_counter`]).
+    pub(crate) hotness_counter: Option<(DefinedFuncIndex, FuncIndex)>,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -81,6 +84,7 @@ impl<'a> FuncEnvironment<'a> {
             builtin_signatures: HashMap::new(),
             calls_through_funcrefs: false,
             locals_in_stack_slots: false,
+            hotness_counter: None,
         }
     }
 
@@ -100,6 +104,17 @@ impl<'a> FuncEnvironment<'a> {
     /// than of every SSA value the function has.
     pub fn with_locals_in_stack_slots(mut self) -> Self {
         self.locals_in_stack_slots = true;
+        self
+    }
+
+    /// Counts the entries and loop iterations of defined function `func`
+    /// (the one translated) down in its counter of the vmctx's hotness
+    /// counters, and calls the `tier_up` builtin when an entry finds it
+    /// spent: the baseline tier's hot-function detection (see
+    /// `translate::hotness`).
+    pub fn with_hotness_counter(mut self, func: DefinedFuncIndex) -> Self {
+        let index = self.module.func_index(func);
+        self.hotness_counter = Some((func, index));
         self
     }
 

@@ -116,13 +116,17 @@ impl Compiler {
     /// module's functions through their funcrefs. Its text is meant for the
     /// start of a page: the function starts at `functions[0].start` (0, or
     /// after up to 63 zero bytes that put its loop header on a 64-byte
-    /// boundary). `body` is validated again as it is translated.
+    /// boundary). `body` is validated again as it is translated. With
+    /// `count_hotness`, the function counts its entries and loop iterations
+    /// down in its vmctx hotness counter and calls the `tier_up` builtin
+    /// when an entry finds it spent.
     pub fn compile_function_lazily(
         &self,
         module: &Module,
         offsets: &VMOffsets,
         index: DefinedFuncIndex,
         body: FunctionBodyData<'_>,
+        count_hotness: bool,
     ) -> WasmResult<CompiledText> {
         link::compile_function_lazily(
             self.lazy_isa(),
@@ -132,6 +136,31 @@ impl Compiler {
             offsets,
             index,
             body,
+            count_hotness,
+        )
+    }
+
+    /// Tier-up of a lazily compiled module: defined function `index`
+    /// compiled again with the full optimizations (as a whole-module
+    /// compile would), in the same shape as
+    /// [`Compiler::compile_function_lazily`]'s (calls through funcrefs, its
+    /// own text), with no hotness counter.
+    pub fn compile_function_optimized(
+        &self,
+        module: &Module,
+        offsets: &VMOffsets,
+        index: DefinedFuncIndex,
+        body: FunctionBodyData<'_>,
+    ) -> WasmResult<CompiledText> {
+        link::compile_function_lazily(
+            &*self.isa,
+            None,
+            &self.tunables,
+            module,
+            offsets,
+            index,
+            body,
+            false,
         )
     }
 

@@ -356,7 +356,10 @@ fn copy_body<'a>(body: &FunctionBodyData<'a>) -> FunctionBodyData<'a> {
 /// [`MIN_SINGLE_PASS_BODY`] bytes or more live in stack slots and that
 /// allocator compiles it, unless its frame comes out too big (see
 /// [`max_single_pass_frame`]) or it fails; otherwise `isa` does, with
-/// locals as SSA variables.
+/// locals as SSA variables. With `count_hotness`, the code counts its
+/// entries and loop iterations down in its vmctx hotness counter (see
+/// `translate::hotness`).
+#[allow(clippy::too_many_arguments)]
 pub fn compile_function_lazily(
     isa: &dyn TargetIsa,
     single_pass: Option<&dyn TargetIsa>,
@@ -365,6 +368,7 @@ pub fn compile_function_lazily(
     offsets: &VMOffsets,
     index: DefinedFuncIndex,
     body: FunctionBodyData<'_>,
+    count_hotness: bool,
 ) -> WasmResult<CompiledText> {
     LAZY_CONTEXT.with(|ctx| {
         // Reentered on this thread (never expected): a context of its own.
@@ -377,13 +381,18 @@ pub fn compile_function_lazily(
         let func_index = module.func_index(index);
         let mut env =
             FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
+        env = counted(env, count_hotness, index);
         let body_size = body.body.range().end - body.body.range().start;
         let quick = match single_pass {
             Some(single_pass) if body_size >= MIN_SINGLE_PASS_BODY => {
                 let copy = copy_body(&body);
-                let mut slots = FuncEnvironment::new(module, offsets, tunables, single_pass)
-                    .with_calls_through_funcrefs()
-                    .with_locals_in_stack_slots();
+                let mut slots = counted(
+                    FuncEnvironment::new(module, offsets, tunables, single_pass)
+                        .with_calls_through_funcrefs()
+                        .with_locals_in_stack_slots(),
+                    count_hotness,
+                    index,
+                );
                 let func =
                     translate_function(&mut ctx.translator, &mut slots, func_index, copy, true)?;
                 // An error of the single-pass allocator's (it is the less
@@ -426,6 +435,15 @@ pub fn compile_function_lazily(
         out.loop_header = compiled.loop_header.map(|header| pad as u32 + header);
         Ok(out)
     })
+}
+
+/// `env`, counting defined function `func`'s hotness if `count`.
+fn counted(env: FuncEnvironment<'_>, count: bool, func: DefinedFuncIndex) -> FuncEnvironment<'_> {
+    if count {
+        env.with_hotness_counter(func)
+    } else {
+        env
+    }
 }
 
 /// The types whose trampoline is another type's (same signature).

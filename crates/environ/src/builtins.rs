@@ -95,6 +95,12 @@ macro_rules! foreach_builtin {
             // instance's funcref; 0 when the compile failed (its error is
             // pending: the stub raises it).
             LazyCompile lazy_compile(func) -> value;
+            // Tier-up: defined function `func` (a `FuncIndex`) of the
+            // caller's instance, compiled lazily, has run its hotness
+            // counter down to zero: queues its optimized compile, or
+            // installs the optimized code in the instance's funcref if it
+            // is ready, and rearms the counter.
+            TierUp tier_up(func) -> unit;
         }
     };
 }

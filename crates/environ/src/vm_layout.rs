@@ -51,9 +51,14 @@ impl VMLayout {
     pub fn vmctx_builtins(&self) -> u32 {
         3 * self.p()
     }
+    /// The module's hotness counters (lazy compilation's tier-up: one `i64`
+    /// per defined function; null for a module compiled whole).
+    pub fn vmctx_hotness_counters(&self) -> u32 {
+        4 * self.p()
+    }
     /// Where the per-module arrays start.
     pub fn vmctx_header_size(&self) -> u32 {
-        4 * self.p()
+        5 * self.p()
     }
 
     // --- VMStoreContext ---

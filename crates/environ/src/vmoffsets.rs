@@ -7,6 +7,7 @@
 //!     instance: *mut Instance,                 // runtime bookkeeping
 //!     store_context: *mut VMStoreContext,      // stack limit, shared per store
 //!     builtins: *const VMBuiltinFunctions,     // host helpers for memory.grow etc.
+//!     hotness_counters: *mut i64,              // lazy compilation's tier-up, or null
 //!     type_ids: [u32; types],                  // engine-wide signature ids
 //!     memories: [(*mut VMMemoryDefinition, *mut u8); memories], // imported and defined:
 //!                                              // the definition, and its base

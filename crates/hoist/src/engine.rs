@@ -26,6 +26,8 @@ pub struct Config {
     pub(crate) lazy_compilation: bool,
     /// See [`Config::lazy_speculation`].
     pub(crate) lazy_speculation: bool,
+    /// See [`Config::tiering_budget`].
+    pub(crate) tiering_budget: Option<u32>,
 }
 
 impl Default for Config {
@@ -37,7 +39,20 @@ impl Default for Config {
             gc_stress: false,
             lazy_compilation: lazy_from_env(),
             lazy_speculation: true,
+            tiering_budget: tiering_budget_from_env(),
         }
+    }
+}
+
+/// `HOIST_TIERING_BUDGET`: the default of [`Config::tiering_budget`] (a
+/// number, or `n` for none), so a test configuration can have functions
+/// optimized after a call or two. Unreadable values are ignored.
+fn tiering_budget_from_env() -> Option<u32> {
+    let default = Some(crate::tier_up::DEFAULT_TIERING_BUDGET);
+    match std::env::var("HOIST_TIERING_BUDGET").as_deref() {
+        Ok("n" | "no" | "off") => None,
+        Ok(text) => text.parse().ok().map(Some).unwrap_or(default),
+        Err(_) => default,
     }
 }
 
@@ -181,6 +196,19 @@ impl Config {
         self
     }
 
+    /// With lazy compilation, a function is compiled again with the full
+    /// optimizations, on a thread of its own at a low priority, once its
+    /// entries and loop iterations in the quickly compiled baseline tier
+    /// reach `budget` (default 10,000); calls made from then on run the
+    /// optimized code (a call in progress finishes in the code it started
+    /// in). `None`: lazily compiled code stays in the baseline tier (until
+    /// a full compile is switched to, see
+    /// [`Module::tier_up`](crate::Module::tier_up)). A budget of 0 counts as 1.
+    pub fn tiering_budget(&mut self, budget: Option<u32>) -> &mut Self {
+        self.tiering_budget = budget;
+        self
+    }
+
     /// The most elements any table may reach (as `max_memory_size`).
     pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
         self.tunables.max_table_elements = elements;
@@ -213,6 +241,8 @@ pub(crate) struct EngineInner {
     pub(crate) lazy_compilation: bool,
     /// See [`Config::lazy_speculation`].
     pub(crate) lazy_speculation: bool,
+    /// See [`Config::tiering_budget`].
+    pub(crate) tiering_budget: Option<u32>,
 }
 
 impl Engine {
@@ -265,6 +295,7 @@ impl Engine {
                 gc_stress: config.gc_stress,
                 lazy_compilation: config.lazy_compilation,
                 lazy_speculation: config.lazy_speculation,
+                tiering_budget: config.tiering_budget,
             }),
         })
     }

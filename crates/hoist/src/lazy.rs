@@ -13,7 +13,9 @@
 use crate::engine::Engine;
 use anyhow::Result;
 use hoist_environ::{DefinedFuncIndex, FunctionBodyData, VMOffsets};
-use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, LazyFunctions, TrapTable};
+use hoist_runtime::{
+    ArenaCode, CodeArena, CodeMemory, CodeTables, ImageBuffer, LazyFunctions, TrapTable,
+};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -57,15 +59,46 @@ pub(crate) fn validate_bodies(
     Ok((checked, resources))
 }
 
-/// One function compiled on its first call.
-struct Compiled {
-    code: CodeMemory,
+/// One function compiled on its first call (or optimized after, see
+/// [`crate::tier_up`]).
+pub(crate) struct Compiled {
+    pub(crate) code: CompiledCode,
     /// Where the function starts in `code` (after padding that places its
     /// loop; see `hoist_cranelift::Compiler::compile_function_lazily`).
-    entry: u32,
+    pub(crate) entry: u32,
     len: usize,
     /// Sorted (text offset, wasm byte offset) pairs.
     address_map: Vec<(u32, u32)>,
+}
+
+/// Where a lazily compiled function's code is: packed with the module's
+/// others (see `hoist_runtime::CodeArena`), or, where that cannot be, in
+/// pages of its own.
+pub(crate) enum CompiledCode {
+    Packed(ArenaCode),
+    Alone(CodeMemory),
+}
+
+impl CompiledCode {
+    /// Copies `text` to executable memory, registered with its `tables`.
+    fn new(arena: &CodeArena, text: &[u8], tables: CodeTables) -> Result<CompiledCode> {
+        match arena.alloc(text, tables) {
+            Ok(code) => Ok(CompiledCode::Packed(code)),
+            Err((_, tables)) => {
+                let len = text.len();
+                let code = CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, tables)?;
+                Ok(CompiledCode::Alone(code))
+            }
+        }
+    }
+
+    /// The address of byte `offset` of the code.
+    pub(crate) fn address(&self, offset: u32) -> *const u8 {
+        match self {
+            CompiledCode::Packed(code) => code.address(offset),
+            CompiledCode::Alone(code) => code.address(offset),
+        }
+    }
 }
 
 /// The compiler of a lazily compiled module, kept by its `ModuleCode`.
@@ -91,6 +124,11 @@ pub(crate) struct LazyCode {
     /// The full compile this module switched to mid-run, if it has
     /// ([`crate::Module::tier_up`]); kept so its code stays mapped.
     tiered: OnceLock<crate::Module>,
+    /// Hot functions compiled again, optimized (`None`: the baseline tier
+    /// counts nothing, see [`crate::Config::tiering_budget`]).
+    pub(crate) tier_up: Option<crate::tier_up::TierUp>,
+    /// Where the compiled functions' code is packed.
+    arena: CodeArena,
 }
 
 /// How recently a lazily compiled module's program last had to compile a
@@ -222,13 +260,7 @@ pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
         // compile on a thread of its own).
         .stack_size(16 << 20)
         .spawn(move || {
-            // SAFETY: setpriority has no memory effects; on Linux,
-            // PRIO_PROCESS with `who` 0 is the calling thread (elsewhere it
-            // would be the whole process: not done there).
-            #[cfg(target_os = "linux")]
-            unsafe {
-                libc::setpriority(libc::PRIO_PROCESS, 0, SPECULATION_NICE);
-            }
+            lower_thread_priority();
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             while let Some(lazy) = weak.upgrade() {
                 // Only on a core nothing else wants: on a busy machine (a
@@ -258,7 +290,7 @@ pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
 /// kernel's count, `/proc/loadavg`'s fourth field, includes this thread and
 /// the program's; the one more lets a short-lived helper or kernel thread
 /// pass). Elsewhere, or unreadable: assumed so.
-fn cores_to_spare(cores: usize) -> bool {
+pub(crate) fn cores_to_spare(cores: usize) -> bool {
     #[cfg(target_os = "linux")]
     if let Ok(text) = std::fs::read_to_string("/proc/loadavg") {
         let runnable = text
@@ -274,10 +306,22 @@ fn cores_to_spare(cores: usize) -> bool {
     true
 }
 
-/// The speculating thread's nice value: the CLI's background compile's, far
-/// below the program's (0): it takes idle cores.
+/// The nice value of the threads compiling ahead and optimizing: the CLI's
+/// background compile's, far below the program's (0): they take idle
+/// cores.
 #[cfg(target_os = "linux")]
 const SPECULATION_NICE: libc::c_int = 10;
+
+/// Gives the calling thread [`SPECULATION_NICE`] (on Linux; elsewhere the
+/// call would change the whole process, so nothing is done).
+pub(crate) fn lower_thread_priority() {
+    // SAFETY: setpriority has no memory effects; on Linux, PRIO_PROCESS
+    // with `who` 0 is the calling thread.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, SPECULATION_NICE);
+    }
+}
 
 impl LazyCode {
     pub(crate) fn new(
@@ -287,9 +331,14 @@ impl LazyCode {
         wasm: Vec<u8>,
         bodies: Vec<LazyBody>,
         resources: Option<ValidatorResources>,
+        this: std::sync::Weak<LazyCode>,
     ) -> LazyCode {
         let features = engine.inner.features;
         let compiled = (0..bodies.len()).map(|_| OnceLock::new()).collect();
+        let tier_up = engine
+            .inner
+            .tiering_budget
+            .map(|budget| crate::tier_up::TierUp::new(bodies.len(), budget, this));
         LazyCode {
             engine,
             module,
@@ -303,6 +352,8 @@ impl LazyCode {
             speculation: Speculation::default(),
             activity: Arc::new(LazyActivity::new()),
             tiered: OnceLock::new(),
+            tier_up,
+            arena: CodeArena::new(),
         }
     }
 
@@ -313,12 +364,15 @@ impl LazyCode {
         self.tiered
             .set(optimized)
             .map_err(|_| anyhow::anyhow!("this module has already switched to a full compile"))?;
-        // Nothing more to compile ahead.
+        // Nothing more to compile ahead, or to optimize.
         self.speculation
             .queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+        if let Some(tier_up) = &self.tier_up {
+            tier_up.clear();
+        }
         Ok(())
     }
 
@@ -333,6 +387,18 @@ impl LazyCode {
             code.code
                 .address(*code.functions.get(index.as_u32() as usize)?),
         )
+    }
+
+    /// Whether the thread compiling ahead has work (queued or under way).
+    pub(crate) fn compiling_ahead(&self) -> bool {
+        let speculation = &self.speculation;
+        speculation.on.load(std::sync::atomic::Ordering::Acquire)
+            && (speculation.lock_ahead().compiling.is_some()
+                || !speculation
+                    .queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .is_empty())
     }
 
     /// The program's compiles on first call, for
@@ -568,7 +634,24 @@ impl LazyCode {
         speculation.ready.notify_one();
     }
 
+    /// Compiles `index` again, optimized (tier-up), and names its code for
+    /// `lookup_pc` before anyone can run it.
+    pub(crate) fn compile_optimized(&self, index: DefinedFuncIndex) -> Result<Arc<Compiled>> {
+        let compiled = Arc::new(self.compile_tier(index, true)?);
+        self.by_address
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(compiled.code.address(0) as usize, (index, compiled.clone()));
+        Ok(compiled)
+    }
+
     fn compile(&self, index: DefinedFuncIndex) -> Result<Compiled> {
+        self.compile_tier(index, false)
+    }
+
+    /// Compiles `index` in the baseline tier (counting its hotness if
+    /// tier-up is on), or `optimized`.
+    fn compile_tier(&self, index: DefinedFuncIndex, optimized: bool) -> Result<Compiled> {
         let body = &self.bodies[index.as_u32() as usize];
         let reader = BinaryReader::new(&self.wasm[body.range.clone()], body.range.start as u64);
         let resources = self
@@ -584,15 +667,23 @@ impl LazyCode {
                 features: self.features,
             },
         };
+        let compiler = &self.engine.inner.compiler;
         let started = std::time::Instant::now();
-        let text = self.engine.inner.compiler.compile_function_lazily(
-            &self.module,
-            &self.offsets,
-            index,
-            data,
-        )?;
-        self.speculation
-            .measured(started.elapsed(), body.range.len());
+        let text = if optimized {
+            compiler.compile_function_optimized(&self.module, &self.offsets, index, data)?
+        } else {
+            let count_hotness = self.tier_up.is_some();
+            let text = compiler.compile_function_lazily(
+                &self.module,
+                &self.offsets,
+                index,
+                data,
+                count_hotness,
+            )?;
+            self.speculation
+                .measured(started.elapsed(), body.range.len());
+            text
+        };
         let len = text.text.len();
         let tables = CodeTables {
             traps: TrapTable::new(text.traps),
@@ -600,7 +691,7 @@ impl LazyCode {
             stack_maps: text.stack_maps,
         };
         let entry = text.functions.first().map_or(0, |f| f.start);
-        let code = CodeMemory::from_image(ImageBuffer::from_bytes(&text.text)?, 0..len, tables)?;
+        let code = CompiledCode::new(&self.arena, &text.text, tables)?;
         Ok(Compiled {
             code,
             entry,
@@ -614,6 +705,9 @@ impl LazyFunctions for LazyCode {
     fn code(&self, index: DefinedFuncIndex) -> Result<*const u8, Box<dyn Error + Send + Sync>> {
         if let Some(code) = self.tiered_code(index) {
             return Ok(code);
+        }
+        if let Some(optimized) = self.tier_up.as_ref().and_then(|t| t.optimized(index)) {
+            return Ok(optimized.code.address(optimized.entry));
         }
         let cell = self
             .compiled
@@ -682,9 +776,27 @@ impl LazyFunctions for LazyCode {
                 matches!(
                     self.compiled[index.as_u32() as usize].get(),
                     Some(Ok(current)) if Arc::ptr_eq(current, compiled)
-                )
+                ) || self
+                    .tier_up
+                    .as_ref()
+                    .is_some_and(|t| t.is_current(*index, compiled))
             })
             .map(|(&start, (index, compiled))| (*index, start, compiled.len))
             .collect()
+    }
+
+    fn hotness_counters(&self) -> *mut i64 {
+        self.tier_up
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |t| t.counters())
+    }
+
+    fn hot(&self, index: DefinedFuncIndex) -> Option<(*const u8, *const u8)> {
+        let tier_up = self.tier_up.as_ref()?;
+        let baseline = match self.compiled.get(index.as_u32() as usize)?.get() {
+            Some(Ok(compiled)) => Some(compiled.code.address(compiled.entry)),
+            _ => None,
+        };
+        tier_up.hot(index, baseline, self.is_tiered_up())
     }
 }

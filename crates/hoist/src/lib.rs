@@ -22,6 +22,7 @@ mod lazy;
 mod linker;
 mod module;
 mod store;
+mod tier_up;
 mod trap;
 mod type_registry;
 mod typed;

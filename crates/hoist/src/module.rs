@@ -350,14 +350,17 @@ impl Module {
         let mut lazy_activity = None;
         let mut lazy_code = None;
         let lazy = lazy.map(|(wasm, bodies, resources)| {
-            let code = Arc::new(crate::lazy::LazyCode::new(
-                engine.clone(),
-                module.clone(),
-                offsets.clone(),
-                wasm,
-                bodies,
-                resources,
-            ));
+            let code = Arc::new_cyclic(|this| {
+                crate::lazy::LazyCode::new(
+                    engine.clone(),
+                    module.clone(),
+                    offsets.clone(),
+                    wasm,
+                    bodies,
+                    resources,
+                    this.clone(),
+                )
+            });
             if engine.inner.lazy_speculation {
                 crate::lazy::start_speculating(&code);
             }

@@ -215,6 +215,10 @@ impl Instance {
             (*header).instance = instance_ptr;
             (*header).store_context = parts.store_context;
             (*header).builtins = &BUILTINS;
+            (*header).hotness_counters = code
+                .lazy
+                .as_ref()
+                .map_or(std::ptr::null_mut(), |lazy| lazy.hotness_counters());
             for (ty, id) in module.types.keys().zip(&parts.type_ids) {
                 *(vmctx.add(offsets.vmctx_type_id(ty) as usize) as *mut u32) = *id;
             }

@@ -210,6 +210,10 @@ pub struct VMContextHeader {
     pub instance: *mut crate::Instance,
     pub store_context: *mut VMStoreContext,
     pub builtins: *const VMBuiltinFunctions,
+    /// One counter per defined function, counted down by lazily compiled
+    /// baseline code (see `LazyFunctions::hotness_counters`); null when
+    /// the module is compiled whole.
+    pub hotness_counters: *mut i64,
 }
 
 /// Opaque type of a `VMContext` pointer.
@@ -250,6 +254,14 @@ mod tests {
         assert_eq!(
             offsets.vmctx_builtins() as usize,
             offset_of!(VMContextHeader, builtins)
+        );
+        assert_eq!(
+            offsets.vmctx_hotness_counters() as usize,
+            offset_of!(VMContextHeader, hotness_counters)
+        );
+        assert_eq!(
+            offsets.vmctx_header_size() as usize,
+            size_of::<VMContextHeader>()
         );
         assert_eq!(
             offsets.store_context_stack_limit() as usize,

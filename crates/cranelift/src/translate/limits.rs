@@ -101,12 +101,14 @@ impl FuncTranslator<'_, '_> {
             self.fuel_check();
         }
         self.epoch_check();
+        self.hotness_count();
     }
 
     /// At a loop header (the header block is current).
     pub(crate) fn limits_loop_header(&mut self) {
         self.fuel_check();
         self.epoch_check();
+        self.hotness_count_in_loop();
     }
 
     /// Before each operator (only called with fuel metering on).

@@ -11,6 +11,7 @@ mod calls;
 mod control;
 mod exceptions;
 mod gc;
+mod hotness;
 mod limits;
 mod refs;
 mod simd;
