@@ -180,12 +180,14 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 34);
+        assert_eq!(Builtin::COUNT, 35);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }
         assert_eq!(Builtin::MemoryCopy.num_args(), 3);
         assert_eq!(Builtin::MemoryCopy.result(), BuiltinResult::Unit);
+        assert_eq!(Builtin::TierUp.num_args(), 1);
+        assert_eq!(Builtin::TierUp.result(), BuiltinResult::Unit);
         assert_eq!(Builtin::Raise.num_args(), 0);
         assert_eq!(Builtin::Raise.result(), BuiltinResult::Never);
         assert_eq!(

@@ -188,13 +188,15 @@ mod tests {
             .global_inits
             .push(ConstExpr::op(ConstOp::I32Const(0)));
         let offsets = VMOffsets::new(8, &module);
-        assert_eq!(offsets.vmctx_type_id(ty), 32);
-        assert_eq!(offsets.vmctx_global_pointer(GlobalIndex::from_u32(0)), 40);
-        assert_eq!(offsets.vmctx_funcref(FuncIndex::from_u32(1)), 48 + 32);
+        // After the five-pointer header (magic, instance, store context,
+        // builtins, hotness counters).
+        assert_eq!(offsets.vmctx_type_id(ty), 40);
+        assert_eq!(offsets.vmctx_global_pointer(GlobalIndex::from_u32(0)), 48);
+        assert_eq!(offsets.vmctx_funcref(FuncIndex::from_u32(1)), 56 + 32);
         assert_eq!(
             offsets.vmctx_defined_global(DefinedGlobalIndex::from_u32(0)),
-            112
+            128
         );
-        assert_eq!(offsets.size_of_vmctx(), 128);
+        assert_eq!(offsets.size_of_vmctx(), 144);
     }
 }
