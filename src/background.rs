@@ -30,8 +30,14 @@ pub const FILL_VAR: &str = "HOIST_INTERNAL_FILL_CACHE";
 /// Modules with at least this many bytes of function bodies are compiled
 /// lazily by default (`-C lazy=auto`), and their background compile is
 /// detached rather than waited for when the run ends first. A full compile
-/// of this much code takes a few seconds on two cores.
-pub const BIG_MODULE_CODE: u64 = 2 << 20;
+/// of this much code takes a few tenths of a second on two cores, more than
+/// most first runs of such a program need lazily: the seven Sightglass
+/// programs above it, cold (`-C cache=n`), against wasmtime 49's cold run,
+/// medians of 5: 0.26, 0.26, 0.37, 0.44, 0.48 and 0.83 of its time lazily
+/// where compiled whole they took 0.94 to 0.96, and one, hashset, a single
+/// long loop (calls in progress keep the baseline code), 1.11 instead of
+/// 0.94.
+pub const BIG_MODULE_CODE: u64 = 256 << 10;
 
 /// Nice value of the background compile (and of the detached process).
 const NICE: libc::c_int = 10;

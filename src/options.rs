@@ -706,8 +706,8 @@ fn build_keys() -> Vec<Key> {
             "lazy",
             Shape::Value("y|n|auto"),
             "compile a module missing from the cache function by function as it runs, the \
-             whole module in the background for the cache (default: auto, for modules with 2 MiB \
-             of code or more; the environment's HOIST_LAZY when not given)",
+             whole module in the background for the cache (default: auto, for modules with 256 \
+             KiB of code or more; the environment's HOIST_LAZY when not given)",
             Set(|s, v| {
                 s.lazy = Some(LazyMode::parse(v)?);
                 Ok(())
