@@ -770,3 +770,56 @@ fn without_a_tiering_budget_nothing_is_optimized() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(compiled_functions(&module), [2]);
 }
+
+/// Tier-up and the switch to a full compile together: functions already
+/// optimized one by one, then the whole module switched to its full
+/// compile; every call still gives the same answer, in the instance that
+/// ran hot and in a new one, and nothing is optimized after the switch.
+#[test]
+fn a_full_compile_takes_over_from_optimized_functions() {
+    let mut config = hoist::Config::default();
+    config
+        .lazy_speculation(false)
+        .lazy_compilation(false)
+        .tiering_budget(Some(1));
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new_lazy(&engine, MODULE).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let compiled_twice = |module: &Module| {
+        let compiled = compiled_functions(module);
+        let mut once = compiled.clone();
+        once.dedup();
+        compiled.len() - once.len()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while compiled_twice(&module) == 0 && std::time::Instant::now() < deadline {
+        assert_eq!(call_i32(&mut store, &instance, "fact", &[Val::I32(6)]), 720);
+        assert_eq!(call_i32(&mut store, &instance, "double", &[Val::I32(4)]), 8);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(compiled_twice(&module) > 0, "nothing was optimized");
+    module
+        .tier_up(&Module::new(&engine, MODULE).unwrap())
+        .unwrap();
+    let before = compiled_functions(&module);
+    let after = Instance::new(&mut store, &module, &[]).unwrap();
+    for instance in [&instance, &after] {
+        for _ in 0..5 {
+            assert_eq!(call_i32(&mut store, instance, "fact", &[Val::I32(7)]), 5040);
+            assert_eq!(call_i32(&mut store, instance, "triple", &[Val::I32(3)]), 9);
+            assert_eq!(
+                call_i32(&mut store, instance, "apply", &[Val::I32(0), Val::I32(4)]),
+                8
+            );
+            assert_eq!(call_i32(&mut store, instance, "catch", &[Val::I32(7)]), 7);
+        }
+        assert_trap_names_its_frames(&mut store, instance);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        compiled_functions(&module),
+        before,
+        "compiled after the switch"
+    );
+}

@@ -113,8 +113,8 @@ impl Compiler {
     }
 
     /// Lazy compilation: defined function `index` on its own, calling the
-    /// module's functions through their funcrefs. Its text is meant for the
-    /// start of a page: the function starts at `functions[0].start` (0, or
+    /// module's functions through their funcrefs. Its text is meant for a
+    /// 64-byte boundary: the function starts at `functions[0].start` (0, or
     /// after up to 63 zero bytes that put its loop header on a 64-byte
     /// boundary). `body` is validated again as it is translated. With
     /// `count_hotness`, the function counts its entries and loop iterations

@@ -418,8 +418,9 @@ pub fn compile_function_lazily(
                 "a lazily compiled function has relocations".into(),
             ));
         }
-        // The text is mapped at the start of pages of its own: zeros in
-        // front place its loop header as the linker places it.
+        // The text is placed at a 64-byte boundary (the runtime's code
+        // arena, or pages of its own): zeros in front place its loop header
+        // as the linker places it.
         let pad = compiled
             .loop_header
             .and_then(|header| loop_padding(0, header, compiled.min_alignment))

@@ -260,6 +260,19 @@ pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
         // compile on a thread of its own).
         .stack_size(16 << 20)
         .spawn(move || {
+            // However this thread ends, nothing waits on it any more (the
+            // optimizing thread gives it the spare core first).
+            struct Off(std::sync::Weak<LazyCode>);
+            impl Drop for Off {
+                fn drop(&mut self) {
+                    if let Some(lazy) = self.0.upgrade() {
+                        lazy.speculation
+                            .on
+                            .store(false, std::sync::atomic::Ordering::Release);
+                    }
+                }
+            }
+            let _off = Off(weak.clone());
             lower_thread_priority();
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             while let Some(lazy) = weak.upgrade() {

@@ -439,7 +439,9 @@ impl Module {
     /// memory, in function order: for profilers (perf maps, jitdump), which
     /// name code addresses that no symbol table covers.
     ///
-    /// For a lazily compiled module, the functions compiled so far.
+    /// For a lazily compiled module, the functions compiled so far, in
+    /// address order; a function tiered up is there twice (its baseline and
+    /// its optimized code).
     pub fn function_code(&self) -> Vec<FunctionCode> {
         let code = &self.inner.code;
         let module = &code.module;

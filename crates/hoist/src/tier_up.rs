@@ -10,10 +10,10 @@
 //! its code is ready, the builtin installs it in the calling instance's
 //! funcref, where calls, tables and exports find it (funcref identity is
 //! unchanged, as for a first call's compile). Each time the counter is
-//! rearmed with the budget, so a function still running baseline code (in
-//! another instance, or in a loop entered before the switch) asks again: a
-//! builtin call every budget's worth of iterations, a few microseconds
-//! apart at the least, is noise.
+//! rearmed with the budget, so a function still entered in its baseline
+//! code (in another instance, whose funcref switches at its own next spent
+//! entry) asks again at most every budget's worth of entries and
+//! iterations: noise. Loop headers only count; entries check.
 //! A call in progress keeps its code: there is no on-stack replacement.
 //!
 //! The optimizing thread, like the one compiling ahead, runs below the

@@ -13,14 +13,32 @@
 //! A chunk is one memory file mapped twice: writable (never executable)
 //! to copy code in, and executable (never writable) to run it. Code is
 //! only ever added in bytes no function occupies, so nothing that runs is
-//! changed, and no page is ever writable and executable at once. Neither
-//! view is reachable by a guest (they are host memory, outside every linear
-//! memory and its guards). Where memory files are refused (an old kernel, a
-//! seccomp profile), [`CodeArena::alloc`] fails and the caller falls back
-//! to pages of its own ([`crate::CodeMemory`]).
+//! changed, and no mapping is ever writable and executable at once; but
+//! while a chunk is being filled, its pages are writable through the one
+//! view and executable through the other (a weaker W^X than pages that are
+//! writable only until they become code): a host bug that could write
+//! anywhere could write code there. The writable view goes as soon as the
+//! chunk is full ([`Chunk::retire`]), so only the chunk being filled is
+//! exposed. Neither view is reachable by a guest (they are host memory,
+//! outside every linear memory and its guards).
+//!
+//! Where memory files are refused (an old kernel, a seccomp profile,
+//! `vm.memfd_noexec`), [`CodeArena::alloc`] fails, and keeps failing
+//! without asking again; the caller falls back to pages of its own
+//! ([`crate::CodeMemory`]). A process forked after code was placed never
+//! writes to its parent's chunks (they are shared mappings): it starts
+//! chunks of its own.
+//!
+//! Another thread may run code the moment its address is published (a
+//! funcref's compare-and-swap), on a core that did not write it. x86 keeps
+//! instruction fetch coherent with stores; on aarch64 every core of the
+//! process is made to resynchronize its instruction stream after code is
+//! placed (`membarrier`'s `SYNC_CORE`, as wasmtime does for new code), on
+//! top of the cache maintenance of the writing core.
 
 use crate::code_registry::{register_code, unregister_code, CodeTables};
 use std::io;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Size of a chunk (virtual: pages are only backed once code is written).
@@ -36,13 +54,18 @@ const ALIGN: usize = 64;
 pub struct CodeArena {
     /// The chunk being filled, and how much of it is used.
     current: Mutex<Option<(Arc<Chunk>, usize)>>,
+    /// A chunk could not be made: no more tries.
+    refused: AtomicBool,
 }
 
 /// One memory file and its two views.
 struct Chunk {
-    writable: *mut u8,
+    /// Null once the chunk is full ([`Chunk::retire`]).
+    writable: AtomicPtr<u8>,
     executable: *const u8,
     size: usize,
+    /// The process that made it (a forked child must not write to it).
+    pid: u32,
 }
 
 // SAFETY: the views are plain memory owned by the chunk; the arena's lock
@@ -53,21 +76,44 @@ unsafe impl Sync for Chunk {}
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        // SAFETY: both views are mappings of `size` bytes this chunk made
-        // and alone owns; no code handle outlives it (each holds an `Arc`).
+        self.retire();
+        // SAFETY: a mapping of `size` bytes this chunk made and alone owns;
+        // no code handle outlives it (each holds an `Arc`).
         unsafe {
-            libc::munmap(self.writable.cast(), self.size);
             libc::munmap(self.executable as *mut libc::c_void, self.size);
         }
     }
 }
 
 impl Chunk {
+    /// Unmaps the writable view: nothing more will be written here.
+    fn retire(&self) {
+        let writable = self.writable.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !writable.is_null() {
+            // SAFETY: the writable view, `size` bytes this chunk mapped; it
+            // is only written under the arena's lock, through the pointer
+            // just taken out, so no one uses it any more.
+            unsafe {
+                libc::munmap(writable.cast(), self.size);
+            }
+        }
+    }
+
     #[cfg(target_os = "linux")]
     fn new(size: usize) -> io::Result<Chunk> {
         use std::os::fd::{FromRawFd, OwnedFd};
-        // SAFETY: a plain system call with a NUL-terminated name.
-        let fd = unsafe { libc::memfd_create(c"hoist-code".as_ptr(), libc::MFD_CLOEXEC) };
+        // MFD_EXEC (Linux 6.3): executable mappings of the file are meant,
+        // which `vm.memfd_noexec=1` otherwise refuses; older kernels reject
+        // the flag (EINVAL), and then it is not needed.
+        const MFD_EXEC: libc::c_uint = 0x0010;
+        let create = |flags| {
+            // SAFETY: a plain system call with a NUL-terminated name.
+            unsafe { libc::memfd_create(c"hoist-code".as_ptr(), flags) }
+        };
+        let mut fd = create(libc::MFD_CLOEXEC | MFD_EXEC);
+        if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+            fd = create(libc::MFD_CLOEXEC);
+        }
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -105,9 +151,10 @@ impl Chunk {
         };
         // The mappings keep the file; its descriptor closes here.
         Ok(Chunk {
-            writable,
+            writable: AtomicPtr::new(writable),
             executable,
             size,
+            pid: std::process::id(),
         })
     }
 
@@ -170,41 +217,89 @@ impl CodeArena {
         if text.is_empty() {
             return Err((io::Error::other("no code to place"), tables));
         }
+        if self.refused.load(Ordering::Relaxed) {
+            return Err((io::Error::other("no memory file for code"), tables));
+        }
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let pid = std::process::id();
         let fits = |(chunk, used): &(Arc<Chunk>, usize)| {
-            used.next_multiple_of(ALIGN)
-                .checked_add(text.len())
-                .is_some_and(|end| end <= chunk.size)
+            chunk.pid == pid
+                && used
+                    .next_multiple_of(ALIGN)
+                    .checked_add(text.len())
+                    .is_some_and(|end| end <= chunk.size)
         };
         if !current.as_ref().is_some_and(fits) {
             let page = crate::code_memory::page_size();
             let size = CHUNK.max(text.len().next_multiple_of(page));
             match Chunk::new(size) {
-                Ok(chunk) => *current = Some((Arc::new(chunk), 0)),
-                Err(e) => return Err((e, tables)),
+                Ok(chunk) => {
+                    // The full chunk (or the parent's, after a fork: a
+                    // shared mapping) is written no more.
+                    if let Some((full, _)) = current.replace((Arc::new(chunk), 0)) {
+                        if full.pid == pid {
+                            full.retire();
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.refused.store(true, Ordering::Relaxed);
+                    return Err((e, tables));
+                }
             }
         }
         let Some((chunk, used)) = current.as_mut() else {
             return Err((io::Error::other("no chunk"), tables));
         };
+        let writable = chunk.writable.load(Ordering::Acquire);
+        if writable.is_null() {
+            return Err((io::Error::other("a retired chunk"), tables));
+        }
         let offset = used.next_multiple_of(ALIGN);
         // SAFETY: `[offset, offset + len)` is inside the writable view
-        // (checked by `fits` or by the new chunk's size) and past every
-        // byte handed out before (`used`), so no code there runs or is
-        // read by anyone; the lock keeps other writers out.
+        // (checked by `fits` or by the new chunk's size), which this
+        // process made and has not retired, and past every byte handed out
+        // before (`used`), so no code there runs or is read by anyone; the
+        // lock keeps other writers out.
         unsafe {
-            std::ptr::copy_nonoverlapping(text.as_ptr(), chunk.writable.add(offset), text.len());
+            std::ptr::copy_nonoverlapping(text.as_ptr(), writable.add(offset), text.len());
         }
         *used = offset + text.len();
         // SAFETY: as above, in the executable view.
         let start = unsafe { chunk.executable.add(offset) };
         crate::code_memory::flush_icache(start, text.len());
+        sync_cores();
         register_code(start as usize, text.len(), Arc::new(tables));
         Ok(ArenaCode {
             chunk: chunk.clone(),
             offset,
             len: text.len(),
         })
+    }
+}
+
+/// Makes every core running a thread of this process resynchronize its
+/// instruction stream (aarch64 Linux: `membarrier(SYNC_CORE)`, registered
+/// once; if the kernel has no such command, nothing is done beyond the
+/// writing core's cache maintenance). Elsewhere instruction fetch is
+/// coherent with stores, or `__clear_cache` covers every core.
+fn sync_cores() {
+    #[cfg(all(target_arch = "aarch64", target_os = "linux"))]
+    {
+        const REGISTER_SYNC_CORE: libc::c_int = 1 << 6;
+        const SYNC_CORE: libc::c_int = 1 << 5;
+        static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        // SAFETY: membarrier takes no pointers; an unknown command fails
+        // with an error code.
+        let registered = *REGISTERED.get_or_init(
+            || unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_SYNC_CORE, 0, 0) } == 0,
+        );
+        if registered {
+            // SAFETY: as above.
+            unsafe {
+                libc::syscall(libc::SYS_membarrier, SYNC_CORE, 0, 0);
+            }
+        }
     }
 }
 

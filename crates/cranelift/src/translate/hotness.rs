@@ -6,8 +6,7 @@
 //! `tier_up` builtin, which has the function compiled again,
 //! optimized, on another thread, and later installs that code in the
 //! instance's funcref; it rearms the counter each time, so a function whose
-//! optimized code is not ready yet, or that keeps running in a loop it
-//! entered before the switch, asks again a while later.
+//! optimized code is not ready yet asks again at a later entry.
 //!
 //! Only the baseline tier counts: optimized and fully linked code carry no
 //! counter. The decrement is a plain load and store: threads racing on it
