@@ -28,6 +28,8 @@ pub struct Config {
     pub(crate) lazy_speculation: bool,
     /// See [`Config::tiering_budget`].
     pub(crate) tiering_budget: Option<u32>,
+    /// See [`Config::tier_up_eagerly`].
+    pub(crate) tier_up_eagerly: bool,
 }
 
 impl Default for Config {
@@ -40,17 +42,20 @@ impl Default for Config {
             lazy_compilation: lazy_from_env(),
             lazy_speculation: true,
             tiering_budget: tiering_budget_from_env(),
+            tier_up_eagerly: std::env::var("HOIST_TIERING_BUDGET").as_deref() == Ok("eager"),
         }
     }
 }
 
 /// `HOIST_TIERING_BUDGET`: the default of [`Config::tiering_budget`] (a
 /// number, or `n` for none), so a test configuration can have functions
-/// optimized after a call or two. Unreadable values are ignored.
+/// optimized after a call or two; `eager` is a budget of 1 and
+/// [`Config::tier_up_eagerly`]. Unreadable values are ignored.
 fn tiering_budget_from_env() -> Option<u32> {
     let default = Some(crate::tier_up::DEFAULT_TIERING_BUDGET);
     match std::env::var("HOIST_TIERING_BUDGET").as_deref() {
         Ok("n" | "no" | "off") => None,
+        Ok("eager") => Some(1),
         Ok(text) => text.parse().ok().map(Some).unwrap_or(default),
         Err(_) => default,
     }
@@ -210,6 +215,18 @@ impl Config {
         self
     }
 
+    /// For testing: the optimizing thread (see [`Config::tiering_budget`])
+    /// starts on a hot function at once, without waiting for the program's
+    /// warm-up to end, for a spare core or for the thread compiling ahead.
+    /// `HOIST_TIERING_BUDGET=eager` in the environment sets this and a
+    /// budget of 1: a test configuration in which most functions called
+    /// twice run optimized code soon after.
+    #[doc(hidden)]
+    pub fn tier_up_eagerly(&mut self, on: bool) -> &mut Self {
+        self.tier_up_eagerly = on;
+        self
+    }
+
     /// The most elements any table may reach (as `max_memory_size`).
     pub fn max_table_elements(&mut self, elements: Option<u64>) -> &mut Self {
         self.tunables.max_table_elements = elements;
@@ -244,6 +261,8 @@ pub(crate) struct EngineInner {
     pub(crate) lazy_speculation: bool,
     /// See [`Config::tiering_budget`].
     pub(crate) tiering_budget: Option<u32>,
+    /// See [`Config::tier_up_eagerly`].
+    pub(crate) tier_up_eagerly: bool,
 }
 
 impl Engine {
@@ -297,6 +316,7 @@ impl Engine {
                 lazy_compilation: config.lazy_compilation,
                 lazy_speculation: config.lazy_speculation,
                 tiering_budget: config.tiering_budget,
+                tier_up_eagerly: config.tier_up_eagerly,
             }),
         })
     }

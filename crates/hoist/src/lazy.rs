@@ -348,10 +348,10 @@ impl LazyCode {
     ) -> LazyCode {
         let features = engine.inner.features;
         let compiled = (0..bodies.len()).map(|_| OnceLock::new()).collect();
-        let tier_up = engine
-            .inner
-            .tiering_budget
-            .map(|budget| crate::tier_up::TierUp::new(bodies.len(), budget, this));
+        let tier_up = engine.inner.tiering_budget.map(|budget| {
+            let eager = engine.inner.tier_up_eagerly;
+            crate::tier_up::TierUp::new(bodies.len(), budget, eager, this)
+        });
         LazyCode {
             engine,
             module,

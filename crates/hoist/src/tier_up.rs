@@ -56,16 +56,20 @@ pub(crate) struct TierUp {
     ready: Condvar,
     /// Whether the optimizing thread has been started.
     started: AtomicBool,
+    /// Optimize at once, whatever the program and the machine are doing
+    /// (testing: `Config::tier_up_eagerly`).
+    eager: bool,
     /// The module the optimizing thread compiles for (it ends with it).
     owner: Weak<LazyCode>,
 }
 
 impl TierUp {
     /// For `functions` defined functions, each counting `budget` down
-    /// first.
-    pub(crate) fn new(functions: usize, budget: u32, owner: Weak<LazyCode>) -> TierUp {
+    /// first; `eager`: see `Config::tier_up_eagerly`.
+    pub(crate) fn new(functions: usize, budget: u32, eager: bool, owner: Weak<LazyCode>) -> TierUp {
         let budget = i64::from(budget.max(1));
         TierUp {
+            eager,
             counters: (0..functions).map(|_| AtomicI64::new(budget)).collect(),
             budget,
             queued: (0..functions).map(|_| AtomicBool::new(false)).collect(),
@@ -225,6 +229,9 @@ fn optimize(owner: Weak<LazyCode>) {
 /// one only runs slower), and an optimized compile under way cannot be cut
 /// short.
 fn turn(lazy: &LazyCode, cores: usize) -> std::time::Duration {
+    if lazy.tier_up.as_ref().is_some_and(|t| t.eager) {
+        return std::time::Duration::ZERO;
+    }
     if !crate::lazy::cores_to_spare(cores) {
         return std::time::Duration::from_millis(50);
     }
