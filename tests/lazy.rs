@@ -103,6 +103,15 @@ fn compiled_functions(module: &Module) -> Vec<u32> {
     compiled
 }
 
+/// How many functions of `module` have a second compile (tier-up: their
+/// optimized code beside the baseline code).
+fn compiled_twice(module: &Module) -> usize {
+    let compiled = compiled_functions(module);
+    let mut once = compiled.clone();
+    once.dedup();
+    compiled.len() - once.len()
+}
+
 fn lazy_instance() -> (Module, Store<()>, Instance) {
     let engine = Engine::default();
     let module = Module::new_lazy(&engine, MODULE).expect("compiles");
@@ -727,20 +736,14 @@ fn hot_functions_are_optimized_and_behave_the_same() {
     };
     // The optimizing thread works once the program's warm-up is over and a
     // core is spare (other tests run beside this one): a generous deadline.
-    let optimized = |module: &Module| {
-        let compiled = compiled_functions(module);
-        let mut once = compiled.clone();
-        once.dedup();
-        compiled.len() - once.len()
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     check(&mut store, &instance);
-    while optimized(&module) < 4 && std::time::Instant::now() < deadline {
+    while compiled_twice(&module) < 4 && std::time::Instant::now() < deadline {
         check(&mut store, &instance);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(
-        optimized(&module) >= 4,
+        compiled_twice(&module) >= 4,
         "functions compiled again, optimized: {:?}",
         compiled_functions(&module)
     );
@@ -786,12 +789,6 @@ fn a_full_compile_takes_over_from_optimized_functions() {
     let module = Module::new_lazy(&engine, MODULE).unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let compiled_twice = |module: &Module| {
-        let compiled = compiled_functions(module);
-        let mut once = compiled.clone();
-        once.dedup();
-        compiled.len() - once.len()
-    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while compiled_twice(&module) == 0 && std::time::Instant::now() < deadline {
         assert_eq!(call_i32(&mut store, &instance, "fact", &[Val::I32(6)]), 720);
