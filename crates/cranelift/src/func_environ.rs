@@ -107,14 +107,13 @@ impl<'a> FuncEnvironment<'a> {
         self
     }
 
-    /// Counts the entries and loop iterations of defined function `func`
-    /// (the one translated) down in its counter of the vmctx's hotness
+    /// With `func` (the defined function translated), counts its entries
+    /// and loop iterations down in its counter of the vmctx's hotness
     /// counters, and calls the `tier_up` builtin when an entry finds it
     /// spent: the baseline tier's hot-function detection (see
-    /// `translate::hotness`).
-    pub fn with_hotness_counter(mut self, func: DefinedFuncIndex) -> Self {
-        let index = self.module.func_index(func);
-        self.hotness_counter = Some((func, index));
+    /// `translate::hotness`). `None`: no counting.
+    pub fn with_hotness_counter(mut self, func: Option<DefinedFuncIndex>) -> Self {
+        self.hotness_counter = func.map(|func| (func, self.module.func_index(func)));
         self
     }
 

@@ -379,20 +379,18 @@ pub fn compile_function_lazily(
             Err(_) => &mut fresh,
         };
         let func_index = module.func_index(index);
-        let mut env =
-            FuncEnvironment::new(module, offsets, tunables, isa).with_calls_through_funcrefs();
-        env = counted(env, count_hotness, index);
+        let counted = count_hotness.then_some(index);
+        let mut env = FuncEnvironment::new(module, offsets, tunables, isa)
+            .with_calls_through_funcrefs()
+            .with_hotness_counter(counted);
         let body_size = body.body.range().end - body.body.range().start;
         let quick = match single_pass {
             Some(single_pass) if body_size >= MIN_SINGLE_PASS_BODY => {
                 let copy = copy_body(&body);
-                let mut slots = counted(
-                    FuncEnvironment::new(module, offsets, tunables, single_pass)
-                        .with_calls_through_funcrefs()
-                        .with_locals_in_stack_slots(),
-                    count_hotness,
-                    index,
-                );
+                let mut slots = FuncEnvironment::new(module, offsets, tunables, single_pass)
+                    .with_calls_through_funcrefs()
+                    .with_locals_in_stack_slots()
+                    .with_hotness_counter(counted);
                 let func =
                     translate_function(&mut ctx.translator, &mut slots, func_index, copy, true)?;
                 // An error of the single-pass allocator's (it is the less
@@ -436,15 +434,6 @@ pub fn compile_function_lazily(
         out.loop_header = compiled.loop_header.map(|header| pad as u32 + header);
         Ok(out)
     })
-}
-
-/// `env`, counting defined function `func`'s hotness if `count`.
-fn counted(env: FuncEnvironment<'_>, count: bool, func: DefinedFuncIndex) -> FuncEnvironment<'_> {
-    if count {
-        env.with_hotness_counter(func)
-    } else {
-        env
-    }
 }
 
 /// The types whose trampoline is another type's (same signature).

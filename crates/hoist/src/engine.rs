@@ -34,6 +34,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        let tiering = tiering_from_env();
         Config {
             compiler: CompilerOptions::default(),
             tunables: Tunables::default(),
@@ -41,23 +42,23 @@ impl Default for Config {
             gc_stress: false,
             lazy_compilation: lazy_from_env(),
             lazy_speculation: true,
-            tiering_budget: tiering_budget_from_env(),
-            tier_up_eagerly: std::env::var("HOIST_TIERING_BUDGET").as_deref() == Ok("eager"),
+            tiering_budget: tiering.0,
+            tier_up_eagerly: tiering.1,
         }
     }
 }
 
-/// `HOIST_TIERING_BUDGET`: the default of [`Config::tiering_budget`] (a
-/// number, or `n` for none), so a test configuration can have functions
-/// optimized after a call or two; `eager` is a budget of 1 and
-/// [`Config::tier_up_eagerly`]. Unreadable values are ignored.
-fn tiering_budget_from_env() -> Option<u32> {
+/// `HOIST_TIERING_BUDGET`: the defaults of [`Config::tiering_budget`] (a
+/// number, or `n` for none) and [`Config::tier_up_eagerly`] (`eager`: a
+/// budget of 1, optimized at once), so a test configuration can have
+/// functions optimized after a call or two. Unreadable values are ignored.
+fn tiering_from_env() -> (Option<u32>, bool) {
     let default = Some(crate::tier_up::DEFAULT_TIERING_BUDGET);
     match std::env::var("HOIST_TIERING_BUDGET").as_deref() {
-        Ok("n" | "no" | "off") => None,
-        Ok("eager") => Some(1),
-        Ok(text) => text.parse().ok().map(Some).unwrap_or(default),
-        Err(_) => default,
+        Ok("n" | "no" | "off") => (None, false),
+        Ok("eager") => (Some(1), true),
+        Ok(text) => (text.parse().ok().map(Some).unwrap_or(default), false),
+        Err(_) => (default, false),
     }
 }
 

@@ -13,9 +13,7 @@
 use crate::engine::Engine;
 use anyhow::Result;
 use hoist_environ::{DefinedFuncIndex, FunctionBodyData, VMOffsets};
-use hoist_runtime::{
-    ArenaCode, CodeArena, CodeMemory, CodeTables, ImageBuffer, LazyFunctions, TrapTable,
-};
+use hoist_runtime::{ArenaCode, CodeArena, CodeTables, LazyFunctions, TrapTable};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -62,43 +60,15 @@ pub(crate) fn validate_bodies(
 /// One function compiled on its first call (or optimized after, see
 /// [`crate::tier_up`]).
 pub(crate) struct Compiled {
-    pub(crate) code: CompiledCode,
+    /// Packed with the module's other functions (see
+    /// `hoist_runtime::CodeArena`).
+    pub(crate) code: ArenaCode,
     /// Where the function starts in `code` (after padding that places its
     /// loop; see `hoist_cranelift::Compiler::compile_function_lazily`).
     pub(crate) entry: u32,
     len: usize,
     /// Sorted (text offset, wasm byte offset) pairs.
     address_map: Vec<(u32, u32)>,
-}
-
-/// Where a lazily compiled function's code is: packed with the module's
-/// others (see `hoist_runtime::CodeArena`), or, where that cannot be, in
-/// pages of its own.
-pub(crate) enum CompiledCode {
-    Packed(ArenaCode),
-    Alone(CodeMemory),
-}
-
-impl CompiledCode {
-    /// Copies `text` to executable memory, registered with its `tables`.
-    fn new(arena: &CodeArena, text: &[u8], tables: CodeTables) -> Result<CompiledCode> {
-        match arena.alloc(text, tables) {
-            Ok(code) => Ok(CompiledCode::Packed(code)),
-            Err((_, tables)) => {
-                let len = text.len();
-                let code = CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, tables)?;
-                Ok(CompiledCode::Alone(code))
-            }
-        }
-    }
-
-    /// The address of byte `offset` of the code.
-    pub(crate) fn address(&self, offset: u32) -> *const u8 {
-        match self {
-            CompiledCode::Packed(code) => code.address(offset),
-            CompiledCode::Alone(code) => code.address(offset),
-        }
-    }
 }
 
 /// The compiler of a lazily compiled module, kept by its `ModuleCode`.
@@ -591,7 +561,16 @@ impl LazyCode {
     /// Compiles `index` and names its code for `lookup_pc` before anyone
     /// can run it, so a frame of it can always be named.
     fn compile_named(&self, index: DefinedFuncIndex) -> Result<Arc<Compiled>> {
-        let compiled = Arc::new(self.compile(index)?);
+        self.compile_tier_named(index, false)
+    }
+
+    /// [`LazyCode::compile_tier`], the code named for `lookup_pc` first.
+    fn compile_tier_named(
+        &self,
+        index: DefinedFuncIndex,
+        optimized: bool,
+    ) -> Result<Arc<Compiled>> {
+        let compiled = Arc::new(self.compile_tier(index, optimized)?);
         self.by_address
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -647,19 +626,10 @@ impl LazyCode {
         speculation.ready.notify_one();
     }
 
-    /// Compiles `index` again, optimized (tier-up), and names its code for
-    /// `lookup_pc` before anyone can run it.
+    /// Compiles `index` again, optimized (tier-up), named as
+    /// [`LazyCode::compile_named`] names the baseline code.
     pub(crate) fn compile_optimized(&self, index: DefinedFuncIndex) -> Result<Arc<Compiled>> {
-        let compiled = Arc::new(self.compile_tier(index, true)?);
-        self.by_address
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(compiled.code.address(0) as usize, (index, compiled.clone()));
-        Ok(compiled)
-    }
-
-    fn compile(&self, index: DefinedFuncIndex) -> Result<Compiled> {
-        self.compile_tier(index, false)
+        self.compile_tier_named(index, true)
     }
 
     /// Compiles `index` in the baseline tier (counting its hotness if
@@ -704,7 +674,7 @@ impl LazyCode {
             stack_maps: text.stack_maps,
         };
         let entry = text.functions.first().map_or(0, |f| f.start);
-        let code = CompiledCode::new(&self.arena, &text.text, tables)?;
+        let code = self.arena.alloc(&text.text, tables)?;
         Ok(Compiled {
             code,
             entry,

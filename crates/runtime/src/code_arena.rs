@@ -23,9 +23,8 @@
 //! outside every linear memory and its guards).
 //!
 //! Where memory files are refused (an old kernel, a seccomp profile,
-//! `vm.memfd_noexec`), [`CodeArena::alloc`] fails, and keeps failing
-//! without asking again; the caller falls back to pages of its own
-//! ([`crate::CodeMemory`]). A process forked after code was placed never
+//! `vm.memfd_noexec`), [`CodeArena::alloc`] gives each function pages of
+//! its own ([`crate::CodeMemory`]) instead, and does not ask again. A process forked after code was placed never
 //! writes to its parent's chunks (they are shared mappings): it starts
 //! chunks of its own.
 //!
@@ -36,6 +35,7 @@
 //! placed (`membarrier`'s `SYNC_CORE`, as wasmtime does for new code), on
 //! top of the cache maintenance of the writing core.
 
+use crate::code_memory::{CodeMemory, ImageBuffer};
 use crate::code_registry::{register_code, unregister_code, CodeTables};
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -167,35 +167,54 @@ impl Chunk {
     }
 }
 
-/// One function's code in a [`CodeArena`], registered with the trap
-/// handler for as long as the handle lives.
-pub struct ArenaCode {
+/// One function's code placed by a [`CodeArena`], registered with the trap
+/// handler for as long as the handle lives: packed in a chunk, or in pages
+/// of its own where the arena has no chunks.
+pub struct ArenaCode(Placed);
+
+enum Placed {
+    Packed(Packed),
+    Alone(CodeMemory),
+}
+
+/// Code in a chunk.
+struct Packed {
     chunk: Arc<Chunk>,
     offset: usize,
     len: usize,
 }
 
+impl Drop for Packed {
+    fn drop(&mut self) {
+        // The bytes stay (nothing reuses them); only the name goes.
+        unregister_code(self.chunk.executable as usize + self.offset);
+    }
+}
+
 impl ArenaCode {
     /// The address of byte `offset` of the code.
     pub fn address(&self, offset: u32) -> *const u8 {
-        assert!((offset as usize) < self.len);
-        // SAFETY: inside the chunk's executable view (`offset + len` is
-        // within its size, checked when the code was placed).
-        unsafe { self.chunk.executable.add(self.offset + offset as usize) }
+        match &self.0 {
+            Placed::Packed(code) => {
+                assert!((offset as usize) < code.len);
+                // SAFETY: inside the chunk's executable view (`offset + len`
+                // is within its size, checked when the code was placed).
+                unsafe { code.chunk.executable.add(code.offset + offset as usize) }
+            }
+            Placed::Alone(code) => code.address(offset),
+        }
     }
 
     /// The code's bytes (read through the executable view).
     pub fn text(&self) -> &[u8] {
-        // SAFETY: bytes of the executable view, written before this handle
-        // existed and never changed after.
-        unsafe { std::slice::from_raw_parts(self.chunk.executable.add(self.offset), self.len) }
-    }
-}
-
-impl Drop for ArenaCode {
-    fn drop(&mut self) {
-        // The bytes stay (nothing reuses them); only the name goes.
-        unregister_code(self.chunk.executable as usize + self.offset);
+        match &self.0 {
+            // SAFETY: bytes of the executable view, written before this
+            // handle existed and never changed after.
+            Placed::Packed(code) => unsafe {
+                std::slice::from_raw_parts(code.chunk.executable.add(code.offset), code.len)
+            },
+            Placed::Alone(code) => code.text(),
+        }
     }
 }
 
@@ -204,21 +223,27 @@ impl CodeArena {
         CodeArena::default()
     }
 
-    /// Copies `text` (not empty) into the arena at a 64-byte boundary,
-    /// registers its `tables` (offsets into `text`) and returns where it
-    /// is. Fails if a new chunk cannot be made (see the module docs),
-    /// handing `tables` back.
-    #[allow(clippy::result_large_err)]
-    pub fn alloc(
-        &self,
-        text: &[u8],
-        tables: CodeTables,
-    ) -> Result<ArenaCode, (io::Error, CodeTables)> {
-        if text.is_empty() {
-            return Err((io::Error::other("no code to place"), tables));
+    /// Copies `text` (not empty) to executable memory, registers its
+    /// `tables` (offsets into `text`) and returns where it is: packed at a
+    /// 64-byte boundary, or, where the arena can make no chunk (see the
+    /// module docs), in pages of its own. Fails only as mapping those
+    /// pages can.
+    pub fn alloc(&self, text: &[u8], tables: CodeTables) -> io::Result<ArenaCode> {
+        match self.pack(text, tables) {
+            Ok(packed) => Ok(ArenaCode(Placed::Packed(packed))),
+            Err(tables) => {
+                let len = text.len();
+                let code = CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, tables)?;
+                Ok(ArenaCode(Placed::Alone(code)))
+            }
         }
-        if self.refused.load(Ordering::Relaxed) {
-            return Err((io::Error::other("no memory file for code"), tables));
+    }
+
+    /// [`CodeArena::alloc`] into a chunk; `tables` back if there is none.
+    #[allow(clippy::result_large_err)]
+    fn pack(&self, text: &[u8], tables: CodeTables) -> Result<Packed, CodeTables> {
+        if text.is_empty() || self.refused.load(Ordering::Relaxed) {
+            return Err(tables);
         }
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         let pid = std::process::id();
@@ -242,18 +267,18 @@ impl CodeArena {
                         }
                     }
                 }
-                Err(e) => {
+                Err(_) => {
                     self.refused.store(true, Ordering::Relaxed);
-                    return Err((e, tables));
+                    return Err(tables);
                 }
             }
         }
         let Some((chunk, used)) = current.as_mut() else {
-            return Err((io::Error::other("no chunk"), tables));
+            return Err(tables);
         };
         let writable = chunk.writable.load(Ordering::Acquire);
         if writable.is_null() {
-            return Err((io::Error::other("a retired chunk"), tables));
+            return Err(tables);
         }
         let offset = used.next_multiple_of(ALIGN);
         // SAFETY: `[offset, offset + len)` is inside the writable view
@@ -270,7 +295,7 @@ impl CodeArena {
         crate::code_memory::flush_icache(start, text.len());
         sync_cores();
         register_code(start as usize, text.len(), Arc::new(tables));
-        Ok(ArenaCode {
+        Ok(Packed {
             chunk: chunk.clone(),
             offset,
             len: text.len(),
