@@ -6,8 +6,10 @@
 //!
 //! A run that ends first never waits for a big module's compile: it hands
 //! the job to a detached `hoist` (same options, its own session, no
-//! terminal, low priority), which compiles that one module file into the
-//! cache and exits. Small modules (forced lazy with `-C lazy=y`) are waited
+//! terminal, low priority), which compiles that one module into the cache
+//! and exits. It reads the module again from its file, or, for a module
+//! that has none to read again (`hoist run -`, from a pipe), from a sealed
+//! memory file holding this run's copy, given as its stdin. Small modules (forced lazy with `-C lazy=y`) are waited
 //! for, as their compile takes a moment. Nothing half-written is ever left:
 //! cache entries are written to a temporary file and renamed. One module is
 //! compiled by one process at a time: a lock file per entry (see
@@ -21,10 +23,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Set to `DIGEST:PATH` (the module's digest in hex, its file) in the
-/// environment of the detached `hoist` that finishes a background compile:
-/// it compiles that file into the cache, if it still has that digest, and
-/// exits without running anything.
+/// Set to `DIGEST:PATH` (the module's digest in hex, its file, or `-` for
+/// its stdin) in the environment of the detached `hoist` that finishes a
+/// background compile: it compiles that module into the cache, if it still
+/// has that digest, and exits without running anything.
 pub const FILL_VAR: &str = "HOIST_INTERNAL_FILL_CACHE";
 
 /// Modules with at least this many bytes of function bodies are compiled
@@ -88,11 +90,16 @@ fn wait_to_start(woken: &mpsc::Receiver<()>, activity: Option<&hoist::LazyActivi
 pub enum AtExit {
     /// Waits for it (small modules: a moment).
     Wait,
-    /// Hands it to a detached `hoist` (big modules read from a file).
+    /// Hands it to a detached `hoist` (big modules).
     Detach,
-    /// Drops it (big modules read from stdin, which a second process
-    /// cannot read again): the next run compiles lazily again.
-    Abandon,
+}
+
+/// Where the detached process reads the module.
+enum Handed {
+    /// Its file, by canonical path (a regular file only).
+    File(std::path::PathBuf),
+    /// This run's bytes, for a module read from stdin or a pipe.
+    Bytes(Arc<[u8]>),
 }
 
 /// One background compile.
@@ -108,8 +115,10 @@ struct Job {
     thread: JoinHandle<()>,
     /// What happens to it when the run ends first.
     at_exit: AtExit,
-    /// `DIGEST:PATH` for the detached process.
-    request: String,
+    /// The module's digest, in hex.
+    digest: String,
+    /// Where a detached process would read the module.
+    handed: Handed,
 }
 
 /// The background compiles of this process (one per lazily run module).
@@ -124,26 +133,24 @@ static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 pub fn start(
     cache: Cache,
     engine: Engine,
-    wasm: Vec<u8>,
+    wasm: Arc<[u8]>,
     digest: &[u8; 32],
     path: &std::path::Path,
     at_exit: AtExit,
     activity: Option<Arc<hoist::LazyActivity>>,
     lazy: hoist::Module,
 ) {
-    // Only a regular file can be read again by the detached process.
-    let file = std::fs::canonicalize(path)
-        .ok()
+    // Only a regular file can be read again by the detached process; a
+    // pipe's module (`-`, `/dev/stdin`, `<(...)`) goes to it as bytes.
+    let file = (path.as_os_str() != "-")
+        .then(|| std::fs::canonicalize(path).ok())
+        .flatten()
         .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-    let at_exit = match (at_exit, &file) {
-        (AtExit::Detach, None) => AtExit::Abandon,
-        (at_exit, _) => at_exit,
+    let handed = match file {
+        Some(file) => Handed::File(file),
+        None => Handed::Bytes(wasm.clone()),
     };
-    let request = format!(
-        "{}:{}",
-        hex(digest),
-        file.unwrap_or_default().to_string_lossy()
-    );
+    let digest = hex(digest);
     let done = Arc::new(AtomicBool::new(false));
     let cancelled = Arc::new(AtomicBool::new(false));
     let run_over = Arc::new(AtomicBool::new(false));
@@ -187,7 +194,8 @@ pub fn start(
             wake,
             thread,
             at_exit,
-            request,
+            digest,
+            handed,
         });
     }
 }
@@ -220,24 +228,36 @@ fn end(wait: bool) {
         job.cancelled.store(true, Ordering::Release);
         let _ = job.wake.send(());
         if job.at_exit == AtExit::Detach {
-            detach(&job.request);
+            detach(&job.digest, &job.handed);
         }
     }
 }
 
 /// Starts `hoist` again with this run's options and [`FILL_VAR`]: it
-/// compiles the module file into the cache and exits. A session of its own
-/// (no controlling terminal: the terminal's Ctrl-C and hang-up are for this
-/// run, not it), no stdio.
-fn detach(request: &str) {
+/// compiles the module into the cache and exits. A session of its own (no
+/// controlling terminal: the terminal's Ctrl-C and hang-up are for this
+/// run, not it), no stdio but, for a module handed as bytes, a sealed
+/// memory file of them as stdin. Nothing is started if that file cannot be
+/// made: the next run compiles lazily again.
+fn detach(digest: &str, handed: &Handed) {
     let Ok(exe) = std::env::current_exe() else {
         return;
+    };
+    let (request, stdin) = match handed {
+        Handed::File(path) => (
+            format!("{digest}:{}", path.to_string_lossy()),
+            Stdio::null(),
+        ),
+        Handed::Bytes(wasm) => match sealed_memory_file(wasm) {
+            Ok(file) => (format!("{digest}:-"), Stdio::from(file)),
+            Err(_) => return,
+        },
     };
     let mut command = Command::new(exe);
     command
         .args(std::env::args_os().skip(1))
         .env(FILL_VAR, request)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: the closure runs in the child between fork and exec, where
@@ -253,8 +273,40 @@ fn detach(request: &str) {
     let _ = command.spawn();
 }
 
+/// `bytes` in an anonymous memory file, read from its start, sealed
+/// against any change (and, where the kernel has the seal, against ever
+/// being mapped executable): what a detached process reads as its stdin.
+fn sealed_memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use std::io::{Seek, Write};
+    use std::os::fd::FromRawFd;
+    // MFD_NOEXEC_SEAL (Linux 6.3); older kernels refuse it with EINVAL.
+    const MFD_NOEXEC_SEAL: libc::c_uint = 0x0008;
+    let create = |flags: libc::c_uint| {
+        // SAFETY: a NUL-terminated name and flags; no memory is handed over.
+        unsafe { libc::memfd_create(c"hoist-module".as_ptr(), flags) }
+    };
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    let mut fd = create(flags | MFD_NOEXEC_SEAL);
+    if fd < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        fd = create(flags);
+    }
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is owned by nothing else.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    file.rewind()?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
+}
+
 /// In the detached process: the digest (hex) and the file of the module to
-/// compile into the cache, if this run is only for that.
+/// compile into the cache (`-`: its stdin), if this run is only for that.
 /// A malformed request still means "run nothing" (an empty path reads
 /// nothing).
 pub fn fill_request() -> Option<(String, std::path::PathBuf)> {

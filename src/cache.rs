@@ -141,7 +141,7 @@ impl Cache {
         }
         if let Lazy::Yes { at_exit } = lazy {
             let module = Module::new_lazy(engine, wasm)?;
-            let wasm = wasm.to_vec();
+            let wasm = std::sync::Arc::from(wasm);
             let activity = module.lazy_activity();
             crate::background::start(
                 self.clone(),

@@ -4,7 +4,8 @@
 //! tail calls, traps with their frames, exceptions, many threads racing for
 //! the same first call; an invalid function is refused up front even if it
 //! is never called. And the CLI: the background compile fills the cache,
-//! the detached process that finishes it runs nothing.
+//! the detached process that finishes it runs nothing (and is handed a
+//! module read from stdin).
 
 mod support;
 
@@ -388,6 +389,112 @@ fn the_detached_compile_only_fills_the_cache() {
         assert_eq!(entries(&dir.join("cache/hoist")), 0, "{request}");
     }
     let out = fill(&format!("{digest}:{}", path.display()));
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "the guest must not run: {out:?}");
+    assert_eq!(entries(&dir.join("cache/hoist")), 1);
+}
+
+/// A module with at least 256 KiB of code (compiled lazily by default,
+/// its full compile detached when the run ends first) whose `_start`
+/// returns `ret` of many functions, as its exit code through `proc_exit`.
+fn big_module() -> Vec<u8> {
+    let mut wat = String::from(
+        r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)"#,
+    );
+    // 600 functions of 65 steps, 8 bytes each: about 310 KB of code.
+    for f in 0..600 {
+        wat.push_str(&format!("(func $f{f} (param i32) (result i32)"));
+        for k in 0..65 {
+            wat.push_str(&format!(
+                " (local.set 0 (i32.add (local.get 0) (i32.const {})))",
+                1000 + (f * 7 + k) % 9000
+            ));
+        }
+        wat.push_str(" (local.get 0))");
+    }
+    wat.push_str(
+        r#"(func (export "_start")
+             (call $exit (i32.and (call $f599 (i32.const 0)) (i32.const 63)))))"#,
+    );
+    wat::parse_str(&wat).unwrap()
+}
+
+/// What `_start` of [`big_module`] exits with.
+fn big_module_status() -> i32 {
+    let sum: usize = (0..65).map(|k| 1000 + (599 * 7 + k) % 9000).sum();
+    (sum & 63) as i32
+}
+
+#[test]
+fn a_big_module_read_from_stdin_is_cached_by_the_detached_compile() {
+    use std::io::Write;
+    let dir = tempdir("stdin");
+    let wasm = big_module();
+    let run = || {
+        let mut child = hoist()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .args(["run", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&wasm).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(big_module_status()), "{first:?}");
+    // The run ends long before its background compile would start: a
+    // detached process compiles the module it was handed and stores it.
+    let cache = dir.join("cache/hoist");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while entries(&cache) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        entries(&cache),
+        1,
+        "no cache entry from the detached compile"
+    );
+    let second = run();
+    assert_eq!(
+        second.status.code(),
+        Some(big_module_status()),
+        "{second:?}"
+    );
+    assert_eq!(entries(&cache), 1);
+}
+
+#[test]
+fn the_detached_compile_reads_a_handed_module_from_stdin() {
+    use std::io::Write;
+    let dir = tempdir("fill-stdin");
+    let wasm = std::fs::read(support::program_path("hello")).unwrap();
+    let digest: String = blake3::hash(&wasm)
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let fill = |bytes: &[u8]| {
+        let mut child = hoist()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("HOIST_INTERNAL_FILL_CACHE", format!("{digest}:-"))
+            .args(["run", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // Bytes of another digest (cut short): nothing stored, nothing run.
+    let out = fill(&wasm[..wasm.len() - 1]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+    assert_eq!(entries(&dir.join("cache/hoist")), 0);
+    let out = fill(&wasm);
     assert!(out.status.success(), "{out:?}");
     assert!(out.stdout.is_empty(), "the guest must not run: {out:?}");
     assert_eq!(entries(&dir.join("cache/hoist")), 1);

@@ -599,8 +599,17 @@ fn fill_cache(
     let Some(cache) = open_cache(settings, cache_config.as_ref(), false, &dirs) else {
         return Ok(ExitCode::SUCCESS);
     };
-    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    let Some(wasm) = regular.then(|| std::fs::read(path).ok()).flatten() else {
+    let wasm = if path.as_os_str() == "-" {
+        // The run that detached this process handed the module over as a
+        // sealed memory file.
+        let mut wasm = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut wasm).ok();
+        Some(wasm)
+    } else {
+        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+        regular.then(|| std::fs::read(path).ok()).flatten()
+    };
+    let Some(wasm) = wasm else {
         return Ok(ExitCode::SUCCESS);
     };
     if crate::background::hex(&hoist_artifact::module_digest(&wasm)) == digest {
@@ -757,21 +766,16 @@ impl Loader<'_> {
         })
     }
 
-    /// Whether `wasm` (read from `path`), if it must be compiled, is
-    /// compiled lazily, and what becomes of its background compile if the
-    /// run ends first: waited for (small modules), detached (big ones), or
-    /// dropped (big ones from stdin, which a detached process cannot read).
-    fn lazy(&self, wasm: &[u8], path: &Path) -> Lazy {
+    /// Whether `wasm`, if it must be compiled, is compiled lazily, and what
+    /// becomes of its background compile if the run ends first: waited for
+    /// (small modules) or detached (big ones).
+    fn lazy(&self, wasm: &[u8]) -> Lazy {
         use crate::background::AtExit;
         if self.lazy == LazyMode::Never {
             return Lazy::No;
         }
         let big = code_size(wasm) >= crate::background::BIG_MODULE_CODE;
-        let at_exit = match (big, path.as_os_str() == "-") {
-            (false, _) => AtExit::Wait,
-            (true, false) => AtExit::Detach,
-            (true, true) => AtExit::Abandon,
-        };
+        let at_exit = if big { AtExit::Detach } else { AtExit::Wait };
         match self.lazy {
             LazyMode::Never => Lazy::No,
             LazyMode::Auto if !big => Lazy::No,
@@ -803,7 +807,7 @@ impl Loader<'_> {
             .with_context(|| format!("cannot run `{name}`")),
             SourceKind::Wasm(buffer) => {
                 let wasm = buffer.as_slice();
-                let lazy = self.lazy(wasm, &source.path);
+                let lazy = self.lazy(wasm);
                 match self.cache.get() {
                     Some(cache) => cache.load_or_compile(engine, wasm, &source.path, lazy),
                     None if lazy != Lazy::No => Module::new_lazy(engine, wasm),
@@ -811,7 +815,7 @@ impl Loader<'_> {
                 }
                 .with_context(|| format!("failed to compile `{name}`"))
             }
-            SourceKind::Text(wasm) => match self.lazy(&wasm, &source.path) {
+            SourceKind::Text(wasm) => match self.lazy(&wasm) {
                 Lazy::No => Module::new(engine, &wasm),
                 Lazy::Yes { .. } => Module::new_lazy(engine, &wasm),
             }
