@@ -864,6 +864,62 @@ fn hot_functions_are_optimized_and_behave_the_same() {
     }
 }
 
+/// After tier-up, calls run the optimized code, not just code that gives
+/// the same answers: a trap in a hot function, reached from the host and
+/// through a direct call, happens at an address of its optimized code.
+#[test]
+fn calls_after_tier_up_run_the_optimized_code() {
+    const HOT: &str = r#"
+      (module
+        (func $hot (export "hot") (param i32) (result i32)
+          (if (local.get 0) (then unreachable))
+          (i32.const 7))
+        (func (export "via") (param i32) (result i32) (call $hot (local.get 0))))"#;
+    let mut config = hoist::Config::default();
+    config
+        .lazy_speculation(false)
+        .tiering_budget(Some(1))
+        .tier_up_eagerly(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new_lazy(&engine, HOT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let code_of_hot = |baseline: bool| {
+        module
+            .function_code()
+            .into_iter()
+            .find(|f| f.func_index == 0 && f.baseline == baseline)
+            .map(|f| f.address..f.address + f.len)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while code_of_hot(false).is_none() && std::time::Instant::now() < deadline {
+        assert_eq!(call_i32(&mut store, &instance, "hot", &[Val::I32(0)]), 7);
+        assert_eq!(call_i32(&mut store, &instance, "via", &[Val::I32(0)]), 7);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let optimized = code_of_hot(false).expect("$hot is optimized");
+    let baseline = code_of_hot(true).expect("$hot keeps its baseline code");
+    // The next entries that find the budget spent install it.
+    for _ in 0..3 {
+        assert_eq!(call_i32(&mut store, &instance, "hot", &[Val::I32(0)]), 7);
+    }
+    for export in ["hot", "via"] {
+        let func = instance.get_func(&mut store, export).unwrap();
+        let mut results = [Val::I32(0)];
+        let err = func
+            .call(&mut store, &[Val::I32(1)], &mut results)
+            .unwrap_err();
+        let trap = err.downcast_ref::<Trap>().expect("a trap");
+        assert_eq!(trap.code(), Some(TrapCode::UnreachableCodeReached));
+        assert_eq!(trap.frames()[0].func_index, 0, "{export}");
+        let pc = trap.native_backtrace()[0];
+        assert!(
+            optimized.contains(&pc),
+            "{export}: trapped at {pc:#x}, optimized code {optimized:x?}, baseline {baseline:x?}"
+        );
+    }
+}
+
 /// With no budget, lazily compiled code stays in the baseline tier: nothing
 /// is compiled twice however hot it runs.
 #[test]

@@ -13,7 +13,7 @@
 use crate::engine::Engine;
 use anyhow::Result;
 use hoist_environ::{DefinedFuncIndex, FunctionBodyData, VMOffsets};
-use hoist_runtime::{ArenaCode, CodeArena, CodeTables, LazyFunctions, TrapTable};
+use hoist_runtime::{ArenaCode, CodeArena, CodeTables, CompiledFunction, LazyFunctions, TrapTable};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -750,21 +750,28 @@ impl LazyFunctions for LazyCode {
         Some((*index, wasm))
     }
 
-    fn compiled_functions(&self) -> Vec<(DefinedFuncIndex, usize, usize)> {
+    fn compiled_functions(&self) -> Vec<CompiledFunction> {
         let map = self.by_address.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
             // Only the code each function has: a speculative compile that
             // lost the race is named here for a moment before it goes.
-            .filter(|(_, (index, compiled))| {
-                matches!(
+            .filter_map(|(&address, (index, compiled))| {
+                let baseline = matches!(
                     self.compiled[index.as_u32() as usize].get(),
                     Some(Ok(current)) if Arc::ptr_eq(current, compiled)
-                ) || self
-                    .tier_up
-                    .as_ref()
-                    .is_some_and(|t| t.is_current(*index, compiled))
+                );
+                let optimized = || {
+                    self.tier_up
+                        .as_ref()
+                        .is_some_and(|t| t.is_current(*index, compiled))
+                };
+                (baseline || optimized()).then_some(CompiledFunction {
+                    index: *index,
+                    address,
+                    len: compiled.len,
+                    baseline,
+                })
             })
-            .map(|(&start, (index, compiled))| (*index, start, compiled.len))
             .collect()
     }
 

@@ -49,6 +49,10 @@ pub struct FunctionCode {
     pub address: usize,
     /// Its length in bytes.
     pub len: usize,
+    /// A lazily compiled function's first-call code (the baseline tier,
+    /// compiled fast, counting its hotness); `false` for its tier-up's
+    /// optimized code and for a module compiled whole.
+    pub baseline: bool,
 }
 
 /// Translates and compiles `wasm`, returning the artifact image and the
@@ -449,13 +453,14 @@ impl Module {
             return lazy
                 .compiled_functions()
                 .into_iter()
-                .map(|(index, address, len)| {
-                    let func = module.func_index(index);
+                .map(|compiled| {
+                    let func = module.func_index(compiled.index);
                     FunctionCode {
                         func_index: func.as_u32(),
                         name: module.func_name(func).map(str::to_string),
-                        address,
-                        len,
+                        address: compiled.address,
+                        len: compiled.len,
+                        baseline: compiled.baseline,
                     }
                 })
                 .collect();
@@ -472,6 +477,7 @@ impl Module {
                     name: module.func_name(func).map(str::to_string),
                     address: code.code.address(*start) as usize,
                     len: (end - start) as usize,
+                    baseline: false,
                 }
             })
             .collect()

@@ -17,6 +17,20 @@ use hoist_environ::{DefinedFuncIndex, FuncIndex};
 use std::error::Error;
 use std::sync::atomic::Ordering;
 
+/// One function's code in a lazily compiled module (see
+/// [`LazyFunctions::compiled_functions`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CompiledFunction {
+    pub index: DefinedFuncIndex,
+    /// Where the code starts in this process.
+    pub address: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// The first-call (baseline) tier's code, which counts its hotness;
+    /// `false` for a tier-up's optimized code.
+    pub baseline: bool,
+}
+
 /// The compiler behind a lazily compiled module (implemented by the `hoist`
 /// crate, which has Cranelift; the runtime only calls it).
 pub trait LazyFunctions: Send + Sync {
@@ -29,8 +43,8 @@ pub trait LazyFunctions: Send + Sync {
     /// byte offset of the instruction there if known.
     fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)>;
 
-    /// `(function, code address, length)` of each function compiled so far.
-    fn compiled_functions(&self) -> Vec<(DefinedFuncIndex, usize, usize)>;
+    /// The code of each function compiled so far.
+    fn compiled_functions(&self) -> Vec<CompiledFunction>;
 
     /// Tier-up: defined function `index`'s baseline code ran its hotness
     /// counter down. Once the function's optimized code is ready, its entry

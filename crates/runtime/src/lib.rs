@@ -28,7 +28,7 @@ pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
 pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo};
-pub use lazy::LazyFunctions;
+pub use lazy::{CompiledFunction, LazyFunctions};
 pub use memory::LinearMemory;
 pub use sys::host_cpu_features;
 pub use table::{Table, MAX_TABLE_ELEMENTS};
