@@ -383,6 +383,46 @@ mod tests {
         }
     }
 
+    /// Where memory files are refused, each function gets pages of its
+    /// own: it runs, is named for the trap handler by its range, and is
+    /// forgotten when dropped; no memory file is asked for again.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn refused_memory_files_leave_code_in_pages_of_its_own() {
+        let arena = CodeArena::new();
+        arena.refused.store(true, Ordering::Relaxed);
+        // mov eax, N; ret
+        let code = |n: u8| [0xb8, n, 0, 0, 0, 0xc3];
+        let traps = || CodeTables::traps(vec![(5, TrapCode::UnreachableCodeReached)]);
+        let first = arena.alloc(&code(42), traps()).unwrap();
+        let second = arena.alloc(&code(7), traps()).unwrap();
+        assert!(matches!(first.0, Placed::Alone(_)) && matches!(second.0, Placed::Alone(_)));
+        assert!(arena.current.lock().unwrap().is_none(), "no chunk was made");
+        let page = crate::code_memory::page_size();
+        for (code, want) in [(&first, 42), (&second, 7)] {
+            let start = code.address(0) as usize;
+            assert_eq!(start % page, 0, "a page of its own");
+            assert_eq!(code.text(), &self::code_bytes(want)[..]);
+            let (offset, tables) = lookup(start + 5).unwrap();
+            assert_eq!(offset, 5);
+            assert_eq!(
+                tables.traps.lookup(5),
+                Some(TrapCode::UnreachableCodeReached)
+            );
+            // SAFETY: the bytes are a complete function of this signature.
+            let f: extern "C" fn() -> u32 = unsafe { std::mem::transmute(code.address(0)) };
+            assert_eq!(f(), u32::from(want));
+        }
+        let start = first.address(0) as usize;
+        drop(first);
+        assert!(lookup(start + 5).is_none());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn code_bytes(n: u8) -> [u8; 6] {
+        [0xb8, n, 0, 0, 0, 0xc3]
+    }
+
     /// The executable view runs what was written through the other.
     #[cfg(target_arch = "x86_64")]
     #[test]
