@@ -805,9 +805,9 @@ fn a_function_with_thousands_of_values_live_across_a_call_runs_right_lazily() {
     );
 }
 
-/// Tier-up: with a budget of one, every function called twice is compiled
+/// Tier-up: with a budget of one, every function called once is compiled
 /// again, optimized, on the optimizing thread, and installed in the
-/// instance's funcref at a later call (see `hoist::Config::tiering_budget`).
+/// instance's funcref (see `hoist::Config::tiering_budget`).
 /// Everything keeps behaving the same across the switch, through direct
 /// calls, the table, a funcref saved in a global, tail calls (a chain that
 /// switches code mid-way), traps with their frames and exceptions, in the
@@ -854,7 +854,7 @@ fn hot_functions_are_optimized_and_behave_the_same() {
         "functions compiled again, optimized: {:?}",
         compiled_functions(&module)
     );
-    // Calls now reach the optimized code (installed at the next entry).
+    // Calls now reach the optimized code (installed once compiled).
     for _ in 0..3 {
         check(&mut store, &instance);
     }
@@ -866,7 +866,8 @@ fn hot_functions_are_optimized_and_behave_the_same() {
 
 /// After tier-up, calls run the optimized code, not just code that gives
 /// the same answers: a trap in a hot function, reached from the host and
-/// through a direct call, happens at an address of its optimized code.
+/// through a direct call, happens at an address of its optimized code, in
+/// the instance that ran it hot and in one made afterwards.
 #[test]
 fn calls_after_tier_up_run_the_optimized_code() {
     const HOT: &str = r#"
@@ -891,33 +892,54 @@ fn calls_after_tier_up_run_the_optimized_code() {
             .find(|f| f.func_index == 0 && f.baseline == baseline)
             .map(|f| f.address..f.address + f.len)
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while code_of_hot(false).is_none() && std::time::Instant::now() < deadline {
-        assert_eq!(call_i32(&mut store, &instance, "hot", &[Val::I32(0)]), 7);
-        assert_eq!(call_i32(&mut store, &instance, "via", &[Val::I32(0)]), 7);
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let optimized = code_of_hot(false).expect("$hot is optimized");
-    let baseline = code_of_hot(true).expect("$hot keeps its baseline code");
-    // The next entries that find the budget spent install it.
-    for _ in 0..3 {
-        assert_eq!(call_i32(&mut store, &instance, "hot", &[Val::I32(0)]), 7);
-    }
-    for export in ["hot", "via"] {
-        let func = instance.get_func(&mut store, export).unwrap();
+    // Where a trapping call of `export` traps.
+    let trap_pc = |store: &mut Store<()>, export: &str| {
+        let func = instance.get_func(&mut *store, export).unwrap();
         let mut results = [Val::I32(0)];
         let err = func
-            .call(&mut store, &[Val::I32(1)], &mut results)
+            .call(&mut *store, &[Val::I32(1)], &mut results)
             .unwrap_err();
         let trap = err.downcast_ref::<Trap>().expect("a trap");
         assert_eq!(trap.code(), Some(TrapCode::UnreachableCodeReached));
         assert_eq!(trap.frames()[0].func_index, 0, "{export}");
-        let pc = trap.native_backtrace()[0];
-        assert!(
-            optimized.contains(&pc),
-            "{export}: trapped at {pc:#x}, optimized code {optimized:x?}, baseline {baseline:x?}"
-        );
+        trap.native_backtrace()[0]
+    };
+    // The optimizing thread compiles it once the counter is spent, then
+    // points the instance's funcref at it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut last = Vec::new();
+    while std::time::Instant::now() < deadline {
+        assert_eq!(call_i32(&mut store, &instance, "hot", &[Val::I32(0)]), 7);
+        assert_eq!(call_i32(&mut store, &instance, "via", &[Val::I32(0)]), 7);
+        if let Some(optimized) = code_of_hot(false) {
+            last = ["hot", "via"].map(|e| trap_pc(&mut store, e)).to_vec();
+            if last.iter().all(|pc| optimized.contains(pc)) {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let optimized = code_of_hot(false).expect("$hot is optimized");
+    let baseline = code_of_hot(true).expect("$hot keeps its baseline code");
+    assert!(
+        last.iter().all(|pc| optimized.contains(pc)),
+        "trapped at {last:x?}, optimized code {optimized:x?}, baseline {baseline:x?}"
+    );
+    // So does an instance made after the tier-up, from its first call.
+    let later = Instance::new(&mut store, &module, &[]).unwrap();
+    let func = later.get_func(&mut store, "hot").unwrap();
+    let mut results = [Val::I32(0)];
+    let err = func
+        .call(&mut store, &[Val::I32(1)], &mut results)
+        .unwrap_err();
+    let pc = err
+        .downcast_ref::<Trap>()
+        .expect("a trap")
+        .native_backtrace()[0];
+    assert!(
+        optimized.contains(&pc),
+        "a later instance trapped at {pc:#x}"
+    );
 }
 
 /// With no budget, lazily compiled code stays in the baseline tier: nothing

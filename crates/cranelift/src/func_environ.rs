@@ -61,7 +61,7 @@ pub struct FuncEnvironment<'a> {
     pub(crate) locals_in_stack_slots: bool,
     /// Tier-up in lazily compiled code: where this function's hotness
     /// counter is (see [`FuncEnvironment::with_hotness_counter`]).
-    pub(crate) hotness_counter: Option<(DefinedFuncIndex, FuncIndex)>,
+    pub(crate) hotness_counter: Option<DefinedFuncIndex>,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -109,11 +109,11 @@ impl<'a> FuncEnvironment<'a> {
 
     /// With `func` (the defined function translated), counts its entries
     /// and loop iterations down in its counter of the vmctx's hotness
-    /// counters, and calls the `tier_up` builtin when an entry finds it
-    /// spent: the baseline tier's hot-function detection (see
-    /// `translate::hotness`). `None`: no counting.
+    /// counters, for the optimizing thread to read: the baseline tier's
+    /// hot-function detection (see `translate::hotness`). `None`: no
+    /// counting.
     pub fn with_hotness_counter(mut self, func: Option<DefinedFuncIndex>) -> Self {
-        self.hotness_counter = func.map(|func| (func, self.module.func_index(func)));
+        self.hotness_counter = func;
         self
     }
 

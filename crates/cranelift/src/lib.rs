@@ -118,8 +118,7 @@ impl Compiler {
     /// after up to 63 zero bytes that put its loop header on a 64-byte
     /// boundary). `body` is validated again as it is translated. With
     /// `count_hotness`, the function counts its entries and loop iterations
-    /// down in its vmctx hotness counter and calls the `tier_up` builtin
-    /// when an entry finds it spent.
+    /// down in its vmctx hotness counter (for the optimizing thread to read).
     pub fn compile_function_lazily(
         &self,
         module: &Module,

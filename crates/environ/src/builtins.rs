@@ -95,12 +95,6 @@ macro_rules! foreach_builtin {
             // instance's funcref; 0 when the compile failed (its error is
             // pending: the stub raises it).
             LazyCompile lazy_compile(func) -> value;
-            // Tier-up: defined function `func` (a `FuncIndex`) of the
-            // caller's instance, compiled lazily, has run its hotness
-            // counter down to zero: queues its optimized compile, or
-            // installs the optimized code in the instance's funcref if it
-            // is ready, and rearms the counter.
-            TierUp tier_up(func) -> unit;
         }
     };
 }
@@ -180,14 +174,12 @@ mod tests {
 
     #[test]
     fn the_table_is_consistent() {
-        assert_eq!(Builtin::COUNT, 35);
+        assert_eq!(Builtin::COUNT, 34);
         for (i, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(*builtin as usize, i);
         }
         assert_eq!(Builtin::MemoryCopy.num_args(), 3);
         assert_eq!(Builtin::MemoryCopy.result(), BuiltinResult::Unit);
-        assert_eq!(Builtin::TierUp.num_args(), 1);
-        assert_eq!(Builtin::TierUp.result(), BuiltinResult::Unit);
         assert_eq!(Builtin::Raise.num_args(), 0);
         assert_eq!(Builtin::Raise.result(), BuiltinResult::Never);
         assert_eq!(

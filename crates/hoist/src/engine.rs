@@ -205,9 +205,9 @@ impl Config {
     /// With lazy compilation, a function is compiled again with the full
     /// optimizations, on a thread of its own at a low priority, once its
     /// entries and loop iterations in the quickly compiled baseline tier
-    /// reach `budget` (default 10,000); each instance switches its funcref
-    /// to that code at the function's next entry that finds the budget
-    /// spent again, and calls made from then on run it (a call in progress
+    /// reach `budget` (default 10,000; that thread reads the counts every
+    /// 10 to 100 ms); once compiled, every instance's funcref is switched
+    /// to that code, and calls made from then on run it (a call in progress
     /// finishes in the code it started in). `None`: lazily compiled code
     /// stays in the baseline tier (until a full compile is switched to, see
     /// [`Module::tier_up`](crate::Module::tier_up)). A budget of 0 counts as 1.

@@ -13,12 +13,14 @@
 use crate::engine::Engine;
 use anyhow::Result;
 use hoist_environ::{DefinedFuncIndex, FunctionBodyData, VMOffsets};
-use hoist_runtime::{ArenaCode, CodeArena, CodeTables, CompiledFunction, LazyFunctions, TrapTable};
+use hoist_runtime::{
+    ArenaCode, CodeArena, CodeTables, CompiledFunction, LazyFunctions, ModuleCode, TrapTable,
+};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::ops::Range;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use wasmparser::{BinaryReader, FuncToValidate, FunctionBody, ValidatorResources, WasmFeatures};
 
 /// Where one function's body is, and what its validator needs.
@@ -99,6 +101,9 @@ pub(crate) struct LazyCode {
     pub(crate) tier_up: Option<crate::tier_up::TierUp>,
     /// Where the compiled functions' code is packed.
     arena: CodeArena,
+    /// The module's code, whose live instances the optimizing thread
+    /// points at optimized code (weak: the code owns this object).
+    module_code: OnceLock<Weak<ModuleCode>>,
 }
 
 /// How recently a lazily compiled module's program last had to compile a
@@ -337,6 +342,7 @@ impl LazyCode {
             tiered: OnceLock::new(),
             tier_up,
             arena: CodeArena::new(),
+            module_code: OnceLock::new(),
         }
     }
 
@@ -357,6 +363,41 @@ impl LazyCode {
             tier_up.clear();
         }
         Ok(())
+    }
+
+    /// Links this object to the module's code it compiles for (once, when
+    /// that is made).
+    pub(crate) fn set_module_code(&self, code: &Arc<ModuleCode>) {
+        let _ = self.module_code.set(Arc::downgrade(code));
+    }
+
+    /// Tier-up of `index`, whose optimized code is ready: every live
+    /// instance's funcref still on its baseline code is pointed at it.
+    pub(crate) fn install_optimized(&self, index: DefinedFuncIndex) {
+        let Some(tier_up) = &self.tier_up else {
+            return;
+        };
+        let (Some(optimized), Some(Ok(baseline))) = (
+            tier_up.optimized(index),
+            self.compiled
+                .get(index.as_u32() as usize)
+                .and_then(OnceLock::get),
+        ) else {
+            return;
+        };
+        let Some(code) = self.module_code.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        // SAFETY: `optimized` is this function compiled for this module's
+        // vmctx layout and calling convention (the baseline's), and this
+        // object, which keeps its code mapped, lives as long as `code`.
+        unsafe {
+            code.install_tier_up(
+                index,
+                baseline.code.address(baseline.entry),
+                optimized.code.address(optimized.entry),
+            );
+        }
     }
 
     pub(crate) fn is_tiered_up(&self) -> bool {
@@ -705,6 +746,10 @@ impl LazyFunctions for LazyCode {
             // cc1 8.16 -> 8.01 s, CPython `-c print(1)` 1.51 -> 1.41 s).
             self.queue_callees(index, 0);
             self.claim(index);
+            // Baseline code now runs, and counts: someone must read it.
+            if let Some(tier_up) = &self.tier_up {
+                tier_up.start();
+            }
         }
         let compiled = cell.get_or_init(|| {
             let compiled = self.compile_named(index).map_err(|e| {
@@ -779,14 +824,5 @@ impl LazyFunctions for LazyCode {
         self.tier_up
             .as_ref()
             .map_or(std::ptr::null_mut(), |t| t.counters())
-    }
-
-    fn hot(&self, index: DefinedFuncIndex) -> Option<(*const u8, *const u8)> {
-        let tier_up = self.tier_up.as_ref()?;
-        let baseline = match self.compiled.get(index.as_u32() as usize)?.get() {
-            Some(Ok(compiled)) => Some(compiled.code.address(compiled.entry)),
-            _ => None,
-        };
-        tier_up.hot(index, baseline, self.is_tiered_up())
     }
 }

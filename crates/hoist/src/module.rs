@@ -389,22 +389,26 @@ impl Module {
             .map(|f| f.start + f.length)
             .collect();
         let type_ids = engine.types().register_module(&module);
+        let module_code = Arc::new(ModuleCode {
+            module,
+            offsets,
+            code,
+            functions,
+            array_to_wasm,
+            import_trampolines,
+            function_ends,
+            address_map: address_map_range,
+            memory_images,
+            lazy,
+            live_instances: Default::default(),
+        });
+        if let Some(lazy) = &lazy_code {
+            lazy.set_module_code(&module_code);
+        }
         Ok(Module {
             inner: Arc::new(ModuleInner {
                 engine: engine.clone(),
-                code: Arc::new(ModuleCode {
-                    module,
-                    offsets,
-                    code,
-                    functions,
-                    array_to_wasm,
-                    import_trampolines,
-                    function_ends,
-                    address_map: address_map_range,
-                    memory_images,
-                    lazy,
-                    live_instances: Default::default(),
-                }),
+                code: module_code,
                 type_ids,
                 digest: module_digest,
                 lazy_activity,

@@ -4,17 +4,16 @@
 //! tiers up to TurboFan).
 //!
 //! The baseline code counts its entries and loop iterations down in the
-//! function's counter here (`hoist_cranelift`'s `translate::hotness`); at
-//! zero it calls the `tier_up` builtin, which lands in [`TierUp::hot`]:
-//! the first time, the function is queued for the optimizing thread; once
-//! its code is ready, the builtin installs it in the calling instance's
-//! funcref, where calls, tables and exports find it (funcref identity is
-//! unchanged, as for a first call's compile). Each time the counter is
-//! rearmed with the budget, so a function still entered in its baseline
-//! code (in another instance, whose funcref switches at its own next spent
-//! entry) asks again at most every budget's worth of entries and
-//! iterations: noise. Loop headers only count; entries check.
-//! A call in progress keeps its code: there is no on-stack replacement.
+//! function's counter here (`hoist_cranelift`'s `translate::hotness`), and
+//! does nothing else: no check, no call. The optimizing thread reads the
+//! counters every few milliseconds ([`TierUp::scan`]), queues each function
+//! whose budget is spent, compiles it optimized and points every live
+//! instance's funcref at that code where it still holds the baseline code
+//! (`ModuleCode::install_tier_up`), where calls, tables and exports find it
+//! (funcref identity is unchanged, as for a first call's compile); an
+//! instance that has not called the function yet gets the optimized code
+//! from its first call. A call in progress keeps its code: there is no
+//! on-stack replacement.
 //!
 //! The optimizing thread, like the one compiling ahead, runs below the
 //! program's priority and only while a core is spare: on a busy machine a
@@ -24,7 +23,8 @@ use crate::lazy::{Compiled, LazyCode};
 use hoist_environ::DefinedFuncIndex;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
 /// Entries plus loop iterations a function runs in the baseline tier
 /// before it is compiled optimized, by default (see
@@ -35,25 +35,27 @@ pub const DEFAULT_TIERING_BUDGET: u32 = 10_000;
 /// call before functions are optimized (see [`optimize`]). Cold CPython
 /// `-c 'print(1)'`, which warms up throughout: 655 ms without tier-up,
 /// 769 ms with optimized compiles from the start.
-const WARM_UP_QUIET: std::time::Duration = std::time::Duration::from_millis(50);
+const WARM_UP_QUIET: Duration = Duration::from_millis(50);
 
-/// A counter that never runs down in practice (a function that will not be
-/// optimized: its compile failed, or the whole module was switched to).
-const NEVER: i64 = i64::MAX;
+/// How often the optimizing thread reads the counters: at first, and again
+/// after a scan that found a hot function...
+const SCAN_EVERY: Duration = Duration::from_millis(10);
+
+/// ... and at most this far apart, the interval doubling after each scan
+/// that finds none (a program idle or settled costs a scan a tenth of a
+/// second: 32,000 counters read for cc1, some microseconds).
+const SCAN_AT_LEAST_EVERY: Duration = Duration::from_millis(100);
 
 /// The tier-up state of one lazily compiled module.
 pub(crate) struct TierUp {
     /// Each defined function's hotness counter; baseline code holds their
     /// addresses, so the slice never moves or shrinks.
     counters: Box<[AtomicI64]>,
-    /// What each counter starts from, and is rearmed with.
-    budget: i64,
     /// Whether each function has been queued (set once).
     queued: Box<[AtomicBool]>,
     /// Each function's optimized code (`None`: its compile failed).
     optimized: Box<[OnceLock<Option<Arc<Compiled>>>]>,
     queue: Mutex<VecDeque<DefinedFuncIndex>>,
-    ready: Condvar,
     /// Whether the optimizing thread has been started.
     started: AtomicBool,
     /// Optimize at once, whatever the program and the machine are doing
@@ -71,11 +73,9 @@ impl TierUp {
         TierUp {
             eager,
             counters: (0..functions).map(|_| AtomicI64::new(budget)).collect(),
-            budget,
             queued: (0..functions).map(|_| AtomicBool::new(false)).collect(),
             optimized: (0..functions).map(|_| OnceLock::new()).collect(),
             queue: Mutex::default(),
-            ready: Condvar::new(),
             started: AtomicBool::new(false),
             owner,
         }
@@ -94,41 +94,23 @@ impl TierUp {
         self.optimized.get(index.as_u32() as usize)?.get()?.as_ref()
     }
 
-    /// See `hoist_runtime::LazyFunctions::hot`: `baseline` is the entry of
-    /// `index`'s baseline code; `tiered` whether the module has switched
-    /// to a full compile (nothing more to optimize then).
-    pub(crate) fn hot(
-        &self,
-        index: DefinedFuncIndex,
-        baseline: Option<*const u8>,
-        tiered: bool,
-    ) -> Option<(*const u8, *const u8)> {
-        let at = index.as_u32() as usize;
-        let counter = self.counters.get(at)?;
-        if tiered {
-            counter.store(NEVER, Ordering::Relaxed);
-            return None;
-        }
-        match self.optimized[at].get() {
-            Some(Some(optimized)) => {
-                counter.store(self.budget, Ordering::Relaxed);
-                return Some((baseline?, optimized.code.address(optimized.entry)));
+    /// Queues, once each, the functions whose counters are spent; whether
+    /// there were any.
+    pub(crate) fn scan(&self) -> bool {
+        let mut found = false;
+        for (at, counter) in self.counters.iter().enumerate() {
+            if counter.load(Ordering::Relaxed) > 0 || self.queued[at].load(Ordering::Relaxed) {
+                continue;
             }
-            Some(None) => {
-                counter.store(NEVER, Ordering::Relaxed);
-                return None;
+            if !self.queued[at].swap(true, Ordering::AcqRel) {
+                self.queue
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push_back(DefinedFuncIndex::from_u32(at as u32));
+                found = true;
             }
-            None => counter.store(self.budget, Ordering::Relaxed),
         }
-        if !self.queued[at].swap(true, Ordering::AcqRel) {
-            self.queue
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(index);
-            self.ready.notify_one();
-            self.start();
-        }
-        None
+        found
     }
 
     /// Forgets what is queued (the module switched to a full compile).
@@ -142,9 +124,10 @@ impl TierUp {
             .is_some_and(|current| Arc::ptr_eq(current, compiled))
     }
 
-    /// Starts the optimizing thread, once. Without one (a thread could not
-    /// be started), hot functions stay in the baseline tier.
-    fn start(&self) {
+    /// Starts the optimizing thread, once (at the module's first baseline
+    /// compile: nothing counts before). Without one (a thread could not be
+    /// started), hot functions stay in the baseline tier.
+    pub(crate) fn start(&self) {
         if self.started.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -157,18 +140,20 @@ impl TierUp {
             .spawn(move || optimize(owner));
     }
 
-    /// The next function to optimize, waiting a while for one; `None`
-    /// after a quiet spell (so the thread can see whether the module is
-    /// still there).
+    /// The next function to optimize, if one is queued.
     fn next(&self) -> Option<DefinedFuncIndex> {
-        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut queue, _) = self
-            .ready
-            .wait_timeout_while(queue, std::time::Duration::from_millis(200), |q| {
-                q.is_empty()
-            })
-            .unwrap_or_else(|e| e.into_inner());
-        queue.pop_front()
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+    }
+
+    /// Puts `index` back at the front of the queue.
+    fn requeue(&self, index: DefinedFuncIndex) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_front(index);
     }
 
     /// Keeps `index`'s optimized compile (`None`: it failed).
@@ -179,45 +164,51 @@ impl TierUp {
     }
 }
 
-/// The optimizing thread: compiles queued functions, optimized, while the
-/// module lives; at a low priority, and only while a core is spare and the
-/// program's warm-up is over.
+/// The optimizing thread: reads the counters, compiles the hot functions,
+/// optimized, and installs their code, while the module lives and has not
+/// switched to a full compile; at a low priority, and only while a core is
+/// spare and the program's warm-up is over.
 fn optimize(owner: Weak<LazyCode>) {
     crate::lazy::lower_thread_priority();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut every = SCAN_EVERY;
     loop {
-        let Some(index) = owner
-            .upgrade()
-            .and_then(|lazy| lazy.tier_up.as_ref().map(TierUp::next))
-        else {
+        // Sleeps without keeping the module alive.
+        std::thread::sleep(every);
+        let Some(lazy) = owner.upgrade() else {
             return;
         };
-        let Some(index) = index else {
-            continue;
+        let Some(tier_up) = lazy.tier_up.as_ref() else {
+            return;
         };
-        // Waits for its turn without keeping the module alive.
-        loop {
-            let Some(lazy) = owner.upgrade() else {
-                return;
-            };
+        if lazy.is_tiered_up() {
+            return;
+        }
+        every = if tier_up.scan() || tier_up.eager {
+            SCAN_EVERY
+        } else {
+            (every * 2).min(SCAN_AT_LEAST_EVERY)
+        };
+        while let Some(index) = tier_up.next() {
             let wait = turn(&lazy, cores);
-            if wait.is_zero() {
-                if !lazy.is_tiered_up() {
-                    // A failed compile (or a panic in one) leaves the
-                    // function in the baseline tier, which runs it right.
-                    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        lazy.compile_optimized(index).ok()
-                    }))
-                    .ok()
-                    .flatten();
-                    if let Some(tier_up) = &lazy.tier_up {
-                        tier_up.keep(index, compiled);
-                    }
-                }
+            if !wait.is_zero() {
+                // Not now: back in line, and read the counters again later.
+                tier_up.requeue(index);
+                every = every.max(wait);
                 break;
             }
-            drop(lazy);
-            std::thread::sleep(wait);
+            if lazy.is_tiered_up() {
+                return;
+            }
+            // A failed compile (or a panic in one) leaves the function in
+            // the baseline tier, which runs it right.
+            let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                lazy.compile_optimized(index).ok()
+            }))
+            .ok()
+            .flatten();
+            tier_up.keep(index, compiled);
+            lazy.install_optimized(index);
         }
     }
 }
@@ -228,19 +219,19 @@ fn optimize(owner: Weak<LazyCode>) {
 /// compiling ahead of it (a function it waits for holds it up now; a hot
 /// one only runs slower), and an optimized compile under way cannot be cut
 /// short.
-fn turn(lazy: &LazyCode, cores: usize) -> std::time::Duration {
+fn turn(lazy: &LazyCode, cores: usize) -> Duration {
     if lazy.tier_up.as_ref().is_some_and(|t| t.eager) {
-        return std::time::Duration::ZERO;
+        return Duration::ZERO;
     }
     if !crate::lazy::cores_to_spare(cores) {
-        return std::time::Duration::from_millis(50);
+        return Duration::from_millis(50);
     }
     let quiet = lazy.activity().quiet_for();
     if quiet < WARM_UP_QUIET {
         return WARM_UP_QUIET - quiet;
     }
     if lazy.compiling_ahead() {
-        return std::time::Duration::from_millis(2);
+        return Duration::from_millis(2);
     }
-    std::time::Duration::ZERO
+    Duration::ZERO
 }

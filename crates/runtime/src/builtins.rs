@@ -11,7 +11,7 @@ use crate::gc::builtins::{
     array_copy, array_init_data, array_init_elem, array_new_data, array_new_elem, gc_alloc,
 };
 use crate::instance::Instance;
-use crate::lazy::{lazy_compile, tier_up};
+use crate::lazy::lazy_compile;
 use crate::vmcontext::VMBuiltinFunctions;
 use hoist_environ::{DataIndex, ElemIndex, MemoryIndex, TableIndex};
 

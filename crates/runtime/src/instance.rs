@@ -90,6 +90,46 @@ impl ModuleCode {
         }
     }
 
+    /// Tier-up of one function: points defined function `index`'s funcref
+    /// in every live instance at `optimized`, where it holds `baseline`
+    /// (an instance whose funcref still holds the compile stub gets the
+    /// optimized code from its first call; one switched to a full compile
+    /// keeps it). Calls made through the funcrefs afterwards run
+    /// `optimized`; frames already running keep their code. Each switch is
+    /// one atomic compare-and-swap, since other threads may be reading or
+    /// switching the funcref.
+    ///
+    /// # Safety
+    /// `optimized` must be the entry of code that implements that function
+    /// of this module for this module's vmctx layout, and stay executable
+    /// for as long as this `ModuleCode` lives.
+    pub unsafe fn install_tier_up(
+        &self,
+        index: DefinedFuncIndex,
+        baseline: *const u8,
+        optimized: *const u8,
+    ) {
+        let offset = self.offsets.vmctx_funcref(self.module.func_index(index)) as usize;
+        let live = self
+            .live_instances
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for &vmctx in live.iter() {
+            // SAFETY: `vmctx` is a live instance's (instances leave the list
+            // under this lock before their vmctx is freed), and the funcref
+            // slot is inside it.
+            unsafe {
+                let funcref = (vmctx as *mut u8).add(offset) as *const VMFuncRef;
+                let _ = VMFuncRef::wasm_call_slot(funcref).compare_exchange(
+                    baseline as *mut u8,
+                    optimized as *mut u8,
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Acquire,
+                );
+            }
+        }
+    }
+
     /// The defined function containing native address `pc`, and the wasm
     /// byte offset of the instruction there if known.
     pub fn lookup_pc(&self, pc: usize) -> Option<(DefinedFuncIndex, Option<u32>)> {

@@ -46,52 +46,11 @@ pub trait LazyFunctions: Send + Sync {
     /// The code of each function compiled so far.
     fn compiled_functions(&self) -> Vec<CompiledFunction>;
 
-    /// Tier-up: defined function `index`'s baseline code ran its hotness
-    /// counter down. Once the function's optimized code is ready, its entry
-    /// and the baseline code's, `(baseline, optimized)`, for the caller to
-    /// install; until then `None`, and the optimized compile is queued
-    /// (once, for another thread). Rearms the counter either way.
-    fn hot(&self, index: DefinedFuncIndex) -> Option<(*const u8, *const u8)>;
-
     /// The module's hotness counters, one `i64` per defined function, which
-    /// its baseline code counts down (null: it counts nothing). They live
-    /// as long as this object; every instance's vmctx points at them.
+    /// its baseline code counts down (null: it counts nothing) and the
+    /// optimizing thread reads. They live as long as this object; every
+    /// instance's vmctx points at them.
     fn hotness_counters(&self) -> *mut i64;
-}
-
-/// The `tier_up(func)` builtin: defined function `func` of the instance
-/// owning `vmctx` ran its hotness counter down in its baseline code (see
-/// `hoist_cranelift`'s `translate::hotness`). Installs its optimized code in
-/// that instance's funcref if it is ready, over the baseline code only (a
-/// full compile switched to meanwhile keeps its own); else has it queued.
-/// Calls already made keep running the code they are in.
-///
-/// # Safety
-/// `vmctx` is a live instance's vmctx, as only compiled code of that
-/// instance passes it.
-pub(crate) unsafe extern "C" fn tier_up(vmctx: *mut u8, func: u64) {
-    // SAFETY: per the contract; only shared access is needed.
-    let instance: &Instance = unsafe { Instance::from_vmctx(vmctx) };
-    let index = FuncIndex::from_u32(func as u32);
-    let code = instance.code();
-    let (Some(lazy), Some(defined)) = (code.lazy.as_ref(), code.module.defined_func_index(index))
-    else {
-        return;
-    };
-    // Host work under `extern "C"` frames: a panic must not cross them (a
-    // tier-up that panics just does not happen).
-    let ready = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lazy.hot(defined)));
-    if let Ok(Some((baseline, optimized))) = ready {
-        // SAFETY: this instance's own funcref for a defined function, which
-        // lives as long as the vmctx.
-        let slot = unsafe { VMFuncRef::wasm_call_slot(instance.funcref(index)) };
-        let _ = slot.compare_exchange(
-            baseline as *mut u8,
-            optimized as *mut u8,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-    }
 }
 
 /// The `lazy_compile(func)` builtin: compiles (or finds) defined function
