@@ -12,8 +12,9 @@
 //! (`ModuleCode::install_tier_up`), where calls, tables and exports find it
 //! (funcref identity is unchanged, as for a first call's compile); an
 //! instance that has not called the function yet gets the optimized code
-//! from its first call. A call in progress keeps its code: there is no
-//! on-stack replacement.
+//! from its first call. The counter is rearmed then: should it run out
+//! again, baseline code still runs somewhere, and the install is repeated.
+//! A call in progress keeps its code: there is no on-stack replacement.
 //!
 //! The optimizing thread, like the one compiling ahead, runs below the
 //! program's priority and only while a core is spare: on a busy machine a
@@ -51,6 +52,9 @@ pub(crate) struct TierUp {
     /// Each defined function's hotness counter; baseline code holds their
     /// addresses, so the slice never moves or shrinks.
     counters: Box<[AtomicI64]>,
+    /// What each counter starts from, and is rearmed with once the
+    /// function's optimized code is installed.
+    budget: i64,
     /// Whether each function has been queued (set once).
     queued: Box<[AtomicBool]>,
     /// Each function's optimized code (`None`: its compile failed).
@@ -73,6 +77,7 @@ impl TierUp {
         TierUp {
             eager,
             counters: (0..functions).map(|_| AtomicI64::new(budget)).collect(),
+            budget,
             queued: (0..functions).map(|_| AtomicBool::new(false)).collect(),
             optimized: (0..functions).map(|_| OnceLock::new()).collect(),
             queue: Mutex::default(),
@@ -94,23 +99,40 @@ impl TierUp {
         self.optimized.get(index.as_u32() as usize)?.get()?.as_ref()
     }
 
-    /// Queues, once each, the functions whose counters are spent; whether
-    /// there were any.
-    pub(crate) fn scan(&self) -> bool {
+    /// Queues, once each, the functions whose counters are spent, and
+    /// returns whether there were any, and the functions optimized already
+    /// whose counters ran out again: baseline code still runs somewhere
+    /// (a call in progress, or an instance whose first call installed the
+    /// baseline code just as the optimized code was installed elsewhere),
+    /// so their code is installed again (a no-op where it is), their
+    /// counters rearmed.
+    pub(crate) fn scan(&self) -> (bool, Vec<DefinedFuncIndex>) {
         let mut found = false;
+        let mut again = Vec::new();
         for (at, counter) in self.counters.iter().enumerate() {
-            if counter.load(Ordering::Relaxed) > 0 || self.queued[at].load(Ordering::Relaxed) {
+            if counter.load(Ordering::Relaxed) > 0 {
                 continue;
             }
-            if !self.queued[at].swap(true, Ordering::AcqRel) {
-                self.queue
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push_back(DefinedFuncIndex::from_u32(at as u32));
-                found = true;
+            let index = DefinedFuncIndex::from_u32(at as u32);
+            match self.optimized[at].get() {
+                Some(Some(_)) => {
+                    counter.store(self.budget, Ordering::Relaxed);
+                    again.push(index);
+                }
+                // Its compile failed: it stays in the baseline tier.
+                Some(None) => counter.store(i64::MAX, Ordering::Relaxed),
+                None => {
+                    if !self.queued[at].swap(true, Ordering::AcqRel) {
+                        self.queue
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push_back(index);
+                        found = true;
+                    }
+                }
             }
         }
-        found
+        (found, again)
     }
 
     /// Forgets what is queued (the module switched to a full compile).
@@ -146,6 +168,13 @@ impl TierUp {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop_front()
+    }
+
+    /// Starts `index`'s counter over (its optimized code just installed).
+    fn rearm(&self, index: DefinedFuncIndex) {
+        if let Some(counter) = self.counters.get(index.as_u32() as usize) {
+            counter.store(self.budget, Ordering::Relaxed);
+        }
     }
 
     /// Puts `index` back at the front of the queue.
@@ -184,7 +213,11 @@ fn optimize(owner: Weak<LazyCode>) {
         if lazy.is_tiered_up() {
             return;
         }
-        every = if tier_up.scan() || tier_up.eager {
+        let (found, again) = tier_up.scan();
+        for index in again {
+            lazy.install_optimized(index);
+        }
+        every = if found || tier_up.eager {
             SCAN_EVERY
         } else {
             (every * 2).min(SCAN_AT_LEAST_EVERY)
@@ -209,6 +242,7 @@ fn optimize(owner: Weak<LazyCode>) {
             .flatten();
             tier_up.keep(index, compiled);
             lazy.install_optimized(index);
+            tier_up.rearm(index);
         }
     }
 }
