@@ -260,12 +260,19 @@ fn detach(digest: &str, handed: &Handed) {
         .stdin(stdin)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: the closure runs in the child between fork and exec, where
-    // only async-signal-safe calls are allowed; `setsid` is one, and it
-    // touches nothing of the parent's.
+    // SAFETY: the closure runs in the child between fork and exec (after
+    // its stdio is set up), where only async-signal-safe calls are allowed:
+    // `setsid` and the `close_range` system call are, and they touch only
+    // the child's session and descriptors.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut command, || {
             libc::setsid();
+            // Nothing inherited beyond stdio (sockets a run was given, a
+            // make jobserver's pipe): a compile that outlives the run must
+            // not hold a reader of them waiting for their end. Best effort:
+            // kernels before 5.9 lack the call.
+            #[cfg(target_os = "linux")]
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
             Ok(())
         });
     }
@@ -275,7 +282,8 @@ fn detach(digest: &str, handed: &Handed) {
 
 /// `bytes` in an anonymous memory file, read from its start, sealed
 /// against any change (and, where the kernel has the seal, against ever
-/// being mapped executable): what a detached process reads as its stdin.
+/// being made an executable file): what a detached process reads as its
+/// stdin.
 fn sealed_memory_file(bytes: &[u8]) -> std::io::Result<std::fs::File> {
     use std::io::{Seek, Write};
     use std::os::fd::FromRawFd;

@@ -221,7 +221,7 @@ impl Config {
     /// warm-up to end, for a spare core or for the thread compiling ahead.
     /// `HOIST_TIERING_BUDGET=eager` in the environment sets this and a
     /// budget of 1: a test configuration in which most functions called
-    /// twice run optimized code soon after.
+    /// once run optimized code soon after.
     #[doc(hidden)]
     pub fn tier_up_eagerly(&mut self, on: bool) -> &mut Self {
         self.tier_up_eagerly = on;

@@ -373,9 +373,10 @@ impl LazyCode {
 
     /// Tier-up of `index`, whose optimized code is ready: every live
     /// instance's funcref still on its baseline code is pointed at it.
-    pub(crate) fn install_optimized(&self, index: DefinedFuncIndex) {
+    /// Returns how many were.
+    pub(crate) fn install_optimized(&self, index: DefinedFuncIndex) -> usize {
         let Some(tier_up) = &self.tier_up else {
-            return;
+            return 0;
         };
         let (Some(optimized), Some(Ok(baseline))) = (
             tier_up.optimized(index),
@@ -383,10 +384,10 @@ impl LazyCode {
                 .get(index.as_u32() as usize)
                 .and_then(OnceLock::get),
         ) else {
-            return;
+            return 0;
         };
         let Some(code) = self.module_code.get().and_then(Weak::upgrade) else {
-            return;
+            return 0;
         };
         // SAFETY: `optimized` is this function compiled for this module's
         // vmctx layout and calling convention (the baseline's), and this
@@ -396,7 +397,7 @@ impl LazyCode {
                 index,
                 baseline.code.address(baseline.entry),
                 optimized.code.address(optimized.entry),
-            );
+            )
         }
     }
 

@@ -13,7 +13,9 @@
 //! (funcref identity is unchanged, as for a first call's compile); an
 //! instance that has not called the function yet gets the optimized code
 //! from its first call. The counter is rearmed then: should it run out
-//! again, baseline code still runs somewhere, and the install is repeated.
+//! again, baseline code still runs somewhere, and the install is repeated
+//! (once more for as long as it switches a funcref; a call in progress, or
+//! a funcref an importing instance copied, it cannot reach).
 //! A call in progress keeps its code: there is no on-stack replacement.
 //!
 //! The optimizing thread, like the one compiling ahead, runs below the
@@ -177,6 +179,13 @@ impl TierUp {
         }
     }
 
+    /// Stops looking at `index`'s counter.
+    fn retire(&self, index: DefinedFuncIndex) {
+        if let Some(counter) = self.counters.get(index.as_u32() as usize) {
+            counter.store(i64::MAX, Ordering::Relaxed);
+        }
+    }
+
     /// Puts `index` back at the front of the queue.
     fn requeue(&self, index: DefinedFuncIndex) {
         self.queue
@@ -215,7 +224,12 @@ fn optimize(owner: Weak<LazyCode>) {
         }
         let (found, again) = tier_up.scan();
         for index in again {
-            lazy.install_optimized(index);
+            // Nothing left to switch: what still runs the baseline code is
+            // a call in progress, or a copy of the funcref an importing
+            // instance made (out of reach): stop counting it.
+            if lazy.install_optimized(index) == 0 {
+                tier_up.retire(index);
+            }
         }
         every = if found || tier_up.eager {
             SCAN_EVERY
@@ -241,7 +255,7 @@ fn optimize(owner: Weak<LazyCode>) {
             .ok()
             .flatten();
             tier_up.keep(index, compiled);
-            lazy.install_optimized(index);
+            let _ = lazy.install_optimized(index);
             tier_up.rearm(index);
         }
     }

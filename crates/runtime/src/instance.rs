@@ -35,7 +35,9 @@ pub struct ModuleCode {
     pub lazy: Option<Arc<dyn crate::LazyFunctions>>,
     /// For a module compiled lazily: the vmctx of each of its live
     /// instances, so their funcrefs can be pointed at optimized code when a
-    /// full compile arrives mid-run ([`ModuleCode::repoint_funcrefs`]).
+    /// full compile arrives mid-run ([`ModuleCode::repoint_funcrefs`]) or a
+    /// hot function's optimized code is ready
+    /// ([`ModuleCode::install_tier_up`]).
     pub live_instances: std::sync::Mutex<Vec<usize>>,
 }
 
@@ -97,7 +99,7 @@ impl ModuleCode {
     /// keeps it). Calls made through the funcrefs afterwards run
     /// `optimized`; frames already running keep their code. Each switch is
     /// one atomic compare-and-swap, since other threads may be reading or
-    /// switching the funcref.
+    /// switching the funcref. Returns how many funcrefs it switched.
     ///
     /// # Safety
     /// `optimized` must be the entry of code that implements that function
@@ -108,26 +110,29 @@ impl ModuleCode {
         index: DefinedFuncIndex,
         baseline: *const u8,
         optimized: *const u8,
-    ) {
+    ) -> usize {
         let offset = self.offsets.vmctx_funcref(self.module.func_index(index)) as usize;
         let live = self
             .live_instances
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        let mut switched = 0;
         for &vmctx in live.iter() {
             // SAFETY: `vmctx` is a live instance's (instances leave the list
             // under this lock before their vmctx is freed), and the funcref
             // slot is inside it.
-            unsafe {
+            let swapped = unsafe {
                 let funcref = (vmctx as *mut u8).add(offset) as *const VMFuncRef;
-                let _ = VMFuncRef::wasm_call_slot(funcref).compare_exchange(
+                VMFuncRef::wasm_call_slot(funcref).compare_exchange(
                     baseline as *mut u8,
                     optimized as *mut u8,
                     std::sync::atomic::Ordering::AcqRel,
                     std::sync::atomic::Ordering::Acquire,
-                );
-            }
+                )
+            };
+            switched += usize::from(swapped.is_ok());
         }
+        switched
     }
 
     /// The defined function containing native address `pc`, and the wasm

@@ -7,9 +7,10 @@
 //! other threads waiting for the same function), installs it in the
 //! defining instance's funcref, and returns it for the stub to tail-call.
 //! Funcref identity never changes: only the code a funcref holds does.
-//! Copies of a funcref made when another instance imports the function
-//! keep the stub, so calls through such an import always pass through the
-//! builtin (which then only looks the code up).
+//! A copy of a funcref made when another instance imports the function
+//! holds the code the funcref held then: the stub (whose calls then pass
+//! through the builtin, which only looks the code up) or the function's
+//! compiled code (which a later tier-up does not reach).
 
 use crate::instance::Instance;
 use crate::vmcontext::VMFuncRef;

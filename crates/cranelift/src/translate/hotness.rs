@@ -6,7 +6,8 @@
 //! the counters, has the functions whose budget is spent compiled again,
 //! optimized, and points every instance's funcref at that code (see the
 //! `hoist` crate's `tier_up`). No check, no branch and no call: the count
-//! is a load, a subtract and a store in the block it is in.
+//! is two loads (the array, the counter), a subtract and a store in the
+//! block it is in.
 //!
 //! Only the baseline tier counts: optimized and fully linked code carry no
 //! counter. The decrement is a plain load and store: threads racing on it
