@@ -9,8 +9,9 @@
 //! terminal, low priority), which compiles that one module into the cache
 //! and exits. It reads the module again from its file, or, for a module
 //! that has none to read again (`hoist run -`, from a pipe), from a sealed
-//! memory file holding this run's copy, given as its stdin. Small modules (forced lazy with `-C lazy=y`) are waited
-//! for, as their compile takes a moment. Nothing half-written is ever left:
+//! memory file holding this run's copy, given as its stdin. Small modules
+//! (forced lazy with `-C lazy=y`) are waited for, as their compile takes a
+//! moment. Nothing half-written is ever left:
 //! cache entries are written to a temporary file and renamed. One module is
 //! compiled by one process at a time: a lock file per entry (see
 //! [`Cache::store`]).

@@ -49,6 +49,10 @@ const SCAN_EVERY: Duration = Duration::from_millis(10);
 /// second: 32,000 counters read for cc1, some microseconds).
 const SCAN_AT_LEAST_EVERY: Duration = Duration::from_millis(100);
 
+/// A counter that never runs out in practice: a function no longer looked
+/// at (its optimized compile failed, or nothing is left to switch).
+const NEVER: i64 = i64::MAX;
+
 /// The tier-up state of one lazily compiled module.
 pub(crate) struct TierUp {
     /// Each defined function's hotness counter; baseline code holds their
@@ -122,7 +126,7 @@ impl TierUp {
                     again.push(index);
                 }
                 // Its compile failed: it stays in the baseline tier.
-                Some(None) => counter.store(i64::MAX, Ordering::Relaxed),
+                Some(None) => counter.store(NEVER, Ordering::Relaxed),
                 None => {
                     if !self.queued[at].swap(true, Ordering::AcqRel) {
                         self.queue
@@ -174,15 +178,17 @@ impl TierUp {
 
     /// Starts `index`'s counter over (its optimized code just installed).
     fn rearm(&self, index: DefinedFuncIndex) {
-        if let Some(counter) = self.counters.get(index.as_u32() as usize) {
-            counter.store(self.budget, Ordering::Relaxed);
-        }
+        self.set_counter(index, self.budget);
     }
 
     /// Stops looking at `index`'s counter.
     fn retire(&self, index: DefinedFuncIndex) {
+        self.set_counter(index, NEVER);
+    }
+
+    fn set_counter(&self, index: DefinedFuncIndex, value: i64) {
         if let Some(counter) = self.counters.get(index.as_u32() as usize) {
-            counter.store(i64::MAX, Ordering::Relaxed);
+            counter.store(value, Ordering::Relaxed);
         }
     }
 

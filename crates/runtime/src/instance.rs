@@ -78,17 +78,9 @@ impl ModuleCode {
             let Some(address) = code(def) else {
                 continue;
             };
-            let offset = self.offsets.vmctx_funcref(index) as usize;
-            for &vmctx in live.iter() {
-                // SAFETY: `vmctx` is a live instance's (instances leave the
-                // list under this lock before their vmctx is freed), and the
-                // funcref slot is inside it.
-                unsafe {
-                    let funcref = (vmctx as *mut u8).add(offset) as *const VMFuncRef;
-                    VMFuncRef::wasm_call_slot(funcref)
-                        .store(address as *mut u8, std::sync::atomic::Ordering::Release);
-                }
-            }
+            self.each_call_slot(&live, index, |slot| {
+                slot.store(address as *mut u8, std::sync::atomic::Ordering::Release)
+            });
         }
     }
 
@@ -111,28 +103,41 @@ impl ModuleCode {
         baseline: *const u8,
         optimized: *const u8,
     ) -> usize {
-        let offset = self.offsets.vmctx_funcref(self.module.func_index(index)) as usize;
         let live = self
             .live_instances
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         let mut switched = 0;
-        for &vmctx in live.iter() {
-            // SAFETY: `vmctx` is a live instance's (instances leave the list
-            // under this lock before their vmctx is freed), and the funcref
-            // slot is inside it.
-            let swapped = unsafe {
-                let funcref = (vmctx as *mut u8).add(offset) as *const VMFuncRef;
-                VMFuncRef::wasm_call_slot(funcref).compare_exchange(
-                    baseline as *mut u8,
-                    optimized as *mut u8,
-                    std::sync::atomic::Ordering::AcqRel,
-                    std::sync::atomic::Ordering::Acquire,
-                )
-            };
+        self.each_call_slot(&live, self.module.func_index(index), |slot| {
+            let swapped = slot.compare_exchange(
+                baseline as *mut u8,
+                optimized as *mut u8,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
             switched += usize::from(swapped.is_ok());
-        }
+        });
         switched
+    }
+
+    /// Calls `f` with the `wasm_call` slot of function `index`'s funcref in
+    /// each of `live`, the vmctxs of [`ModuleCode::live_instances`], whose
+    /// lock the caller holds.
+    fn each_call_slot(
+        &self,
+        live: &[usize],
+        index: FuncIndex,
+        mut f: impl FnMut(&std::sync::atomic::AtomicPtr<u8>),
+    ) {
+        let offset = self.offsets.vmctx_funcref(index) as usize;
+        for &vmctx in live {
+            // SAFETY: `vmctx` is a live instance's (instances leave the list
+            // under its lock, held by the caller, before their vmctx is
+            // freed), and the funcref slot is inside it.
+            f(unsafe {
+                VMFuncRef::wasm_call_slot((vmctx as *mut u8).add(offset) as *const VMFuncRef)
+            });
+        }
     }
 
     /// The defined function containing native address `pc`, and the wasm
