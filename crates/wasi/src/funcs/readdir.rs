@@ -1,18 +1,24 @@
-//! `fd_readdir`, with the kernel's own directory cookies.
+//! `fd_readdir`, with positions as cookies and the kernel's offsets kept
+//! behind them.
 //!
-//! A cookie is the `d_off` that `getdents64` gives with each entry: the
-//! position after it, which the kernel keeps valid while entries come and
-//! go, as `telldir`/`seekdir` rely on. So removing entries already returned
-//! never makes the listing skip others, as it did when each call re-read
-//! the directory and skipped `cookie` entries.
+//! A cookie is an entry's position in the listing (1 after the first
+//! entry, 2 after the second...), as wasmtime numbers them: wasi-libc keeps
+//! a cookie in a 32-bit `long` for `telldir`/`seekdir`, so the kernel's own
+//! `d_off` (a 63-bit hash on ext4) would come back truncated, and a
+//! `seekdir(telldir())` would send the guest elsewhere.
 //!
 //! Each open directory keeps a descriptor open for reading and the entries
 //! of its last `getdents64` batch that the guest has not taken yet, as
 //! libc's `DIR` does. A call with the cookie the previous one ended at
-//! carries on from there without seeking; any other cookie seeks there,
-//! and 0 rewinds, so the listing shows the directory as it is now. The
-//! host keeps at most one batch per directory, whatever the directory's
-//! size or the guest's buffer length.
+//! carries on from the kernel's position, which the kernel keeps valid
+//! while entries come and go: removing entries already returned (`rm -r`)
+//! never makes the listing skip others, as re-reading the directory and
+//! skipping `cookie` entries would. Any other cookie is found from the
+//! kernel offset recorded every [`STRIDE`] entries, reading forward from
+//! there; 0 rewinds, so the listing shows the directory as it is now; a
+//! cookie past every position handed out lists nothing. The host keeps at
+//! most one batch per directory, and one offset per [`STRIDE`] entries
+//! read.
 
 use super::fs_util::{filetype, put_u32, put_u64};
 use crate::table::{lock, Descriptor};
@@ -26,13 +32,17 @@ use std::os::fd::{AsFd, OwnedFd};
 /// the longest name (255 bytes) with its header.
 const BATCH: usize = 8 << 10;
 
+/// Every this many entries, the kernel offset after the entry is kept, for
+/// a seek to any cookie (8 bytes per this many entries).
+const STRIDE: u64 = 32;
+
 use crate::abi::dirent::{self, SIZE as DIRENT_SIZE};
 
 struct Entry {
     name: Box<[u8]>,
     ino: u64,
     filetype: u8,
-    /// The cookie after this entry.
+    /// The cookie after this entry: its position, from 1.
     next: u64,
 }
 
@@ -48,6 +58,14 @@ pub struct DirStream {
     /// there is none.
     pos: u64,
     pending: VecDeque<Entry>,
+    /// The cookie the next entry read from the kernel gets.
+    read: u64,
+    /// The highest cookie handed out since the last rewind.
+    last: u64,
+    /// `offsets[i]`: the kernel offset at cookie `i * STRIDE`.
+    offsets: Vec<u64>,
+    /// After a seek past every cookie handed out: nothing more to list.
+    past_end: bool,
     /// Reused for every batch.
     batch: Vec<u8>,
 }
@@ -78,21 +96,51 @@ impl DirStream {
             ino,
             pos: 0,
             pending: VecDeque::new(),
+            read: 0,
+            last: 0,
+            offsets: vec![0],
+            past_end: false,
             batch: Vec::with_capacity(BATCH),
         })
     }
 
     /// Moves to `cookie` (0: the start), dropping what was read ahead.
     fn seek(&mut self, cookie: u64) -> Result<(), Errno> {
-        // Cookies above i64::MAX are no offset the kernel gave: EINVAL.
-        rustix::fs::seek(&self.fd, SeekFrom::Start(cookie))?;
         self.pending.clear();
-        self.pos = cookie;
+        self.past_end = false;
+        if cookie == 0 {
+            self.offsets.truncate(1);
+            self.last = 0;
+        }
+        if cookie > self.last {
+            // Never handed out: as at the end of the listing.
+            self.past_end = true;
+            self.pos = cookie;
+            return Ok(());
+        }
+        // `cookie <= last`, so its stride's offset was recorded.
+        let stride = (cookie / STRIDE) as usize;
+        let start = stride as u64 * STRIDE;
+        rustix::fs::seek(&self.fd, SeekFrom::Start(self.offsets[stride]))?;
+        self.read = start;
+        self.pos = start;
+        // Forward to `cookie`, entry by entry (fewer than STRIDE).
+        while self.pos < cookie {
+            if self.pending.is_empty() && !self.fill()? {
+                break;
+            }
+            if let Some(entry) = self.pending.pop_front() {
+                self.pos = entry.next;
+            }
+        }
         Ok(())
     }
 
     /// Reads one batch into `pending`; false at the end of the directory.
     fn fill(&mut self) -> Result<bool, Errno> {
+        if self.past_end {
+            return Ok(false);
+        }
         let mut raw = RawDir::new(&self.fd, self.batch.spare_capacity_mut());
         while let Some(entry) = raw.next() {
             let entry = entry?;
@@ -107,11 +155,23 @@ impl DirStream {
             } else {
                 entry.ino()
             };
+            self.read += 1;
+            let next = self.read;
+            if next % STRIDE == 0 {
+                let at = (next / STRIDE) as usize;
+                let offset = entry.next_entry_cookie();
+                match self.offsets.get_mut(at) {
+                    Some(kept) => *kept = offset,
+                    // Strides are reached in order: `at` is the next one.
+                    None => self.offsets.push(offset),
+                }
+            }
+            self.last = self.last.max(next);
             self.pending.push_back(Entry {
                 name: name.to_bytes().into(),
                 ino,
                 filetype,
-                next: entry.next_entry_cookie(),
+                next,
             });
             // One getdents64 per fill: `next` would read the following
             // batch once this one is used up.
