@@ -448,6 +448,11 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
     {
         return;
     }
+    // `hoist run [OPTIONS] -- MODULE ARGS...`: everything after the `--`
+    // is the guest's, knowingly.
+    if separated_before(&std::env::args_os().collect::<Vec<_>>(), module) {
+        return;
+    }
     let command = <RunArgs as clap::Args>::augment_args(clap::Command::new("run"));
     // A guest's own flags are common (a compiler's `-O2 -Wall -DNDEBUG -S`):
     // a short flag counts only when what it sets is one of hoist's keys
@@ -492,6 +497,15 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
             return;
         }
     }
+}
+
+/// Whether a `--` comes before `module` in the command line `args` (the
+/// program's name first).
+fn separated_before(args: &[OsString], module: &OsString) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|arg| *arg != module)
+        .any(|arg| arg == "--")
 }
 
 /// Calls `_initialize` if `instance` exports it (a WASI reactor), as
@@ -1013,25 +1027,52 @@ struct DirSpec {
 
 impl DirSpec {
     fn parse(spec: &str) -> Result<DirSpec> {
-        let (rest, read_only) = match spec
-            .strip_suffix(":readonly")
-            .or_else(|| spec.strip_suffix(":ro"))
-        {
-            Some(rest) => (rest, true),
-            None => (spec, false),
+        DirSpec::parse_with(spec, |path| path.is_dir())
+    }
+
+    /// `spec` in its three forms: wasmtime's `HOST::GUEST`, WasmEdge's
+    /// `GUEST:HOST`, or a `DIR` that is both; a `:readonly` (WasmEdge) or
+    /// `:ro` suffix makes it read-only. A spec with one colon is both a
+    /// `GUEST:HOST` and a wasmtime `DIR` whose name holds a colon
+    /// (`run-10:30`): `is_dir` (the host's check) decides which host
+    /// directory is meant, and when both exist nothing is guessed, since a
+    /// wrong guess grants the guest another directory.
+    fn parse_with(spec: &str, is_dir: impl Fn(&Path) -> bool) -> Result<DirSpec> {
+        let read_only_suffix = |text: &str| -> (String, bool) {
+            match text
+                .strip_suffix(":readonly")
+                .or_else(|| text.strip_suffix(":ro"))
+            {
+                Some(rest) if !rest.is_empty() => (rest.to_string(), true),
+                _ => (text.to_string(), false),
+            }
         };
-        let (guest, host) = if let Some((host, guest)) = rest.split_once("::") {
-            (guest, host)
-        } else if let Some((guest, host)) = rest.split_once(':') {
-            (guest, host)
+        let (guest, host, read_only) = if let Some((host, guest)) = spec.split_once("::") {
+            let (guest, read_only) = read_only_suffix(guest);
+            (guest, host.to_string(), read_only)
         } else {
-            (rest, rest)
+            let (rest, read_only) = read_only_suffix(spec);
+            match rest.split_once(':') {
+                None => (rest.clone(), rest, read_only),
+                Some((guest, host)) => {
+                    let literal = is_dir(Path::new(&rest));
+                    let split = !host.is_empty() && is_dir(Path::new(host));
+                    match (literal, split) {
+                        (true, true) => bail!(
+                            "--dir {spec}: both `{rest}` and `{host}` are directories; say which \
+                             with HOST::GUEST (`--dir {rest}::{rest}` or `--dir {host}::{guest}`)"
+                        ),
+                        (true, false) => (rest.clone(), rest, read_only),
+                        (false, _) => (guest.to_string(), host.to_string(), read_only),
+                    }
+                }
+            }
         };
         if guest.is_empty() || host.is_empty() {
             bail!("--dir {spec}: expected GUEST:HOST, HOST::GUEST or DIR");
         }
         Ok(DirSpec {
-            guest: guest.to_string(),
+            guest,
             host: PathBuf::from(host),
             read_only,
         })
@@ -1087,5 +1128,64 @@ mod tests {
             spec("data", "data", true)
         );
         assert!(DirSpec::parse(":x").is_err());
+        // wasmtime's form with a guest name that is also a suffix.
+        assert_eq!(
+            DirSpec::parse("data::ro").unwrap(),
+            spec("ro", "data", false)
+        );
+        assert_eq!(
+            DirSpec::parse("data::ro:ro").unwrap(),
+            spec("ro", "data", true)
+        );
+    }
+
+    #[test]
+    fn a_separator_before_the_module_is_seen() {
+        let args = |line: &str| -> Vec<OsString> { line.split(' ').map(OsString::from).collect() };
+        let module = OsString::from("app.wasm");
+        assert!(separated_before(
+            &args("hoist run -- app.wasm --dir x"),
+            &module
+        ));
+        assert!(separated_before(
+            &args("hoist run --dir . -- app.wasm -- --env"),
+            &module
+        ));
+        assert!(!separated_before(
+            &args("hoist run app.wasm -- --dir x"),
+            &module
+        ));
+        assert!(!separated_before(&args("hoist app.wasm --dir x"), &module));
+    }
+
+    /// One colon: a directory whose name holds it (wasmtime's `DIR`), or
+    /// WasmEdge's `GUEST:HOST`, whichever exists on the host; both existing
+    /// is an error, never a guess.
+    #[test]
+    fn dir_with_a_colon_is_what_exists() {
+        let only = |existing: &'static [&'static str]| {
+            move |path: &Path| existing.iter().any(|e| Path::new(e) == path)
+        };
+        assert_eq!(
+            DirSpec::parse_with("run-10:30", only(&["run-10:30"])).unwrap(),
+            spec("run-10:30", "run-10:30", false)
+        );
+        assert_eq!(
+            DirSpec::parse_with("run-10:30:ro", only(&["run-10:30"])).unwrap(),
+            spec("run-10:30", "run-10:30", true)
+        );
+        assert_eq!(
+            DirSpec::parse_with("/docroot:./docroot", only(&["./docroot"])).unwrap(),
+            spec("/docroot", "./docroot", false)
+        );
+        // Neither: read as GUEST:HOST, whose host the run then reports missing.
+        assert_eq!(
+            DirSpec::parse_with("/g:/missing", only(&[])).unwrap(),
+            spec("/g", "/missing", false)
+        );
+        let both = DirSpec::parse_with("/tmp/p:v2", only(&["/tmp/p:v2", "v2"]))
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("HOST::GUEST"), "{both}");
     }
 }
