@@ -148,6 +148,10 @@ pub struct Settings {
     /// `-S threads`, `-S max-threads`.
     pub wasi_threads: bool,
     pub max_threads: u32,
+    /// A network key asked off (`-S tcp=n`, ...): hoist cannot turn one
+    /// kind of socket off, so these are only kept when no network is
+    /// granted at all (see `net_off_conflict`).
+    pub network_off: Option<&'static str>,
 }
 
 impl Default for Settings {
@@ -171,6 +175,7 @@ impl Default for Settings {
             listenfd: false,
             wasi_threads: true,
             max_threads: 64,
+            network_off: None,
         }
     }
 }
@@ -210,6 +215,13 @@ enum Action {
     NotYet(&'static str),
     /// hoist does not do this; the text says why.
     Never(&'static str),
+    /// hoist always behaves as this value of the flag: asking for it is
+    /// fine, asking for the other an error.
+    Always(&'static str),
+    /// Accepted and ignored: it tunes how wasmtime works inside (its
+    /// allocator, its memory layout, its logging), not what the guest
+    /// sees, so a wasmtime command line carrying it runs unchanged.
+    NoEffect,
 }
 
 /// The shape of a key's value.
@@ -407,7 +419,6 @@ fn build_keys() -> Vec<Key> {
         .iter()
         .map(|(name, flag, _, help)| key(Wasm, *name, FLAG, *help, Feature(*flag)))
         .collect();
-    let no_sockets = " (hoist has preview1 sockets: --tcplisten, --listenfd, --allow-net)";
     let preview1 = "hoist implements WASI preview1 (and the older wasi_unstable) only";
     keys.extend([
         key(
@@ -441,6 +452,48 @@ fn build_keys() -> Vec<Key> {
             FLAG,
             "WebAssembly components",
             Never("hoist runs core WebAssembly modules; components are not supported"),
+        ),
+        key(
+            Wasm,
+            "stack-switching",
+            FLAG,
+            "stack switching (continuations)",
+            Never("hoist does not implement the stack-switching proposal"),
+        ),
+        key(
+            Wasm,
+            "shared-everything-threads",
+            FLAG,
+            "shared-everything threads",
+            Never("hoist does not implement the shared-everything-threads proposal"),
+        ),
+        key(
+            Wasm,
+            "unknown-imports-default",
+            FLAG,
+            "link unknown function imports to functions returning zeros",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "max-instances",
+            SIZE,
+            "the most instances a store may have",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "max-memories",
+            SIZE,
+            "the most memories a store may have",
+            NotYet(""),
+        ),
+        key(
+            Wasm,
+            "max-tables",
+            SIZE,
+            "the most tables a store may have",
+            NotYet(""),
         ),
         key(
             Wasm,
@@ -531,15 +584,64 @@ fn build_keys() -> Vec<Key> {
             Wasm,
             "nan-canonicalization",
             FLAG,
-            "canonical NaN results",
-            NotYet(""),
+            "canonical NaN results (always n)",
+            Always("n"),
         ),
         key(
             Wasm,
             "relaxed-simd-deterministic",
             FLAG,
-            "host-independent relaxed SIMD results",
-            NotYet(""),
+            "host-independent relaxed SIMD results (always n)",
+            Always("n"),
+        ),
+        key(
+            Wasm,
+            "shared-memory",
+            FLAG,
+            "shared memories: the same as threads",
+            Feature(WasmFeatures::THREADS),
+        ),
+        key(
+            Wasm,
+            "gc-support",
+            FLAG,
+            "the runtime's GC support (always y)",
+            Always("y"),
+        ),
+        key(
+            Wasm,
+            "wmemcheck",
+            FLAG,
+            "wasmtime's memory checker",
+            Always("n"),
+        ),
+        key(
+            Wasm,
+            "async-stack-size",
+            SIZE,
+            "wasmtime's async stacks",
+            NoEffect,
+        ),
+        key(
+            Wasm,
+            "async-stack-zeroing",
+            FLAG,
+            "wasmtime's async stacks",
+            NoEffect,
+        ),
+        key(
+            Wasm,
+            "unknown-exports-allow",
+            FLAG,
+            "exports a command may have (hoist allows any)",
+            NoEffect,
+        ),
+        key(
+            Wasm,
+            "branch-hinting",
+            FLAG,
+            "branch hints (read, not used)",
+            NoEffect,
         ),
         key(
             Wasm,
@@ -629,32 +731,77 @@ fn build_keys() -> Vec<Key> {
             Wasi,
             "allow-ip-name-lookup",
             FLAG,
-            "DNS lookups",
-            NotYet(no_sockets),
+            "name lookups (y: with a network grant, as every socket call; n: only without one)",
+            Set(|s, v| {
+                network_off(s, "allow-ip-name-lookup", v);
+                Ok(())
+            }),
         ),
-        run_key(Wasi, "tcp", FLAG, "TCP sockets", NotYet(no_sockets)),
-        run_key(Wasi, "udp", FLAG, "UDP sockets", NotYet(no_sockets)),
+        run_key(
+            Wasi,
+            "tcp",
+            FLAG,
+            "TCP sockets (y: with a network grant; n: only without one)",
+            Set(|s, v| {
+                network_off(s, "tcp", v);
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "udp",
+            FLAG,
+            "UDP sockets (y: with a network grant; n: only without one)",
+            Set(|s, v| {
+                network_off(s, "udp", v);
+                Ok(())
+            }),
+        ),
+        run_key(
+            Wasi,
+            "network-error-code",
+            FLAG,
+            "preview2's network error codes",
+            NoEffect,
+        ),
         run_key(
             Wasi,
             "inherit-stdin",
             FLAG,
             "the host's stdin (always y)",
-            NotYet(""),
+            Always("y"),
         ),
         run_key(
             Wasi,
             "inherit-stdout",
             FLAG,
             "the host's stdout (always y)",
-            NotYet(""),
+            Always("y"),
         ),
         run_key(
             Wasi,
             "inherit-stderr",
             FLAG,
             "the host's stderr (always y)",
-            NotYet(""),
+            Always("y"),
         ),
+        run_key(
+            Wasi,
+            "cli-exit-with-code",
+            FLAG,
+            "components' exit codes",
+            NoEffect,
+        ),
+        run_key(Wasi, "max-resources", SIZE, "a component limit", NoEffect),
+        run_key(
+            Wasi,
+            "max-component-handles",
+            SIZE,
+            "a component limit",
+            NoEffect,
+        ),
+        run_key(Wasi, "hostcall-fuel", SIZE, "a component limit", NoEffect),
+        run_key(Wasi, "max-random-size", SIZE, "a preview2 limit", NoEffect),
         run_key(
             Wasi,
             "threads",
@@ -747,15 +894,36 @@ fn build_keys() -> Vec<Key> {
             Codegen,
             "inlining",
             FLAG,
-            "inline calls between wasm functions",
-            NotYet(""),
+            "inline calls between wasm functions (a speed hint)",
+            NoEffect,
         ),
         key(
             Codegen,
             "native-unwind-info",
             FLAG,
-            "unwind tables for native debuggers and profilers",
-            NotYet(""),
+            "unwind tables for native debuggers (hoist's backtraces follow frame pointers)",
+            NoEffect,
+        ),
+        key(
+            Codegen,
+            "collector",
+            Shape::Value("drc|null|copying"),
+            "the GC (hoist has one, copying)",
+            NoEffect,
+        ),
+        key(
+            Codegen,
+            "metadata-for-internal-asserts",
+            FLAG,
+            "wasmtime's own checks",
+            NoEffect,
+        ),
+        key(
+            Codegen,
+            "metadata-for-gc-heap-corruption",
+            FLAG,
+            "wasmtime's own checks",
+            NoEffect,
         ),
         key(
             Optimize,
@@ -769,24 +937,15 @@ fn build_keys() -> Vec<Key> {
         ),
         key(
             Optimize,
-            "memory-reservation",
+            "pooling-max-memory-size",
             SIZE,
-            "virtual memory reserved per linear memory",
-            NotYet(""),
-        ),
-        key(
-            Optimize,
-            "memory-guard-size",
-            SIZE,
-            "guard pages after a linear memory",
-            NotYet(""),
-        ),
-        key(
-            Optimize,
-            "pooling-allocator",
-            FLAG,
-            "the pooling instance allocator",
-            NotYet(""),
+            "the most bytes a memory may grow to (as -W max-memory-size)",
+            Set(|s, v| {
+                let bytes = crate::size::parse_size(v)?;
+                s.limits.max_memory_size =
+                    Some(s.limits.max_memory_size.map_or(bytes, |m| m.min(bytes)));
+                Ok(())
+            }),
         ),
         run_key(
             Debug,
@@ -808,7 +967,69 @@ fn build_keys() -> Vec<Key> {
                 Ok(())
             }),
         ),
-        run_key(Debug, "logging", FLAG, "runtime logging", NotYet("")),
+        run_key(
+            Debug,
+            "logging",
+            FLAG,
+            "wasmtime's runtime logging",
+            NoEffect,
+        ),
+        run_key(
+            Debug,
+            "debugger",
+            Shape::Value("PATH"),
+            "a debugger to run under",
+            NotYet(""),
+        ),
+        run_key(
+            Debug,
+            "log-to-files",
+            FLAG,
+            "wasmtime's runtime logging",
+            NoEffect,
+        ),
+        run_key(
+            Debug,
+            "address-map",
+            FLAG,
+            "native-to-wasm address maps (always kept)",
+            NoEffect,
+        ),
+        run_key(
+            Debug,
+            "max-backtrace",
+            SIZE,
+            "frames in a trap's backtrace",
+            NoEffect,
+        ),
+        run_key(
+            Debug,
+            "symbols",
+            FLAG,
+            "native symbols for profilers",
+            NoEffect,
+        ),
+        run_key(
+            Debug,
+            "inherit-stdin",
+            FLAG,
+            "the host's stdin (always y)",
+            Always("y"),
+        ),
+        run_key(
+            Debug,
+            "inherit-stdout",
+            FLAG,
+            "the host's stdout (always y)",
+            Always("y"),
+        ),
+        run_key(
+            Debug,
+            "inherit-stderr",
+            FLAG,
+            "the host's stderr (always y)",
+            Always("y"),
+        ),
         run_key(
             Debug,
             "guest-debug",
@@ -817,7 +1038,78 @@ fn build_keys() -> Vec<Key> {
             NotYet(""),
         ),
     ]);
+    // wasmtime's tuning of its memories, GC heaps and pooling allocator:
+    // how it lays things out, not what the guest sees.
+    keys.extend(WASMTIME_TUNING.iter().map(|&(name, shape)| Key {
+        group: Optimize,
+        name,
+        shape,
+        help: "wasmtime's memory layout and allocator",
+        action: NoEffect,
+        run_only: false,
+    }));
     keys
+}
+
+/// wasmtime's `-O` keys that tune its own machinery (see [`Action::NoEffect`]).
+const WASMTIME_TUNING: &[(&str, Shape)] = &[
+    (
+        "regalloc-algorithm",
+        Shape::Value("backtracking|single-pass"),
+    ),
+    ("memory-may-move", FLAG),
+    ("memory-reservation", SIZE),
+    ("memory-reservation-for-growth", SIZE),
+    ("memory-guard-size", SIZE),
+    ("gc-heap-may-move", FLAG),
+    ("gc-heap-reservation", SIZE),
+    ("gc-heap-reservation-for-growth", SIZE),
+    ("gc-heap-guard-size", SIZE),
+    ("gc-heap-initial-size", SIZE),
+    ("guard-before-linear-memory", FLAG),
+    ("table-lazy-init", FLAG),
+    ("pooling-allocator", FLAG),
+    ("pooling-decommit-batch-size", SIZE),
+    ("pooling-memory-keep-resident", SIZE),
+    ("pooling-table-keep-resident", SIZE),
+    ("pooling-memory-protection-keys", Shape::Value("y|n|auto")),
+    ("pooling-max-memory-protection-keys", SIZE),
+    ("memory-init-cow", FLAG),
+    ("memory-guaranteed-dense-image-size", SIZE),
+    ("pooling-total-core-instances", SIZE),
+    ("pooling-total-component-instances", SIZE),
+    ("pooling-total-memories", SIZE),
+    ("pooling-total-tables", SIZE),
+    ("pooling-total-stacks", SIZE),
+    ("pooling-table-elements", SIZE),
+    ("pooling-max-core-instance-size", SIZE),
+    ("pooling-max-unused-warm-slots", SIZE),
+    ("pooling-async-stack-keep-resident", SIZE),
+    ("pooling-max-component-instance-size", SIZE),
+    ("pooling-max-core-instances-per-component", SIZE),
+    ("pooling-max-memories-per-component", SIZE),
+    ("pooling-max-tables-per-component", SIZE),
+    ("pooling-max-tables-per-module", SIZE),
+    ("pooling-max-memories-per-module", SIZE),
+    ("pooling-total-gc-heaps", SIZE),
+    ("pooling-pagemap-scan", Shape::Value("y|n|auto")),
+    ("signals-based-traps", FLAG),
+    ("dynamic-memory-guard-size", SIZE),
+    ("static-memory-guard-size", SIZE),
+    ("static-memory-forced", FLAG),
+    ("static-memory-maximum-size", SIZE),
+    ("dynamic-memory-reserved-for-growth", SIZE),
+    ("gc-zeal-alloc-counter", SIZE),
+];
+
+/// Records `-S KEY=n` for a kind of network access (see
+/// [`Settings::network_off`]).
+fn network_off(settings: &mut Settings, key: &'static str, value: &str) {
+    if value == "n" {
+        settings.network_off = Some(key);
+    } else if settings.network_off == Some(key) {
+        settings.network_off = None;
+    }
 }
 
 /// `-O` levels: wasmtime's (0, 1, 2, s), WasmEdge's `--optimize` (also 3
@@ -1044,7 +1336,7 @@ struct Item {
 pub enum Resolved {
     /// `-X help`: list the group's keys.
     Help(Group),
-    Settings(Settings),
+    Settings(Box<Settings>),
 }
 
 /// The settings options of one subcommand (`SCOPE` is [`RUN`], [`COMPILE`]
@@ -1234,7 +1526,7 @@ impl<const SCOPE: u8> SettingsArgs<SCOPE> {
                 apply(keys, scope, &mut settings, item, name, value)?;
             }
         }
-        Ok(Resolved::Settings(settings))
+        Ok(Resolved::Settings(Box::new(settings)))
     }
 }
 
@@ -1289,7 +1581,20 @@ fn apply(
             settings.features.set(*flag, value == "y");
             Ok(())
         }
-        Action::NotYet(why) => bail!("{spelled}: hoist does not support `{name}` yet{why}"),
+        Action::NotYet(why) => {
+            // Asking for it off is asking for what hoist does anyway.
+            if matches!(key.shape, Shape::Flag) && value == "n" {
+                return Ok(());
+            }
+            bail!("{spelled}: hoist does not support `{name}` yet{why}")
+        }
+        Action::Always(always) => {
+            if value == *always {
+                return Ok(());
+            }
+            bail!("{spelled}: hoist always runs with {name}={always}")
+        }
+        Action::NoEffect => Ok(()),
         Action::Never(why) => {
             // Asking for it off is asking for what hoist does anyway.
             if matches!(key.shape, Shape::Flag) && value == "n" {
@@ -1313,6 +1618,7 @@ pub fn help(group: Group, scope: Scope) -> String {
     );
     let mut later = String::new();
     let mut never = String::new();
+    let mut no_effect = String::new();
     for key in keys().iter().filter(|k| k.group == group) {
         if key.run_only && scope != Scope::Run {
             continue;
@@ -1342,6 +1648,7 @@ pub fn help(group: Group, scope: Scope) -> String {
         match key.action {
             Action::NotYet(_) => later.push_str(&line),
             Action::Never(_) => never.push_str(&line),
+            Action::NoEffect => no_effect.push_str(&line),
             _ => text.push_str(&line),
         }
     }
@@ -1349,12 +1656,19 @@ pub fn help(group: Group, scope: Scope) -> String {
         text.push_str("  0|1|2|3|s|z                      the same as opt-level=LEVEL\n");
     }
     if !later.is_empty() {
-        text.push_str("\nnot supported yet (an error for now):\n");
+        text.push_str("\nnot supported yet (an error for now, except =n):\n");
         text.push_str(&later);
     }
     if !never.is_empty() {
         text.push_str("\nnot supported (an error, except =n):\n");
         text.push_str(&never);
+    }
+    if !no_effect.is_empty() {
+        text.push_str(
+            "\naccepted for wasmtime command lines, no effect in hoist (they tune wasmtime's \
+             own machinery):\n",
+        );
+        text.push_str(&no_effect);
     }
     text
 }
@@ -1374,7 +1688,7 @@ mod tests {
         let cli = Run::try_parse_from(std::iter::once("hoist").chain(args.iter().copied()))
             .map_err(|e| anyhow!("{e}"))?;
         match cli.settings.resolve()? {
-            Resolved::Settings(settings) => Ok(settings),
+            Resolved::Settings(settings) => Ok(*settings),
             Resolved::Help(_) => bail!("help"),
         }
     }
@@ -1443,7 +1757,16 @@ mod tests {
         assert!(err(&["-W", "max-wasm-stack"]).contains("needs a value"));
         assert!(err(&["--enable-component"]).contains("components are not supported"));
         assert!(err(&["-S", "http"]).contains("preview1"));
-        assert!(err(&["-S", "tcp=n"]).contains("sockets"));
+        // Asking for what hoist always does is fine, the other value not.
+        assert!(err(&["-W", "nan-canonicalization=y"]).contains("always"));
+        assert!(err(&["-S", "inherit-stdout=n"]).contains("always"));
+        assert!(resolve(&["-S", "inherit-stdout", "-D", "inherit-stdin=y"]).is_ok());
+        // Network kinds asked off are kept, for the run to check against its
+        // grants; wasmtime's tuning keys are accepted.
+        assert_eq!(resolve(&["-S", "tcp=n"]).unwrap().network_off, Some("tcp"));
+        assert_eq!(resolve(&["-S", "tcp=n,tcp=y"]).unwrap().network_off, None);
+        assert!(resolve(&["-O", "pooling-allocator,memory-guard-size=65536"]).is_ok());
+        assert!(err(&["-W", "max-instances=3"]).contains("not support"));
         let s = resolve(&["-S", "tcplisten=127.0.0.1:80,inherit-network", "--net"]).unwrap();
         assert_eq!(s.tcplisten, ["127.0.0.1:80"]);
         assert!(s.inherit_network);

@@ -44,7 +44,7 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
             crate::output::print(&crate::options::help(group, Scope::Compile))?;
             return Ok(ExitCode::SUCCESS);
         }
-        Resolved::Settings(settings) => settings,
+        Resolved::Settings(settings) => *settings,
     };
     settings.apply_process_wide();
     let mut config = settings.config();

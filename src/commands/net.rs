@@ -55,6 +55,12 @@ impl NetArgs {
         self.allow_net.push("*:*".into());
     }
 
+    /// Whether the guest gets any network: listeners or an address it may
+    /// reach.
+    pub fn grants_network(&self) -> bool {
+        !self.allow_net.is_empty() || !self.tcplisten.is_empty() || self.listenfd
+    }
+
     /// `--allow-net PATTERN`.
     pub fn add_allow_net(&mut self, pattern: impl Into<String>) {
         self.allow_net.push(pattern.into());

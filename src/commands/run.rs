@@ -156,7 +156,7 @@ pub fn execute(args: RunArgs) -> Result<ExitCode> {
             crate::output::print(&crate::options::help(group, Scope::Run))?;
             return Ok(ExitCode::SUCCESS);
         }
-        Resolved::Settings(settings) => settings,
+        Resolved::Settings(settings) => *settings,
     };
     // A wasm stack budget beyond what the main thread has gets a thread of
     // its own.
@@ -181,6 +181,17 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     }
     if settings.listenfd {
         args.net.set_listenfd();
+    }
+    // hoist's sockets are all or nothing: one kind cannot be turned off
+    // while others are granted.
+    if let Some(key) = settings.network_off {
+        if args.net.grants_network() {
+            bail!(
+                "-S {key}=n: hoist cannot turn off one kind of network access while granting \
+                 the network (--allow-net, --tcplisten, --listenfd, -S inherit-network); \
+                 without those the guest has no network at all"
+            );
+        }
     }
     // Before anything is opened: inherited sockets sit at fds 3 and up.
     let inherited = args.net.take_inherited()?;

@@ -21,7 +21,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
             crate::output::print(&crate::options::help(group, Scope::Compile))?;
             return Ok(ExitCode::SUCCESS);
         }
-        Resolved::Settings(settings) => settings,
+        Resolved::Settings(settings) => *settings,
     };
     let name = args.module.display().to_string();
     let bytes = std::fs::read(&args.module).with_context(|| format!("failed to read `{name}`"))?;

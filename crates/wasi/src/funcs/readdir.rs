@@ -157,7 +157,7 @@ impl DirStream {
             };
             self.read += 1;
             let next = self.read;
-            if next % STRIDE == 0 {
+            if next.is_multiple_of(STRIDE) {
                 let at = (next / STRIDE) as usize;
                 let offset = entry.next_entry_cookie();
                 match self.offsets.get_mut(at) {
