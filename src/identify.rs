@@ -29,7 +29,10 @@ pub fn check_wasm_header(bytes: &[u8]) -> Result<()> {
 /// or an error that says what the file is when it is not the text format.
 pub fn wat_to_wasm(path: &Path, name: &str, bytes: &[u8]) -> Result<Vec<u8>> {
     if let Some(what) = describe(bytes) {
-        bail!("`{name}` is {what}, not a WebAssembly module (.wasm or .wat)");
+        bail!(
+            "{}",
+            is_not(name, &what, "not a WebAssembly module (.wasm or .wat)")
+        );
     }
     let text_path = (path.as_os_str() != "-").then_some(path);
     wat::Parser::new()
@@ -55,8 +58,21 @@ pub fn foreign_elf(bytes: &[u8]) -> Option<String> {
 /// Refuses an ELF file that is not a hoist artifact, naming it.
 pub fn check_not_foreign_elf(name: &str, bytes: &[u8]) -> Result<()> {
     match foreign_elf(bytes) {
-        Some(what) => bail!("`{name}` is {what}, not a WebAssembly module or a hoist artifact"),
+        Some(what) => bail!(
+            "{}",
+            is_not(name, &what, "not a WebAssembly module or a hoist artifact")
+        ),
         None => Ok(()),
+    }
+}
+
+/// "`name` is WHAT, NOT", with advice that [`describe`] puts after a `; `
+/// in `what` going last: "`x.gz` is gzip-compressed, not a WebAssembly
+/// module; decompress it first".
+fn is_not(name: &str, what: &str, not: &str) -> String {
+    match what.split_once("; ") {
+        Some((kind, advice)) => format!("`{name}` is {kind}, {not}; {advice}"),
+        None => format!("`{name}` is {what}, {not}"),
     }
 }
 
@@ -169,6 +185,33 @@ pub fn describe(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Advice comes after what the file is not (it read "... (`hoist
+    /// compile`, or just run the .wasm), not a WebAssembly module").
+    #[test]
+    fn advice_comes_last() {
+        let mut cwasm = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0".to_vec();
+        cwasm.extend_from_slice(b"....wasmtime.engine..");
+        let message = format!(
+            "{}",
+            check_not_foreign_elf("app.cwasm", &cwasm).unwrap_err()
+        );
+        assert!(
+            message.starts_with(
+                "`app.cwasm` is a wasmtime precompiled module (.cwasm), not a WebAssembly module \
+                 or a hoist artifact; hoist compiles"
+            ),
+            "{message}"
+        );
+        let gz = format!(
+            "{}",
+            wat_to_wasm(Path::new("x.gz"), "x.gz", b"\x1f\x8b\x08\0").unwrap_err()
+        );
+        assert!(
+            gz.ends_with("not a WebAssembly module (.wasm or .wat); decompress it first (gunzip)"),
+            "{gz}"
+        );
+    }
 
     #[test]
     fn names_what_it_sees() {
