@@ -152,6 +152,24 @@ pub struct Settings {
     /// kind of socket off, so these are only kept when no network is
     /// granted at all (see `net_off_conflict`).
     pub network_off: Option<&'static str>,
+    /// `-W unknown-imports-trap`, `-W unknown-imports-default`.
+    pub unknown_imports: Option<UnknownImports>,
+}
+
+/// What function imports nothing defines become (see
+/// `hoist::Linker::define_unknown_imports_as_traps`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnknownImports {
+    Trap,
+    Default,
+}
+
+fn unknown_imports(settings: &mut Settings, kind: UnknownImports, value: &str) {
+    if value == "y" {
+        settings.unknown_imports = Some(kind);
+    } else if settings.unknown_imports == Some(kind) {
+        settings.unknown_imports = None;
+    }
 }
 
 impl Default for Settings {
@@ -176,6 +194,7 @@ impl Default for Settings {
             wasi_threads: true,
             max_threads: 64,
             network_off: None,
+            unknown_imports: None,
         }
     }
 }
@@ -467,12 +486,15 @@ fn build_keys() -> Vec<Key> {
             "shared-everything threads",
             Never("hoist does not implement the shared-everything-threads proposal"),
         ),
-        key(
+        run_key(
             Wasm,
             "unknown-imports-default",
             FLAG,
-            "link unknown function imports to functions returning zeros",
-            NotYet(""),
+            "define function imports nothing provides as functions returning zeros and nulls",
+            Set(|s, v| {
+                unknown_imports(s, UnknownImports::Default, v);
+                Ok(())
+            }),
         ),
         key(
             Wasm,
@@ -643,12 +665,15 @@ fn build_keys() -> Vec<Key> {
             "branch hints (read, not used)",
             NoEffect,
         ),
-        key(
+        run_key(
             Wasm,
             "unknown-imports-trap",
             FLAG,
-            "link unknown function imports to functions that trap",
-            NotYet(""),
+            "define function imports nothing provides as functions that trap when called",
+            Set(|s, v| {
+                unknown_imports(s, UnknownImports::Trap, v);
+                Ok(())
+            }),
         ),
         run_key(
             Wasi,
@@ -1767,6 +1792,8 @@ mod tests {
         assert_eq!(resolve(&["-S", "tcp=n,tcp=y"]).unwrap().network_off, None);
         assert!(resolve(&["-O", "pooling-allocator,memory-guard-size=65536"]).is_ok());
         assert!(err(&["-W", "max-instances=3"]).contains("not support"));
+        let s = resolve(&["-W", "unknown-imports-trap"]).unwrap();
+        assert_eq!(s.unknown_imports, Some(UnknownImports::Trap));
         let s = resolve(&["-S", "tcplisten=127.0.0.1:80,inherit-network", "--net"]).unwrap();
         assert_eq!(s.tcplisten, ["127.0.0.1:80"]);
         assert!(s.inherit_network);

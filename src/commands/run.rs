@@ -324,6 +324,7 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     settings.limits.arm(&mut store)?;
     let mut linker = Linker::new(&engine);
     let (wasi_on, preview0) = (settings.wasi, settings.preview0);
+    let unknown_imports = settings.unknown_imports;
     // Preloaded modules are instantiated from the same linker, later.
     let only_imports = args.preload.is_empty();
     // What every store of this run links: the main one, and each thread's.
@@ -343,6 +344,17 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
                 // imports.
                 hoist_wasi::wasmedge::add_to_linker(linker, store, |host| &mut host.wasi)?;
                 hoist_wasi::wasmedge::link_versions(linker, store, module, |h| &mut h.wasi)?;
+            }
+            // Last: anything defined later (a preloaded module's exports)
+            // replaces these.
+            match unknown_imports {
+                Some(crate::options::UnknownImports::Trap) => {
+                    linker.define_unknown_imports_as_traps(store, module)?;
+                }
+                Some(crate::options::UnknownImports::Default) => {
+                    linker.define_unknown_imports_as_default_values(store, module)?;
+                }
+                None => {}
             }
             Ok(())
         });

@@ -7,6 +7,8 @@ use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::Store;
 use crate::typed::IntoFunc;
+use crate::types::{ExternType, ValType};
+use crate::values::Val;
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
@@ -100,6 +102,74 @@ impl<T> Linker<T> {
         Ok(self)
     }
 
+    /// Defines each function `module` imports that nothing defines yet as
+    /// a host function of its type that fails when called, naming the
+    /// import (wasmtime's `-W unknown-imports-trap`): a module with imports
+    /// it never calls still runs. Other kinds of import stay undefined.
+    pub fn define_unknown_imports_as_traps(
+        &mut self,
+        store: &mut Store<T>,
+        module: &Module,
+    ) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
+        for (import_module, name, ty) in module.imports() {
+            let ExternType::Func(ty) = ty else { continue };
+            if self.get(import_module, name).is_some() {
+                continue;
+            }
+            let what = format!("{import_module}::{name}");
+            let func = Func::new(store, ty, move |_, _, _| {
+                bail!("the module called `{what}`, an import nothing defines (-W unknown-imports-trap)")
+            });
+            self.define(import_module, name, func)?;
+        }
+        Ok(self)
+    }
+
+    /// Defines each function `module` imports that nothing defines yet as
+    /// a host function of its type that returns zeros and null references
+    /// (wasmtime's `-W unknown-imports-default`).
+    ///
+    /// # Errors
+    /// If such a function returns a non-nullable reference, which has no
+    /// default value.
+    pub fn define_unknown_imports_as_default_values(
+        &mut self,
+        store: &mut Store<T>,
+        module: &Module,
+    ) -> Result<&mut Self>
+    where
+        T: 'static,
+    {
+        for (import_module, name, ty) in module.imports() {
+            let ExternType::Func(ty) = ty else { continue };
+            if self.get(import_module, name).is_some() {
+                continue;
+            }
+            if ty
+                .results()
+                .iter()
+                .any(|r| matches!(r, ValType::Ref(r) if !r.nullable))
+            {
+                bail!(
+                    "unknown import `{import_module}::{name}` returns a non-nullable reference, \
+                     which has no default value"
+                );
+            }
+            let results: Vec<ValType> = ty.results().to_vec();
+            let func = Func::new(store, ty, move |_, _, out| {
+                for (slot, ty) in out.iter_mut().zip(&results) {
+                    *slot = Val::default_for(*ty);
+                }
+                Ok(())
+            });
+            self.define(import_module, name, func)?;
+        }
+        Ok(self)
+    }
+
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
         self.items
             .get(&(module.to_string(), name.to_string()))
@@ -151,5 +221,53 @@ mod tests {
             .func_wrap(&mut store, "host", "later", |_: Caller<'_, ()>| {})
             .unwrap();
         linker.instantiate(&mut store, &second).unwrap();
+    }
+
+    /// Unknown function imports become traps or return defaults; defined
+    /// ones are left as they are.
+    #[test]
+    fn unknown_imports() {
+        let engine = Engine::default();
+        let module = Module::new(
+            &engine,
+            r#"(module
+                (import "env" "known" (func $known (result i32)))
+                (import "env" "missing" (func $missing (param i32) (result i64 funcref)))
+                (func (export "call_known") (result i32) (call $known))
+                (func (export "call_missing") (result i64)
+                    (call $missing (i32.const 1)) (drop)))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap(&mut store, "env", "known", |_: Caller<'_, ()>| 7i32)
+            .unwrap();
+        linker
+            .define_unknown_imports_as_traps(&mut store, &module)
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let known = instance.get_func(&mut store, "call_known").unwrap();
+        let mut out = [Val::I32(0)];
+        known.call(&mut store, &[], &mut out).unwrap();
+        assert!(matches!(out[0], Val::I32(7)));
+        let missing = instance.get_func(&mut store, "call_missing").unwrap();
+        let mut out = [Val::I64(5)];
+        let error = missing.call(&mut store, &[], &mut out).unwrap_err();
+        assert!(format!("{error:#}").contains("env::missing"), "{error:#}");
+
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .define_unknown_imports_as_default_values(&mut store, &module)
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let missing = instance.get_func(&mut store, "call_missing").unwrap();
+        missing.call(&mut store, &[], &mut out).unwrap();
+        assert!(matches!(out[0], Val::I64(0)));
+        let known = instance.get_func(&mut store, "call_known").unwrap();
+        let mut out = [Val::I32(9)];
+        known.call(&mut store, &[], &mut out).unwrap();
+        assert!(matches!(out[0], Val::I32(0)));
     }
 }
