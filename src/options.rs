@@ -154,6 +154,37 @@ pub struct Settings {
     pub network_off: Option<&'static str>,
     /// `-W unknown-imports-trap`, `-W unknown-imports-default`.
     pub unknown_imports: Option<UnknownImports>,
+    /// `-W max-instances`, `-W max-memories`, `-W max-tables`.
+    pub store_limits: StoreLimits,
+}
+
+/// Counts of what one store may hold, as wasmtime's `-W max-instances`,
+/// `max-memories` and `max-tables` limit them; `None`: no limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreLimits {
+    pub instances: Option<u64>,
+    pub memories: Option<u64>,
+    pub tables: Option<u64>,
+}
+
+impl StoreLimits {
+    /// Checks a store that will hold `instances` instances defining
+    /// `memories` memories and `tables` tables; the error is wasmtime's
+    /// wording, and names the key.
+    pub fn check(&self, instances: u64, memories: u64, tables: u64) -> Result<()> {
+        for (what, key, have, limit) in [
+            ("instance", "max-instances", instances, self.instances),
+            ("memory", "max-memories", memories, self.memories),
+            ("table", "max-tables", tables, self.tables),
+        ] {
+            if let Some(limit) = limit.filter(|limit| have > *limit) {
+                bail!(
+                    "resource limit exceeded: {what} count too high at {have} (-W {key}={limit})"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What function imports nothing defines become (see
@@ -195,6 +226,7 @@ impl Default for Settings {
             max_threads: 64,
             network_off: None,
             unknown_imports: None,
+            store_limits: StoreLimits::default(),
         }
     }
 }
@@ -496,26 +528,35 @@ fn build_keys() -> Vec<Key> {
                 Ok(())
             }),
         ),
-        key(
+        run_key(
             Wasm,
             "max-instances",
             SIZE,
-            "the most instances a store may have",
-            NotYet(""),
+            "the most instances the run may make (the module and its preloads)",
+            Set(|s, v| {
+                s.store_limits.instances = Some(parse_count(v)?);
+                Ok(())
+            }),
         ),
-        key(
+        run_key(
             Wasm,
             "max-memories",
             SIZE,
-            "the most memories a store may have",
-            NotYet(""),
+            "the most memories the run's instances may define",
+            Set(|s, v| {
+                s.store_limits.memories = Some(parse_count(v)?);
+                Ok(())
+            }),
         ),
-        key(
+        run_key(
             Wasm,
             "max-tables",
             SIZE,
-            "the most tables a store may have",
-            NotYet(""),
+            "the most tables the run's instances may define",
+            Set(|s, v| {
+                s.store_limits.tables = Some(parse_count(v)?);
+                Ok(())
+            }),
         ),
         key(
             Wasm,
@@ -1791,7 +1832,14 @@ mod tests {
         assert_eq!(resolve(&["-S", "tcp=n"]).unwrap().network_off, Some("tcp"));
         assert_eq!(resolve(&["-S", "tcp=n,tcp=y"]).unwrap().network_off, None);
         assert!(resolve(&["-O", "pooling-allocator,memory-guard-size=65536"]).is_ok());
-        assert!(err(&["-W", "max-instances=3"]).contains("not support"));
+        let s = resolve(&["-W", "max-instances=3,max-memories=1"]).unwrap();
+        assert!(s.store_limits.check(3, 1, 9).is_ok());
+        let too_many = s.store_limits.check(4, 1, 0).unwrap_err().to_string();
+        assert!(
+            too_many.contains("instance count too high at 4"),
+            "{too_many}"
+        );
+        assert!(s.store_limits.check(1, 2, 0).is_err());
         let s = resolve(&["-W", "unknown-imports-trap"]).unwrap();
         assert_eq!(s.unknown_imports, Some(UnknownImports::Trap));
         let s = resolve(&["-S", "tcplisten=127.0.0.1:80,inherit-network", "--net"]).unwrap();

@@ -389,6 +389,18 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         }
     }
 
+    // What the store will hold: the module and each preload, once each.
+    settings.store_limits.check(
+        loaded.len() as u64,
+        loaded
+            .iter()
+            .map(|l| l.module.defined_memories() as u64)
+            .sum(),
+        loaded
+            .iter()
+            .map(|l| l.module.defined_tables() as u64)
+            .sum(),
+    )?;
     // The time limit counts from here: compiling is not the guest's time.
     let watchdog = settings.limits.watchdog(&engine);
     let outcome = (|| {

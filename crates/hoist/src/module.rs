@@ -417,6 +417,20 @@ impl Module {
         })
     }
 
+    /// How many memories an instance of this module creates (its own, not
+    /// imported ones).
+    pub fn defined_memories(&self) -> usize {
+        let module = &self.inner.code.module;
+        module.memories.len() - module.num_imported_memories
+    }
+
+    /// How many tables an instance of this module creates (its own, not
+    /// imported ones).
+    pub fn defined_tables(&self) -> usize {
+        let module = &self.inner.code.module;
+        module.tables.len() - module.num_imported_tables
+    }
+
     /// The module's name from its name section.
     pub fn name(&self) -> Option<&str> {
         self.inner.code.module.name.as_deref()
