@@ -93,6 +93,86 @@ impl Stdio {
     }
 }
 
+impl Stdio {
+    /// [`Stdio::write`] of several buffers, one after the other, with as
+    /// few `writev` calls as the kernel allows (a guest's libc hands its
+    /// buffered bytes and the new ones as two buffers: one system call,
+    /// not two).
+    pub fn write_vectored(self, bufs: &[&[u8]]) -> Result<usize, Errno> {
+        if self == Stdio::Stdin {
+            return Err(Errno::Badf);
+        }
+        // Linux's IOV_MAX.
+        const MAX_IOVS: usize = 1024;
+        let mut done = 0;
+        let (mut first, mut skip) = (0, 0);
+        while first < bufs.len() {
+            let mut iovs: Vec<libc::iovec> = Vec::with_capacity((bufs.len() - first).min(MAX_IOVS));
+            for (i, buf) in bufs[first..].iter().take(MAX_IOVS).enumerate() {
+                let buf = if i == 0 { &buf[skip..] } else { buf };
+                iovs.push(libc::iovec {
+                    iov_base: buf.as_ptr() as *mut libc::c_void,
+                    iov_len: buf.len(),
+                });
+            }
+            // SAFETY: each iovec points into a live `&[u8]` of `bufs`, for
+            // its length, and the kernel only reads them.
+            let n =
+                unsafe { libc::writev(self.host_fd(), iovs.as_ptr(), iovs.len() as libc::c_int) };
+            if n > 0 {
+                done += n as usize;
+                (first, skip) = advance(bufs, first, skip, n as usize);
+                continue;
+            }
+            let code = if n == 0 { libc::EIO } else { last_errno() };
+            match code {
+                libc::EINTR => continue,
+                libc::EAGAIN => match wait_for(self.host_fd(), libc::POLLOUT) {
+                    Ok(()) => continue,
+                    Err(_) if done > 0 => return Ok(done),
+                    Err(e) => return Err(e),
+                },
+                _ if done > 0 => return Ok(done),
+                code => return Err(Errno::from_raw_os_error(code)),
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// Where writing `bufs` stands after `n` more bytes went out from buffer
+/// `first`, byte `skip`: the next buffer with bytes left, and how far into
+/// it (`bufs.len()` when all went out).
+fn advance(bufs: &[&[u8]], mut first: usize, mut skip: usize, mut n: usize) -> (usize, usize) {
+    while first < bufs.len() {
+        let left = bufs[first].len() - skip;
+        if n < left {
+            return (first, skip + n);
+        }
+        n -= left;
+        first += 1;
+        skip = 0;
+    }
+    (first, skip)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advance;
+
+    #[test]
+    fn a_short_writev_resumes_where_it_stopped() {
+        let bufs: [&[u8]; 4] = [b"abc", b"", b"de", b"fghij"];
+        assert_eq!(advance(&bufs, 0, 0, 2), (0, 2));
+        // A buffer's end moves past it and any empty ones after.
+        assert_eq!(advance(&bufs, 0, 0, 3), (2, 0));
+        assert_eq!(advance(&bufs, 0, 2, 2), (2, 1));
+        assert_eq!(advance(&bufs, 2, 1, 3), (3, 2));
+        assert_eq!(advance(&bufs, 3, 2, 3), (4, 0));
+        assert_eq!(advance(&bufs, 0, 0, 10), (4, 0));
+    }
+}
+
 fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()

@@ -128,25 +128,18 @@ fn write_stream(file: &File, memory: &GuestMemory, iovs: &[IoVec]) -> Result<u32
 /// the count so far) on an error after some bytes, or at `u32::MAX` bytes,
 /// the most `nwritten` can say.
 fn write_stdio(stdio: Stdio, memory: &GuestMemory, iovs: &[IoVec]) -> Result<u32, Errno> {
+    let mut bufs = Vec::with_capacity(iovs.len());
     let mut total: u32 = 0;
     for iov in iovs.iter().filter(|iov| iov.len > 0) {
         let room = (u32::MAX - total).min(iov.len);
         if room == 0 {
             break;
         }
-        let buf = memory.slice(iov.ptr, room)?;
-        match stdio.write(buf) {
-            Ok(n) => {
-                total += n as u32;
-                if n < buf.len() {
-                    break;
-                }
-            }
-            Err(_) if total > 0 => break,
-            Err(e) => return Err(e),
-        }
+        bufs.push(memory.slice(iov.ptr, room)?);
+        total += room;
     }
-    Ok(total)
+    // At most u32::MAX bytes were handed in.
+    stdio.write_vectored(&bufs).map(|n| n as u32)
 }
 
 /// Writes all of `iovs` from `pos`. Bytes already written when an error
