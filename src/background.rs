@@ -125,6 +125,15 @@ struct Job {
 /// The background compiles of this process (one per lazily run module).
 static JOBS: Mutex<Vec<Job>> = Mutex::new(Vec::new());
 
+/// `hoist run -v`: say when a compile is handed to a detached process.
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+
+/// Makes [`finish`] say (on stderr) when it leaves a compile running in a
+/// detached process.
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
 /// Starts compiling `wasm` (whose digest is `digest`, read from `path`) in
 /// full into `cache`, in the background. When it is done and the run is
 /// still going, `lazy` (the lazily compiled module of `wasm` the run uses)
@@ -278,7 +287,15 @@ fn detach(digest: &str, handed: &Handed) {
         });
     }
     // Not waited for: it outlives this run, and is reaped by init.
-    let _ = command.spawn();
+    if let Ok(child) = command.spawn() {
+        if VERBOSE.load(Ordering::Relaxed) {
+            crate::output::eprintln(format_args!(
+                "hoist: the full compile for the cache goes on in the background (process {}, \
+                 at a low priority); the next run of this module starts from it once it is there",
+                child.id()
+            ));
+        }
+    }
 }
 
 /// `bytes` in an anonymous memory file, read from its start, sealed

@@ -172,6 +172,7 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     if let Some((digest, path)) = crate::background::fill_request() {
         return fill_cache(&args, &settings, &digest, &path);
     }
+    crate::background::set_verbose(args.verbose);
     // `-S` keys add to the network options.
     for addr in &settings.tcplisten {
         args.net.add_tcplisten(addr.clone());
