@@ -26,7 +26,8 @@ Options go before the module: everything after it goes to the guest.")]
 #[cfg_attr(test, derive(Debug))]
 pub struct RunArgs {
     /// Preopen a host directory: `GUEST:HOST` (as WasmEdge), `HOST::GUEST` (as wasmtime) or
-    /// `DIR`; append `:ro` or `:readonly` to refuse changes. Repeatable.
+    /// `DIR`; append `:ro` or `:readonly` to refuse changes. A DIR with a colon in its name is
+    /// taken as the directory when it exists (and `GUEST:HOST` does not). Repeatable.
     #[arg(long = "dir", alias = "mapdir", value_name = "GUEST:HOST")]
     dirs: Vec<String>,
 
