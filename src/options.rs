@@ -148,14 +148,52 @@ pub struct Settings {
     /// `-S threads`, `-S max-threads`.
     pub wasi_threads: bool,
     pub max_threads: u32,
-    /// A network key asked off (`-S tcp=n`, ...): hoist cannot turn one
+    /// Network keys asked off (`-S tcp=n`, ...): hoist cannot turn one
     /// kind of socket off, so these are only kept when no network is
     /// granted at all (see `net_off_conflict`).
-    pub network_off: Option<&'static str>,
+    pub network_off: Vec<&'static str>,
     /// `-W unknown-imports-trap`, `-W unknown-imports-default`.
     pub unknown_imports: Option<UnknownImports>,
     /// `-W max-instances`, `-W max-memories`, `-W max-tables`.
     pub store_limits: StoreLimits,
+    /// wasmtime's pooling allocator's caps (`-O pooling-*`), which bound
+    /// what the guest may have: folded into the limits above once every
+    /// option is read, the smaller of the two winning.
+    pub pooling: Pooling,
+}
+
+/// `-O pooling-max-memory-size`, `pooling-table-elements`,
+/// `pooling-total-core-instances`, `pooling-total-memories`,
+/// `pooling-total-tables`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pooling {
+    pub memory_size: Option<u64>,
+    pub table_elements: Option<u64>,
+    pub instances: Option<u64>,
+    pub memories: Option<u64>,
+    pub tables: Option<u64>,
+}
+
+/// The smaller of two optional limits.
+fn tighter(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Settings {
+    /// Folds the pooling caps into the limits hoist enforces.
+    fn apply_pooling(&mut self) {
+        let pooling = self.pooling;
+        self.limits.max_memory_size = tighter(self.limits.max_memory_size, pooling.memory_size);
+        self.limits.max_table_elements =
+            tighter(self.limits.max_table_elements, pooling.table_elements);
+        let store = &mut self.store_limits;
+        store.instances = tighter(store.instances, pooling.instances);
+        store.memories = tighter(store.memories, pooling.memories);
+        store.tables = tighter(store.tables, pooling.tables);
+    }
 }
 
 /// Counts of what one store may hold, as wasmtime's `-W max-instances`,
@@ -224,9 +262,10 @@ impl Default for Settings {
             listenfd: false,
             wasi_threads: true,
             max_threads: 64,
-            network_off: None,
+            network_off: Vec::new(),
             unknown_imports: None,
             store_limits: StoreLimits::default(),
+            pooling: Pooling::default(),
         }
     }
 }
@@ -1005,13 +1044,93 @@ fn build_keys() -> Vec<Key> {
             Optimize,
             "pooling-max-memory-size",
             SIZE,
-            "the most bytes a memory may grow to (as -W max-memory-size)",
+            "the most bytes a memory may grow to (as -W max-memory-size; the smaller wins)",
             Set(|s, v| {
-                let bytes = crate::size::parse_size(v)?;
-                s.limits.max_memory_size =
-                    Some(s.limits.max_memory_size.map_or(bytes, |m| m.min(bytes)));
+                s.pooling.memory_size = Some(crate::size::parse_size(v)?);
                 Ok(())
             }),
+        ),
+        key(
+            Optimize,
+            "pooling-table-elements",
+            SIZE,
+            "the most elements a table may grow to (as -W max-table-elements)",
+            Set(|s, v| {
+                s.pooling.table_elements = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        run_key(
+            Optimize,
+            "pooling-total-core-instances",
+            SIZE,
+            "the most instances (as -W max-instances)",
+            Set(|s, v| {
+                s.pooling.instances = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        run_key(
+            Optimize,
+            "pooling-total-memories",
+            SIZE,
+            "the most memories (as -W max-memories)",
+            Set(|s, v| {
+                s.pooling.memories = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        run_key(
+            Optimize,
+            "pooling-total-tables",
+            SIZE,
+            "the most tables (as -W max-tables)",
+            Set(|s, v| {
+                s.pooling.tables = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        key(
+            Optimize,
+            "pooling-max-memories-per-module",
+            SIZE,
+            "a per-module cap of wasmtime's pool",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "pooling-max-tables-per-module",
+            SIZE,
+            "a per-module cap of wasmtime's pool",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "pooling-max-core-instance-size",
+            SIZE,
+            "a per-instance size cap of wasmtime's pool",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "static-memory-maximum-size",
+            SIZE,
+            "with static-memory-forced, a memory size cap",
+            NotYet(""),
+        ),
+        key(
+            Optimize,
+            "gc-heap-may-move",
+            FLAG,
+            "n: the GC heap never moves, so gc-heap-reservation caps it (always y)",
+            Always("y"),
+        ),
+        key(
+            Optimize,
+            "memory-may-move",
+            FLAG,
+            "n: memories never move, so memory-reservation caps them (always y)",
+            Always("y"),
         ),
         run_key(
             Debug,
@@ -1123,11 +1242,9 @@ const WASMTIME_TUNING: &[(&str, Shape)] = &[
         "regalloc-algorithm",
         Shape::Value("backtracking|single-pass"),
     ),
-    ("memory-may-move", FLAG),
     ("memory-reservation", SIZE),
     ("memory-reservation-for-growth", SIZE),
     ("memory-guard-size", SIZE),
-    ("gc-heap-may-move", FLAG),
     ("gc-heap-reservation", SIZE),
     ("gc-heap-reservation-for-growth", SIZE),
     ("gc-heap-guard-size", SIZE),
@@ -1142,28 +1259,20 @@ const WASMTIME_TUNING: &[(&str, Shape)] = &[
     ("pooling-max-memory-protection-keys", SIZE),
     ("memory-init-cow", FLAG),
     ("memory-guaranteed-dense-image-size", SIZE),
-    ("pooling-total-core-instances", SIZE),
     ("pooling-total-component-instances", SIZE),
-    ("pooling-total-memories", SIZE),
-    ("pooling-total-tables", SIZE),
     ("pooling-total-stacks", SIZE),
-    ("pooling-table-elements", SIZE),
-    ("pooling-max-core-instance-size", SIZE),
     ("pooling-max-unused-warm-slots", SIZE),
     ("pooling-async-stack-keep-resident", SIZE),
     ("pooling-max-component-instance-size", SIZE),
     ("pooling-max-core-instances-per-component", SIZE),
     ("pooling-max-memories-per-component", SIZE),
     ("pooling-max-tables-per-component", SIZE),
-    ("pooling-max-tables-per-module", SIZE),
-    ("pooling-max-memories-per-module", SIZE),
     ("pooling-total-gc-heaps", SIZE),
     ("pooling-pagemap-scan", Shape::Value("y|n|auto")),
     ("signals-based-traps", FLAG),
     ("dynamic-memory-guard-size", SIZE),
     ("static-memory-guard-size", SIZE),
     ("static-memory-forced", FLAG),
-    ("static-memory-maximum-size", SIZE),
     ("dynamic-memory-reserved-for-growth", SIZE),
     ("gc-zeal-alloc-counter", SIZE),
 ];
@@ -1171,10 +1280,9 @@ const WASMTIME_TUNING: &[(&str, Shape)] = &[
 /// Records `-S KEY=n` for a kind of network access (see
 /// [`Settings::network_off`]).
 fn network_off(settings: &mut Settings, key: &'static str, value: &str) {
+    settings.network_off.retain(|k| *k != key);
     if value == "n" {
-        settings.network_off = Some(key);
-    } else if settings.network_off == Some(key) {
-        settings.network_off = None;
+        settings.network_off.push(key);
     }
 }
 
@@ -1592,6 +1700,7 @@ impl<const SCOPE: u8> SettingsArgs<SCOPE> {
                 apply(keys, scope, &mut settings, item, name, value)?;
             }
         }
+        settings.apply_pooling();
         Ok(Resolved::Settings(Box::new(settings)))
     }
 }
@@ -1829,8 +1938,11 @@ mod tests {
         assert!(resolve(&["-S", "inherit-stdout", "-D", "inherit-stdin=y"]).is_ok());
         // Network kinds asked off are kept, for the run to check against its
         // grants; wasmtime's tuning keys are accepted.
-        assert_eq!(resolve(&["-S", "tcp=n"]).unwrap().network_off, Some("tcp"));
-        assert_eq!(resolve(&["-S", "tcp=n,tcp=y"]).unwrap().network_off, None);
+        assert_eq!(resolve(&["-S", "tcp=n"]).unwrap().network_off, ["tcp"]);
+        assert_eq!(
+            resolve(&["-S", "udp=n,tcp=n,tcp=y"]).unwrap().network_off,
+            ["udp"]
+        );
         assert!(resolve(&["-O", "pooling-allocator,memory-guard-size=65536"]).is_ok());
         let s = resolve(&["-W", "max-instances=3,max-memories=1"]).unwrap();
         assert!(s.store_limits.check(3, 1, 9).is_ok());
@@ -1840,6 +1952,19 @@ mod tests {
             "{too_many}"
         );
         assert!(s.store_limits.check(1, 2, 0).is_err());
+        // wasmtime's pool caps bound the guest as hoist's limits do; the
+        // smaller wins, in any order.
+        let s = resolve(&[
+            "-O",
+            "pooling-max-memory-size=64MiB,pooling-total-memories=2",
+            "-W",
+            "max-memory-size=4GiB",
+        ])
+        .unwrap();
+        assert_eq!(s.limits.max_memory_size, Some(64 << 20));
+        assert_eq!(s.store_limits.memories, Some(2));
+        assert!(err(&["-O", "memory-may-move=n"]).contains("always"));
+        assert!(err(&["-O", "pooling-max-memories-per-module=1"]).contains("not support"));
         let s = resolve(&["-W", "unknown-imports-trap"]).unwrap();
         assert_eq!(s.unknown_imports, Some(UnknownImports::Trap));
         let s = resolve(&["-S", "tcplisten=127.0.0.1:80,inherit-network", "--net"]).unwrap();

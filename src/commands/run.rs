@@ -186,7 +186,7 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     }
     // hoist's sockets are all or nothing: one kind cannot be turned off
     // while others are granted.
-    if let Some(key) = settings.network_off {
+    if let Some(key) = settings.network_off.first() {
         if args.net.grants_network() {
             bail!(
                 "-S {key}=n: hoist cannot turn off one kind of network access while granting \
@@ -1089,6 +1089,23 @@ impl DirSpec {
             (guest, host.to_string(), read_only)
         } else {
             let (rest, read_only) = read_only_suffix(spec);
+            // `logs:ro` is read-only `logs`, or wasmtime's DIR `logs:ro`.
+            let suffixed_dir = read_only && is_dir(Path::new(spec));
+            let read_only_host = rest.split_once(':').map_or(rest.as_str(), |(_, host)| host);
+            if suffixed_dir {
+                if is_dir(Path::new(&rest)) || is_dir(Path::new(read_only_host)) {
+                    bail!(
+                        "--dir {spec}: both `{spec}` and `{read_only_host}` are directories; say \
+                         which with HOST::GUEST (`--dir {spec}::{spec}`, or `--dir \
+                         {read_only_host}::GUEST:ro`)"
+                    );
+                }
+                return Ok(DirSpec {
+                    guest: spec.to_string(),
+                    host: PathBuf::from(spec),
+                    read_only: false,
+                });
+            }
             match rest.split_once(':') {
                 None => (rest.clone(), rest, read_only),
                 Some((guest, host)) => {
@@ -1219,6 +1236,14 @@ mod tests {
         assert_eq!(
             DirSpec::parse_with("/g:/missing", only(&[])).unwrap(),
             spec("/g", "/missing", false)
+        );
+        let both = DirSpec::parse_with("logs:ro", only(&["logs:ro", "logs"]))
+            .unwrap_err()
+            .to_string();
+        assert!(both.contains("HOST::GUEST"), "{both}");
+        assert_eq!(
+            DirSpec::parse_with("logs:ro", only(&["logs:ro"])).unwrap(),
+            spec("logs:ro", "logs:ro", false)
         );
         let both = DirSpec::parse_with("/tmp/p:v2", only(&["/tmp/p:v2", "v2"]))
             .unwrap_err()

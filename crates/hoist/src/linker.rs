@@ -8,7 +8,6 @@ use crate::module::Module;
 use crate::store::Store;
 use crate::typed::IntoFunc;
 use crate::types::{ExternType, ValType};
-use crate::values::Val;
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
@@ -130,11 +129,9 @@ impl<T> Linker<T> {
 
     /// Defines each function `module` imports that nothing defines yet as
     /// a host function of its type that returns zeros and null references
-    /// (wasmtime's `-W unknown-imports-default`).
-    ///
-    /// # Errors
-    /// If such a function returns a non-nullable reference, which has no
-    /// default value.
+    /// (wasmtime's `-W unknown-imports-default`). A function returning a
+    /// non-nullable reference, which has no default, is left undefined:
+    /// something defined later may provide it, else instantiation names it.
     pub fn define_unknown_imports_as_default_values(
         &mut self,
         store: &mut Store<T>,
@@ -153,18 +150,11 @@ impl<T> Linker<T> {
                 .iter()
                 .any(|r| matches!(r, ValType::Ref(r) if !r.nullable))
             {
-                bail!(
-                    "unknown import `{import_module}::{name}` returns a non-nullable reference, \
-                     which has no default value"
-                );
+                continue;
             }
-            let results: Vec<ValType> = ty.results().to_vec();
-            let func = Func::new(store, ty, move |_, _, out| {
-                for (slot, ty) in out.iter_mut().zip(&results) {
-                    *slot = Val::default_for(*ty);
-                }
-                Ok(())
-            });
+            // The results start out as their types' defaults (zeros, and
+            // the null of each reference's own hierarchy).
+            let func = Func::new(store, ty, |_, _, _| Ok(()));
             self.define(import_module, name, func)?;
         }
         Ok(self)
@@ -192,6 +182,7 @@ impl<T> Linker<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::Val;
     use crate::Caller;
 
     /// Only the imported names get host functions; the module still links,
@@ -269,5 +260,37 @@ mod tests {
         let mut out = [Val::I32(9)];
         known.call(&mut store, &[], &mut out).unwrap();
         assert!(matches!(out[0], Val::I32(0)));
+
+        // A concrete reference type's default is its own hierarchy's null;
+        // a non-nullable result has none, and stays undefined.
+        let gc = Module::new(
+            &engine,
+            r#"(module
+                (type $s (struct))
+                (import "env" "make" (func $make (result (ref null $s))))
+                (func (export "is_null") (result i32) (ref.is_null (call $make))))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let mut linker = Linker::new(&engine);
+        linker
+            .define_unknown_imports_as_default_values(&mut store, &gc)
+            .unwrap();
+        let instance = linker.instantiate(&mut store, &gc).unwrap();
+        let is_null = instance.get_func(&mut store, "is_null").unwrap();
+        let mut out = [Val::I32(0)];
+        is_null.call(&mut store, &[], &mut out).unwrap();
+        assert!(matches!(out[0], Val::I32(1)));
+        let strict = Module::new(
+            &engine,
+            r#"(module (type $s (struct)) (import "env" "must" (func (result (ref $s)))))"#,
+        )
+        .unwrap();
+        linker
+            .define_unknown_imports_as_default_values(&mut store, &strict)
+            .unwrap();
+        assert!(linker.get("env", "must").is_none());
+        let error = linker.instantiate(&mut store, &strict).unwrap_err();
+        assert!(error.to_string().contains("env::must"), "{error}");
     }
 }

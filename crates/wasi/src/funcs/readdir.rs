@@ -60,7 +60,8 @@ pub struct DirStream {
     pending: VecDeque<Entry>,
     /// The cookie the next entry read from the kernel gets.
     read: u64,
-    /// The highest cookie handed out since the last rewind.
+    /// The highest cookie given to an entry read from the kernel since the
+    /// last rewind (handed out, or pending).
     last: u64,
     /// `offsets[i]`: the kernel offset at cookie `i * STRIDE`.
     offsets: Vec<u64>,
@@ -104,16 +105,13 @@ impl DirStream {
         })
     }
 
-    /// Moves to `cookie` (0: the start), dropping what was read ahead.
+    /// Moves to `cookie` (0: the start), dropping what was read ahead. On
+    /// an error nothing changed.
     fn seek(&mut self, cookie: u64) -> Result<(), Errno> {
-        self.pending.clear();
-        self.past_end = false;
-        if cookie == 0 {
-            self.offsets.truncate(1);
-            self.last = 0;
-        }
-        if cookie > self.last {
+        let last = if cookie == 0 { 0 } else { self.last };
+        if cookie > last {
             // Never handed out: as at the end of the listing.
+            self.pending.clear();
             self.past_end = true;
             self.pos = cookie;
             return Ok(());
@@ -122,6 +120,12 @@ impl DirStream {
         let stride = (cookie / STRIDE) as usize;
         let start = stride as u64 * STRIDE;
         rustix::fs::seek(&self.fd, SeekFrom::Start(self.offsets[stride]))?;
+        if cookie == 0 {
+            self.offsets.truncate(1);
+            self.last = 0;
+        }
+        self.pending.clear();
+        self.past_end = false;
         self.read = start;
         self.pos = start;
         // Forward to `cookie`, entry by entry (fewer than STRIDE).
