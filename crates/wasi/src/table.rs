@@ -60,65 +60,39 @@ impl Stdio {
         }
     }
 
-    /// Writes all of `buf` to the host fd, unbuffered. A closed pipe is
-    /// `EPIPE` (Rust ignores `SIGPIPE`, so the host process survives). If
-    /// some bytes went out before an error, that count is returned.
-    /// Only stdout and stderr can be written.
-    pub fn write(self, buf: &[u8]) -> Result<usize, Errno> {
-        if self == Stdio::Stdin {
-            return Err(Errno::Badf);
-        }
-        let mut done = 0;
-        while done < buf.len() {
-            let rest = &buf[done..];
-            // SAFETY: `rest` is valid for reads of `rest.len()` bytes.
-            let n = unsafe { libc::write(self.host_fd(), rest.as_ptr().cast(), rest.len()) };
-            if n > 0 {
-                done += n as usize;
-                continue;
-            }
-            let code = if n == 0 { libc::EIO } else { last_errno() };
-            match code {
-                libc::EINTR => continue,
-                libc::EAGAIN => match wait_for(self.host_fd(), libc::POLLOUT) {
-                    Ok(()) => continue,
-                    Err(_) if done > 0 => return Ok(done),
-                    Err(e) => return Err(e),
-                },
-                _ if done > 0 => return Ok(done),
-                code => return Err(Errno::from_raw_os_error(code)),
-            }
-        }
-        Ok(done)
-    }
-}
-
-impl Stdio {
-    /// [`Stdio::write`] of several buffers, one after the other, with as
-    /// few `writev` calls as the kernel allows (a guest's libc hands its
-    /// buffered bytes and the new ones as two buffers: one system call,
-    /// not two).
+    /// Writes all of `bufs` to the host fd, in order and unbuffered, with
+    /// as few `writev` calls as the kernel allows (a guest's libc hands its
+    /// buffered bytes and the new ones as two buffers: one system call).
+    /// A closed pipe is `EPIPE` (Rust ignores `SIGPIPE`, so the host
+    /// process survives). If some bytes went out before an error, that
+    /// count is returned. Only stdout and stderr can be written.
     pub fn write_vectored(self, bufs: &[&[u8]]) -> Result<usize, Errno> {
         if self == Stdio::Stdin {
             return Err(Errno::Badf);
         }
-        // Linux's IOV_MAX.
-        const MAX_IOVS: usize = 1024;
+        // Per call, on the stack (a WASI call's iovecs come 16 at a time,
+        // see `write_stdio`).
+        const MAX_IOVS: usize = 16;
+        let empty = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
         let mut done = 0;
         let (mut first, mut skip) = (0, 0);
         while first < bufs.len() {
-            let mut iovs: Vec<libc::iovec> = Vec::with_capacity((bufs.len() - first).min(MAX_IOVS));
+            let mut iovs = [empty; MAX_IOVS];
+            let mut count = 0;
             for (i, buf) in bufs[first..].iter().take(MAX_IOVS).enumerate() {
                 let buf = if i == 0 { &buf[skip..] } else { buf };
-                iovs.push(libc::iovec {
+                iovs[i] = libc::iovec {
                     iov_base: buf.as_ptr() as *mut libc::c_void,
                     iov_len: buf.len(),
-                });
+                };
+                count = i + 1;
             }
-            // SAFETY: each iovec points into a live `&[u8]` of `bufs`, for
-            // its length, and the kernel only reads them.
-            let n =
-                unsafe { libc::writev(self.host_fd(), iovs.as_ptr(), iovs.len() as libc::c_int) };
+            // SAFETY: the first `count` iovecs point into live `&[u8]`s of
+            // `bufs`, for their lengths, and the kernel only reads them.
+            let n = unsafe { libc::writev(self.host_fd(), iovs.as_ptr(), count as libc::c_int) };
             if n > 0 {
                 done += n as usize;
                 (first, skip) = advance(bufs, first, skip, n as usize);
