@@ -7,7 +7,7 @@ use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::Store;
 use crate::typed::IntoFunc;
-use crate::types::{ExternType, ValType};
+use crate::types::{ExternType, FuncType, ValType};
 use anyhow::{bail, Result};
 use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
@@ -113,18 +113,11 @@ impl<T> Linker<T> {
     where
         T: 'static,
     {
-        for (import_module, name, ty) in module.imports() {
-            let ExternType::Func(ty) = ty else { continue };
-            if self.get(import_module, name).is_some() {
-                continue;
-            }
-            let what = format!("{import_module}::{name}");
-            let func = Func::new(store, ty, move |_, _, _| {
+        self.define_unknown_funcs(store, module, |store, what, ty| {
+            Some(Func::new(store, ty, move |_, _, _| {
                 bail!("the module called `{what}`, an import nothing defines (-W unknown-imports-trap)")
-            });
-            self.define(import_module, name, func)?;
-        }
-        Ok(self)
+            }))
+        })
     }
 
     /// Defines each function `module` imports that nothing defines yet as
@@ -140,22 +133,33 @@ impl<T> Linker<T> {
     where
         T: 'static,
     {
+        self.define_unknown_funcs(store, module, |store, _, ty| {
+            let defaultable = ty
+                .results()
+                .iter()
+                .all(|r| !matches!(r, ValType::Ref(r) if !r.nullable));
+            // The results start out as their types' defaults (zeros, and
+            // the null of each reference's own hierarchy).
+            defaultable.then(|| Func::new(store, ty, |_, _, _| Ok(())))
+        })
+    }
+
+    /// Defines, for each function import of `module` nothing defines yet,
+    /// what `make` makes of its `module::name` and type (`None`: nothing).
+    fn define_unknown_funcs(
+        &mut self,
+        store: &mut Store<T>,
+        module: &Module,
+        make: impl Fn(&mut Store<T>, String, FuncType) -> Option<Func>,
+    ) -> Result<&mut Self> {
         for (import_module, name, ty) in module.imports() {
             let ExternType::Func(ty) = ty else { continue };
             if self.get(import_module, name).is_some() {
                 continue;
             }
-            if ty
-                .results()
-                .iter()
-                .any(|r| matches!(r, ValType::Ref(r) if !r.nullable))
-            {
-                continue;
+            if let Some(func) = make(store, format!("{import_module}::{name}"), ty) {
+                self.define(import_module, name, func)?;
             }
-            // The results start out as their types' defaults (zeros, and
-            // the null of each reference's own hierarchy).
-            let func = Func::new(store, ty, |_, _, _| Ok(()));
-            self.define(import_module, name, func)?;
         }
         Ok(self)
     }
