@@ -47,9 +47,10 @@ impl EntryPoints {
     }
 
     /// Whether running the module without `--invoke` does anything: it has
-    /// `_start`, or is a reactor (`_initialize`), or has a start function.
+    /// `_start` or a default export (`""`, which wasmtime runs too), or is a
+    /// reactor (`_initialize`), or has a start function.
     pub fn runnable(&self) -> bool {
-        self.start || self.exports("_start") || self.exports("_initialize")
+        self.start || self.exports("_start") || self.exports("") || self.exports("_initialize")
     }
 }
 
@@ -72,6 +73,10 @@ mod tests {
 
         let e = scan(r#"(module (func (export "_initialize")))"#);
         assert!(!e.start && e.runnable());
+
+        // wasmtime's default export.
+        let e = scan(r#"(module (func (export "")))"#);
+        assert!(e.exports("") && e.runnable());
 
         // A `_start` that is no function does not count.
         let e = scan(r#"(module (global (export "_start") i32 (i32.const 0)))"#);

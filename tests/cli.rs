@@ -139,6 +139,50 @@ fn initialize_runs_before_start() {
     assert_eq!(run.stdout(), "init\nstart\n");
 }
 
+/// The default export `""` is what runs, before `_start`, as in wasmtime
+/// (ITK-wasm's WASI pipelines have no `_start`): called as `--invoke ''`
+/// would be, the arguments as its parameters and its results printed,
+/// after `_initialize`.
+#[test]
+fn the_default_export_runs_first() {
+    let (_dir, module) = wasm_file(
+        "default-export",
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "init\n")
+          (func (export "_initialize")
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 5))
+            (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+          (func (export "") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func (export "_start") (call $exit (i32.const 4))))"#,
+    );
+    let run = run(&[module.as_os_str(), OsStr::new("41")]);
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "init\n42\n");
+
+    let run = self::run(&[module.as_os_str()]);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("the default export `\"\"` takes 1 arguments, 0 given"),
+        "{}",
+        run.stderr
+    );
+
+    // Alone, with its exit code through proc_exit.
+    let (_dir, module) = wasm_file(
+        "default-only",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "") (call $exit (i32.const 7))))"#,
+    );
+    self::run(&[OsStr::new("run"), module.as_os_str()]).expect_code(7);
+}
+
 /// A module with nothing to run, whose code does not even validate: the
 /// missing entry point is reported, which shows the check came before
 /// the compile.

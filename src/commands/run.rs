@@ -40,7 +40,7 @@ pub struct RunArgs {
     envs: Vec<OsString>,
 
     /// Call this export (after `_initialize`) with the first ARGS as its parameters, and print
-    /// its results.
+    /// its results. Without it: the default export `""` so, if there is one, else `_start`.
     #[arg(short = 'i', long, value_name = "NAME")]
     invoke: Option<String>,
 
@@ -267,8 +267,8 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
                 bail!("`{}` exports no function `{name}`", source.name());
             }
             None if !entry.runnable() => bail!(
-                "`{}` exports no `_start` function (nor `_initialize`, and it has no start \
-                 function); use --invoke to call an export",
+                "`{}` exports no `_start` function (nor a default export `\"\"` or `_initialize`, \
+                 and it has no start function); use --invoke to call an export",
                 source.name()
             ),
             _ => {}
@@ -435,6 +435,11 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         initialize(&mut store, instance)?;
         match &invoke {
             Some(name) => self::invoke(&mut store, instance, name, guest_args),
+            // The default export `""` first, as wasmtime runs it: called as
+            // `--invoke ''` would be (ITK-wasm's pipelines are built so).
+            None if instance.get_func(&mut store, "").is_some() => {
+                self::invoke(&mut store, instance, "", guest_args)
+            }
             None => match instance.get_func(&mut store, "_start") {
                 Some(start) => start.call(&mut store, &[], &mut []),
                 // A reactor or a module with only a start function: done.
@@ -891,13 +896,17 @@ fn invoke(
     name: &str,
     args: &[OsString],
 ) -> Result<()> {
+    let label = match name {
+        "" => "the default export `\"\"`".to_string(),
+        _ => format!("`{name}`"),
+    };
     let func: Func = instance
         .get_func(&mut *store, name)
-        .ok_or_else(|| anyhow!("the module exports no function `{name}`"))?;
+        .ok_or_else(|| anyhow!("the module exports no function {label}"))?;
     let ty = func.ty(store);
     if args.len() < ty.params().len() {
         bail!(
-            "`{name}` takes {} arguments, {} given (its type is {ty})",
+            "{label} takes {} arguments, {} given (its type is {ty})",
             ty.params().len(),
             args.len()
         );
@@ -910,7 +919,7 @@ fn invoke(
         .map(|(i, (ty, arg))| {
             let text = arg.to_string_lossy();
             parse_val(*ty, &text)
-                .with_context(|| format!("argument {} of `{name}`, `{text}`", i + 1))
+                .with_context(|| format!("argument {} of {label}, `{text}`", i + 1))
         })
         .collect::<Result<Vec<_>>>()?;
     let mut results: Vec<Val> = ty.results().iter().map(|t| Val::default_for(*t)).collect();
