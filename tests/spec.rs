@@ -129,9 +129,12 @@ fn collect(root: &Path, trials: &mut Vec<Trial>) -> Result<(), String> {
     extras.sort();
     for path in extras {
         let name = format!("extra/{}", path.file_name().unwrap().to_string_lossy());
-        // `custom-page-sizes-*` scripts also get that proposal (not in Wasm 3.0).
+        // `custom-page-sizes-*` and `threads-*` scripts also get that
+        // proposal (neither is in Wasm 3.0).
         let features = if name.starts_with("extra/custom-page-sizes-") {
             extra_features() | WasmFeatures::CUSTOM_PAGE_SIZES
+        } else if name.starts_with("extra/threads-") {
+            extra_features() | WasmFeatures::THREADS
         } else {
             extra_features()
         };

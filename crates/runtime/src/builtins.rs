@@ -279,7 +279,9 @@ unsafe extern "C" fn memory_atomic_wait32(
     timeout: u64,
 ) -> u64 {
     // SAFETY: compiled code passes an address it checked against a shared
-    // memory's bounds and alignment (`atomic_address` in the translator).
+    // memory's bounds and alignment (`atomic_address` in the translator)
+    // and then loaded from, so a guard-region address trapped in guest code
+    // before this call; a shared memory never shrinks, so it stays mapped.
     unsafe { crate::parking::wait32(address as usize, expected as u32, timeout as i64) }
 }
 

@@ -153,6 +153,9 @@ impl FuncTranslator<'_, '_> {
         if self.reachable {
             let count = self.pop();
             let (address, flags) = self.atomic_address(&memarg, 4);
+            // Touched here, so an address in the guard region faults in
+            // guest code (a trap), never in the builtin (a host crash).
+            self.builder.ins().load(ir::types::I32, flags, address, 0);
             let woken = if self.memarg_shared(&memarg) {
                 let woken = self.env.call_builtin(
                     &mut self.builder,
@@ -161,8 +164,6 @@ impl FuncTranslator<'_, '_> {
                 );
                 self.builder.ins().ireduce(ir::types::I32, woken)
             } else {
-                // The access is still checked (bounds fault on the load).
-                self.builder.ins().load(ir::types::I32, flags, address, 0);
                 self.builder.ins().iconst(ir::types::I32, 0)
             };
             self.push(woken);
@@ -177,6 +178,10 @@ impl FuncTranslator<'_, '_> {
             let timeout = self.pop();
             let expected = self.pop();
             let (address, flags) = self.atomic_address(&memarg, size);
+            // As in `atomic_notify`: the guard region faults here, in guest
+            // code, not in the builtin.
+            let ty = if size == 8 { I64 } else { ir::types::I32 };
+            self.builder.ins().load(ty, flags, address, 0);
             if self.memarg_shared(&memarg) {
                 let builtin = if size == 8 {
                     Builtin::MemoryAtomicWait64
@@ -191,8 +196,6 @@ impl FuncTranslator<'_, '_> {
                 let result = self.builder.ins().ireduce(ir::types::I32, result);
                 self.push(result);
             } else {
-                let ty = if size == 8 { I64 } else { ir::types::I32 };
-                self.builder.ins().load(ty, flags, address, 0);
                 self.builder
                     .ins()
                     .trap(trap_code(TrapCode::AtomicWaitNonSharedMemory));
