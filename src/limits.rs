@@ -1,10 +1,11 @@
 //! What a run may use: time (`-W timeout`, WasmEdge's `--time-limit`),
 //! fuel (`-W fuel`, `--gas-limit`), memory and table sizes
-//! (`-W max-memory-size`, `--memory-page-limit`, `-W max-table-elements`),
-//! the GC heap (`-W max-gc-heap`)
-//! and native stack (`-W max-wasm-stack`). Nothing is limited unless asked
-//! for, beyond what the engine always enforces (the stack budget, the
-//! address-space reservations).
+//! (`-W max-memory-size`, `--memory-page-limit`, `-W max-table-elements`,
+//! `-W max-total-table-elements`), the GC heap (`-W max-gc-heap`)
+//! and native stack (`-W max-wasm-stack`). Beyond what is asked for, the
+//! engine always enforces its own defaults: the stack budget, the
+//! address-space reservations, 10M elements per table and 16M for all of
+//! a store's tables, the 1 GiB GC heap.
 //!
 //! A time limit is enforced twice: the epoch checks compiled into every
 //! function entry and loop header stop a guest that computes, and a
@@ -38,6 +39,8 @@ pub struct Limits {
     pub max_memory_size: Option<u64>,
     /// Elements any one table may reach.
     pub max_table_elements: Option<u64>,
+    /// Elements all the tables of a store may hold together.
+    pub max_total_table_elements: Option<u64>,
     /// Bytes of GC objects a store may keep alive (the GC proposal).
     pub max_gc_heap: Option<u64>,
     /// A failed `memory.grow` or `table.grow` traps instead of returning -1.
@@ -61,6 +64,9 @@ impl Limits {
         config.trap_on_grow_failure(self.trap_on_grow_failure);
         config.max_memory_size(self.max_memory_size);
         config.max_table_elements(self.max_table_elements);
+        if let Some(elements) = self.max_total_table_elements {
+            config.max_total_table_elements(elements);
+        }
         if let Some(bytes) = self.max_gc_heap {
             config.max_gc_heap(bytes);
         }

@@ -286,6 +286,63 @@ fn memory_and_tables_stop_at_their_caps() {
         .is_err());
 }
 
+/// Many tables, each under its own cap, draw on one budget per store: a
+/// module of hundreds of tables once grew 15 GB of host memory, and an
+/// allocation failure in `table.grow` aborted the process.
+const MANY_TABLES: &str = r#"
+(module
+  (table $a 0 funcref) (table $b 0 funcref) (table $c 0 funcref)
+  (func (export "grow_a") (param i32) (result i32) (table.grow $a (ref.null func) (local.get 0)))
+  (func (export "grow_b") (param i32) (result i32) (table.grow $b (ref.null func) (local.get 0)))
+  (func (export "grow_c") (param i32) (result i32) (table.grow $c (ref.null func) (local.get 0)))
+)
+"#;
+
+#[test]
+fn tables_of_a_store_share_one_budget() {
+    let engine = engine(|c| {
+        c.max_total_table_elements(1000);
+    });
+    let grow = |store: &mut Store<()>, instance, name, n| {
+        call(store, instance, name, &[Val::I32(n)]).unwrap()[0]
+            .i32()
+            .unwrap()
+    };
+    let (mut store, first) = instance(&engine, MANY_TABLES);
+    assert_eq!(grow(&mut store, first, "grow_a", 600), 0);
+    assert_eq!(grow(&mut store, first, "grow_b", 401), -1);
+    assert_eq!(grow(&mut store, first, "grow_b", 400), 0);
+    assert_eq!(grow(&mut store, first, "grow_c", 1), -1);
+    assert_eq!(grow(&mut store, first, "grow_a", 0), 600);
+    // A second instance in the same store finds the budget spent...
+    let module = Module::new(&engine, MANY_TABLES).unwrap();
+    let second = Linker::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap();
+    assert_eq!(grow(&mut store, second, "grow_a", 1), -1);
+    // ...and a module whose tables start past it does not instantiate.
+    let big = Module::new(&engine, "(module (table 500 funcref) (table 501 funcref))").unwrap();
+    let err = Linker::new(&engine)
+        .instantiate(&mut Store::new(&engine, ()), &big)
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("max-total-table-elements"),
+        "{err:#}"
+    );
+    // Each store has its own budget, given back when the store is dropped.
+    drop(store);
+    let (mut store, first) = instance(&engine, MANY_TABLES);
+    assert_eq!(grow(&mut store, first, "grow_c", 1000), 0);
+
+    // The default: 16M elements for a store, 10M for one table.
+    let engine = Engine::default();
+    let (mut store, first) = instance(&engine, MANY_TABLES);
+    assert_eq!(grow(&mut store, first, "grow_a", 10_000_000), 0);
+    assert_eq!(grow(&mut store, first, "grow_b", 6_777_217), -1);
+    assert_eq!(grow(&mut store, first, "grow_b", 6_777_216), 0);
+    assert_eq!(grow(&mut store, first, "grow_c", 1), -1);
+}
+
 #[test]
 fn grow_failure_can_trap() {
     let engine = engine(|c| {
@@ -614,6 +671,40 @@ fn memory_limits_on_the_command_line() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn table_limits_on_the_command_line() {
+    // Grows its three tables by 1000 until one fails; exits with how many
+    // grows succeeded.
+    let guest = guest(
+        "tables.wasm",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (table $a 0 funcref) (table $b 0 funcref) (table $c 0 funcref)
+          (func (export "_start") (local $n i32)
+            (block $full
+              (loop $l
+                (br_if $full (i32.eq (table.grow $a (ref.null func) (i32.const 1000)) (i32.const -1)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br_if $full (i32.eq (table.grow $b (ref.null func) (i32.const 1000)) (i32.const -1)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br_if $full (i32.eq (table.grow $c (ref.null func) (i32.const 1000)) (i32.const -1)))
+                (local.set $n (i32.add (local.get $n) (i32.const 1)))
+                (br $l)))
+            (call $exit (local.get $n))))"#,
+    );
+    let output = hoist(&["run", "-W", "max-total-table-elements=5000"], &guest);
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    let output = hoist(
+        &[
+            "run",
+            "-W",
+            "max-total-table-elements=100000,max-table-elements=20000",
+        ],
+        &guest,
+    );
+    assert_eq!(output.status.code(), Some(60), "{}", stderr(&output));
 }
 
 #[test]

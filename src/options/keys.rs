@@ -382,6 +382,17 @@ pub(super) fn build_keys() -> Vec<Key> {
         ),
         key(
             Wasm,
+            "max-total-table-elements",
+            SIZE,
+            "the most elements all tables of a store (the run's instances, or one thread's) \
+             may hold together (default 16M, 8 bytes each)",
+            Set(|s, v| {
+                s.limits.max_total_table_elements = Some(parse_count(v)?);
+                Ok(())
+            }),
+        ),
+        key(
+            Wasm,
             "trap-on-grow-failure",
             FLAG,
             "trap when memory.grow or table.grow fails",

@@ -31,7 +31,9 @@ pub use translate::{
     val_type, wasm_features, FunctionBodyData, ModuleTranslation,
 };
 pub use trap::TrapCode;
-pub use tunables::{Tunables, DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
+pub use tunables::{
+    Tunables, DEFAULT_MAX_GC_HEAP, DEFAULT_MAX_TOTAL_TABLE_ELEMENTS, MAX_GC_HEAP_LIMIT,
+};
 pub use types::*;
 pub use vm_layout::{VMLayout, VALUE_SLOT_SIZE};
 pub use vmoffsets::{VMOffsets, VMCONTEXT_MAGIC};

@@ -26,12 +26,18 @@ pub struct Tunables {
     pub max_memory_size: Option<u64>,
     /// The most elements any table may grow to.
     pub max_table_elements: Option<u64>,
+    /// The most elements all the tables of one store may hold together
+    /// (host memory: 8 bytes each).
+    pub max_total_table_elements: u64,
     /// The most bytes of objects a store's GC heap may hold (the GC
     /// proposal); an allocation that does not fit after a full collection
     /// traps. The copying collector reserves as much again to copy into.
     pub max_gc_heap: u64,
 }
 
+/// The default of [`Tunables::max_total_table_elements`]: 16M elements,
+/// 128 MiB of host memory; one table alone may have at most 10M.
+pub const DEFAULT_MAX_TOTAL_TABLE_ELEMENTS: u64 = 1 << 24;
 /// The default of [`Tunables::max_gc_heap`]: 1 GiB.
 pub const DEFAULT_MAX_GC_HEAP: u64 = 1 << 30;
 /// The largest [`Tunables::max_gc_heap`] there can be: references are
@@ -50,6 +56,7 @@ impl Default for Tunables {
             trap_on_grow_failure: false,
             max_memory_size: None,
             max_table_elements: None,
+            max_total_table_elements: DEFAULT_MAX_TOTAL_TABLE_ELEMENTS,
             max_gc_heap: DEFAULT_MAX_GC_HEAP,
         }
     }
@@ -73,6 +80,7 @@ impl Tunables {
             // Limits the runtime enforces when memories and tables grow.
             max_memory_size: _,
             max_table_elements: _,
+            max_total_table_elements: _,
             max_gc_heap: _,
         } = self;
         vec![

@@ -233,6 +233,14 @@ impl Config {
         self.tunables.max_table_elements = elements;
         self
     }
+
+    /// The most elements all the tables of one store may hold together
+    /// (default [`DEFAULT_MAX_TOTAL_TABLE_ELEMENTS`](crate::DEFAULT_MAX_TOTAL_TABLE_ELEMENTS)):
+    /// making a table past it fails, and so does `table.grow` (-1).
+    pub fn max_total_table_elements(&mut self, elements: u64) -> &mut Self {
+        self.tunables.max_total_table_elements = elements;
+        self
+    }
 }
 
 /// Compiles modules and owns what all stores of it share.

@@ -350,9 +350,7 @@ impl Table {
         }
         let init = init.to_raw(&store.inner).0 as usize;
         let limit = store.inner.engine.tunables().max_table_elements;
-        let Some(table) = RuntimeTable::new(&ty.ty, init, limit) else {
-            bail!("table minimum exceeds its maximum");
-        };
+        let table = RuntimeTable::new(&ty.ty, init, limit, &store.inner.table_budget)?;
         let traced = store
             .inner
             .is_traced(hoist_environ::WasmValType::Ref(ty.ty.element));

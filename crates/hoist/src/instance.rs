@@ -228,12 +228,7 @@ fn instantiate<T>(
     for (_, ty) in m.tables.iter().skip(m.num_imported_tables) {
         let mut ty = ty.clone();
         ty.element = to_engine_ref(ty.element, ids);
-        let Some(table) = RuntimeTable::new(&ty, 0, tunables.max_table_elements) else {
-            bail!(
-                "table of {} elements exceeds its maximum or the limit on table elements",
-                ty.minimum
-            );
-        };
+        let table = RuntimeTable::new(&ty, 0, tunables.max_table_elements, &store.table_budget)?;
         let mut table = Box::new(table);
         tables.push(&mut *table as *mut RuntimeTable);
         let traced = store.is_traced(hoist_environ::WasmValType::Ref(ty.element));

@@ -35,7 +35,7 @@ pub use externals::{Extern, Global, Memory, SharedMemory, Table, Tag};
 pub use func::{Caller, Func};
 pub use hoist_artifact::{inspect as inspect_artifact, is_artifact, EngineInfo};
 pub use hoist_cranelift::{Cpu, OptLevel};
-pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, MAX_GC_HEAP_LIMIT};
+pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, DEFAULT_MAX_TOTAL_TABLE_ELEMENTS, MAX_GC_HEAP_LIMIT};
 pub use hoist_runtime::gc::GcStats;
 pub use hoist_runtime::ImageBuffer;
 pub use instance::Instance;

@@ -54,6 +54,8 @@ pub(crate) struct StoreInner<T> {
     /// imports it; an unshared one has only this reference.
     pub(crate) memories: Vec<std::sync::Arc<LinearMemory>>,
     pub(crate) tables: Vec<Box<Table>>,
+    /// What `tables` may hold together (`max_total_table_elements`).
+    pub(crate) table_budget: std::sync::Arc<hoist_runtime::TableBudget>,
     /// Whether each table holds references the GC traces.
     pub(crate) table_traced: Vec<bool>,
     pub(crate) globals: Vec<GlobalData>,
@@ -134,6 +136,9 @@ impl<T> Store<T> {
                 instances: Vec::new(),
                 memories: Vec::new(),
                 tables: Vec::new(),
+                table_budget: hoist_runtime::TableBudget::new(
+                    engine.tunables().max_total_table_elements,
+                ),
                 globals: Vec::new(),
                 host_globals: Vec::new(),
                 funcs: Vec::new(),

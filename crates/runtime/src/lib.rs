@@ -31,7 +31,7 @@ pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo
 pub use lazy::{CompiledFunction, LazyFunctions};
 pub use memory::LinearMemory;
 pub use sys::host_cpu_features;
-pub use table::{Table, MAX_TABLE_ELEMENTS};
+pub use table::{Table, TableBudget, TableError, MAX_TABLE_ELEMENTS};
 pub use throw::ThrownException;
 pub use traphandlers::{
     approximate_sp, catch_traps, init_traps, last_trap_backtrace, set_pending_host_error,

@@ -1,12 +1,88 @@
 //! Tables of references. Every element is one pointer-sized word: a
 //! `*const VMFuncRef` for funcref tables, an externref handle otherwise,
 //! and 0 for null.
+//!
+//! A table's elements are host memory the guest chooses the size of, so
+//! besides each table's own maximum, all the tables of a store draw on one
+//! [`TableBudget`]: a module cannot multiply the per-table cap by declaring
+//! thousands of tables.
 
 use crate::vmcontext::VMTableDefinition;
 use hoist_environ::TableType;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The most elements a table may have, whatever its type says.
 pub const MAX_TABLE_ELEMENTS: u64 = 10_000_000;
+
+/// Why a table could not be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableError {
+    /// Its minimum is past its maximum, [`MAX_TABLE_ELEMENTS`] or the
+    /// limit on table elements.
+    OverMaximum { minimum: u64, maximum: u64 },
+    /// Its minimum is more than the store's tables have left.
+    OverBudget { minimum: u64, remaining: u64 },
+    /// The host could not allocate the elements.
+    OutOfMemory { minimum: u64 },
+}
+
+impl std::fmt::Display for TableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableError::OverMaximum { minimum, maximum } => write!(
+                f,
+                "a table of {minimum} elements exceeds its maximum or the limit on \
+                 table elements ({maximum})"
+            ),
+            TableError::OverBudget { minimum, remaining } => write!(
+                f,
+                "a table of {minimum} elements exceeds what the store's tables may \
+                 still hold ({remaining} elements; -W max-total-table-elements)"
+            ),
+            TableError::OutOfMemory { minimum } => {
+                write!(f, "out of host memory for a table of {minimum} elements")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TableError {}
+
+/// The elements all the tables of one store may hold together. A table
+/// takes its elements from here when it is made or grows and gives them
+/// back when it is dropped.
+#[derive(Debug)]
+pub struct TableBudget {
+    remaining: AtomicU64,
+}
+
+impl TableBudget {
+    /// A budget of `elements` elements.
+    pub fn new(elements: u64) -> Arc<TableBudget> {
+        Arc::new(TableBudget {
+            remaining: AtomicU64::new(elements),
+        })
+    }
+
+    /// The elements not yet taken.
+    pub fn remaining(&self) -> u64 {
+        self.remaining.load(Ordering::Acquire)
+    }
+
+    /// Takes `elements`, or nothing and false when fewer remain.
+    fn take(&self, elements: u64) -> bool {
+        self.remaining
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(elements)
+            })
+            .is_ok()
+    }
+
+    fn give(&self, elements: u64) {
+        self.remaining.fetch_add(elements, Ordering::AcqRel);
+    }
+}
 
 /// One table. Owned by a store; instances point at it.
 pub struct Table {
@@ -14,6 +90,7 @@ pub struct Table {
     elements: Vec<usize>,
     maximum: u64,
     ty: TableType,
+    budget: Arc<TableBudget>,
 }
 
 // SAFETY: the raw pointer in `definition` points into `elements`, owned here.
@@ -23,28 +100,45 @@ unsafe impl Sync for Table {}
 
 impl Table {
     /// A table of `ty.minimum` elements set to `init`, which may grow to
-    /// its maximum, [`MAX_TABLE_ELEMENTS`] and `limit`, whichever is least.
-    /// `None` when the minimum is already past that.
-    pub fn new(ty: &TableType, init: usize, limit: Option<u64>) -> Option<Table> {
+    /// its maximum, [`MAX_TABLE_ELEMENTS`] and `limit`, whichever is least,
+    /// as long as `budget` lasts.
+    pub fn new(
+        ty: &TableType,
+        init: usize,
+        limit: Option<u64>,
+        budget: &Arc<TableBudget>,
+    ) -> Result<Table, TableError> {
         let maximum = ty
             .maximum
             .unwrap_or(u64::from(u32::MAX))
             .min(MAX_TABLE_ELEMENTS)
             .min(limit.unwrap_or(u64::MAX));
-        if ty.minimum > maximum {
-            return None;
+        let minimum = ty.minimum;
+        if minimum > maximum {
+            return Err(TableError::OverMaximum { minimum, maximum });
         }
+        if !budget.take(minimum) {
+            let remaining = budget.remaining();
+            return Err(TableError::OverBudget { minimum, remaining });
+        }
+        let mut elements = Vec::new();
+        if elements.try_reserve_exact(minimum as usize).is_err() {
+            budget.give(minimum);
+            return Err(TableError::OutOfMemory { minimum });
+        }
+        elements.resize(minimum as usize, init);
         let mut table = Table {
             definition: VMTableDefinition {
                 base: std::ptr::null_mut(),
                 current_elements: 0,
             },
-            elements: vec![init; ty.minimum as usize],
+            elements,
             maximum,
             ty: ty.clone(),
+            budget: Arc::clone(budget),
         };
         table.sync();
-        Some(table)
+        Ok(table)
     }
 
     fn sync(&mut self) {
@@ -79,11 +173,17 @@ impl Table {
         }
     }
 
-    /// Grows by `delta` elements set to `init`; the old size, or `None`.
+    /// Grows by `delta` elements set to `init`; the old size, or `None`
+    /// (nothing changed) past the maximum, the store's budget or the host's
+    /// memory.
     pub fn grow(&mut self, delta: u32, init: usize) -> Option<u32> {
         let old = self.size();
         let new = u64::from(old) + u64::from(delta);
-        if new > self.maximum {
+        if new > self.maximum || !self.budget.take(u64::from(delta)) {
+            return None;
+        }
+        if self.elements.try_reserve_exact(delta as usize).is_err() {
+            self.budget.give(u64::from(delta));
             return None;
         }
         self.elements.resize(new as usize, init);
@@ -107,5 +207,11 @@ impl Table {
 
     pub fn elements_mut(&mut self) -> &mut [usize] {
         &mut self.elements
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        self.budget.give(self.elements.len() as u64);
     }
 }
