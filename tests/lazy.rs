@@ -321,6 +321,50 @@ fn threads_racing_for_a_first_call_share_one_compile() {
     assert_eq!(all, compiled.len(), "a function was compiled twice");
 }
 
+/// A `br_table` of 300,000 targets, alternating between two blocks (a
+/// run of as many empty edge blocks once made its compile quadratic: a
+/// million targets took 300 s), compiled lazily and eagerly.
+#[test]
+fn a_huge_br_table_compiles_in_linear_time() {
+    const TARGETS: usize = 300_000;
+    let targets: Vec<&str> = (0..TARGETS)
+        .map(|i| if i % 2 == 0 { "$even" } else { "$odd" })
+        .collect();
+    let wat = format!(
+        r#"(module
+          (func (export "pick") (param i32) (result i32)
+            (block $other
+              (block $odd
+                (block $even
+                  (br_table {} $other (local.get 0)))
+                (return (i32.const 10)))
+              (return (i32.const 11)))
+            (i32.const 12)))"#,
+        targets.join(" ")
+    );
+    let engine = Engine::default();
+    for lazy in [true, false] {
+        let module = if lazy {
+            Module::new_lazy(&engine, &wat)
+        } else {
+            Module::new(&engine, &wat)
+        }
+        .expect("compiles");
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        for (index, expected) in [
+            (0, 10),
+            (1, 11),
+            (TARGETS as i32 - 1, 11),
+            (TARGETS as i32, 12),
+            (-1, 12),
+        ] {
+            let got = call_i32(&mut store, &instance, "pick", &[Val::I32(index)]);
+            assert_eq!(got, expected, "lazy: {lazy}, index {index}");
+        }
+    }
+}
+
 #[test]
 fn an_invalid_function_is_refused_before_anything_runs() {
     let engine = Engine::default();

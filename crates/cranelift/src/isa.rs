@@ -118,3 +118,18 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
         .finish(settings::Flags::new(flags))
         .map_err(|e| format!("building the target ISA: {e}"))
 }
+
+/// `isa` as it is, but without `machine_code_cfg_info` (block start
+/// offsets), for functions whose bookkeeping of them would be quadratic
+/// (see `link::MAX_CFG_INFO_BRANCH_TARGETS`). `None` if Cranelift refuses
+/// the copied settings (never expected; the caller keeps `isa`).
+pub(crate) fn without_block_offsets(isa: &dyn isa::TargetIsa) -> Option<OwnedTargetIsa> {
+    let mut flags = settings::builder();
+    for value in isa.flags().iter() {
+        flags.set(value.name, &value.value_string()).ok()?;
+    }
+    flags.set("machine_code_cfg_info", "false").ok()?;
+    isa::Builder::from_target_isa(isa)
+        .finish(settings::Flags::new(flags))
+        .ok()
+}

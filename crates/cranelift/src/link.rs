@@ -47,6 +47,13 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
     WasmError::Unsupported(format!("Cranelift failed to compile {}: {text}", func.name))
 }
 
+/// Branch-table targets past which a function is compiled without block
+/// start offsets (`machine_code_cfg_info`), so without loop alignment:
+/// Cranelift keeps those offsets in time quadratic in a run of empty edge
+/// blocks, and a `br_table` of n targets makes a run of n (1M targets took
+/// 300 s to compile; 4096 take a few milliseconds).
+const MAX_CFG_INFO_BRANCH_TARGETS: usize = 4096;
+
 /// Compiles `func` and extracts code, relocations, traps and source locations.
 fn compile(
     isa: &dyn TargetIsa,
@@ -54,6 +61,16 @@ fn compile(
     func: ir::Function,
     loops: &[LoopSpan],
 ) -> WasmResult<CompiledFunction> {
+    let branch_targets: usize = func
+        .dfg
+        .jump_tables
+        .values()
+        .map(|table| table.all_branches().len())
+        .sum();
+    let without_offsets = (branch_targets > MAX_CFG_INFO_BRANCH_TARGETS)
+        .then(|| crate::isa::without_block_offsets(isa))
+        .flatten();
+    let isa = without_offsets.as_deref().unwrap_or(isa);
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
