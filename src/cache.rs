@@ -17,6 +17,9 @@
 //! - A run whose preopened directories contain the cache directory or the
 //!   key does not use the cache at all (it compiles in memory): its guest
 //!   could read the key and forge entries for later runs.
+//! - Only regular files are ever opened there: a symlink, FIFO or device
+//!   planted under an entry's or a lock's name (by a guest given the
+//!   directory, say) is not followed, never blocks a run, and is removed.
 //! - Entries are written to a temporary file and renamed, so concurrent
 //!   runs never see half an entry. The cache is capped in size (least
 //!   recently used entries go first), and temporary files of dead
@@ -223,7 +226,7 @@ impl Cache {
 
     /// The entry at `path`, if it authenticates and loads.
     fn load(&self, engine: &Engine, path: &Path, name: &str, digest: &[u8; 32]) -> Option<Module> {
-        let mut file = std::fs::File::open(path).ok()?;
+        let mut file = open_regular(path, std::fs::OpenOptions::new().read(true))?;
         let loaded = ImageBuffer::read_file(&mut file)
             .ok()
             .and_then(|mut buffer| {
@@ -254,8 +257,12 @@ impl Cache {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            // Not followed: a symlink's own metadata.
             let Ok(meta) = entry.metadata() else { continue };
             if !meta.is_file() {
+                if is_cache_file_name(&name) {
+                    scan.strays.push(entry.path());
+                }
                 continue;
             }
             if name.starts_with('.') && name.ends_with(".tmp") {
@@ -273,6 +280,9 @@ impl Cache {
     /// room, so the next write does not evict again at once).
     fn evict(&self) {
         let mut scan = self.scan();
+        for path in &scan.strays {
+            let _ = std::fs::remove_file(path);
+        }
         for (path, name, meta) in &scan.temps {
             if temp_is_stale(name, meta) {
                 let _ = std::fs::remove_file(path);
@@ -328,6 +338,9 @@ impl Cache {
         for (path, _, _) in &scan.temps {
             let _ = std::fs::remove_file(path);
         }
+        for path in &scan.strays {
+            let _ = std::fs::remove_file(path);
+        }
         removed
     }
 }
@@ -336,7 +349,42 @@ impl Cache {
 struct Scan {
     entries: Vec<(PathBuf, std::fs::Metadata)>,
     temps: Vec<(PathBuf, String, std::fs::Metadata)>,
+    /// Symlinks, FIFOs, directories... under a name hoist writes
+    /// regular files by: never hoist's own, removed by eviction and clean.
+    strays: Vec<PathBuf>,
     total: u64,
+}
+
+/// A name hoist gives files in the cache: entries, their locks and
+/// temporary files.
+fn is_cache_file_name(name: &str) -> bool {
+    name.ends_with(".hwasm")
+        || (name.starts_with('.') && (name.ends_with(".lock") || name.ends_with(".tmp")))
+}
+
+/// `path` opened with `options` if it is a regular file. What is not (a
+/// symlink, a FIFO, a device, a directory) is not followed and never
+/// blocks the open; it is removed so the next run finds the name free.
+fn open_regular(path: &Path, options: &mut std::fs::OpenOptions) -> Option<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = options
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(err) => {
+            // ELOOP: a symlink; ENXIO: a FIFO with no writer (write side).
+            if matches!(err.raw_os_error(), Some(libc::ELOOP | libc::ENXIO)) {
+                let _ = std::fs::remove_file(path);
+            }
+            return None;
+        }
+    };
+    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
+        let _ = std::fs::remove_file(path);
+        return None;
+    }
+    Some(file)
 }
 
 /// The entry name: BLAKE3 of the engine fingerprint and the module digest.
@@ -488,12 +536,17 @@ impl EntryLock {
     /// The lock, waiting for it with `wait`; `None` if another process
     /// holds it (without `wait`) or the file cannot be made.
     fn take(path: &Path, wait: bool) -> Option<EntryLock> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .ok()?;
+        let open = || {
+            open_regular(
+                path,
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true),
+            )
+        };
+        // A second try once a planted non-file was removed.
+        let file = open().or_else(open)?;
         let how = if wait {
             libc::LOCK_EX
         } else {

@@ -318,6 +318,109 @@ fn the_cache_is_bounded_and_can_be_inspected_and_cleaned() {
     assert_eq!(String::from_utf8_lossy(&bad.stdout), "hello, world\n");
 }
 
+/// What a guest given the cache directory could plant there: an entry
+/// that is a symlink to a FIFO (opening it once blocked every later run),
+/// a lock that is a symlink out of the cache (opening it once created the
+/// file it pointed to), strays under entry names. Runs neither follow nor
+/// block on them, replace them with real files, and `cache clean` removes
+/// them, leaving what they pointed to alone.
+#[test]
+fn planted_symlinks_and_fifos_in_the_cache_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = scratch("cache-plant");
+    let home = dir.join("home");
+    let cache = home.join("cache/hoist");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let command = |args: &[&str]| {
+        let mut cmd = hoist();
+        cmd.env("XDG_CACHE_HOME", home.join("cache"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        // Bounded: a run that blocks on a FIFO must fail the test, not hang.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("hoist {args:?} blocked");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let hello = root().join("tests/programs/hello.wasm");
+    let hello = hello.to_str().unwrap();
+    let run = |what: &str| {
+        let out = command(&["run", "-C", "lazy=n", hello]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout, "hello, world\n", "{what}: {out:?}");
+    };
+    run("first run");
+    let entries: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "hwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = entries[0].clone();
+    let stem = entry.file_stem().unwrap().to_str().unwrap().to_string();
+    let lock = cache.join(format!(".{stem}.lock"));
+
+    // The entry a symlink to a FIFO, the lock a symlink out of the cache.
+    let fifo = outside.join("fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_file(&entry).unwrap();
+    symlink(&fifo, &entry).unwrap();
+    let _ = std::fs::remove_file(&lock);
+    let created = outside.join("created-by-the-lock");
+    symlink(&created, &lock).unwrap();
+    run("entry a symlink to a FIFO");
+    assert!(!created.exists(), "the lock's symlink was followed");
+    let meta = std::fs::symlink_metadata(&entry).unwrap();
+    assert!(meta.is_file(), "the entry is a real file again: {meta:?}");
+    run("from the new entry");
+
+    // A FIFO itself under the entry's name.
+    std::fs::remove_file(&entry).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&entry)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    run("entry a FIFO");
+    assert!(std::fs::symlink_metadata(&entry).unwrap().is_file());
+
+    // Strays under hoist's names go with `cache clean`; their targets stay.
+    let target = outside.join("keep-me");
+    std::fs::write(&target, b"not the cache's").unwrap();
+    symlink(&target, cache.join("0123.hwasm")).unwrap();
+    symlink(&target, cache.join(".0123.lock")).unwrap();
+    let out = command(&["cache", "clean"]);
+    assert!(out.status.success(), "{out:?}");
+    let left: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.iter()
+            .all(|n| !n.to_string_lossy().ends_with(".hwasm") && n != ".0123.lock"),
+        "{left:?}"
+    );
+    assert_eq!(std::fs::read(&target).unwrap(), b"not the cache's");
+    assert!(fifo.exists());
+}
+
 /// An artifact whose trap table was emptied (valid digest, run with
 /// --allow-precompiled): its `unreachable` faults at an instruction with no
 /// record. hoist cannot make that a trap, but it says what happened.
