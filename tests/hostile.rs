@@ -68,3 +68,63 @@ fn poll_oneoff_caps_the_subscription_count() {
     );
     assert_eq!(status, Some(28), "{stderr}");
 }
+
+/// A guest that opens descriptors until it is refused stops at its own cap
+/// (the soft RLIMIT_NOFILE less 256 for hoist), so the host keeps
+/// descriptors: `random_get` still works (it once panicked, its RNG unable
+/// to open /dev/urandom), and closing one lets the guest open one again.
+/// The guest exits with how many it opened.
+#[test]
+fn a_guest_cannot_take_the_hosts_last_descriptors() {
+    let dir = std::env::temp_dir().join(format!("hoist-hostile-{}-fds", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fds.wat");
+    std::fs::write(
+        &path,
+        r#"(module
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) ".")
+  (func $open_dot (result i32)
+    (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 2)
+      (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 8)))
+  (func (export "_start") (local $n i32) (local $err i32) (local $i i32) (local $or i32)
+    (block $refused
+      (loop $more
+        (local.set $err (call $open_dot))
+        (br_if $refused (local.get $err))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $more (i32.lt_u (local.get $n) (i32.const 100000)))))
+    ;; refused with EMFILE (33)
+    (if (i32.ne (local.get $err) (i32.const 33)) (then (call $exit (i32.const 249))))
+    ;; 64 random bytes, not all zero
+    (if (call $random (i32.const 64) (i32.const 64)) (then (call $exit (i32.const 250))))
+    (loop $bytes
+      (local.set $or (i32.or (local.get $or) (i32.load8_u (i32.add (i32.const 64) (local.get $i)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $bytes (i32.lt_u (local.get $i) (i32.const 64))))
+    (if (i32.eqz (local.get $or)) (then (call $exit (i32.const 251))))
+    ;; one closed, one opened again
+    (if (call $close (i32.load (i32.const 8))) (then (call $exit (i32.const 252))))
+    (if (call $open_dot) (then (call $exit (i32.const 253))))
+    (call $exit (select (local.get $n) (i32.const 200) (i32.lt_u (local.get $n) (i32.const 200))))))"#,
+    )
+    .unwrap();
+    let hoist = support::hoist();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 400 && exec \"$0\" run --no-cache --dir . \"$1\"")
+        .arg(hoist.get_program())
+        .arg(&path)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 400 - 256 descriptors: stdin, stdout, stderr, the preopen and 140.
+    assert_eq!(out.status.code(), Some(140), "{stderr}");
+}

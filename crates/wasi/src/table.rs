@@ -322,12 +322,45 @@ impl Descriptor {
 /// Descriptors by guest fd number, shared by every thread of the guest
 /// (wasi-threads): the map is locked only to look up, add or remove an
 /// entry, never during I/O.
-#[derive(Default)]
 pub struct FdTable {
     entries: Mutex<BTreeMap<u32, Entry>>,
+    /// The most descriptors the guest may hold (see [`guest_fd_limit`]).
+    limit: usize,
+}
+
+/// Host descriptors kept for hoist itself when the guest's are capped:
+/// the cache, compile threads, the terminal, `/proc` reads.
+const HOST_FD_RESERVE: u64 = 256;
+
+/// The most descriptors a guest may hold open: the process's soft
+/// `RLIMIT_NOFILE` less [`HOST_FD_RESERVE`] (at least 64), so a guest that
+/// opens files until it is refused (`EMFILE`) leaves the host the
+/// descriptors it needs.
+pub fn guest_fd_limit() -> usize {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    soft.saturating_sub(HOST_FD_RESERVE)
+        .max(64)
+        .try_into()
+        .unwrap_or(usize::MAX)
+}
+
+impl Default for FdTable {
+    fn default() -> Self {
+        FdTable::with_limit(guest_fd_limit())
+    }
 }
 
 impl FdTable {
+    /// An empty table that holds at most `limit` descriptors.
+    pub fn with_limit(limit: usize) -> FdTable {
+        FdTable {
+            entries: Mutex::default(),
+            limit,
+        }
+    }
+
     fn map(&self) -> MutexGuard<'_, BTreeMap<u32, Entry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -361,6 +394,9 @@ impl FdTable {
     /// the next file it opens.
     pub fn push(&self, descriptor: Descriptor) -> Result<u32, Errno> {
         let mut map = self.map();
+        if map.len() >= self.limit {
+            return Err(Errno::Mfile);
+        }
         let fd = match map.last_key_value() {
             None => 0,
             Some((&last, _)) => match last.checked_add(1) {

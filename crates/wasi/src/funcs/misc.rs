@@ -1,7 +1,6 @@
 //! Randomness, scheduling, signals.
 
 use crate::{Errno, GuestMemory, WasiCtx};
-use cap_rand::RngCore;
 
 pub fn random_get(
     _ctx: &mut WasiCtx,
@@ -9,9 +8,16 @@ pub fn random_get(
     buf: u32,
     len: u32,
 ) -> Result<(), Errno> {
-    let bytes = memory.slice_mut(buf, len)?;
-    // The thread RNG is a CSPRNG seeded from the OS.
-    cap_rand::thread_rng(cap_rand::ambient_authority()).fill_bytes(bytes);
+    let mut bytes = memory.slice_mut(buf, len)?;
+    // The kernel's CSPRNG through getrandom(2): no descriptor to open, so
+    // it works however many the guest holds.
+    while !bytes.is_empty() {
+        match rustix::rand::getrandom(&mut *bytes, rustix::rand::GetRandomFlags::empty()) {
+            Ok(n) => bytes = &mut bytes[n..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(err) => return Err(Errno::from(err)),
+        }
+    }
     Ok(())
 }
 
