@@ -430,8 +430,9 @@ pub struct CacheConfig {
 
 impl CacheConfig {
     pub fn read(path: &Path) -> Result<CacheConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("-C cache-config: failed to read `{}`", path.display()))?;
+        let name = path.display().to_string();
+        // A settings file: a few lines, never a megabyte.
+        let text = crate::input::read_text(path, &name, 1 << 20).context("-C cache-config")?;
         CacheConfig::parse(&text).with_context(|| format!("-C cache-config: `{}`", path.display()))
     }
 

@@ -62,8 +62,13 @@ pub fn apply(
 /// image. (An ELF file that is a hoist artifact is left to `hoist run`'s
 /// rules for artifacts.)
 fn check_module(command: &hoist_oci::Command) -> Result<()> {
-    let bytes = std::fs::read(&command.module)
-        .with_context(|| format!("cannot read the entrypoint `{}`", command.module_in_image))?;
+    let bytes = crate::input::read_path(
+        &command.module,
+        &command.module_in_image,
+        crate::input::MAX_MODULE_SIZE,
+        crate::input::Expect::Module,
+    )
+    .context("cannot read the entrypoint")?;
     let native = if bytes.starts_with(b"#!") {
         Some("a script (`#!`)")
     } else if hoist::is_artifact(&bytes) && hoist_artifact::module_wasm(&bytes).is_none() {

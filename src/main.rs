@@ -13,6 +13,7 @@ mod debuginfo;
 mod entry;
 mod identify;
 mod image;
+mod input;
 mod key;
 mod limits;
 mod options;

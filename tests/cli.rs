@@ -978,3 +978,61 @@ fn inspect_escapes_control_characters() {
         "{out:?}"
     );
 }
+
+/// Input that never ends is refused, not read into memory: `/dev/zero` as
+/// a module, a script or a settings file, and endless text on stdin. A
+/// module piped in (a FIFO, not a regular file) still runs.
+#[test]
+fn endless_input_is_refused_and_pipes_are_read() {
+    for args in [
+        &["validate", "/dev/zero"][..],
+        &["compile", "/dev/zero", "-o", "/dev/null"],
+        &["inspect", "/dev/zero"],
+        &["run", "/dev/zero"],
+        &["wast", "/dev/zero"],
+        &["run", "-C", "cache-config=/dev/zero", "/dev/null"],
+    ] {
+        let run = run(args);
+        run.expect_code(1);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.len() < 1000, "{args:?}: {}", run.stderr);
+    }
+    // `yes | hoist run -`: text, but not WebAssembly text.
+    let mut cmd = support::hoist();
+    cmd.args(["run", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = b"y\n".repeat(4096);
+        while std::io::Write::write_all(&mut stdin, &chunk).is_ok() {}
+    });
+    let run = finish(child.wait_with_output().unwrap());
+    feeder.join().unwrap();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("not WebAssembly text"),
+        "{}",
+        run.stderr
+    );
+
+    // A module through a pipe, named as a path.
+    let mut cmd = support::hoist();
+    cmd.args(["run", "/dev/stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, &std::fs::read(program("hello")).unwrap()).unwrap();
+    drop(stdin);
+    let run = finish(child.wait_with_output().unwrap());
+    run.expect_code(0);
+    assert_eq!(run.stdout(), "hello, world\n");
+}

@@ -58,7 +58,12 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     }
     let engine = Engine::new(&config)?;
     let name = args.module.display().to_string();
-    let bytes = std::fs::read(&args.module).with_context(|| format!("failed to read `{name}`"))?;
+    let bytes = crate::input::read_path(
+        &args.module,
+        &name,
+        crate::input::MAX_MODULE_SIZE,
+        crate::input::Expect::Module,
+    )?;
     crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let wasm = if hoist::is_artifact(&bytes) {
         bail!("`{name}` is already a compiled hoist artifact");

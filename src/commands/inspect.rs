@@ -15,8 +15,12 @@ pub struct InspectArgs {
 
 pub fn execute(args: InspectArgs) -> Result<ExitCode> {
     let name = args.artifact.display().to_string();
-    let bytes =
-        std::fs::read(&args.artifact).with_context(|| format!("failed to read `{name}`"))?;
+    let bytes = crate::input::read_path(
+        &args.artifact,
+        &name,
+        crate::input::MAX_MODULE_SIZE,
+        crate::input::Expect::Module,
+    )?;
     crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let summary = if hoist::is_artifact(&bytes) {
         hoist::inspect_artifact(&bytes).with_context(|| format!("cannot inspect `{name}`"))?

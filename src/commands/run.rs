@@ -761,15 +761,32 @@ impl Loader<'_> {
     /// is (an archive, a web page, another runtime's compiled code...).
     fn read(&self, path: &Path) -> Result<Source> {
         let name = display_name(path);
+        let limit = crate::input::MAX_MODULE_SIZE;
+        let streamed = |reader: &mut dyn std::io::Read| {
+            let bytes =
+                crate::input::read_stream(reader, &name, limit, crate::input::Expect::Module)?;
+            ImageBuffer::from_bytes(&bytes).with_context(|| format!("failed to read `{name}`"))
+        };
         let mut buffer = if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-                .context("failed to read the module from stdin")?;
-            ImageBuffer::from_bytes(&bytes).context("failed to read the module from stdin")?
+            streamed(&mut std::io::stdin().lock())?
         } else {
-            std::fs::File::open(path)
-                .and_then(|mut file| ImageBuffer::read_file(&mut file))
-                .with_context(|| format!("failed to read `{name}`"))?
+            let mut file =
+                std::fs::File::open(path).with_context(|| format!("failed to read `{name}`"))?;
+            match file.metadata() {
+                // A regular file says its size: read straight into place.
+                Ok(meta) if meta.is_file() => {
+                    if meta.len() > limit {
+                        bail!(
+                            "`{name}` is {} bytes, more than hoist reads ({limit} bytes)",
+                            meta.len()
+                        );
+                    }
+                    ImageBuffer::read_file(&mut file)
+                        .with_context(|| format!("failed to read `{name}`"))?
+                }
+                // A pipe (`<(curl ...)`) or a device: streamed, bounded.
+                _ => streamed(&mut file)?,
+            }
         };
         let bytes = buffer.as_slice();
         let kind = if hoist::is_artifact(bytes) {

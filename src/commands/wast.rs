@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 #[derive(Args)]
@@ -47,9 +47,9 @@ pub fn execute(args: WastArgs) -> Result<ExitCode> {
     let mut out = io::stdout().lock();
     let (mut passed, mut failed) = (0, 0);
     for file in &args.files {
-        let report = std::fs::read_to_string(file)
-            .with_context(|| format!("failed to read {}", file.display()))
-            .and_then(|text| hoist_wast::run_str_with(&engine, &file.display().to_string(), &text));
+        let name = file.display().to_string();
+        let report = crate::input::read_text(file, &name, crate::input::MAX_MODULE_SIZE)
+            .and_then(|text| hoist_wast::run_str_with(&engine, &name, &text));
         match report {
             Ok(report) => {
                 passed += report.passed;
