@@ -947,6 +947,12 @@ fn times_and_sizes() {
     assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
     g.call("fd_allocate", &[fd as u64, 0, 1]).unwrap();
     assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
+    // An empty range is EINVAL, as for posix_fallocate: the size stays.
+    assert_eq!(
+        g.call("fd_allocate", &[fd as u64, 100, 0]),
+        Err(Errno::Inval)
+    );
+    assert_eq!(std::fs::metadata(dir.0.join("f")).unwrap().len(), 12);
     g.call("fd_filestat_get", &[fd as u64, STAT as u64])
         .unwrap();
     assert_eq!(g.u64_at(STAT + 32), 12);

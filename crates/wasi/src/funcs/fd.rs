@@ -225,6 +225,11 @@ pub fn fd_allocate(
     let file = guard.as_file()?;
     seekable(file)?;
     writable(file)?;
+    // posix_fallocate(3): an empty range is invalid (it once grew the file
+    // to `offset`).
+    if len == 0 {
+        return Err(Errno::Inval);
+    }
     let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
     if end > i64::MAX as u64 {
         return Err(Errno::Fbig);
