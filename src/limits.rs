@@ -158,6 +158,11 @@ impl Watchdog {
                     if wait_done(&done, WATCHDOG_GRACE) {
                         return;
                     }
+                    // Another thread is reporting and ending the process
+                    // (not a wait: dropping the watchdog joins this thread).
+                    if !crate::threads::claim_process_end() {
+                        return;
+                    }
                     crate::output::eprintln(format_args!(
                         "error: timed out after {} (the guest was waiting in a host call)",
                         format_duration(timeout)

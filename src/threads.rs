@@ -11,7 +11,8 @@
 //! - a thread returning from `wasi_thread_start` ends only itself;
 //! - `proc_exit` on any thread ends the process with its status;
 //! - a trap on any thread ends the process with status 134, after its
-//!   message and that thread's backtrace;
+//!   message and that thread's backtrace (one report only: threads that
+//!   trap together, as on a timeout, leave it to the first);
 //! - the main thread returning from `_start` ends the process, as a native
 //!   program's `main` does, however many threads still run.
 //!
@@ -22,7 +23,7 @@ use crate::commands::run::Host;
 use anyhow::{anyhow, bail, Context, Result};
 use hoist::{Engine, ExternType, Linker, Memory, Module, SharedMemory, Store, Trap, Val};
 use hoist_wasi::I32Exit;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// The proposal's limit on thread ids: they fit in 29 bits.
@@ -174,7 +175,7 @@ impl Threads {
                 let outcome = threads.run(wasi, tid, start_arg);
                 threads.live.fetch_sub(1, Ordering::AcqRel);
                 if let Err(error) = outcome {
-                    end_process(tid, &error);
+                    end_process(tid, &error, &threads.limits);
                 }
             });
         match spawned {
@@ -210,7 +211,10 @@ impl Threads {
 /// A spawned thread failed: the whole program ends, as the proposal says
 /// (`proc_exit` with its status; a trap or an error with 134, reported).
 /// Other threads are stopped by the exit; their output so far is written.
-fn end_process(tid: u32, error: &anyhow::Error) -> ! {
+fn end_process(tid: u32, error: &anyhow::Error, limits: &crate::limits::Limits) -> ! {
+    if !claim_process_end() {
+        wait_for_process_end();
+    }
     let status = if let Some(I32Exit(code)) = error.downcast_ref::<I32Exit>() {
         match u8::try_from(*code) {
             Ok(status) => i32::from(status),
@@ -224,7 +228,12 @@ fn end_process(tid: u32, error: &anyhow::Error) -> ! {
         }
     } else {
         let frames = if let Some(trap) = error.downcast_ref::<Trap>() {
-            crate::output::eprintln(format_args!("error: wasm trap in thread {tid}: {trap}"));
+            match limits.explain(trap.code()) {
+                Some(why) => crate::output::eprintln(format_args!("error: {why}")),
+                None => crate::output::eprintln(format_args!(
+                    "error: wasm trap in thread {tid}: {trap}"
+                )),
+            }
             trap.frames()
         } else if let Some(exception) = error.downcast_ref::<hoist::WasmException>() {
             crate::output::eprintln(format_args!("error: in thread {tid}: {exception}"));
@@ -247,4 +256,21 @@ fn end_process(tid: u32, error: &anyhow::Error) -> ! {
     crate::background::hand_off();
     // SAFETY: `_exit` only ends the process.
     unsafe { libc::_exit(status) }
+}
+
+/// Set by the first thread that ends the process with an error report.
+static ENDING: AtomicBool = AtomicBool::new(false);
+
+/// Whether the caller is the first to end the process with an error
+/// report. A later one (another thread that trapped on the same timeout,
+/// the watchdog) must report nothing and [`wait_for_process_end`].
+pub fn claim_process_end() -> bool {
+    !ENDING.swap(true, Ordering::AcqRel)
+}
+
+/// Waits for the thread that claimed the process's end to end it.
+pub fn wait_for_process_end() -> ! {
+    loop {
+        std::thread::park();
+    }
 }

@@ -427,6 +427,32 @@ fn a_trap_on_a_thread_ends_the_program_with_its_backtrace() {
     assert!(err.contains("deep"), "{err}");
 }
 
+/// A timeout with four threads spinning: every thread traps on the same
+/// epoch, and the process says so once ("timed out", not "interrupt"),
+/// where each thread used to print its own interleaved report.
+#[test]
+fn a_timeout_with_many_threads_is_reported_once() {
+    let (module, _dir) = wat_module(
+        "timeout",
+        &format!(
+            r#"(module {PRELUDE}
+          (func (export "wasi_thread_start") (param i32 i32) (loop $busy (br $busy)))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (drop (call $spawn (i32.const 0)))
+            (drop (call $spawn (i32.const 0)))
+            (loop $busy (br $busy))))"#
+        ),
+    );
+    for _ in 0..3 {
+        let out = run_hoist(&["--timeout", "200ms"], &module, &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(134), "{err}");
+        assert_eq!(err.matches("error:").count(), 1, "{err}");
+        assert!(err.starts_with("error: timed out after 200ms\n"), "{err}");
+    }
+}
+
 #[test]
 fn max_threads_bounds_the_threads_running() {
     // Spawns threads that never end until one is refused; exits with how

@@ -1042,6 +1042,11 @@ fn exit_status(
             }
         };
     }
+    // One report: a wasm thread that trapped too (on the same timeout, say)
+    // may have claimed it, and is ending the process.
+    if !crate::threads::claim_process_end() {
+        crate::threads::wait_for_process_end();
+    }
     // A trap, or an exception nothing caught, ends the program like abort().
     let (message, frames) = if let Some(trap) = error.downcast_ref::<Trap>() {
         // A limit of this run says better what happened than "interrupt".
