@@ -54,8 +54,33 @@ fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     Ok(())
 }
 
+/// Longest name that is demangled, in bytes: demangling is linear, but a
+/// module's names may be megabytes (longer ones are shown as they are, cut).
+const MAX_DEMANGLE_BYTES: usize = 4096;
+
+/// `name` demangled if it is a Rust (legacy `_ZN` or v0 `_R`) or C++
+/// (Itanium `_Z`) symbol, as wasmtime shows them; otherwise as it is.
+fn demangle(name: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if name.len() > MAX_DEMANGLE_BYTES {
+        return Cow::Borrowed(name);
+    }
+    if let Ok(rust) = rustc_demangle::try_demangle(name) {
+        // `{:#}`: without the legacy scheme's hash suffix.
+        return Cow::Owned(format!("{rust:#}"));
+    }
+    if name.starts_with("_Z") {
+        let parsed = cpp_demangle::Symbol::new(name.as_bytes()).ok();
+        if let Some(cpp) = parsed.and_then(|symbol| symbol.demangle().ok()) {
+            return Cow::Owned(cpp);
+        }
+    }
+    Cow::Borrowed(name)
+}
+
 impl FrameInfo {
-    /// The function as shown: `module!name`, names made safe to print.
+    /// The function as shown: `module!name`, names demangled (Rust, C++)
+    /// and made safe to print.
     pub fn function(&self) -> String {
         struct Function<'a>(&'a FrameInfo);
         impl fmt::Display for Function<'_> {
@@ -63,7 +88,7 @@ impl FrameInfo {
                 write_name(f, self.0.module_name.as_deref().unwrap_or("<module>"))?;
                 f.write_str("!")?;
                 match &self.0.func_name {
-                    Some(name) => write_name(f, name),
+                    Some(name) => write_name(f, &demangle(name)),
                     None => write!(f, "<wasm function {}>", self.0.func_index),
                 }
             }
