@@ -1036,3 +1036,29 @@ fn endless_input_is_refused_and_pipes_are_read() {
     run.expect_code(0);
     assert_eq!(run.stdout(), "hello, world\n");
 }
+
+/// An invalid module with nothing to run is refused as invalid, not for
+/// its missing `_start`: the entry-point scan reads only the export and
+/// start sections, so the module is validated before that error.
+#[test]
+fn an_invalid_module_is_refused_as_invalid_before_its_entry_points() {
+    let dir = temp_dir("invalid");
+    // A table section that declares 2^32-1 tables.
+    let path = dir.join("tables.wasm");
+    std::fs::write(
+        &path,
+        b"\0asm\x01\0\0\0\x04\x09\xff\xff\xff\xff\x0f\0\0\0\0",
+    )
+    .unwrap();
+    for args in [&["run"][..], &["run", "--invoke", "run"]] {
+        let mut cmd = support::hoist();
+        cmd.args(args).arg(&path);
+        let run = run_cmd(cmd);
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("is not valid WebAssembly") && run.stderr.contains("tables count"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

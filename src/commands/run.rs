@@ -260,8 +260,19 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         lazy,
     };
     let source = loader.read(module_path)?;
-    // Refuse what cannot run before paying for the compile.
+    // Refuse what cannot run before paying for the compile; but an invalid
+    // module is refused for that first (the scan reads only the export and
+    // start sections, past what may be wrong with the others).
     if let Some(entry) = source.entry_points() {
+        let runs = match &invoke {
+            Some(name) => entry.exports(name),
+            None => entry.runnable(),
+        };
+        if let (false, Some(wasm)) = (runs, source.wasm()) {
+            wasmparser::Validator::new_with_features(settings.features)
+                .validate_all(wasm)
+                .with_context(|| format!("`{}` is not valid WebAssembly", source.name()))?;
+        }
         match &invoke {
             Some(name) if !entry.exports(name) => {
                 bail!("`{}` exports no function `{name}`", source.name());
