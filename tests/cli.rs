@@ -687,8 +687,16 @@ fn options_after_the_module_go_to_the_guest_with_a_warning() {
     assert!(run
         .stderr
         .starts_with("warning: `--env` comes after the module"));
-    // After `--` the user meant it; a guest's own flags are no hoist options.
-    for args in [&["--", "--env"][..], &["-v", "--color"][..]] {
+    // After `--` the user meant it; a guest's own flags are no hoist options,
+    // nor are flags as common among guests as `--verbose` (`avr-ld
+    // --verbose`) or `--help`.
+    for args in [
+        &["--", "--env"][..],
+        &["-v", "--color"],
+        &["--verbose", "-o", "x.elf"],
+        &["--help"],
+        &["--version"],
+    ] {
         let mut all = vec![program("args")];
         all.extend(args.iter().map(|a| a.to_string()));
         let run = self::run(&all);

@@ -513,6 +513,9 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
     let known = |arg: &str, next: Option<&str>| {
         if let Some(long) = arg.strip_prefix("--") {
             let name = long.split('=').next().unwrap_or(long);
+            if GUEST_COMMON_LONG.contains(&name) {
+                return false;
+            }
             command.get_arguments().any(|a| {
                 a.get_long() == Some(name)
                     || a.get_all_aliases().is_some_and(|al| al.contains(&name))
@@ -551,6 +554,13 @@ fn warn_misplaced_options(module: &OsString, guest_args: &[OsString]) {
         }
     }
 }
+
+/// Long options of hoist's that are as common among guests' own flags
+/// (`ld --verbose`, `tool --help`, `python --version`): no warning for
+/// them after the module. Options that grant or limit something (`--dir`,
+/// `--env`, `--timeout`...) still warn, since a misplaced one silently
+/// does not apply.
+const GUEST_COMMON_LONG: &[&str] = &["verbose", "help", "version", "profile", "debug", "image"];
 
 /// Whether a `--` comes before `module` in the command line `args` (the
 /// program's name first).
