@@ -59,6 +59,8 @@ pub struct Threads {
     memory: Option<(String, String, SharedMemory)>,
     link_host: Arc<LinkHost>,
     limits: crate::limits::Limits,
+    /// The main store's table budget: every thread's tables draw on it.
+    table_budget: Arc<hoist::TableBudget>,
     next_tid: AtomicU32,
     live: AtomicU32,
     max_threads: u32,
@@ -109,6 +111,7 @@ impl Threads {
             memory,
             link_host,
             limits,
+            table_budget: store.table_budget(),
             next_tid: AtomicU32::new(1),
             live: AtomicU32::new(0),
             max_threads,
@@ -190,6 +193,7 @@ impl Threads {
     /// A spawned thread's life: its store, its instance, its start.
     fn run(self: &Arc<Self>, wasi: hoist_wasi::WasiCtx, tid: u32, start_arg: i32) -> Result<()> {
         let mut store = Store::new(&self.engine, Host { wasi });
+        store.share_table_budget(Arc::clone(&self.table_budget));
         self.limits.arm(&mut store)?;
         let mut linker = Linker::new(&self.engine);
         (self.link_host)(&mut linker, &mut store, &self.module)?;

@@ -453,6 +453,47 @@ fn a_timeout_with_many_threads_is_reported_once() {
     }
 }
 
+/// Each wasi-thread's instance has tables of its own, but they all draw on
+/// the run's one budget (`-W max-total-table-elements`), not one each: four
+/// threads growing by 1000 under a budget of 2500 see two grows succeed.
+/// (The threads keep their tables until the main thread has counted: a
+/// thread that ends gives its elements back.)
+#[test]
+fn threads_share_the_runs_table_budget() {
+    let (module, _dir) = wat_module(
+        "tables",
+        &format!(
+            r#"(module {PRELUDE}
+          (table $t 0 funcref)
+          (func (export "wasi_thread_start") (param i32 i32)
+            (if (i32.ne (table.grow $t (ref.null func) (i32.const 1000)) (i32.const -1))
+              (then (drop (i32.atomic.rmw.add (i32.const 0) (i32.const 1)))))
+            (drop (i32.atomic.rmw.add (i32.const 4) (i32.const 1)))
+            (drop (memory.atomic.notify (i32.const 4) (i32.const 1)))
+            ;; hold the table until the program ends
+            (loop $hold
+              (drop (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const -1)))
+              (br $hold)))
+          (func (export "_start") (local $done i32)
+            (drop (call $spawn (i32.const 0)))
+            (drop (call $spawn (i32.const 0)))
+            (drop (call $spawn (i32.const 0)))
+            (drop (call $spawn (i32.const 0)))
+            (block $all
+              (loop $wait
+                (local.set $done (i32.atomic.load (i32.const 4)))
+                (br_if $all (i32.eq (local.get $done) (i32.const 4)))
+                (drop (memory.atomic.wait32 (i32.const 4) (local.get $done) (i64.const -1)))
+                (br $wait)))
+            (call $exit (i32.atomic.load (i32.const 0)))))"#
+        ),
+    );
+    let out = run_hoist(&["-W", "max-total-table-elements=2500"], &module, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = run_hoist(&[], &module, &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
 #[test]
 fn max_threads_bounds_the_threads_running() {
     // Spawns threads that never end until one is refused; exits with how

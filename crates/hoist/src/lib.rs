@@ -38,6 +38,7 @@ pub use hoist_cranelift::{Cpu, OptLevel};
 pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, DEFAULT_MAX_TOTAL_TABLE_ELEMENTS, MAX_GC_HEAP_LIMIT};
 pub use hoist_runtime::gc::GcStats;
 pub use hoist_runtime::ImageBuffer;
+pub use hoist_runtime::TableBudget;
 pub use instance::Instance;
 pub use lazy::LazyActivity;
 pub use linker::Linker;

@@ -237,6 +237,19 @@ impl<T> Store<T> {
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
+
+    /// The budget of table elements this store's tables draw on
+    /// ([`Config::max_total_table_elements`](crate::Config::max_total_table_elements)).
+    pub fn table_budget(&self) -> std::sync::Arc<crate::TableBudget> {
+        std::sync::Arc::clone(&self.inner.table_budget)
+    }
+
+    /// Makes the tables this store creates from now on draw on `budget`,
+    /// another store's: stores that together run one program (its
+    /// wasi-threads) share one budget instead of one each.
+    pub fn share_table_budget(&mut self, budget: std::sync::Arc<crate::TableBudget>) {
+        self.inner.table_budget = budget;
+    }
 }
 
 /// Every word of every table slot and global of the store at `store`: the
