@@ -1045,6 +1045,13 @@ fn exit_status(
     loaded: &[Loaded],
     settings: &crate::options::Settings,
 ) -> ExitCode {
+    // The main thread's end is the process's: a wasi-thread that traps from
+    // now on must not report or change the status. If one already claimed
+    // the end (it trapped too, on the same timeout, say), it is ending the
+    // process and reporting.
+    if !crate::threads::claim_process_end() {
+        crate::threads::wait_for_process_end();
+    }
     let error = match outcome {
         Ok(()) => return ExitCode::SUCCESS,
         Err(error) => error,
@@ -1062,11 +1069,6 @@ fn exit_status(
                 ExitCode::FAILURE
             }
         };
-    }
-    // One report: a wasm thread that trapped too (on the same timeout, say)
-    // may have claimed it, and is ending the process.
-    if !crate::threads::claim_process_end() {
-        crate::threads::wait_for_process_end();
     }
     // A trap, or an exception nothing caught, ends the program like abort().
     let (message, frames) = if let Some(trap) = error.downcast_ref::<Trap>() {
