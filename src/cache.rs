@@ -261,7 +261,7 @@ impl Cache {
             let Ok(meta) = entry.metadata() else { continue };
             if !meta.is_file() {
                 if is_cache_file_name(&name) {
-                    scan.strays.push(entry.path());
+                    scan.strays.push((entry.path(), meta.is_dir()));
                 }
                 continue;
             }
@@ -280,9 +280,7 @@ impl Cache {
     /// room, so the next write does not evict again at once).
     fn evict(&self) {
         let mut scan = self.scan();
-        for path in &scan.strays {
-            let _ = std::fs::remove_file(path);
-        }
+        remove_strays(&scan.strays);
         for (path, name, meta) in &scan.temps {
             if temp_is_stale(name, meta) {
                 let _ = std::fs::remove_file(path);
@@ -338,9 +336,7 @@ impl Cache {
         for (path, _, _) in &scan.temps {
             let _ = std::fs::remove_file(path);
         }
-        for path in &scan.strays {
-            let _ = std::fs::remove_file(path);
-        }
+        remove_strays(&scan.strays);
         removed
     }
 }
@@ -349,10 +345,22 @@ impl Cache {
 struct Scan {
     entries: Vec<(PathBuf, std::fs::Metadata)>,
     temps: Vec<(PathBuf, String, std::fs::Metadata)>,
-    /// Symlinks, FIFOs, directories... under a name hoist writes
+    /// Symlinks, FIFOs, directories (`true`)... under a name hoist writes
     /// regular files by: never hoist's own, removed by eviction and clean.
-    strays: Vec<PathBuf>,
+    strays: Vec<(PathBuf, bool)>,
     total: u64,
+}
+
+/// Removes strays (see [`Scan::strays`]); a directory with what is in it
+/// (`remove_dir_all` does not follow symlinks inside).
+fn remove_strays(strays: &[(PathBuf, bool)]) {
+    for (path, dir) in strays {
+        let _ = if *dir {
+            std::fs::remove_dir_all(path)
+        } else {
+            std::fs::remove_file(path)
+        };
+    }
 }
 
 /// A name hoist gives files in the cache: entries, their locks and
@@ -373,18 +381,24 @@ fn open_regular(path: &Path, options: &mut std::fs::OpenOptions) -> Option<std::
     let file = match opened {
         Ok(file) => file,
         Err(err) => {
-            // ELOOP: a symlink; ENXIO: a FIFO with no writer (write side).
-            if matches!(err.raw_os_error(), Some(libc::ELOOP | libc::ENXIO)) {
-                let _ = std::fs::remove_file(path);
+            // ELOOP: a symlink; ENXIO: a FIFO with no writer (write side);
+            // EISDIR: a directory (write side).
+            match err.raw_os_error() {
+                Some(libc::ELOOP | libc::ENXIO) => remove_strays(&[(path.to_owned(), false)]),
+                Some(libc::EISDIR) => remove_strays(&[(path.to_owned(), true)]),
+                _ => {}
             }
             return None;
         }
     };
-    if !file.metadata().is_ok_and(|meta| meta.is_file()) {
-        let _ = std::fs::remove_file(path);
-        return None;
+    match file.metadata() {
+        Ok(meta) if meta.is_file() => Some(file),
+        Ok(meta) => {
+            remove_strays(&[(path.to_owned(), meta.is_dir())]);
+            None
+        }
+        Err(_) => None,
     }
-    Some(file)
 }
 
 /// The entry name: BLAKE3 of the engine fingerprint and the module digest.

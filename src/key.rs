@@ -115,16 +115,17 @@ pub fn load_or_create(path: &Path) -> Result<[u8; 32]> {
     if linked {
         return Ok(key);
     }
-    let bytes = std::fs::read(path).context("reading the hoist key")?;
-    <[u8; 32]>::try_from(bytes.as_slice()).context("the hoist key is damaged")
+    // Another run's key won: read it as any key is read.
+    read_valid(path, valid).context("the hoist key is damaged")
 }
 
 /// The key file at `path` if it passes `valid`: checked on the open file
-/// (`fstat`), so what is read is what was checked; not through a symlink.
+/// (`fstat`), so what is read is what was checked; not through a symlink,
+/// and never blocking on a FIFO put there.
 fn read_valid(path: &Path, valid: impl Fn(&std::fs::Metadata) -> bool) -> Option<[u8; 32]> {
     let mut file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     if !valid(&file.metadata().ok()?) {

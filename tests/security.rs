@@ -400,6 +400,15 @@ fn planted_symlinks_and_fifos_in_the_cache_are_not_followed() {
     run("entry a FIFO");
     assert!(std::fs::symlink_metadata(&entry).unwrap().is_file());
 
+    // Directories under the entry's and the lock's names.
+    std::fs::remove_file(&entry).unwrap();
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir_all(entry.join("inside")).unwrap();
+    std::fs::create_dir_all(lock.join("inside")).unwrap();
+    run("entry and lock directories");
+    assert!(std::fs::symlink_metadata(&entry).unwrap().is_file());
+    assert!(!lock.is_dir());
+
     // Strays under hoist's names go with `cache clean`; their targets stay.
     let target = outside.join("keep-me");
     std::fs::write(&target, b"not the cache's").unwrap();
