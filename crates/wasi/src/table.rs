@@ -386,6 +386,17 @@ impl FdTable {
         self.map().insert(fd, Arc::new(Mutex::new(descriptor)));
     }
 
+    /// `EMFILE` if the table is full: checked before a call opens, creates
+    /// or accepts anything, so a refused call changes nothing (a file is
+    /// not created, a connection stays queued). [`push`](Self::push)
+    /// checks again.
+    pub fn check_room(&self) -> Result<(), Errno> {
+        if self.map().len() >= self.limit {
+            return Err(Errno::Mfile);
+        }
+        Ok(())
+    }
+
     /// Puts `descriptor` at the fd after the highest one open, as wasmtime
     /// numbers new descriptors (the lowest free one only once that would
     /// pass `u32::MAX`). Not POSIX's lowest free fd: a program that moved

@@ -269,6 +269,7 @@ pub fn path_open(
             .dsync(fdflags & fdflags::DSYNC != 0)
             .rsync(fdflags & fdflags::RSYNC != 0)
             .nonblock(fdflags & fdflags::NONBLOCK != 0);
+        ctx.table.check_room()?;
         let file = match parent.dir.open_with(path, &options) {
             Ok(file) => file,
             Err(e) if !tree_writable && e.kind() == std::io::ErrorKind::NotFound => {

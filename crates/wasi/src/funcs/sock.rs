@@ -37,6 +37,7 @@ pub fn sock_accept(
     memory.slice(fd_out, 4)?;
     // The other fdflags mean nothing for a socket and are ignored, as
     // WasmEdge does; NONBLOCK makes the new connection non-blocking.
+    ctx.table.check_room()?;
     let socket = listener.accept(flags & u32::from(fdflags::NONBLOCK) != 0)?;
     let new = ctx.table.push(Descriptor::Socket(socket))?;
     memory.write_u32(fd_out, new)
