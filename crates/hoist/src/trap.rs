@@ -58,21 +58,45 @@ fn write_name(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
 /// module's names may be megabytes (longer ones are shown as they are, cut).
 const MAX_DEMANGLE_BYTES: usize = 4096;
 
+/// Longest demangled name, in bytes: back-references let a short mangled
+/// name expand exponentially. Past it the name is shown mangled.
+const MAX_DEMANGLED_BYTES: usize = 64 << 10;
+
+/// A `fmt::Write` that fails past [`MAX_DEMANGLED_BYTES`].
+struct Bounded(String);
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.0.len() + s.len() > MAX_DEMANGLED_BYTES {
+            return Err(fmt::Error);
+        }
+        self.0.push_str(s);
+        Ok(())
+    }
+}
+
 /// `name` demangled if it is a Rust (legacy `_ZN` or v0 `_R`) or C++
 /// (Itanium `_Z`) symbol, as wasmtime shows them; otherwise as it is.
 fn demangle(name: &str) -> std::borrow::Cow<'_, str> {
     use std::borrow::Cow;
+    use std::fmt::Write;
     if name.len() > MAX_DEMANGLE_BYTES {
         return Cow::Borrowed(name);
     }
+    let mut out = Bounded(String::new());
     if let Ok(rust) = rustc_demangle::try_demangle(name) {
         // `{:#}`: without the legacy scheme's hash suffix.
-        return Cow::Owned(format!("{rust:#}"));
+        if write!(out, "{rust:#}").is_ok() {
+            return Cow::Owned(out.0);
+        }
+        return Cow::Borrowed(name);
     }
     if name.starts_with("_Z") {
-        let parsed = cpp_demangle::Symbol::new(name.as_bytes()).ok();
-        if let Some(cpp) = parsed.and_then(|symbol| symbol.demangle().ok()) {
-            return Cow::Owned(cpp);
+        if let Ok(symbol) = cpp_demangle::Symbol::new(name.as_bytes()) {
+            let options = cpp_demangle::DemangleOptions::default();
+            if symbol.structured_demangle(&mut out, &options).is_ok() {
+                return Cow::Owned(out.0);
+            }
         }
     }
     Cow::Borrowed(name)
