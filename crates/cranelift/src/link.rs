@@ -47,11 +47,12 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
     WasmError::Unsupported(format!("Cranelift failed to compile {}: {text}", func.name))
 }
 
-/// Branch-table targets past which a function is compiled without block
-/// start offsets (`machine_code_cfg_info`), so without loop alignment:
-/// Cranelift keeps those offsets in time quadratic in a run of empty edge
-/// blocks, and a `br_table` of n targets makes a run of n (1M targets took
-/// 300 s to compile; 4096 take a few milliseconds).
+/// Branch-table and exception-table targets past which a function is
+/// compiled without block start offsets (`machine_code_cfg_info`), so
+/// without loop alignment: Cranelift keeps those offsets in time quadratic
+/// in a run of empty edge blocks, and a `br_table` of n targets makes a
+/// run of n (1M targets took 300 s to compile; 4096 take a few
+/// milliseconds), as may the catch edges of calls in a `try_table`.
 const MAX_CFG_INFO_BRANCH_TARGETS: usize = 4096;
 
 /// Compiles `func` and extracts code, relocations, traps and source locations.
@@ -61,12 +62,13 @@ fn compile(
     func: ir::Function,
     loops: &[LoopSpan],
 ) -> WasmResult<CompiledFunction> {
-    let branch_targets: usize = func
+    let jump_targets = func
         .dfg
         .jump_tables
         .values()
-        .map(|table| table.all_branches().len())
-        .sum();
+        .map(|t| t.all_branches().len());
+    let catch_targets = (func.dfg.exception_tables.values()).map(|t| t.all_branches().len());
+    let branch_targets: usize = jump_targets.chain(catch_targets).sum();
     let without_offsets = (branch_targets > MAX_CFG_INFO_BRANCH_TARGETS)
         .then(|| crate::isa::without_block_offsets(isa))
         .flatten();
