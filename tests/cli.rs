@@ -183,36 +183,52 @@ fn the_default_export_runs_first() {
     self::run(&[OsStr::new("run"), module.as_os_str()]).expect_code(7);
 }
 
-/// A module with nothing to run, whose code does not even validate: the
-/// missing entry point is reported, which shows the check came before
-/// the compile.
+/// A module with nothing to run: the missing entry point is reported
+/// before the compile, which leaves no cache entry behind. (One whose code
+/// does not validate is reported as invalid instead, see
+/// `an_invalid_module_is_refused_as_invalid_before_its_entry_points`.)
 #[test]
 fn no_entry_point_is_refused_before_compiling() {
-    let (_dir, module) = wasm_file(
+    let (dir, module) = wasm_file(
         "no-entry",
-        r#"(module (func (export "other") (result i32)) (global (export "_start") i32 (i32.const 0)))"#,
+        r#"(module (func (export "other") (result i32) (i32.const 1)) (global (export "_start") i32 (i32.const 0)))"#,
     );
-    let run = run(&[OsStr::new("run"), module.as_os_str()]);
-    run.expect_code(1);
-    assert!(
-        run.stderr.starts_with("error: ") && run.stderr.contains("exports no `_start` function"),
-        "{}",
+    let cache = dir.join("cache");
+    let entries = || {
+        std::fs::read_dir(cache.join("hoist"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".hwasm"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let refused = |args: &[&OsStr]| {
+        let mut cmd = support::hoist();
+        cmd.env("XDG_CACHE_HOME", &cache).args(args);
+        let run = run_cmd(cmd);
+        run.expect_code(1);
+        assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+        assert!(!run.stderr.contains("compile"), "{}", run.stderr);
+        assert_eq!(entries(), 0, "compiled before refusing: {}", run.stderr);
         run.stderr
-    );
-    assert!(!run.stderr.contains("compile"), "{}", run.stderr);
-
-    let run = self::run(&[
+    };
+    let stderr = refused(&[OsStr::new("run"), module.as_os_str()]);
+    assert!(stderr.contains("exports no `_start` function"), "{stderr}");
+    let stderr = refused(&[
         OsStr::new("run"),
         OsStr::new("--invoke"),
         OsStr::new("missing"),
         module.as_os_str(),
     ]);
-    run.expect_code(1);
-    assert!(
-        run.stderr.contains("exports no function `missing`") && !run.stderr.contains("compile"),
-        "{}",
-        run.stderr
-    );
+    assert!(stderr.contains("exports no function `missing`"), "{stderr}");
+    // The cache works here: a runnable module leaves its entry.
+    let mut cmd = support::hoist();
+    cmd.env("XDG_CACHE_HOME", &cache)
+        .args([OsStr::new("run"), OsStr::new("--invoke"), OsStr::new("other")])
+        .arg(&module);
+    run_cmd(cmd).expect_code(0);
+    assert_eq!(entries(), 1);
 
     // A valid artifact with no entry point: refused once loaded.
     let dir = temp_dir("no-entry-artifact");
