@@ -225,7 +225,11 @@ fn no_entry_point_is_refused_before_compiling() {
     // The cache works here: a runnable module leaves its entry.
     let mut cmd = support::hoist();
     cmd.env("XDG_CACHE_HOME", &cache)
-        .args([OsStr::new("run"), OsStr::new("--invoke"), OsStr::new("other")])
+        .args([
+            OsStr::new("run"),
+            OsStr::new("--invoke"),
+            OsStr::new("other"),
+        ])
         .arg(&module);
     run_cmd(cmd).expect_code(0);
     assert_eq!(entries(), 1);

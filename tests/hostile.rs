@@ -72,7 +72,8 @@ fn poll_oneoff_caps_the_subscription_count() {
 /// A guest that opens descriptors until it is refused stops at its own cap
 /// (the soft RLIMIT_NOFILE less 256 for hoist), so the host keeps
 /// descriptors: `random_get` still works (it once panicked, its RNG unable
-/// to open /dev/urandom), and closing one lets the guest open one again.
+/// to open /dev/urandom), closing one lets the guest open one again, and
+/// the second descriptor a directory holds while it is listed counts.
 /// The guest exits with how many it opened.
 #[test]
 fn a_guest_cannot_take_the_hosts_last_descriptors() {
@@ -85,6 +86,7 @@ fn a_guest_cannot_take_the_hosts_last_descriptors() {
   (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_close" (func $close (param i32) (result i32)))
   (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_readdir" (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
   (data (i32.const 0) ".")
@@ -110,6 +112,12 @@ fn a_guest_cannot_take_the_hosts_last_descriptors() {
     ;; one closed, one opened again
     (if (call $close (i32.load (i32.const 8))) (then (call $exit (i32.const 252))))
     (if (call $open_dot) (then (call $exit (i32.const 253))))
+    ;; a directory being listed holds a second host descriptor, which counts:
+    ;; with one slot free, listing the preopen takes it
+    (if (call $close (i32.load (i32.const 8))) (then (call $exit (i32.const 254))))
+    (if (call $readdir (i32.const 3) (i32.const 1024) (i32.const 4096) (i64.const 0) (i32.const 12))
+      (then (call $exit (i32.const 255))))
+    (if (i32.ne (call $open_dot) (i32.const 33)) (then (call $exit (i32.const 248))))
     (call $exit (select (local.get $n) (i32.const 200) (i32.lt_u (local.get $n) (i32.const 200))))))"#,
     )
     .unwrap();

@@ -6,6 +6,7 @@
 
 use crate::Errno;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use crate::abi::fdflags;
@@ -326,6 +327,19 @@ pub struct FdTable {
     entries: Mutex<BTreeMap<u32, Entry>>,
     /// The most descriptors the guest may hold (see [`guest_fd_limit`]).
     limit: usize,
+    /// Host descriptors held for entries beyond their own (a directory's
+    /// `fd_readdir` stream): they count toward `limit` too.
+    extra: Arc<AtomicUsize>,
+}
+
+/// One host descriptor counted toward a table's limit beyond its entries
+/// (see [`FdTable::extra_permit`]); given back when dropped.
+pub struct ExtraPermit(Arc<AtomicUsize>);
+
+impl Drop for ExtraPermit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Host descriptors kept for hoist itself when the guest's are capped:
@@ -358,6 +372,7 @@ impl FdTable {
         FdTable {
             entries: Mutex::default(),
             limit,
+            extra: Arc::default(),
         }
     }
 
@@ -391,10 +406,23 @@ impl FdTable {
     /// not created, a connection stays queued). [`push`](Self::push)
     /// checks again.
     pub fn check_room(&self) -> Result<(), Errno> {
-        if self.map().len() >= self.limit {
+        self.room(&self.map())
+    }
+
+    fn room(&self, map: &BTreeMap<u32, Entry>) -> Result<(), Errno> {
+        if map.len() + self.extra.load(Ordering::Acquire) >= self.limit {
             return Err(Errno::Mfile);
         }
         Ok(())
+    }
+
+    /// Counts one more host descriptor held for an entry (`EMFILE` if the
+    /// table is full), until the permit is dropped.
+    pub fn extra_permit(&self) -> Result<ExtraPermit, Errno> {
+        let map = self.map();
+        self.room(&map)?;
+        self.extra.fetch_add(1, Ordering::AcqRel);
+        Ok(ExtraPermit(Arc::clone(&self.extra)))
     }
 
     /// Puts `descriptor` at the fd after the highest one open, as wasmtime
@@ -405,9 +433,7 @@ impl FdTable {
     /// the next file it opens.
     pub fn push(&self, descriptor: Descriptor) -> Result<u32, Errno> {
         let mut map = self.map();
-        if map.len() >= self.limit {
-            return Err(Errno::Mfile);
-        }
+        self.room(&map)?;
         let fd = match map.last_key_value() {
             None => 0,
             Some((&last, _)) => match last.checked_add(1) {

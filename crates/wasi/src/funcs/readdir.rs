@@ -69,6 +69,8 @@ pub struct DirStream {
     past_end: bool,
     /// Reused for every batch.
     batch: Vec<u8>,
+    /// `fd` counts toward the guest's descriptor limit.
+    _permit: crate::table::ExtraPermit,
 }
 
 /// The WASI `filetype` of a `getdents64`/`stat` file type.
@@ -87,7 +89,7 @@ fn filetype_of(ft: FileType) -> u8 {
 }
 
 impl DirStream {
-    fn open(dir: impl AsFd) -> Result<DirStream, Errno> {
+    fn open(dir: impl AsFd, permit: crate::table::ExtraPermit) -> Result<DirStream, Errno> {
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
         // "." of the directory itself: nothing outside it is named.
         let fd = rustix::fs::openat(dir, ".", flags, Mode::empty())?;
@@ -102,6 +104,7 @@ impl DirStream {
             offsets: vec![0],
             past_end: false,
             batch: Vec::with_capacity(BATCH),
+            _permit: permit,
         })
     }
 
@@ -240,7 +243,10 @@ pub fn fd_readdir(
     memory.slice(bufused, 4)?;
     let stream = match &mut dir.stream {
         Some(stream) => stream,
-        stream @ None => stream.insert(Box::new(DirStream::open(&dir.dir)?)),
+        stream @ None => {
+            let permit = ctx.table.extra_permit()?;
+            stream.insert(Box::new(DirStream::open(&dir.dir, permit)?))
+        }
     };
     if cookie == 0 || cookie != stream.pos {
         stream.seek(cookie)?;
