@@ -679,12 +679,23 @@ fn fill_cache(
     let wasm = if path.as_os_str() == "-" {
         // The run that detached this process handed the module over as a
         // sealed memory file.
-        let mut wasm = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut wasm).ok();
-        Some(wasm)
+        let limit = crate::input::MAX_MODULE_SIZE;
+        let expect = crate::input::Expect::Module;
+        crate::input::read_stream(&mut std::io::stdin().lock(), "<stdin>", limit, expect).ok()
     } else {
-        let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-        regular.then(|| std::fs::read(path).ok()).flatten()
+        // Only a regular file (checked on the open file): a FIFO put there
+        // since must not block this process.
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .ok()
+            .filter(|f| f.metadata().is_ok_and(|m| m.is_file()));
+        file.and_then(|mut file| {
+            let limit = crate::input::MAX_MODULE_SIZE;
+            crate::input::read_stream(&mut file, "", limit, crate::input::Expect::Module).ok()
+        })
     };
     let Some(wasm) = wasm else {
         return Ok(ExitCode::SUCCESS);
