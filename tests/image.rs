@@ -447,6 +447,18 @@ fn layout_directories_docker_archives_and_gzip() {
         std::fs::write(path, data).unwrap();
     }
     assert_eq!(s.run(&dir, &[]).code(0).stdout, SHOW);
+    // A layout directory whose index is a FIFO: refused, without blocking.
+    // (A symlink is followed: the directory is the user's.)
+    let index = dir.join("index.json");
+    let saved = std::fs::read(&index).unwrap();
+    std::fs::remove_file(&index).unwrap();
+    let status = Command::new("mkfifo").arg(&index).status().unwrap();
+    assert!(status.success());
+    s.run(&dir, &[]).error("index.json");
+    std::fs::remove_file(&index).unwrap();
+    let outside = s.write("outside.json", &saved);
+    std::os::unix::fs::symlink(&outside, &index).unwrap();
+    assert_eq!(s.run(&dir, &[]).code(0).stdout, SHOW);
     // `docker save`.
     let image = s.write("docker.tar", &archive(&docker_files(&compat())));
     assert_eq!(s.run(&image, &[]).code(0).stdout, SHOW);

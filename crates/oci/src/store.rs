@@ -8,7 +8,7 @@ use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 /// An image's files, by their names relative to the image's top.
@@ -131,7 +131,13 @@ impl Store {
         match self {
             Store::Dir(dir) => {
                 let path = dir.join(&clean);
-                let file = File::open(&path)
+                // Not blocking on a FIFO (refused below: not a file).
+                // Symlinks are followed: blobs are checked by digest, and
+                // the directory is the user's.
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&path)
                     .with_context(|| format!("the image has no readable `{clean}`"))?;
                 let meta = file.metadata()?;
                 if !meta.is_file() {
