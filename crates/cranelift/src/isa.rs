@@ -119,16 +119,21 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
         .map_err(|e| format!("building the target ISA: {e}"))
 }
 
-/// `isa` as it is, but without `machine_code_cfg_info` (block start
-/// offsets), for functions whose bookkeeping of them would be quadratic
-/// (see `link::MAX_CFG_INFO_BRANCH_TARGETS`). `None` if Cranelift refuses
-/// the copied settings (never expected; the caller keeps `isa`).
-pub(crate) fn without_block_offsets(isa: &dyn isa::TargetIsa) -> Option<OwnedTargetIsa> {
+/// `isa` as it is, but for functions of thousands of branch targets
+/// (see `link::MAX_BRANCH_TARGETS`): without `machine_code_cfg_info`
+/// (block start offsets), whose bookkeeping is quadratic in a run of empty
+/// edge blocks, and without mid-end optimizations, whose redundant-load
+/// elimination merges the values a huge `br_table` passes back into one
+/// (see `translate::control::MAX_EDGES_SHARING_VALUES`). `None` if
+/// Cranelift refuses the copied settings (never expected; the caller
+/// keeps `isa`).
+pub(crate) fn for_huge_functions(isa: &dyn isa::TargetIsa) -> Option<OwnedTargetIsa> {
     let mut flags = settings::builder();
     for value in isa.flags().iter() {
         flags.set(value.name, &value.value_string()).ok()?;
     }
     flags.set("machine_code_cfg_info", "false").ok()?;
+    flags.set("opt_level", "none").ok()?;
     isa::Builder::from_target_isa(isa)
         .finish(settings::Flags::new(flags))
         .ok()

@@ -48,12 +48,16 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
 }
 
 /// Branch-table and exception-table targets past which a function is
-/// compiled without block start offsets (`machine_code_cfg_info`), so
-/// without loop alignment: Cranelift keeps those offsets in time quadratic
-/// in a run of empty edge blocks, and a `br_table` of n targets makes a
-/// run of n (1M targets took 300 s to compile; 4096 take a few
-/// milliseconds), as may the catch edges of calls in a `try_table`.
-const MAX_CFG_INFO_BRANCH_TARGETS: usize = 4096;
+/// compiled as [`crate::isa::for_huge_functions`] says: without block
+/// start offsets (so without loop alignment) and without mid-end
+/// optimizations. Cranelift keeps those offsets in time quadratic in a run
+/// of empty edge blocks, and a `br_table` of n targets makes a run of n
+/// (1M targets took 300 s to compile; 4096 take a few milliseconds), as
+/// may the catch edges of calls in a `try_table`; and the optimizer's
+/// redundant-load elimination undoes the translator's split of the values
+/// a huge `br_table` passes (40,000 targets: 37 s and 9.5 GB, 1.5 s
+/// without).
+const MAX_BRANCH_TARGETS: usize = 4096;
 
 /// Compiles `func` and extracts code, relocations, traps and source locations.
 fn compile(
@@ -69,10 +73,10 @@ fn compile(
         .map(|t| t.all_branches().len());
     let catch_targets = (func.dfg.exception_tables.values()).map(|t| t.all_branches().len());
     let branch_targets: usize = jump_targets.chain(catch_targets).sum();
-    let without_offsets = (branch_targets > MAX_CFG_INFO_BRANCH_TARGETS)
-        .then(|| crate::isa::without_block_offsets(isa))
+    let huge = (branch_targets > MAX_BRANCH_TARGETS)
+        .then(|| crate::isa::for_huge_functions(isa))
         .flatten();
-    let isa = without_offsets.as_deref().unwrap_or(isa);
+    let isa = huge.as_deref().unwrap_or(isa);
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {

@@ -1,7 +1,9 @@
 //! The wasm control stack: blocks, loops and ifs as Cranelift blocks.
 
 use super::FuncTranslator;
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value};
+use cranelift_codegen::ir::{
+    Block, BlockArg, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Value,
+};
 use hoist_environ::{WasmResult, WasmValType};
 
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +63,13 @@ impl ControlFrame {
         }
     }
 }
+
+/// Distinct `br_table` targets past which the values a `br_table` passes
+/// go to its edge blocks through a stack slot rather than as one value to
+/// every target's block parameter: regalloc2 merges each parameter into
+/// that value's bundle, in time and memory quadratic in the targets (40,000
+/// targets passing an i32 took 71 s and 9 GB to compile).
+const MAX_EDGES_SHARING_VALUES: usize = 4096;
 
 pub(crate) fn args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
@@ -325,6 +334,9 @@ impl FuncTranslator<'_, '_> {
         let default = calls.pop().expect("default target");
         let data = cranelift_codegen::ir::JumpTableData::new(default, &calls);
         let jt = self.builder.create_jump_table(data);
+        // No safepoint lies between the store and the edges' loads, so GC
+        // references may pass through the slot too.
+        let spilled = (edges.len() > MAX_EDGES_SHARING_VALUES).then(|| self.spill(&values));
         self.builder.ins().br_table(index, jt);
         let mut edges: Vec<(u32, Block)> = edges.into_iter().collect();
         edges.sort_by_key(|(_, b)| *b);
@@ -332,7 +344,11 @@ impl FuncTranslator<'_, '_> {
             let (target, _) = self.mark_branch(depth);
             self.builder.seal_block(edge);
             self.builder.switch_to_block(edge);
-            self.builder.ins().jump(target, &args(&values));
+            let passed = match spilled {
+                Some(slot) => self.reload(slot, &values),
+                None => values.clone(),
+            };
+            self.builder.ins().jump(target, &args(&passed));
         }
         self.reachable = false;
         Ok(())
@@ -347,6 +363,30 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().return_(&values);
         self.reachable = false;
         Ok(())
+    }
+
+    /// Stores `values` in a new stack slot, 16 bytes each (see
+    /// [`MAX_EDGES_SHARING_VALUES`]).
+    fn spill(&mut self, values: &[Value]) -> StackSlot {
+        let size = u32::try_from(values.len() * 16).expect("a wasm block's arity is small");
+        let data = StackSlotData::new(StackSlotKind::ExplicitSlot, size, 4);
+        let slot = self.builder.create_sized_stack_slot(data);
+        for (i, value) in values.iter().enumerate() {
+            let pointer = self.env.pointer_type;
+            (self.builder.ins()).stack_store(pointer, *value, slot, (i * 16) as i32);
+        }
+        slot
+    }
+
+    /// `values` (their types) loaded again from [`spill`](Self::spill)'s slot.
+    fn reload(&mut self, slot: StackSlot, values: &[Value]) -> Vec<Value> {
+        let mut loaded = Vec::with_capacity(values.len());
+        for (i, value) in values.iter().enumerate() {
+            let ty = self.builder.func.dfg.value_type(*value);
+            let pointer = self.env.pointer_type;
+            loaded.push((self.builder.ins()).stack_load(pointer, ty, slot, (i * 16) as i32));
+        }
+        loaded
     }
 
     /// Marks the frame `depth` levels up as branched to; returns its target.
