@@ -431,6 +431,42 @@ fn a_huge_br_table_passing_values_computes_the_same() {
     }
 }
 
+/// One function reading 70,000 defined globals: Cranelift interns a
+/// function's distinct memory flags in a set of 65,535, and each global's
+/// own alias region made a new one, so compiling it panicked. Globals past
+/// the first 1024 share a region now. Lazily, and eagerly without
+/// optimizations (with them the register allocator takes a minute here).
+#[test]
+fn a_function_reading_70000_globals_compiles() {
+    const N: i64 = 70_000;
+    let mut wat = String::from("(module\n");
+    for i in 0..N {
+        wat.push_str(&format!("(global (mut i32) (i32.const {i}))\n"));
+    }
+    wat.push_str("(func (export \"sum\") (param i32) (result i32) (local.get 0)\n");
+    for i in 0..N {
+        wat.push_str(&format!("global.get {i} i32.add\n"));
+    }
+    wat.push_str("))");
+    let want = (N * (N - 1) / 2) as i32;
+    let mut config = hoist::Config::new();
+    config.opt_level(hoist::OptLevel::None);
+    let unoptimized = Engine::new(&config).unwrap();
+    let lazily = Engine::default();
+    for (engine, lazy) in [(&lazily, true), (&unoptimized, false)] {
+        let module = if lazy {
+            Module::new_lazy(engine, &wat)
+        } else {
+            Module::new(engine, &wat)
+        }
+        .expect("compiles");
+        let mut store = Store::new(engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let got = call_i32(&mut store, &instance, "sum", &[Val::I32(0)]);
+        assert_eq!(got, want, "lazy: {lazy}");
+    }
+}
+
 #[test]
 fn an_invalid_function_is_refused_before_anything_runs() {
     let engine = Engine::default();

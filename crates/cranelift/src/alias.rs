@@ -9,7 +9,11 @@
 //! import one memory, table or global under two names, so all linear
 //! memories share one region, all tables' elements another, all imported
 //! globals a third. A defined global is stored in this instance's vmctx and
-//! nothing else in the instance can name it: it gets a region of its own.
+//! nothing else in the instance can name it: it gets a region of its own,
+//! up to [`MAX_GLOBAL_REGIONS`]; the rest share one. (Cranelift interns a
+//! function's distinct memory flags, regions included, in a set of at most
+//! 65,535: a function reading that many globals each in its own region
+//! made it panic.)
 //! Calls (builtins, host functions, other instances) observe and clobber
 //! every region, as do atomic operations (Cranelift treats them as fences).
 
@@ -31,9 +35,15 @@ pub(crate) enum Region {
     MemoryDefinitions,
     /// The values of every imported global.
     ImportedGlobals,
-    /// The value of one global defined by this module.
+    /// The value of one global defined by this module, one of the first
+    /// [`MAX_GLOBAL_REGIONS`].
     DefinedGlobal(DefinedGlobalIndex),
+    /// The values of the module's other defined globals.
+    OtherDefinedGlobals,
 }
+
+/// Defined globals that get a region each (see the module docs).
+pub(crate) const MAX_GLOBAL_REGIONS: u32 = 1024;
 
 impl Region {
     /// Unique among a function's regions (Cranelift deduplicates on it).
@@ -44,7 +54,8 @@ impl Region {
             Region::TableDefinitions => 2,
             Region::MemoryDefinitions => 3,
             Region::ImportedGlobals => 4,
-            Region::DefinedGlobal(index) => 5 + index.as_u32(),
+            Region::OtherDefinedGlobals => 5,
+            Region::DefinedGlobal(index) => 6 + index.as_u32(),
         }
     }
 
@@ -56,6 +67,7 @@ impl Region {
             Region::MemoryDefinitions => "memory definitions",
             Region::ImportedGlobals => "imported globals",
             Region::DefinedGlobal(_) => "defined global",
+            Region::OtherDefinedGlobals => "other defined globals",
         }
     }
 

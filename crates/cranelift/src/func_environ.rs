@@ -397,11 +397,16 @@ impl<'a> FuncEnvironment<'a> {
         builder.ins().store(flags, value, base, offset);
     }
 
-    /// A defined global has its own region; imported ones may be one
-    /// global imported twice, so they share one.
+    /// A defined global has its own region (the first
+    /// [`MAX_GLOBAL_REGIONS`](crate::alias::MAX_GLOBAL_REGIONS) do; the
+    /// rest share one); imported ones may be one global imported twice, so
+    /// they share one.
     fn global_region(&self, global: GlobalIndex) -> Region {
         match self.module.defined_global_index(global) {
-            Some(def) => Region::DefinedGlobal(def),
+            Some(def) if def.as_u32() < crate::alias::MAX_GLOBAL_REGIONS => {
+                Region::DefinedGlobal(def)
+            }
+            Some(_) => Region::OtherDefinedGlobals,
             None => Region::ImportedGlobals,
         }
     }
