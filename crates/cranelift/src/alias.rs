@@ -54,8 +54,9 @@ impl Region {
             Region::TableDefinitions => 2,
             Region::MemoryDefinitions => 3,
             Region::ImportedGlobals => 4,
-            Region::OtherDefinedGlobals => 5,
-            Region::DefinedGlobal(index) => 6 + index.as_u32(),
+            Region::DefinedGlobal(index) => 5 + index.as_u32(),
+            // After every `DefinedGlobal`, whose indices stay below this.
+            Region::OtherDefinedGlobals => 5 + MAX_GLOBAL_REGIONS,
         }
     }
 
