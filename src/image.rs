@@ -62,13 +62,8 @@ pub fn apply(
 /// image. (An ELF file that is a hoist artifact is left to `hoist run`'s
 /// rules for artifacts.)
 fn check_module(command: &hoist_oci::Command) -> Result<()> {
-    let bytes = crate::input::read_path(
-        &command.module,
-        &command.module_in_image,
-        crate::input::MAX_MODULE_SIZE,
-        crate::input::Expect::Module,
-    )
-    .context("cannot read the entrypoint")?;
+    let bytes = crate::input::read_module(&command.module, &command.module_in_image)
+        .context("cannot read the entrypoint")?;
     let native = if bytes.starts_with(b"#!") {
         Some("a script (`#!`)")
     } else if hoist::is_artifact(&bytes) && hoist_artifact::module_wasm(&bytes).is_none() {

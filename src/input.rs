@@ -46,6 +46,12 @@ pub fn read_path(path: &Path, name: &str, limit: u64, expect: Expect) -> Result<
     read_stream(&mut file, name, limit, expect)
 }
 
+/// The module, artifact or WebAssembly text file at `path`, at most
+/// [`MAX_MODULE_SIZE`] bytes (see [`Expect::Module`]).
+pub fn read_module(path: &Path, name: &str) -> Result<Vec<u8>> {
+    read_path(path, name, MAX_MODULE_SIZE, Expect::Module)
+}
+
 /// The text file at `path`, at most `limit` bytes (see [`Expect::Text`]).
 pub fn read_text(path: &Path, name: &str, limit: u64) -> Result<String> {
     let bytes = read_path(path, name, limit, Expect::Text)?;

@@ -58,12 +58,7 @@ pub fn execute(args: CompileArgs) -> Result<ExitCode> {
     }
     let engine = Engine::new(&config)?;
     let name = args.module.display().to_string();
-    let bytes = crate::input::read_path(
-        &args.module,
-        &name,
-        crate::input::MAX_MODULE_SIZE,
-        crate::input::Expect::Module,
-    )?;
+    let bytes = crate::input::read_module(&args.module, &name)?;
     crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let wasm = if hoist::is_artifact(&bytes) {
         bail!("`{name}` is already a compiled hoist artifact");

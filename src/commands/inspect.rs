@@ -15,12 +15,7 @@ pub struct InspectArgs {
 
 pub fn execute(args: InspectArgs) -> Result<ExitCode> {
     let name = args.artifact.display().to_string();
-    let bytes = crate::input::read_path(
-        &args.artifact,
-        &name,
-        crate::input::MAX_MODULE_SIZE,
-        crate::input::Expect::Module,
-    )?;
+    let bytes = crate::input::read_module(&args.artifact, &name)?;
     crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let summary = if hoist::is_artifact(&bytes) {
         hoist::inspect_artifact(&bytes).with_context(|| format!("cannot inspect `{name}`"))?

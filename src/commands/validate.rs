@@ -24,12 +24,7 @@ pub fn execute(args: ValidateArgs) -> Result<ExitCode> {
         Resolved::Settings(settings) => *settings,
     };
     let name = args.module.display().to_string();
-    let bytes = crate::input::read_path(
-        &args.module,
-        &name,
-        crate::input::MAX_MODULE_SIZE,
-        crate::input::Expect::Module,
-    )?;
+    let bytes = crate::input::read_module(&args.module, &name)?;
     crate::identify::check_not_foreign_elf(&name, &bytes)?;
     let wasm = if bytes.starts_with(b"\0asm") {
         crate::identify::check_wasm_header(&bytes).with_context(|| format!("`{name}`"))?;
