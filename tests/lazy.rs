@@ -467,6 +467,104 @@ fn a_function_reading_70000_globals_compiles() {
     }
 }
 
+/// Thousands of locals across thousands of control edges: as SSA
+/// variables they took Cranelift a minute and gigabytes (see
+/// `translate::pressure`); such functions get their locals in stack slots.
+/// Three shapes, each compiled lazily and eagerly, each result checked:
+/// locals updated in nested loops, `br_if`s back to one loop, and locals
+/// live into the catch of the calls of a `try_table`.
+#[test]
+fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
+    const N: i32 = 3_000;
+    let n = N as usize;
+    let sum_locals = |first: usize, last: usize| {
+        (first..=last).fold(String::new(), |wat, i| {
+            wat + &format!(" local.get {i} i32.add")
+        })
+    };
+    // Each local gets the parameter added once, inside N loops.
+    let mut nested = format!(
+        "(module (func (export \"f\") (param i32) (result i32) (local {})",
+        "i32 ".repeat(n)
+    );
+    nested += &" loop".repeat(n);
+    for i in 1..=n {
+        nested += &format!(" local.get {i} local.get 0 i32.add local.set {i}");
+    }
+    nested += &" end".repeat(n);
+    nested += &format!(" i32.const 0{}))", sum_locals(1, n));
+    // After each local's increment, the parameter counts down and a
+    // `br_if` goes back to the loop's start while it is positive: the first
+    // local is incremented max(p, 1) times, the others once.
+    let mut back_edges = format!(
+        "(module (func (export \"f\") (param i32) (result i32) (local {})",
+        "i32 ".repeat(n)
+    );
+    back_edges += " loop";
+    for i in 1..=n {
+        back_edges += &format!(
+            " local.get {i} i32.const 1 i32.add local.set {i}
+              local.get 0 i32.const 1 i32.sub local.tee 0 i32.const 0 i32.gt_s br_if 0"
+        );
+    }
+    back_edges += &format!(" end i32.const 0{}))", sum_locals(1, n));
+    // Local i starts as p + i; call i passes it to a function that throws
+    // it when it is 700, then sets it to p. The result: the thrown value
+    // (or 0) plus every local.
+    const M: i32 = 1_500;
+    let m = M as usize;
+    let mut catches = String::from(
+        "(module (tag $e (param i32))
+           (func $maybe_throw (param i32)
+             (if (i32.eq (local.get 0) (i32.const 700)) (then (throw $e (local.get 0)))))",
+    );
+    catches += &format!(
+        "(func (export \"f\") (param i32) (result i32) (local {})",
+        "i32 ".repeat(m)
+    );
+    for i in 1..=m {
+        catches += &format!(" local.get 0 i32.const {i} i32.add local.set {i}");
+    }
+    catches += " block $done (result i32) try_table (catch $e $done)";
+    for i in 1..=m {
+        catches += &format!(" local.get {i} call $maybe_throw local.get 0 local.set {i}");
+    }
+    catches += &format!(" end i32.const 0 end{}))", sum_locals(1, m));
+
+    let nested_want = |p: i32| N.wrapping_mul(p);
+    let back_edges_want = |p: i32| p.max(1) + N - 1;
+    let catches_want = |p: i32| {
+        // The local that reaches 700 first is number 700 - p, if any.
+        match 700 - p {
+            k @ 1..=M => 700 + (k..=M).map(|i| p + i).sum::<i32>() + (k - 1) * p,
+            _ => M * p,
+        }
+    };
+    type Want<'a> = &'a dyn Fn(i32) -> i32;
+    let cases: [(&str, &str, Want); 3] = [
+        ("nested loops", &nested, &nested_want),
+        ("back edges", &back_edges, &back_edges_want),
+        ("catches", &catches, &catches_want),
+    ];
+    let engine = Engine::default();
+    for (name, wat, want) in cases {
+        for lazy in [true, false] {
+            let module = if lazy {
+                Module::new_lazy(&engine, wat)
+            } else {
+                Module::new(&engine, wat)
+            }
+            .expect("compiles");
+            let mut store = Store::new(&engine, ());
+            let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+            for p in [0, 1, 5, 650, -2_000] {
+                let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
+                assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
+            }
+        }
+    }
+}
+
 #[test]
 fn an_invalid_function_is_refused_before_anything_runs() {
     let engine = Engine::default();

@@ -13,6 +13,7 @@ mod exceptions;
 mod gc;
 mod hotness;
 mod limits;
+mod pressure;
 mod refs;
 mod simd;
 mod visit;
@@ -159,9 +160,10 @@ impl FuncTranslator<'_, '_> {
     /// A new local of type `wasm_ty`: a stack slot for a number or vector
     /// when the environment asks for them, else a variable (references
     /// always: the collector finds them through stack maps).
-    fn declare_local(&mut self, wasm_ty: WasmValType) -> Local {
+    /// `in_slot`: this one goes to a slot anyway (see `pressure`).
+    fn declare_local(&mut self, wasm_ty: WasmValType, in_slot: bool) -> Local {
         let ty = ir_type(wasm_ty, self.env.pointer_type);
-        if self.env.locals_in_stack_slots && !wasm_ty.is_ref() {
+        if (self.env.locals_in_stack_slots || in_slot) && !wasm_ty.is_ref() {
             let size = ty.bytes();
             let slot = self.builder.create_sized_stack_slot(ir::StackSlotData::new(
                 ir::StackSlotKind::ExplicitSlot,
@@ -216,9 +218,22 @@ impl FuncTranslator<'_, '_> {
         self.env.set_vmctx(params[0]);
 
         // Parameters, then declared locals, as Cranelift variables (or
-        // stack slots, see `Local`).
+        // stack slots, see `Local`), unless a huge control flow makes
+        // variables too costly to compile (see `pressure`).
+        let slots = match self.env.locals_in_stack_slots {
+            true => None,
+            false => {
+                let max_frame = self.env.tunables.max_wasm_stack as u64 / 4;
+                pressure::locals_in_slots(body, &ty.params, max_frame)
+            }
+        };
+        let in_slot = |index: usize| {
+            slots
+                .as_ref()
+                .is_some_and(|slots| slots.get(index) == Some(&true))
+        };
         for (i, wasm_ty) in ty.params.iter().enumerate() {
-            let local = self.declare_local(*wasm_ty);
+            let local = self.declare_local(*wasm_ty, in_slot(i));
             self.set_local(local, params[i + 2]);
             self.locals.push((local, *wasm_ty));
         }
@@ -233,7 +248,7 @@ impl FuncTranslator<'_, '_> {
             let wasm_ty = hoist_environ::val_type(wasm_ty)?;
             self.check_v128([&wasm_ty])?;
             for _ in 0..count {
-                let local = self.declare_local(wasm_ty);
+                let local = self.declare_local(wasm_ty, in_slot(self.locals.len()));
                 let zero = self.zero(wasm_ty);
                 self.set_local(local, zero);
                 self.locals.push((local, wasm_ty));
