@@ -119,21 +119,35 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
         .map_err(|e| format!("building the target ISA: {e}"))
 }
 
-/// `isa` as it is, but for functions of thousands of branch targets
-/// (see `link::MAX_BRANCH_TARGETS`): without `machine_code_cfg_info`
-/// (block start offsets), whose bookkeeping is quadratic in a run of empty
-/// edge blocks, and without mid-end optimizations, whose redundant-load
-/// elimination merges the values a huge `br_table` passes back into one
-/// (see `translate::control::MAX_EDGES_SHARING_VALUES`). `None` if
-/// Cranelift refuses the copied settings (never expected; the caller
-/// keeps `isa`).
-pub(crate) fn for_huge_functions(isa: &dyn isa::TargetIsa) -> Option<OwnedTargetIsa> {
+/// `isa` as it is, but for functions whose shape makes some of
+/// Cranelift's or regalloc2's work quadratic:
+/// - `huge` (thousands of branch targets, see `link::MAX_BRANCH_TARGETS`):
+///   without `machine_code_cfg_info` (block start offsets), whose
+///   bookkeeping is quadratic in a run of empty edge blocks, and without
+///   mid-end optimizations, whose redundant-load elimination merges the
+///   values a huge `br_table` passes back into one (see
+///   `translate::control::MAX_EDGES_SHARING_VALUES`);
+/// - `single_pass`: with the single-pass register allocator, which needs
+///   no dominator tree (see `joins`).
+///
+/// `None` if Cranelift refuses the copied settings (never expected; the
+/// caller keeps `isa`).
+pub(crate) fn for_hard_functions(
+    isa: &dyn isa::TargetIsa,
+    huge: bool,
+    single_pass: bool,
+) -> Option<OwnedTargetIsa> {
     let mut flags = settings::builder();
     for value in isa.flags().iter() {
         flags.set(value.name, &value.value_string()).ok()?;
     }
-    flags.set("machine_code_cfg_info", "false").ok()?;
-    flags.set("opt_level", "none").ok()?;
+    if huge {
+        flags.set("machine_code_cfg_info", "false").ok()?;
+        flags.set("opt_level", "none").ok()?;
+    }
+    if single_pass {
+        flags.set("regalloc_algorithm", "single_pass").ok()?;
+    }
     isa::Builder::from_target_isa(isa)
         .finish(settings::Flags::new(flags))
         .ok()

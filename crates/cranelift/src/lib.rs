@@ -14,6 +14,7 @@ mod disas;
 mod func_environ;
 mod gc;
 mod isa;
+mod joins;
 mod link;
 mod trampolines;
 mod translate;

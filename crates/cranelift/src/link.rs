@@ -7,6 +7,7 @@ use crate::{from_clif_trap, trampolines};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::settings::RegallocAlgorithm;
 use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
 };
@@ -48,7 +49,7 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
 }
 
 /// Branch-table and exception-table targets past which a function is
-/// compiled as [`crate::isa::for_huge_functions`] says: without block
+/// compiled as [`crate::isa::for_hard_functions`] says: without block
 /// start offsets (so without loop alignment) and without mid-end
 /// optimizations. Cranelift keeps those offsets in time quadratic in a run
 /// of empty edge blocks, and a `br_table` of n targets makes a run of n
@@ -59,7 +60,9 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
 /// without).
 const MAX_BRANCH_TARGETS: usize = 4096;
 
-/// Compiles `func` and extracts code, relocations, traps and source locations.
+/// Compiles `func` and extracts code, relocations, traps and source
+/// locations; a function of thousands of branch targets with a variant of
+/// `isa` (see `crate::isa::for_hard_functions`).
 fn compile(
     isa: &dyn TargetIsa,
     ctx: &mut Context,
@@ -74,9 +77,18 @@ fn compile(
     let catch_targets = (func.dfg.exception_tables.values()).map(|t| t.all_branches().len());
     let branch_targets: usize = jump_targets.chain(catch_targets).sum();
     let huge = (branch_targets > MAX_BRANCH_TARGETS)
-        .then(|| crate::isa::for_huge_functions(isa))
+        .then(|| crate::isa::for_hard_functions(isa, true, false))
         .flatten();
-    let isa = huge.as_deref().unwrap_or(isa);
+    compile_with(huge.as_deref().unwrap_or(isa), ctx, func, loops)
+}
+
+/// [`compile`] with `isa` as it is.
+fn compile_with(
+    isa: &dyn TargetIsa,
+    ctx: &mut Context,
+    func: ir::Function,
+    loops: &[LoopSpan],
+) -> WasmResult<CompiledFunction> {
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
@@ -179,6 +191,85 @@ fn compile(
     })
 }
 
+/// Bytes of frame past which a function of deep joins compiled as a
+/// baseline compiler would (see [`translate_and_compile`]) is compiled as
+/// usual after all: the single-pass allocator gives every value live
+/// across a block its own slot, and a frame this big would take an eighth
+/// of the default stack budget.
+const MAX_DEEP_JOINS_FRAME: u32 = 64 << 10;
+
+/// How the environment of a defined function is set up (see
+/// [`FuncEnvironment`]'s builders).
+#[derive(Clone, Copy, Default)]
+struct EnvOptions {
+    calls_through_funcrefs: bool,
+    hotness_counter: Option<DefinedFuncIndex>,
+    locals_in_stack_slots: bool,
+}
+
+impl EnvOptions {
+    fn env<'a>(
+        self,
+        module: &'a Module,
+        offsets: &'a VMOffsets,
+        tunables: &'a Tunables,
+        isa: &'a dyn TargetIsa,
+    ) -> FuncEnvironment<'a> {
+        let mut env = FuncEnvironment::new(module, offsets, tunables, isa)
+            .with_hotness_counter(self.hotness_counter);
+        if self.calls_through_funcrefs {
+            env = env.with_calls_through_funcrefs();
+        }
+        if self.locals_in_stack_slots {
+            env = env.with_locals_in_stack_slots();
+        }
+        env
+    }
+}
+
+/// Translates defined function `func_index` from `body` and compiles it
+/// with `isa`. A function whose joins make regalloc2's dominator tree
+/// quadratic (see `crate::joins`) is translated again with its locals in
+/// stack slots and compiled without mid-end optimizations and with the
+/// single-pass allocator, as the lazy tier compiles big bodies, unless its
+/// frame then passes [`MAX_DEEP_JOINS_FRAME`].
+#[allow(clippy::too_many_arguments)]
+fn translate_and_compile(
+    isa: &dyn TargetIsa,
+    module: &Module,
+    offsets: &VMOffsets,
+    tunables: &Tunables,
+    ctx: &mut ThreadContext,
+    func_index: FuncIndex,
+    body: FunctionBodyData<'_>,
+    validated: bool,
+    options: EnvOptions,
+) -> WasmResult<CompiledFunction> {
+    let copy = copy_body(&body);
+    let mut env = options.env(module, offsets, tunables, isa);
+    let func = translate_function(&mut ctx.translator, &mut env, func_index, body, validated)?;
+    let backtracking = isa.flags().regalloc_algorithm() == RegallocAlgorithm::Backtracking;
+    if backtracking && crate::joins::join_walk(&func) > crate::joins::MAX_JOIN_WALK {
+        if let Some(quick) = crate::isa::for_hard_functions(isa, true, true) {
+            let slots = EnvOptions {
+                locals_in_stack_slots: true,
+                ..options
+            };
+            let mut env = slots.env(module, offsets, tunables, &*quick);
+            let slotted =
+                translate_function(&mut ctx.translator, &mut env, func_index, copy, true)?;
+            let compiled = compile(&*quick, &mut ctx.codegen, slotted, ctx.translator.loops());
+            if let Ok(compiled) = compiled {
+                if compiled.frame_size <= MAX_DEEP_JOINS_FRAME {
+                    return Ok(compiled);
+                }
+            }
+        }
+    }
+    // (`loops` is the same for both translations.)
+    compile(isa, &mut ctx.codegen, func, ctx.translator.loops())
+}
+
 struct ThreadContext {
     codegen: Context,
     translator: FuncTranslatorContext,
@@ -206,9 +297,10 @@ pub fn compile_module(
         .into_par_iter()
         .map_init(ThreadContext::default, |ctx, (index, body)| {
             let func_index = module.func_index(index);
-            let mut env = FuncEnvironment::new(module, &offsets, tunables, isa);
-            let func = translate_function(&mut ctx.translator, &mut env, func_index, body, false)?;
-            compile(isa, &mut ctx.codegen, func, ctx.translator.loops())
+            let options = EnvOptions::default();
+            translate_and_compile(
+                isa, module, &offsets, tunables, ctx, func_index, body, false, options,
+            )
         })
         .collect::<WasmResult<Vec<_>>>()?;
 
@@ -403,17 +495,20 @@ pub fn compile_function_lazily(
         };
         let func_index = module.func_index(index);
         let counted = count_hotness.then_some(index);
-        let mut env = FuncEnvironment::new(module, offsets, tunables, isa)
-            .with_calls_through_funcrefs()
-            .with_hotness_counter(counted);
+        let options = EnvOptions {
+            calls_through_funcrefs: true,
+            hotness_counter: counted,
+            locals_in_stack_slots: false,
+        };
         let body_size = body.body.range().end - body.body.range().start;
         let quick = match single_pass {
             Some(single_pass) if body_size >= MIN_SINGLE_PASS_BODY => {
                 let copy = copy_body(&body);
-                let mut slots = FuncEnvironment::new(module, offsets, tunables, single_pass)
-                    .with_calls_through_funcrefs()
-                    .with_locals_in_stack_slots()
-                    .with_hotness_counter(counted);
+                let slots = EnvOptions {
+                    locals_in_stack_slots: true,
+                    ..options
+                };
+                let mut slots = slots.env(module, offsets, tunables, single_pass);
                 let func =
                     translate_function(&mut ctx.translator, &mut slots, func_index, copy, true)?;
                 // An error of the single-pass allocator's (it is the less
@@ -428,11 +523,9 @@ pub fn compile_function_lazily(
         };
         let compiled = match quick {
             Some(quick) => quick,
-            None => {
-                let func =
-                    translate_function(&mut ctx.translator, &mut env, func_index, body, true)?;
-                compile(isa, &mut ctx.codegen, func, ctx.translator.loops())?
-            }
+            None => translate_and_compile(
+                isa, module, offsets, tunables, ctx, func_index, body, true, options,
+            )?,
         };
         if !compiled.relocs.is_empty() {
             return Err(WasmError::Unsupported(
