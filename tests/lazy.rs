@@ -470,9 +470,10 @@ fn a_function_reading_70000_globals_compiles() {
 /// Thousands of locals across thousands of control edges: as SSA
 /// variables they took Cranelift a minute and gigabytes (see
 /// `translate::pressure`); such functions get their locals in stack slots.
-/// Three shapes, each compiled lazily and eagerly, each result checked:
-/// locals updated in nested loops, `br_if`s back to one loop, and locals
-/// live into the catch of the calls of a `try_table`.
+/// Five shapes, each compiled lazily and eagerly, each result checked:
+/// locals updated in nested loops, `br_if`s back to one loop, locals live
+/// into the catch of the calls of a `try_table` or of a legacy `try`, and
+/// a `br_table` whose targets each have a second predecessor.
 #[test]
 fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
     const N: i32 = 3_000;
@@ -530,6 +531,34 @@ fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
         catches += &format!(" local.get {i} call $maybe_throw local.get 0 local.set {i}");
     }
     catches += &format!(" end i32.const 0 end{}))", sum_locals(1, m));
+    // The same with a legacy `try`, whose calls the translator gives a
+    // catch-all handler each.
+    let legacy_catches = catches
+        .replace(
+            " block $done (result i32) try_table (catch $e $done)",
+            " try (result i32)",
+        )
+        .replace(" end i32.const 0 end", " i32.const 0 catch $e end");
+    assert_ne!(legacy_catches, catches);
+    // A `br_table` to the ends of T nested blocks, each end adding to a
+    // local and falling through to the next: the target of label k adds
+    // k + 1, ..., T, out of range only T.
+    const T: i32 = 20_000;
+    let mut table =
+        String::from("(module (func (export \"f\") (param i32) (result i32) (local i32)");
+    table += &" block".repeat(T as usize);
+    table += " local.get 0 br_table";
+    for k in 0..T {
+        table += &format!(" {k}");
+    }
+    for k in 1..=T {
+        table += &format!(" end local.get 1 i32.const {k} i32.add local.set 1");
+    }
+    table += " local.get 1))";
+    let table_want = |p: i32| match p {
+        0..T => T * (T + 1) / 2 - p * (p + 1) / 2,
+        _ => T,
+    };
 
     let nested_want = |p: i32| N.wrapping_mul(p);
     let back_edges_want = |p: i32| p.max(1) + N - 1;
@@ -541,10 +570,12 @@ fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
         }
     };
     type Want<'a> = &'a dyn Fn(i32) -> i32;
-    let cases: [(&str, &str, Want); 3] = [
+    let cases: [(&str, &str, Want); 5] = [
         ("nested loops", &nested, &nested_want),
         ("back edges", &back_edges, &back_edges_want),
         ("catches", &catches, &catches_want),
+        ("legacy catches", &legacy_catches, &catches_want),
+        ("table", &table, &table_want),
     ];
     let engine = Engine::default();
     for (name, wat, want) in cases {
@@ -589,17 +620,20 @@ fn deep_joins_compile_and_compute_the_same() {
     // Level k (from 1) leaves everything with k when p == k and goes one
     // level deeper when p > k; the rest falls out with 0.
     const M: usize = 10_000;
-    let mut nested_ifs = String::from(
-        "(module (func (export \"f\") (param i32) (result i32) (block $out (result i32)",
-    );
-    for k in 1..=M {
-        nested_ifs += &format!(
-            " (i32.const {k}) (br_if $out (i32.eq (local.get 0) (i32.const {k}))) drop
-              (if (i32.gt_s (local.get 0) (i32.const {k})) (then"
+    let nested_ifs_of = |m: usize| {
+        let mut wat = String::from(
+            "(module (func (export \"f\") (param i32) (result i32) (block $out (result i32)",
         );
-    }
-    nested_ifs += &")".repeat(2 * M);
-    nested_ifs += " (i32.const 0))))";
+        for k in 1..=m {
+            wat += &format!(
+                " (i32.const {k}) (br_if $out (i32.eq (local.get 0) (i32.const {k}))) drop
+                  (if (i32.gt_s (local.get 0) (i32.const {k})) (then"
+            );
+        }
+        wat += &")".repeat(2 * m);
+        wat + " (i32.const 0))))"
+    };
+    let nested_ifs = nested_ifs_of(M);
     let nested_ifs_want = |p: i32| if (1..=M as i32).contains(&p) { p } else { 0 };
     type Want<'a> = &'a dyn Fn(i32) -> i32;
     let cases: [(&str, &str, Want); 2] = [
@@ -624,6 +658,19 @@ fn deep_joins_compile_and_compute_the_same() {
                 assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
             }
         }
+    }
+    // With a 32 KiB stack budget, the baseline frame of 5,000 nested ifs
+    // (about 40 KB) would trap on the first call: it is compiled as usual.
+    let mut config = hoist::Config::new();
+    config.max_wasm_stack(32 << 10);
+    let small_stack = Engine::new(&config).unwrap();
+    let module = Module::new(&small_stack, nested_ifs_of(5_000)).expect("compiles");
+    let mut store = Store::new(&small_stack, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    for p in [0, 1, 4_999, 5_000, 5_001] {
+        let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
+        let want = if (1..=5_000).contains(&p) { p } else { 0 };
+        assert_eq!(got, want, "32 KiB stack, p = {p}");
     }
 }
 

@@ -194,8 +194,8 @@ fn compile_with(
 /// Bytes of frame past which a function of deep joins compiled as a
 /// baseline compiler would (see [`translate_and_compile`]) is compiled as
 /// usual after all: the single-pass allocator gives every value live
-/// across a block its own slot, and a frame this big would take an eighth
-/// of the default stack budget.
+/// across a block its own slot, and a frame may take at most an eighth of
+/// the stack budget (`max_wasm_stack`), and never more than this.
 const MAX_DEEP_JOINS_FRAME: u32 = 64 << 10;
 
 /// How the environment of a defined function is set up (see
@@ -256,11 +256,16 @@ fn translate_and_compile(
                 ..options
             };
             let mut env = slots.env(module, offsets, tunables, &*quick);
-            let slotted =
-                translate_function(&mut ctx.translator, &mut env, func_index, copy, true)?;
-            let compiled = compile(&*quick, &mut ctx.codegen, slotted, ctx.translator.loops());
+            let max_frame = u32::try_from(tunables.max_wasm_stack / 8)
+                .unwrap_or(u32::MAX)
+                .min(MAX_DEEP_JOINS_FRAME);
+            // Any error leaves the function to the usual path.
+            let compiled =
+                translate_function(&mut ctx.translator, &mut env, func_index, copy, true).and_then(
+                    |slotted| compile(&*quick, &mut ctx.codegen, slotted, ctx.translator.loops()),
+                );
             if let Ok(compiled) = compiled {
-                if compiled.frame_size <= MAX_DEEP_JOINS_FRAME {
+                if compiled.frame_size <= max_frame {
                     return Ok(compiled);
                 }
             }

@@ -223,7 +223,7 @@ impl FuncTranslator<'_, '_> {
         let slots = match self.env.locals_in_stack_slots {
             true => None,
             false => {
-                let max_frame = self.env.tunables.max_wasm_stack as u64 / 4;
+                let max_frame = self.env.tunables.max_wasm_stack as u64 / 8;
                 pressure::locals_in_slots(body, &ty.params, max_frame)
             }
         };

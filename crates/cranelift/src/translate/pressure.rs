@@ -14,6 +14,12 @@
 //! them) each takes a quarter of a second: values then live across edges
 //! only as wasm operands.
 //!
+//! A `br_table` adds its own term: its targets that have a second
+//! predecessor get parameters too, and the SSA builder appends each
+//! argument by scanning the table (see [`MAX_TABLE_WORK`]). Calls in a
+//! `try_table` with catches, and every call in a legacy `try` body, are
+//! edges to a handler.
+//!
 //! Slots make slower code, so only functions whose work passes
 //! [`MAX_SSA_WORK`], or [`MIN_SSA_WORK`] and [`MAX_WORK_PER_BYTE`] times
 //! the body's length, get them: bounds above what real programs' functions
@@ -41,6 +47,21 @@ pub(crate) const MIN_SSA_WORK: u64 = 1 << 18;
 
 /// See [`MIN_SSA_WORK`].
 pub(crate) const MAX_WORK_PER_BYTE: u64 = 8;
+
+/// (numeric locals used) × (branch table work, see [`track_joins`]) past
+/// which a function's numeric locals live in stack slots. The SSA builder
+/// gives a block a parameter for a local read there that more than one
+/// predecessor defines, and appends the argument to each predecessor's
+/// branch by scanning that branch's destinations: a `br_table` of n
+/// targets, n of them such blocks, made n² steps (80,000 targets each
+/// falling through to the next took 17 s; the switch idiom's targets have
+/// one predecessor each and cost nothing). About 0.4 s of steps.
+pub(crate) const MAX_TABLE_WORK: u64 = 1 << 27;
+
+/// Bodies up to this many bytes with few locals skip the scan (see
+/// [`locals_in_slots`]): their branch table work is at most about
+/// (bytes / 3)².
+const MIN_SCANNED_BODY: u64 = 16 << 10;
 
 /// Locals a function may have in all, counting parameters (wasmparser's
 /// limit; a body declaring more fails validation).
@@ -72,21 +93,24 @@ pub(crate) fn locals_in_slots(
         types.extend(std::iter::repeat_n(size, count as usize));
     }
     // Each edge takes at least one byte of the body: a cheap upper bound
-    // that spares the scan below to nearly every function.
+    // that spares the scan below to nearly every function. (The branch
+    // table work below is at most quadratic in the body: small in these.)
     let body_len = body.range().end - body.range().start;
-    if numeric.saturating_mul(body_len) <= MIN_SSA_WORK {
+    if numeric.saturating_mul(body_len) <= MIN_SSA_WORK && body_len <= MIN_SCANNED_BODY {
         return None;
     }
     let mut used = vec![false; types.len()];
     let mut used_count = 0u64;
     let mut edges = 0u64;
-    // Per open block: whether it is a `try_table` with catches (calls in
-    // it have an edge to a handler).
-    let mut frames: Vec<bool> = Vec::new();
+    let mut table_work = 0u64;
+    // The function's body is a block too.
+    let mut frames = vec![Frame::new(Kind::Block, true)];
+    let mut reachable = true;
     let mut catching = 0usize;
     let mut reader = body.get_operators_reader().ok()?;
     while !reader.eof() {
         let op = reader.read().ok()?;
+        let popped = track_joins(&op, &mut frames, &mut reachable, &mut table_work);
         edges += match op {
             Operator::LocalGet { local_index }
             | Operator::LocalSet { local_index }
@@ -98,22 +122,28 @@ pub(crate) fn locals_in_slots(
                 }
                 0
             }
-            Operator::Block { .. }
-            | Operator::Loop { .. }
-            | Operator::If { .. }
-            | Operator::Try { .. } => {
-                frames.push(false);
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => 1,
+            // A legacy `try`'s calls go to its handlers (all of them: the
+            // translator gives each call a catch-all) until its first
+            // `catch`.
+            Operator::Try { .. } => {
+                if let Some(frame) = frames.last_mut() {
+                    frame.catches = true;
+                }
+                catching += 1;
                 1
             }
             Operator::TryTable { try_table } => {
                 let catches = !try_table.catches.is_empty();
-                frames.push(catches);
+                if let Some(frame) = frames.last_mut() {
+                    frame.catches = catches;
+                }
                 catching += usize::from(catches);
                 1 + try_table.catches.len() as u64
             }
-            Operator::End => {
-                if frames.pop() == Some(true) {
-                    catching -= 1;
+            Operator::End | Operator::Delegate { .. } => {
+                if let Some(frame) = &popped {
+                    catching -= usize::from(frame.catches);
                 }
                 0
             }
@@ -124,10 +154,14 @@ pub(crate) fn locals_in_slots(
             | Operator::BrOnNull { .. }
             | Operator::BrOnNonNull { .. }
             | Operator::BrOnCast { .. }
-            | Operator::BrOnCastFail { .. }
-            | Operator::Catch { .. }
-            | Operator::CatchAll
-            | Operator::Delegate { .. } => 1,
+            | Operator::BrOnCastFail { .. } => 1,
+            Operator::Catch { .. } | Operator::CatchAll => {
+                if let Some(frame) = frames.last_mut().filter(|frame| frame.catches) {
+                    frame.catches = false;
+                    catching -= 1;
+                }
+                1
+            }
             Operator::Call { .. }
             | Operator::CallIndirect { .. }
             | Operator::CallRef { .. }
@@ -141,7 +175,10 @@ pub(crate) fn locals_in_slots(
         };
     }
     let work = used_count.saturating_mul(edges);
-    if work <= MIN_SSA_WORK || (work <= MAX_SSA_WORK && work <= MAX_WORK_PER_BYTE * body_len) {
+    let tables_heavy = used_count.saturating_mul(table_work) > MAX_TABLE_WORK;
+    if !tables_heavy
+        && (work <= MIN_SSA_WORK || (work <= MAX_SSA_WORK && work <= MAX_WORK_PER_BYTE * body_len))
+    {
         return None;
     }
     let frame: u64 = (types.iter().zip(&used))
@@ -155,6 +192,146 @@ pub(crate) fn locals_in_slots(
         *slot &= size.is_some();
     }
     Some(used)
+}
+
+/// The open block `depth` levels out (0: the innermost), if any.
+fn target(frames: &mut [Frame], depth: u32) -> Option<&mut Frame> {
+    let index = frames.len().checked_sub(1 + depth as usize)?;
+    frames.get_mut(index)
+}
+
+/// What a block of the body is, for [`track_joins`].
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Block,
+    Loop,
+    If,
+}
+
+/// An open block of the body, for [`track_joins`].
+struct Frame {
+    kind: Kind,
+    /// The block was entered from reachable code.
+    entry: bool,
+    /// An `if` with an `else`.
+    has_else: bool,
+    /// A `try_table` with catches (see [`locals_in_slots`]).
+    catches: bool,
+    /// Branches to the block's label from reachable code.
+    branches: u64,
+    /// The summed sizes of the reachable `br_table`s targeting the label.
+    table_refs: u64,
+}
+
+impl Frame {
+    fn new(kind: Kind, entry: bool) -> Self {
+        Frame {
+            kind,
+            entry,
+            has_else: false,
+            catches: false,
+            branches: 0,
+            table_refs: 0,
+        }
+    }
+}
+
+/// Follows `op`'s effect on the open blocks (`frames`) and on whether the
+/// code is `reachable`, and adds to `table_work` the sizes of the
+/// `br_table`s targeting a label once that label is known to have more
+/// than one predecessor (see [`MAX_TABLE_WORK`]). Returns the block `op`
+/// closes, if any. Malformed nesting is tolerated (validation reports it).
+fn track_joins(
+    op: &Operator<'_>,
+    frames: &mut Vec<Frame>,
+    reachable: &mut bool,
+    table_work: &mut u64,
+) -> Option<Frame> {
+    match op {
+        Operator::Block { .. } | Operator::Try { .. } | Operator::TryTable { .. } => {
+            frames.push(Frame::new(Kind::Block, *reachable));
+        }
+        Operator::Loop { .. } => frames.push(Frame::new(Kind::Loop, *reachable)),
+        Operator::If { .. } => frames.push(Frame::new(Kind::If, *reachable)),
+        Operator::Else | Operator::Catch { .. } | Operator::CatchAll => {
+            if let Some(frame) = frames.last_mut() {
+                frame.has_else = true;
+                // The end of what came before falls through to the end.
+                frame.branches += u64::from(*reachable);
+                *reachable = frame.entry;
+            }
+        }
+        Operator::Br { relative_depth } => {
+            if *reachable {
+                if let Some(frame) = target(frames, *relative_depth) {
+                    frame.branches += 1;
+                }
+            }
+            *reachable = false;
+        }
+        Operator::BrIf { relative_depth }
+        | Operator::BrOnNull { relative_depth }
+        | Operator::BrOnNonNull { relative_depth }
+        | Operator::BrOnCast { relative_depth, .. }
+        | Operator::BrOnCastFail { relative_depth, .. }
+            if *reachable =>
+        {
+            if let Some(frame) = target(frames, *relative_depth) {
+                frame.branches += 1;
+            }
+        }
+        Operator::BrTable { targets } => {
+            if *reachable {
+                let size = u64::from(targets.len()) + 1;
+                let mut distinct = std::collections::HashSet::new();
+                let depths = targets
+                    .targets()
+                    .chain(std::iter::once(Ok(targets.default())));
+                for depth in depths.flatten() {
+                    if distinct.insert(depth) {
+                        if let Some(frame) = target(frames, depth) {
+                            frame.branches += 1;
+                            frame.table_refs += size;
+                        }
+                    }
+                }
+            }
+            *reachable = false;
+        }
+        Operator::Return
+        | Operator::Unreachable
+        | Operator::Throw { .. }
+        | Operator::ThrowRef
+        | Operator::Rethrow { .. }
+        | Operator::ReturnCall { .. }
+        | Operator::ReturnCallIndirect { .. }
+        | Operator::ReturnCallRef { .. } => *reachable = false,
+        // `delegate` ends its `try` and branches out of it.
+        Operator::Delegate { .. } => {
+            let frame = frames.pop()?;
+            *reachable = frame.entry;
+            return Some(frame);
+        }
+        Operator::End => {
+            let frame = frames.pop()?;
+            let implicit_else = frame.kind == Kind::If && !frame.has_else && frame.entry;
+            let (label_preds, end_reached) = match frame.kind {
+                // A loop's label is its start.
+                Kind::Loop => (u64::from(frame.entry) + frame.branches, *reachable),
+                _ => {
+                    let preds = frame.branches + u64::from(*reachable) + u64::from(implicit_else);
+                    (preds, preds > 0)
+                }
+            };
+            if label_preds > 1 {
+                *table_work = table_work.saturating_add(frame.table_refs);
+            }
+            *reachable = end_reached;
+            return Some(frame);
+        }
+        _ => {}
+    }
+    None
 }
 
 /// Bytes of a stack slot for a local of type `ty`; `None` for references,
@@ -217,6 +394,36 @@ mod tests {
         assert_eq!(slots(&nested(5_000, 0), &[I32], u64::MAX), None);
         // Moderately many of each.
         assert_eq!(slots(&nested(200, 200), &[I32], u64::MAX), None);
+    }
+
+    /// A `br_table` over `targets` nested blocks; with `fall_through`,
+    /// each block's end is also reached from the code before it.
+    fn table(targets: usize, fall_through: bool) -> String {
+        let mut wat = String::from("(module (func (param i32) (result i32) (local i32)");
+        wat += &" (block".repeat(targets);
+        wat += " (br_table";
+        for k in 0..targets {
+            wat += &format!(" {k}");
+        }
+        wat += " (local.get 0))";
+        for k in 0..targets {
+            wat += &format!(") (local.set 1 (i32.add (local.get 1) (i32.const {k})))");
+            if !fall_through {
+                wat += " (return (local.get 1))";
+            }
+        }
+        wat + " (local.get 1)))"
+    }
+
+    #[test]
+    fn only_a_table_of_joins_puts_locals_in_slots() {
+        // The switch idiom: each target has the table as its only
+        // predecessor.
+        assert_eq!(slots(&table(20_000, false), &[I32], u64::MAX), None);
+        // Each target also reached from the one before: n² for the SSA
+        // builder.
+        assert!(slots(&table(20_000, true), &[I32], u64::MAX).is_some());
+        assert_eq!(slots(&table(2_000, true), &[I32], u64::MAX), None);
     }
 
     #[test]
