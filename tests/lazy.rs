@@ -69,6 +69,20 @@ fn call(
 }
 
 /// [`call`] of an export that returns an i32, which must succeed.
+/// `wat` compiled lazily or eagerly with `engine`, instantiated in a
+/// store of its own.
+fn instantiate(engine: &Engine, wat: &str, lazy: bool) -> (Store<()>, Instance) {
+    let module = if lazy {
+        Module::new_lazy(engine, wat)
+    } else {
+        Module::new(engine, wat)
+    }
+    .expect("compiles");
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    (store, instance)
+}
+
 fn call_i32(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> i32 {
     i32_of(call(store, instance, name, args).unwrap())
 }
@@ -344,14 +358,7 @@ fn a_huge_br_table_compiles_in_linear_time() {
     );
     let engine = Engine::default();
     for lazy in [true, false] {
-        let module = if lazy {
-            Module::new_lazy(&engine, &wat)
-        } else {
-            Module::new(&engine, &wat)
-        }
-        .expect("compiles");
-        let mut store = Store::new(&engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let (mut store, instance) = instantiate(&engine, &wat, lazy);
         for (index, expected) in [
             (0, 10),
             (1, 11),
@@ -410,14 +417,7 @@ fn a_huge_br_table_passing_values_computes_the_same() {
     let engine = Engine::default();
     for lazy in [true, false] {
         for (wat, four_values) in [(&one, false), (&four, true)] {
-            let module = if lazy {
-                Module::new_lazy(&engine, wat)
-            } else {
-                Module::new(&engine, wat)
-            }
-            .expect("compiles");
-            let mut store = Store::new(&engine, ());
-            let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+            let (mut store, instance) = instantiate(&engine, wat, lazy);
             for x in [0, 1, 17, N - 1, N, N + 5] {
                 let got = call_i32(&mut store, &instance, "pick", &[Val::I32(x as i32)]);
                 let want = if four_values { x + 6 } else { expected(x) };
@@ -454,14 +454,7 @@ fn a_function_reading_70000_globals_compiles() {
     let unoptimized = Engine::new(&config).unwrap();
     let lazily = Engine::default();
     for (engine, lazy) in [(&lazily, true), (&unoptimized, false)] {
-        let module = if lazy {
-            Module::new_lazy(engine, &wat)
-        } else {
-            Module::new(engine, &wat)
-        }
-        .expect("compiles");
-        let mut store = Store::new(engine, ());
-        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+        let (mut store, instance) = instantiate(engine, &wat, lazy);
         let got = call_i32(&mut store, &instance, "sum", &[Val::I32(0)]);
         assert_eq!(got, want, "lazy: {lazy}");
     }
@@ -580,14 +573,7 @@ fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
     let engine = Engine::default();
     for (name, wat, want) in cases {
         for lazy in [true, false] {
-            let module = if lazy {
-                Module::new_lazy(&engine, wat)
-            } else {
-                Module::new(&engine, wat)
-            }
-            .expect("compiles");
-            let mut store = Store::new(&engine, ());
-            let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+            let (mut store, instance) = instantiate(&engine, wat, lazy);
             for p in [0, 1, 5, 650, -2_000] {
                 let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
                 assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
@@ -643,14 +629,7 @@ fn deep_joins_compile_and_compute_the_same() {
     let engine = Engine::default();
     for (name, wat, want) in cases {
         for lazy in [true, false] {
-            let module = if lazy {
-                Module::new_lazy(&engine, wat)
-            } else {
-                Module::new(&engine, wat)
-            }
-            .expect("compiles");
-            let mut store = Store::new(&engine, ());
-            let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+            let (mut store, instance) = instantiate(&engine, wat, lazy);
             for p in [
                 -3, 0, 1, 2, 777, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001,
             ] {
@@ -664,9 +643,7 @@ fn deep_joins_compile_and_compute_the_same() {
     let mut config = hoist::Config::new();
     config.max_wasm_stack(32 << 10);
     let small_stack = Engine::new(&config).unwrap();
-    let module = Module::new(&small_stack, nested_ifs_of(5_000)).expect("compiles");
-    let mut store = Store::new(&small_stack, ());
-    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    let (mut store, instance) = instantiate(&small_stack, &nested_ifs_of(5_000), false);
     for p in [0, 1, 4_999, 5_000, 5_001] {
         let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
         let want = if (1..=5_000).contains(&p) { p } else { 0 };
