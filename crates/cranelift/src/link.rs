@@ -79,16 +79,7 @@ fn compile(
     let huge = (branch_targets > MAX_BRANCH_TARGETS)
         .then(|| crate::isa::for_hard_functions(isa, true, false))
         .flatten();
-    compile_with(huge.as_deref().unwrap_or(isa), ctx, func, loops)
-}
-
-/// [`compile`] with `isa` as it is.
-fn compile_with(
-    isa: &dyn TargetIsa,
-    ctx: &mut Context,
-    func: ir::Function,
-    loops: &[LoopSpan],
-) -> WasmResult<CompiledFunction> {
+    let isa = huge.as_deref().unwrap_or(isa);
     ctx.clear();
     ctx.func = func;
     if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {

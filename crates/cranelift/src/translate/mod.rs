@@ -220,12 +220,11 @@ impl FuncTranslator<'_, '_> {
         // Parameters, then declared locals, as Cranelift variables (or
         // stack slots, see `Local`), unless a huge control flow makes
         // variables too costly to compile (see `pressure`).
-        let slots = match self.env.locals_in_stack_slots {
-            true => None,
-            false => {
-                let max_frame = self.env.tunables.max_wasm_stack as u64 / 8;
-                pressure::locals_in_slots(body, &ty.params, max_frame)
-            }
+        let slots = if self.env.locals_in_stack_slots {
+            None // all of them already
+        } else {
+            let max_frame = self.env.tunables.max_wasm_stack as u64 / 8;
+            pressure::locals_in_slots(body, &ty.params, max_frame)
         };
         let in_slot = |index: usize| {
             slots

@@ -102,15 +102,11 @@ pub(crate) fn locals_in_slots(
     let mut used = vec![false; types.len()];
     let mut used_count = 0u64;
     let mut edges = 0u64;
-    let mut table_work = 0u64;
-    // The function's body is a block too.
-    let mut frames = vec![Frame::new(Kind::Block, true)];
-    let mut reachable = true;
-    let mut catching = 0usize;
+    let mut joins = Joins::new();
     let mut reader = body.get_operators_reader().ok()?;
     while !reader.eof() {
         let op = reader.read().ok()?;
-        let popped = track_joins(&op, &mut frames, &mut reachable, &mut table_work);
+        joins.step(&op);
         edges += match op {
             Operator::LocalGet { local_index }
             | Operator::LocalSet { local_index }
@@ -122,52 +118,27 @@ pub(crate) fn locals_in_slots(
                 }
                 0
             }
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => 1,
-            // A legacy `try`'s calls go to its handlers (all of them: the
-            // translator gives each call a catch-all) until its first
-            // `catch`.
-            Operator::Try { .. } => {
-                if let Some(frame) = frames.last_mut() {
-                    frame.catches = true;
-                }
-                catching += 1;
-                1
-            }
-            Operator::TryTable { try_table } => {
-                let catches = !try_table.catches.is_empty();
-                if let Some(frame) = frames.last_mut() {
-                    frame.catches = catches;
-                }
-                catching += usize::from(catches);
-                1 + try_table.catches.len() as u64
-            }
-            Operator::End | Operator::Delegate { .. } => {
-                if let Some(frame) = &popped {
-                    catching -= usize::from(frame.catches);
-                }
-                0
-            }
+            Operator::TryTable { try_table } => 1 + try_table.catches.len() as u64,
             Operator::BrTable { targets } => u64::from(targets.len()) + 1,
-            Operator::Else
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Try { .. }
+            | Operator::Else
+            | Operator::Catch { .. }
+            | Operator::CatchAll
             | Operator::Br { .. }
             | Operator::BrIf { .. }
             | Operator::BrOnNull { .. }
             | Operator::BrOnNonNull { .. }
             | Operator::BrOnCast { .. }
             | Operator::BrOnCastFail { .. } => 1,
-            Operator::Catch { .. } | Operator::CatchAll => {
-                if let Some(frame) = frames.last_mut().filter(|frame| frame.catches) {
-                    frame.catches = false;
-                    catching -= 1;
-                }
-                1
-            }
             Operator::Call { .. }
             | Operator::CallIndirect { .. }
             | Operator::CallRef { .. }
             | Operator::Throw { .. }
             | Operator::ThrowRef
-                if catching > 0 =>
+                if joins.catching > 0 =>
             {
                 1
             }
@@ -175,7 +146,7 @@ pub(crate) fn locals_in_slots(
         };
     }
     let work = used_count.saturating_mul(edges);
-    let tables_heavy = used_count.saturating_mul(table_work) > MAX_TABLE_WORK;
+    let tables_heavy = used_count.saturating_mul(joins.table_work) > MAX_TABLE_WORK;
     if !tables_heavy
         && (work <= MIN_SSA_WORK || (work <= MAX_SSA_WORK && work <= MAX_WORK_PER_BYTE * body_len))
     {
@@ -188,9 +159,7 @@ pub(crate) fn locals_in_slots(
     if frame > max_frame {
         return None;
     }
-    for (slot, size) in used.iter_mut().zip(&types) {
-        *slot &= size.is_some();
-    }
+    // (Only numeric locals were marked used.)
     Some(used)
 }
 
@@ -200,7 +169,7 @@ fn target(frames: &mut [Frame], depth: u32) -> Option<&mut Frame> {
     frames.get_mut(index)
 }
 
-/// What a block of the body is, for [`track_joins`].
+/// What a block of the body is, for [`Joins`].
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
     Block,
@@ -208,14 +177,16 @@ enum Kind {
     If,
 }
 
-/// An open block of the body, for [`track_joins`].
+/// An open block of the body, for [`Joins`].
 struct Frame {
     kind: Kind,
     /// The block was entered from reachable code.
     entry: bool,
     /// An `if` with an `else`.
     has_else: bool,
-    /// A `try_table` with catches (see [`locals_in_slots`]).
+    /// Calls in it go to a handler: a `try_table` with catches, or a
+    /// legacy `try` (the translator gives each of its calls a catch-all)
+    /// until its first `catch`.
     catches: bool,
     /// Branches to the block's label from reachable code.
     branches: u64,
@@ -236,102 +207,141 @@ impl Frame {
     }
 }
 
-/// Follows `op`'s effect on the open blocks (`frames`) and on whether the
-/// code is `reachable`, and adds to `table_work` the sizes of the
-/// `br_table`s targeting a label once that label is known to have more
-/// than one predecessor (see [`MAX_TABLE_WORK`]). Returns the block `op`
-/// closes, if any. Malformed nesting is tolerated (validation reports it).
-fn track_joins(
-    op: &Operator<'_>,
-    frames: &mut Vec<Frame>,
-    reachable: &mut bool,
-    table_work: &mut u64,
-) -> Option<Frame> {
-    match op {
-        Operator::Block { .. } | Operator::Try { .. } | Operator::TryTable { .. } => {
-            frames.push(Frame::new(Kind::Block, *reachable));
+/// The control structure of a body as a scan reads it (see
+/// [`MAX_TABLE_WORK`]); malformed nesting is tolerated (validation
+/// reports it).
+struct Joins {
+    /// The open blocks, the function's body first.
+    frames: Vec<Frame>,
+    /// The code being read is reachable.
+    reachable: bool,
+    /// The sizes of the `br_table`s targeting labels known to have more
+    /// than one predecessor, summed.
+    table_work: u64,
+    /// Open blocks whose calls go to a handler.
+    catching: usize,
+}
+
+impl Joins {
+    fn new() -> Self {
+        Joins {
+            frames: vec![Frame::new(Kind::Block, true)],
+            reachable: true,
+            table_work: 0,
+            catching: 0,
         }
-        Operator::Loop { .. } => frames.push(Frame::new(Kind::Loop, *reachable)),
-        Operator::If { .. } => frames.push(Frame::new(Kind::If, *reachable)),
-        Operator::Else | Operator::Catch { .. } | Operator::CatchAll => {
-            if let Some(frame) = frames.last_mut() {
-                frame.has_else = true;
-                // The end of what came before falls through to the end.
-                frame.branches += u64::from(*reachable);
-                *reachable = frame.entry;
+    }
+
+    /// Pushes a block entered here.
+    fn open(&mut self, kind: Kind, catches: bool) {
+        let mut frame = Frame::new(kind, self.reachable);
+        frame.catches = catches;
+        self.catching += usize::from(catches);
+        self.frames.push(frame);
+    }
+
+    /// Pops the innermost block.
+    fn close(&mut self) -> Option<Frame> {
+        let frame = self.frames.pop()?;
+        self.catching -= usize::from(frame.catches);
+        Some(frame)
+    }
+
+    /// Follows `op`'s effect on the open blocks and on reachability.
+    fn step(&mut self, op: &Operator<'_>) {
+        match op {
+            Operator::Block { .. } => self.open(Kind::Block, false),
+            Operator::Try { .. } => self.open(Kind::Block, true),
+            Operator::TryTable { try_table } => {
+                self.open(Kind::Block, !try_table.catches.is_empty());
             }
-        }
-        Operator::Br { relative_depth } => {
-            if *reachable {
-                if let Some(frame) = target(frames, *relative_depth) {
-                    frame.branches += 1;
-                }
-            }
-            *reachable = false;
-        }
-        Operator::BrIf { relative_depth }
-        | Operator::BrOnNull { relative_depth }
-        | Operator::BrOnNonNull { relative_depth }
-        | Operator::BrOnCast { relative_depth, .. }
-        | Operator::BrOnCastFail { relative_depth, .. }
-            if *reachable =>
-        {
-            if let Some(frame) = target(frames, *relative_depth) {
-                frame.branches += 1;
-            }
-        }
-        Operator::BrTable { targets } => {
-            if *reachable {
-                let size = u64::from(targets.len()) + 1;
-                let mut distinct = std::collections::HashSet::new();
-                let depths = targets
-                    .targets()
-                    .chain(std::iter::once(Ok(targets.default())));
-                for depth in depths.flatten() {
-                    if distinct.insert(depth) {
-                        if let Some(frame) = target(frames, depth) {
-                            frame.branches += 1;
-                            frame.table_refs += size;
-                        }
+            Operator::Loop { .. } => self.open(Kind::Loop, false),
+            Operator::If { .. } => self.open(Kind::If, false),
+            Operator::Else | Operator::Catch { .. } | Operator::CatchAll => {
+                if let Some(frame) = self.frames.last_mut() {
+                    frame.has_else = true;
+                    // The end of what came before falls through to the end.
+                    frame.branches += u64::from(self.reachable);
+                    self.reachable = frame.entry;
+                    // A handler's calls are outside the `try` body.
+                    if std::mem::take(&mut frame.catches) {
+                        self.catching -= 1;
                     }
                 }
             }
-            *reachable = false;
-        }
-        Operator::Return
-        | Operator::Unreachable
-        | Operator::Throw { .. }
-        | Operator::ThrowRef
-        | Operator::Rethrow { .. }
-        | Operator::ReturnCall { .. }
-        | Operator::ReturnCallIndirect { .. }
-        | Operator::ReturnCallRef { .. } => *reachable = false,
-        // `delegate` ends its `try` and branches out of it.
-        Operator::Delegate { .. } => {
-            let frame = frames.pop()?;
-            *reachable = frame.entry;
-            return Some(frame);
-        }
-        Operator::End => {
-            let frame = frames.pop()?;
-            let implicit_else = frame.kind == Kind::If && !frame.has_else && frame.entry;
-            let (label_preds, end_reached) = match frame.kind {
-                // A loop's label is its start.
-                Kind::Loop => (u64::from(frame.entry) + frame.branches, *reachable),
-                _ => {
-                    let preds = frame.branches + u64::from(*reachable) + u64::from(implicit_else);
-                    (preds, preds > 0)
+            Operator::Br { relative_depth } => {
+                if self.reachable {
+                    if let Some(frame) = target(&mut self.frames, *relative_depth) {
+                        frame.branches += 1;
+                    }
                 }
-            };
-            if label_preds > 1 {
-                *table_work = table_work.saturating_add(frame.table_refs);
+                self.reachable = false;
             }
-            *reachable = end_reached;
-            return Some(frame);
+            Operator::BrIf { relative_depth }
+            | Operator::BrOnNull { relative_depth }
+            | Operator::BrOnNonNull { relative_depth }
+            | Operator::BrOnCast { relative_depth, .. }
+            | Operator::BrOnCastFail { relative_depth, .. }
+                if self.reachable =>
+            {
+                if let Some(frame) = target(&mut self.frames, *relative_depth) {
+                    frame.branches += 1;
+                }
+            }
+            Operator::BrTable { targets } => {
+                if self.reachable {
+                    let size = u64::from(targets.len()) + 1;
+                    let mut distinct = std::collections::HashSet::new();
+                    let depths = targets
+                        .targets()
+                        .chain(std::iter::once(Ok(targets.default())));
+                    for depth in depths.flatten() {
+                        if distinct.insert(depth) {
+                            if let Some(frame) = target(&mut self.frames, depth) {
+                                frame.branches += 1;
+                                frame.table_refs += size;
+                            }
+                        }
+                    }
+                }
+                self.reachable = false;
+            }
+            Operator::Return
+            | Operator::Unreachable
+            | Operator::Throw { .. }
+            | Operator::ThrowRef
+            | Operator::Rethrow { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => self.reachable = false,
+            // `delegate` ends its `try` and branches out of it.
+            Operator::Delegate { .. } => {
+                if let Some(frame) = self.close() {
+                    self.reachable = frame.entry;
+                }
+            }
+            Operator::End => {
+                let Some(frame) = self.close() else {
+                    return;
+                };
+                let implicit_else = frame.kind == Kind::If && !frame.has_else && frame.entry;
+                let (label_preds, end_reached) = match frame.kind {
+                    // A loop's label is its start.
+                    Kind::Loop => (u64::from(frame.entry) + frame.branches, self.reachable),
+                    _ => {
+                        let preds =
+                            frame.branches + u64::from(self.reachable) + u64::from(implicit_else);
+                        (preds, preds > 0)
+                    }
+                };
+                if label_preds > 1 {
+                    self.table_work = self.table_work.saturating_add(frame.table_refs);
+                }
+                self.reachable = end_reached;
+            }
+            _ => {}
         }
-        _ => {}
     }
-    None
 }
 
 /// Bytes of a stack slot for a local of type `ty`; `None` for references,
