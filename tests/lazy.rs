@@ -83,6 +83,24 @@ fn instantiate(engine: &Engine, wat: &str, lazy: bool) -> (Store<()>, Instance) 
     (store, instance)
 }
 
+/// The expected result of a module's `f` for an argument.
+type Want<'a> = &'a dyn Fn(i32) -> i32;
+
+/// Each case (a name, a module exporting `f: (i32) -> i32`, what `f`
+/// returns), compiled lazily and eagerly: `f` of each of `inputs`.
+fn check_lazily_and_eagerly(cases: &[(&str, &str, Want)], inputs: &[i32]) {
+    let engine = Engine::default();
+    for (name, wat, want) in cases {
+        for lazy in [true, false] {
+            let (mut store, instance) = instantiate(&engine, wat, lazy);
+            for &p in inputs {
+                let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
+                assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
+            }
+        }
+    }
+}
+
 fn call_i32(store: &mut Store<()>, instance: &Instance, name: &str, args: &[Val]) -> i32 {
     i32_of(call(store, instance, name, args).unwrap())
 }
@@ -562,7 +580,6 @@ fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
             _ => M * p,
         }
     };
-    type Want<'a> = &'a dyn Fn(i32) -> i32;
     let cases: [(&str, &str, Want); 5] = [
         ("nested loops", &nested, &nested_want),
         ("back edges", &back_edges, &back_edges_want),
@@ -570,16 +587,7 @@ fn locals_across_a_huge_control_flow_compile_and_compute_the_same() {
         ("legacy catches", &legacy_catches, &catches_want),
         ("table", &table, &table_want),
     ];
-    let engine = Engine::default();
-    for (name, wat, want) in cases {
-        for lazy in [true, false] {
-            let (mut store, instance) = instantiate(&engine, wat, lazy);
-            for p in [0, 1, 5, 650, -2_000] {
-                let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
-                assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
-            }
-        }
-    }
+    check_lazily_and_eagerly(&cases, &[0, 1, 5, 650, -2_000]);
 }
 
 /// A loop with 100,000 `br_if`s back to its header, one after the other,
@@ -621,23 +629,14 @@ fn deep_joins_compile_and_compute_the_same() {
     };
     let nested_ifs = nested_ifs_of(M);
     let nested_ifs_want = |p: i32| if (1..=M as i32).contains(&p) { p } else { 0 };
-    type Want<'a> = &'a dyn Fn(i32) -> i32;
     let cases: [(&str, &str, Want); 2] = [
         ("back edges", &back_edges, &back_edges_want),
         ("nested ifs", &nested_ifs, &nested_ifs_want),
     ];
-    let engine = Engine::default();
-    for (name, wat, want) in cases {
-        for lazy in [true, false] {
-            let (mut store, instance) = instantiate(&engine, wat, lazy);
-            for p in [
-                -3, 0, 1, 2, 777, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001,
-            ] {
-                let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
-                assert_eq!(got, want(p), "{name}, lazy: {lazy}, p = {p}");
-            }
-        }
-    }
+    let inputs = [
+        -3, 0, 1, 2, 777, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001,
+    ];
+    check_lazily_and_eagerly(&cases, &inputs);
     // With a 32 KiB stack budget, the baseline frame of 5,000 nested ifs
     // (about 40 KB) would trap on the first call: it is compiled as usual.
     let mut config = hoist::Config::new();
