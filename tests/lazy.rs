@@ -648,6 +648,39 @@ fn deep_joins_compile_and_compute_the_same() {
         let want = if (1..=5_000).contains(&p) { p } else { 0 };
         assert_eq!(got, want, "32 KiB stack, p = {p}");
     }
+    // With a 40,000-byte budget, the baseline frame of 1,500 locals (about
+    // 12 KB) is still taken: an eighth of the budget turned it away, and
+    // the usual path took 71 s and 3.2 GB and then exhausted the stack.
+    // Each step adds 2 to a local and takes 1 off the parameter.
+    const STEPS: usize = 8_000;
+    const LOCALS: usize = 1_500;
+    let mut many_locals = format!(
+        "(module (func (export \"f\") (param i32) (result i32) (local {}) loop",
+        "i32 ".repeat(LOCALS)
+    );
+    for step in 0..STEPS {
+        let k = 1 + step % LOCALS;
+        many_locals += &format!(
+            " local.get {k} i32.const 2 i32.add local.set {k}
+              local.get 0 i32.const 1 i32.sub local.tee 0 i32.const 0 i32.gt_s br_if 0"
+        );
+    }
+    many_locals += " end local.get 0";
+    for k in 1..=LOCALS {
+        many_locals += &format!(" local.get {k} i32.add");
+    }
+    many_locals += "))";
+    let steps = |p: i32| p.max(1) + STEPS as i32 - 1;
+    let mut config = hoist::Config::new();
+    config.max_wasm_stack(40_000);
+    let small_stack = Engine::new(&config).unwrap();
+    for lazy in [false, true] {
+        let (mut store, instance) = instantiate(&small_stack, &many_locals, lazy);
+        for p in [-5, 0, 1, 2, 3_000, 20_000] {
+            let got = call_i32(&mut store, &instance, "f", &[Val::I32(p)]);
+            assert_eq!(got, p + steps(p), "40,000-byte stack, lazy {lazy}, p = {p}");
+        }
+    }
 }
 
 #[test]

@@ -182,13 +182,6 @@ fn compile(
     })
 }
 
-/// Bytes of frame past which a function of deep joins compiled as a
-/// baseline compiler would (see [`translate_and_compile`]) is compiled as
-/// usual after all: the single-pass allocator gives every value live
-/// across a block its own slot, and a frame may take at most an eighth of
-/// the stack budget (`max_wasm_stack`), and never more than this.
-const MAX_DEEP_JOINS_FRAME: u32 = 64 << 10;
-
 /// How the environment of a defined function is set up (see
 /// [`FuncEnvironment`]'s builders).
 #[derive(Clone, Copy, Default)]
@@ -223,7 +216,7 @@ impl EnvOptions {
 /// quadratic (see `crate::joins`) is translated again with its locals in
 /// stack slots and compiled without mid-end optimizations and with the
 /// single-pass allocator, as the lazy tier compiles big bodies, unless its
-/// frame then passes [`MAX_DEEP_JOINS_FRAME`].
+/// frame then passes `translate::max_cheap_frame`.
 #[allow(clippy::too_many_arguments)]
 fn translate_and_compile(
     isa: &dyn TargetIsa,
@@ -247,16 +240,16 @@ fn translate_and_compile(
                 ..options
             };
             let mut env = slots.env(module, offsets, tunables, &*quick);
-            let max_frame = u32::try_from(tunables.max_wasm_stack / 8)
-                .unwrap_or(u32::MAX)
-                .min(MAX_DEEP_JOINS_FRAME);
+            // The single-pass allocator gives every value live across a
+            // block its own slot.
+            let max_frame = crate::translate::max_cheap_frame(tunables.max_wasm_stack);
             // Any error leaves the function to the usual path.
             let compiled =
                 translate_function(&mut ctx.translator, &mut env, func_index, copy, true).and_then(
                     |slotted| compile(&*quick, &mut ctx.codegen, slotted, ctx.translator.loops()),
                 );
             if let Ok(compiled) = compiled {
-                if compiled.frame_size <= max_frame {
+                if u64::from(compiled.frame_size) <= max_frame {
                     return Ok(compiled);
                 }
             }

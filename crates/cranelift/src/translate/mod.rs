@@ -18,6 +18,7 @@ mod refs;
 mod simd;
 mod visit;
 
+pub(crate) use pressure::max_cheap_frame;
 pub(crate) use simd::{check_func_type as check_simd_func_type, check_module as check_simd_module};
 
 use crate::func_environ::FuncEnvironment;
@@ -223,7 +224,7 @@ impl FuncTranslator<'_, '_> {
         let slots = if self.env.locals_in_stack_slots {
             None // all of them already
         } else {
-            let max_frame = self.env.tunables.max_wasm_stack as u64 / 8;
+            let max_frame = pressure::max_cheap_frame(self.env.tunables.max_wasm_stack);
             pressure::locals_in_slots(body, &ty.params, max_frame)
         };
         let in_slot = |index: usize| {

@@ -58,6 +58,20 @@ pub(crate) const MAX_WORK_PER_BYTE: u64 = 8;
 /// one predecessor each and cost nothing). About 0.4 s of steps.
 pub(crate) const MAX_TABLE_WORK: u64 = 1 << 27;
 
+/// The biggest frame a function compiled the cheap way (locals in stack
+/// slots here, or the deep joins of `crate::joins`) may have, in bytes, for
+/// a stack budget of `max_wasm_stack` bytes; past it the function is
+/// compiled the usual way. A frame may take an eighth of the budget, so
+/// such a function still recurses a few levels deep, but never more than
+/// 64 KiB, and never less than 16 KiB unless the budget is under 32 KiB
+/// (then half of it): with `-W max-wasm-stack=40000`, an eighth (5,000
+/// bytes) sent a function of 8,000 back edges and 1,500 locals, whose slot
+/// frame is 12 KB, back to the quadratic path: 71 s and 3.2 GB.
+pub(crate) fn max_cheap_frame(max_wasm_stack: usize) -> u64 {
+    let budget = max_wasm_stack as u64;
+    (budget / 8).clamp(16 << 10, 64 << 10).min(budget / 2)
+}
+
 /// Bodies up to this many bytes with few locals skip the scan (see
 /// [`locals_in_slots`]): their branch table work is at most about
 /// (bytes / 3)².
@@ -369,6 +383,17 @@ mod tests {
             }
         }
         panic!("no function body");
+    }
+
+    #[test]
+    fn cheap_frames_take_an_eighth_of_the_stack_between_16_and_64_kib() {
+        assert_eq!(max_cheap_frame(512 << 10), 64 << 10);
+        assert_eq!(max_cheap_frame(8 << 20), 64 << 10);
+        assert_eq!(max_cheap_frame(256 << 10), 32 << 10);
+        assert_eq!(max_cheap_frame(40_000), 16 << 10);
+        assert_eq!(max_cheap_frame(32 << 10), 16 << 10);
+        assert_eq!(max_cheap_frame(16 << 10), 8 << 10);
+        assert_eq!(max_cheap_frame(0), 0);
     }
 
     /// A function of `locals` i64 locals (plus an i32 parameter, a
