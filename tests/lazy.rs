@@ -683,6 +683,76 @@ fn deep_joins_compile_and_compute_the_same() {
     }
 }
 
+/// Functions keeping tens of thousands of values live at once (see
+/// crates/cranelift/src/crowding.rs), which took regalloc2's backtracking
+/// allocator 12 to 111 s: loaded globals the mid-end leaves all live until
+/// the adds it sinks below them, i64 locals all set before any is read
+/// (crowded without the mid-end, as the lazy tier compiles), and v128
+/// shuffles left on the operand stack (crowded either way).
+#[test]
+fn crowded_values_compile_and_compute_the_same() {
+    const GLOBALS: i32 = 25_000;
+    let mut globals = String::from("(module");
+    for i in 0..GLOBALS {
+        globals += &format!(" (global (mut i32) (i32.const {i}))");
+    }
+    globals += " (func (export \"f\") (param i32) (result i32) local.get 0";
+    for i in 0..GLOBALS {
+        globals += &format!(" global.get {i} i32.add");
+    }
+    globals += "))";
+    let globals_want = |p: i32| (0..GLOBALS).fold(p, i32::wrapping_add);
+
+    const LOCALS: i64 = 20_000;
+    let mut locals = format!(
+        "(module (func (export \"f\") (param i32) (result i32) (local {})",
+        "i64 ".repeat(LOCALS as usize)
+    );
+    for i in 0..LOCALS {
+        locals += &format!(
+            " (local.set {} (i64.add (i64.extend_i32_s (local.get 0)) (i64.const {i})))",
+            i + 1
+        );
+    }
+    locals += " local.get 1";
+    for i in 2..=LOCALS {
+        locals += &format!(" local.get {i} i64.add");
+    }
+    locals += " i32.wrap_i64))";
+    let locals_want = |p: i32| {
+        let sum = (0..LOCALS).fold(0i64, |sum, i| sum.wrapping_add(i64::from(p) + i));
+        sum as i32
+    };
+
+    // Shuffle i takes bytes (i + 5k) mod 32 of (v, v), v = i32x4.splat(p).
+    const SHUFFLES: usize = 10_000;
+    let pattern = |i: usize| (0..16).map(move |k| (i + 5 * k) % 32);
+    let mut shuffles = String::from(
+        "(module (func (export \"f\") (param i32) (result i32) (local v128)
+           (local.set 1 (i32x4.splat (local.get 0)))",
+    );
+    for i in 0..SHUFFLES {
+        let lanes: Vec<String> = pattern(i).map(|b| b.to_string()).collect();
+        shuffles += &format!(" local.get 1 local.get 1 i8x16.shuffle {}", lanes.join(" "));
+    }
+    shuffles += &" i32x4.add".repeat(SHUFFLES - 1);
+    shuffles += " i32x4.extract_lane 0))";
+    let shuffles_want = |p: i32| {
+        let bytes = p.to_le_bytes();
+        (0..SHUFFLES).fold(0i32, |sum, i| {
+            let lane: Vec<u8> = pattern(i).take(4).map(|b| bytes[b % 4]).collect();
+            sum.wrapping_add(i32::from_le_bytes(lane.try_into().unwrap()))
+        })
+    };
+
+    let cases: [(&str, &str, Want); 3] = [
+        ("globals", &globals, &globals_want),
+        ("i64 locals", &locals, &locals_want),
+        ("v128 shuffles", &shuffles, &shuffles_want),
+    ];
+    check_lazily_and_eagerly(&cases, &[0, 1, -7, 0x0102_0304, i32::MIN]);
+}
+
 #[test]
 fn an_invalid_function_is_refused_before_anything_runs() {
     let engine = Engine::default();

@@ -10,6 +10,7 @@
 
 mod alias;
 mod bounds_checks;
+mod crowding;
 mod disas;
 mod func_environ;
 mod gc;

@@ -7,7 +7,7 @@ use crate::{from_clif_trap, trampolines};
 use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{self, ExternalName};
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::settings::RegallocAlgorithm;
+use cranelift_codegen::settings::{OptLevel, RegallocAlgorithm};
 use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
 };
@@ -60,12 +60,26 @@ fn compile_error(func: &ir::Function, error: cranelift_codegen::CodegenError) ->
 /// without).
 const MAX_BRANCH_TARGETS: usize = 4096;
 
+/// Puts `func` in `ctx` and runs the mid-end on it for `isa`.
+fn optimize(
+    ctx: &mut Context,
+    isa: &dyn TargetIsa,
+    func: ir::Function,
+    ctrl_plane: &mut ControlPlane,
+) -> WasmResult<()> {
+    ctx.clear();
+    ctx.func = func;
+    ctx.optimize(isa, ctrl_plane)
+        .map_err(|e| compile_error(&ctx.func, e))
+}
+
 /// Compiles `func` and extracts code, relocations, traps and source
-/// locations; a function of thousands of branch targets with a variant of
-/// `isa` (see `crate::isa::for_hard_functions`).
+/// locations; a function of thousands of branch targets, or of crowded
+/// values (see `crate::crowding`), with a variant of `isa` (see
+/// `crate::isa::for_hard_functions`).
 fn compile(
     isa: &dyn TargetIsa,
-    ctx: &mut Context,
+    codegen: &mut Codegen,
     func: ir::Function,
     loops: &[LoopSpan],
 ) -> WasmResult<CompiledFunction> {
@@ -80,12 +94,41 @@ fn compile(
         .then(|| crate::isa::for_hard_functions(isa, true, false))
         .flatten();
     let isa = huge.as_deref().unwrap_or(isa);
-    ctx.clear();
-    ctx.func = func;
-    if let Err(e) = ctx.compile(isa, &mut ControlPlane::default()) {
-        return Err(compile_error(&e.func.clone(), e.inner));
+    let Codegen {
+        context: ctx,
+        regalloc,
+    } = codegen;
+    // The mid-end, then the backend, as `Context::compile` runs them; but a
+    // function whose values crowd (see `crate::crowding`) is optimized
+    // again without the mid-end, whose sinking of pure values to their uses
+    // may be what crowds them, and if they still crowd, its registers are
+    // allocated by the single-pass allocator.
+    let mut ctrl_plane = ControlPlane::default();
+    let backtracking = isa.flags().regalloc_algorithm() == RegallocAlgorithm::Backtracking;
+    let may_crowd = backtracking && func.dfg.num_values() > crate::crowding::MAX_LIVE;
+    let optimizing = isa.flags().opt_level() != OptLevel::None;
+    let plain = (may_crowd && optimizing).then(|| func.clone());
+    optimize(ctx, isa, func, &mut ctrl_plane)?;
+    let crowded = |func: &ir::Function| {
+        may_crowd && crate::crowding::max_live(func) > crate::crowding::MAX_LIVE
+    };
+    let mut variant = None;
+    if crowded(&ctx.func) {
+        let unoptimized = crate::isa::for_hard_functions(isa, true, false);
+        if let (Some(plain), Some(unoptimized)) = (plain, unoptimized) {
+            optimize(ctx, &*unoptimized, plain, &mut ctrl_plane)?;
+            variant = Some(unoptimized);
+        }
+        if crowded(&ctx.func) {
+            let base = variant.as_deref().unwrap_or(isa);
+            variant = crate::isa::for_hard_functions(base, false, true).or(variant);
+        }
     }
-    let compiled = ctx.compiled_code().expect("just compiled");
+    let isa = variant.as_deref().unwrap_or(isa);
+    let compiled = isa
+        .compile_function(&ctx.func, &ctx.domtree, regalloc, false, &mut ctrl_plane)
+        .map_err(|e| compile_error(&ctx.func, e))?
+        .apply_params(&ctx.func.params);
     let buffer = &compiled.buffer;
     let mut relocs = Vec::new();
     for reloc in buffer.relocs() {
@@ -172,7 +215,7 @@ fn compile(
             loops,
             buffer.get_srclocs_sorted(),
             &compiled.bb_starts,
-            isa.flags().opt_level() != cranelift_codegen::settings::OptLevel::None,
+            isa.flags().opt_level() != OptLevel::None,
         ),
         relocs,
         traps,
@@ -259,18 +302,25 @@ fn translate_and_compile(
     compile(isa, &mut ctx.codegen, func, ctx.translator.loops())
 }
 
-struct ThreadContext {
-    codegen: Context,
-    translator: FuncTranslatorContext,
+/// What compiling a function reuses from one function to the next.
+struct Codegen {
+    context: Context,
+    regalloc: regalloc2::Ctx,
 }
 
-impl Default for ThreadContext {
+impl Default for Codegen {
     fn default() -> Self {
-        ThreadContext {
-            codegen: Context::new(),
-            translator: FuncTranslatorContext::default(),
+        Codegen {
+            context: Context::new(),
+            regalloc: regalloc2::Ctx::default(),
         }
     }
+}
+
+#[derive(Default)]
+struct ThreadContext {
+    codegen: Codegen,
+    translator: FuncTranslatorContext,
 }
 
 pub fn compile_module(
@@ -314,7 +364,7 @@ pub fn compile_lazy_module(
     // encodes the index as a plain 32-bit immediate; else a compile each.
     let mut templates: HashMap<&WasmFuncType, Option<StubTemplate>> = HashMap::new();
     let mut builder_ctx = FunctionBuilderContext::new();
-    let mut ctx = Context::new();
+    let mut ctx = Codegen::default();
     for (_, ty) in module.functions.iter().skip(module.num_imported_funcs) {
         let ty = module.func_sig(*ty);
         if !templates.contains_key(ty) {
@@ -325,7 +375,7 @@ pub fn compile_lazy_module(
     let stubs = (0..module.num_defined_funcs())
         .into_par_iter()
         .map_init(
-            || (FunctionBuilderContext::new(), Context::new()),
+            || (FunctionBuilderContext::new(), Codegen::default()),
             |(builder_ctx, ctx), i| {
                 let func_index = module.func_index(DefinedFuncIndex::new(i));
                 let ty = module.func_type(func_index);
@@ -367,7 +417,7 @@ fn stub_template(
     isa: &dyn TargetIsa,
     ty: &WasmFuncType,
     builder_ctx: &mut FunctionBuilderContext,
-    ctx: &mut Context,
+    ctx: &mut Codegen,
 ) -> WasmResult<Option<StubTemplate>> {
     // Below 2^31 (a function index always is), every byte different.
     const A: u32 = 0x7ead_be01;
@@ -600,7 +650,7 @@ fn compile_trampolines(
         }
     }
     let mut builder_ctx = FunctionBuilderContext::new();
-    let mut ctx = Context::new();
+    let mut ctx = Codegen::default();
     let mut trampolines = Vec::with_capacity(trampoline_types.len() + import_types.len());
     for (index, ty) in &trampoline_types {
         let func = trampolines::array_to_wasm(isa, ty, &mut builder_ctx);
@@ -791,7 +841,7 @@ fn record(out: &mut CompiledText, start: u64, func: &CompiledFunction) {
 
 pub fn compile_host_trampoline(isa: &dyn TargetIsa, ty: &WasmFuncType) -> WasmResult<CompiledText> {
     let mut builder_ctx = FunctionBuilderContext::new();
-    let mut ctx = Context::new();
+    let mut ctx = Codegen::default();
     let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
     let compiled = compile(isa, &mut ctx, func, &[])?;
     let mut builder = isa.text_section_builder(0);
