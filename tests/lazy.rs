@@ -629,9 +629,20 @@ fn deep_joins_compile_and_compute_the_same() {
     };
     let nested_ifs = nested_ifs_of(M);
     let nested_ifs_want = |p: i32| if (1..=M as i32).contains(&p) { p } else { 0 };
-    let cases: [(&str, &str, Want); 2] = [
+    // 40,000 nested blocks each adding 1 to what the inner one yields: a
+    // dominator tree 40,000 deep, which made the mid-end's scope searches
+    // quadratic (10 s).
+    const BLOCKS: usize = 40_000;
+    let nested_blocks = format!(
+        "(module (func (export \"f\") (param i32) (result i32) {} local.get 0 end {} ))",
+        "block (result i32) ".repeat(BLOCKS),
+        "i32.const 1 i32.add end ".repeat(BLOCKS - 1)
+    );
+    let nested_blocks_want = |p: i32| p + (BLOCKS as i32 - 1);
+    let cases: [(&str, &str, Want); 3] = [
         ("back edges", &back_edges, &back_edges_want),
         ("nested ifs", &nested_ifs, &nested_ifs_want),
+        ("nested blocks", &nested_blocks, &nested_blocks_want),
     ];
     let inputs = [
         -3, 0, 1, 2, 777, 9_999, 10_000, 10_001, 99_999, 100_000, 100_001,

@@ -98,31 +98,29 @@ fn compile(
         context: ctx,
         regalloc,
     } = codegen;
-    // The mid-end, then the backend, as `Context::compile` runs them; but a
-    // function whose values crowd (see `crate::crowding`) is optimized
-    // again without the mid-end, whose sinking of pure values to their uses
-    // may be what crowds them, and if they still crowd, its registers are
-    // allocated by the single-pass allocator.
+    // The mid-end, then the backend, as `Context::compile` runs them; but
+    // the registers of a function whose values crowd (see
+    // `crate::crowding`) are allocated by the single-pass allocator, after
+    // the function is optimized again without the mid-end: its sinking of
+    // pure values to their uses may be what crowds them, and the
+    // single-pass allocator's frame grows with the values it spills. (Not
+    // the backtracking allocator, even if the values then crowd less: the
+    // estimate errs, and without the mid-end there are more of them.)
     let mut ctrl_plane = ControlPlane::default();
     let backtracking = isa.flags().regalloc_algorithm() == RegallocAlgorithm::Backtracking;
     let may_crowd = backtracking && func.dfg.num_values() > crate::crowding::MAX_LIVE;
     let optimizing = isa.flags().opt_level() != OptLevel::None;
     let plain = (may_crowd && optimizing).then(|| func.clone());
     optimize(ctx, isa, func, &mut ctrl_plane)?;
-    let crowded = |func: &ir::Function| {
-        may_crowd && crate::crowding::max_live(func) > crate::crowding::MAX_LIVE
-    };
     let mut variant = None;
-    if crowded(&ctx.func) {
+    if may_crowd && crate::crowding::max_live(&ctx.func) > crate::crowding::MAX_LIVE {
         let unoptimized = crate::isa::for_hard_functions(isa, true, false);
         if let (Some(plain), Some(unoptimized)) = (plain, unoptimized) {
             optimize(ctx, &*unoptimized, plain, &mut ctrl_plane)?;
             variant = Some(unoptimized);
         }
-        if crowded(&ctx.func) {
-            let base = variant.as_deref().unwrap_or(isa);
-            variant = crate::isa::for_hard_functions(base, false, true).or(variant);
-        }
+        let base = variant.as_deref().unwrap_or(isa);
+        variant = crate::isa::for_hard_functions(base, false, true).or(variant);
     }
     let isa = variant.as_deref().unwrap_or(isa);
     let compiled = isa
@@ -259,7 +257,9 @@ impl EnvOptions {
 /// quadratic (see `crate::joins`) is translated again with its locals in
 /// stack slots and compiled without mid-end optimizations and with the
 /// single-pass allocator, as the lazy tier compiles big bodies, unless its
-/// frame then passes `translate::max_cheap_frame`.
+/// frame then passes `translate::max_cheap_frame`; one whose dominator
+/// tree would make the mid-end's scope searches quadratic (see
+/// `crate::joins` too) is compiled without the mid-end.
 #[allow(clippy::too_many_arguments)]
 fn translate_and_compile(
     isa: &dyn TargetIsa,
@@ -276,7 +276,8 @@ fn translate_and_compile(
     let mut env = options.env(module, offsets, tunables, isa);
     let func = translate_function(&mut ctx.translator, &mut env, func_index, body, validated)?;
     let backtracking = isa.flags().regalloc_algorithm() == RegallocAlgorithm::Backtracking;
-    if backtracking && crate::joins::join_walk(&func) > crate::joins::MAX_JOIN_WALK {
+    let walks = crate::joins::walks(&func);
+    if backtracking && walks.joins > crate::joins::MAX_JOIN_WALK {
         if let Some(quick) = crate::isa::for_hard_functions(isa, true, true) {
             let slots = EnvOptions {
                 locals_in_stack_slots: true,
@@ -298,6 +299,11 @@ fn translate_and_compile(
             }
         }
     }
+    let optimizing = isa.flags().opt_level() != OptLevel::None;
+    let unoptimized = (optimizing && walks.scopes > crate::joins::MAX_SCOPE_WALK)
+        .then(|| crate::isa::for_hard_functions(isa, true, false))
+        .flatten();
+    let isa = unoptimized.as_deref().unwrap_or(isa);
     // (`loops` is the same for both translations.)
     compile(isa, &mut ctx.codegen, func, ctx.translator.loops())
 }
