@@ -144,18 +144,19 @@ impl LoopEnds {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cranelift_codegen::ir::{types::I64, AbiParam, Function, InstBuilder, Signature};
+    use cranelift_codegen::ir::{types::I64, AbiParam, Function, InstBuilder, Signature, Value};
     use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
     use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
     use target_lexicon::PointerWidth;
 
-    /// A function of one i64 parameter that makes `n` values of it, then
-    /// sums them: `crowded` makes them all first (n live at once), otherwise
-    /// each is added as soon as it is made.
-    fn sum(n: usize, crowded: bool) -> Function {
+    /// A function of one i64 parameter (and an i64 result, with
+    /// `returns`) whose entry block `body` fills, given the parameter.
+    fn build(returns: bool, body: impl FnOnce(&mut FunctionBuilder, Value)) -> Function {
         let mut sig = Signature::new(CallConv::SystemV);
         sig.params.push(AbiParam::new(I64));
-        sig.returns.push(AbiParam::new(I64));
+        if returns {
+            sig.returns.push(AbiParam::new(I64));
+        }
         let mut func = Function::with_name_signature(Default::default(), sig);
         let mut fctx = FunctionBuilderContext::new();
         let mut b = FunctionBuilder::new(&mut func, &mut fctx);
@@ -163,20 +164,7 @@ mod tests {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let x = b.block_params(entry)[0];
-        let mut acc = b.ins().iconst(I64, 0);
-        let mut made = Vec::new();
-        for _ in 0..n {
-            let v = b.ins().ineg(x);
-            if crowded {
-                made.push(v);
-            } else {
-                acc = b.ins().iadd(acc, v);
-            }
-        }
-        for v in made {
-            acc = b.ins().iadd(acc, v);
-        }
-        b.ins().return_(&[acc]);
+        body(&mut b, x);
         b.seal_all_blocks();
         b.finalize(TargetFrontendConfig {
             default_call_conv: CallConv::SystemV,
@@ -186,40 +174,49 @@ mod tests {
         func
     }
 
+    /// A function that makes `n` values of its parameter, then sums them:
+    /// `crowded` makes them all first (n live at once), otherwise each is
+    /// added as soon as it is made.
+    fn sum(n: usize, crowded: bool) -> Function {
+        build(true, |b, x| {
+            let mut acc = b.ins().iconst(I64, 0);
+            let mut made = Vec::new();
+            for _ in 0..n {
+                let v = b.ins().ineg(x);
+                if crowded {
+                    made.push(v);
+                } else {
+                    acc = b.ins().iadd(acc, v);
+                }
+            }
+            for v in made {
+                acc = b.ins().iadd(acc, v);
+            }
+            b.ins().return_(&[acc]);
+        })
+    }
+
     /// `n` values of the parameter made ahead of a loop, each used once
     /// at the top of the loop's body, which then makes and sums `n` more
     /// and branches back.
     fn used_in_a_loop(n: usize) -> Function {
-        let mut sig = Signature::new(CallConv::SystemV);
-        sig.params.push(AbiParam::new(I64));
-        let mut func = Function::with_name_signature(Default::default(), sig);
-        let mut fctx = FunctionBuilderContext::new();
-        let mut b = FunctionBuilder::new(&mut func, &mut fctx);
-        let (entry, header, exit) = (b.create_block(), b.create_block(), b.create_block());
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let x = b.block_params(entry)[0];
-        let made: Vec<_> = (0..n).map(|_| b.ins().ineg(x)).collect();
-        b.ins().jump(header, &[]);
-        b.switch_to_block(header);
-        let mut acc = b.ins().iconst(I64, 0);
-        for v in made {
-            acc = b.ins().iadd(acc, v);
-        }
-        let more: Vec<_> = (0..n).map(|_| b.ins().bnot(x)).collect();
-        for v in more {
-            acc = b.ins().iadd(acc, v);
-        }
-        b.ins().brif(acc, header, &[], exit, &[]);
-        b.switch_to_block(exit);
-        b.ins().return_(&[]);
-        b.seal_all_blocks();
-        b.finalize(TargetFrontendConfig {
-            default_call_conv: CallConv::SystemV,
-            pointer_width: PointerWidth::U64,
-            page_size_align_log2: 12,
-        });
-        func
+        build(false, |b, x| {
+            let (header, exit) = (b.create_block(), b.create_block());
+            let made: Vec<_> = (0..n).map(|_| b.ins().ineg(x)).collect();
+            b.ins().jump(header, &[]);
+            b.switch_to_block(header);
+            let mut acc = b.ins().iconst(I64, 0);
+            for v in made {
+                acc = b.ins().iadd(acc, v);
+            }
+            let more: Vec<_> = (0..n).map(|_| b.ins().bnot(x)).collect();
+            for v in more {
+                acc = b.ins().iadd(acc, v);
+            }
+            b.ins().brif(acc, header, &[], exit, &[]);
+            b.switch_to_block(exit);
+            b.ins().return_(&[]);
+        })
     }
 
     #[test]
