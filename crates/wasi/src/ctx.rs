@@ -1,7 +1,7 @@
 //! What a WASI guest may see: its arguments, environment, preopened
 //! directories and standard streams, and nothing else.
 
-use crate::table::{Access, Descriptor, FdTable, OpenDir, Stdio};
+use crate::table::{Access, Descriptor, FdTable, OpenDir, Rights, Stdio};
 use crate::{NetPolicy, OpenSocket, SocketKind};
 use anyhow::{Context, Result};
 use std::ffi::{OsStr, OsString};
@@ -163,9 +163,10 @@ impl WasiCtxBuilder {
     /// order, then the preopened sockets.
     pub fn build(&mut self) -> WasiCtx {
         let table = FdTable::default();
-        table.insert_at(0, Descriptor::Stdio(Stdio::Stdin));
-        table.insert_at(1, Descriptor::Stdio(Stdio::Stdout));
-        table.insert_at(2, Descriptor::Stdio(Stdio::Stderr));
+        for (fd, stream) in [(0, Stdio::Stdin), (1, Stdio::Stdout), (2, Stdio::Stderr)] {
+            let rights = crate::funcs::rights::stdio(stream == Stdio::Stdin);
+            table.insert_at(fd, Descriptor::Stdio(stream, Rights::full(rights, rights)));
+        }
         let dirs = std::mem::take(&mut self.preopens)
             .into_iter()
             .map(Descriptor::Dir);

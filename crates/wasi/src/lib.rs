@@ -25,4 +25,4 @@ pub use ctx::{WasiBytes, WasiCtx, WasiCtxBuilder};
 pub use linker::{add_to_linker, I32Exit, MODULE};
 pub use memory::{GuestMemory, IoVec, IoVecs, IOV_MAX};
 pub use net::{Denied, NetPattern, NetPolicy, OpenSocket, SocketKind};
-pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Stdio};
+pub use table::{fdflags, Access, Descriptor, FdTable, OpenDir, OpenFile, Rights, Stdio};

@@ -10,7 +10,7 @@
 //! `ENOTCAPABLE`.
 
 use crate::abi::{filetype, rights};
-use crate::{Errno, GuestMemory, IoVec};
+use crate::{Errno, GuestMemory, IoVec, Rights};
 use rustix::net::{RecvFlags, SendFlags};
 use std::fmt;
 use std::io::IoSlice;
@@ -30,11 +30,10 @@ pub struct OpenSocket {
     pub kind: SocketKind,
     /// `fdflags` the guest set (only NONBLOCK can be).
     pub flags: u16,
-    /// WASI rights as `fd_fdstat_get` reports them; `fd_fdstat_set_rights`
-    /// may only drop bits. `sock_accept` needs `SOCK_ACCEPT`, reads
-    /// `FD_READ`, writes `FD_WRITE`, `sock_shutdown` `SOCK_SHUTDOWN`.
-    pub rights_base: u64,
-    pub rights_inheriting: u64,
+    /// WASI rights (see [`Rights`]): `sock_accept` needs `SOCK_ACCEPT`,
+    /// reads `FD_READ`, writes `FD_WRITE`, `sock_shutdown`
+    /// `SOCK_SHUTDOWN`.
+    pub rights: Rights,
 }
 
 /// What any socket may be asked to do.
@@ -54,8 +53,7 @@ impl OpenSocket {
             fd,
             kind,
             flags: 0,
-            rights_base: SOCKET_RIGHTS,
-            rights_inheriting: SOCKET_RIGHTS,
+            rights: Rights::full(SOCKET_RIGHTS, SOCKET_RIGHTS),
         }
     }
 
@@ -68,7 +66,7 @@ impl OpenSocket {
     }
 
     pub(crate) fn check(&self, right: u64) -> Result<(), Errno> {
-        if self.rights_base & right == right {
+        if self.rights.base & right == right {
             Ok(())
         } else {
             Err(Errno::Notcapable)
@@ -98,8 +96,8 @@ impl OpenSocket {
         let mut socket = OpenSocket::new(fd, SocketKind::Stream);
         // Accepted connections do not take the listener's rights beyond
         // what a connection can use.
-        socket.rights_base = self.rights_inheriting & !rights::SOCK_ACCEPT;
-        socket.rights_inheriting = socket.rights_base;
+        let passed_on = self.rights.inheriting & !rights::SOCK_ACCEPT;
+        socket.rights = socket.rights.limited(passed_on, passed_on);
         if nonblocking {
             socket.flags |= crate::abi::fdflags::NONBLOCK;
         }

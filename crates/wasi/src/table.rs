@@ -213,10 +213,8 @@ pub struct OpenFile {
     pub writable: bool,
     /// That of the preopen the file is below.
     pub access: Access,
-    /// WASI rights as `fd_fdstat_get` reports them; `fd_fdstat_set_rights`
-    /// may only drop bits. Reads need `FD_READ`, writes `FD_WRITE`.
-    pub rights_base: u64,
-    pub rights_inheriting: u64,
+    /// WASI rights: what `fd_fdstat_get` reports and what the guest gave up.
+    pub rights: Rights,
 }
 
 /// A directory: a preopen or one the guest opened below it.
@@ -228,9 +226,8 @@ pub struct OpenDir {
     pub preopen: Option<String>,
     /// That of the preopen (or the preopen the directory is below).
     pub access: Access,
-    /// WASI rights as `fd_fdstat_get` reports them (see [`OpenFile`]).
-    pub rights_base: u64,
-    pub rights_inheriting: u64,
+    /// WASI rights (see [`OpenFile`]).
+    pub rights: Rights,
     /// Where `fd_readdir` stands, once the guest lists the directory.
     pub(crate) stream: Option<Box<crate::funcs::DirStream>>,
 }
@@ -254,8 +251,7 @@ impl OpenFile {
             readable,
             writable,
             access,
-            rights_base: rights,
-            rights_inheriting: rights,
+            rights: Rights::full(rights, rights),
         }
     }
 }
@@ -267,15 +263,93 @@ impl OpenDir {
             dir: Arc::new(dir),
             preopen,
             access,
-            rights_base: crate::funcs::rights::dir_base(access),
-            rights_inheriting: crate::funcs::rights::dir_inheriting(access),
+            rights: Rights::full(
+                crate::funcs::rights::dir_base(access),
+                crate::funcs::rights::dir_inheriting(access),
+            ),
             stream: None,
         }
     }
 }
 
+/// A descriptor's WASI rights (witx `rights`, preview1's capability
+/// bits): what it reports, and which of the rights its kind gives the
+/// guest has given up.
+///
+/// A call needing a right the guest gave up fails with `ENOTCAPABLE`; a
+/// call needing a right the descriptor's kind never had (seeking a
+/// directory, writing a file opened for reading) keeps the error of its
+/// kind (`EISDIR`, `EBADF`, ...), which is what libc and wasi-testsuite
+/// expect. Rights are given up with `fd_fdstat_set_rights`, and a
+/// descriptor opened through one whose inheriting rights were given up
+/// starts without them. The rights `path_open` is asked for choose only
+/// how the file is opened (reading, writing), as in Wasmtime, whose
+/// preview1 has no other use for them; WasmEdge enforces both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rights {
+    /// `fs_rights_base`: what calls on the descriptor may do.
+    pub base: u64,
+    /// `fs_rights_inheriting`: what descriptors opened through it may get.
+    pub inheriting: u64,
+    revoked_base: u64,
+    revoked_inheriting: u64,
+}
+
+impl Rights {
+    /// All the rights of a kind of descriptor, none given up.
+    pub fn full(base: u64, inheriting: u64) -> Rights {
+        Rights {
+            base,
+            inheriting,
+            revoked_base: 0,
+            revoked_inheriting: 0,
+        }
+    }
+
+    /// These rights cut down to `base` and `inheriting` (for a descriptor
+    /// `path_open` makes, the parent's inheriting rights); what is cut is
+    /// given up.
+    pub fn limited(self, base: u64, inheriting: u64) -> Rights {
+        let (b, i) = (self.base & base, self.inheriting & inheriting);
+        Rights {
+            base: b,
+            inheriting: i,
+            revoked_base: self.revoked_base | (self.base & !b),
+            revoked_inheriting: self.revoked_inheriting | (self.inheriting & !i),
+        }
+    }
+
+    /// `fd_fdstat_set_rights`: keeps only `base` and `inheriting`;
+    /// `ENOTCAPABLE` (and no change) if they hold a right not held now.
+    pub fn narrow(&mut self, base: u64, inheriting: u64) -> Result<(), Errno> {
+        if base & !self.base != 0 || inheriting & !self.inheriting != 0 {
+            return Err(Errno::Notcapable);
+        }
+        *self = self.limited(base, inheriting);
+        Ok(())
+    }
+
+    /// `ENOTCAPABLE` if the guest gave up any of the base rights `needed`.
+    pub fn require(&self, needed: u64) -> Result<(), Errno> {
+        if needed & self.revoked_base != 0 {
+            return Err(Errno::Notcapable);
+        }
+        Ok(())
+    }
+
+    /// `ENOTCAPABLE` if the guest gave up any of the inheriting rights
+    /// `needed` (what a descriptor opened through this one would need).
+    pub fn require_inheriting(&self, needed: u64) -> Result<(), Errno> {
+        if needed & self.revoked_inheriting != 0 {
+            return Err(Errno::Notcapable);
+        }
+        Ok(())
+    }
+}
+
 pub enum Descriptor {
-    Stdio(Stdio),
+    /// A standard stream and its rights.
+    Stdio(Stdio, Rights),
     File(OpenFile),
     Dir(OpenDir),
     Socket(crate::OpenSocket),
@@ -294,12 +368,23 @@ pub fn lock(entry: &Entry) -> MutexGuard<'_, Descriptor> {
 }
 
 impl Descriptor {
+    /// `ENOTCAPABLE` if the guest gave up any of the rights `needed` (see
+    /// [`Rights`]).
+    pub fn require(&self, needed: u64) -> Result<(), Errno> {
+        match self {
+            Descriptor::Stdio(_, rights) => rights.require(needed),
+            Descriptor::File(file) => file.rights.require(needed),
+            Descriptor::Dir(dir) => dir.rights.require(needed),
+            Descriptor::Socket(socket) => socket.rights.require(needed),
+        }
+    }
+
     /// The file: `EISDIR` for a directory, `EBADF` for anything else.
     pub fn as_file(&mut self) -> Result<&mut OpenFile, Errno> {
         match self {
             Descriptor::File(file) => Ok(file),
             Descriptor::Dir(_) => Err(Errno::Isdir),
-            Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
+            Descriptor::Stdio(..) | Descriptor::Socket(_) => Err(Errno::Badf),
         }
     }
 

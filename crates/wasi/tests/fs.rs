@@ -576,10 +576,12 @@ fn rights_and_modes() {
     assert_eq!(g.get(STAT, 1)[0], 4);
     let base = g.u64_at(STAT + 8);
     assert_eq!(base & RW, RW);
-    // Rights can be dropped, not regained; dropped FD_READ stops reads.
+    // Rights can be dropped, not regained; dropped FD_READ stops reads
+    // with the capability error (a file never opened for reading is EBADF,
+    // above).
     g.call("fd_fdstat_set_rights", &[rw as u64, base & !FD_READ, 0])
         .unwrap();
-    assert_eq!(g.read(rw, 1), Err(Errno::Badf));
+    assert_eq!(g.read(rw, 1), Err(Errno::Notcapable));
     assert_eq!(
         g.call("fd_fdstat_set_rights", &[rw as u64, base, 0]),
         Err(Errno::Notcapable)
@@ -666,6 +668,115 @@ fn rights_and_modes() {
         g.call("fd_fdstat_get", &[ROOT as u64, 65530]),
         Err(Errno::Fault)
     );
+}
+
+/// Rights the guest gives up with `fd_fdstat_set_rights` are enforced, on
+/// the descriptor and on every descriptor opened through it, with the
+/// capability error; nothing below the preopen changes. (A program that
+/// drops rights to confine part of itself was told it succeeded while
+/// every call still worked.)
+#[test]
+fn given_up_rights_are_refused() {
+    const PATH_OPEN: u64 = 1 << 13;
+    const FD_TELL: u64 = 1 << 5;
+    let dir = TempDir::new("given-up");
+    std::fs::write(dir.0.join("f"), "data").unwrap();
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    std::os::unix::fs::symlink("f", dir.0.join("l")).unwrap();
+    let before = snapshot(&dir.0);
+    let mut g = Guest::new(&dir.0, false);
+    let (base, inheriting) = rights_of(&mut g, ROOT);
+
+    // The preopen keeps only PATH_OPEN; what it passes on, reading.
+    let keep = FD_READ | FD_SEEK | FD_TELL;
+    g.call("fd_fdstat_set_rights", &[ROOT as u64, PATH_OPEN, keep])
+        .unwrap();
+    assert_eq!(rights_of(&mut g, ROOT), (PATH_OPEN, keep));
+    assert_eq!(
+        g.call("fd_fdstat_set_rights", &[ROOT as u64, base, inheriting]),
+        Err(Errno::Notcapable),
+        "rights given up cannot be taken back"
+    );
+    let refused = |what: &str, r: R<()>| assert_eq!(r, Err(Errno::Notcapable), "{what}");
+    refused("open to write", g.open(ROOT, 0, "f", 0, RW, 0).map(drop));
+    refused(
+        "truncate",
+        g.open(ROOT, 0, "f", O_TRUNC, FD_READ, 0).map(drop),
+    );
+    refused(
+        "create",
+        g.open(ROOT, 0, "new", O_CREAT, FD_READ, 0).map(drop),
+    );
+    refused("mkdir", g.mkdir("x"));
+    refused("rmdir", g.rmdir("d"));
+    refused("unlink", g.unlink("f"));
+    refused("rename", g.rename("f", "g"));
+    refused("link", g.link("f", "g"));
+    refused("symlink", g.symlink("f", "s"));
+    refused("stat", g.stat(0, "f").map(drop));
+    refused("set times", g.set_times(0, "f", 1, 1));
+    refused("readlink", g.readlink("l", 10).map(drop));
+    refused("readdir", g.readdir(ROOT, 1024, 0).map(drop));
+
+    // Reading is still passed on, and a file opened for it gets no more
+    // than the preopen passes on.
+    let fd = g.open(ROOT, 0, "f", 0, FD_READ, 0).unwrap();
+    assert_eq!(rights_of(&mut g, fd), (keep, keep));
+    assert_eq!(g.read(fd, 100).unwrap(), b"data");
+    assert_eq!(g.seek(fd, 1, 0).unwrap(), 1);
+    refused(
+        "fd set times",
+        g.call("fd_filestat_set_times", &[fd as u64, 0, 0, 2 | 8]),
+    );
+    refused(
+        "fd set flags",
+        g.call("fd_fdstat_set_flags", &[fd as u64, APPEND as u64]),
+    );
+    // On the file itself: without FD_SEEK, only asking where it is works.
+    g.call("fd_fdstat_set_rights", &[fd as u64, FD_READ | FD_TELL, 0])
+        .unwrap();
+    refused("seek", g.seek(fd, 0, 0).map(drop));
+    assert_eq!(g.tell(fd).unwrap(), 1);
+    g.call("fd_fdstat_set_rights", &[fd as u64, FD_TELL, 0])
+        .unwrap();
+    refused("read", g.read(fd, 1).map(drop));
+    refused("pread", g.pread(fd, 1, 0).map(drop));
+    assert_eq!(snapshot(&dir.0), before);
+
+    // Stdio's rights can be given up too.
+    g.call("fd_fdstat_set_rights", &[2, 0, 0]).unwrap();
+    refused("write stderr", g.write(2, b"x").map(drop));
+}
+
+/// `path_open` decides by what the path names first: a file asked for as
+/// a directory is `ENOTDIR` whatever the rights (Linux's `openat`), and a
+/// directory asked for rights that do not apply to one (allocating,
+/// resizing) but not `FD_WRITE` opens as a directory, as the spec lets an
+/// implementation drop rights that do not apply (Wasmtime does the same).
+#[test]
+fn directories_and_rights_that_do_not_apply() {
+    const FD_ALLOCATE: u64 = 1 << 8;
+    const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    let dir = TempDir::new("dir-rights");
+    std::fs::write(dir.0.join("f"), "data").unwrap();
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    for rights in [0, FD_READ, RW, FD_ALLOCATE, u64::MAX >> 35] {
+        assert_eq!(
+            g.open(ROOT, 0, "f", O_DIRECTORY, rights, 0),
+            Err(Errno::Notdir),
+            "rights {rights:#x}"
+        );
+    }
+    assert_eq!(g.open(ROOT, 0, "d", O_DIRECTORY, RW, 0), Err(Errno::Isdir));
+    assert_eq!(g.open(ROOT, 0, "d", 0, RW, 0), Err(Errno::Isdir));
+    let not_applying = FD_READ | FD_ALLOCATE | FD_FILESTAT_SET_SIZE;
+    for oflags in [0, O_DIRECTORY] {
+        let fd = g.open(ROOT, 0, "d", oflags, not_applying, 0).unwrap();
+        g.call("fd_fdstat_get", &[fd as u64, STAT as u64]).unwrap();
+        assert_eq!(g.get(STAT, 1)[0], 3, "a directory (oflags {oflags})");
+        g.readdir(fd, 1024, 0).unwrap();
+    }
 }
 
 #[test]

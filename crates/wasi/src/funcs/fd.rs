@@ -26,7 +26,7 @@ fn stdio_filetype(stdio: Stdio) -> u8 {
 
 /// Whether the guest may read `file`.
 fn readable(file: &OpenFile) -> Result<(), Errno> {
-    if file.readable && file.rights_base & rights::FD_READ != 0 {
+    if file.readable && file.rights.base & rights::FD_READ != 0 {
         Ok(())
     } else {
         Err(Errno::Badf)
@@ -36,7 +36,7 @@ fn readable(file: &OpenFile) -> Result<(), Errno> {
 /// Whether the guest may write `file` (`EROFS` below a read-only preopen).
 fn writable(file: &OpenFile) -> Result<(), Errno> {
     file.access.check_write()?;
-    if file.writable && file.rights_base & rights::FD_WRITE != 0 {
+    if file.writable && file.rights.base & rights::FD_WRITE != 0 {
         Ok(())
     } else {
         Err(Errno::Badf)
@@ -51,6 +51,14 @@ fn seekable(file: &OpenFile) -> Result<(), Errno> {
     } else {
         Err(Errno::Spipe)
     }
+}
+
+/// The descriptor at `fd`, locked, once it is known to hold `needed`
+/// (`ENOTCAPABLE` if the guest gave any of them up; see `Rights`).
+fn get_with(ctx: &WasiCtx, fd: u32, needed: u64) -> Result<crate::table::Entry, Errno> {
+    let entry = ctx.table.get(fd)?;
+    lock(&entry).require(needed)?;
+    Ok(entry)
 }
 
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
@@ -200,10 +208,10 @@ pub fn fd_advise(
     len: u64,
     advice: u32,
 ) -> Result<(), Errno> {
-    match &mut *lock(&ctx.table.get(fd)?) {
+    match &mut *lock(&get_with(ctx, fd, rights::FD_ADVISE)?) {
         Descriptor::File(file) => seekable(file)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     }
     if advice > ADVICE_MAX {
         return Err(Errno::Inval);
@@ -220,7 +228,7 @@ pub fn fd_allocate(
     offset: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    let entry = ctx.table.get(fd)?;
+    let entry = get_with(ctx, fd, rights::FD_ALLOCATE)?;
     let mut guard = lock(&entry);
     let file = guard.as_file()?;
     seekable(file)?;
@@ -246,7 +254,12 @@ pub fn fd_close(ctx: &mut WasiCtx, _memory: &mut GuestMemory, fd: u32) -> Result
 }
 
 fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
-    match &mut *lock(&ctx.table.get(fd)?) {
+    let needed = if data_only {
+        rights::FD_DATASYNC
+    } else {
+        rights::FD_SYNC
+    };
+    match &mut *lock(&get_with(ctx, fd, needed)?) {
         Descriptor::File(file) if data_only => retry(|| file.file.sync_data())?,
         Descriptor::File(file) => retry(|| file.file.sync_all())?,
         Descriptor::Dir(dir) => {
@@ -256,7 +269,7 @@ fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
                 return Err(io::Error::last_os_error().into());
             }
         }
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Inval),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Inval),
     }
     Ok(())
 }
@@ -286,25 +299,24 @@ pub fn fd_fdstat_get(
     out: u32,
 ) -> Result<(), Errno> {
     let bytes = match &mut *lock(&ctx.table.get(fd)?) {
-        Descriptor::Stdio(stdio) => {
-            let r = rights::stdio(*stdio == Stdio::Stdin);
-            fdstat_bytes(stdio_filetype(*stdio), 0, r, r)
+        Descriptor::Stdio(stdio, r) => {
+            fdstat_bytes(stdio_filetype(*stdio), 0, r.base, r.inheriting)
         }
         Descriptor::File(file) => {
             let ft = fs_util::filetype_of(file.file.metadata()?.file_type());
-            fdstat_bytes(ft, file.flags, file.rights_base, file.rights_inheriting)
+            fdstat_bytes(ft, file.flags, file.rights.base, file.rights.inheriting)
         }
         Descriptor::Dir(dir) => fdstat_bytes(
             filetype::DIRECTORY,
             0,
-            dir.rights_base,
-            dir.rights_inheriting,
+            dir.rights.base,
+            dir.rights.inheriting,
         ),
         Descriptor::Socket(socket) => fdstat_bytes(
             socket.filetype(),
             socket.flags,
-            socket.rights_base,
-            socket.rights_inheriting,
+            socket.rights.base,
+            socket.rights.inheriting,
         ),
     };
     memory.write(out, &bytes)
@@ -322,7 +334,7 @@ pub fn fd_fdstat_set_flags(
         return Err(Errno::Inval);
     }
     let flags = flags as u16;
-    match &mut *lock(&ctx.table.get(fd)?) {
+    match &mut *lock(&get_with(ctx, fd, rights::FD_FDSTAT_SET_FLAGS)?) {
         Descriptor::File(file) => {
             // Only APPEND and NONBLOCK can change; the sync flags are fixed
             // when the file is opened. The position is left alone.
@@ -340,7 +352,7 @@ pub fn fd_fdstat_set_flags(
             Ok(())
         }
         // Stdio stays blocking and unbuffered whatever the guest asks.
-        Descriptor::Stdio(_) => {
+        Descriptor::Stdio(..) => {
             if flags & SYNCS != 0 {
                 return Err(Errno::Inval);
             }
@@ -365,45 +377,11 @@ pub fn fd_fdstat_set_rights(
     base: u64,
     inheriting: u64,
 ) -> Result<(), Errno> {
-    fn narrow(
-        cur_base: &mut u64,
-        cur_inheriting: &mut u64,
-        base: u64,
-        inheriting: u64,
-    ) -> Result<(), Errno> {
-        if base & !*cur_base != 0 || inheriting & !*cur_inheriting != 0 {
-            return Err(Errno::Notcapable);
-        }
-        *cur_base = base;
-        *cur_inheriting = inheriting;
-        Ok(())
-    }
     match &mut *lock(&ctx.table.get(fd)?) {
-        Descriptor::File(f) => narrow(
-            &mut f.rights_base,
-            &mut f.rights_inheriting,
-            base,
-            inheriting,
-        ),
-        Descriptor::Dir(d) => narrow(
-            &mut d.rights_base,
-            &mut d.rights_inheriting,
-            base,
-            inheriting,
-        ),
-        Descriptor::Socket(s) => narrow(
-            &mut s.rights_base,
-            &mut s.rights_inheriting,
-            base,
-            inheriting,
-        ),
-        Descriptor::Stdio(stdio) => {
-            // Stdio rights are fixed; asking for no more than they have is
-            // fine, asking for more is not.
-            let (mut b, mut i) = (rights::stdio(*stdio == Stdio::Stdin), 0);
-            i |= b;
-            narrow(&mut b, &mut i, base, inheriting)
-        }
+        Descriptor::File(f) => f.rights.narrow(base, inheriting),
+        Descriptor::Dir(d) => d.rights.narrow(base, inheriting),
+        Descriptor::Stdio(_, r) => r.narrow(base, inheriting),
+        Descriptor::Socket(s) => s.rights.narrow(base, inheriting),
     }
 }
 
@@ -418,15 +396,17 @@ pub fn fd_filestat_get(
 
 /// The `filestat` of `fd`, as preview1 lays it out.
 pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
-    Ok(match &mut *lock(&ctx.table.get(fd)?) {
-        Descriptor::Stdio(stdio) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
-        Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
-        Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
-        Descriptor::Socket(socket) => {
-            socket.check(rights::FD_FILESTAT_GET)?;
-            fs_util::filestat_synthetic(socket.filetype())
-        }
-    })
+    Ok(
+        match &mut *lock(&get_with(ctx, fd, rights::FD_FILESTAT_GET)?) {
+            Descriptor::Stdio(stdio, _) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
+            Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
+            Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
+            Descriptor::Socket(socket) => {
+                socket.check(rights::FD_FILESTAT_GET)?;
+                fs_util::filestat_synthetic(socket.filetype())
+            }
+        },
+    )
 }
 
 pub fn fd_filestat_set_size(
@@ -435,7 +415,7 @@ pub fn fd_filestat_set_size(
     fd: u32,
     size: u64,
 ) -> Result<(), Errno> {
-    let entry = ctx.table.get(fd)?;
+    let entry = get_with(ctx, fd, rights::FD_FILESTAT_SET_SIZE)?;
     let mut guard = lock(&entry);
     let file = guard.as_file()?;
     writable(file)?;
@@ -455,7 +435,7 @@ pub fn fd_filestat_set_times(
     fst_flags: u32,
 ) -> Result<(), Errno> {
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
-    match &mut *lock(&ctx.table.get(fd)?) {
+    match &mut *lock(&get_with(ctx, fd, rights::FD_FILESTAT_SET_TIMES)?) {
         Descriptor::File(file) => {
             file.access.check_write()?;
             fs_util::set_fd_times(&file.file, atim, mtim)
@@ -464,7 +444,7 @@ pub fn fd_filestat_set_times(
             dir.access.check_write()?;
             fs_util::set_fd_times(&dir.dir, atim, mtim)
         }
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => Err(Errno::Badf),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => Err(Errno::Badf),
     }
 }
 
@@ -479,14 +459,14 @@ pub fn fd_pread(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match &mut *lock(&ctx.table.get(fd)?) {
+    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_READ | rights::FD_SEEK)?) {
         Descriptor::File(file) => {
             seekable(file)?;
             readable(file)?;
             read_iovecs_at(&file.file, memory, &iovs, offset)?
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u32(nread, n)
 }
@@ -539,7 +519,7 @@ pub fn fd_pwrite(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match &mut *lock(&ctx.table.get(fd)?) {
+    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_WRITE | rights::FD_SEEK)?) {
         // POSIX semantics even with APPEND: the data goes at `offset`
         // (Linux would append; wasi-testsuite accepts both).
         Descriptor::File(file) => {
@@ -548,7 +528,7 @@ pub fn fd_pwrite(
             write_iovecs_at(&file.file, memory, &iovs, offset)?
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u32(nwritten, n)
 }
@@ -563,7 +543,7 @@ pub fn fd_read(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match &mut *lock(&ctx.table.get(fd)?) {
+    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_READ)?) {
         Descriptor::File(file) if !file.seekable => {
             readable(file)?;
             read_stream(&file.file, memory, &iovs)?
@@ -577,7 +557,7 @@ pub fn fd_read(
                 .ok_or(Errno::Overflow)?;
             n
         }
-        Descriptor::Stdio(stdio) => {
+        Descriptor::Stdio(stdio, _) => {
             // One read into the first non-empty buffer: a pipe or terminal
             // gives what it has, and nothing is read ahead.
             match iovs.iter().find(|iov| iov.len > 0) {
@@ -614,12 +594,19 @@ pub fn fd_seek(
     whence: u32,
     newoffset: u32,
 ) -> Result<(), Errno> {
-    let entry = ctx.table.get(fd)?;
+    // Asking where the position is needs only `FD_TELL` (libc's `lseek(fd,
+    // 0, SEEK_CUR)` is `ftell`).
+    let needed = if offset == 0 && whence == whence::CUR {
+        rights::FD_TELL
+    } else {
+        rights::FD_SEEK | rights::FD_TELL
+    };
+    let entry = get_with(ctx, fd, needed)?;
     let mut guard = lock(&entry);
     let file = match &mut *guard {
         Descriptor::File(file) => file,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     seekable(file)?;
     memory.slice(newoffset, 8)?;
@@ -651,13 +638,13 @@ pub fn fd_tell(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let position = match &mut *lock(&ctx.table.get(fd)?) {
+    let position = match &mut *lock(&get_with(ctx, fd, rights::FD_TELL)?) {
         Descriptor::File(file) => {
             seekable(file)?;
             file.position
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Spipe),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
     };
     memory.write_u64(out, position)
 }
@@ -672,7 +659,7 @@ pub fn fd_write(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match &mut *lock(&ctx.table.get(fd)?) {
+    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_WRITE)?) {
         Descriptor::File(file) if !file.seekable => {
             writable(file)?;
             write_stream(&file.file, memory, &iovs)?
@@ -691,7 +678,7 @@ pub fn fd_write(
         }
         // Each buffer goes out as it is, never gathered into one host
         // allocation: iovecs may all alias one large guest buffer.
-        Descriptor::Stdio(stdio) => write_stdio(*stdio, memory, &iovs)?,
+        Descriptor::Stdio(stdio, _) => write_stdio(*stdio, memory, &iovs)?,
         Descriptor::Socket(socket) => socket.send(memory, &iovs, None)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };

@@ -6,7 +6,7 @@
 //! (`ENOTCAPABLE`). Below a read-only preopen every change is `EROFS`.
 
 use super::fs_util::{self, guest_path, rights};
-use crate::table::{fdflags, lock, Access, Descriptor, OpenDir, OpenFile};
+use crate::table::{fdflags, lock, Access, Descriptor, OpenDir, OpenFile, Rights};
 use crate::{Errno, GuestMemory, WasiCtx};
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
@@ -25,16 +25,20 @@ use std::sync::Arc;
 struct DirRef {
     dir: Arc<Dir>,
     access: Access,
+    rights: Rights,
 }
 
-/// The directory behind `fd`.
-fn dir(ctx: &WasiCtx, fd: u32) -> Result<DirRef, Errno> {
+/// The directory behind `fd`, for a call that needs the rights `needed`
+/// of it (`ENOTCAPABLE` if the guest gave any of them up).
+fn dir(ctx: &WasiCtx, fd: u32, needed: u64) -> Result<DirRef, Errno> {
     let entry = ctx.table.get(fd)?;
     let mut guard = lock(&entry);
     let dir = guard.as_dir()?;
+    dir.rights.require(needed)?;
     Ok(DirRef {
         dir: Arc::clone(&dir.dir),
         access: dir.access,
+        rights: dir.rights,
     })
 }
 
@@ -77,7 +81,7 @@ pub fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
     let path = guest_path(memory, path, path_len)?;
     writable(&dir)?;
     dir.dir.create_dir(fs_util::strip_trailing_slashes(path))?;
@@ -107,7 +111,7 @@ pub(crate) fn path_filestat(
     path_len: u32,
 ) -> Result<[u8; crate::abi::filestat::SIZE], Errno> {
     let follow = follow(flags)?;
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_FILESTAT_GET)?;
     let path = guest_path(memory, path, path_len)?;
     let (name, slash) = fs_util::split_trailing_slashes(path);
     let meta = if slash {
@@ -139,7 +143,7 @@ pub fn path_filestat_set_times(
 ) -> Result<(), Errno> {
     let follow = follow(flags)?;
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let path = guest_path(memory, path, path_len)?;
     writable(&dir)?;
     if follow {
@@ -166,8 +170,8 @@ pub fn path_link(
     if follow(old_flags)? {
         return Err(Errno::Inval);
     }
-    let old_dir = dir(ctx, old_fd)?;
-    let new_dir = dir(ctx, new_fd)?;
+    let old_dir = dir(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
+    let new_dir = dir(ctx, new_fd, rights::PATH_LINK_TARGET)?;
     let old_path = guest_path(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
     // Both ends must be writable: a new name in a writable tree for a
@@ -209,7 +213,7 @@ pub fn path_open(
     fdflags: u32,
     opened_fd: u32,
 ) -> Result<(), Errno> {
-    let parent = dir(ctx, fd)?;
+    let parent = dir(ctx, fd, rights::PATH_OPEN)?;
     let follow = follow(dirflags)?;
     if oflags & !O_ALL != 0 {
         return Err(Errno::Inval);
@@ -229,22 +233,53 @@ pub fn path_open(
         oflags & O_EXCL != 0,
         oflags & O_TRUNC != 0,
     );
+    // The rights asked for choose how the file is opened (read, write);
+    // beyond that the new descriptor gets what its kind has, as in
+    // Wasmtime, less what the guest gave up of the parent's inheriting
+    // rights. Asking to read or write, create or truncate where the guest
+    // gave that up is refused, not quietly granted less.
+    if creat {
+        parent.rights.require(rights::PATH_CREATE_FILE)?;
+    }
+    parent
+        .rights
+        .require_inheriting(rights_base & (rights::FD_READ | rights::WRITE_ANY))?;
+    if trunc {
+        parent
+            .rights
+            .require_inheriting(rights::FD_FILESTAT_SET_SIZE)?;
+    }
+    let inherited = parent.rights.inheriting;
     let read = rights_base & rights::FD_READ != 0;
     let write = rights_base & rights::WRITE_ANY != 0;
+    let open_dir = |follow: bool| {
+        if follow {
+            parent.dir.open_dir(path)
+        } else {
+            parent.dir.open_dir_nofollow(path)
+        }
+    };
+    let new_dir = |dir: Dir| {
+        let dir = OpenDir::new(dir, None, access);
+        Descriptor::Dir(OpenDir {
+            rights: dir.rights.limited(inherited, inherited),
+            ..dir
+        })
+    };
 
     let descriptor = if directory {
         if creat || excl || trunc {
             return Err(Errno::Inval);
         }
-        if write {
+        // What the path names decides first (`ENOTDIR` for a file, as
+        // Linux's openat); then writing a directory is `EISDIR`. Rights
+        // that do not apply to a directory (allocating, resizing) are
+        // dropped, as the spec allows.
+        let dir = open_dir(follow)?;
+        if rights_base & rights::FD_WRITE != 0 {
             return Err(Errno::Isdir);
         }
-        let dir = if follow {
-            parent.dir.open_dir(path)?
-        } else {
-            parent.dir.open_dir_nofollow(path)?
-        };
-        Descriptor::Dir(OpenDir::new(dir, None, access))
+        new_dir(dir)
     } else {
         if !tree_writable && (write || trunc || (creat && excl)) {
             return Err(Errno::Rofs);
@@ -272,6 +307,16 @@ pub fn path_open(
         ctx.table.check_room()?;
         let file = match parent.dir.open_with(path, &options) {
             Ok(file) => file,
+            // A directory, asked for rights that do not apply to one
+            // (allocating, resizing) but not to write: open it as one.
+            Err(e)
+                if e.raw_os_error() == Some(libc::EISDIR)
+                    && rights_base & rights::FD_WRITE == 0
+                    && !trunc
+                    && !creat =>
+            {
+                return push_opened(ctx, memory, new_dir(open_dir(follow)?), opened_fd);
+            }
             Err(e) if !tree_writable && e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if oflags & O_CREAT != 0 {
                     Errno::Rofs
@@ -284,21 +329,30 @@ pub fn path_open(
         if file.metadata()?.is_dir() {
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
-            let dir = Dir::from_std_file(file.into_std());
-            Descriptor::Dir(OpenDir::new(dir, None, access))
+            new_dir(Dir::from_std_file(file.into_std()))
         } else {
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
             let file = OpenFile::new(file, access, read || !host_write, host_write);
-            let rights = rights::file(access, read, write, file.seekable);
+            let natural = rights::file(access, read, write, file.seekable);
             Descriptor::File(OpenFile {
                 flags: fdflags,
-                rights_base: rights,
-                rights_inheriting: rights,
+                rights: Rights::full(natural, natural).limited(inherited, inherited),
                 ..file
             })
         }
     };
+    push_opened(ctx, memory, descriptor, opened_fd)
+}
+
+/// Puts a descriptor `path_open` made in the table and tells the guest
+/// its number.
+fn push_opened(
+    ctx: &WasiCtx,
+    memory: &mut GuestMemory,
+    descriptor: Descriptor,
+    opened_fd: u32,
+) -> Result<(), Errno> {
     let new_fd = ctx.table.push(descriptor)?;
     memory.write_u32(opened_fd, new_fd)
 }
@@ -314,7 +368,7 @@ pub fn path_readlink(
     bufused: u32,
 ) -> Result<(), Errno> {
     use std::os::unix::ffi::OsStrExt;
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_READLINK)?;
     let path = guest_path(memory, path, path_len)?;
     // `read_link` refuses absolute targets: they name nothing the guest
     // can reach, and their text is the host's business.
@@ -332,7 +386,7 @@ pub fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
     let path = guest_path(memory, path, path_len)?;
     writable(&dir)?;
     dir.dir.remove_dir(fs_util::strip_trailing_slashes(path))?;
@@ -349,8 +403,8 @@ pub fn path_rename(
     new_path: u32,
     new_path_len: u32,
 ) -> Result<(), Errno> {
-    let old_dir = dir(ctx, fd)?;
-    let new_dir = dir(ctx, new_fd)?;
+    let old_dir = dir(ctx, fd, rights::PATH_RENAME_SOURCE)?;
+    let new_dir = dir(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
     let old_path = guest_path(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
     writable(&old_dir)?;
@@ -380,7 +434,7 @@ pub fn path_symlink(
     new_path: u32,
     new_path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_SYMLINK)?;
     let target = fs_util::guest_path_str(memory, old_path, old_path_len)?;
     let new_path = guest_path(memory, new_path, new_path_len)?;
     // An absolute target names nothing inside the sandbox. A relative one
@@ -409,7 +463,7 @@ pub fn path_unlink_file(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let dir = dir(ctx, fd)?;
+    let dir = dir(ctx, fd, rights::PATH_UNLINK_FILE)?;
     let path = guest_path(memory, path, path_len)?;
     writable(&dir)?;
     let (name, slash) = fs_util::split_trailing_slashes(path);

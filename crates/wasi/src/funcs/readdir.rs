@@ -20,7 +20,7 @@
 //! most one batch per directory, and one offset per [`STRIDE`] entries
 //! read.
 
-use super::fs_util::{filetype, put_u32, put_u64};
+use super::fs_util::{filetype, put_u32, put_u64, rights};
 use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, WasiCtx};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, RawDir, SeekFrom};
@@ -234,10 +234,11 @@ pub fn fd_readdir(
 ) -> Result<(), Errno> {
     let entry = ctx.table.get(fd)?;
     let mut guard = lock(&entry);
+    guard.require(rights::FD_READDIR)?;
     let dir = match &mut *guard {
         Descriptor::Dir(dir) => dir,
         Descriptor::File(_) => return Err(Errno::Notdir),
-        Descriptor::Stdio(_) | Descriptor::Socket(_) => return Err(Errno::Badf),
+        Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Badf),
     };
     memory.slice(buf, buf_len)?;
     memory.slice(bufused, 4)?;
