@@ -299,19 +299,9 @@ fn read_only_preopen_refuses_every_change() {
 
     // Nothing can change, through paths ...
     let rofs = |what: &str, r: R<()>| assert_eq!(r, Err(Errno::Rofs), "{what}");
-    rofs(
-        "open write",
-        g.open(ROOT, 0, "file.txt", 0, FD_WRITE, 0).map(drop),
-    );
-    rofs("open rw", g.open(ROOT, 0, "file.txt", 0, RW, 0).map(drop));
-    rofs(
-        "open trunc",
-        g.open(ROOT, 0, "file.txt", O_TRUNC, FD_READ, 0).map(drop),
-    );
-    rofs(
-        "open creat new",
-        g.open(ROOT, 0, "new.txt", O_CREAT, FD_READ, 0).map(drop),
-    );
+    for (what, r) in tree_changes(&mut g, "file.txt", "sub") {
+        rofs(what, r);
+    }
     rofs(
         "open excl",
         g.open(ROOT, 0, "new.txt", O_CREAT | O_EXCL, RW, 0)
@@ -321,13 +311,7 @@ fn read_only_preopen_refuses_every_change() {
         "open append",
         g.open(ROOT, 0, "file.txt", 0, FD_WRITE, APPEND).map(drop),
     );
-    rofs("mkdir", g.mkdir("newdir"));
-    rofs("rmdir", g.rmdir("sub"));
-    rofs("unlink", g.unlink("file.txt"));
     rofs("unlink link", g.unlink("link"));
-    rofs("rename", g.rename("file.txt", "moved.txt"));
-    rofs("link", g.link("file.txt", "hard.txt"));
-    rofs("symlink", g.symlink("file.txt", "newlink"));
     rofs(
         "set_times",
         g.set_times(0, "file.txt", 1_000_000_000, 1_000_000_000),
@@ -411,6 +395,34 @@ const CHANGES: &[(&str, u64)] = &[
     ("PATH_REMOVE_DIRECTORY", 1 << 25),
     ("PATH_UNLINK_FILE", 1 << 26),
 ];
+
+/// Each way to change the tree below the preopen through a path, with
+/// what the call returned: opening `file` to write or truncate, creating a
+/// file and a directory, removing `dir` and `file`, renaming, linking and
+/// symlinking `file`.
+fn tree_changes(g: &mut Guest, file: &str, dir: &str) -> Vec<(&'static str, R<()>)> {
+    vec![
+        (
+            "open write",
+            g.open(ROOT, 0, file, 0, FD_WRITE, 0).map(drop),
+        ),
+        ("open rw", g.open(ROOT, 0, file, 0, RW, 0).map(drop)),
+        (
+            "open trunc",
+            g.open(ROOT, 0, file, O_TRUNC, FD_READ, 0).map(drop),
+        ),
+        (
+            "open creat new",
+            g.open(ROOT, 0, "new.txt", O_CREAT, FD_READ, 0).map(drop),
+        ),
+        ("mkdir", g.mkdir("newdir")),
+        ("rmdir", g.rmdir(dir)),
+        ("unlink", g.unlink(file)),
+        ("rename", g.rename(file, "moved.txt")),
+        ("link", g.link(file, "hard.txt")),
+        ("symlink", g.symlink(file, "newlink")),
+    ]
+}
 
 /// (base, inheriting) rights of `fd`.
 fn rights_of(g: &mut Guest, fd: u32) -> (u64, u64) {
@@ -698,21 +710,9 @@ fn given_up_rights_are_refused() {
         "rights given up cannot be taken back"
     );
     let refused = |what: &str, r: R<()>| assert_eq!(r, Err(Errno::Notcapable), "{what}");
-    refused("open to write", g.open(ROOT, 0, "f", 0, RW, 0).map(drop));
-    refused(
-        "truncate",
-        g.open(ROOT, 0, "f", O_TRUNC, FD_READ, 0).map(drop),
-    );
-    refused(
-        "create",
-        g.open(ROOT, 0, "new", O_CREAT, FD_READ, 0).map(drop),
-    );
-    refused("mkdir", g.mkdir("x"));
-    refused("rmdir", g.rmdir("d"));
-    refused("unlink", g.unlink("f"));
-    refused("rename", g.rename("f", "g"));
-    refused("link", g.link("f", "g"));
-    refused("symlink", g.symlink("f", "s"));
+    for (what, r) in tree_changes(&mut g, "f", "d") {
+        refused(what, r);
+    }
     refused("stat", g.stat(0, "f").map(drop));
     refused("set times", g.set_times(0, "f", 1, 1));
     refused("readlink", g.readlink("l", 10).map(drop));
