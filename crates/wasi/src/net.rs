@@ -65,12 +65,9 @@ impl OpenSocket {
         }
     }
 
+    /// `ENOTCAPABLE` if the guest gave up `right` (see [`Rights`]).
     pub(crate) fn check(&self, right: u64) -> Result<(), Errno> {
-        if self.rights.base & right == right {
-            Ok(())
-        } else {
-            Err(Errno::Notcapable)
-        }
+        self.rights.require(right)
     }
 
     /// Sets or clears `O_NONBLOCK` on the host socket and records it.

@@ -279,12 +279,12 @@ impl OpenDir {
 /// A call needing a right the guest gave up fails with `ENOTCAPABLE`; a
 /// call needing a right the descriptor's kind never had (seeking a
 /// directory, writing a file opened for reading) keeps the error of its
-/// kind (`EISDIR`, `EBADF`, ...), which is what libc and wasi-testsuite
-/// expect. Rights are given up with `fd_fdstat_set_rights`, and a
-/// descriptor opened through one whose inheriting rights were given up
-/// starts without them. The rights `path_open` is asked for choose only
-/// how the file is opened (reading, writing), as in Wasmtime, whose
-/// preview1 has no other use for them; WasmEdge enforces both.
+/// kind (`EISDIR`, `EBADF`, `ESPIPE`, ...), which is what libc and
+/// wasi-testsuite expect. Rights are given up with `fd_fdstat_set_rights`,
+/// and a descriptor opened through one whose inheriting rights were given
+/// up starts without them. Of the rights `path_open` is asked for, only
+/// `FD_READ` and `FD_WRITE` matter: they choose how the file is opened,
+/// as in Wasmtime (see `funcs::path::path_open`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rights {
     /// `fs_rights_base`: what calls on the descriptor may do.
@@ -330,20 +330,21 @@ impl Rights {
     }
 
     /// `ENOTCAPABLE` if the guest gave up any of the base rights `needed`.
+    /// If the kind never had one of them, `Ok`: the call's own check of
+    /// the kind answers (`ESPIPE` for reading stdin at an offset, whatever
+    /// stdin's rights).
     pub fn require(&self, needed: u64) -> Result<(), Errno> {
-        if needed & self.revoked_base != 0 {
+        let had = self.base | self.revoked_base;
+        if needed & !had == 0 && needed & self.revoked_base != 0 {
             return Err(Errno::Notcapable);
         }
         Ok(())
     }
 
-    /// `ENOTCAPABLE` if the guest gave up any of the inheriting rights
-    /// `needed` (what a descriptor opened through this one would need).
-    pub fn require_inheriting(&self, needed: u64) -> Result<(), Errno> {
-        if needed & self.revoked_inheriting != 0 {
-            return Err(Errno::Notcapable);
-        }
-        Ok(())
+    /// Whether the guest gave up `right` among the inheriting rights (what
+    /// a descriptor opened through this one would have).
+    pub fn gave_up_inheriting(&self, right: u64) -> bool {
+        right & self.revoked_inheriting != 0
     }
 }
 

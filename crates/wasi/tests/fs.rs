@@ -748,6 +748,132 @@ fn given_up_rights_are_refused() {
     refused("write stderr", g.write(2, b"x").map(drop));
 }
 
+/// What toolchains ask `path_open` for beyond `FD_READ` and `FD_WRITE` is
+/// not needed, also where the guest gave some of it up: Go asks even a
+/// read-only open for `FD_FILESTAT_SET_SIZE` (which opened the host file
+/// for writing, and was `EROFS` below a read-only preopen), Rust's
+/// `read_dir` asks a directory for `FD_READ`, `File::create` asks for
+/// `FD_ALLOCATE`. Only reading or writing a file the guest gave up is
+/// refused. (Found by review.)
+#[test]
+fn requests_beyond_read_and_write_are_not_needed() {
+    const FD_ALLOCATE: u64 = 1 << 8;
+    const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    const GO_READ_ONLY: u64 = FD_READ | FD_SEEK | FD_FILESTAT_SET_SIZE;
+    let dir = TempDir::new("requests");
+    std::fs::write(dir.0.join("f"), "data").unwrap();
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    for read_only in [true, false] {
+        let mut g = Guest::new(&dir.0, read_only);
+        let fd = g.open(ROOT, 0, "f", 0, GO_READ_ONLY, 0).unwrap();
+        assert_eq!(g.read(fd, 10).unwrap(), b"data", "read-only {read_only}");
+        let not_open_to_write = if read_only { Errno::Rofs } else { Errno::Badf };
+        assert_eq!(g.write(fd, b"x"), Err(not_open_to_write));
+    }
+
+    let mut g = Guest::new(&dir.0, false);
+    let (base, inheriting) = rights_of(&mut g, ROOT);
+    let refused = |what: &str, r: R<u32>| assert_eq!(r, Err(Errno::Notcapable), "{what}");
+    g.call(
+        "fd_fdstat_set_rights",
+        &[ROOT as u64, base, inheriting & !FD_READ & !FD_ALLOCATE],
+    )
+    .unwrap();
+    let sub = g.open(ROOT, 0, "d", O_DIRECTORY, FD_READ, 0).unwrap();
+    g.readdir(sub, 1024, 0).unwrap();
+    refused("read a file", g.open(ROOT, 0, "f", 0, FD_READ, 0));
+    let created = g
+        .open(ROOT, 0, "new", O_CREAT, FD_WRITE | FD_ALLOCATE, 0)
+        .unwrap();
+    assert_eq!(g.write(created, b"ok").unwrap(), 2);
+    assert_eq!(std::fs::read(dir.0.join("new")).unwrap(), b"ok");
+
+    // Giving FD_WRITE up stops opening to write, creating to write and
+    // truncating, before anything is made or cut.
+    g.call(
+        "fd_fdstat_set_rights",
+        &[
+            ROOT as u64,
+            base,
+            inheriting & !FD_READ & !FD_ALLOCATE & !FD_WRITE,
+        ],
+    )
+    .unwrap();
+    refused("open to write", g.open(ROOT, 0, "new", 0, FD_WRITE, 0));
+    refused(
+        "create to write",
+        g.open(ROOT, 0, "new2", O_CREAT, FD_WRITE, 0),
+    );
+    assert!(!dir.0.join("new2").exists());
+    assert_eq!(g.open(ROOT, 0, "d", 0, FD_WRITE, 0), Err(Errno::Isdir));
+    assert_eq!(std::fs::read(dir.0.join("new")).unwrap(), b"ok");
+}
+
+/// A call that the descriptor's kind can never make keeps its kind's
+/// error after the guest gives rights up (stdin has no offset to read at:
+/// `ESPIPE`, not `ENOTCAPABLE`); a call it could make is refused.
+#[test]
+fn kind_errors_come_before_given_up_rights() {
+    let dir = TempDir::new("kind-errors");
+    let mut g = Guest::new(&dir.0, false);
+    g.call("fd_fdstat_set_rights", &[0, 0, 0]).unwrap();
+    assert_eq!(g.pread(0, 1, 0), Err(Errno::Spipe));
+    assert_eq!(g.seek(0, 1, 0), Err(Errno::Spipe));
+    assert_eq!(g.read(0, 1), Err(Errno::Notcapable));
+    // O_DIRECTORY with O_CREAT is invalid whatever the rights.
+    g.call("fd_fdstat_set_rights", &[ROOT as u64, 1 << 13, 0])
+        .unwrap();
+    assert_eq!(
+        g.open(ROOT, 0, "x", O_DIRECTORY | O_CREAT, 0, 0),
+        Err(Errno::Inval)
+    );
+}
+
+/// `poll_oneoff` on a descriptor whose rights to read (or to poll) the
+/// guest gave up reports `ENOTCAPABLE` in the event, not readiness (which
+/// would tell a file's remaining size).
+#[test]
+fn polling_needs_the_rights_given_up() {
+    const FD_TELL: u64 = 1 << 5;
+    const SUB: u32 = 8192;
+    const EVENTS: u32 = 8192 + 4 * 48;
+    let dir = TempDir::new("poll-rights");
+    std::fs::write(dir.0.join("f"), "data").unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    let fd = g.open(ROOT, 0, "f", 0, FD_READ, 0).unwrap();
+    // An fd_read subscription on the file and an fd_write one on stdout.
+    let mut subs = Vec::new();
+    for (userdata, tag, target) in [(1u64, 1u8, fd), (2, 2, 1)] {
+        let mut sub = [0u8; 48];
+        sub[..8].copy_from_slice(&userdata.to_le_bytes());
+        sub[8] = tag;
+        sub[16..20].copy_from_slice(&target.to_le_bytes());
+        subs.extend_from_slice(&sub);
+    }
+    g.put(SUB, &subs);
+    let poll = |g: &mut Guest| -> Vec<(u64, u16)> {
+        g.call("poll_oneoff", &[SUB as u64, EVENTS as u64, 2, OUT as u64])
+            .unwrap();
+        let n = g.u32_at(OUT);
+        (0..n)
+            .map(|i| {
+                let at = EVENTS + i * 32;
+                let e = g.get(at, 10);
+                (
+                    u64::from_le_bytes(e[..8].try_into().unwrap()),
+                    u16::from_le_bytes([e[8], e[9]]),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(poll(&mut g), [(1, 0), (2, 0)]);
+    g.call("fd_fdstat_set_rights", &[fd as u64, FD_TELL, 0])
+        .unwrap();
+    g.call("fd_fdstat_set_rights", &[1, 0, 0]).unwrap();
+    let notcapable = Errno::Notcapable as u16;
+    assert_eq!(poll(&mut g), [(1, notcapable), (2, notcapable)]);
+}
+
 /// `path_open` decides by what the path names first: a file asked for as
 /// a directory is `ENOTDIR` whatever the rights (Linux's `openat`), and a
 /// directory asked for rights that do not apply to one (allocating,

@@ -61,6 +61,12 @@ fn get_with(ctx: &WasiCtx, fd: u32, needed: u64) -> Result<crate::table::Entry, 
     Ok(entry)
 }
 
+/// The descriptor at `fd`, for telling its position: `FD_TELL` or
+/// `FD_SEEK` will do (witx: `fd_seek` implies `fd_tell`).
+fn get_to_tell(ctx: &WasiCtx, fd: u32) -> Result<crate::table::Entry, Errno> {
+    get_with(ctx, fd, rights::FD_TELL).or_else(|_| get_with(ctx, fd, rights::FD_SEEK))
+}
+
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match op() {
@@ -363,7 +369,6 @@ pub fn fd_fdstat_set_flags(
             if flags & !fdflags::NONBLOCK != 0 {
                 return Err(Errno::Inval);
             }
-            socket.check(rights::FD_FDSTAT_SET_FLAGS)?;
             socket.set_nonblocking(flags & fdflags::NONBLOCK != 0)
         }
         Descriptor::Dir(_) => Err(Errno::Badf),
@@ -401,10 +406,7 @@ pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE]
             Descriptor::Stdio(stdio, _) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
             Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
             Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
-            Descriptor::Socket(socket) => {
-                socket.check(rights::FD_FILESTAT_GET)?;
-                fs_util::filestat_synthetic(socket.filetype())
-            }
+            Descriptor::Socket(socket) => fs_util::filestat_synthetic(socket.filetype()),
         },
     )
 }
@@ -594,14 +596,13 @@ pub fn fd_seek(
     whence: u32,
     newoffset: u32,
 ) -> Result<(), Errno> {
-    // Asking where the position is needs only `FD_TELL` (libc's `lseek(fd,
-    // 0, SEEK_CUR)` is `ftell`).
-    let needed = if offset == 0 && whence == whence::CUR {
-        rights::FD_TELL
+    // Asking where the position is (libc's `lseek(fd, 0, SEEK_CUR)`) is
+    // telling.
+    let entry = if offset == 0 && whence == whence::CUR {
+        get_to_tell(ctx, fd)?
     } else {
-        rights::FD_SEEK | rights::FD_TELL
+        get_with(ctx, fd, rights::FD_SEEK)?
     };
-    let entry = get_with(ctx, fd, needed)?;
     let mut guard = lock(&entry);
     let file = match &mut *guard {
         Descriptor::File(file) => file,
@@ -638,7 +639,7 @@ pub fn fd_tell(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let position = match &mut *lock(&get_with(ctx, fd, rights::FD_TELL)?) {
+    let position = match &mut *lock(&get_to_tell(ctx, fd)?) {
         Descriptor::File(file) => {
             seekable(file)?;
             file.position

@@ -233,32 +233,39 @@ pub fn path_open(
         oflags & O_EXCL != 0,
         oflags & O_TRUNC != 0,
     );
-    // The rights asked for choose how the file is opened (read, write);
-    // beyond that the new descriptor gets what its kind has, as in
-    // Wasmtime, less what the guest gave up of the parent's inheriting
-    // rights. Asking to read or write, create or truncate where the guest
-    // gave that up is refused, not quietly granted less.
+    if directory && (creat || excl || trunc) {
+        return Err(Errno::Inval);
+    }
+    // `FD_READ` and `FD_WRITE` among the rights asked for choose how a file
+    // is opened; beyond that the new descriptor gets what its kind has, as
+    // in Wasmtime, less what the guest gave up of the parent's inheriting
+    // rights. Other rights asked for are not needed (toolchains ask for
+    // fixed sets: Go asks even a read-only open for FD_FILESTAT_SET_SIZE,
+    // Rust's read_dir for FD_READ), but a file is not opened to read or
+    // write, created, truncated or synced where the guest gave that up.
+    let gave_up = |right: u64| parent.rights.gave_up_inheriting(right);
+    let (read, write) = (
+        rights_base & rights::FD_READ != 0,
+        rights_base & rights::FD_WRITE != 0,
+    );
+    let file_refused = (read && gave_up(rights::FD_READ)) || (write && gave_up(rights::FD_WRITE));
     if creat {
         parent.rights.require(rights::PATH_CREATE_FILE)?;
     }
-    parent
-        .rights
-        .require_inheriting(rights_base & (rights::FD_READ | rights::WRITE_ANY))?;
-    if trunc {
-        parent
-            .rights
-            .require_inheriting(rights::FD_FILESTAT_SET_SIZE)?;
+    let needs = [
+        (fdflags & fdflags::DSYNC != 0, rights::FD_DATASYNC),
+        (
+            fdflags & (fdflags::SYNC | fdflags::RSYNC) != 0,
+            rights::FD_SYNC,
+        ),
+        (trunc, rights::FD_FILESTAT_SET_SIZE),
+    ];
+    if needs.iter().any(|&(asked, right)| asked && gave_up(right))
+        || file_refused && (creat || trunc)
+    {
+        return Err(Errno::Notcapable);
     }
     let inherited = parent.rights.inheriting;
-    let read = rights_base & rights::FD_READ != 0;
-    let write = rights_base & rights::WRITE_ANY != 0;
-    let open_dir = |follow: bool| {
-        if follow {
-            parent.dir.open_dir(path)
-        } else {
-            parent.dir.open_dir_nofollow(path)
-        }
-    };
     let new_dir = |dir: Dir| {
         let dir = OpenDir::new(dir, None, access);
         Descriptor::Dir(OpenDir {
@@ -268,15 +275,16 @@ pub fn path_open(
     };
 
     let descriptor = if directory {
-        if creat || excl || trunc {
-            return Err(Errno::Inval);
-        }
         // What the path names decides first (`ENOTDIR` for a file, as
         // Linux's openat); then writing a directory is `EISDIR`. Rights
         // that do not apply to a directory (allocating, resizing) are
         // dropped, as the spec allows.
-        let dir = open_dir(follow)?;
-        if rights_base & rights::FD_WRITE != 0 {
+        let dir = if follow {
+            parent.dir.open_dir(path)?
+        } else {
+            parent.dir.open_dir_nofollow(path)?
+        };
+        if write {
             return Err(Errno::Isdir);
         }
         new_dir(dir)
@@ -286,7 +294,9 @@ pub fn path_open(
         }
         // O_CREAT below a read-only preopen can only open what exists.
         let creat = creat && tree_writable;
-        let host_write = write || trunc || creat;
+        // A file asked for with rights the guest gave up is refused once
+        // opened (it may be a directory); it is opened read-only till then.
+        let host_write = (write && !file_refused) || trunc || creat;
         let mut options = OpenOptions::new();
         options
             .read(read || !host_write)
@@ -307,16 +317,6 @@ pub fn path_open(
         ctx.table.check_room()?;
         let file = match parent.dir.open_with(path, &options) {
             Ok(file) => file,
-            // A directory, asked for rights that do not apply to one
-            // (allocating, resizing) but not to write: open it as one.
-            Err(e)
-                if e.raw_os_error() == Some(libc::EISDIR)
-                    && rights_base & rights::FD_WRITE == 0
-                    && !trunc
-                    && !creat =>
-            {
-                return push_opened(ctx, memory, new_dir(open_dir(follow)?), opened_fd);
-            }
             Err(e) if !tree_writable && e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(if oflags & O_CREAT != 0 {
                     Errno::Rofs
@@ -329,7 +329,12 @@ pub fn path_open(
         if file.metadata()?.is_dir() {
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
+            if write {
+                return Err(Errno::Isdir);
+            }
             new_dir(Dir::from_std_file(file.into_std()))
+        } else if file_refused {
+            return Err(Errno::Notcapable);
         } else {
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
@@ -342,17 +347,6 @@ pub fn path_open(
             })
         }
     };
-    push_opened(ctx, memory, descriptor, opened_fd)
-}
-
-/// Puts a descriptor `path_open` made in the table and tells the guest
-/// its number.
-fn push_opened(
-    ctx: &WasiCtx,
-    memory: &mut GuestMemory,
-    descriptor: Descriptor,
-    opened_fd: u32,
-) -> Result<(), Errno> {
     let new_fd = ctx.table.push(descriptor)?;
     memory.write_u32(opened_fd, new_fd)
 }

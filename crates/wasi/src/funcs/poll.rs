@@ -11,7 +11,7 @@
 //! carrying an error, not a failure of the whole call.
 
 use crate::funcs::clock;
-use crate::funcs::fs_util::{put_u16, put_u64};
+use crate::funcs::fs_util::{put_u16, put_u64, rights};
 use crate::table::{lock, Descriptor};
 use crate::{Errno, GuestMemory, WasiCtx};
 use std::os::fd::AsRawFd;
@@ -288,7 +288,21 @@ pub(crate) fn poll_oneoff_as(
                     }
                     Ok(entry) => entry,
                 };
-                let host_fd = match &mut *lock(&entry) {
+                let mut guard = lock(&entry);
+                // Polling needs its own right and the one to read or write.
+                let io = if read {
+                    rights::FD_READ
+                } else {
+                    rights::FD_WRITE
+                };
+                if let Err(errno) = guard
+                    .require(rights::POLL_FD_READWRITE)
+                    .and_then(|()| guard.require(io))
+                {
+                    ready.push(Event::new(sub, errno));
+                    continue;
+                }
+                let host_fd = match &mut *guard {
                     Descriptor::Dir(_) => {
                         ready.push(Event::ready(sub, 0, 0));
                         continue;
