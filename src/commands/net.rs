@@ -29,7 +29,8 @@ pub struct NetArgs {
     /// PORTS a port, LOW-HIGH or * (127.0.0.1:8080, *:443, 0.0.0.0:8000-8100, [::1]:*).
     /// Repeatable. Networking is denied by default: without this, opening a socket or resolving
     /// a name fails, and so does any address no pattern matches, with ENOTCAPABLE (errno 76).
-    /// wasmtime's -S inherit-network is --allow-net '*:*'.
+    /// Connecting or sending to 0.0.0.0 or [::] is checked as 127.0.0.1 or [::1], where Linux
+    /// sends it. wasmtime's -S inherit-network is --allow-net '*:*'.
     #[arg(long = "allow-net", value_name = "PATTERN")]
     allow_net: Vec<String>,
 }

@@ -111,9 +111,11 @@ impl WasiCtxBuilder {
     /// Hands the guest a listening socket, bound and listening already
     /// (`--tcplisten`, `--listenfd`). It gets the next fd after the
     /// preopened directories and the sockets given before it. It must be a
-    /// listening stream socket: `sock_accept` is all the guest can do with
-    /// it besides polling, closing and reading its fd flags. The host socket
-    /// is made blocking; the guest chooses with `fd_fdstat_set_flags`.
+    /// listening stream socket. The guest accepts on it; besides polling,
+    /// closing and its fd flags, the WasmEdge socket calls can set its
+    /// options and listen again (which changes only the backlog), but not
+    /// shut it down (`sock_shutdown`) or move it. The host socket is made
+    /// blocking; the guest chooses with `fd_fdstat_set_flags`.
     pub fn preopen_listener(&mut self, listener: std::os::fd::OwnedFd) -> Result<&mut Self> {
         use rustix::net::sockopt;
         let ty = sockopt::socket_type(&listener).context("not a socket")?;

@@ -14,7 +14,7 @@ use crate::{Errno, GuestMemory, IoVec, Rights};
 use rustix::net::{RecvFlags, SendFlags};
 use std::fmt;
 use std::io::IoSlice;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// TCP or UDP.
@@ -437,7 +437,7 @@ impl NetPolicy {
         }
     }
 
-    /// Binding to, connecting to or sending to `addr`.
+    /// Binding to (or listening on) `addr`.
     pub(crate) fn check(&mut self, op: &'static str, addr: SocketAddr) -> Result<(), Errno> {
         if self.allowed.iter().any(|p| p.matches(&addr)) {
             Ok(())
@@ -445,6 +445,30 @@ impl NetPolicy {
             Err(self.deny(op, Some(addr)))
         }
     }
+
+    /// Connecting or sending to `addr`: checked as the address the
+    /// connection or datagram reaches (see [`reached`]), so a pattern
+    /// for binding to `0.0.0.0` does not open this host's loopback.
+    /// A refusal names the address reached, which is what a pattern
+    /// would have to allow.
+    pub(crate) fn check_peer(&mut self, op: &'static str, addr: SocketAddr) -> Result<(), Errno> {
+        self.check(op, reached(addr))
+    }
+}
+
+/// Where a connection or datagram addressed to `addr` goes: Linux sends
+/// what is addressed to the unspecified address (`0.0.0.0`, `::`,
+/// `::ffff:0.0.0.0`) to this host's loopback.
+fn reached(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.to_ipv4_mapped() == Some(Ipv4Addr::UNSPECIFIED) => {
+            IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped())
+        }
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
 }
 
 #[cfg(test)]
@@ -493,6 +517,34 @@ mod tests {
         ] {
             assert!(NetPattern::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Linux sends what is addressed to 0.0.0.0 or :: to loopback: a
+    /// pattern for binding to the unspecified address must not let the
+    /// guest connect to services bound to loopback only (helper-34).
+    #[test]
+    fn the_unspecified_address_reaches_loopback() {
+        let mut policy = NetPolicy::default();
+        policy.allow(NetPattern::parse("0.0.0.0:9101").unwrap());
+        policy.allow(NetPattern::parse("[::]:9101").unwrap());
+        assert_eq!(policy.check("bind", addr("0.0.0.0:9101")), Ok(()));
+        assert_eq!(policy.check("bind", addr("[::]:9101")), Ok(()));
+        for to in ["0.0.0.0:9101", "[::]:9101", "[::ffff:0.0.0.0]:9101"] {
+            assert_eq!(
+                policy.check_peer("connect", addr(to)),
+                Err(Errno::Notcapable),
+                "{to}"
+            );
+        }
+        policy.allow(NetPattern::parse("127.0.0.1:9101").unwrap());
+        for to in ["0.0.0.0:9101", "[::ffff:0.0.0.0]:9101", "127.0.0.1:9101"] {
+            assert_eq!(policy.check_peer("send to", addr(to)), Ok(()), "{to}");
+        }
+        assert_eq!(
+            policy.check_peer("connect", addr("[::]:9101")),
+            Err(Errno::Notcapable),
+            "[::] reaches ::1, which no pattern allows"
+        );
     }
 
     #[test]

@@ -331,7 +331,7 @@ fn connect(
     let addr = read_address(memory, addr, v2)?.with_port(port);
     let socket = ctx.table.get(fd)?;
     lock(&socket).as_socket()?;
-    ctx.net().check("connect", addr)?;
+    ctx.net().check_peer("connect", addr)?;
     // Not retried on EINTR: the connection goes on, and a second connect
     // would only say EALREADY.
     rustix::net::connect(&lock(&socket).as_socket()?.fd, &addr)?;
@@ -501,7 +501,7 @@ fn send_to(
     memory.slice(so_datalen, 4)?;
     let socket = ctx.table.get(fd)?;
     lock(&socket).as_socket()?;
-    ctx.net().check("send to", to)?;
+    ctx.net().check_peer("send to", to)?;
     let sent = lock(&socket).as_socket()?.send(memory, &iovs, Some(to));
     sent
 }

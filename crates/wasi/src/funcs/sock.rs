@@ -125,6 +125,14 @@ pub fn sock_shutdown(
         _ => return Err(Errno::Inval),
     };
     socket.check(rights::SOCK_SHUTDOWN)?;
+    // Shutting a listener down stops it listening and, for one the kernel
+    // bound to an ephemeral port (`--tcplisten ADDR:0`), gives the port
+    // back: a later `sock_listen` would listen on a new one no pattern
+    // allowed, since getsockname still names the old (helper-34). A
+    // listener is not connected: POSIX's ENOTCONN.
+    if rustix::net::sockopt::socket_acceptconn(&socket.fd)? {
+        return Err(Errno::Notconn);
+    }
     rustix::net::shutdown(&socket.fd, how)?;
     Ok(())
 }
@@ -168,6 +176,24 @@ mod tests {
         let mut builder = WasiCtx::builder();
         builder.preopen_listener(listener.into()).unwrap();
         (builder.build(), port)
+    }
+
+    /// Shutting a listener down would stop it listening and give back
+    /// its ephemeral port, which a later listen would replace with one no
+    /// pattern allowed (helper-34): refused, and it keeps listening.
+    #[test]
+    fn a_listener_is_not_shut_down() {
+        let (mut ctx, port) = listening_ctx();
+        let mut bytes = vec![0u8; 64];
+        let mut memory = GuestMemory::new(&mut bytes);
+        for how in [1, 2, 3] {
+            assert_eq!(
+                sock_shutdown(&mut ctx, &mut memory, 3, how),
+                Err(Errno::Notconn)
+            );
+        }
+        TcpStream::connect(("127.0.0.1", port)).unwrap();
+        sock_accept(&mut ctx, &mut memory, 3, 0, 0).unwrap();
     }
 
     #[test]
