@@ -802,6 +802,38 @@ fn files_that_are_not_modules_are_named() {
     }
 }
 
+/// A `--dir` that names a file, or nothing, says which, in every form of
+/// the option (helper-32: a file was "does not exist").
+#[test]
+fn dir_options_name_what_is_wrong_with_the_host_path() {
+    let (dir, module) = wasm_file("dir-errors", "(module (func (export \"_start\")))");
+    let file = dir.join("afile");
+    std::fs::write(&file, "x").unwrap();
+    let missing = dir.join("missing");
+    let (file, missing) = (file.display(), missing.display());
+    for (spec, says) in [
+        (format!("{file}"), "is not a directory"),
+        (format!("/g:{file}"), "is not a directory"),
+        (format!("{file}::/g"), "is not a directory"),
+        (format!("{missing}"), "does not exist"),
+        (format!("/g:{missing}"), "does not exist"),
+    ] {
+        let run = run(&[
+            OsStr::new("run"),
+            OsStr::new("--dir"),
+            OsStr::new(&spec),
+            module.as_os_str(),
+        ]);
+        run.expect_code(1);
+        assert!(
+            run.stderr.starts_with("error: --dir"),
+            "{spec}: {}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(says), "{spec}: {}", run.stderr);
+    }
+}
+
 #[test]
 fn compile_refuses_targets_hoist_cannot_run_and_takes_wasmedge_output() {
     let dir = temp_dir("targets");

@@ -322,11 +322,15 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         };
     }
     for (dir, spec) in &dirs {
-        if !dir.host.is_dir() {
-            bail!(
+        match std::fs::metadata(&dir.host) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => bail!("{spec}: `{}` is not a directory", dir.host.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
                 "{spec}: host directory `{}` does not exist",
                 dir.host.display()
-            );
+            ),
+            // Permission denied and the like: opening it says why.
+            Err(_) => {}
         }
         wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
             .with_context(|| spec.clone())?;
