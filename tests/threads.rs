@@ -255,6 +255,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// How a run that should have succeeded ended: the status (with the
+/// signal, if one ended it) and its output.
+fn failure(out: &Output) -> String {
+    format!(
+        "{:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
 /// What threads_demo prints, natively and under hoist, for `rounds` of
 /// ping-pong.
 fn demo_output(rounds: u64) -> String {
@@ -283,7 +294,7 @@ fn the_threads_demo_matches_its_native_build_every_time() {
     assert_eq!(text(&out.stdout), demo_output(100_000));
     let _ = std::fs::remove_dir_all(&dir);
     let out = run_hoist(&[], &program("threads_demo"), &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", failure(&out));
     assert_eq!(text(&out.stdout), demo_output(100_000));
 
     // 100 runs in a row: no hang, no wrong count. Fewer rounds of
@@ -306,7 +317,7 @@ fn a_parallel_kernel_gives_the_same_result_on_any_thread_count() {
     let mut sums = Vec::new();
     for threads in ["1", "2", "4"] {
         let out = run_hoist(&[], &program("mandel_threads"), &[threads]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{}", failure(&out));
         sums.push(text(&out.stdout));
     }
     assert!(sums[0].starts_with("checksum: "));
@@ -401,7 +412,7 @@ fn the_main_thread_returning_ends_every_thread() {
         ),
     );
     let out = run_hoist(&[], &module, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", failure(&out));
 }
 
 #[test]
