@@ -5,10 +5,12 @@
 //!
 //! It lives in `$XDG_STATE_HOME/hoist/key` (else
 //! `$HOME/.local/state/hoist/key`), outside the cache directory, in a
-//! directory only the user can write. A guest can read it only when the
-//! user preopens a directory that contains it (their home, say); such a run
-//! does not use the cache, and a guest given the home directory can already
-//! change the user's shell startup files.
+//! directory only the user can write. A run whose preopens contain it
+//! (the user's home, say) does not use the cache, and its guest cannot open
+//! the key under any name (`WasiCtxBuilder::withhold_file`: a hard link or
+//! a read-only preopen reached it before). A guest given the home
+//! directory writable could still replace the key file, as it could change
+//! the user's shell startup files.
 
 use anyhow::{Context, Result};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};

@@ -335,6 +335,13 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
         wasi.preopen_dir(&dir.host, dir.guest.clone(), dir.read_only)
             .with_context(|| spec.clone())?;
     }
+    // The key seals native code: a guest that read it (through a preopened
+    // home, even read-only) could seal code of its own for a later run.
+    if !dirs.is_empty() {
+        if let Some(key) = crate::key::key_path() {
+            wasi.withhold_file(key);
+        }
+    }
     args.net.configure(&mut wasi, inherited)?;
 
     let mut store = Store::new(&engine, Host { wasi: wasi.build() });

@@ -2,7 +2,7 @@
 //! directories and standard streams, and nothing else.
 
 use crate::table::{Access, Descriptor, FdTable, OpenDir, Rights, Stdio};
-use crate::{NetPolicy, OpenSocket, SocketKind};
+use crate::{Errno, NetPolicy, OpenSocket, SocketKind};
 use anyhow::{Context, Result};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -19,6 +19,8 @@ pub struct WasiCtx {
     pub(crate) env: Arc<[(Vec<u8>, Vec<u8>)]>,
     pub(crate) table: Arc<FdTable>,
     net: Arc<Mutex<NetPolicy>>,
+    /// Files the guest may not open under any name: (device, inode).
+    withheld: Arc<[(u64, u64)]>,
 }
 
 /// An argument, or a variable's name or value, for the guest. WASI passes
@@ -60,6 +62,7 @@ pub struct WasiCtxBuilder {
     preopens: Vec<OpenDir>,
     sockets: Vec<OpenSocket>,
     net: NetPolicy,
+    withheld: Vec<(u64, u64)>,
 }
 
 impl WasiCtxBuilder {
@@ -161,6 +164,21 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Keeps the file at `path` from the guest: `path_open` refuses it
+    /// (`ENOTCAPABLE`) under any name it has, through a hard link, a
+    /// symlink or a bind mount alike, since what is compared is the file
+    /// (device and inode), not the path. For hoist's own key, which seals
+    /// native code: a guest given a directory that holds it, even
+    /// read-only, could otherwise read it and seal code of its own for a
+    /// later run. Nothing happens if there is no such file.
+    pub fn withhold_file(&mut self, path: impl AsRef<Path>) -> &mut Self {
+        use std::os::unix::fs::MetadataExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            self.withheld.push((meta.dev(), meta.ino()));
+        }
+        self
+    }
+
     /// Stdio at fds 0, 1, 2, then the preopened directories at 3, 4, ... in
     /// order, then the preopened sockets.
     pub fn build(&mut self) -> WasiCtx {
@@ -183,6 +201,7 @@ impl WasiCtxBuilder {
             env: std::mem::take(&mut self.env).into(),
             table: Arc::new(table),
             net: Arc::new(Mutex::new(std::mem::take(&mut self.net))),
+            withheld: std::mem::take(&mut self.withheld).into(),
         }
     }
 }
@@ -190,6 +209,16 @@ impl WasiCtxBuilder {
 impl WasiCtx {
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// `ENOTCAPABLE` if `meta` is of a file withheld from the guest (see
+    /// [`WasiCtxBuilder::withhold_file`]).
+    pub(crate) fn check_not_withheld(&self, meta: &cap_std::fs::Metadata) -> Result<(), Errno> {
+        use cap_std::fs::MetadataExt;
+        if self.withheld.contains(&(meta.dev(), meta.ino())) {
+            return Err(Errno::Notcapable);
+        }
+        Ok(())
     }
 
     /// The network policy (locked: threads share it).

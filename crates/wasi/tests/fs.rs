@@ -874,6 +874,47 @@ fn polling_needs_the_rights_given_up() {
     assert_eq!(poll(&mut g), [(1, notcapable), (2, notcapable)]);
 }
 
+/// A file withheld from the guest (hoist's key) cannot be opened under any
+/// name: its own, a hard link, a symlink, for reading or writing; other
+/// files open as before (helper-35 read the key through a read-only
+/// preopened home, and through a hard link hoist did not see).
+#[test]
+fn a_withheld_file_opens_under_no_name() {
+    let dir = TempDir::new("withheld");
+    let state = dir.0.join("state");
+    std::fs::create_dir(&state).unwrap();
+    let key = state.join("key");
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    std::fs::hard_link(&key, dir.0.join("snapshot")).unwrap();
+    std::os::unix::fs::symlink("state/key", dir.0.join("link")).unwrap();
+    std::fs::write(dir.0.join("other"), "fine").unwrap();
+    for read_only in [true, false] {
+        let mut builder = hoist_wasi::WasiCtxBuilder::new();
+        builder.preopen_dir(&dir.0, "/", read_only).unwrap();
+        builder.withhold_file(&key);
+        let mut g = Guest::with(builder.build());
+        for name in ["state/key", "snapshot", "link", "state/../link"] {
+            for rights in [FD_READ, RW] {
+                let refused = if read_only && rights == RW {
+                    Errno::Rofs
+                } else {
+                    Errno::Notcapable
+                };
+                assert_eq!(
+                    g.open(ROOT, FOLLOW, name, 0, rights, 0),
+                    Err(refused),
+                    "{name} (read-only preopen: {read_only})"
+                );
+            }
+        }
+        let fd = g.open(ROOT, 0, "other", 0, FD_READ, 0).unwrap();
+        assert_eq!(g.read(fd, 10).unwrap(), b"fine");
+        // Its name and metadata are no secret.
+        assert_eq!(g.stat(0, "state/key").unwrap().1, 32);
+    }
+    assert_eq!(std::fs::read(&key).unwrap(), [7u8; 32]);
+}
+
 /// `path_open` decides by what the path names first: a file asked for as
 /// a directory is `ENOTDIR` whatever the rights (Linux's `openat`), and a
 /// directory asked for rights that do not apply to one (allocating,

@@ -326,7 +326,9 @@ pub fn path_open(
             }
             Err(e) => return Err(e.into()),
         };
-        if file.metadata()?.is_dir() {
+        let meta = file.metadata()?;
+        ctx.check_not_withheld(&meta)?;
+        if meta.is_dir() {
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
             if write {
