@@ -915,6 +915,41 @@ fn a_withheld_file_opens_under_no_name() {
     assert_eq!(std::fs::read(&key).unwrap(), [7u8; 32]);
 }
 
+/// Files on procfs never open, even for a guest given `/proc` (or `/`):
+/// `/proc/self/mem` is hoist's own memory, code included, and
+/// `/proc/self/environ` the environment the guest was not given
+/// (helper-35 rewrote hoist's code through it). Its directories still
+/// list.
+#[test]
+fn procfs_files_do_not_open() {
+    let mut builder = hoist_wasi::WasiCtxBuilder::new();
+    builder.preopen_dir("/proc", "/", false).unwrap();
+    let mut g = Guest::with(builder.build());
+    for name in [
+        "self/mem",
+        "self/environ",
+        "self/maps",
+        "cpuinfo",
+        "self/fd/0",
+    ] {
+        for rights in [FD_READ, RW] {
+            let r = g.open(ROOT, FOLLOW, name, 0, rights, 0);
+            assert!(
+                matches!(r, Err(Errno::Notcapable | Errno::Noent | Errno::Loop)),
+                "{name}: {r:?}"
+            );
+        }
+    }
+    assert_eq!(
+        g.open(ROOT, FOLLOW, "self/mem", 0, RW, 0),
+        Err(Errno::Notcapable)
+    );
+    let fd = g
+        .open(ROOT, FOLLOW, "self", O_DIRECTORY, FD_READ, 0)
+        .unwrap();
+    g.readdir(fd, 4096, 0).unwrap();
+}
+
 /// `path_open` decides by what the path names first: a file asked for as
 /// a directory is `ENOTDIR` whatever the rights (Linux's `openat`), and a
 /// directory asked for rights that do not apply to one (allocating,

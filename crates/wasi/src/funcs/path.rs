@@ -328,6 +328,9 @@ pub fn path_open(
         };
         let meta = file.metadata()?;
         ctx.check_not_withheld(&meta)?;
+        if !meta.is_dir() && on_procfs(&file)? {
+            return Err(Errno::Notcapable);
+        }
         if meta.is_dir() {
             // Opened read-only (the host refuses to open a directory for
             // writing): a directory descriptor.
@@ -351,6 +354,17 @@ pub fn path_open(
     };
     let new_fd = ctx.table.push(descriptor)?;
     memory.write_u32(opened_fd, new_fd)
+}
+
+/// Whether `file` lives on procfs. Its files are the state of the host's
+/// processes, hoist's own among them (`/proc/self/mem` would let a guest
+/// given `/`, or `/proc`, rewrite hoist's code; `/proc/self/environ`
+/// holds the environment the guest was not given), so none opens; its
+/// directories can still be listed.
+fn on_procfs(file: &cap_std::fs::File) -> Result<bool, Errno> {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    let stat = rustix::fs::fstatfs(file)?;
+    Ok(stat.f_type as i64 == PROC_SUPER_MAGIC)
 }
 
 pub fn path_readlink(
