@@ -802,6 +802,38 @@ fn files_that_are_not_modules_are_named() {
     }
 }
 
+/// An artifact whose seal cannot be checked because the local key is
+/// unusable says why (it said the artifact was not compiled by this user's
+/// hoist; helper-35).
+#[test]
+fn an_unusable_key_is_named_when_an_artifact_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("unusable-key");
+    let state = dir.join("state");
+    let artifact = dir.join("hello.hwasm");
+    let mut compile = support::hoist();
+    compile
+        .env("XDG_STATE_HOME", &state)
+        .arg("compile")
+        .arg(support::program_path("hello"))
+        .arg("-o")
+        .arg(&artifact);
+    run_cmd(compile).expect_code(0);
+    // Others may write the key's directory: no key from there is trusted.
+    let key_dir = state.join("hoist");
+    std::fs::set_permissions(&key_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cmd = support::hoist();
+    cmd.env("XDG_STATE_HOME", &state).arg("run").arg(&artifact);
+    let run = run_cmd(cmd);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("the local key is unusable")
+            && run.stderr.contains("not a private directory"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// A `--dir` that names a file, or nothing, says which, in every form of
 /// the option (helper-32: a file was "does not exist").
 #[test]

@@ -833,9 +833,11 @@ impl Loader<'_> {
         };
         let bytes = buffer.as_slice();
         let kind = if hoist::is_artifact(bytes) {
-            let sealed = crate::key::local_key().ok().and_then(|key| {
-                hoist_artifact::unseal(bytes, &key, compile::ARTIFACT_SEAL_CONTEXT)
-            });
+            let key = crate::key::local_key();
+            let sealed = key
+                .as_ref()
+                .ok()
+                .and_then(|key| hoist_artifact::unseal(bytes, key, compile::ARTIFACT_SEAL_CONTEXT));
             // An ELF file this user's hoist did not seal may be anything:
             // name another runtime's code or a native program for what it
             // is (a scan of the file, so not for sealed artifacts).
@@ -851,6 +853,13 @@ impl Loader<'_> {
                     bail!(
                         "`{name}` is a precompiled artifact (native code), not WebAssembly; to run \
                          it anyway, pass --allow-precompiled (only for files you compiled or trust)"
+                    );
+                }
+                if let Err(e) = &key {
+                    bail!(
+                        "cannot check the seal of `{name}`: the local key is unusable ({e:#}). \
+                         It is native code; pass --allow-precompiled to run it anyway (only for \
+                         files you trust)"
                     );
                 }
                 if sealed.is_none() {
