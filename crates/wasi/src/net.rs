@@ -65,11 +65,6 @@ impl OpenSocket {
         }
     }
 
-    /// `ENOTCAPABLE` if the guest gave up `right` (see [`Rights`]).
-    pub(crate) fn check(&self, right: u64) -> Result<(), Errno> {
-        self.rights.require(right)
-    }
-
     /// Sets or clears `O_NONBLOCK` on the host socket and records it.
     pub(crate) fn set_nonblocking(&mut self, on: bool) -> Result<(), Errno> {
         rustix::io::ioctl_fionbio(&self.fd, on)?;
@@ -84,7 +79,7 @@ impl OpenSocket {
     /// Accepts one connection; the new socket is blocking unless
     /// `nonblocking`, and is never inherited by host children.
     pub(crate) fn accept(&self, nonblocking: bool) -> Result<OpenSocket, Errno> {
-        self.check(rights::SOCK_ACCEPT)?;
+        self.rights.require(rights::SOCK_ACCEPT)?;
         let mut flags = rustix::net::SocketFlags::CLOEXEC;
         if nonblocking {
             flags |= rustix::net::SocketFlags::NONBLOCK;
@@ -109,7 +104,7 @@ impl OpenSocket {
         peek: bool,
         waitall: bool,
     ) -> Result<Received, Errno> {
-        self.check(rights::FD_READ)?;
+        self.rights.require(rights::FD_READ)?;
         recv_into(self.fd.as_fd(), self.kind, memory, iovs, peek, waitall)
     }
 
@@ -120,7 +115,7 @@ impl OpenSocket {
         iovs: &[IoVec],
         to: Option<SocketAddr>,
     ) -> Result<u32, Errno> {
-        self.check(rights::FD_WRITE)?;
+        self.rights.require(rights::FD_WRITE)?;
         send_from(self.fd.as_fd(), memory, iovs, to)
     }
 }

@@ -459,7 +459,6 @@ fn read_only_rights_say_what_will_succeed() {
         "preopen inheriting"
     );
     // The rights that are left do work.
-    const PATH_OPEN: u64 = 1 << 13;
     const FD_READDIR: u64 = 1 << 14;
     const PATH_READLINK: u64 = 1 << 15;
     const PATH_FILESTAT_GET: u64 = 1 << 18;
@@ -689,8 +688,6 @@ fn rights_and_modes() {
 /// every call still worked.)
 #[test]
 fn given_up_rights_are_refused() {
-    const PATH_OPEN: u64 = 1 << 13;
-    const FD_TELL: u64 = 1 << 5;
     let dir = TempDir::new("given-up");
     std::fs::write(dir.0.join("f"), "data").unwrap();
     std::fs::create_dir(dir.0.join("d")).unwrap();
@@ -757,8 +754,6 @@ fn given_up_rights_are_refused() {
 /// refused. (Found by review.)
 #[test]
 fn requests_beyond_read_and_write_are_not_needed() {
-    const FD_ALLOCATE: u64 = 1 << 8;
-    const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
     const GO_READ_ONLY: u64 = FD_READ | FD_SEEK | FD_FILESTAT_SET_SIZE;
     let dir = TempDir::new("requests");
     std::fs::write(dir.0.join("f"), "data").unwrap();
@@ -834,7 +829,6 @@ fn kind_errors_come_before_given_up_rights() {
 /// would tell a file's remaining size).
 #[test]
 fn polling_needs_the_rights_given_up() {
-    const FD_TELL: u64 = 1 << 5;
     const SUB: u32 = 8192;
     const EVENTS: u32 = 8192 + 4 * 48;
     let dir = TempDir::new("poll-rights");
@@ -957,8 +951,6 @@ fn procfs_files_do_not_open() {
 /// implementation drop rights that do not apply (Wasmtime does the same).
 #[test]
 fn directories_and_rights_that_do_not_apply() {
-    const FD_ALLOCATE: u64 = 1 << 8;
-    const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
     let dir = TempDir::new("dir-rights");
     std::fs::write(dir.0.join("f"), "data").unwrap();
     std::fs::create_dir(dir.0.join("d")).unwrap();

@@ -11,10 +11,11 @@
 
 use super::fs_util::{self, filetype, put_u16, put_u32, put_u64, rights};
 use crate::abi::{fdstat, filestat, prestat, whence, ADVICE_MAX, PREOPENTYPE_DIR};
-use crate::table::{fdflags, lock, Descriptor, OpenFile, Stdio};
+use crate::table::{fdflags, lock, Descriptor, Entry, OpenFile, Stdio};
 use crate::{Errno, GuestMemory, IoVec, WasiCtx};
 use cap_std::fs::{File, FileExt};
 use std::io::{self, Read, Write};
+use std::sync::MutexGuard;
 
 fn stdio_filetype(stdio: Stdio) -> u8 {
     if stdio.is_tty() {
@@ -53,18 +54,23 @@ fn seekable(file: &OpenFile) -> Result<(), Errno> {
     }
 }
 
-/// The descriptor at `fd`, locked, once it is known to hold `needed`
-/// (`ENOTCAPABLE` if the guest gave any of them up; see `Rights`).
-fn get_with(ctx: &WasiCtx, fd: u32, needed: u64) -> Result<crate::table::Entry, Errno> {
-    let entry = ctx.table.get(fd)?;
-    lock(&entry).require(needed)?;
-    Ok(entry)
+/// `entry` locked, once it is known to hold `needed` (`ENOTCAPABLE` if
+/// the guest gave any of them up; see `Rights`): one lock for the check
+/// and the call.
+fn locked(entry: &Entry, needed: u64) -> Result<MutexGuard<'_, Descriptor>, Errno> {
+    let guard = lock(entry);
+    guard.require(needed)?;
+    Ok(guard)
 }
 
-/// The descriptor at `fd`, for telling its position: `FD_TELL` or
-/// `FD_SEEK` will do (witx: `fd_seek` implies `fd_tell`).
-fn get_to_tell(ctx: &WasiCtx, fd: u32) -> Result<crate::table::Entry, Errno> {
-    get_with(ctx, fd, rights::FD_TELL).or_else(|_| get_with(ctx, fd, rights::FD_SEEK))
+/// `entry` locked, for telling its position: `FD_TELL` or `FD_SEEK` will
+/// do (witx: `fd_seek` implies `fd_tell`).
+fn locked_to_tell(entry: &Entry) -> Result<MutexGuard<'_, Descriptor>, Errno> {
+    let guard = lock(entry);
+    guard
+        .require(rights::FD_TELL)
+        .or_else(|_| guard.require(rights::FD_SEEK))?;
+    Ok(guard)
 }
 
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
@@ -214,7 +220,7 @@ pub fn fd_advise(
     len: u64,
     advice: u32,
 ) -> Result<(), Errno> {
-    match &mut *lock(&get_with(ctx, fd, rights::FD_ADVISE)?) {
+    match &mut *locked(&ctx.table.get(fd)?, rights::FD_ADVISE)? {
         Descriptor::File(file) => seekable(file)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
@@ -234,8 +240,8 @@ pub fn fd_allocate(
     offset: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    let entry = get_with(ctx, fd, rights::FD_ALLOCATE)?;
-    let mut guard = lock(&entry);
+    let entry = ctx.table.get(fd)?;
+    let mut guard = locked(&entry, rights::FD_ALLOCATE)?;
     let file = guard.as_file()?;
     seekable(file)?;
     writable(file)?;
@@ -265,7 +271,7 @@ fn sync(ctx: &mut WasiCtx, fd: u32, data_only: bool) -> Result<(), Errno> {
     } else {
         rights::FD_SYNC
     };
-    match &mut *lock(&get_with(ctx, fd, needed)?) {
+    match &mut *locked(&ctx.table.get(fd)?, needed)? {
         Descriptor::File(file) if data_only => retry(|| file.file.sync_data())?,
         Descriptor::File(file) => retry(|| file.file.sync_all())?,
         Descriptor::Dir(dir) => {
@@ -340,7 +346,7 @@ pub fn fd_fdstat_set_flags(
         return Err(Errno::Inval);
     }
     let flags = flags as u16;
-    match &mut *lock(&get_with(ctx, fd, rights::FD_FDSTAT_SET_FLAGS)?) {
+    match &mut *locked(&ctx.table.get(fd)?, rights::FD_FDSTAT_SET_FLAGS)? {
         Descriptor::File(file) => {
             // Only APPEND and NONBLOCK can change; the sync flags are fixed
             // when the file is opened. The position is left alone.
@@ -402,7 +408,7 @@ pub fn fd_filestat_get(
 /// The `filestat` of `fd`, as preview1 lays it out.
 pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
     Ok(
-        match &mut *lock(&get_with(ctx, fd, rights::FD_FILESTAT_GET)?) {
+        match &mut *locked(&ctx.table.get(fd)?, rights::FD_FILESTAT_GET)? {
             Descriptor::Stdio(stdio, _) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
             Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
             Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
@@ -417,8 +423,8 @@ pub fn fd_filestat_set_size(
     fd: u32,
     size: u64,
 ) -> Result<(), Errno> {
-    let entry = get_with(ctx, fd, rights::FD_FILESTAT_SET_SIZE)?;
-    let mut guard = lock(&entry);
+    let entry = ctx.table.get(fd)?;
+    let mut guard = locked(&entry, rights::FD_FILESTAT_SET_SIZE)?;
     let file = guard.as_file()?;
     writable(file)?;
     if size > i64::MAX as u64 {
@@ -437,7 +443,7 @@ pub fn fd_filestat_set_times(
     fst_flags: u32,
 ) -> Result<(), Errno> {
     let (atim, mtim) = fs_util::decode_times(atim, mtim, fst_flags)?;
-    match &mut *lock(&get_with(ctx, fd, rights::FD_FILESTAT_SET_TIMES)?) {
+    match &mut *locked(&ctx.table.get(fd)?, rights::FD_FILESTAT_SET_TIMES)? {
         Descriptor::File(file) => {
             file.access.check_write()?;
             fs_util::set_fd_times(&file.file, atim, mtim)
@@ -461,7 +467,7 @@ pub fn fd_pread(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_READ | rights::FD_SEEK)?) {
+    let n = match &mut *locked(&ctx.table.get(fd)?, rights::FD_READ | rights::FD_SEEK)? {
         Descriptor::File(file) => {
             seekable(file)?;
             readable(file)?;
@@ -521,7 +527,7 @@ pub fn fd_pwrite(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_WRITE | rights::FD_SEEK)?) {
+    let n = match &mut *locked(&ctx.table.get(fd)?, rights::FD_WRITE | rights::FD_SEEK)? {
         // POSIX semantics even with APPEND: the data goes at `offset`
         // (Linux would append; wasi-testsuite accepts both).
         Descriptor::File(file) => {
@@ -545,7 +551,7 @@ pub fn fd_read(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nread, 4)?;
-    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_READ)?) {
+    let n = match &mut *locked(&ctx.table.get(fd)?, rights::FD_READ)? {
         Descriptor::File(file) if !file.seekable => {
             readable(file)?;
             read_stream(&file.file, memory, &iovs)?
@@ -598,12 +604,12 @@ pub fn fd_seek(
 ) -> Result<(), Errno> {
     // Asking where the position is (libc's `lseek(fd, 0, SEEK_CUR)`) is
     // telling.
-    let entry = if offset == 0 && whence == whence::CUR {
-        get_to_tell(ctx, fd)?
+    let entry = ctx.table.get(fd)?;
+    let mut guard = if offset == 0 && whence == whence::CUR {
+        locked_to_tell(&entry)?
     } else {
-        get_with(ctx, fd, rights::FD_SEEK)?
+        locked(&entry, rights::FD_SEEK)?
     };
-    let mut guard = lock(&entry);
     let file = match &mut *guard {
         Descriptor::File(file) => file,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
@@ -639,7 +645,7 @@ pub fn fd_tell(
     fd: u32,
     out: u32,
 ) -> Result<(), Errno> {
-    let position = match &mut *lock(&get_to_tell(ctx, fd)?) {
+    let position = match &mut *locked_to_tell(&ctx.table.get(fd)?)? {
         Descriptor::File(file) => {
             seekable(file)?;
             file.position
@@ -660,7 +666,7 @@ pub fn fd_write(
 ) -> Result<(), Errno> {
     let iovs = memory.iovecs(iovs, iovs_len)?;
     memory.slice(nwritten, 4)?;
-    let n = match &mut *lock(&get_with(ctx, fd, rights::FD_WRITE)?) {
+    let n = match &mut *locked(&ctx.table.get(fd)?, rights::FD_WRITE)? {
         Descriptor::File(file) if !file.seekable => {
             writable(file)?;
             write_stream(&file.file, memory, &iovs)?

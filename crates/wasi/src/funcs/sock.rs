@@ -124,7 +124,7 @@ pub fn sock_shutdown(
         h if h == sdflags::RD | sdflags::WR => rustix::net::Shutdown::Both,
         _ => return Err(Errno::Inval),
     };
-    socket.check(rights::SOCK_SHUTDOWN)?;
+    socket.rights.require(rights::SOCK_SHUTDOWN)?;
     // Shutting a listener down stops it listening and, for one the kernel
     // bound to an ephemeral port (`--tcplisten ADDR:0`), gives the port
     // back: a later `sock_listen` would listen on a new one no pattern

@@ -91,6 +91,10 @@ pub const APPEND: u32 = 1;
 pub const FD_READ: u64 = 1 << 1;
 pub const FD_WRITE: u64 = 1 << 6;
 pub const FD_SEEK: u64 = 1 << 2;
+pub const FD_TELL: u64 = 1 << 5;
+pub const FD_ALLOCATE: u64 = 1 << 8;
+pub const PATH_OPEN: u64 = 1 << 13;
+pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 pub const RW: u64 = FD_READ | FD_WRITE;
 
 /// The first preopen's fd.
