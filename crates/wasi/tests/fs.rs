@@ -573,6 +573,69 @@ fn append_pread_pwrite_and_positions() {
 }
 
 #[test]
+fn appends_are_atomic_with_other_writers() {
+    // Another process appending to the same file (here a thread with its
+    // own open file description) must lose nothing: each guest append is
+    // one write at the end, not "find the end, then write there".
+    let dir = TempDir::new("append-race");
+    let path = dir.0.join("log");
+    std::fs::write(&path, b"").unwrap();
+    let mut g = Guest::new(&dir.0, false);
+    let fd = g.open(ROOT, 0, "log", 0, FD_WRITE, APPEND).unwrap();
+    const LINES: usize = 20_000;
+    let other = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+            for _ in 0..LINES {
+                f.write_all(b"host  line\n").unwrap();
+            }
+        })
+    };
+    for _ in 0..LINES {
+        assert_eq!(g.write(fd, b"guest line\n").unwrap(), 11);
+    }
+    other.join().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let count = |what: &str| text.lines().filter(|l| *l == what).count();
+    assert_eq!((count("guest line"), count("host  line")), (LINES, LINES));
+    assert_eq!(text.len(), 2 * LINES * 11);
+    // The position follows the appends.
+    assert_eq!(g.tell(fd).unwrap(), text.len() as u64);
+}
+
+#[test]
+fn directory_descriptors_take_times() {
+    let dir = TempDir::new("dir-times");
+    let mut g = Guest::new(&dir.0, false);
+    g.mkdir("d").unwrap();
+    let d = g.open(ROOT, 0, "d", O_DIRECTORY, FD_READ, 0).unwrap();
+    let (atim, mtim) = (
+        1_000_000_000u64 * 1_000_000_000,
+        1_500_000_000u64 * 1_000_000_000,
+    );
+    // fst_flags ATIM | MTIM: both given.
+    for (fd, path) in [(d, dir.0.join("d")), (ROOT, dir.0.clone())] {
+        g.call("fd_filestat_set_times", &[fd as u64, atim, mtim, 1 | 4])
+            .unwrap();
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let secs = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert_eq!(secs, 1_500_000_000, "{}", path.display());
+    }
+    // Below a read-only preopen, refused as any change there.
+    let mut ro = Guest::new(&dir.0, true);
+    let d = ro.open(ROOT, 0, "d", O_DIRECTORY, FD_READ, 0).unwrap();
+    assert_eq!(
+        ro.call("fd_filestat_set_times", &[d as u64, atim, mtim, 1 | 4]),
+        Err(Errno::Rofs)
+    );
+}
+
+#[test]
 fn rights_and_modes() {
     let dir = TempDir::new("rights");
     std::fs::write(dir.0.join("f"), "data").unwrap();

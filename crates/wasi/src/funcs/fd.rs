@@ -2,8 +2,9 @@
 //!
 //! Positions live in [`OpenFile::position`]: reads and writes are
 //! positioned (`pread`/`pwrite`) at that offset and then advance it, so the
-//! host file offset never matters. With `APPEND`, writes go to the end of
-//! the file as it is at the time of the write.
+//! host file offset never matters. With `APPEND`, the host file is in
+//! append mode too and writes are plain `writev`s, which the kernel puts
+//! at the end of the file atomically, other writers or not.
 //!
 //! Files that cannot seek (FIFOs, character devices, sockets: see
 //! [`OpenFile::seekable`]) are streams instead: plain `read`/`write`, and
@@ -212,6 +213,39 @@ fn write_iovecs_at(
     Ok(total)
 }
 
+/// Turns the host file's own `O_APPEND` on or off. A file the guest
+/// opened, or set, with `APPEND` is in append mode on the host too, so
+/// that each append lands at the end atomically even with other
+/// processes writing to the same file (POSIX `write`); `fd_pwrite` turns
+/// it off for its one write (see there).
+pub(crate) fn set_host_append(file: &File, on: bool) -> Result<(), Errno> {
+    let mut host = rustix::fs::fcntl_getfl(file)?;
+    if host.contains(rustix::fs::OFlags::APPEND) != on {
+        host.set(rustix::fs::OFlags::APPEND, on);
+        rustix::fs::fcntl_setfl(file, host)?;
+    }
+    Ok(())
+}
+
+/// An `APPEND` write: one `writev` of the buffers on the host file, which
+/// is in append mode, so the kernel puts them at the end as one piece;
+/// returns the count and the position after them.
+fn append_iovecs(file: &File, memory: &GuestMemory, iovs: &[IoVec]) -> Result<(u32, u64), Errno> {
+    let mut bufs = Vec::with_capacity(iovs.len());
+    let mut want: u32 = 0;
+    for iov in iovs.iter().filter(|iov| iov.len > 0) {
+        let room = (u32::MAX - want).min(iov.len);
+        if room == 0 {
+            break;
+        }
+        bufs.push(io::IoSlice::new(memory.slice(iov.ptr, room)?));
+        want += room;
+    }
+    let n = retry(|| rustix::io::writev(file, &bufs).map_err(io::Error::from))?;
+    let end = rustix::fs::seek(file, rustix::fs::SeekFrom::Current(0))?;
+    Ok((n as u32, end))
+}
+
 pub fn fd_advise(
     ctx: &mut WasiCtx,
     _memory: &mut GuestMemory,
@@ -353,8 +387,13 @@ pub fn fd_fdstat_set_flags(
             if flags & SYNCS != file.flags & SYNCS {
                 return Err(Errno::Inval);
             }
+            // APPEND goes to the host file of a file that can be written
+            // at a position (see `set_host_append`).
+            if (flags ^ file.flags) & fdflags::APPEND != 0 && file.seekable && file.writable {
+                set_host_append(&file.file, flags & fdflags::APPEND != 0)?;
+            }
             // NONBLOCK goes to the host file, where it matters for streams
-            // (regular files ignore it); APPEND stays ours.
+            // (regular files ignore it).
             if (flags ^ file.flags) & fdflags::NONBLOCK != 0 {
                 let mut host = rustix::fs::fcntl_getfl(&file.file)?;
                 host.set(rustix::fs::OFlags::NONBLOCK, flags & fdflags::NONBLOCK != 0);
@@ -450,7 +489,7 @@ pub fn fd_filestat_set_times(
         }
         Descriptor::Dir(dir) => {
             dir.access.check_write()?;
-            fs_util::set_fd_times(&dir.dir, atim, mtim)
+            fs_util::set_dir_times(&*dir.dir, atim, mtim)
         }
         Descriptor::Stdio(..) | Descriptor::Socket(_) => Err(Errno::Badf),
     }
@@ -533,7 +572,18 @@ pub fn fd_pwrite(
         Descriptor::File(file) => {
             seekable(file)?;
             writable(file)?;
-            write_iovecs_at(&file.file, memory, &iovs, offset)?
+            // Linux's pwrite appends on a file in append mode; the host
+            // file leaves it for this write (the descriptor's lock keeps
+            // the guest's other calls on it out meanwhile).
+            let append = file.flags & fdflags::APPEND != 0;
+            if append {
+                set_host_append(&file.file, false)?;
+            }
+            let written = write_iovecs_at(&file.file, memory, &iovs, offset);
+            if append {
+                set_host_append(&file.file, true)?;
+            }
+            written?
         }
         Descriptor::Dir(_) => return Err(Errno::Isdir),
         Descriptor::Stdio(..) | Descriptor::Socket(_) => return Err(Errno::Spipe),
@@ -673,15 +723,16 @@ pub fn fd_write(
         }
         Descriptor::File(file) => {
             writable(file)?;
-            let start = if file.flags & fdflags::APPEND != 0 {
-                // The end as it is now, whoever else moved it.
-                file.file.metadata()?.len()
+            if file.flags & fdflags::APPEND != 0 {
+                let (n, end) = append_iovecs(&file.file, memory, &iovs)?;
+                file.position = end;
+                n
             } else {
-                file.position
-            };
-            let n = write_iovecs_at(&file.file, memory, &iovs, start)?;
-            file.position = start.checked_add(u64::from(n)).ok_or(Errno::Overflow)?;
-            n
+                let start = file.position;
+                let n = write_iovecs_at(&file.file, memory, &iovs, start)?;
+                file.position = start.checked_add(u64::from(n)).ok_or(Errno::Overflow)?;
+                n
+            }
         }
         // Each buffer goes out as it is, never gathered into one host
         // allocation: iovecs may all alias one large guest buffer.

@@ -272,6 +272,44 @@ pub fn set_fd_times(
     Ok(())
 }
 
+/// `set_fd_times` for a directory descriptor. cap-std opens directories
+/// with `O_PATH`, on which `futimens` is `EBADF`; `utimensat` with an
+/// empty path and `AT_EMPTY_PATH` works on such a descriptor, and where
+/// the kernel does not take that flag (`EINVAL`, before Linux 5.8), the
+/// directory itself (`.` below the descriptor) is opened to set them.
+pub fn set_dir_times(
+    dir: &impl std::os::fd::AsRawFd,
+    atim: TimeSet,
+    mtim: TimeSet,
+) -> Result<(), Errno> {
+    let times = [atim.timespec(), mtim.timespec()];
+    let fd = dir.as_raw_fd();
+    // SAFETY: the path is a NUL-terminated empty string, `times` two valid
+    // timespecs, and the fd is open.
+    let done = unsafe { libc::utimensat(fd, c"".as_ptr(), times.as_ptr(), libc::AT_EMPTY_PATH) };
+    if done == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    if error.raw_os_error() != Some(libc::EINVAL) {
+        return Err(error.into());
+    }
+    // SAFETY: `.` is a NUL-terminated path below the open descriptor.
+    let opened = unsafe {
+        libc::openat(
+            fd,
+            c".".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if opened < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: `opened` is a descriptor this function just opened and owns.
+    let opened = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(opened) };
+    set_fd_times(&opened, atim, mtim)
+}
+
 /// Linux's `PATH_MAX`, which counts the terminating NUL: the kernel
 /// refuses a path of 4096 bytes or more with `ENAMETOOLONG`.
 pub const PATH_MAX: u32 = 4096;

@@ -344,6 +344,9 @@ pub fn path_open(
             // The guest's rights say what it may do; the host file may be
             // open for more (O_CREAT and O_TRUNC need write access).
             let file = OpenFile::new(file, access, read || !host_write, host_write);
+            if fdflags & fdflags::APPEND != 0 && file.seekable && file.writable {
+                super::fd::set_host_append(&file.file, true)?;
+            }
             let natural = rights::file(access, read, write, file.seekable);
             Descriptor::File(OpenFile {
                 flags: fdflags,
