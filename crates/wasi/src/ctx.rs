@@ -185,7 +185,10 @@ impl WasiCtxBuilder {
         let table = FdTable::default();
         for (fd, stream) in [(0, Stdio::Stdin), (1, Stdio::Stdout), (2, Stdio::Stderr)] {
             let rights = crate::funcs::rights::stdio(stream == Stdio::Stdin);
-            table.insert_at(fd, Descriptor::Stdio(stream, Rights::full(rights, rights)));
+            table.insert_at(
+                fd,
+                Descriptor::Stdio(stream, Rights::full(rights, rights), 0),
+            );
         }
         let dirs = std::mem::take(&mut self.preopens)
             .into_iter()

@@ -156,6 +156,26 @@ fn last_errno() -> i32 {
 
 /// Blocks until `fd` is ready for `events` (or has hung up / failed, which
 /// the following read or write then reports).
+/// Whether `fd` is ready for `events` now (a poll that does not wait).
+pub(crate) fn ready_now(fd: i32, events: i16) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `pfd` is one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, 0) };
+        if r >= 0 {
+            return Ok(r > 0);
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            code => return Err(Errno::from_raw_os_error(code)),
+        }
+    }
+}
+
 fn wait_for(fd: i32, events: i16) -> Result<(), Errno> {
     let mut pfd = libc::pollfd {
         fd,
@@ -350,7 +370,10 @@ impl Rights {
 
 pub enum Descriptor {
     /// A standard stream and its rights.
-    Stdio(Stdio, Rights),
+    /// With the `fdflags` the guest set: `NONBLOCK` is kept here and
+    /// emulated (the host fd is shared with hoist's parent: a terminal
+    /// left non-blocking would break the shell), `APPEND` only reported.
+    Stdio(Stdio, Rights, u16),
     File(OpenFile),
     Dir(OpenDir),
     Socket(crate::OpenSocket),
@@ -373,7 +396,7 @@ impl Descriptor {
     /// [`Rights`]).
     pub fn require(&self, needed: u64) -> Result<(), Errno> {
         match self {
-            Descriptor::Stdio(_, rights) => rights.require(needed),
+            Descriptor::Stdio(_, rights, _) => rights.require(needed),
             Descriptor::File(file) => file.rights.require(needed),
             Descriptor::Dir(dir) => dir.rights.require(needed),
             Descriptor::Socket(socket) => socket.rights.require(needed),

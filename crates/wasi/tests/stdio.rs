@@ -216,3 +216,33 @@ fn stdio_fdstat() {
     );
     assert_eq!(g.call("fd_fdstat_get", &[3, STAT as u64]), Err(Errno::Badf));
 }
+
+#[test]
+fn nonblocking_stdin_is_emulated() {
+    if !is_child() {
+        return in_child("nonblocking_stdin_is_emulated");
+    }
+    use std::io::Write;
+    let mut g = Guest::with(WasiCtxBuilder::new().build());
+    let (read_end, write_end) = pipe();
+    let mut writer = std::fs::File::from(write_end);
+    let _redirect = Redirect::new(&read_end, 0);
+    drop(read_end);
+    const NONBLOCK: u64 = 1 << 2;
+    g.call("fd_fdstat_set_flags", &[0, NONBLOCK]).unwrap();
+    // fs_flags, at offset 2 of the fdstat.
+    g.call("fd_fdstat_get", &[0, STAT as u64]).unwrap();
+    assert_eq!(g.get(STAT + 2, 2), [NONBLOCK as u8, 0]);
+    // Nothing to read and the writer still open: EAGAIN, not a wait.
+    assert_eq!(g.read(0, 10), Err(Errno::Again));
+    writer.write_all(b"ping").unwrap();
+    assert_eq!(g.read(0, 10).unwrap(), b"ping");
+    // The host's fd stays blocking: it is shared with hoist's parent.
+    // SAFETY: F_GETFL only reads the fd's flags.
+    let host = unsafe { libc::fcntl(0, libc::F_GETFL) };
+    assert_eq!(host & libc::O_NONBLOCK, 0);
+    // Blocking again: a read waits for the writer.
+    g.call("fd_fdstat_set_flags", &[0, 0]).unwrap();
+    drop(writer);
+    assert_eq!(g.read(0, 10).unwrap(), b"");
+}

@@ -345,8 +345,8 @@ pub fn fd_fdstat_get(
     out: u32,
 ) -> Result<(), Errno> {
     let bytes = match &mut *lock(&ctx.table.get(fd)?) {
-        Descriptor::Stdio(stdio, r) => {
-            fdstat_bytes(stdio_filetype(*stdio), 0, r.base, r.inheriting)
+        Descriptor::Stdio(stdio, r, flags) => {
+            fdstat_bytes(stdio_filetype(*stdio), *flags, r.base, r.inheriting)
         }
         Descriptor::File(file) => {
             let ft = fs_util::filetype_of(file.file.metadata()?.file_type());
@@ -402,11 +402,14 @@ pub fn fd_fdstat_set_flags(
             file.flags = flags;
             Ok(())
         }
-        // Stdio stays blocking and unbuffered whatever the guest asks.
-        Descriptor::Stdio(..) => {
+        // The host's stdio stays blocking and unbuffered whatever the
+        // guest asks; NONBLOCK is emulated (reads and writes that would
+        // wait are EAGAIN), APPEND is only reported.
+        Descriptor::Stdio(_, _, stdio_flags) => {
             if flags & SYNCS != 0 {
                 return Err(Errno::Inval);
             }
+            *stdio_flags = flags;
             Ok(())
         }
         // NONBLOCK is all a socket has.
@@ -430,7 +433,7 @@ pub fn fd_fdstat_set_rights(
     match &mut *lock(&ctx.table.get(fd)?) {
         Descriptor::File(f) => f.rights.narrow(base, inheriting),
         Descriptor::Dir(d) => d.rights.narrow(base, inheriting),
-        Descriptor::Stdio(_, r) => r.narrow(base, inheriting),
+        Descriptor::Stdio(_, r, _) => r.narrow(base, inheriting),
         Descriptor::Socket(s) => s.rights.narrow(base, inheriting),
     }
 }
@@ -448,7 +451,7 @@ pub fn fd_filestat_get(
 pub(crate) fn fd_filestat(ctx: &WasiCtx, fd: u32) -> Result<[u8; filestat::SIZE], Errno> {
     Ok(
         match &mut *locked(&ctx.table.get(fd)?, rights::FD_FILESTAT_GET)? {
-            Descriptor::Stdio(stdio, _) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
+            Descriptor::Stdio(stdio, _, _) => fs_util::filestat_synthetic(stdio_filetype(*stdio)),
             Descriptor::File(file) => fs_util::filestat_bytes(&file.file.metadata()?),
             Descriptor::Dir(dir) => fs_util::filestat_bytes(&dir.dir.dir_metadata()?),
             Descriptor::Socket(socket) => fs_util::filestat_synthetic(socket.filetype()),
@@ -615,7 +618,13 @@ pub fn fd_read(
                 .ok_or(Errno::Overflow)?;
             n
         }
-        Descriptor::Stdio(stdio, _) => {
+        Descriptor::Stdio(stdio, _, flags) => {
+            if *flags & fdflags::NONBLOCK != 0
+                && *stdio == Stdio::Stdin
+                && !crate::table::ready_now(stdio.host_fd(), libc::POLLIN)?
+            {
+                return Err(Errno::Again);
+            }
             // One read into the first non-empty buffer: a pipe or terminal
             // gives what it has, and nothing is read ahead.
             match iovs.iter().find(|iov| iov.len > 0) {
@@ -736,7 +745,15 @@ pub fn fd_write(
         }
         // Each buffer goes out as it is, never gathered into one host
         // allocation: iovecs may all alias one large guest buffer.
-        Descriptor::Stdio(stdio, _) => write_stdio(*stdio, memory, &iovs)?,
+        Descriptor::Stdio(stdio, _, flags) => {
+            if *flags & fdflags::NONBLOCK != 0
+                && *stdio != Stdio::Stdin
+                && !crate::table::ready_now(stdio.host_fd(), libc::POLLOUT)?
+            {
+                return Err(Errno::Again);
+            }
+            write_stdio(*stdio, memory, &iovs)?
+        }
         Descriptor::Socket(socket) => socket.send(memory, &iovs, None)?,
         Descriptor::Dir(_) => return Err(Errno::Isdir),
     };

@@ -307,7 +307,7 @@ pub(crate) fn poll_oneoff_as(
                         ready.push(Event::ready(sub, 0, 0));
                         continue;
                     }
-                    Descriptor::Stdio(stdio, _) => stdio.host_fd(),
+                    Descriptor::Stdio(stdio, _, _) => stdio.host_fd(),
                     Descriptor::Socket(socket) => socket.fd.as_raw_fd(),
                     Descriptor::File(file) => match file.file.metadata() {
                         Ok(meta) if meta.is_file() => {
