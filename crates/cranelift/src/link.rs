@@ -538,6 +538,11 @@ pub fn compile_function_lazily(
             Ok(ctx) => &mut **ctx,
             Err(_) => &mut fresh,
         };
+        if let Some(out) =
+            single_pass_baseline(isa, tunables, module, offsets, index, &body, count_hotness)
+        {
+            return Ok(out);
+        }
         let func_index = module.func_index(index);
         let counted = count_hotness.then_some(index);
         let options = EnvOptions {
@@ -595,6 +600,57 @@ pub fn compile_function_lazily(
         out.loop_header = compiled.loop_header.map(|header| pad as u32 + header);
         Ok(out)
     })
+}
+
+/// Whether lazily compiled functions go to the single-pass compiler
+/// first (`HOIST_BASELINE=single-pass`; experimental, see the
+/// `hoist-baseline` crate).
+fn single_pass_baseline_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var_os("HOIST_BASELINE").is_some_and(|v| v == "single-pass"))
+}
+
+/// A lazily compiled function from the single-pass compiler, where it is
+/// enabled, the target is this x86-64 machine, and the function is in its
+/// subset; `None` leaves it to Cranelift.
+fn single_pass_baseline(
+    isa: &dyn TargetIsa,
+    tunables: &Tunables,
+    module: &Module,
+    offsets: &VMOffsets,
+    index: DefinedFuncIndex,
+    body: &FunctionBodyData<'_>,
+    count_hotness: bool,
+) -> Option<CompiledText> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !single_pass_baseline_enabled()
+            || isa.triple().architecture != target_lexicon::Architecture::X86_64
+        {
+            return None;
+        }
+        let options = hoist_baseline::Options {
+            popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+            count_hotness,
+            max_frame: max_single_pass_frame(tunables.max_wasm_stack),
+        };
+        let compiled =
+            hoist_baseline::compile(module, offsets, tunables, index, &body.body, options).ok()?;
+        let mut out = CompiledText::default();
+        out.functions.push(FunctionLoc {
+            start: 0,
+            length: compiled.code.len() as u32,
+        });
+        out.text = compiled.code;
+        out.traps = compiled.traps;
+        out.address_map = compiled.address_map;
+        Some(out)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, tunables, module, offsets, index, body, count_hotness);
+        None
+    }
 }
 
 /// The types whose trampoline is another type's (same signature).

@@ -1,0 +1,479 @@
+//! A single-pass baseline compiler for x86-64: wasm operators straight to
+//! machine code, in one pass over a function body, for the first tier of
+//! lazy compilation (V8's Liftoff and Wasmtime's Winch are compilers of
+//! this kind). Experimental: used only with `HOIST_BASELINE=single-pass`
+//! (see the `hoist-cranelift` crate's `link::compile_function_lazily`).
+//!
+//! The code keeps every wasm local and every operand-stack value in a
+//! frame slot of its own (8 bytes, at a fixed offset from `rbp`: the
+//! operand stack's height at each operator is known statically), and
+//! each operator loads its operands into scratch registers, computes and
+//! stores the result. So no value lives in a register from one operator
+//! to the next, branches and merges need no register shuffling, and a
+//! block's results are where the target expects them.
+//!
+//! It compiles a subset: functions whose values are all `i32`/`i64`, with
+//! at most four parameters and one result (so that the tail-call
+//! convention passes them in registers: `rdi` the callee's vmctx, `rsi`
+//! the caller's, then `rdx`, `rcx`, `r8`, `r9`; the result in `rax`),
+//! integer arithmetic, locals, globals, loads and stores of 32-bit
+//! memories whose guard region covers every access (bounds checks case 1
+//! of `hoist-cranelift`'s `bounds_checks.rs`), control flow and direct
+//! calls. Anything else is [`Unsupported`], and the caller compiles the
+//! function with Cranelift instead. The frame layout matches Cranelift's
+//! (`rbp` chain, return address above it), so backtraces, traps and
+//! exceptions unwinding through the frame work as for Cranelift code; no
+//! register needs saving (only caller-saved ones are used).
+//!
+//! Frame, from `rbp` down: the vmctx at `rbp - 8`, local `j` at
+//! `rbp - 16 - 8j`, operand-stack value `i` below the locals.
+
+mod asm;
+mod translate;
+
+use asm::{Asm, Cond, Mem, Reg, Size, R11, R8, R9, RAX, RBP, RCX, RDI, RDX, RSP};
+use hoist_environ::{
+    DefinedFuncIndex, Module, TrapCode, Tunables, VMOffsets, WasmFuncType, WasmValType,
+};
+use wasmparser::{FunctionBody, ValType};
+
+/// The machine code of one function and what the runtime needs to know
+/// about it. Offsets are bytes from the start of `code`.
+#[derive(Debug, Default)]
+pub struct Compiled {
+    pub code: Vec<u8>,
+    /// Instructions that may trap (faulting loads and stores, `ud2`s),
+    /// sorted by offset.
+    pub traps: Vec<(u32, TrapCode)>,
+    /// (code offset, module byte offset of the operator), sorted.
+    pub address_map: Vec<(u32, u32)>,
+    /// Bytes of the frame below `rbp`.
+    pub frame_size: u32,
+}
+
+/// Why a function is left to the optimizing compiler: the first thing met
+/// that this compiler does not handle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+fn unsupported<T>(what: impl Into<String>) -> Result<T, Unsupported> {
+    Err(Unsupported(what.into()))
+}
+
+/// What to compile for and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The CPU has `popcnt` (else `i32.popcnt`/`i64.popcnt` are unsupported).
+    pub popcnt: bool,
+    /// Count entries and loop iterations down in the function's hotness
+    /// counter (tier-up; see `hoist-cranelift`'s `translate::hotness`).
+    pub count_hotness: bool,
+    /// The biggest frame allowed, in bytes; a bigger one is unsupported.
+    pub max_frame: u32,
+}
+
+/// Compiles defined function `index` of `module`, whose body is `body`
+/// (validated already: this compiler trusts its types and nesting).
+///
+/// # Errors
+/// [`Unsupported`] for a function outside the subset the crate comment
+/// describes.
+pub fn compile(
+    module: &Module,
+    offsets: &VMOffsets,
+    tunables: &Tunables,
+    index: DefinedFuncIndex,
+    body: &FunctionBody<'_>,
+    options: Options,
+) -> Result<Compiled, Unsupported> {
+    if tunables.consume_fuel || tunables.epoch_interruption {
+        return unsupported("fuel or epochs");
+    }
+    if offsets.ptr != 8 {
+        return unsupported("a pointer size other than 8");
+    }
+    let func_index = module.func_index(index);
+    let ty = module.func_type(func_index);
+    let abi = abi(ty)?;
+    let mut locals = ty.params.len();
+    let reader = body
+        .get_locals_reader()
+        .map_err(|e| Unsupported(e.to_string()))?;
+    for local in reader {
+        let (count, ty) = local.map_err(|e| Unsupported(e.to_string()))?;
+        if !matches!(ty, ValType::I32 | ValType::I64) {
+            return unsupported("a local that is not an integer");
+        }
+        locals = locals.saturating_add(count as usize);
+        if locals > (options.max_frame / 8) as usize {
+            return unsupported("too many locals");
+        }
+    }
+    let mut c = Compiler {
+        module,
+        offsets,
+        tunables,
+        options,
+        asm: Asm::default(),
+        traps: Vec::new(),
+        trap_jumps: Vec::new(),
+        address_map: Vec::new(),
+        labels: Vec::new(),
+        frames: Vec::new(),
+        locals,
+        sp: 0,
+        max_sp: 0,
+        reachable: true,
+        dead_depth: 0,
+        index,
+        frame_patches: [0; 2],
+        pop: abi.stack_bytes as u16,
+        max_out: 0,
+    };
+    c.prologue(&abi.params)?;
+    let end = c.new_label();
+    c.frames.push(Frame {
+        kind: Kind::Block,
+        height: 0,
+        params: 0,
+        results: ty.results.len(),
+        label: end,
+        else_label: None,
+        branched: false,
+        then_reachable: false,
+    });
+    let mut reader = body
+        .get_operators_reader()
+        .map_err(|e| Unsupported(e.to_string()))?;
+    while !reader.eof() {
+        let at = reader.original_position() as u32;
+        let op = reader.read().map_err(|e| Unsupported(e.to_string()))?;
+        if c.reachable {
+            let here = c.asm.offset();
+            match c.address_map.last_mut() {
+                Some(last) if last.0 == here => last.1 = at,
+                _ => c.address_map.push((here, at)),
+            }
+        }
+        c.operator(op)?;
+        if c.frames.is_empty() {
+            break;
+        }
+    }
+    c.finish()
+}
+
+/// Where the tail-call convention (Cranelift's `tail`, x86-64) puts a
+/// wasm function's parameters and results, after the two vmctx pointers
+/// in `rdi` and `rsi`: integer parameters in `rdx`, `rcx`, `r8`, `r9`,
+/// then in 8-byte stack slots above the return address, which the callee
+/// pops; up to eight integer results in `rax`, `rcx`, `rdx`, `rsi`, `rdi`,
+/// `r8`, `r9`, `r10`. Source: cranelift-codegen's `isa/x64/abi.rs`
+/// (`compute_arg_locs`, `get_intreg_for_arg`, `get_intreg_for_retval`).
+pub(crate) struct Abi {
+    pub params: Vec<ParamLoc>,
+    pub results: usize,
+    /// Bytes of stack arguments (a multiple of 16), popped by the callee.
+    pub stack_bytes: u32,
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum ParamLoc {
+    Reg(Reg),
+    /// Offset in the stack-argument area (at the callee's entry, `rsp + 8`).
+    Stack(u32),
+}
+
+/// The registers of integer results, in order.
+pub(crate) const RESULT_REGS: [Reg; 8] = [RAX, RCX, RDX, asm::RSI, RDI, R8, R9, asm::R10];
+
+/// The convention for `ty`, if its values are all integers and its
+/// results fit the result registers.
+pub(crate) fn abi(ty: &WasmFuncType) -> Result<Abi, Unsupported> {
+    let integer = |t: &WasmValType| matches!(t, WasmValType::I32 | WasmValType::I64);
+    if !ty.params.iter().chain(ty.results.iter()).all(integer) {
+        return unsupported("a signature with a type other than i32 or i64");
+    }
+    if ty.results.len() > RESULT_REGS.len() {
+        return unsupported("more results than result registers");
+    }
+    let mut stack = 0u32;
+    let params = (0..ty.params.len())
+        .map(|k| match PARAM_REGS.get(k) {
+            Some(reg) => ParamLoc::Reg(*reg),
+            None => {
+                stack += 8;
+                ParamLoc::Stack(stack - 8)
+            }
+        })
+        .collect();
+    let stack_bytes = stack.next_multiple_of(16);
+    if stack_bytes > u32::from(u16::MAX) {
+        return unsupported("too many stack arguments");
+    }
+    Ok(Abi {
+        params,
+        results: ty.results.len(),
+        stack_bytes,
+    })
+}
+
+/// The registers the tail-call convention passes wasm parameters in,
+/// after the two vmctx pointers.
+const PARAM_REGS: [Reg; 4] = [RDX, RCX, R8, R9];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Block,
+    Loop,
+    If,
+    Else,
+}
+
+struct Frame {
+    kind: Kind,
+    /// Operand-stack height below the frame's parameters.
+    height: usize,
+    params: usize,
+    results: usize,
+    /// Where branches to the frame go: a loop's start, else the end.
+    label: usize,
+    /// An `if`'s jump to its `else` (or end) when the condition is false.
+    else_label: Option<usize>,
+    /// A branch targets the end (blocks and ifs).
+    branched: bool,
+    /// The `then` arm of an `if` with an `else` fell through to its end.
+    then_reachable: bool,
+}
+
+#[derive(Default)]
+struct Label {
+    bound: Option<u32>,
+    /// rel32 displacements to patch (offset of the displacement), and
+    /// jump-table entries (offset of the entry, offset of the table).
+    uses: Vec<(u32, Option<u32>)>,
+}
+
+struct Compiler<'a> {
+    module: &'a Module,
+    offsets: &'a VMOffsets,
+    tunables: &'a Tunables,
+    options: Options,
+    asm: Asm,
+    traps: Vec<(u32, TrapCode)>,
+    /// Conditional jumps to a trap (displacement offset, code), placed at
+    /// the end.
+    trap_jumps: Vec<(u32, TrapCode)>,
+    address_map: Vec<(u32, u32)>,
+    labels: Vec<Label>,
+    frames: Vec<Frame>,
+    locals: usize,
+    /// Operand-stack height.
+    sp: usize,
+    max_sp: usize,
+    reachable: bool,
+    /// Blocks opened in unreachable code, not yet ended.
+    dead_depth: usize,
+    index: DefinedFuncIndex,
+    /// Where the frame size goes: the stack check's displacement (as a
+    /// negative number) and `sub rsp`'s immediate.
+    frame_patches: [u32; 2],
+    /// Bytes of stack arguments the epilogue pops.
+    pop: u16,
+    /// The biggest outgoing stack-argument area of a call, at the frame's
+    /// bottom.
+    max_out: u32,
+}
+
+/// `[rbp - 8]`: the vmctx.
+const VMCTX: Mem = Mem {
+    base: RBP,
+    index: None,
+    disp: -8,
+};
+
+impl Compiler<'_> {
+    fn local(&self, j: usize) -> Mem {
+        Mem::base(RBP, -16 - 8 * j as i32)
+    }
+
+    fn slot(&self, i: usize) -> Mem {
+        Mem::base(RBP, -16 - 8 * (self.locals + i) as i32)
+    }
+
+    fn top(&self, from_top: usize) -> Mem {
+        self.slot(self.sp - 1 - from_top)
+    }
+
+    fn push(&mut self) -> Mem {
+        let slot = self.slot(self.sp);
+        self.sp += 1;
+        self.max_sp = self.max_sp.max(self.sp);
+        slot
+    }
+
+    fn new_label(&mut self) -> usize {
+        self.labels.push(Label::default());
+        self.labels.len() - 1
+    }
+
+    fn bind(&mut self, label: usize) {
+        let here = self.asm.offset();
+        self.labels[label].bound = Some(here);
+        for (at, table) in std::mem::take(&mut self.labels[label].uses) {
+            match table {
+                None => self.asm.patch_rel32(at, here),
+                Some(base) => self.asm.patch_u32(at, here.wrapping_sub(base)),
+            }
+        }
+    }
+
+    fn use_label(&mut self, label: usize, at: u32) {
+        match self.labels[label].bound {
+            Some(target) => self.asm.patch_rel32(at, target),
+            None => self.labels[label].uses.push((at, None)),
+        }
+    }
+
+    fn jump(&mut self, label: usize) {
+        let at = self.asm.jmp();
+        self.use_label(label, at);
+    }
+
+    fn jump_if(&mut self, cond: Cond, label: usize) {
+        let at = self.asm.jcc(cond);
+        self.use_label(label, at);
+    }
+
+    fn trap_if(&mut self, cond: Cond, code: TrapCode) {
+        let at = self.asm.jcc(cond);
+        self.trap_jumps.push((at, code));
+    }
+
+    fn trap_here(&mut self, code: TrapCode) {
+        self.traps.push((self.asm.offset(), code));
+    }
+
+    /// Loads values `from..from + n` of the operand stack into the result
+    /// registers and returns.
+    fn return_values(&mut self, from: usize, n: usize) {
+        for (k, reg) in RESULT_REGS.iter().take(n).enumerate() {
+            let slot = self.slot(from + k);
+            self.asm.load(Size::S64, *reg, slot);
+        }
+        self.asm.epilogue(self.pop);
+    }
+
+    /// Frame setup, the stack-limit check, parameters to their slots,
+    /// locals zeroed, the hotness count.
+    fn prologue(&mut self, params: &[ParamLoc]) -> Result<(), Unsupported> {
+        let a = &mut self.asm;
+        a.push_rbp();
+        a.frame_setup();
+        // The stack limit: vmctx -> store context -> limit.
+        a.load(
+            Size::S64,
+            RAX,
+            Mem::base(RDI, self.offsets.vmctx_store_context() as i32),
+        );
+        a.load(
+            Size::S64,
+            RAX,
+            Mem::base(RAX, self.offsets.store_context_stack_limit() as i32),
+        );
+        // lea r11, [rsp - frame] with a 32-bit displacement patched at the
+        // end, then trap unless r11 >= limit.
+        a.lea(R11, Mem::base(RSP, i32::MIN));
+        let frame_at = a.offset() - 4;
+        a.alu_rr(Size::S64, 0x39, R11, RAX);
+        self.trap_if(Cond::B, TrapCode::StackOverflow);
+        let sub_at = self.asm.sub_rsp();
+        self.frame_patches = [frame_at, sub_at];
+        self.asm.store(Size::S64, VMCTX, RDI);
+        for (j, loc) in params.iter().enumerate() {
+            let slot = self.local(j);
+            match *loc {
+                ParamLoc::Reg(reg) => self.asm.store(Size::S64, slot, reg),
+                ParamLoc::Stack(offset) => {
+                    // Above the saved rbp and the return address.
+                    let arg = Mem::base(RBP, 16 + offset as i32);
+                    self.asm.load(Size::S64, RAX, arg);
+                    self.asm.store(Size::S64, slot, RAX);
+                }
+            }
+        }
+        let params = params.len();
+        let zeroed = self.locals - params;
+        if zeroed > 0 {
+            let first = self.local(self.locals - 1);
+            let a = &mut self.asm;
+            a.alu_rr(Size::S32, 0x31, RAX, RAX);
+            if zeroed <= 8 {
+                for j in params..self.locals {
+                    a.store(Size::S64, Mem::base(RBP, -16 - 8 * j as i32), RAX);
+                }
+            } else {
+                a.lea(RDI, first);
+                a.mov_imm(RCX, zeroed as i64);
+                a.rep_stosq();
+            }
+        }
+        self.count_hotness()
+    }
+
+    /// One off the function's hotness counter.
+    fn count_hotness(&mut self) -> Result<(), Unsupported> {
+        if !self.options.count_hotness {
+            return Ok(());
+        }
+        let Ok(disp) = i32::try_from(u64::from(self.index.as_u32()) * 8) else {
+            return unsupported("a function index too big for a counter offset");
+        };
+        let a = &mut self.asm;
+        a.load(Size::S64, RDX, VMCTX);
+        a.load(
+            Size::S64,
+            RAX,
+            Mem::base(RDX, self.offsets.vmctx_hotness_counters() as i32),
+        );
+        a.dec_mem64(Mem::base(RAX, disp));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Compiled, Unsupported> {
+        // Trap stubs: one `ud2` per code used.
+        let mut stubs: Vec<(TrapCode, u32)> = Vec::new();
+        for (at, code) in std::mem::take(&mut self.trap_jumps) {
+            let target = match stubs.iter().find(|(c, _)| *c == code) {
+                Some((_, target)) => *target,
+                None => {
+                    let target = self.asm.offset();
+                    self.trap_here(code);
+                    self.asm.ud2();
+                    stubs.push((code, target));
+                    target
+                }
+            };
+            self.asm.patch_rel32(at, target);
+        }
+        if self.labels.iter().any(|l| !l.uses.is_empty()) {
+            return unsupported("a branch to a label never placed");
+        }
+        let slots = 1 + self.locals + self.max_sp;
+        let frame = (slots as u64 * 8).next_multiple_of(16) + u64::from(self.max_out);
+        if frame > u64::from(self.options.max_frame) {
+            return unsupported("a frame over the limit");
+        }
+        let frame = frame as u32;
+        let [lea_at, sub_at] = self.frame_patches;
+        self.asm.patch_u32(lea_at, frame.wrapping_neg());
+        self.asm.patch_u32(sub_at, frame);
+        self.traps.sort_by_key(|(at, _)| *at);
+        Ok(Compiled {
+            code: self.asm.code,
+            traps: self.traps,
+            address_map: self.address_map,
+            frame_size: frame,
+        })
+    }
+}

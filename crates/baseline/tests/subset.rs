@@ -1,0 +1,117 @@
+//! Which functions the single-pass compiler takes and which it leaves to
+//! Cranelift. What the code does is checked by running the spec suite and
+//! the other wasm suites with `HOIST_LAZY=y HOIST_BASELINE=single-pass`
+//! (see `.ci/run`); this checks that those runs do go through it.
+
+use hoist_baseline::{compile, Options, Unsupported};
+use hoist_environ::{translate_module, DefinedFuncIndex, Tunables, VMOffsets};
+
+const OPTIONS: Options = Options {
+    popcnt: true,
+    count_hotness: true,
+    max_frame: 16 << 10,
+};
+
+/// Each defined function of `wat`, compiled with `options`.
+fn outcomes(wat: &str, options: Options) -> Vec<Result<usize, Unsupported>> {
+    let wasm = wat::parse_str(wat).expect("valid text");
+    let translation = translate_module(&wasm).expect("valid module");
+    let module = &translation.module;
+    let offsets = VMOffsets::new(8, module);
+    let tunables = Tunables::default();
+    translation
+        .function_bodies
+        .iter()
+        .map(|(index, body): (DefinedFuncIndex, _)| {
+            compile(module, &offsets, &tunables, index, &body.body, options)
+                .map(|compiled| compiled.code.len())
+        })
+        .collect()
+}
+
+#[test]
+fn integer_functions_are_compiled() {
+    let wat = r#"
+    (module
+      (type $t (func (param i32) (result i32)))
+      (memory 1)
+      (table 2 funcref)
+      (global $g (mut i64) (i64.const 7))
+      (elem (i32.const 0) $fac $sum6)
+      (func $fac (type $t)
+        (if (result i32) (i32.eqz (local.get 0))
+          (then (i32.const 1))
+          (else (i32.mul (local.get 0)
+                  (call $fac (i32.sub (local.get 0) (i32.const 1)))))))
+      ;; six parameters: two on the stack
+      (func $sum6 (param i32 i32 i32 i64 i64 i32) (result i64)
+        (i64.add
+          (i64.add (i64.extend_i32_u (local.get 0)) (i64.extend_i32_s (local.get 5)))
+          (i64.mul (local.get 3) (local.get 4))))
+      (func (param i32) (result i32 i64)
+        (local i64)
+        (local.set 1 (call $sum6 (i32.const 1) (i32.const 2) (i32.const 3)
+                                 (i64.const 4) (i64.const 5) (local.get 0)))
+        (global.set $g (local.get 1))
+        (call_indirect (type $t) (i32.const 1) (local.get 0))
+        (global.get $g))
+      (func (param i32 i32) (result i32)
+        (block $out
+          (loop $top
+            (br_table $out $top $top (local.get 0))))
+        (i32.store offset=8 (local.get 1) (i32.load16_s (local.get 0)))
+        (i64.store8 (local.get 1) (i64.load32_u offset=4 (local.get 0)))
+        (memory.fill (local.get 0) (i32.const 0) (local.get 1))
+        (memory.copy (local.get 0) (local.get 1) (i32.const 16))
+        (drop (memory.grow (i32.const 1)))
+        (i32.add (memory.size)
+          (select (i32.div_s (local.get 0) (local.get 1))
+                  (i32.rem_u (local.get 0) (local.get 1))
+                  (i32.popcnt (i32.clz (i32.ctz (local.get 0)))))))
+    )"#;
+    for (i, outcome) in outcomes(wat, OPTIONS).into_iter().enumerate() {
+        assert!(
+            matches!(outcome, Ok(len) if len > 0),
+            "function {i}: {outcome:?}"
+        );
+    }
+}
+
+#[test]
+fn everything_else_is_left_to_cranelift() {
+    let wat = r#"
+    (module
+      (type $open (sub (func)))
+      (memory $small 1)
+      (memory $wide i64 1)
+      (table 1 funcref)
+      (func (param f32) (result f32) (local.get 0))
+      (func (local f64))
+      (func (result i32) (i32.load $wide (i64.const 0)))
+      (func (drop (i32.load offset=0xffff_fff0 (i32.const 0))))
+      (func (call_indirect (type $open) (i32.const 0)))
+      (func (drop (i32.popcnt (i32.const 1))))
+      (func (result i32 i32 i32 i32 i32 i32 i32 i32 i32)
+        (unreachable))
+    )"#;
+    let without_popcnt = Options {
+        popcnt: false,
+        ..OPTIONS
+    };
+    let outcomes = outcomes(wat, without_popcnt);
+    assert_eq!(outcomes.len(), 7);
+    for (i, outcome) in outcomes.iter().enumerate() {
+        assert!(outcome.is_err(), "function {i} was compiled");
+    }
+}
+
+#[test]
+fn big_frames_are_left_to_cranelift() {
+    let wat = "(module (func (local i64 i64 i64 i64 i64 i64 i64 i64 i64 i64) (nop)))";
+    let small = Options {
+        max_frame: 64,
+        ..OPTIONS
+    };
+    assert!(outcomes(wat, small)[0].is_err());
+    assert!(outcomes(wat, OPTIONS)[0].is_ok());
+}
