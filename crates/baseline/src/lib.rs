@@ -4,13 +4,15 @@
 //! this kind). Experimental: used only with `HOIST_BASELINE=single-pass`
 //! (see the `hoist-cranelift` crate's `link::compile_function_lazily`).
 //!
-//! The code keeps every wasm local and every operand-stack value in a
-//! frame slot of its own (8 bytes, at a fixed offset from `rbp`: the
-//! operand stack's height at each operator is known statically), and
-//! each operator loads its operands into scratch registers, computes and
-//! stores the result. So no value lives in a register from one operator
-//! to the next, branches and merges need no register shuffling, and a
-//! block's results are where the target expects them.
+//! Every wasm local and every operand-stack value has a frame slot of its
+//! own (8 bytes, at a fixed offset from `rbp`: the operand stack's height
+//! at each operator is known statically). Constants, copies of locals and
+//! the last result (in `rax`) are stored to their slots only when
+//! something needs them there (`values`): simple operators take their
+//! operands where they are, so `local.get`, `local.get`, `i32.add`,
+//! `local.set` is two loads, an add and a store. Before a branch, a label
+//! or a call every value is in its slot, so merges need no register
+//! shuffling and a block's results are where the target expects them.
 //!
 //! It compiles a subset: functions whose values are all `i32`/`i64`, with
 //! at most four parameters and one result (so that the tail-call
@@ -30,6 +32,7 @@
 
 mod asm;
 mod translate;
+mod values;
 
 use asm::{Asm, Cond, Mem, Reg, Size, R11, R8, R9, RAX, RBP, RCX, RDI, RDX, RSP};
 use hoist_environ::{
@@ -122,6 +125,7 @@ pub fn compile(
         frames: Vec::new(),
         locals,
         sp: 0,
+        vals: Vec::new(),
         max_sp: 0,
         reachable: true,
         dead_depth: 0,
@@ -270,6 +274,8 @@ struct Compiler<'a> {
     locals: usize,
     /// Operand-stack height.
     sp: usize,
+    /// Where each operand-stack value is (see `values`); `sp` long.
+    vals: Vec<values::Val>,
     max_sp: usize,
     reachable: bool,
     /// Blocks opened in unreachable code, not yet ended.

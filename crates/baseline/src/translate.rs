@@ -2,6 +2,7 @@
 //! the frame layout and the subset).
 
 use crate::asm::{Cond, Mem, Size, R10, R11, R8, RAX, RCX, RDI, RDX, RSI, RSP};
+use crate::values::Val;
 use crate::{unsupported, Compiler, Frame, Kind, ParamLoc, Unsupported, RESULT_REGS, VMCTX};
 use hoist_environ::{
     Builtin, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode, TypeIndex, TypeRef,
@@ -40,6 +41,11 @@ impl Compiler<'_> {
         if !self.reachable {
             return self.dead_operator(&op);
         }
+        if self.fast(&op)? {
+            return Ok(());
+        }
+        // Everything else finds every value in its slot.
+        self.flush();
         use Operator as O;
         use Size::{S32, S64};
         match op {
@@ -80,7 +86,6 @@ impl Compiler<'_> {
                 self.jump(label);
                 self.reachable = false;
             }
-            O::BrIf { relative_depth } => self.br_if(relative_depth as usize),
             O::BrTable { targets } => {
                 let mut depths = Vec::with_capacity(targets.len() as usize);
                 for depth in targets.targets() {
@@ -93,30 +98,12 @@ impl Compiler<'_> {
                 self.return_values(self.sp - n, n);
                 self.reachable = false;
             }
-            O::Drop => self.sp -= 1,
             O::Select => self.select(),
             O::TypedSelect { ty } => {
                 if !matches!(ty, ValType::I32 | ValType::I64) {
                     return unsupported("a select of a type other than i32 or i64");
                 }
                 self.select();
-            }
-            O::LocalGet { local_index } => {
-                let local = self.local(local_index as usize);
-                self.asm.load(S64, RAX, local);
-                let slot = self.push();
-                self.asm.store(S64, slot, RAX);
-            }
-            O::LocalSet { local_index } => {
-                self.pop_to(RAX, S64);
-                let local = self.local(local_index as usize);
-                self.asm.store(S64, local, RAX);
-            }
-            O::LocalTee { local_index } => {
-                let top = self.top(0);
-                self.asm.load(S64, RAX, top);
-                let local = self.local(local_index as usize);
-                self.asm.store(S64, local, RAX);
             }
             O::GlobalGet { global_index } => {
                 let (base, disp, size) = self.global(global_index)?;
@@ -129,37 +116,6 @@ impl Compiler<'_> {
                 self.pop_to(RCX, size);
                 self.asm.store(size, Mem::base(base, disp), RCX);
             }
-            O::I32Const { value } => {
-                let slot = self.push();
-                self.asm.store_imm(S32, slot, value);
-            }
-            O::I64Const { value } => {
-                let slot = self.push();
-                match i32::try_from(value) {
-                    Ok(v) => self.asm.store_imm(S64, slot, v),
-                    Err(_) => {
-                        self.asm.mov_imm(RAX, value);
-                        self.asm.store(S64, slot, RAX);
-                    }
-                }
-            }
-
-            O::I32Load { memarg } => self.load(memarg, 4, Load::Full(S32), S32)?,
-            O::I64Load { memarg } => self.load(memarg, 8, Load::Full(S64), S64)?,
-            O::I32Load8S { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, true), S32)?,
-            O::I32Load8U { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, false), S32)?,
-            O::I32Load16S { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, true), S32)?,
-            O::I32Load16U { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, false), S32)?,
-            O::I64Load8S { memarg } => self.load(memarg, 1, Load::Extend(S64, 8, true), S64)?,
-            O::I64Load8U { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, false), S64)?,
-            O::I64Load16S { memarg } => self.load(memarg, 2, Load::Extend(S64, 16, true), S64)?,
-            O::I64Load16U { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, false), S64)?,
-            O::I64Load32S { memarg } => self.load(memarg, 4, Load::Sx32, S64)?,
-            O::I64Load32U { memarg } => self.load(memarg, 4, Load::Full(S32), S64)?,
-            O::I32Store { memarg } | O::I64Store32 { memarg } => self.store(memarg, 4)?,
-            O::I64Store { memarg } => self.store(memarg, 8)?,
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, 1)?,
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
             O::MemorySize { mem } => self.memory_size(mem)?,
 
             O::Call { function_index } => self.call(function_index)?,
@@ -170,6 +126,70 @@ impl Compiler<'_> {
             O::MemoryGrow { mem } => self.memory_grow(mem)?,
             O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(dst_mem, src_mem)?,
             O::MemoryFill { mem } => self.memory_fill(mem)?,
+
+            O::I32DivS => self.divide(S32, true, false),
+            O::I32DivU => self.divide(S32, false, false),
+            O::I32RemS => self.divide(S32, true, true),
+            O::I32RemU => self.divide(S32, false, true),
+            O::I64DivS => self.divide(S64, true, false),
+            O::I64DivU => self.divide(S64, false, false),
+            O::I64RemS => self.divide(S64, true, true),
+            O::I64RemU => self.divide(S64, false, true),
+
+            O::I32Clz => self.count_zeros(S32, true),
+            O::I32Ctz => self.count_zeros(S32, false),
+            O::I64Clz => self.count_zeros(S64, true),
+            O::I64Ctz => self.count_zeros(S64, false),
+            O::I32Popcnt | O::I64Popcnt => {
+                if !self.options.popcnt {
+                    return unsupported("popcnt on a CPU without it");
+                }
+                let size = if matches!(op, O::I32Popcnt) { S32 } else { S64 };
+                self.unary(size, |a| a.popcnt(size, RAX, RAX));
+            }
+
+            other => return unsupported(format!("{other:?}")),
+        }
+        self.vals.resize(self.sp, Val::Slot);
+        Ok(())
+    }
+
+    /// The operators that take their operands where they are (see
+    /// `values`): locals, constants, integer arithmetic, comparisons,
+    /// loads and stores, `br_if`. False for any other.
+    fn fast(&mut self, op: &Operator<'_>) -> Result<bool, Unsupported> {
+        use Operator as O;
+        use Size::{S32, S64};
+        match *op {
+            O::LocalGet { local_index } => self.push_val(Val::Local(local_index)),
+            O::LocalSet { local_index } => self.set_local(local_index, false),
+            O::LocalTee { local_index } => self.set_local(local_index, true),
+            O::I32Const { value } => self.push_val(Val::Const(i64::from(value))),
+            O::I64Const { value } => self.push_val(Val::Const(value)),
+            O::Drop => {
+                self.pop_val();
+            }
+            // The low 32 bits are the i32 already.
+            O::I32WrapI64 => {}
+
+            O::I32Load { memarg } => self.load(memarg, 4, Load::Full(S32))?,
+            O::I64Load { memarg } => self.load(memarg, 8, Load::Full(S64))?,
+            O::I32Load8S { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, true))?,
+            O::I32Load8U { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, false))?,
+            O::I32Load16S { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, true))?,
+            O::I32Load16U { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, false))?,
+            O::I64Load8S { memarg } => self.load(memarg, 1, Load::Extend(S64, 8, true))?,
+            O::I64Load8U { memarg } => self.load(memarg, 1, Load::Extend(S32, 8, false))?,
+            O::I64Load16S { memarg } => self.load(memarg, 2, Load::Extend(S64, 16, true))?,
+            O::I64Load16U { memarg } => self.load(memarg, 2, Load::Extend(S32, 16, false))?,
+            O::I64Load32S { memarg } => self.load(memarg, 4, Load::Sx32)?,
+            O::I64Load32U { memarg } => self.load(memarg, 4, Load::Full(S32))?,
+            O::I32Store { memarg } | O::I64Store32 { memarg } => self.store(memarg, 4)?,
+            O::I64Store { memarg } => self.store(memarg, 8)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, 1)?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
+
+            O::BrIf { relative_depth } => self.br_if(relative_depth as usize),
 
             O::I32Add => self.binary(S32, |a| a.alu_rr(S32, ADD, RAX, RCX)),
             O::I32Sub => self.binary(S32, |a| a.alu_rr(S32, SUB, RAX, RCX)),
@@ -194,15 +214,6 @@ impl Compiler<'_> {
             O::I64Rotl => self.binary(S64, |a| a.shift_cl(S64, ROL, RAX)),
             O::I64Rotr => self.binary(S64, |a| a.shift_cl(S64, ROR, RAX)),
 
-            O::I32DivS => self.divide(S32, true, false),
-            O::I32DivU => self.divide(S32, false, false),
-            O::I32RemS => self.divide(S32, true, true),
-            O::I32RemU => self.divide(S32, false, true),
-            O::I64DivS => self.divide(S64, true, false),
-            O::I64DivU => self.divide(S64, false, false),
-            O::I64RemS => self.divide(S64, true, true),
-            O::I64RemU => self.divide(S64, false, true),
-
             O::I32Eq => self.compare(S32, Cond::E),
             O::I32Ne => self.compare(S32, Cond::Ne),
             O::I32LtS => self.compare(S32, Cond::L),
@@ -226,31 +237,32 @@ impl Compiler<'_> {
             O::I32Eqz => self.eqz(S32),
             O::I64Eqz => self.eqz(S64),
 
-            O::I32Clz => self.count_zeros(S32, true),
-            O::I32Ctz => self.count_zeros(S32, false),
-            O::I64Clz => self.count_zeros(S64, true),
-            O::I64Ctz => self.count_zeros(S64, false),
-            O::I32Popcnt | O::I64Popcnt => {
-                if !self.options.popcnt {
-                    return unsupported("popcnt on a CPU without it");
-                }
-                let size = if matches!(op, O::I32Popcnt) { S32 } else { S64 };
-                self.unary(size, size, |a| a.popcnt(size, RAX, RAX));
-            }
-
-            // The low 32 bits are the i32 already.
-            O::I32WrapI64 => {}
-            O::I64ExtendI32S => self.unary(S32, S64, |a| a.extend_rr(S64, RAX, RAX, 32, true)),
-            O::I64ExtendI32U => self.unary(S32, S64, |_| {}),
-            O::I32Extend8S => self.unary(S32, S32, |a| a.extend_rr(S32, RAX, RAX, 8, true)),
-            O::I32Extend16S => self.unary(S32, S32, |a| a.extend_rr(S32, RAX, RAX, 16, true)),
-            O::I64Extend8S => self.unary(S64, S64, |a| a.extend_rr(S64, RAX, RAX, 8, true)),
-            O::I64Extend16S => self.unary(S64, S64, |a| a.extend_rr(S64, RAX, RAX, 16, true)),
-            O::I64Extend32S => self.unary(S64, S64, |a| a.extend_rr(S64, RAX, RAX, 32, true)),
-
-            other => return unsupported(format!("{other:?}")),
+            O::I64ExtendI32S => self.unary(S32, |a| a.extend_rr(S64, RAX, RAX, 32, true)),
+            // A 32-bit fetch zero-extends.
+            O::I64ExtendI32U => self.unary(S32, |_| {}),
+            O::I32Extend8S => self.unary(S32, |a| a.extend_rr(S32, RAX, RAX, 8, true)),
+            O::I32Extend16S => self.unary(S32, |a| a.extend_rr(S32, RAX, RAX, 16, true)),
+            O::I64Extend8S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 8, true)),
+            O::I64Extend16S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 16, true)),
+            O::I64Extend32S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 32, true)),
+            _ => return Ok(false),
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// `local.set` (`tee`: the value stays, as a copy of the local).
+    fn set_local(&mut self, j: u32, tee: bool) {
+        let i = self.sp - 1;
+        if self.vals[i] != Val::Local(j) {
+            // Values that are the local's old value keep it.
+            self.spill_local(j, Some(i));
+            self.write_local(i, j);
+        }
+        if tee {
+            self.vals[i] = Val::Local(j);
+        } else {
+            self.pop_val();
+        }
     }
 
     /// In unreachable code: only the nesting matters, until the `else` or
@@ -269,6 +281,8 @@ impl Compiler<'_> {
             Operator::End => self.dead_depth -= 1,
             _ => {}
         }
+        // An `else` or `end` set the height: every value is in its slot.
+        self.vals.resize(self.sp, Val::Slot);
         Ok(())
     }
 
@@ -397,8 +411,12 @@ impl Compiler<'_> {
     }
 
     fn br_if(&mut self, depth: usize) {
-        self.pop_to(RAX, Size::S32);
-        self.asm.test_rr(Size::S32, RAX, RAX);
+        let i = self.sp - 1;
+        self.fetch(i, RCX, Size::S32);
+        self.pop_val();
+        // The branch and the fall-through find every value in its slot.
+        self.flush();
+        self.asm.test_rr(Size::S32, RCX, RCX);
         if self.branch_moves(depth) {
             let skip = self.new_label();
             self.jump_if(Cond::E, skip);
@@ -489,48 +507,59 @@ impl Compiler<'_> {
         self.asm.store(Size::S64, slot, RCX);
     }
 
-    /// `rax = top(1) op top(0)`, replacing both.
-    fn binary(&mut self, size: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
-        let (a, b) = (self.top(1), self.top(0));
-        self.asm.load(size, RAX, a);
-        self.asm.load(size, RCX, b);
-        op(&mut self.asm);
-        self.sp -= 1;
-        let slot = self.top(0);
-        self.asm.store(size, slot, RAX);
+    /// The top two values into rax (the first) and rcx (the second),
+    /// whatever holds rax now.
+    fn operands(&mut self, size: Size) {
+        let (a, b) = (self.sp - 2, self.sp - 1);
+        if self.vals[b] == Val::Rax {
+            self.fetch(b, RCX, size);
+            self.fetch(a, RAX, size);
+        } else {
+            if self.vals[a] != Val::Rax {
+                self.free_rax(None);
+            }
+            self.fetch(a, RAX, size);
+            self.fetch(b, RCX, size);
+        }
+        self.pop_val();
+        self.pop_val();
     }
 
-    /// `rax = op top(0)`, read as `from` and written as `to`.
-    fn unary(&mut self, from: Size, to: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
-        let slot = self.top(0);
-        self.asm.load(from, RAX, slot);
+    /// `rax = top(1) op top(0)`, replacing both, left in rax.
+    fn binary(&mut self, size: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
+        self.operands(size);
         op(&mut self.asm);
-        self.asm.store(to, slot, RAX);
+        self.push_val(Val::Rax);
+    }
+
+    /// `rax = op top(0)`, read as `size`, left in rax.
+    fn unary(&mut self, size: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
+        let i = self.sp - 1;
+        self.free_rax(Some(i));
+        self.fetch(i, RAX, size);
+        op(&mut self.asm);
+        self.pop_val();
+        self.push_val(Val::Rax);
     }
 
     fn compare(&mut self, size: Size, cond: Cond) {
-        let (a, b) = (self.top(1), self.top(0));
-        self.asm.load(size, RAX, a);
-        self.asm.load(size, RCX, b);
+        self.operands(size);
         self.asm.alu_rr(size, CMP, RAX, RCX);
         self.asm.set_bool(cond, RAX);
-        self.sp -= 1;
-        let slot = self.top(0);
-        self.asm.store(Size::S32, slot, RAX);
+        self.push_val(Val::Rax);
     }
 
     fn eqz(&mut self, size: Size) {
-        let slot = self.top(0);
-        self.asm.load(size, RAX, slot);
-        self.asm.test_rr(size, RAX, RAX);
-        self.asm.set_bool(Cond::E, RAX);
-        self.asm.store(Size::S32, slot, RAX);
+        self.unary(size, |a| {
+            a.test_rr(size, RAX, RAX);
+            a.set_bool(Cond::E, RAX);
+        });
     }
 
     /// `clz` (`leading`) or `ctz`, defined for zero (the width).
     fn count_zeros(&mut self, size: Size, leading: bool) {
         let bits = if size == Size::S64 { 64 } else { 32 };
-        self.unary(size, size, |a| {
+        self.unary(size, |a| {
             a.bit_scan(size, RAX, RAX, leading);
             if leading {
                 // bsr gives the top set bit's index; zero gives -1, so
@@ -609,11 +638,11 @@ impl Compiler<'_> {
         }
     }
 
-    /// Loads the memory's base into rax and the i32 index at `index_slot`
-    /// into rcx (zero-extended), and returns the access's address, if
-    /// the guard region catches every out-of-bounds access of `size`
-    /// bytes (the bounds-check ladder's case 1); else unsupported.
-    fn address(&mut self, memarg: MemArg, size: u64, index_slot: Mem) -> Result<Mem, Unsupported> {
+    /// Loads the memory's base into rax (the index is in rcx, zero-
+    /// extended) and returns the access's address, if the guard region
+    /// catches every out-of-bounds access of `size` bytes (the
+    /// bounds-check ladder's case 1); else unsupported. Uses r11.
+    fn address(&mut self, memarg: MemArg, size: u64) -> Result<Mem, Unsupported> {
         let memory = match memarg.target {
             wasmparser::MemArgTarget::Memory(index) => MemoryIndex::from_u32(index),
             wasmparser::MemArgTarget::Array(_) => return unsupported("an array access"),
@@ -630,38 +659,37 @@ impl Compiler<'_> {
         let Ok(disp) = i32::try_from(memarg.offset) else {
             return unsupported("a memory offset of 2 GiB or more");
         };
-        self.asm.load(Size::S64, RDX, VMCTX);
+        self.asm.load(Size::S64, R11, VMCTX);
         let base = self.offsets.vmctx_memory_base(memory) as i32;
-        self.asm.load(Size::S64, RAX, Mem::base(RDX, base));
-        self.asm.load(Size::S32, RCX, index_slot);
+        self.asm.load(Size::S64, RAX, Mem::base(R11, base));
         Ok(Mem::indexed(RAX, RCX, disp))
     }
 
-    fn load(
-        &mut self,
-        memarg: MemArg,
-        bytes: u64,
-        kind: Load,
-        result: Size,
-    ) -> Result<(), Unsupported> {
-        let index = self.top(0);
-        let at = self.address(memarg, bytes, index)?;
+    /// A load; the result is left in rax.
+    fn load(&mut self, memarg: MemArg, bytes: u64, kind: Load) -> Result<(), Unsupported> {
+        let index = self.sp - 1;
+        self.fetch(index, RCX, Size::S32);
+        self.pop_val();
+        self.free_rax(None);
+        let at = self.address(memarg, bytes)?;
         self.trap_here(TrapCode::MemoryOutOfBounds);
         match kind {
-            Load::Full(size) => self.asm.load(size, RDX, at),
-            Load::Extend(size, bits, signed) => self.asm.load_extend(size, RDX, at, bits, signed),
-            Load::Sx32 => self.asm.load_sx32(RDX, at),
+            Load::Full(size) => self.asm.load(size, RAX, at),
+            Load::Extend(size, bits, signed) => self.asm.load_extend(size, RAX, at, bits, signed),
+            Load::Sx32 => self.asm.load_sx32(RAX, at),
         }
-        self.sp -= 1;
-        let slot = self.push();
-        self.asm.store(result, slot, RDX);
+        self.push_val(Val::Rax);
         Ok(())
     }
 
     fn store(&mut self, memarg: MemArg, bytes: u64) -> Result<(), Unsupported> {
-        let (value, index) = (self.top(0), self.top(1));
-        let at = self.address(memarg, bytes, index)?;
-        self.asm.load(Size::S64, RDX, value);
+        let (value, index) = (self.sp - 1, self.sp - 2);
+        self.fetch(value, RDX, Size::S64);
+        self.fetch(index, RCX, Size::S32);
+        self.pop_val();
+        self.pop_val();
+        self.free_rax(None);
+        let at = self.address(memarg, bytes)?;
         self.trap_here(TrapCode::MemoryOutOfBounds);
         match bytes {
             1 => self.asm.store8(at, RDX),
@@ -669,7 +697,6 @@ impl Compiler<'_> {
             4 => self.asm.store(Size::S32, at, RDX),
             _ => self.asm.store(Size::S64, at, RDX),
         }
-        self.sp -= 2;
         Ok(())
     }
 

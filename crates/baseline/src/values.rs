@@ -1,0 +1,129 @@
+//! The operand stack's values that are not in their slots yet: constants,
+//! copies of locals, and the last result, left in `rax`. Simple operators
+//! take them where they are, and everything else finds every value in its
+//! slot: [`Compiler::flush`] stores them first (before branches, labels,
+//! calls and any operator without a fast path), so at every label all
+//! values are in their slots, as the branches that reach it left them.
+
+use crate::asm::{Mem, Reg, Size, R11, RAX};
+use crate::Compiler;
+
+/// Where an operand-stack value is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Val {
+    /// In its slot.
+    Slot,
+    /// A constant (an i32's sign-extended: its low 32 bits are the value).
+    Const(i64),
+    /// The current value of a local: stored to the slot before the local
+    /// changes.
+    Local(u32),
+    /// In `rax`: at most one value is, stored to its slot before anything
+    /// else uses `rax`.
+    Rax,
+}
+
+impl Compiler<'_> {
+    /// Pushes `val` (see [`Val`]).
+    pub(crate) fn push_val(&mut self, val: Val) {
+        self.push();
+        self.vals.push(val);
+    }
+
+    /// Pops the top value (its code is the caller's).
+    pub(crate) fn pop_val(&mut self) -> Val {
+        self.sp -= 1;
+        self.vals.pop().unwrap_or(Val::Slot)
+    }
+
+    /// Stores value `i` to its slot, through r11.
+    fn spill(&mut self, i: usize) {
+        let slot = self.slot(i);
+        match self.vals[i] {
+            Val::Slot => return,
+            Val::Const(c) => match i32::try_from(c) {
+                Ok(v) => self.asm.store_imm(Size::S64, slot, v),
+                Err(_) => {
+                    self.asm.mov_imm(R11, c);
+                    self.asm.store(Size::S64, slot, R11);
+                }
+            },
+            Val::Local(j) => {
+                let local = self.local(j as usize);
+                self.asm.load(Size::S64, R11, local);
+                self.asm.store(Size::S64, slot, R11);
+            }
+            Val::Rax => self.asm.store(Size::S64, slot, RAX),
+        }
+        self.vals[i] = Val::Slot;
+    }
+
+    /// Every value to its slot.
+    pub(crate) fn flush(&mut self) {
+        for i in 0..self.vals.len() {
+            self.spill(i);
+        }
+    }
+
+    /// The value in `rax`, if any but `except`, to its slot.
+    pub(crate) fn free_rax(&mut self, except: Option<usize>) {
+        if let Some(i) = self.vals.iter().rposition(|v| *v == Val::Rax) {
+            if Some(i) != except {
+                self.spill(i);
+            }
+        }
+    }
+
+    /// The copies of local `j`, but `except`, to their slots (before it
+    /// changes).
+    pub(crate) fn spill_local(&mut self, j: u32, except: Option<usize>) {
+        for i in 0..self.vals.len() {
+            if self.vals[i] == Val::Local(j) && Some(i) != except {
+                self.spill(i);
+            }
+        }
+    }
+
+    /// Value `i` into `reg` (32-bit: zero-extended), leaving it where it is.
+    /// Clobbers nothing else; `rax` only when it is `reg`.
+    pub(crate) fn fetch(&mut self, i: usize, reg: Reg, size: Size) {
+        match self.vals[i] {
+            Val::Slot => {
+                let slot = self.slot(i);
+                self.asm.load(size, reg, slot);
+            }
+            Val::Const(c) => {
+                let c = if size == Size::S32 {
+                    i64::from(c as u32)
+                } else {
+                    c
+                };
+                self.asm.mov_imm(reg, c);
+            }
+            Val::Local(j) => {
+                let local = self.local(j as usize);
+                self.asm.load(size, reg, local);
+            }
+            Val::Rax => {
+                if reg != RAX || size == Size::S32 {
+                    self.asm.mov_rr(size, reg, RAX);
+                }
+            }
+        }
+    }
+
+    /// Writes value `i` to local `j` (64 bits), through r11.
+    pub(crate) fn write_local(&mut self, i: usize, j: u32) {
+        let local: Mem = self.local(j as usize);
+        match self.vals[i] {
+            Val::Rax => self.asm.store(Size::S64, local, RAX),
+            Val::Const(c) if i32::try_from(c).is_ok() => {
+                self.asm.store_imm(Size::S64, local, c as i32)
+            }
+            _ => {
+                self.fetch(i, R11, Size::S64);
+                self.asm.store(Size::S64, local, R11);
+            }
+        }
+    }
+}
