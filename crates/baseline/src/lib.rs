@@ -14,11 +14,10 @@
 //! or a call every value is in its slot, so merges need no register
 //! shuffling and a block's results are where the target expects them.
 //!
-//! It compiles a subset: functions whose values are all `i32`/`i64`, with
-//! at most four parameters and one result (so that the tail-call
-//! convention passes them in registers: `rdi` the callee's vmctx, `rsi`
-//! the caller's, then `rdx`, `rcx`, `r8`, `r9`; the result in `rax`),
-//! integer arithmetic, locals, globals, loads and stores of 32-bit
+//! It compiles a subset: functions whose values are all `i32`/`i64` (in
+//! Cranelift's tail-call convention, see [`Abi`]: parameters in `rdx`,
+//! `rcx`, `r8`, `r9` after the two vmctx pointers, then on the stack; up
+//! to eight results in registers), integer arithmetic, locals, globals, loads and stores of 32-bit
 //! memories whose guard region covers every access (bounds checks case 1
 //! of `hoist-cranelift`'s `bounds_checks.rs`), control flow and direct
 //! calls. Anything else is [`Unsupported`], and the caller compiles the
@@ -29,6 +28,8 @@
 //!
 //! Frame, from `rbp` down: the vmctx at `rbp - 8`, local `j` at
 //! `rbp - 16 - 8j`, operand-stack value `i` below the locals.
+
+#![forbid(unsafe_code)]
 
 mod asm;
 mod translate;
@@ -129,6 +130,7 @@ pub fn compile(
         max_sp: 0,
         reachable: true,
         dead_depth: 0,
+        broken: std::cell::Cell::new(false),
         index,
         frame_patches: [0; 2],
         pop: abi.stack_bytes as u16,
@@ -152,17 +154,21 @@ pub fn compile(
     while !reader.eof() {
         let at = reader.original_position() as u32;
         let op = reader.read().map_err(|e| Unsupported(e.to_string()))?;
-        if c.reachable {
-            let here = c.asm.offset();
-            match c.address_map.last_mut() {
-                Some(last) if last.0 == here => last.1 = at,
-                _ => c.address_map.push((here, at)),
-            }
+        let here = c.asm.offset();
+        match c.address_map.last_mut() {
+            Some(last) if last.0 == here => last.1 = at,
+            _ => c.address_map.push((here, at)),
         }
         c.operator(op)?;
+        if c.broken.get() {
+            return unsupported("the compiler's stacks out of step with the body");
+        }
         if c.frames.is_empty() {
             break;
         }
+    }
+    if !c.frames.is_empty() || !reader.eof() {
+        return unsupported("a body whose blocks do not end where it does");
     }
     c.finish()
 }
@@ -280,6 +286,11 @@ struct Compiler<'a> {
     reachable: bool,
     /// Blocks opened in unreachable code, not yet ended.
     dead_depth: usize,
+    /// The compiler's model of the operand or control stack went out of
+    /// step with the body (a validated body never does this; a bug of
+    /// ours would): the function is left to Cranelift rather than compiled
+    /// with slots outside its frame.
+    broken: std::cell::Cell<bool>,
     index: DefinedFuncIndex,
     /// Where the frame size goes: the stack check's displacement (as a
     /// negative number) and `sub rsp`'s immediate.
@@ -308,7 +319,21 @@ impl Compiler<'_> {
     }
 
     fn top(&self, from_top: usize) -> Mem {
-        self.slot(self.sp - 1 - from_top)
+        self.slot(self.under(1 + from_top))
+    }
+
+    /// `sp - k`, the index of the value `k` below the top's end; out of
+    /// step (see `broken`) if the stack holds fewer.
+    fn under(&self, k: usize) -> usize {
+        self.sp.checked_sub(k).unwrap_or_else(|| {
+            self.broken.set(true);
+            0
+        })
+    }
+
+    /// Drops `k` values from the height.
+    fn drop_values(&mut self, k: usize) {
+        self.sp = self.under(k);
     }
 
     fn push(&mut self) -> Mem {

@@ -95,7 +95,7 @@ impl Compiler<'_> {
             }
             O::Return => {
                 let n = self.frames[0].results;
-                self.return_values(self.sp - n, n);
+                self.return_values(self.under(n), n);
                 self.reachable = false;
             }
             O::Select => self.select(),
@@ -252,14 +252,16 @@ impl Compiler<'_> {
 
     /// `local.set` (`tee`: the value stays, as a copy of the local).
     fn set_local(&mut self, j: u32, tee: bool) {
-        let i = self.sp - 1;
-        if self.vals[i] != Val::Local(j) {
+        let i = self.under(1);
+        if self.vals.get(i) != Some(&Val::Local(j)) {
             // Values that are the local's old value keep it.
             self.spill_local(j, Some(i));
             self.write_local(i, j);
         }
         if tee {
-            self.vals[i] = Val::Local(j);
+            if let Some(val) = self.vals.get_mut(i) {
+                *val = Val::Local(j);
+            }
         } else {
             self.pop_val();
         }
@@ -279,6 +281,15 @@ impl Compiler<'_> {
             Operator::Else if self.dead_depth == 0 => self.else_()?,
             Operator::End if self.dead_depth == 0 => self.end(),
             Operator::End => self.dead_depth -= 1,
+            // The legacy `try ... delegate` ends without an `end`. A
+            // reachable `try` is never compiled here, so one of ours
+            // cannot end this way.
+            Operator::Delegate { .. } if self.dead_depth > 0 => self.dead_depth -= 1,
+            Operator::Delegate { .. } | Operator::Catch { .. } | Operator::CatchAll
+                if self.dead_depth == 0 =>
+            {
+                self.broken.set(true)
+            }
             _ => {}
         }
         // An `else` or `end` set the height: every value is in its slot.
@@ -314,7 +325,7 @@ impl Compiler<'_> {
     ) {
         self.frames.push(Frame {
             kind,
-            height: self.sp - params,
+            height: self.under(params),
             params,
             results,
             label,
@@ -326,8 +337,14 @@ impl Compiler<'_> {
 
     fn else_(&mut self) -> Result<(), Unsupported> {
         let reachable = self.reachable;
+        if self.frames.last().map(|f| f.kind) != Some(Kind::If) {
+            self.broken.set(true);
+            return Ok(());
+        }
         let (label, else_label) = {
-            let frame = self.frames.last_mut().expect("an if frame");
+            let Some(frame) = self.frames.last_mut() else {
+                return Ok(());
+            };
             frame.then_reachable = reachable;
             frame.kind = Kind::Else;
             (frame.label, frame.else_label.take())
@@ -338,14 +355,19 @@ impl Compiler<'_> {
         if let Some(else_label) = else_label {
             self.bind(else_label);
         }
-        let frame = self.frames.last().expect("an if frame");
+        let Some(frame) = self.frames.last() else {
+            return Ok(());
+        };
         self.sp = frame.height + frame.params;
         self.reachable = true;
         Ok(())
     }
 
     fn end(&mut self) {
-        let frame = self.frames.pop().expect("a frame to end");
+        let Some(frame) = self.frames.pop() else {
+            self.broken.set(true);
+            return;
+        };
         let was_reachable = self.reachable;
         let reachable = match frame.kind {
             Kind::Loop => was_reachable,
@@ -379,7 +401,7 @@ impl Compiler<'_> {
     /// Copies a branch's values to where frame `depth` (0: innermost)
     /// expects them, and returns the label to jump to.
     fn branch_values(&mut self, depth: usize) -> usize {
-        let index = self.frames.len() - 1 - depth;
+        let index = self.frame_index(depth);
         let frame = &mut self.frames[index];
         let arity = if frame.kind == Kind::Loop {
             frame.params
@@ -388,7 +410,7 @@ impl Compiler<'_> {
             frame.results
         };
         let (to, label) = (frame.height, frame.label);
-        let from = self.sp - arity;
+        let from = self.under(arity);
         if from != to {
             for k in 0..arity {
                 let (src, dst) = (self.slot(from + k), self.slot(to + k));
@@ -399,19 +421,29 @@ impl Compiler<'_> {
         label
     }
 
+    /// The index in `frames` of the frame `depth` out (0: the innermost);
+    /// the outermost, out of step (see `broken`), if there is no such
+    /// frame. `frames` is never empty while operators are translated.
+    fn frame_index(&self, depth: usize) -> usize {
+        self.frames.len().checked_sub(1 + depth).unwrap_or_else(|| {
+            self.broken.set(true);
+            0
+        })
+    }
+
     /// Whether a branch to frame `depth` from here moves values.
     fn branch_moves(&self, depth: usize) -> bool {
-        let frame = &self.frames[self.frames.len() - 1 - depth];
+        let frame = &self.frames[self.frame_index(depth)];
         let arity = if frame.kind == Kind::Loop {
             frame.params
         } else {
             frame.results
         };
-        arity > 0 && self.sp - arity != frame.height
+        arity > 0 && self.under(arity) != frame.height
     }
 
     fn br_if(&mut self, depth: usize) {
-        let i = self.sp - 1;
+        let i = self.under(1);
         self.fetch(i, RCX, Size::S32);
         self.pop_val();
         // The branch and the fall-through find every value in its slot.
@@ -440,6 +472,10 @@ impl Compiler<'_> {
         let default_label = self.new_label();
         self.asm.cmp_imm(Size::S32, RAX, count);
         self.jump_if(Cond::Ae, default_label);
+        // A mispredicted check must not read past the table: entry 0 then
+        // (`mov` keeps the flags).
+        self.asm.mov_imm(RCX, 0);
+        self.asm.cmov(Size::S32, Cond::Ae, RAX, RCX);
         let lea = self.asm.lea_rip(RCX);
         let entry = Mem {
             base: RCX,
@@ -465,7 +501,7 @@ impl Compiler<'_> {
                     }
                 }
             } else {
-                let index = self.frames.len() - 1 - depth;
+                let index = self.frame_index(depth);
                 if self.frames[index].kind != Kind::Loop {
                     self.frames[index].branched = true;
                 }
@@ -492,7 +528,7 @@ impl Compiler<'_> {
     fn pop_to(&mut self, reg: u8, size: Size) {
         let top = self.top(0);
         self.asm.load(size, reg, top);
-        self.sp -= 1;
+        self.drop_values(1);
     }
 
     fn select(&mut self) {
@@ -502,7 +538,7 @@ impl Compiler<'_> {
         self.asm.load(Size::S64, RDX, b);
         self.asm.test_rr(Size::S32, RAX, RAX);
         self.asm.cmov(Size::S64, Cond::E, RCX, RDX);
-        self.sp -= 3;
+        self.drop_values(3);
         let slot = self.push();
         self.asm.store(Size::S64, slot, RCX);
     }
@@ -510,12 +546,12 @@ impl Compiler<'_> {
     /// The top two values into rax (the first) and rcx (the second),
     /// whatever holds rax now.
     fn operands(&mut self, size: Size) {
-        let (a, b) = (self.sp - 2, self.sp - 1);
-        if self.vals[b] == Val::Rax {
+        let (a, b) = (self.under(2), self.under(1));
+        if self.vals.get(b) == Some(&Val::Rax) {
             self.fetch(b, RCX, size);
             self.fetch(a, RAX, size);
         } else {
-            if self.vals[a] != Val::Rax {
+            if self.vals.get(a) != Some(&Val::Rax) {
                 self.free_rax(None);
             }
             self.fetch(a, RAX, size);
@@ -534,7 +570,7 @@ impl Compiler<'_> {
 
     /// `rax = op top(0)`, read as `size`, left in rax.
     fn unary(&mut self, size: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
-        let i = self.sp - 1;
+        let i = self.under(1);
         self.free_rax(Some(i));
         self.fetch(i, RAX, size);
         op(&mut self.asm);
@@ -613,7 +649,7 @@ impl Compiler<'_> {
             self.asm.mov_rr(size, RAX, RDX);
         }
         self.bind(done);
-        self.sp -= 1;
+        self.drop_values(1);
         let slot = self.top(0);
         self.asm.store(size, slot, RAX);
     }
@@ -667,7 +703,7 @@ impl Compiler<'_> {
 
     /// A load; the result is left in rax.
     fn load(&mut self, memarg: MemArg, bytes: u64, kind: Load) -> Result<(), Unsupported> {
-        let index = self.sp - 1;
+        let index = self.under(1);
         self.fetch(index, RCX, Size::S32);
         self.pop_val();
         self.free_rax(None);
@@ -683,7 +719,7 @@ impl Compiler<'_> {
     }
 
     fn store(&mut self, memarg: MemArg, bytes: u64) -> Result<(), Unsupported> {
-        let (value, index) = (self.sp - 1, self.sp - 2);
+        let (value, index) = (self.under(1), self.under(2));
         self.fetch(value, RDX, Size::S64);
         self.fetch(index, RCX, Size::S32);
         self.pop_val();
@@ -781,16 +817,18 @@ impl Compiler<'_> {
         }
         self.asm.alu_rr(Size::S32, CMP, RAX, RCX);
         self.trap_if(Cond::Ae, TrapCode::UndefinedElement);
-        // A mispredicted check must not load past the table: index 0 then
-        // (`mov`, unlike `xor`, keeps the flags).
-        self.asm.mov_imm(RCX, 0);
-        self.asm.cmov(Size::S64, Cond::Ae, RAX, RCX);
+        // A mispredicted check must not load past the table: the element
+        // address is null then, as in Cranelift's code (`lea` and `mov`
+        // keep the flags).
         let element = Mem {
             base: RDX,
             index: Some((RAX, 3)),
             disp: 0,
         };
-        self.asm.load(Size::S64, R11, element);
+        self.asm.lea(R11, element);
+        self.asm.mov_imm(RCX, 0);
+        self.asm.cmov(Size::S64, Cond::Ae, R11, RCX);
+        self.asm.load(Size::S64, R11, Mem::base(R11, 0));
         if typed {
             self.trap_here(TrapCode::IndirectCallToNull);
             let code = self.offsets.funcref_wasm_call() as i32;
@@ -823,7 +861,7 @@ impl Compiler<'_> {
         self.max_out = self.max_out.max(abi.stack_bytes);
         for (k, loc) in abi.params.iter().enumerate() {
             if let ParamLoc::Stack(offset) = *loc {
-                let slot = self.slot(self.sp - n + k);
+                let slot = self.slot(self.under(n) + k);
                 self.asm.load(Size::S64, RAX, slot);
                 self.asm
                     .store(Size::S64, Mem::base(RSP, offset as i32), RAX);
@@ -831,7 +869,7 @@ impl Compiler<'_> {
         }
         for (k, loc) in abi.params.iter().enumerate() {
             if let ParamLoc::Reg(reg) = *loc {
-                let slot = self.slot(self.sp - n + k);
+                let slot = self.slot(self.under(n) + k);
                 self.asm.load(Size::S64, reg, slot);
             }
         }
@@ -844,7 +882,7 @@ impl Compiler<'_> {
         if abi.stack_bytes > 0 {
             self.asm.sub_rsp_imm(abi.stack_bytes);
         }
-        self.sp -= abi.params.len();
+        self.drop_values(abi.params.len());
         for reg in RESULT_REGS.iter().take(abi.results) {
             let slot = self.push();
             self.asm.store(Size::S64, slot, *reg);
@@ -924,7 +962,7 @@ impl Compiler<'_> {
         self.asm.mov_rr(Size::S64, RSI, R8);
         self.asm.load(Size::S32, RCX, len);
         self.call_builtin(Builtin::MemoryCopy);
-        self.sp -= 3;
+        self.drop_values(3);
         Ok(())
     }
 
@@ -937,7 +975,7 @@ impl Compiler<'_> {
         self.asm.load(Size::S32, RDX, value);
         self.asm.load(Size::S32, RCX, len);
         self.call_builtin(Builtin::MemoryFill);
-        self.sp -= 3;
+        self.drop_values(3);
         Ok(())
     }
 }

@@ -32,14 +32,14 @@ impl Compiler<'_> {
 
     /// Pops the top value (its code is the caller's).
     pub(crate) fn pop_val(&mut self) -> Val {
-        self.sp -= 1;
+        self.drop_values(1);
         self.vals.pop().unwrap_or(Val::Slot)
     }
 
     /// Stores value `i` to its slot, through r11.
     fn spill(&mut self, i: usize) {
         let slot = self.slot(i);
-        match self.vals[i] {
+        match self.vals.get(i).copied().unwrap_or(Val::Slot) {
             Val::Slot => return,
             Val::Const(c) => match i32::try_from(c) {
                 Ok(v) => self.asm.store_imm(Size::S64, slot, v),
@@ -87,7 +87,7 @@ impl Compiler<'_> {
     /// Value `i` into `reg` (32-bit: zero-extended), leaving it where it is.
     /// Clobbers nothing else; `rax` only when it is `reg`.
     pub(crate) fn fetch(&mut self, i: usize, reg: Reg, size: Size) {
-        match self.vals[i] {
+        match self.vals.get(i).copied().unwrap_or(Val::Slot) {
             Val::Slot => {
                 let slot = self.slot(i);
                 self.asm.load(size, reg, slot);
@@ -115,7 +115,7 @@ impl Compiler<'_> {
     /// Writes value `i` to local `j` (64 bits), through r11.
     pub(crate) fn write_local(&mut self, i: usize, j: u32) {
         let local: Mem = self.local(j as usize);
-        match self.vals[i] {
+        match self.vals.get(i).copied().unwrap_or(Val::Slot) {
             Val::Rax => self.asm.store(Size::S64, local, RAX),
             Val::Const(c) if i32::try_from(c).is_ok() => {
                 self.asm.store_imm(Size::S64, local, c as i32)
