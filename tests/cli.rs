@@ -667,6 +667,41 @@ fn grouped_keys_help_and_errors() {
 }
 
 #[test]
+fn the_first_tier_of_lazy_compilation_is_chosen_with_c_baseline() {
+    // A recursive integer function (the single-pass compiler's subset) and
+    // one with floats (Cranelift's), run lazily with either first tier.
+    let (_dir, module) = wasm_file(
+        "tiers",
+        r#"(module
+          (func $fac (export "fac") (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+              (then (i64.const 1))
+              (else (i64.mul (local.get 0)
+                      (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+          (func (export "half") (param f64) (result f64)
+            (f64.mul (local.get 0) (f64.const 0.5))))"#,
+    );
+    let module = module.to_str().unwrap();
+    for tier in ["single-pass", "cranelift"] {
+        let baseline = format!("baseline={tier}");
+        let args = ["run", "-C", "lazy=y,cache=n", "-C", &baseline, "--invoke"];
+        let fac = run(&[&args[..], &["fac", module, "20"]].concat());
+        fac.expect_code(0);
+        assert_eq!(fac.stdout(), "2432902008176640000\n", "{tier}");
+        let half = run(&[&args[..], &["half", module, "3"]].concat());
+        half.expect_code(0);
+        assert_eq!(half.stdout(), "1.5\n", "{tier}");
+    }
+    let bad = run(&["run", "-C", "baseline=fast", module]);
+    bad.expect_code(1);
+    assert!(
+        bad.stderr.contains("single-pass or cranelift, not fast"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
 fn features_turned_off_refuse_modules_and_artifacts_that_use_them() {
     let (dir, module) = wasm_file(
         "simd",

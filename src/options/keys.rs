@@ -684,6 +684,22 @@ pub(super) fn build_keys() -> Vec<Key> {
                 Ok(())
             }),
         ),
+        run_key(
+            Codegen,
+            "baseline",
+            Shape::Value("single-pass|cranelift"),
+            "the first tier of lazy compilation: hoist's single-pass compiler (integer \
+             functions on x86-64; Cranelift compiles the rest), or Cranelift without \
+             optimizations (the environment's HOIST_BASELINE when not given)",
+            Set(|s, v| {
+                s.single_pass = Some(match v {
+                    "single-pass" => true,
+                    "cranelift" => false,
+                    other => bail!("-C baseline is single-pass or cranelift, not {other}"),
+                });
+                Ok(())
+            }),
+        ),
         key(
             Codegen,
             "parallel-compilation",
@@ -698,7 +714,7 @@ pub(super) fn build_keys() -> Vec<Key> {
             Codegen,
             "compiler",
             Shape::Value("cranelift"),
-            "the code generator: Cranelift (the only one hoist has)",
+            "the optimizing code generator: Cranelift (the only one; -C baseline picks the first tier of lazy compilation)",
             Set(|_, v| match v {
                 "cranelift" => Ok(()),
                 other => bail!("hoist compiles with Cranelift only, not {other}"),

@@ -149,6 +149,10 @@ pub struct Settings {
     /// `-C lazy`: when a module is compiled function by function on first
     /// call; `None` when not given (then `HOIST_LAZY`, else auto).
     pub lazy: Option<LazyMode>,
+    /// `-C baseline`: the first tier of lazy compilation is the single-pass
+    /// compiler (true) or Cranelift (false); `None` when not given (then
+    /// `HOIST_BASELINE`, else the engine's default).
+    pub single_pass: Option<bool>,
     pub debug_info: bool,
     pub coredump: Option<PathBuf>,
     /// `-S tcplisten=ADDR` (repeatable), `-S inherit-network`, `-S listenfd`.
@@ -257,6 +261,7 @@ impl Default for Settings {
             cache: true,
             cache_config: None,
             lazy: None,
+            single_pass: None,
             debug_info: false,
             coredump: None,
             tcplisten: Vec::new(),
@@ -281,6 +286,9 @@ impl Settings {
         config.verify(self.verify);
         // `hoist run` decides module by module (Module::new_lazy).
         config.lazy_compilation(false);
+        if let Some(on) = self.single_pass {
+            config.single_pass_compiler(on);
+        }
         self.limits.configure(&mut config);
         config
     }

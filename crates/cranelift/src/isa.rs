@@ -35,6 +35,10 @@ pub struct CompilerOptions {
     /// compiled lazily, whose run is followed by a full compile for the
     /// cache).
     pub baseline_tier: bool,
+    /// Lazily compiled functions go to hoist's single-pass compiler (crate
+    /// `hoist-baseline`) first, where the target is this x86-64 machine;
+    /// those outside its subset, and every other target's, to Cranelift.
+    pub single_pass_compiler: bool,
     /// Cranelift's single-pass register allocator (`regalloc_algorithm =
     /// single_pass`) instead of the backtracking one: about half the
     /// compile time, but each spilled value gets a stack slot of its own.

@@ -129,9 +129,14 @@ impl Compiler {
         body: FunctionBodyData<'_>,
         count_hotness: bool,
     ) -> WasmResult<CompiledText> {
+        let single_pass_compiler = self
+            .baseline_options
+            .as_ref()
+            .is_some_and(|options| options.single_pass_compiler);
         link::compile_function_lazily(
             self.lazy_isa(),
             self.lazy_single_pass_isa(),
+            single_pass_compiler,
             &self.tunables,
             module,
             offsets,
@@ -156,6 +161,7 @@ impl Compiler {
         link::compile_function_lazily(
             &*self.isa,
             None,
+            false,
             &self.tunables,
             module,
             offsets,

@@ -516,13 +516,16 @@ fn copy_body<'a>(body: &FunctionBodyData<'a>) -> FunctionBodyData<'a> {
 /// [`MIN_SINGLE_PASS_BODY`] bytes or more live in stack slots and that
 /// allocator compiles it, unless its frame comes out too big (see
 /// [`max_single_pass_frame`]) or it fails; otherwise `isa` does, with
-/// locals as SSA variables. With `count_hotness`, the code counts its
+/// locals as SSA variables. With `single_pass_compiler`, hoist's own
+/// single-pass compiler takes the function first if it can (see
+/// `single_pass_baseline`). With `count_hotness`, the code counts its
 /// entries and loop iterations down in its vmctx hotness counter (see
 /// `translate::hotness`).
 #[allow(clippy::too_many_arguments)]
 pub fn compile_function_lazily(
     isa: &dyn TargetIsa,
     single_pass: Option<&dyn TargetIsa>,
+    single_pass_compiler: bool,
     tunables: &Tunables,
     module: &Module,
     offsets: &VMOffsets,
@@ -538,10 +541,12 @@ pub fn compile_function_lazily(
             Ok(ctx) => &mut **ctx,
             Err(_) => &mut fresh,
         };
-        if let Some(out) =
-            single_pass_baseline(isa, tunables, module, offsets, index, &body, count_hotness)
-        {
-            return Ok(out);
+        if single_pass_compiler {
+            if let Some(out) =
+                single_pass_baseline(isa, tunables, module, offsets, index, &body, count_hotness)
+            {
+                return Ok(out);
+            }
         }
         let func_index = module.func_index(index);
         let counted = count_hotness.then_some(index);
@@ -602,17 +607,9 @@ pub fn compile_function_lazily(
     })
 }
 
-/// Whether lazily compiled functions go to the single-pass compiler
-/// first (`HOIST_BASELINE=single-pass`; experimental, see the
-/// `hoist-baseline` crate).
-fn single_pass_baseline_enabled() -> bool {
-    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ENABLED.get_or_init(|| std::env::var_os("HOIST_BASELINE").is_some_and(|v| v == "single-pass"))
-}
-
-/// A lazily compiled function from the single-pass compiler, where it is
-/// enabled, the target is this x86-64 machine, and the function is in its
-/// subset; `None` leaves it to Cranelift.
+/// A lazily compiled function from the single-pass compiler (crate
+/// `hoist-baseline`), where the target is this x86-64 machine and the
+/// function is in its subset; `None` leaves it to Cranelift.
 fn single_pass_baseline(
     isa: &dyn TargetIsa,
     tunables: &Tunables,
@@ -624,9 +621,7 @@ fn single_pass_baseline(
 ) -> Option<CompiledText> {
     #[cfg(target_arch = "x86_64")]
     {
-        if !single_pass_baseline_enabled()
-            || isa.triple().architecture != target_lexicon::Architecture::X86_64
-        {
+        if isa.triple().architecture != target_lexicon::Architecture::X86_64 {
             return None;
         }
         let options = hoist_baseline::Options {

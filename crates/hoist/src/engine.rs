@@ -36,7 +36,10 @@ impl Default for Config {
     fn default() -> Self {
         let tiering = tiering_from_env();
         Config {
-            compiler: CompilerOptions::default(),
+            compiler: CompilerOptions {
+                single_pass_compiler: single_pass_from_env(),
+                ..CompilerOptions::default()
+            },
             tunables: Tunables::default(),
             features: hoist_environ::wasm_features(),
             gc_stress: false,
@@ -59,6 +62,22 @@ fn tiering_from_env() -> (Option<u32>, bool) {
         Ok("eager") => (Some(1), true),
         Ok(text) => (text.parse().ok().map(Some).unwrap_or(default), false),
         Err(_) => (default, false),
+    }
+}
+
+/// Whether lazy compilation's first tier is the single-pass compiler by
+/// default (see [`Config::single_pass_compiler`]).
+const SINGLE_PASS_BY_DEFAULT: bool = false;
+
+/// `HOIST_BASELINE` (`single-pass` or `cranelift`): the default of
+/// [`Config::single_pass_compiler`], so a test configuration can run
+/// everything through either first tier; otherwise
+/// `SINGLE_PASS_BY_DEFAULT`.
+fn single_pass_from_env() -> bool {
+    match std::env::var("HOIST_BASELINE").as_deref() {
+        Ok("single-pass") => true,
+        Ok("cranelift") => false,
+        _ => SINGLE_PASS_BY_DEFAULT,
     }
 }
 
@@ -187,6 +206,18 @@ impl Config {
     /// ([`Engine::precompile_module`]) are always compiled whole.
     pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {
         self.lazy_compilation = on;
+        self
+    }
+
+    /// The first tier of lazy compilation: hoist's single-pass compiler
+    /// (crate `hoist-baseline`: integer functions straight to x86-64 in one
+    /// pass, several times faster to compile than Cranelift and slower to
+    /// run), or, when off, Cranelift without optimizations. Functions the
+    /// single-pass compiler does not handle, and other targets, always go
+    /// to Cranelift. Default: the environment's `HOIST_BASELINE`
+    /// (`single-pass` or `cranelift`), else `SINGLE_PASS_BY_DEFAULT`.
+    pub fn single_pass_compiler(&mut self, on: bool) -> &mut Self {
+        self.compiler.single_pass_compiler = on;
         self
     }
 
