@@ -127,6 +127,7 @@ pub fn compile(
         locals,
         sp: 0,
         vals: Vec::new(),
+        dirty_from: 0,
         max_sp: 0,
         reachable: true,
         dead_depth: 0,
@@ -282,6 +283,8 @@ struct Compiler<'a> {
     sp: usize,
     /// Where each operand-stack value is (see `values`); `sp` long.
     vals: Vec<values::Val>,
+    /// Every value below this index is in its slot (see `values`).
+    dirty_from: usize,
     max_sp: usize,
     reachable: bool,
     /// Blocks opened in unreachable code, not yet ended.
@@ -340,6 +343,11 @@ impl Compiler<'_> {
         let slot = self.slot(self.sp);
         self.sp += 1;
         self.max_sp = self.max_sp.max(self.sp);
+        // A frame over the limit is refused at the end anyway; stopping
+        // here bounds the work on a body that piles up values.
+        if (1 + self.locals + self.max_sp) as u64 * 8 > u64::from(self.options.max_frame) {
+            self.broken.set(true);
+        }
         slot
     }
 

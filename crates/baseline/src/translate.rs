@@ -151,6 +151,7 @@ impl Compiler<'_> {
             other => return unsupported(format!("{other:?}")),
         }
         self.vals.resize(self.sp, Val::Slot);
+        self.dirty_from = self.dirty_from.min(self.sp);
         Ok(())
     }
 
@@ -261,6 +262,7 @@ impl Compiler<'_> {
         if tee {
             if let Some(val) = self.vals.get_mut(i) {
                 *val = Val::Local(j);
+                self.dirty_from = self.dirty_from.min(i);
             }
         } else {
             self.pop_val();
@@ -294,6 +296,7 @@ impl Compiler<'_> {
         }
         // An `else` or `end` set the height: every value is in its slot.
         self.vals.resize(self.sp, Val::Slot);
+        self.dirty_from = self.dirty_from.min(self.sp);
         Ok(())
     }
 

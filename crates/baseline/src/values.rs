@@ -8,6 +8,10 @@
 use crate::asm::{Mem, Reg, Size, R11, RAX};
 use crate::Compiler;
 
+/// How many values at the top of the operand stack may be out of their
+/// slots at once.
+const WINDOW: usize = 16;
+
 /// Where an operand-stack value is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Val {
@@ -24,16 +28,24 @@ pub(crate) enum Val {
 }
 
 impl Compiler<'_> {
-    /// Pushes `val` (see [`Val`]).
+    /// Pushes `val` (see [`Val`]). At most [`WINDOW`] values at the top
+    /// are out of their slots: older ones are stored, so that no scan of
+    /// them (`flush`, `spill_local`, `free_rax`) costs more than that.
     pub(crate) fn push_val(&mut self, val: Val) {
         self.push();
         self.vals.push(val);
+        while self.vals.len() - self.dirty_from > WINDOW {
+            self.spill(self.dirty_from);
+            self.dirty_from += 1;
+        }
     }
 
     /// Pops the top value (its code is the caller's).
     pub(crate) fn pop_val(&mut self) -> Val {
         self.drop_values(1);
-        self.vals.pop().unwrap_or(Val::Slot)
+        let val = self.vals.pop().unwrap_or(Val::Slot);
+        self.dirty_from = self.dirty_from.min(self.vals.len());
+        val
     }
 
     /// Stores value `i` to its slot, through r11.
@@ -60,16 +72,18 @@ impl Compiler<'_> {
 
     /// Every value to its slot.
     pub(crate) fn flush(&mut self) {
-        for i in 0..self.vals.len() {
+        for i in self.dirty_from..self.vals.len() {
             self.spill(i);
         }
+        self.dirty_from = self.vals.len();
     }
 
     /// The value in `rax`, if any but `except`, to its slot.
     pub(crate) fn free_rax(&mut self, except: Option<usize>) {
-        if let Some(i) = self.vals.iter().rposition(|v| *v == Val::Rax) {
-            if Some(i) != except {
-                self.spill(i);
+        let from = self.dirty_from.min(self.vals.len());
+        if let Some(k) = self.vals[from..].iter().rposition(|v| *v == Val::Rax) {
+            if Some(from + k) != except {
+                self.spill(from + k);
             }
         }
     }
@@ -77,7 +91,7 @@ impl Compiler<'_> {
     /// The copies of local `j`, but `except`, to their slots (before it
     /// changes).
     pub(crate) fn spill_local(&mut self, j: u32, except: Option<usize>) {
-        for i in 0..self.vals.len() {
+        for i in self.dirty_from..self.vals.len() {
             if self.vals[i] == Val::Local(j) && Some(i) != except {
                 self.spill(i);
             }
