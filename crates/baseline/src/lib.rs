@@ -1,8 +1,9 @@
 //! A single-pass baseline compiler for x86-64: wasm operators straight to
 //! machine code, in one pass over a function body, for the first tier of
 //! lazy compilation (V8's Liftoff and Wasmtime's Winch are compilers of
-//! this kind). Experimental: used only with `HOIST_BASELINE=single-pass`
-//! (see the `hoist-cranelift` crate's `link::compile_function_lazily`).
+//! this kind). The engine's `single_pass_compiler` option (`-C baseline`,
+//! on by default) has `hoist-cranelift`'s `link::compile_function_lazily`
+//! try it first.
 //!
 //! Every wasm local and every operand-stack value has a frame slot of its
 //! own (8 bytes, at a fixed offset from `rbp`: the operand stack's height
@@ -121,6 +122,7 @@ pub fn compile(
         asm: Asm::default(),
         traps: Vec::new(),
         trap_jumps: Vec::new(),
+        operator_at: 0,
         address_map: Vec::new(),
         labels: Vec::new(),
         frames: Vec::new(),
@@ -160,6 +162,7 @@ pub fn compile(
             Some(last) if last.0 == here => last.1 = at,
             _ => c.address_map.push((here, at)),
         }
+        c.operator_at = at;
         c.operator(op)?;
         if c.broken.get() {
             return unsupported("the compiler's stacks out of step with the body");
@@ -274,7 +277,9 @@ struct Compiler<'a> {
     traps: Vec<(u32, TrapCode)>,
     /// Conditional jumps to a trap (displacement offset, code), placed at
     /// the end.
-    trap_jumps: Vec<(u32, TrapCode)>,
+    trap_jumps: Vec<(u32, TrapCode, u32)>,
+    /// The module offset of the operator being translated.
+    operator_at: u32,
     address_map: Vec<(u32, u32)>,
     labels: Vec<Label>,
     frames: Vec<Frame>,
@@ -386,7 +391,7 @@ impl Compiler<'_> {
 
     fn trap_if(&mut self, cond: Cond, code: TrapCode) {
         let at = self.asm.jcc(cond);
-        self.trap_jumps.push((at, code));
+        self.trap_jumps.push((at, code, self.operator_at));
     }
 
     fn trap_here(&mut self, code: TrapCode) {
@@ -480,16 +485,25 @@ impl Compiler<'_> {
     }
 
     fn finish(mut self) -> Result<Compiled, Unsupported> {
-        // Trap stubs: one `ud2` per code used.
-        let mut stubs: Vec<(TrapCode, u32)> = Vec::new();
-        for (at, code) in std::mem::take(&mut self.trap_jumps) {
-            let target = match stubs.iter().find(|(c, _)| *c == code) {
-                Some((_, target)) => *target,
+        // Trap stubs: a `ud2` per operator and trap code, its address-map
+        // entry that operator's (so a trap names where it happened). They
+        // follow the code in order, so the map stays sorted.
+        let mut stubs: Vec<(TrapCode, u32, u32)> = Vec::new();
+        for (at, code, operator) in std::mem::take(&mut self.trap_jumps) {
+            // Jumps come in code order, so an operator's are together.
+            let target = match stubs
+                .iter()
+                .rev()
+                .take_while(|(_, op, _)| *op == operator)
+                .find(|(c, _, _)| *c == code)
+            {
+                Some((_, _, target)) => *target,
                 None => {
                     let target = self.asm.offset();
+                    self.address_map.push((target, operator));
                     self.trap_here(code);
                     self.asm.ud2();
-                    stubs.push((code, target));
+                    stubs.push((code, operator, target));
                     target
                 }
             };

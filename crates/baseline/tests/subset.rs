@@ -1,7 +1,7 @@
 //! Which functions the single-pass compiler takes and which it leaves to
 //! Cranelift. What the code does is checked by running the spec suite and
-//! the other wasm suites with `HOIST_LAZY=y HOIST_BASELINE=single-pass`
-//! (see `.ci/run`); this checks that those runs do go through it.
+//! the other wasm suites lazily (`HOIST_LAZY=y`, see `.ci/run`), where it
+//! is the first tier; this checks that those runs do go through it.
 
 use hoist_baseline::{compile, Options, Unsupported};
 use hoist_environ::{translate_module, DefinedFuncIndex, Tunables, VMOffsets};
