@@ -690,7 +690,7 @@ pub(super) fn build_keys() -> Vec<Key> {
             Shape::Value("single-pass|cranelift"),
             "the first tier of lazy compilation: hoist's single-pass compiler (integer \
              functions on x86-64; Cranelift compiles the rest), or Cranelift without \
-             optimizations (the environment's HOIST_BASELINE when not given)",
+             optimizations (default: single-pass, or the environment's HOIST_BASELINE)",
             Set(|s, v| {
                 s.single_pass = Some(match v {
                     "single-pass" => true,

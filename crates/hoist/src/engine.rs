@@ -67,7 +67,7 @@ fn tiering_from_env() -> (Option<u32>, bool) {
 
 /// Whether lazy compilation's first tier is the single-pass compiler by
 /// default (see [`Config::single_pass_compiler`]).
-const SINGLE_PASS_BY_DEFAULT: bool = false;
+const SINGLE_PASS_BY_DEFAULT: bool = true;
 
 /// `HOIST_BASELINE` (`single-pass` or `cranelift`): the default of
 /// [`Config::single_pass_compiler`], so a test configuration can run
