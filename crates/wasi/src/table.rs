@@ -154,10 +154,10 @@ fn last_errno() -> i32 {
         .unwrap_or(libc::EIO)
 }
 
-/// Blocks until `fd` is ready for `events` (or has hung up / failed, which
-/// the following read or write then reports).
-/// Whether `fd` is ready for `events` now (a poll that does not wait).
-pub(crate) fn ready_now(fd: i32, events: i16) -> Result<bool, Errno> {
+/// Polls `fd` for `events` for up to `timeout_ms` (-1: until it is ready,
+/// or has hung up / failed, which the following read or write then
+/// reports); whether it is ready.
+fn poll_one(fd: i32, events: i16, timeout_ms: i32) -> Result<bool, Errno> {
     let mut pfd = libc::pollfd {
         fd,
         events,
@@ -165,7 +165,7 @@ pub(crate) fn ready_now(fd: i32, events: i16) -> Result<bool, Errno> {
     };
     loop {
         // SAFETY: `pfd` is one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, 0) };
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
         if r >= 0 {
             return Ok(r > 0);
         }
@@ -176,23 +176,14 @@ pub(crate) fn ready_now(fd: i32, events: i16) -> Result<bool, Errno> {
     }
 }
 
+/// Whether `fd` is ready for `events` now (a poll that does not wait).
+pub(crate) fn ready_now(fd: i32, events: i16) -> Result<bool, Errno> {
+    poll_one(fd, events, 0)
+}
+
+/// Blocks until `fd` is ready for `events` (or has hung up / failed).
 fn wait_for(fd: i32, events: i16) -> Result<(), Errno> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
-    loop {
-        // SAFETY: `pfd` is one valid pollfd.
-        let r = unsafe { libc::poll(&mut pfd, 1, -1) };
-        if r >= 0 {
-            return Ok(());
-        }
-        match last_errno() {
-            libc::EINTR => continue,
-            code => return Err(Errno::from_raw_os_error(code)),
-        }
-    }
+    poll_one(fd, events, -1).map(drop)
 }
 
 /// What the guest may do to the tree below a preopen. Set once per preopen

@@ -219,9 +219,14 @@ fn write_iovecs_at(
 /// processes writing to the same file (POSIX `write`); `fd_pwrite` turns
 /// it off for its one write (see there).
 pub(crate) fn set_host_append(file: &File, on: bool) -> Result<(), Errno> {
+    set_host_flag(file, rustix::fs::OFlags::APPEND, on)
+}
+
+/// Turns a file status flag (`fcntl(F_SETFL)`) of the host file on or off.
+fn set_host_flag(file: &File, flag: rustix::fs::OFlags, on: bool) -> Result<(), Errno> {
     let mut host = rustix::fs::fcntl_getfl(file)?;
-    if host.contains(rustix::fs::OFlags::APPEND) != on {
-        host.set(rustix::fs::OFlags::APPEND, on);
+    if host.contains(flag) != on {
+        host.set(flag, on);
         rustix::fs::fcntl_setfl(file, host)?;
     }
     Ok(())
@@ -395,9 +400,8 @@ pub fn fd_fdstat_set_flags(
             // NONBLOCK goes to the host file, where it matters for streams
             // (regular files ignore it).
             if (flags ^ file.flags) & fdflags::NONBLOCK != 0 {
-                let mut host = rustix::fs::fcntl_getfl(&file.file)?;
-                host.set(rustix::fs::OFlags::NONBLOCK, flags & fdflags::NONBLOCK != 0);
-                rustix::fs::fcntl_setfl(&file.file, host)?;
+                let on = flags & fdflags::NONBLOCK != 0;
+                set_host_flag(&file.file, rustix::fs::OFlags::NONBLOCK, on)?;
             }
             file.flags = flags;
             Ok(())
