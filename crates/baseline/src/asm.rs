@@ -17,6 +17,40 @@ pub const R9: Reg = 9;
 pub const R10: Reg = 10;
 pub const R11: Reg = 11;
 
+/// An SSE register by its number (`xmm0` = 0 ... `xmm15` = 15).
+pub type Xmm = u8;
+
+/// The width of a scalar SSE instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Float {
+    F32,
+    F64,
+}
+
+impl Float {
+    /// The mandatory prefix of the `ss` (`f3`) and `sd` (`f2`) forms.
+    fn prefix(self) -> u8 {
+        match self {
+            Float::F32 => 0xf3,
+            Float::F64 => 0xf2,
+        }
+    }
+}
+
+/// SSE scalar opcodes (`op xmm, xmm/m`, after `0f`).
+pub const SQRT: u8 = 0x51;
+pub const FADD: u8 = 0x58;
+pub const FMUL: u8 = 0x59;
+/// `cvtss2sd` with the `ss` prefix, `cvtsd2ss` with the `sd` one.
+pub const CVT: u8 = 0x5a;
+pub const FSUB: u8 = 0x5c;
+pub const FMIN: u8 = 0x5d;
+pub const FDIV: u8 = 0x5e;
+pub const FMAX: u8 = 0x5f;
+/// Packed bitwise opcodes (`andps`, `orps`: all 128 bits).
+pub const ANDPS: u8 = 0x54;
+pub const ORPS: u8 = 0x56;
+
 /// A condition code, as the low nibble of `jcc`, `setcc` and `cmovcc`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cond {
@@ -26,6 +60,9 @@ pub enum Cond {
     Ne = 5,
     Be = 6,
     A = 7,
+    /// Parity set: after `ucomiss`/`ucomisd`, unordered (a NaN).
+    P = 0xa,
+    Np = 0xb,
     L = 0xc,
     Ge = 0xd,
     Le = 0xe,
@@ -420,6 +457,74 @@ impl Asm {
         self.u32(imm);
     }
 
+    /// `movq xmm, r64`.
+    pub fn movq_to_xmm(&mut self, dst: Xmm, src: Reg) {
+        self.op_rr(Some(0x66), true, &[0x0f, 0x6e], dst, src);
+    }
+
+    /// `movq r64, xmm`.
+    pub fn movq_from_xmm(&mut self, dst: Reg, src: Xmm) {
+        self.op_rr(Some(0x66), true, &[0x0f, 0x7e], src, dst);
+    }
+
+    /// `movsd xmm, qword [mem]` (the low 64 bits; the rest zeroed).
+    pub fn movsd_load(&mut self, dst: Xmm, mem: Mem) {
+        self.op_mem(Some(0xf2), false, &[0x0f, 0x10], dst, mem);
+    }
+
+    /// `movsd qword [mem], xmm`.
+    pub fn movsd_store(&mut self, mem: Mem, src: Xmm) {
+        self.op_mem(Some(0xf2), false, &[0x0f, 0x11], src, mem);
+    }
+
+    /// A scalar SSE operation `dst = dst op src` (`op`: [`FADD`] ...).
+    pub fn sse_rr(&mut self, ty: Float, op: u8, dst: Xmm, src: Xmm) {
+        self.op_rr(Some(ty.prefix()), false, &[0x0f, op], dst, src);
+    }
+
+    /// `andps`/`orps dst, src`.
+    pub fn packed_rr(&mut self, op: u8, dst: Xmm, src: Xmm) {
+        self.op_rr(None, false, &[0x0f, op], dst, src);
+    }
+
+    /// `ucomiss`/`ucomisd a, b`: ZF, PF and CF all set when unordered;
+    /// else CF for `a < b` and ZF for `a == b`.
+    pub fn ucomis(&mut self, ty: Float, a: Xmm, b: Xmm) {
+        let prefix = (ty == Float::F64).then_some(0x66);
+        self.op_rr(prefix, false, &[0x0f, 0x2e], a, b);
+    }
+
+    /// `roundss`/`roundsd dst, src, mode` (SSE4.1; mode 0 nearest even,
+    /// 1 down, 2 up, 3 toward zero).
+    pub fn round(&mut self, ty: Float, dst: Xmm, src: Xmm, mode: u8) {
+        let opcode = if ty == Float::F64 { 0x0b } else { 0x0a };
+        self.op_rr(Some(0x66), false, &[0x0f, 0x3a, opcode], dst, src);
+        self.byte(mode);
+    }
+
+    /// `cvtsi2ss`/`cvtsi2sd dst, src` of a signed `size` integer.
+    pub fn int_to_float(&mut self, ty: Float, size: Size, dst: Xmm, src: Reg) {
+        self.op_rr(
+            Some(ty.prefix()),
+            size == Size::S64,
+            &[0x0f, 0x2a],
+            dst,
+            src,
+        );
+    }
+
+    /// `cvttss2si`/`cvttsd2si dst, src`: truncated to a signed `size`
+    /// integer (the minimum when out of range or NaN).
+    pub fn float_to_int(&mut self, ty: Float, size: Size, dst: Reg, src: Xmm) {
+        self.op_rr(
+            Some(ty.prefix()),
+            size == Size::S64,
+            &[0x0f, 0x2c],
+            dst,
+            src,
+        );
+    }
+
     pub fn ud2(&mut self) {
         self.bytes(&[0x0f, 0x0b]);
     }
@@ -611,6 +716,89 @@ mod tests {
         assert_eq!(
             enc(|a| a.load(Size::S64, RAX, Mem::indexed(RDI, R8, 0x7fff_ffff))),
             [0x4a, 0x8b, 0x84, 0x07, 0xff, 0xff, 0xff, 0x7f]
+        );
+        // movq xmm1, rcx ; movq rax, xmm0 ; movq xmm9, r10
+        assert_eq!(
+            enc(|a| a.movq_to_xmm(1, RCX)),
+            [0x66, 0x48, 0x0f, 0x6e, 0xc9]
+        );
+        assert_eq!(
+            enc(|a| a.movq_from_xmm(RAX, 0)),
+            [0x66, 0x48, 0x0f, 0x7e, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.movq_to_xmm(9, R10)),
+            [0x66, 0x4d, 0x0f, 0x6e, 0xca]
+        );
+        // movsd xmm2, [rbp-24] ; movsd [rbp-24], xmm7
+        assert_eq!(
+            enc(|a| a.movsd_load(2, Mem::base(RBP, -24))),
+            [0xf2, 0x0f, 0x10, 0x55, 0xe8]
+        );
+        assert_eq!(
+            enc(|a| a.movsd_store(Mem::base(RBP, -24), 7)),
+            [0xf2, 0x0f, 0x11, 0x7d, 0xe8]
+        );
+        // addss xmm0, xmm1 ; divsd xmm0, xmm1 ; sqrtsd xmm0, xmm0 ; cvtss2sd xmm0, xmm0
+        assert_eq!(
+            enc(|a| a.sse_rr(Float::F32, FADD, 0, 1)),
+            [0xf3, 0x0f, 0x58, 0xc1]
+        );
+        assert_eq!(
+            enc(|a| a.sse_rr(Float::F64, FDIV, 0, 1)),
+            [0xf2, 0x0f, 0x5e, 0xc1]
+        );
+        assert_eq!(
+            enc(|a| a.sse_rr(Float::F64, SQRT, 0, 0)),
+            [0xf2, 0x0f, 0x51, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.sse_rr(Float::F32, CVT, 0, 0)),
+            [0xf3, 0x0f, 0x5a, 0xc0]
+        );
+        // orps xmm0, xmm1 ; ucomiss xmm0, xmm1 ; ucomisd xmm1, xmm0
+        assert_eq!(enc(|a| a.packed_rr(ORPS, 0, 1)), [0x0f, 0x56, 0xc1]);
+        assert_eq!(enc(|a| a.ucomis(Float::F32, 0, 1)), [0x0f, 0x2e, 0xc1]);
+        assert_eq!(
+            enc(|a| a.ucomis(Float::F64, 1, 0)),
+            [0x66, 0x0f, 0x2e, 0xc8]
+        );
+        // roundsd xmm0, xmm0, 3 ; roundss xmm0, xmm0, 1
+        assert_eq!(
+            enc(|a| a.round(Float::F64, 0, 0, 3)),
+            [0x66, 0x0f, 0x3a, 0x0b, 0xc0, 0x03]
+        );
+        assert_eq!(
+            enc(|a| a.round(Float::F32, 0, 0, 1)),
+            [0x66, 0x0f, 0x3a, 0x0a, 0xc0, 0x01]
+        );
+        // cvtsi2sd xmm0, rax ; cvtsi2ss xmm0, eax ; cvttsd2si eax, xmm0 ; cvttss2si rax, xmm0
+        assert_eq!(
+            enc(|a| a.int_to_float(Float::F64, Size::S64, 0, RAX)),
+            [0xf2, 0x48, 0x0f, 0x2a, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.int_to_float(Float::F32, Size::S32, 0, RAX)),
+            [0xf3, 0x0f, 0x2a, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.float_to_int(Float::F64, Size::S32, RAX, 0)),
+            [0xf2, 0x0f, 0x2c, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.float_to_int(Float::F32, Size::S64, RAX, 0)),
+            [0xf3, 0x48, 0x0f, 0x2c, 0xc0]
+        );
+        // jp rel32 ; setnp cl
+        assert_eq!(
+            enc(|a| {
+                a.jcc(Cond::P);
+            }),
+            [0x0f, 0x8a, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            enc(|a| a.set_bool(Cond::Np, RCX)),
+            [0x0f, 0x9b, 0xc1, 0x0f, 0xb6, 0xc9]
         );
         // mov eax, [r13+rcx] (r13 base needs a displacement byte)
         assert_eq!(

@@ -15,13 +15,19 @@
 //! or a call every value is in its slot, so merges need no register
 //! shuffling and a block's results are where the target expects them.
 //!
-//! It compiles a subset: functions whose values are all `i32`/`i64` (in
-//! Cranelift's tail-call convention, see [`Abi`]: parameters in `rdx`,
-//! `rcx`, `r8`, `r9` after the two vmctx pointers, then on the stack; up
-//! to eight results in registers), integer arithmetic, locals, globals, loads and stores of 32-bit
+//! It compiles a subset: functions whose values are all `i32`, `i64`,
+//! `f32` or `f64` (in Cranelift's tail-call convention, see [`Abi`]:
+//! integer parameters in `rdx`, `rcx`, `r8`, `r9` after the two vmctx
+//! pointers, float ones in `xmm0`-`xmm7`, then on the stack; up to eight
+//! results of each class in registers), integer and scalar float
+//! arithmetic, conversions, locals, globals, loads and stores of 32-bit
 //! memories whose guard region covers every access (bounds checks case 1
 //! of `hoist-cranelift`'s `bounds_checks.rs`), control flow and direct
-//! calls. Anything else is [`Unsupported`], and the caller compiles the
+//! calls. A float is its bits, in a general-purpose register or a slot
+//! like an integer (an `f32`'s in the low 32 bits), so moves, loads,
+//! stores, `select`, `reinterpret`, `abs`, `neg` and `copysign` are integer
+//! code; arithmetic moves its operands to `xmm0`/`xmm1` for one SSE
+//! instruction and its result back. Anything else is [`Unsupported`], and the caller compiles the
 //! function with Cranelift instead. The frame layout matches Cranelift's
 //! (`rbp` chain, return address above it), so backtraces, traps and
 //! exceptions unwinding through the frame work as for Cranelift code; no
@@ -36,7 +42,7 @@ mod asm;
 mod translate;
 mod values;
 
-use asm::{Asm, Cond, Mem, Reg, Size, R11, R8, R9, RAX, RBP, RCX, RDI, RDX, RSP};
+use asm::{Asm, Cond, Mem, Reg, Size, Xmm, R11, R8, R9, RAX, RBP, RCX, RDI, RDX, RSP};
 use hoist_environ::{
     DefinedFuncIndex, Module, TrapCode, Tunables, VMOffsets, WasmFuncType, WasmValType,
 };
@@ -70,6 +76,9 @@ fn unsupported<T>(what: impl Into<String>) -> Result<T, Unsupported> {
 pub struct Options {
     /// The CPU has `popcnt` (else `i32.popcnt`/`i64.popcnt` are unsupported).
     pub popcnt: bool,
+    /// The CPU has SSE4.1's `roundss`/`roundsd` (else `ceil`, `floor`,
+    /// `trunc` and `nearest` are unsupported).
+    pub sse41: bool,
     /// Count entries and loop iterations down in the function's hotness
     /// counter (tier-up; see `hoist-cranelift`'s `translate::hotness`).
     pub count_hotness: bool,
@@ -106,8 +115,11 @@ pub fn compile(
         .map_err(|e| Unsupported(e.to_string()))?;
     for local in reader {
         let (count, ty) = local.map_err(|e| Unsupported(e.to_string()))?;
-        if !matches!(ty, ValType::I32 | ValType::I64) {
-            return unsupported("a local that is not an integer");
+        if !matches!(
+            ty,
+            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+        ) {
+            return unsupported("a local that is not an integer or a float");
         }
         locals = locals.saturating_add(count as usize);
         if locals > (options.max_frame / 8) as usize {
@@ -138,6 +150,7 @@ pub fn compile(
         frame_patches: [0; 2],
         pop: abi.stack_bytes as u16,
         max_out: 0,
+        results: abi.results.clone(),
     };
     c.prologue(&abi.params)?;
     let end = c.new_label();
@@ -179,14 +192,18 @@ pub fn compile(
 
 /// Where the tail-call convention (Cranelift's `tail`, x86-64) puts a
 /// wasm function's parameters and results, after the two vmctx pointers
-/// in `rdi` and `rsi`: integer parameters in `rdx`, `rcx`, `r8`, `r9`,
-/// then in 8-byte stack slots above the return address, which the callee
-/// pops; up to eight integer results in `rax`, `rcx`, `rdx`, `rsi`, `rdi`,
-/// `r8`, `r9`, `r10`. Source: cranelift-codegen's `isa/x64/abi.rs`
-/// (`compute_arg_locs`, `get_intreg_for_arg`, `get_intreg_for_retval`).
+/// in `rdi` and `rsi`: integer parameters in `rdx`, `rcx`, `r8`, `r9` and
+/// float ones in `xmm0`-`xmm7`, each class counted apart; the rest in
+/// 8-byte stack slots above the return address, in parameter order, which
+/// the callee pops. Up to eight integer results in `rax`, `rcx`, `rdx`,
+/// `rsi`, `rdi`, `r8`, `r9`, `r10` and eight float ones in `xmm0`-`xmm7`.
+/// Source: cranelift-codegen's `isa/x64/abi.rs` (`compute_arg_locs`,
+/// `get_intreg_for_arg`, `get_fltreg_for_arg`, `get_intreg_for_retval`,
+/// `get_fltreg_for_retval`).
 pub(crate) struct Abi {
     pub params: Vec<ParamLoc>,
-    pub results: usize,
+    /// Where each result is: a general-purpose or an SSE register.
+    pub results: Vec<ParamLoc>,
     /// Bytes of stack arguments (a multiple of 16), popped by the callee.
     pub stack_bytes: u32,
 }
@@ -194,6 +211,7 @@ pub(crate) struct Abi {
 #[derive(Clone, Copy)]
 pub(crate) enum ParamLoc {
     Reg(Reg),
+    Xmm(Xmm),
     /// Offset in the stack-argument area (at the callee's entry, `rsp + 8`).
     Stack(u32),
 }
@@ -201,33 +219,65 @@ pub(crate) enum ParamLoc {
 /// The registers of integer results, in order.
 pub(crate) const RESULT_REGS: [Reg; 8] = [RAX, RCX, RDX, asm::RSI, RDI, R8, R9, asm::R10];
 
-/// The convention for `ty`, if its values are all integers and its
-/// results fit the result registers.
+/// The SSE registers of float parameters and of float results, in order.
+const FLOAT_REGS: [Xmm; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+fn is_float(t: &WasmValType) -> bool {
+    matches!(t, WasmValType::F32 | WasmValType::F64)
+}
+
+/// The convention for `ty`, if its values are all integers or floats and
+/// its results fit the result registers.
 pub(crate) fn abi(ty: &WasmFuncType) -> Result<Abi, Unsupported> {
-    let integer = |t: &WasmValType| matches!(t, WasmValType::I32 | WasmValType::I64);
-    if !ty.params.iter().chain(ty.results.iter()).all(integer) {
-        return unsupported("a signature with a type other than i32 or i64");
+    let scalar = |t: &WasmValType| {
+        matches!(
+            t,
+            WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
+        )
+    };
+    if !ty.params.iter().chain(ty.results.iter()).all(scalar) {
+        return unsupported("a signature with a type other than i32, i64, f32 or f64");
     }
-    if ty.results.len() > RESULT_REGS.len() {
-        return unsupported("more results than result registers");
-    }
-    let mut stack = 0u32;
-    let params = (0..ty.params.len())
-        .map(|k| match PARAM_REGS.get(k) {
-            Some(reg) => ParamLoc::Reg(*reg),
-            None => {
+    let (mut ints, mut floats, mut stack) = (0, 0, 0u32);
+    let params = ty
+        .params
+        .iter()
+        .map(|t| {
+            let reg = if is_float(t) {
+                floats += 1;
+                FLOAT_REGS.get(floats - 1).map(|x| ParamLoc::Xmm(*x))
+            } else {
+                ints += 1;
+                PARAM_REGS.get(ints - 1).map(|r| ParamLoc::Reg(*r))
+            };
+            reg.unwrap_or_else(|| {
                 stack += 8;
                 ParamLoc::Stack(stack - 8)
-            }
+            })
         })
         .collect();
+    let (mut ints, mut floats) = (0, 0);
+    let mut results = Vec::with_capacity(ty.results.len());
+    for t in ty.results.iter() {
+        let reg = if is_float(t) {
+            floats += 1;
+            FLOAT_REGS.get(floats - 1).map(|x| ParamLoc::Xmm(*x))
+        } else {
+            ints += 1;
+            RESULT_REGS.get(ints - 1).map(|r| ParamLoc::Reg(*r))
+        };
+        match reg {
+            Some(loc) => results.push(loc),
+            None => return unsupported("more results than result registers"),
+        }
+    }
     let stack_bytes = stack.next_multiple_of(16);
     if stack_bytes > u32::from(u16::MAX) {
         return unsupported("too many stack arguments");
     }
     Ok(Abi {
         params,
-        results: ty.results.len(),
+        results,
         stack_bytes,
     })
 }
@@ -308,6 +358,8 @@ struct Compiler<'a> {
     /// The biggest outgoing stack-argument area of a call, at the frame's
     /// bottom.
     max_out: u32,
+    /// Where the function's results go.
+    results: Vec<ParamLoc>,
 }
 
 /// `[rbp - 8]`: the vmctx.
@@ -398,12 +450,16 @@ impl Compiler<'_> {
         self.traps.push((self.asm.offset(), code));
     }
 
-    /// Loads values `from..from + n` of the operand stack into the result
-    /// registers and returns.
-    fn return_values(&mut self, from: usize, n: usize) {
-        for (k, reg) in RESULT_REGS.iter().take(n).enumerate() {
+    /// Loads values `from..` of the operand stack into the function's
+    /// result registers and returns.
+    fn return_values(&mut self, from: usize) {
+        for (k, loc) in self.results.iter().enumerate() {
             let slot = self.slot(from + k);
-            self.asm.load(Size::S64, *reg, slot);
+            match *loc {
+                ParamLoc::Reg(reg) => self.asm.load(Size::S64, reg, slot),
+                ParamLoc::Xmm(x) => self.asm.movsd_load(x, slot),
+                ParamLoc::Stack(_) => self.broken.set(true),
+            }
         }
         self.asm.epilogue(self.pop);
     }
@@ -438,6 +494,7 @@ impl Compiler<'_> {
             let slot = self.local(j);
             match *loc {
                 ParamLoc::Reg(reg) => self.asm.store(Size::S64, slot, reg),
+                ParamLoc::Xmm(x) => self.asm.movsd_store(slot, x),
                 ParamLoc::Stack(offset) => {
                     // Above the saved rbp and the return address.
                     let arg = Mem::base(RBP, 16 + offset as i32);

@@ -1,9 +1,11 @@
 //! One wasm operator at a time to machine code (see the crate comment for
 //! the frame layout and the subset).
 
+mod float;
+
 use crate::asm::{Cond, Mem, Size, R10, R11, R8, RAX, RCX, RDI, RDX, RSI, RSP};
 use crate::values::Val;
-use crate::{unsupported, Compiler, Frame, Kind, ParamLoc, Unsupported, RESULT_REGS, VMCTX};
+use crate::{unsupported, Compiler, Frame, Kind, ParamLoc, Unsupported, VMCTX};
 use hoist_environ::{
     Builtin, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode, TypeIndex, TypeRef,
     WasmHeapType, WasmValType,
@@ -24,6 +26,14 @@ const ROR: u8 = 1;
 const SHL: u8 = 4;
 const SHR: u8 = 5;
 const SAR: u8 = 7;
+
+/// The value types this compiler handles: numbers (a float as its bits).
+fn scalar(ty: ValType) -> bool {
+    matches!(
+        ty,
+        ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
+    )
+}
 
 /// How a load extends what it reads.
 #[derive(Clone, Copy)]
@@ -95,13 +105,13 @@ impl Compiler<'_> {
             }
             O::Return => {
                 let n = self.frames[0].results;
-                self.return_values(self.under(n), n);
+                self.return_values(self.under(n));
                 self.reachable = false;
             }
             O::Select => self.select(),
             O::TypedSelect { ty } => {
-                if !matches!(ty, ValType::I32 | ValType::I64) {
-                    return unsupported("a select of a type other than i32 or i64");
+                if !scalar(ty) {
+                    return unsupported("a select of a type other than i32, i64, f32 or f64");
                 }
                 self.select();
             }
@@ -246,7 +256,7 @@ impl Compiler<'_> {
             O::I64Extend8S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 8, true)),
             O::I64Extend16S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 16, true)),
             O::I64Extend32S => self.unary(S64, |a| a.extend_rr(S64, RAX, RAX, 32, true)),
-            _ => return Ok(false),
+            _ => return self.float(op),
         }
         Ok(true)
     }
@@ -300,19 +310,24 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// (parameters, results) of a block type, all integers.
+    /// (parameters, results) of a block type, all integers or floats.
     fn block_arity(&self, ty: BlockType) -> Result<(usize, usize), Unsupported> {
         match ty {
             BlockType::Empty => Ok((0, 0)),
-            BlockType::Type(ValType::I32 | ValType::I64) => Ok((0, 1)),
-            BlockType::Type(_) => unsupported("a block of a type other than i32 or i64"),
+            BlockType::Type(t) if scalar(t) => Ok((0, 1)),
+            BlockType::Type(_) => unsupported("a block of a type other than a number"),
             BlockType::FuncType(index) => {
                 let sig = self.module.func_sig(TypeIndex::from_u32(index));
-                let integer = |t: &WasmValType| matches!(t, WasmValType::I32 | WasmValType::I64);
-                if sig.params.iter().chain(sig.results.iter()).all(integer) {
+                let number = |t: &WasmValType| {
+                    matches!(
+                        t,
+                        WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
+                    )
+                };
+                if sig.params.iter().chain(sig.results.iter()).all(number) {
                     Ok((sig.params.len(), sig.results.len()))
                 } else {
-                    unsupported("a block type with a type other than i32 or i64")
+                    unsupported("a block type with a type other than a number")
                 }
             }
         }
@@ -397,7 +412,7 @@ impl Compiler<'_> {
         self.dead_depth = 0;
         if self.frames.is_empty() && reachable {
             // The function's end: its results from the bottom slots.
-            self.return_values(0, frame.results);
+            self.return_values(0);
         }
     }
 
@@ -662,9 +677,9 @@ impl Compiler<'_> {
     fn global(&mut self, index: u32) -> Result<(u8, i32, Size), Unsupported> {
         let global = GlobalIndex::from_u32(index);
         let size = match self.module.globals[global].ty {
-            WasmValType::I32 => Size::S32,
-            WasmValType::I64 => Size::S64,
-            _ => return unsupported("a global of a type other than i32 or i64"),
+            WasmValType::I32 | WasmValType::F32 => Size::S32,
+            WasmValType::I64 | WasmValType::F64 => Size::S64,
+            _ => return unsupported("a global of a type other than a number"),
         };
         self.asm.load(Size::S64, RDX, VMCTX);
         match self.module.defined_global_index(global) {
@@ -871,9 +886,11 @@ impl Compiler<'_> {
             }
         }
         for (k, loc) in abi.params.iter().enumerate() {
-            if let ParamLoc::Reg(reg) = *loc {
-                let slot = self.slot(self.under(n) + k);
-                self.asm.load(Size::S64, reg, slot);
+            let slot = self.slot(self.under(n) + k);
+            match *loc {
+                ParamLoc::Reg(reg) => self.asm.load(Size::S64, reg, slot),
+                ParamLoc::Xmm(x) => self.asm.movsd_load(x, slot),
+                ParamLoc::Stack(_) => {}
             }
         }
     }
@@ -886,9 +903,13 @@ impl Compiler<'_> {
             self.asm.sub_rsp_imm(abi.stack_bytes);
         }
         self.drop_values(abi.params.len());
-        for reg in RESULT_REGS.iter().take(abi.results) {
+        for loc in &abi.results {
             let slot = self.push();
-            self.asm.store(Size::S64, slot, *reg);
+            match *loc {
+                ParamLoc::Reg(reg) => self.asm.store(Size::S64, slot, reg),
+                ParamLoc::Xmm(x) => self.asm.movsd_store(slot, x),
+                ParamLoc::Stack(_) => self.broken.set(true),
+            }
         }
     }
 

@@ -8,6 +8,7 @@ use hoist_environ::{translate_module, DefinedFuncIndex, Tunables, VMOffsets};
 
 const OPTIONS: Options = Options {
     popcnt: true,
+    sse41: true,
     count_hotness: true,
     max_frame: 16 << 10,
 };
@@ -85,8 +86,9 @@ fn everything_else_is_left_to_cranelift() {
       (memory $small 1)
       (memory $wide i64 1)
       (table 1 funcref)
-      (func (param f32) (result f32) (local.get 0))
-      (func (local f64))
+      (func (param v128) (result v128) (local.get 0))
+      (func (local externref))
+      (func (param f64) (result f64) (f64.floor (local.get 0)))
       (func (result i32) (i32.load $wide (i64.const 0)))
       (func (drop (i32.load offset=0xffff_fff0 (i32.const 0))))
       (func (call_indirect (type $open) (i32.const 0)))
@@ -94,14 +96,58 @@ fn everything_else_is_left_to_cranelift() {
       (func (result i32 i32 i32 i32 i32 i32 i32 i32 i32)
         (unreachable))
     )"#;
-    let without_popcnt = Options {
+    let older_cpu = Options {
         popcnt: false,
+        sse41: false,
         ..OPTIONS
     };
-    let outcomes = outcomes(wat, without_popcnt);
-    assert_eq!(outcomes.len(), 7);
+    let outcomes = outcomes(wat, older_cpu);
+    assert_eq!(outcomes.len(), 8);
     for (i, outcome) in outcomes.iter().enumerate() {
         assert!(outcome.is_err(), "function {i} was compiled");
+    }
+}
+
+#[test]
+fn float_functions_are_compiled() {
+    let wat = r#"
+    (module
+      (memory 1)
+      (global $g (mut f64) (f64.const 0.5))
+      ;; five float parameters and five integer ones: one of each class
+      ;; on the stack, in parameter order
+      (func $mix (param f32 i32 f64 i64 f32 i32 f64 i64 i32 f32 f64 f32 f64 f32 f64)
+                 (result f64 i32 f32)
+        (f64.add (local.get 2) (f64.promote_f32 (local.get 14)))
+        (i32.add (local.get 1) (i32.trunc_sat_f64_s (local.get 13)))
+        (f32.demote_f64 (local.get 12)))
+      (func (param f32 f32) (result f32)
+        (f32.copysign
+          (f32.min (f32.abs (local.get 0)) (f32.neg (local.get 1)))
+          (f32.max (f32.sqrt (local.get 0)) (f32.nearest (local.get 1)))))
+      (func (param i64) (result f64)
+        (local f32)
+        (local.set 1 (f32.convert_i64_u (local.get 0)))
+        (if (result f64) (f32.lt (local.get 1) (f32.const 1e10))
+          (then (f64.convert_i64_u (i64.trunc_f64_u (f64.load (i32.const 8)))))
+          (else (f64.reinterpret_i64 (i64.trunc_f32_s (local.get 1))))))
+      (func (param f64 f64) (result i32)
+        (global.set $g (f64.div (local.get 0) (local.get 1)))
+        (f64.store offset=16 (i32.const 0) (global.get $g))
+        (i32.or
+          (i32.or (f64.eq (local.get 0) (local.get 1)) (f64.ne (local.get 0) (local.get 1)))
+          (i32.or (f64.ge (local.get 0) (local.get 1)) (f64.le (local.get 0) (local.get 1)))))
+      (func (result f64 i32 f32)
+        (call $mix (f32.const 1) (i32.const 2) (f64.const 3) (i64.const 4)
+                   (f32.const 5) (i32.const 6) (f64.const 7) (i64.const 8)
+                   (i32.const 9) (f32.const 10) (f64.const 11) (f32.const 12)
+                   (f64.const 13) (f32.const 14) (f64.const 15)))
+    )"#;
+    for (i, outcome) in outcomes(wat, OPTIONS).into_iter().enumerate() {
+        assert!(
+            matches!(outcome, Ok(len) if len > 0),
+            "function {i}: {outcome:?}"
+        );
     }
 }
 

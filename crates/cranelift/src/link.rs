@@ -626,6 +626,7 @@ fn single_pass_baseline(
         }
         let options = hoist_baseline::Options {
             popcnt: std::arch::is_x86_feature_detected!("popcnt"),
+            sse41: std::arch::is_x86_feature_detected!("sse4.1"),
             count_hotness,
             max_frame: max_single_pass_frame(tunables.max_wasm_stack),
         };
