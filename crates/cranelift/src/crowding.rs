@@ -11,20 +11,63 @@
 //! is live at once), 20,000 i64 locals set and then summed 12.7 s without
 //! the mid-end (as the lazy tier compiles), 20,000 v128 shuffles left on
 //! the operand stack 16.6 s. The single-pass allocator has no such cost,
-//! so a function whose values crowd past [`MAX_LIVE`] is allocated by it,
-//! without the mid-end (see `link::compile`). It spills more; but a
-//! function keeping thousands of values live spills nearly all of them
-//! anyway.
+//! so a [`crowded`] function is allocated by it, without the mid-end (see
+//! `link::compile`). It spills more; but a function keeping thousands of
+//! values live spills nearly all of them anyway.
+//!
+//! The cost is quadratic in the values live at once, so what bounds it
+//! per byte of wasm is their share of the function's values: thousands
+//! live among tens of thousands (shootout-ed25519's unrolled field
+//! arithmetic: 2,684 of 17,594 after the mid-end; 0.1 s for the whole
+//! module) compile in a fraction of the time of as many live among twice
+//! as many (a sum of 4,096 `global.get`s: 0.33 s). So a function is
+//! crowded when more than [`DENSE_LIVE`] values are live at once and they
+//! are more than 1/[`DENSITY`] of its values, or when more than
+//! [`MAX_LIVE`] are. The worst left to the backtracking allocator costs
+//! about what the old bound (2,048 live, any share) did per byte of wasm:
+//! 4,092 `global.get`s summed after 24,540 other values, 0.65 s for 127
+//! KB (5 µs per byte), against 0.08 s for 20 KB (4 µs per byte).
 
 use cranelift_codegen::ir;
 use cranelift_entity::SecondaryMap;
 
 /// Values live at one point (see [`max_live`]) past which a function is
-/// crowded. Real programs stay well below: the most of any function of cc1
-/// (GCC 15) is 560, of CPython 3.12 287, of the Sightglass programs 220
-/// (after the mid-end). Crowded hostile functions took about
-/// (live / 2048)² × 0.15 s to compile: about 0.15 s at this bound.
-pub(crate) const MAX_LIVE: usize = 2048;
+/// crowded if they are a dense share of its values (see [`DENSITY`]). Of
+/// the real programs' functions (after the mid-end), the most live of any
+/// of cc1 (GCC 15) is 560, of CPython 3.12 287, of the Sightglass programs
+/// 315 but for shootout-ed25519's `__original_main`, 2,684 of 48,428
+/// values, whose code ran 1.08 times slower when crowded (its frame
+/// spilled, the vmctx reloaded at each use).
+pub(crate) const DENSE_LIVE: usize = 2048;
+
+/// A function with more than [`DENSE_LIVE`] values live at once is crowded
+/// when they are more than one in `DENSITY` of its values.
+pub(crate) const DENSITY: usize = 4;
+
+/// Values live at one point past which a function is crowded whatever
+/// their share (the backtracking allocator's time grows with their square:
+/// a sum of 8,192 `global.get`s takes 1.2 s, 0.04 s crowded).
+pub(crate) const MAX_LIVE: usize = 4096;
+
+/// Whether `func`'s values crowd (see the module comment).
+pub(crate) fn crowded(func: &ir::Function) -> bool {
+    let Live { most, values } = live(func);
+    most > MAX_LIVE || (most > DENSE_LIVE && most.saturating_mul(DENSITY) > values)
+}
+
+/// The most values live at one point of `func` (see [`live`]).
+#[cfg(test)]
+pub(crate) fn max_live(func: &ir::Function) -> usize {
+    live(func).most
+}
+
+/// What [`live`] counts.
+struct Live {
+    /// The most values live at one point.
+    most: usize,
+    /// The values the function's blocks define (parameters and results).
+    values: usize,
+}
 
 /// The most values live at one point of `func`, estimated as linear-scan
 /// allocators estimate it: each value is live from its definition (a block
@@ -33,7 +76,7 @@ pub(crate) const MAX_LIVE: usize = 2048;
 /// layout) and used in it is live to the loop's last back edge. A value
 /// used ahead of its definition in layout is live from that use. Values
 /// never used count nothing.
-pub(crate) fn max_live(func: &ir::Function) -> usize {
+fn live(func: &ir::Function) -> Live {
     let values = func.dfg.num_values();
     // Positions count from 1; 0 is "none yet".
     let mut def: SecondaryMap<ir::Value, u32> = SecondaryMap::with_capacity(values);
@@ -43,11 +86,13 @@ pub(crate) fn max_live(func: &ir::Function) -> usize {
     // (header position, back-edge position)
     let mut back_edges = Vec::new();
     let mut pos = 0u32;
+    let mut defined = 0usize;
     for block in func.layout.blocks() {
         pos += 1;
         block_start[block] = pos;
         for &param in func.dfg.block_params(block) {
             def[param] = pos;
+            defined += 1;
         }
         for inst in func.layout.block_insts(block) {
             pos += 1;
@@ -59,6 +104,7 @@ pub(crate) fn max_live(func: &ir::Function) -> usize {
             }
             for &result in func.dfg.inst_results(inst) {
                 def[result] = pos;
+                defined += 1;
             }
             let targets = func.dfg.insts[inst]
                 .branch_destination(&func.dfg.jump_tables, &func.dfg.exception_tables);
@@ -88,7 +134,10 @@ pub(crate) fn max_live(func: &ir::Function) -> usize {
         live += i64::from(step);
         most = most.max(live);
     }
-    usize::try_from(most).unwrap_or(0)
+    Live {
+        most: usize::try_from(most).unwrap_or(0),
+        values: defined,
+    }
 }
 
 /// For each loop header's position, its latest back edge's, with range
@@ -226,6 +275,29 @@ mod tests {
         // (and x and an accumulator).
         let live = max_live(&used_in_a_loop(1000));
         assert!((2001..=2004).contains(&live), "{live}");
+    }
+
+    #[test]
+    fn a_few_thousand_live_among_many_more_values_do_not_crowd() {
+        // 3,000 live of about 6,000 values: crowded.
+        assert!(crowded(&sum(3000, true)));
+        // The same with 30,000 values made and used at once besides.
+        let diluted = build(true, |b, x| {
+            let mut acc = b.ins().iconst(I64, 0);
+            for _ in 0..30_000 {
+                let v = b.ins().ineg(x);
+                acc = b.ins().iadd(acc, v);
+            }
+            let made: Vec<_> = (0..3000).map(|_| b.ins().bnot(x)).collect();
+            for v in made {
+                acc = b.ins().iadd(acc, v);
+            }
+            b.ins().return_(&[acc]);
+        });
+        assert!(!crowded(&diluted));
+        // Past MAX_LIVE, crowded whatever the share.
+        assert!(crowded(&sum(MAX_LIVE + 1, true)));
+        assert!(!crowded(&sum(DENSE_LIVE - 8, true)));
     }
 
     #[test]

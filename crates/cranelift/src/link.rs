@@ -108,12 +108,12 @@ fn compile(
     // estimate errs, and without the mid-end there are more of them.)
     let mut ctrl_plane = ControlPlane::default();
     let backtracking = isa.flags().regalloc_algorithm() == RegallocAlgorithm::Backtracking;
-    let may_crowd = backtracking && func.dfg.num_values() > crate::crowding::MAX_LIVE;
+    let may_crowd = backtracking && func.dfg.num_values() > crate::crowding::DENSE_LIVE;
     let optimizing = isa.flags().opt_level() != OptLevel::None;
     let plain = (may_crowd && optimizing).then(|| func.clone());
     optimize(ctx, isa, func, &mut ctrl_plane)?;
     let mut variant = None;
-    if may_crowd && crate::crowding::max_live(&ctx.func) > crate::crowding::MAX_LIVE {
+    if may_crowd && crate::crowding::crowded(&ctx.func) {
         let unoptimized = crate::isa::for_hard_functions(isa, true, false);
         if let (Some(plain), Some(unoptimized)) = (plain, unoptimized) {
             optimize(ctx, &*unoptimized, plain, &mut ctrl_plane)?;
