@@ -216,3 +216,50 @@ fn lazily_compiled_loops_start_at_64_byte_boundaries() {
         check_lazy(target);
     }
 }
+
+/// A loop whose header starts with code from nowhere in its body (the
+/// register allocator's rematerialized zero and the address arithmetic the
+/// mid-end made, both without a source location), as shootout-sieve's inner
+/// loop: the header is the back edge's target, a few bytes before the
+/// loop's first located code, and that is what lands on the boundary.
+#[test]
+fn a_header_before_the_first_located_code_is_aligned() {
+    const SIEVE: &str = r#"
+    (module
+      (memory 1)
+      (func $pad (param i32) (result i32)
+        (i32.add (i32.mul (local.get 0) (i32.const 7)) (i32.const 3)))
+      (func $clear (param $n i32) (param $step i32) (result i32)
+        (local $k i32) (local $count i32)
+        (loop $outer
+          (local.set $k (i32.add (local.get $step) (local.get $step)))
+          (if (i32.load8_u offset=3744 (local.get $step))
+            (then
+              (loop $inner
+                (i32.store8 offset=3744 (local.get $k) (i32.const 0))
+                (local.set $k (i32.add (local.get $k) (local.get $step)))
+                (br_if $inner (i32.le_u (local.get $k) (i32.const 8192))))
+              (local.set $count (i32.add (local.get $count) (i32.const 1)))))
+          (local.set $step (i32.add (local.get $step) (i32.const 1)))
+          (br_if $outer (i32.lt_u (local.get $step) (local.get $n))))
+        (local.get $count))
+    )"#;
+    for target in [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "riscv64gc-unknown-linux-gnu",
+    ] {
+        let (wasm, text) = compile(target, SIEVE);
+        let inner = loops(&wasm)[1];
+        let first = first_code_of(&text, inner);
+        let header = first - first % 64;
+        assert!(
+            first - header < 16
+                && !text
+                    .address_map
+                    .iter()
+                    .any(|&(code, _)| (header..first).contains(&code)),
+            "{target}: the inner loop's first code at {first:#x}, no aligned header just before it"
+        );
+    }
+}
