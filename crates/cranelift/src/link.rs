@@ -213,7 +213,6 @@ fn compile(
             loops,
             buffer.get_srclocs_sorted(),
             &compiled.bb_starts,
-            &compiled.bb_edges,
             isa.flags().opt_level() != OptLevel::None,
         ),
         relocs,
@@ -792,17 +791,11 @@ const LOOP_ALIGN: u64 = 64;
 
 /// Which loop of a compiled function to align, and where its header is:
 /// the deepest innermost loop (the first such in the body), whose header
-/// is the target of the machine code's innermost back edge around code
-/// translated from the loop's body (a back edge spans from its target to
-/// the end of its source block). Without such a back edge, the first
-/// block start at or after the first code of the loop's body when the
-/// mid-end may have `hoisted` instructions out of the loop (they are in
-/// the block before), else the start of the block holding that code. The
-/// back edge is what finds a header whose first instructions come from
-/// nowhere in the body (a constant the allocator rematerializes at the
-/// top: shootout-sieve's inner loop, whose header the rule of the first
-/// code missed by one block). `None` for a function without loops, or
-/// when the loop's code was optimized away.
+/// is the first block start at or after the first code translated from
+/// the loop's body when the mid-end may have `hoisted` instructions out of
+/// the loop (they are in the block before), else the start of the block
+/// holding that code. `None` for a function without loops, or when the
+/// loop's code was optimized away.
 ///
 /// Why: where a hot loop lands relative to cache-line and fetch-block
 /// boundaries moves a loop-bound program by up to 50 % on the machines
@@ -813,38 +806,16 @@ fn hot_loop_header(
     loops: &[LoopSpan],
     srclocs: &[cranelift_codegen::MachSrcLoc<cranelift_codegen::Final>],
     bb_starts: &[u32],
-    bb_edges: &[(u32, u32)],
     hoisted: bool,
 ) -> Option<u32> {
     let hot = loops
         .iter()
         .filter(|l| l.innermost)
         .max_by_key(|l| (l.depth, std::cmp::Reverse(l.start)))?;
-    // Where the loop's own code is, in code order.
-    let code: Vec<u32> = srclocs
+    let body = srclocs
         .iter()
-        .filter(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))
-        .map(|s| s.start)
-        .collect();
-    let body = *code.first()?;
-    // `bb_starts` is sorted: a block ends where the next one starts.
-    let block_end = |start: u32| {
-        let next = bb_starts.partition_point(|&b| b <= start);
-        bb_starts.get(next).copied().unwrap_or(u32::MAX)
-    };
-    let holds_code = |from: u32, to: u32| {
-        let first = code.partition_point(|&c| c < from);
-        code.get(first).is_some_and(|&c| c < to)
-    };
-    let innermost = bb_edges
-        .iter()
-        .filter(|&&(from, to)| to <= from)
-        .map(|&(from, to)| (to, block_end(from)))
-        .filter(|&(to, end)| holds_code(to, end))
-        .min_by_key(|&(to, end)| end - to);
-    if let Some((header, _)) = innermost {
-        return Some(header);
-    }
+        .find(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))?
+        .start;
     if hoisted {
         bb_starts.iter().copied().filter(|&b| b >= body).min()
     } else {
