@@ -35,10 +35,17 @@ use std::time::Duration;
 pub const DEFAULT_TIERING_BUDGET: u32 = 10_000;
 
 /// How long the program must go without compiling a function on its first
-/// call before functions are optimized (see [`optimize`]). Cold CPython
-/// `-c 'print(1)'`, which warms up throughout: 655 ms without tier-up,
-/// 769 ms with optimized compiles from the start.
-const WARM_UP_QUIET: Duration = Duration::from_millis(50);
+/// call before functions are optimized (see [`optimize`]). With Cranelift
+/// as the first tier, cold CPython `-c 'print(1)'`, which warms up
+/// throughout, took 655 ms without tier-up and 769 ms with optimized
+/// compiles from the start, so the wait was 50 ms. The single-pass
+/// compiler's first-call compiles are several times cheaper, and the wait
+/// mostly kept hot code in the baseline tier: cold runs (`-C cache=n`,
+/// medians of 7, interleaved) with 50 / 20 / 10 / 5 / 0 ms: hashset 78 /
+/// 61 / 60 / 59 / 67 ms, sqlite3 1111 / 986 / 965 / 954 / 962, CPython
+/// `print(1)` 295 / 283 / 286 / 282 / 280, cc1 511 / 504 / 510 / 503 /
+/// 508, rust-compression and tinygo-json within 2 ms.
+const WARM_UP_QUIET: Duration = Duration::from_millis(10);
 
 /// How often the optimizing thread reads the counters: at first, and again
 /// after a scan that found a hot function...
