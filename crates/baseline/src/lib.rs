@@ -238,35 +238,22 @@ pub(crate) fn abi(ty: &WasmFuncType) -> Result<Abi, Unsupported> {
     if !ty.params.iter().chain(ty.results.iter()).all(scalar) {
         return unsupported("a signature with a type other than i32, i64, f32 or f64");
     }
-    let (mut ints, mut floats, mut stack) = (0, 0, 0u32);
+    let mut stack = 0u32;
+    let mut regs = ClassRegs::new(&PARAM_REGS);
     let params = ty
         .params
         .iter()
         .map(|t| {
-            let reg = if is_float(t) {
-                floats += 1;
-                FLOAT_REGS.get(floats - 1).map(|x| ParamLoc::Xmm(*x))
-            } else {
-                ints += 1;
-                PARAM_REGS.get(ints - 1).map(|r| ParamLoc::Reg(*r))
-            };
-            reg.unwrap_or_else(|| {
+            regs.next(t).unwrap_or_else(|| {
                 stack += 8;
                 ParamLoc::Stack(stack - 8)
             })
         })
         .collect();
-    let (mut ints, mut floats) = (0, 0);
+    let mut regs = ClassRegs::new(&RESULT_REGS);
     let mut results = Vec::with_capacity(ty.results.len());
     for t in ty.results.iter() {
-        let reg = if is_float(t) {
-            floats += 1;
-            FLOAT_REGS.get(floats - 1).map(|x| ParamLoc::Xmm(*x))
-        } else {
-            ints += 1;
-            RESULT_REGS.get(ints - 1).map(|r| ParamLoc::Reg(*r))
-        };
-        match reg {
+        match regs.next(t) {
             Some(loc) => results.push(loc),
             None => return unsupported("more results than result registers"),
         }
@@ -280,6 +267,35 @@ pub(crate) fn abi(ty: &WasmFuncType) -> Result<Abi, Unsupported> {
         results,
         stack_bytes,
     })
+}
+
+/// Hands out registers in order for a list of values, integers from
+/// `ints` and floats from [`FLOAT_REGS`], each class counted apart.
+struct ClassRegs<'a> {
+    ints: &'a [Reg],
+    int: usize,
+    float: usize,
+}
+
+impl<'a> ClassRegs<'a> {
+    fn new(ints: &'a [Reg]) -> Self {
+        ClassRegs {
+            ints,
+            int: 0,
+            float: 0,
+        }
+    }
+
+    /// The next register of `t`'s class; `None` once the class has none left.
+    fn next(&mut self, t: &WasmValType) -> Option<ParamLoc> {
+        if is_float(t) {
+            self.float += 1;
+            FLOAT_REGS.get(self.float - 1).map(|x| ParamLoc::Xmm(*x))
+        } else {
+            self.int += 1;
+            self.ints.get(self.int - 1).map(|r| ParamLoc::Reg(*r))
+        }
+    }
 }
 
 /// The registers the tail-call convention passes wasm parameters in,

@@ -312,20 +312,8 @@ impl Compiler<'_> {
             Some((nan, _, _)) => self.jump_if(Cond::P, nan),
             None => self.trap_if(Cond::P, TrapCode::BadConversionToInteger),
         }
-        self.asm.mov_imm(RCX, lo.to_bits() as i64);
-        self.asm.movq_to_xmm(1, RCX);
-        self.asm.ucomis(Float::F64, 0, 1);
-        match labels {
-            Some((_, low, _)) => self.jump_if(Cond::Be, low),
-            None => self.trap_if(Cond::Be, TrapCode::IntegerOverflow),
-        }
-        self.asm.mov_imm(RCX, hi.to_bits() as i64);
-        self.asm.movq_to_xmm(1, RCX);
-        self.asm.ucomis(Float::F64, 0, 1);
-        match labels {
-            Some((_, _, high)) => self.jump_if(Cond::Ae, high),
-            None => self.trap_if(Cond::Ae, TrapCode::IntegerOverflow),
-        }
+        self.out_of_range(lo, Cond::Be, labels.map(|(_, low, _)| low));
+        self.out_of_range(hi, Cond::Ae, labels.map(|(_, _, high)| high));
         match (size, signed) {
             (Size::S32, true) => self.asm.float_to_int(Float::F64, Size::S32, RAX, 0),
             (Size::S32, false) | (Size::S64, true) => {
@@ -334,10 +322,7 @@ impl Compiler<'_> {
             (Size::S64, false) => {
                 // From 2^63 up: convert x - 2^63 and set the top bit.
                 let (big, done) = (self.new_label(), self.new_label());
-                self.asm
-                    .mov_imm(RCX, 9_223_372_036_854_775_808f64.to_bits() as i64);
-                self.asm.movq_to_xmm(1, RCX);
-                self.asm.ucomis(Float::F64, 0, 1);
+                self.compare_f64(9_223_372_036_854_775_808.0);
                 self.jump_if(Cond::Ae, big);
                 self.asm.float_to_int(Float::F64, Size::S64, RAX, 0);
                 self.jump(done);
@@ -360,6 +345,24 @@ impl Compiler<'_> {
             self.bind(done);
         }
         self.push_val(Val::Rax);
+    }
+
+    /// `ucomisd xmm0, bound`, through rcx and xmm1.
+    fn compare_f64(&mut self, bound: f64) {
+        self.asm.mov_imm(RCX, bound.to_bits() as i64);
+        self.asm.movq_to_xmm(1, RCX);
+        self.asm.ucomis(Float::F64, 0, 1);
+    }
+
+    /// Where xmm0 compares to `bound` as `cond` says: to `saturate` (a
+    /// `trunc_sat`'s label for that bound), else the "integer overflow"
+    /// trap.
+    fn out_of_range(&mut self, bound: f64, cond: Cond, saturate: Option<usize>) {
+        self.compare_f64(bound);
+        match saturate {
+            Some(label) => self.jump_if(cond, label),
+            None => self.trap_if(cond, TrapCode::IntegerOverflow),
+        }
     }
 }
 
