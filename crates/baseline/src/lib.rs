@@ -108,17 +108,18 @@ pub fn compile(
     }
     let func_index = module.func_index(index);
     let ty = module.func_type(func_index);
-    let abi = abi(ty)?;
+    let Abi {
+        params,
+        results,
+        stack_bytes,
+    } = abi(ty)?;
     let mut locals = ty.params.len();
     let reader = body
         .get_locals_reader()
         .map_err(|e| Unsupported(e.to_string()))?;
     for local in reader {
         let (count, ty) = local.map_err(|e| Unsupported(e.to_string()))?;
-        if !matches!(
-            ty,
-            ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
-        ) {
+        if !is_number_type(ty) {
             return unsupported("a local that is not an integer or a float");
         }
         locals = locals.saturating_add(count as usize);
@@ -148,11 +149,11 @@ pub fn compile(
         broken: std::cell::Cell::new(false),
         index,
         frame_patches: [0; 2],
-        pop: abi.stack_bytes as u16,
+        pop: stack_bytes as u16,
         max_out: 0,
-        results: abi.results.clone(),
+        results,
     };
-    c.prologue(&abi.params)?;
+    c.prologue(&params)?;
     let end = c.new_label();
     c.frames.push(Frame {
         kind: Kind::Block,
@@ -226,16 +227,23 @@ fn is_float(t: &WasmValType) -> bool {
     matches!(t, WasmValType::F32 | WasmValType::F64)
 }
 
+/// The value types this compiler handles: numbers (a float as its bits).
+pub(crate) fn is_number(t: &WasmValType) -> bool {
+    matches!(
+        t,
+        WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
+    )
+}
+
+/// [`is_number`] for a type as the body's reader gives it.
+pub(crate) fn is_number_type(t: ValType) -> bool {
+    matches!(t, ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64)
+}
+
 /// The convention for `ty`, if its values are all integers or floats and
 /// its results fit the result registers.
 pub(crate) fn abi(ty: &WasmFuncType) -> Result<Abi, Unsupported> {
-    let scalar = |t: &WasmValType| {
-        matches!(
-            t,
-            WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
-        )
-    };
-    if !ty.params.iter().chain(ty.results.iter()).all(scalar) {
+    if !ty.params.iter().chain(ty.results.iter()).all(is_number) {
         return unsupported("a signature with a type other than i32, i64, f32 or f64");
     }
     let mut stack = 0u32;

@@ -5,12 +5,14 @@ mod float;
 
 use crate::asm::{Cond, Mem, Size, R10, R11, R8, RAX, RCX, RDI, RDX, RSI, RSP};
 use crate::values::Val;
-use crate::{unsupported, Compiler, Frame, Kind, ParamLoc, Unsupported, VMCTX};
+use crate::{
+    is_number, is_number_type, unsupported, Compiler, Frame, Kind, ParamLoc, Unsupported, VMCTX,
+};
 use hoist_environ::{
     Builtin, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode, TypeIndex, TypeRef,
     WasmHeapType, WasmValType,
 };
-use wasmparser::{BlockType, MemArg, Operator, ValType};
+use wasmparser::{BlockType, MemArg, Operator};
 
 /// ALU opcodes (`op r/m, reg`).
 const ADD: u8 = 0x01;
@@ -26,14 +28,6 @@ const ROR: u8 = 1;
 const SHL: u8 = 4;
 const SHR: u8 = 5;
 const SAR: u8 = 7;
-
-/// The value types this compiler handles: numbers (a float as its bits).
-fn scalar(ty: ValType) -> bool {
-    matches!(
-        ty,
-        ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64
-    )
-}
 
 /// How a load extends what it reads.
 #[derive(Clone, Copy)]
@@ -110,7 +104,7 @@ impl Compiler<'_> {
             }
             O::Select => self.select(),
             O::TypedSelect { ty } => {
-                if !scalar(ty) {
+                if !is_number_type(ty) {
                     return unsupported("a select of a type other than i32, i64, f32 or f64");
                 }
                 self.select();
@@ -314,17 +308,11 @@ impl Compiler<'_> {
     fn block_arity(&self, ty: BlockType) -> Result<(usize, usize), Unsupported> {
         match ty {
             BlockType::Empty => Ok((0, 0)),
-            BlockType::Type(t) if scalar(t) => Ok((0, 1)),
+            BlockType::Type(t) if is_number_type(t) => Ok((0, 1)),
             BlockType::Type(_) => unsupported("a block of a type other than a number"),
             BlockType::FuncType(index) => {
                 let sig = self.module.func_sig(TypeIndex::from_u32(index));
-                let number = |t: &WasmValType| {
-                    matches!(
-                        t,
-                        WasmValType::I32 | WasmValType::I64 | WasmValType::F32 | WasmValType::F64
-                    )
-                };
-                if sig.params.iter().chain(sig.results.iter()).all(number) {
+                if sig.params.iter().chain(sig.results.iter()).all(is_number) {
                     Ok((sig.params.len(), sig.results.len()))
                 } else {
                     unsupported("a block type with a type other than a number")

@@ -76,24 +76,12 @@ impl Compiler<'_> {
             O::F64Trunc => self.round(F64, 3)?,
 
             // The sign bit, in the integer registers.
-            O::F32Abs => self.unary(S32, |a| {
-                a.mov_imm(RCX, 0x7fff_ffff);
-                a.alu_rr(S32, AND, RAX, RCX);
-            }),
-            O::F64Abs => self.unary(S64, |a| {
-                a.mov_imm(RCX, i64::MAX);
-                a.alu_rr(S64, AND, RAX, RCX);
-            }),
-            O::F32Neg => self.unary(S32, |a| {
-                a.mov_imm(RCX, 0x8000_0000);
-                a.alu_rr(S32, XOR, RAX, RCX);
-            }),
-            O::F64Neg => self.unary(S64, |a| {
-                a.mov_imm(RCX, i64::MIN);
-                a.alu_rr(S64, XOR, RAX, RCX);
-            }),
-            O::F32Copysign => self.binary(S32, |a| copysign(a, S32, 0x8000_0000)),
-            O::F64Copysign => self.binary(S64, |a| copysign(a, S64, i64::MIN)),
+            O::F32Abs => self.sign_bit(F32, AND, magnitude(F32)),
+            O::F64Abs => self.sign_bit(F64, AND, magnitude(F64)),
+            O::F32Neg => self.sign_bit(F32, XOR, sign(F32)),
+            O::F64Neg => self.sign_bit(F64, XOR, sign(F64)),
+            O::F32Copysign => self.binary(S32, |a| copysign(a, F32)),
+            O::F64Copysign => self.binary(S64, |a| copysign(a, F64)),
 
             O::F32Eq => self.compare_float(F32, Compare::Eq),
             O::F32Ne => self.compare_float(F32, Compare::Ne),
@@ -139,6 +127,16 @@ impl Compiler<'_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `abs` (AND with the magnitude's bits) or `neg` (XOR with the sign
+    /// bit) of the top value, as `op` on its bits with `mask`.
+    fn sign_bit(&mut self, ty: Float, op: u8, mask: i64) {
+        let size = bits(ty);
+        self.unary(size, |a| {
+            a.mov_imm(RCX, mask);
+            a.alu_rr(size, op, RAX, RCX);
+        });
     }
 
     /// `op` on the top value's bits in `xmm0` (read as `size`), the
@@ -366,14 +364,28 @@ impl Compiler<'_> {
     }
 }
 
-/// `rax = (rax without its sign) | (rcx's sign)`; `sign` is the sign bit.
-fn copysign(a: &mut Asm, size: Size, sign: i64) {
-    a.mov_imm(RDX, sign);
+/// A float's sign bit, as an immediate for its integer size.
+fn sign(ty: Float) -> i64 {
+    match ty {
+        Float::F32 => 0x8000_0000,
+        Float::F64 => i64::MIN,
+    }
+}
+
+/// Every bit of a float but its sign.
+fn magnitude(ty: Float) -> i64 {
+    match ty {
+        Float::F32 => 0x7fff_ffff,
+        Float::F64 => i64::MAX,
+    }
+}
+
+/// `rax = (rax without its sign) | (rcx's sign)`.
+fn copysign(a: &mut Asm, ty: Float) {
+    let size = bits(ty);
+    a.mov_imm(RDX, sign(ty));
     a.alu_rr(size, AND, RCX, RDX);
-    a.mov_imm(
-        RDX,
-        !sign & if size == Size::S32 { 0xffff_ffff } else { -1 },
-    );
+    a.mov_imm(RDX, magnitude(ty));
     a.alu_rr(size, AND, RAX, RDX);
     a.alu_rr(size, OR, RAX, RCX);
 }
