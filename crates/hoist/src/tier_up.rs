@@ -47,13 +47,26 @@ pub const DEFAULT_TIERING_BUDGET: u32 = 10_000;
 /// 508, rust-compression and tinygo-json within 2 ms.
 const WARM_UP_QUIET: Duration = Duration::from_millis(10);
 
-/// How often the optimizing thread reads the counters: at first, and again
-/// after a scan that found a hot function...
-const SCAN_EVERY: Duration = Duration::from_millis(10);
+/// During the warm-up, hot functions of at most this many bytes of body
+/// are optimized at once: their optimized compiles take a millisecond or
+/// two (hashset's 400-byte hot functions about 0.6 ms each, 1.7 KB 1.5 ms,
+/// 5.4 KB 5 ms, on this project's 2-core test machine).
+const WARM_UP_BODY: usize = 2048;
 
-/// ... and at most this far apart, the interval doubling after each scan
-/// that finds none (a program idle or settled costs a scan a tenth of a
-/// second: 32,000 counters read for cc1, some microseconds).
+/// How often the optimizing thread reads the counters: at first, and while
+/// scans find hot functions. A program's hot functions run out of budget
+/// early and all through its warm-up; a scan later than that leaves them in
+/// the baseline tier for nothing (cold hashset's came 20 ms late at 10 ms
+/// doubling after its first empty scan). A scan reads one counter per
+/// function: 32,000 for cc1, some microseconds.
+const SCAN_EVERY: Duration = Duration::from_millis(5);
+
+/// After this many scans in a row find nothing hot, the interval doubles
+/// after each further one...
+const SCANS_BEFORE_BACKING_OFF: u32 = 8;
+
+/// ... up to this (a program idle or settled costs a scan a tenth of a
+/// second).
 const SCAN_AT_LEAST_EVERY: Duration = Duration::from_millis(100);
 
 /// A counter that never runs out in practice: a function no longer looked
@@ -73,6 +86,8 @@ pub(crate) struct TierUp {
     /// Each function's optimized code (`None`: its compile failed).
     optimized: Box<[OnceLock<Option<Arc<Compiled>>>]>,
     queue: Mutex<VecDeque<DefinedFuncIndex>>,
+    /// Whether an optimized compile is under way.
+    compiling: AtomicBool,
     /// Whether the optimizing thread has been started.
     started: AtomicBool,
     /// Optimize at once, whatever the program and the machine are doing
@@ -94,6 +109,7 @@ impl TierUp {
             queued: (0..functions).map(|_| AtomicBool::new(false)).collect(),
             optimized: (0..functions).map(|_| OnceLock::new()).collect(),
             queue: Mutex::default(),
+            compiling: AtomicBool::new(false),
             started: AtomicBool::new(false),
             owner,
         }
@@ -112,18 +128,20 @@ impl TierUp {
         self.optimized.get(index.as_u32() as usize)?.get()?.as_ref()
     }
 
-    /// Queues, once each, the functions whose counters are spent, and
-    /// returns whether there were any, and the functions optimized already
+    /// Queues, once each, the functions whose counters are spent, the
+    /// hottest (the furthest past its budget) first, and returns whether
+    /// there were any, and the functions optimized already
     /// whose counters ran out again: baseline code still runs somewhere
     /// (a call in progress, or an instance whose first call installed the
     /// baseline code just as the optimized code was installed elsewhere),
     /// so their code is installed again (a no-op where it is), their
     /// counters rearmed.
     pub(crate) fn scan(&self) -> (bool, Vec<DefinedFuncIndex>) {
-        let mut found = false;
+        let mut hot = Vec::new();
         let mut again = Vec::new();
         for (at, counter) in self.counters.iter().enumerate() {
-            if counter.load(Ordering::Relaxed) > 0 {
+            let left = counter.load(Ordering::Relaxed);
+            if left > 0 {
                 continue;
             }
             let index = DefinedFuncIndex::from_u32(at as u32);
@@ -136,16 +154,25 @@ impl TierUp {
                 Some(None) => counter.store(NEVER, Ordering::Relaxed),
                 None => {
                     if !self.queued[at].swap(true, Ordering::AcqRel) {
-                        self.queue
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push_back(index);
-                        found = true;
+                        hot.push((left, index));
                     }
                 }
             }
         }
-        (found, again)
+        hot.sort_unstable();
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(hot.iter().map(|&(_, index)| index));
+        (!hot.is_empty(), again)
+    }
+
+    /// Whether hot functions wait for their optimized compile, or one is
+    /// under way, once the program's warm-up is over (`quiet`: how long it
+    /// has gone without a first call's compile): the thread compiling ahead
+    /// then leaves the spare core to this one (see [`turn`]).
+    pub(crate) fn wants_core(&self, quiet: Duration) -> bool {
+        quiet >= WARM_UP_QUIET && (self.compiling.load(Ordering::Acquire) || self.has_queued())
     }
 
     /// Forgets what is queued (the module switched to a full compile).
@@ -175,12 +202,20 @@ impl TierUp {
             .spawn(move || optimize(owner));
     }
 
-    /// The next function to optimize, if one is queued.
-    fn next(&self) -> Option<DefinedFuncIndex> {
-        self.queue
+    /// The first queued function that `may` allow, taken off the queue.
+    fn next(&self, may: impl Fn(DefinedFuncIndex) -> bool) -> Option<DefinedFuncIndex> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let at = queue.iter().position(|&index| may(index))?;
+        queue.remove(at)
+    }
+
+    /// Whether any function waits for its optimized compile.
+    fn has_queued(&self) -> bool {
+        !self
+            .queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+            .is_empty()
     }
 
     /// Starts `index`'s counter over (its optimized code just installed).
@@ -199,14 +234,6 @@ impl TierUp {
         }
     }
 
-    /// Puts `index` back at the front of the queue.
-    fn requeue(&self, index: DefinedFuncIndex) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_front(index);
-    }
-
     /// Keeps `index`'s optimized compile (`None`: it failed).
     fn keep(&self, index: DefinedFuncIndex, compiled: Option<Arc<Compiled>>) {
         if let Some(cell) = self.optimized.get(index.as_u32() as usize) {
@@ -223,9 +250,11 @@ fn optimize(owner: Weak<LazyCode>) {
     crate::lazy::lower_thread_priority();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut every = SCAN_EVERY;
+    let mut nap = every;
+    let mut empty_scans = 0u32;
     loop {
         // Sleeps without keeping the module alive.
-        std::thread::sleep(every);
+        std::thread::sleep(nap);
         let Some(lazy) = owner.upgrade() else {
             return;
         };
@@ -244,22 +273,43 @@ fn optimize(owner: Weak<LazyCode>) {
                 tier_up.retire(index);
             }
         }
-        every = if found || tier_up.eager {
+        empty_scans = if found {
+            0
+        } else {
+            empty_scans.saturating_add(1)
+        };
+        every = if empty_scans <= SCANS_BEFORE_BACKING_OFF || tier_up.eager {
             SCAN_EVERY
         } else {
             (every * 2).min(SCAN_AT_LEAST_EVERY)
         };
-        while let Some(index) = tier_up.next() {
-            let wait = turn(&lazy, cores);
-            if !wait.is_zero() {
-                // Not now: back in line, and read the counters again later.
-                tier_up.requeue(index);
-                every = every.max(wait);
+        nap = every;
+        loop {
+            let index = match turn(&lazy, cores) {
+                Turn::Now => tier_up.next(|_| true),
+                Turn::WarmingUp(left) => {
+                    let small = tier_up.next(|index| lazy.body_size(index) <= WARM_UP_BODY);
+                    if small.is_none() && tier_up.has_queued() {
+                        // Look again when the warm-up would be over (its
+                        // end is known to the millisecond).
+                        nap = left;
+                    }
+                    small
+                }
+                Turn::Busy(wait) => {
+                    if tier_up.has_queued() {
+                        nap = wait;
+                    }
+                    None
+                }
+            };
+            let Some(index) = index else {
                 break;
-            }
+            };
             if lazy.is_tiered_up() {
                 return;
             }
+            tier_up.compiling.store(true, Ordering::Release);
             // A failed compile (or a panic in one) leaves the function in
             // the baseline tier, which runs it right.
             let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -267,6 +317,7 @@ fn optimize(owner: Weak<LazyCode>) {
             }))
             .ok()
             .flatten();
+            tier_up.compiling.store(false, Ordering::Release);
             tier_up.keep(index, compiled);
             let _ = lazy.install_optimized(index);
             tier_up.rearm(index);
@@ -274,25 +325,38 @@ fn optimize(owner: Weak<LazyCode>) {
     }
 }
 
-/// How long the optimizing thread waits before it may compile (zero: now).
-/// Only on a core nothing else wants, and warm-up first: while the program
-/// still calls functions for the first time, the spare core is worth more
+/// What the optimizing thread may compile now.
+enum Turn {
+    /// Any hot function.
+    Now,
+    /// Only small ones ([`WARM_UP_BODY`]): the program still calls
+    /// functions for the first time, and the warm-up is over in this long
+    /// at the earliest.
+    WarmingUp(Duration),
+    /// None: no core is spare; look again in this long.
+    Busy(Duration),
+}
+
+/// What the optimizing thread may compile now. Only on a core nothing else
+/// wants, and big functions after the warm-up: while the program still
+/// calls functions for the first time, the spare core is worth more
 /// compiling ahead of it (a function it waits for holds it up now; a hot
 /// one only runs slower), and an optimized compile under way cannot be cut
-/// short.
-fn turn(lazy: &LazyCode, cores: usize) -> Duration {
+/// short; a small function's takes the core from it for a millisecond or
+/// two. After the warm-up the hot functions come first, and the thread
+/// compiling ahead waits for them ([`TierUp::wants_core`]): what it would
+/// compile may never run, while the hot code runs now. Cold hashset lost
+/// 20 ms of its 60 to both waits: see `docs/RATIONALE.md`.
+fn turn(lazy: &LazyCode, cores: usize) -> Turn {
     if lazy.tier_up.as_ref().is_some_and(|t| t.eager) {
-        return Duration::ZERO;
+        return Turn::Now;
     }
     if !crate::lazy::cores_to_spare(cores) {
-        return Duration::from_millis(50);
+        return Turn::Busy(Duration::from_millis(50));
     }
     let quiet = lazy.activity().quiet_for();
     if quiet < WARM_UP_QUIET {
-        return WARM_UP_QUIET - quiet;
+        return Turn::WarmingUp(WARM_UP_QUIET - quiet);
     }
-    if lazy.compiling_ahead() {
-        return Duration::from_millis(2);
-    }
-    Duration::ZERO
+    Turn::Now
 }
