@@ -19,7 +19,7 @@ use hoist_environ::{
     WasmResult,
 };
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One compiled function before linking.
 #[derive(Clone)]
@@ -368,16 +368,31 @@ pub fn compile_lazy_module(
 ) -> WasmResult<CompiledText> {
     // One template per signature, patched per function where the target
     // encodes the index as a plain 32-bit immediate; else a compile each.
-    let mut templates: HashMap<&WasmFuncType, Option<StubTemplate>> = HashMap::new();
-    let mut builder_ctx = FunctionBuilderContext::new();
-    let mut ctx = Codegen::default();
+    // The signatures' compiles run in parallel (cc1 has 245, three compiles
+    // each with the trampolines).
+    let mut signatures: Vec<&WasmFuncType> = Vec::new();
+    let mut seen: HashSet<&WasmFuncType> = HashSet::new();
     for (_, ty) in module.functions.iter().skip(module.num_imported_funcs) {
         let ty = module.func_sig(*ty);
-        if !templates.contains_key(ty) {
-            let template = stub_template(stub_isa, ty, &mut builder_ctx, &mut ctx)?;
-            templates.insert(ty, template);
+        if seen.insert(ty) {
+            signatures.push(ty);
         }
     }
+    let (templates, trampolines) = rayon::join(
+        || {
+            signatures
+                .par_iter()
+                .map_init(
+                    || (FunctionBuilderContext::new(), Codegen::default()),
+                    |(builder_ctx, ctx), &ty| {
+                        Ok((ty, stub_template(stub_isa, ty, builder_ctx, ctx)?))
+                    },
+                )
+                .collect::<WasmResult<HashMap<&WasmFuncType, Option<StubTemplate>>>>()
+        },
+        || compile_trampolines(isa, module),
+    );
+    let (templates, (trampolines, shared)) = (templates?, trampolines?);
     let stubs = (0..module.num_defined_funcs())
         .into_par_iter()
         .map_init(
@@ -393,7 +408,6 @@ pub fn compile_lazy_module(
             },
         )
         .collect::<WasmResult<Vec<_>>>()?;
-    let (trampolines, shared) = compile_trampolines(isa, module)?;
     let mut text = link(isa, module, stubs, trampolines)?;
     shared.finish(module, &mut text);
     Ok(text)
@@ -707,23 +721,32 @@ fn compile_trampolines(
             }
         }
     }
-    let mut builder_ctx = FunctionBuilderContext::new();
-    let mut ctx = Codegen::default();
-    let mut trampolines = Vec::with_capacity(trampoline_types.len() + import_types.len());
-    for (index, ty) in &trampoline_types {
-        let func = trampolines::array_to_wasm(isa, ty, &mut builder_ctx);
-        trampolines.push((
-            Trampoline::ArrayToWasm(*index),
-            compile(isa, &mut ctx, func, &[])?,
-        ));
-    }
-    for (index, ty) in &import_types {
-        let func = trampolines::wasm_to_array(isa, ty, &mut builder_ctx);
-        trampolines.push((
-            Trampoline::WasmToArray(*index),
-            compile(isa, &mut ctx, func, &[])?,
-        ));
-    }
+    // In parallel, in a fixed order (the text's layout follows it).
+    let wanted: Vec<Trampoline> = (trampoline_types.iter())
+        .map(|&(index, _)| Trampoline::ArrayToWasm(index))
+        .chain(
+            import_types
+                .iter()
+                .map(|&(index, _)| Trampoline::WasmToArray(index)),
+        )
+        .collect();
+    let trampolines = wanted
+        .into_par_iter()
+        .map_init(
+            || (FunctionBuilderContext::new(), Codegen::default()),
+            |(builder_ctx, ctx), trampoline| {
+                let func = match trampoline {
+                    Trampoline::ArrayToWasm(index) => {
+                        trampolines::array_to_wasm(isa, module.func_sig(index), builder_ctx)
+                    }
+                    Trampoline::WasmToArray(index) => {
+                        trampolines::wasm_to_array(isa, module.func_sig(index), builder_ctx)
+                    }
+                };
+                Ok((trampoline, compile(isa, ctx, func, &[])?))
+            },
+        )
+        .collect::<WasmResult<Vec<_>>>()?;
 
     Ok((
         trampolines,
