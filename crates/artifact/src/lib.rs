@@ -123,15 +123,26 @@ pub fn is_artifact(bytes: &[u8]) -> bool {
 /// Writes the artifact image for `parts`.
 pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
     let imaged: Vec<_> = parts.images.iter().map(|i| i.memory).collect();
-    let owned = OwnedArtifact {
+    // Encoded from the parts in place: copies of the code and the memory
+    // images cost CPython's first run milliseconds of page faults.
+    encode(&Encoding {
         architecture: parts.architecture,
-        engine: parts.engine.clone(),
-        module_digest: module_digest(parts.wasm),
-        compiled: parts.compiled.clone(),
-        wasm: skeleton(parts.wasm, &imaged, parts.debug_sections)?,
-        images: parts.images.to_vec(),
-    };
-    owned.encode()
+        engine: parts.engine,
+        module_digest: &module_digest(parts.wasm),
+        compiled: parts.compiled,
+        wasm: &skeleton(parts.wasm, &imaged, parts.debug_sections)?,
+        images: parts.images,
+    })
+}
+
+/// What [`encode`] writes: an [`OwnedArtifact`]'s fields, borrowed.
+struct Encoding<'a> {
+    architecture: object::Architecture,
+    engine: &'a EngineInfo,
+    module_digest: &'a Digest,
+    compiled: &'a CompiledText,
+    wasm: &'a [u8],
+    images: &'a [MemoryImage],
 }
 
 /// An artifact decoded into owned, editable parts. [`OwnedArtifact::encode`]
@@ -179,62 +190,74 @@ impl OwnedArtifact {
 
     /// Writes the image, with the digest computed anew.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        let mut data = Vec::new();
-        let mut entries = Vec::new();
-        for image in &self.images {
-            entries.push(ImageEntry {
-                memory: image.memory,
-                offset: image.offset,
-                section_offset: data.len() as u64,
-                len: image.bytes.len() as u64,
-            });
-            data.extend_from_slice(&image.bytes);
-            data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
-        }
-        let info = info::encode(&self.compiled, &entries);
-        let mut tail = Vec::new();
-        tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        self.engine.encode(&mut tail);
-        tail.extend_from_slice(&self.module_digest);
-        let digest = digest(&tail, &self.compiled.text, &info, &self.wasm, &data);
-        let mut header = MAGIC.to_vec();
-        header.extend_from_slice(&digest);
-        header.extend_from_slice(&tail);
-
-        let mut obj = object::write::Object::new(
-            object::BinaryFormat::Elf,
-            self.architecture,
-            object::Endianness::Little,
-        );
-        obj.flags = object::FileFlags::Elf {
-            os_abi: object::elf::ELFOSABI_STANDALONE,
-            abi_version: 0,
-            e_flags: 0,
-        };
-        let text = obj.add_section(
-            Vec::new(),
-            TEXT.as_bytes().to_vec(),
-            object::SectionKind::Text,
-        );
-        obj.set_section_data(text, self.compiled.text.as_slice(), TEXT_ALIGN);
-        // The engine section is page-aligned too, so no metadata shares a
-        // page with code; `.hoist.data` is page-aligned so images copy whole.
-        let sections = [
-            (ENGINE, header.as_slice(), TEXT_ALIGN),
-            (INFO, &info, 16),
-            (WASM, &self.wasm, 16),
-            (DATA, &data, IMAGE_PAGE_SIZE),
-        ];
-        for (name, bytes, align) in sections {
-            let id = obj.add_section(
-                Vec::new(),
-                name.as_bytes().to_vec(),
-                object::SectionKind::ReadOnlyData,
-            );
-            obj.set_section_data(id, bytes, align);
-        }
-        Ok(obj.write()?)
+        encode(&Encoding {
+            architecture: self.architecture,
+            engine: &self.engine,
+            module_digest: &self.module_digest,
+            compiled: &self.compiled,
+            wasm: &self.wasm,
+            images: &self.images,
+        })
     }
+}
+
+/// Writes the image of `parts`, with its digest.
+fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut entries = Vec::new();
+    for image in parts.images {
+        entries.push(ImageEntry {
+            memory: image.memory,
+            offset: image.offset,
+            section_offset: data.len() as u64,
+            len: image.bytes.len() as u64,
+        });
+        data.extend_from_slice(&image.bytes);
+        data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
+    }
+    let info = info::encode(parts.compiled, &entries);
+    let mut tail = Vec::new();
+    tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    parts.engine.encode(&mut tail);
+    tail.extend_from_slice(parts.module_digest);
+    let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm, &data);
+    let mut header = MAGIC.to_vec();
+    header.extend_from_slice(&digest);
+    header.extend_from_slice(&tail);
+
+    let mut obj = object::write::Object::new(
+        object::BinaryFormat::Elf,
+        parts.architecture,
+        object::Endianness::Little,
+    );
+    obj.flags = object::FileFlags::Elf {
+        os_abi: object::elf::ELFOSABI_STANDALONE,
+        abi_version: 0,
+        e_flags: 0,
+    };
+    let text = obj.add_section(
+        Vec::new(),
+        TEXT.as_bytes().to_vec(),
+        object::SectionKind::Text,
+    );
+    obj.set_section_data(text, parts.compiled.text.as_slice(), TEXT_ALIGN);
+    // The engine section is page-aligned too, so no metadata shares a
+    // page with code; `.hoist.data` is page-aligned so images copy whole.
+    let sections = [
+        (ENGINE, header.as_slice(), TEXT_ALIGN),
+        (INFO, &info, 16),
+        (WASM, parts.wasm, 16),
+        (DATA, &data, IMAGE_PAGE_SIZE),
+    ];
+    for (name, bytes, align) in sections {
+        let id = obj.add_section(
+            Vec::new(),
+            name.as_bytes().to_vec(),
+            object::SectionKind::ReadOnlyData,
+        );
+        obj.set_section_data(id, bytes, align);
+    }
+    Ok(obj.write()?)
 }
 
 /// The module an artifact carries (its [`skeleton`]: imports, exports and
