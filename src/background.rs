@@ -17,7 +17,7 @@
 //! [`Cache::store`]).
 
 use crate::cache::Cache;
-use hoist::Engine;
+use hoist::{Engine, SharedBytes};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -100,7 +100,7 @@ enum Handed {
     /// Its file, by canonical path (a regular file only).
     File(std::path::PathBuf),
     /// This run's bytes, for a module read from stdin or a pipe.
-    Bytes(Arc<[u8]>),
+    Bytes(SharedBytes),
 }
 
 /// One background compile.
@@ -143,7 +143,7 @@ pub fn set_verbose(on: bool) {
 pub fn start(
     cache: Cache,
     engine: Engine,
-    wasm: Arc<[u8]>,
+    wasm: SharedBytes,
     digest: &[u8; 32],
     path: &std::path::Path,
     at_exit: AtExit,
@@ -187,7 +187,8 @@ pub fn start(
                 // Wanted while the run goes on: not once it has ended and
                 // only waits for the cache entry.
                 let wanted = || !cancel.load(Ordering::Acquire) && !over.load(Ordering::Acquire);
-                let optimized = pool.install(|| cache.store_and_load(&engine, &wasm, &wanted));
+                let optimized =
+                    pool.install(|| cache.store_and_load(&engine, (*wasm).as_ref(), &wanted));
                 if let Some(optimized) = optimized.filter(|_| wanted()) {
                     // Refused only if it does not fit, which a full compile
                     // of the same binary by the same engine always does.
@@ -258,7 +259,7 @@ fn detach(digest: &str, handed: &Handed) {
             format!("{digest}:{}", path.to_string_lossy()),
             Stdio::null(),
         ),
-        Handed::Bytes(wasm) => match sealed_memory_file(wasm) {
+        Handed::Bytes(wasm) => match sealed_memory_file((**wasm).as_ref()) {
             Ok(file) => (format!("{digest}:-"), Stdio::from(file)),
             Err(_) => return,
         },

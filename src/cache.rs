@@ -26,7 +26,7 @@
 //!   processes are removed.
 
 use anyhow::{Context, Result};
-use hoist::{Engine, ImageBuffer, Module};
+use hoist::{Engine, ImageBuffer, Module, SharedBytes};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -132,10 +132,11 @@ impl Cache {
     pub fn load_or_compile(
         &self,
         engine: &Engine,
-        wasm: &[u8],
+        shared: &SharedBytes,
         path_of: &Path,
         lazy: Lazy,
     ) -> Result<Module> {
+        let wasm = (**shared).as_ref();
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
@@ -143,8 +144,9 @@ impl Cache {
             return Ok(module);
         }
         if let Lazy::Yes { at_exit } = lazy {
-            let module = Module::new_lazy(engine, wasm)?;
-            let wasm = std::sync::Arc::from(wasm);
+            // The module and the background compile share the run's copy.
+            let module = Module::new_lazy_shared(engine, shared.clone())?;
+            let wasm = shared.clone();
             let activity = module.lazy_activity();
             crate::background::start(
                 self.clone(),

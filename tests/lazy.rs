@@ -1448,3 +1448,52 @@ fn a_full_compile_takes_over_from_optimized_functions() {
         "compiled after the switch"
     );
 }
+
+/// `Module::new_lazy_shared` keeps the bytes it is given (the CLI's buffer
+/// of the file it read), not a copy, for as long as the module lives (and
+/// no longer), and
+/// compiles from them as `new_lazy` does; text is turned into a binary of
+/// its own.
+#[test]
+fn shared_bytes_are_kept_not_copied() {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(MODULE).expect("wat");
+    let shared: hoist::SharedBytes = std::sync::Arc::new(wasm);
+    let module = Module::new_lazy_shared(&engine, shared.clone()).expect("compiles");
+    assert!(module.is_lazy());
+    assert_eq!(
+        std::sync::Arc::strong_count(&shared),
+        2,
+        "the module keeps the bytes"
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    assert_eq!(call_i32(&mut store, &instance, "fact", &[Val::I32(5)]), 120);
+    assert_eq!(
+        call_i32(&mut store, &instance, "apply", &[Val::I32(1), Val::I32(7)]),
+        21
+    );
+    drop((instance, store, module));
+    // The module's helper threads let go of it within their next look
+    // (the thread compiling ahead waits up to 200 ms for work).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::sync::Arc::strong_count(&shared) > 1 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(
+        std::sync::Arc::strong_count(&shared),
+        1,
+        "and lets them go with it"
+    );
+
+    let text: hoist::SharedBytes = std::sync::Arc::new(MODULE.as_bytes().to_vec());
+    let module = Module::new_lazy_shared(&engine, text.clone()).expect("compiles text");
+    assert_eq!(
+        std::sync::Arc::strong_count(&text),
+        1,
+        "text is compiled from its binary"
+    );
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
+    assert_eq!(call_i32(&mut store, &instance, "double", &[Val::I32(4)]), 8);
+}

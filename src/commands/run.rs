@@ -5,7 +5,7 @@ use crate::cache::{Cache, CachePaths, Lazy};
 use crate::entry::EntryPoints;
 use crate::options::{LazyMode, Resolved, Scope, SettingsArgs, RUN};
 use anyhow::{anyhow, bail, Context, Result};
-use hoist::{Engine, Func, ImageBuffer, Linker, Module, Store, Trap, Val, ValType};
+use hoist::{Engine, Func, ImageBuffer, Linker, Module, SharedBytes, Store, Trap, Val, ValType};
 use hoist_wasi::{I32Exit, WasiCtx, WasiCtxBuilder};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -931,11 +931,14 @@ impl Loader<'_> {
             }
             .with_context(|| format!("cannot run `{name}`")),
             SourceKind::Wasm(buffer) => {
-                let wasm = buffer.as_slice();
+                // Shared, not copied, with a lazily compiled module and its
+                // background compile.
+                let shared: SharedBytes = std::sync::Arc::new(buffer);
+                let wasm = (*shared).as_ref();
                 let lazy = self.lazy(wasm);
                 match self.cache.get() {
-                    Some(cache) => cache.load_or_compile(engine, wasm, &source.path, lazy),
-                    None if lazy != Lazy::No => Module::new_lazy(engine, wasm),
+                    Some(cache) => cache.load_or_compile(engine, &shared, &source.path, lazy),
+                    None if lazy != Lazy::No => Module::new_lazy_shared(engine, shared.clone()),
                     None => Module::new(engine, wasm),
                 }
                 .with_context(|| format!("failed to compile `{name}`"))

@@ -80,7 +80,7 @@ pub(crate) struct LazyCode {
     offsets: VMOffsets,
     /// The module binary the body ranges refer to (the artifact image's
     /// copy has its custom sections stripped: other offsets).
-    wasm: Vec<u8>,
+    wasm: crate::SharedBytes,
     bodies: Vec<LazyBody>,
     resources: Option<ValidatorResources>,
     features: WasmFeatures,
@@ -340,7 +340,7 @@ impl LazyCode {
         engine: Engine,
         module: Arc<hoist_environ::Module>,
         offsets: VMOffsets,
-        wasm: Vec<u8>,
+        wasm: crate::SharedBytes,
         bodies: Vec<LazyBody>,
         resources: Option<ValidatorResources>,
         this: std::sync::Weak<LazyCode>,
@@ -654,7 +654,7 @@ impl LazyCode {
             return;
         }
         let body = &self.bodies[index.as_u32() as usize];
-        let reader = BinaryReader::new(&self.wasm[body.range.clone()], 0);
+        let reader = BinaryReader::new(&(*self.wasm).as_ref()[body.range.clone()], 0);
         let Ok(mut ops) = FunctionBody::new(reader).get_operators_reader() else {
             return;
         };
@@ -697,7 +697,10 @@ impl LazyCode {
     /// tier-up is on), or `optimized`.
     fn compile_tier(&self, index: DefinedFuncIndex, optimized: bool) -> Result<Compiled> {
         let body = &self.bodies[index.as_u32() as usize];
-        let reader = BinaryReader::new(&self.wasm[body.range.clone()], body.range.start as u64);
+        let reader = BinaryReader::new(
+            &(*self.wasm).as_ref()[body.range.clone()],
+            body.range.start as u64,
+        );
         let resources = self
             .resources
             .clone()

@@ -42,7 +42,7 @@ pub use hoist_runtime::TableBudget;
 pub use instance::Instance;
 pub use lazy::LazyActivity;
 pub use linker::Linker;
-pub use module::{FunctionCode, Module};
+pub use module::{FunctionCode, Module, SharedBytes};
 pub use store::{AsContextMut, Store, StoreContextMut};
 pub use trap::{FrameInfo, Trap, TrapCode, WasmException};
 pub use typed::{HostReturn, IntoFunc, WasmResults, WasmTy};

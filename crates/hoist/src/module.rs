@@ -7,6 +7,7 @@ use anyhow::{bail, Context, Result};
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, MemoryImageRef, ModuleCode, TrapTable};
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,10 +31,14 @@ pub(crate) struct ModuleInner {
     lazy: Option<Arc<crate::lazy::LazyCode>>,
 }
 
+/// A module binary shared with a lazily compiled module (see
+/// [`Module::new_lazy_shared`]).
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// What a lazily compiled module keeps to compile its functions: the module
 /// binary, where each body is in it, and the validator's resources.
 type LazyParts = (
-    Vec<u8>,
+    crate::SharedBytes,
     Vec<crate::lazy::LazyBody>,
     Option<wasmparser::ValidatorResources>,
 );
@@ -63,20 +68,31 @@ pub(crate) fn compile(
     wasm: &[u8],
     debug_sections: bool,
 ) -> Result<(Vec<u8>, hoist_environ::Module)> {
-    let (image, module, _) = compile_image(engine, wasm, false, debug_sections)?;
+    let (image, module, _) = compile_image(engine, wasm, Compile::Whole, debug_sections)?;
     Ok((image, module))
 }
 
+/// What [`compile_image`] compiles.
+enum Compile<'a> {
+    /// Every function.
+    Whole,
+    /// Only the trampolines and compile stubs, after validating every body;
+    /// what compiling the functions later needs is returned too. `shared`:
+    /// the caller's own copy of the bytes, which the module then keeps
+    /// (else it keeps a copy).
+    Lazy { shared: Option<&'a SharedBytes> },
+}
+
 /// Parses (text too), translates and compiles `bytes` into an artifact
-/// image: every function, or with `lazy` only the trampolines and compile
-/// stubs after validating every body, then also what compiling the
-/// functions later needs. `debug_sections`: see `hoist_artifact::skeleton`.
+/// image (see [`Compile`]). `debug_sections`: see
+/// `hoist_artifact::skeleton`.
 fn compile_image(
     engine: &Engine,
     bytes: &[u8],
-    lazy: bool,
+    how: Compile<'_>,
     debug_sections: bool,
 ) -> Result<(Vec<u8>, hoist_environ::Module, Option<LazyParts>)> {
+    let lazy = matches!(how, Compile::Lazy { .. });
     if hoist_artifact::is_artifact(bytes) {
         bail!("this is a compiled hoist artifact, not a WebAssembly module");
     }
@@ -105,7 +121,20 @@ fn compile_image(
         images: &images,
         debug_sections,
     })?;
-    let lazy = lazy.map(|(bodies, resources)| (wasm.into_owned(), bodies, resources));
+    let lazy = lazy.map(|(bodies, resources)| {
+        let kept: SharedBytes = match (wasm, how) {
+            // The binary as given, which the caller shares: no copy (a
+            // copy of CPython's 26 MB took 15 ms).
+            (
+                Cow::Borrowed(_),
+                Compile::Lazy {
+                    shared: Some(shared),
+                },
+            ) => shared.clone(),
+            (wasm, _) => Arc::new(wasm.into_owned()),
+        };
+        (kept, bodies, resources)
+    });
     Ok((image, module, lazy))
 }
 
@@ -150,10 +179,22 @@ impl Module {
     /// funcrefs, slightly slower than the linked code [`Module::new`]
     /// makes; funcref identity is the same before and after compiling.
     pub fn new_lazy(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        Module::lazy(engine, bytes.as_ref(), None)
+    }
+
+    /// [`Module::new_lazy`] of bytes the module keeps, shared, for the
+    /// compiles of its functions, where [`Module::new_lazy`] keeps a copy.
+    /// They must not change while the module lives (an `Arc` of a `Vec`,
+    /// or of an [`ImageBuffer`] read from a file, for instance).
+    pub fn new_lazy_shared(engine: &Engine, bytes: SharedBytes) -> Result<Module> {
+        Module::lazy(engine, (*bytes).as_ref(), Some(&bytes))
+    }
+
+    fn lazy(engine: &Engine, bytes: &[u8], shared: Option<&SharedBytes>) -> Result<Module> {
         if !engine.can_run() {
             bail!("this engine compiles for {} and cannot run code here; use Engine::precompile_module", engine.target());
         }
-        let (image, module, lazy) = compile_image(engine, bytes.as_ref(), true, false)?;
+        let (image, module, lazy) = compile_image(engine, bytes, Compile::Lazy { shared }, false)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         // Made in this process a moment ago: its digest needs no check.
         Module::load_checked(engine, buffer, Some(module), lazy, false)

@@ -73,6 +73,12 @@ impl ImageBuffer {
     }
 }
 
+impl AsRef<[u8]> for ImageBuffer {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
 /// Code mapped read+execute, registered with the trap handler for as long
 /// as it lives, together with the rest of its image (read-only).
 pub struct CodeMemory {
