@@ -259,7 +259,7 @@ fn detach(digest: &str, handed: &Handed) {
             format!("{digest}:{}", path.to_string_lossy()),
             Stdio::null(),
         ),
-        Handed::Bytes(wasm) => match sealed_memory_file((**wasm).as_ref()) {
+        Handed::Bytes(wasm) => match sealed_memory_file(wasm.as_slice()) {
             Ok(file) => (format!("{digest}:-"), Stdio::from(file)),
             Err(_) => return,
         },

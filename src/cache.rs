@@ -136,7 +136,7 @@ impl Cache {
         path_of: &Path,
         lazy: Lazy,
     ) -> Result<Module> {
-        let wasm = (**shared).as_ref();
+        let wasm = shared.as_slice();
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));

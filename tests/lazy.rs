@@ -1458,11 +1458,11 @@ fn a_full_compile_takes_over_from_optimized_functions() {
 fn shared_bytes_are_kept_not_copied() {
     let engine = Engine::default();
     let wasm = wat::parse_str(MODULE).expect("wat");
-    let shared: hoist::SharedBytes = std::sync::Arc::new(wasm);
+    let shared = hoist::SharedBytes::from(wasm);
     let module = Module::new_lazy_shared(&engine, shared.clone()).expect("compiles");
     assert!(module.is_lazy());
     assert_eq!(
-        std::sync::Arc::strong_count(&shared),
+        hoist::SharedBytes::strong_count(&shared),
         2,
         "the module keeps the bytes"
     );
@@ -1477,19 +1477,19 @@ fn shared_bytes_are_kept_not_copied() {
     // The module's helper threads let go of it within their next look
     // (the thread compiling ahead waits up to 200 ms for work).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::sync::Arc::strong_count(&shared) > 1 && std::time::Instant::now() < deadline {
+    while hoist::SharedBytes::strong_count(&shared) > 1 && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     assert_eq!(
-        std::sync::Arc::strong_count(&shared),
+        hoist::SharedBytes::strong_count(&shared),
         1,
         "and lets them go with it"
     );
 
-    let text: hoist::SharedBytes = std::sync::Arc::new(MODULE.as_bytes().to_vec());
+    let text = hoist::SharedBytes::from(MODULE.as_bytes().to_vec());
     let module = Module::new_lazy_shared(&engine, text.clone()).expect("compiles text");
     assert_eq!(
-        std::sync::Arc::strong_count(&text),
+        hoist::SharedBytes::strong_count(&text),
         1,
         "text is compiled from its binary"
     );

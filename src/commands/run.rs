@@ -933,8 +933,8 @@ impl Loader<'_> {
             SourceKind::Wasm(buffer) => {
                 // Shared, not copied, with a lazily compiled module and its
                 // background compile.
-                let shared: SharedBytes = std::sync::Arc::new(buffer);
-                let wasm = (*shared).as_ref();
+                let shared = SharedBytes::from(buffer);
+                let wasm = shared.as_slice();
                 let lazy = self.lazy(wasm);
                 match self.cache.get() {
                     Some(cache) => cache.load_or_compile(engine, &shared, &source.path, lazy),

@@ -258,11 +258,13 @@ pub(crate) fn start_speculating(lazy: &Arc<LazyCode>) {
                     continue;
                 }
                 // Hot functions, once the warm-up is over, come first
-                // (see `tier_up::turn`).
-                if lazy
-                    .tier_up
-                    .as_ref()
-                    .is_some_and(|t| t.wants_core(lazy.activity().quiet_for()))
+                // (see `tier_up::turn`); none are once the module has
+                // switched to its full compile.
+                if !lazy.is_tiered_up()
+                    && lazy
+                        .tier_up
+                        .as_ref()
+                        .is_some_and(|t| t.wants_core(lazy.activity().quiet_for()))
                 {
                     drop(lazy);
                     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -654,7 +656,7 @@ impl LazyCode {
             return;
         }
         let body = &self.bodies[index.as_u32() as usize];
-        let reader = BinaryReader::new(&(*self.wasm).as_ref()[body.range.clone()], 0);
+        let reader = BinaryReader::new(&self.wasm[body.range.clone()], 0);
         let Ok(mut ops) = FunctionBody::new(reader).get_operators_reader() else {
             return;
         };
@@ -697,10 +699,7 @@ impl LazyCode {
     /// tier-up is on), or `optimized`.
     fn compile_tier(&self, index: DefinedFuncIndex, optimized: bool) -> Result<Compiled> {
         let body = &self.bodies[index.as_u32() as usize];
-        let reader = BinaryReader::new(
-            &(*self.wasm).as_ref()[body.range.clone()],
-            body.range.start as u64,
-        );
+        let reader = BinaryReader::new(&self.wasm[body.range.clone()], body.range.start as u64);
         let resources = self
             .resources
             .clone()

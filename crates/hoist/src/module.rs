@@ -3,6 +3,7 @@
 use crate::engine::Engine;
 use crate::type_registry::{to_engine_ref, to_engine_val};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
+use crate::SharedBytes;
 use anyhow::{bail, Context, Result};
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets};
@@ -30,10 +31,6 @@ pub(crate) struct ModuleInner {
     /// A lazily compiled module's compiler (also `code.lazy`, untyped).
     lazy: Option<Arc<crate::lazy::LazyCode>>,
 }
-
-/// A module binary shared with a lazily compiled module (see
-/// [`Module::new_lazy_shared`]).
-pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 /// What a lazily compiled module keeps to compile its functions: the module
 /// binary, where each body is in it, and the validator's resources.
@@ -131,7 +128,7 @@ fn compile_image(
                     shared: Some(shared),
                 },
             ) => shared.clone(),
-            (wasm, _) => Arc::new(wasm.into_owned()),
+            (wasm, _) => SharedBytes::from(wasm.into_owned()),
         };
         (kept, bodies, resources)
     });
@@ -184,10 +181,10 @@ impl Module {
 
     /// [`Module::new_lazy`] of bytes the module keeps, shared, for the
     /// compiles of its functions, where [`Module::new_lazy`] keeps a copy.
-    /// They must not change while the module lives (an `Arc` of a `Vec`,
-    /// or of an [`ImageBuffer`] read from a file, for instance).
+    /// [`SharedBytes`] holds only memory nothing else can write, so what
+    /// was validated is what each function's compile reads.
     pub fn new_lazy_shared(engine: &Engine, bytes: SharedBytes) -> Result<Module> {
-        Module::lazy(engine, (*bytes).as_ref(), Some(&bytes))
+        Module::lazy(engine, bytes.as_slice(), Some(&bytes))
     }
 
     fn lazy(engine: &Engine, bytes: &[u8], shared: Option<&SharedBytes>) -> Result<Module> {

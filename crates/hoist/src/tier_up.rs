@@ -205,11 +205,21 @@ impl TierUp {
             .spawn(move || optimize(owner));
     }
 
-    /// The first queued function that `may` allow, taken off the queue.
+    /// The first queued function that `may` allow, taken off the queue and
+    /// marked as compiling (under the queue's lock, so that the thread
+    /// compiling ahead never sees neither: see [`TierUp::wants_core`]); the
+    /// caller ends that with [`TierUp::compiled`].
     fn next(&self, may: impl Fn(DefinedFuncIndex) -> bool) -> Option<DefinedFuncIndex> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let at = queue.iter().position(|&index| may(index))?;
-        queue.remove(at)
+        let index = queue.remove(at)?;
+        self.compiling.store(true, Ordering::Release);
+        Some(index)
+    }
+
+    /// The compile [`TierUp::next`] handed out is over.
+    fn compiled(&self) {
+        self.compiling.store(false, Ordering::Release);
     }
 
     /// Whether any function waits for its optimized compile.
@@ -268,6 +278,13 @@ fn optimize(owner: Weak<LazyCode>) {
             return;
         }
         let (found, again) = tier_up.scan();
+        if lazy.is_tiered_up() {
+            // It switched during the scan, after its clear of the queue:
+            // what the scan queued would keep the thread compiling ahead
+            // waiting (`wants_core`).
+            tier_up.clear();
+            return;
+        }
         for index in again {
             // Nothing left to switch: what still runs the baseline code is
             // a call in progress, or a copy of the funcref an importing
@@ -287,22 +304,22 @@ fn optimize(owner: Weak<LazyCode>) {
             (every * 2).min(SCAN_AT_LEAST_EVERY)
         };
         nap = every;
-        loop {
+        // Reads the load (in `turn`) only when there is something to do.
+        while tier_up.has_queued() {
             let index = match turn(&lazy, cores) {
                 Turn::Now => tier_up.next(|_| true),
                 Turn::WarmingUp(left) => {
                     let small = tier_up.next(|index| lazy.body_size(index) <= WARM_UP_BODY);
-                    if small.is_none() && tier_up.has_queued() {
-                        // Look again when the warm-up would be over (its
-                        // end is known to the millisecond).
+                    if small.is_none() {
+                        // Only big ones wait: look again when the warm-up
+                        // would be over (its end is known to the
+                        // millisecond).
                         nap = left;
                     }
                     small
                 }
                 Turn::Busy(wait) => {
-                    if tier_up.has_queued() {
-                        nap = wait;
-                    }
+                    nap = wait;
                     None
                 }
             };
@@ -310,9 +327,10 @@ fn optimize(owner: Weak<LazyCode>) {
                 break;
             };
             if lazy.is_tiered_up() {
+                tier_up.compiled();
+                tier_up.clear();
                 return;
             }
-            tier_up.compiling.store(true, Ordering::Release);
             // A failed compile (or a panic in one) leaves the function in
             // the baseline tier, which runs it right.
             let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -320,7 +338,7 @@ fn optimize(owner: Weak<LazyCode>) {
             }))
             .ok()
             .flatten();
-            tier_up.compiling.store(false, Ordering::Release);
+            tier_up.compiled();
             tier_up.keep(index, compiled);
             let _ = lazy.install_optimized(index);
             tier_up.rearm(index);
