@@ -149,9 +149,8 @@ impl LazyActivity {
 struct Speculation {
     /// Whether a thread takes from the queue (else nothing is queued).
     on: std::sync::atomic::AtomicBool,
-    /// Functions, and how many calls away from a function the program
-    /// needed each is.
-    queue: std::sync::Mutex<Vec<(DefinedFuncIndex, u32)>>,
+    /// What to do next, last first.
+    queue: std::sync::Mutex<Vec<Job>>,
     ready: std::sync::Condvar,
     /// The function being compiled ahead and since when, and the functions
     /// the program has claimed: it compiles them itself, or waits for their
@@ -162,6 +161,19 @@ struct Speculation {
     /// Nanoseconds of compile per byte of body, a moving average of the
     /// compiles so far (0: none yet), to bound a wait for a compile ahead.
     pace: std::sync::atomic::AtomicU64,
+}
+
+/// Work for the thread compiling ahead.
+#[derive(Clone, Copy, Debug)]
+enum Job {
+    /// Compile this function, this many calls away from a function the
+    /// program needed.
+    Compile(DefinedFuncIndex, u32),
+    /// Queue the callees of this function, which the program is compiling
+    /// for its first call: reading its body for them is this thread's
+    /// work, not the program's (a second decode of every operator; 323 KB
+    /// for hashset's `benchmark()`).
+    Callees(DefinedFuncIndex),
 }
 
 #[derive(Default)]
@@ -460,11 +472,20 @@ impl LazyCode {
         let speculation = &self.speculation;
         let mut queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some((index, depth)) = queue.pop() {
-                if self.is_compiled(index) {
+            match queue.pop() {
+                Some(Job::Compile(index, depth)) => {
+                    if !self.is_compiled(index) {
+                        return Some((index, depth));
+                    }
                     continue;
                 }
-                return Some((index, depth));
+                Some(Job::Callees(index)) => {
+                    drop(queue);
+                    self.queue_callees(index, 0);
+                    queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                None => {}
             }
             let (waited, timeout) = speculation
                 .ready
@@ -533,8 +554,8 @@ impl LazyCode {
     /// While it waits, the program's thread compiles queued functions whose
     /// compile is expected to end before the one it waits for (at the pace
     /// measured so far): the callees of the function it waits for, most
-    /// likely, queued by [`LazyFunctions::code`] just before. (Cold,
-    /// `-C cache=n`, medians of 5 alternating runs: cc1 8.33 -> 7.74 s,
+    /// likely, which this thread then queues itself (see [`Job::Callees`]).
+    /// (Cold, `-C cache=n`, medians of 5 alternating runs: cc1 8.33 -> 7.74 s,
     /// CPython `-c print(1)` 1.38 -> 1.27 s; on cc1 the program had been
     /// waiting 0.7 s in all.)
     fn claim(&self, index: DefinedFuncIndex) {
@@ -544,6 +565,20 @@ impl LazyCode {
         let Some((_, started)) = ahead.compiling.filter(|(i, _)| *i == index) else {
             return;
         };
+        // The thread compiling ahead is busy with `index` itself: reading
+        // its callees, asked of that thread, is this one's while it waits
+        // (so that it can fill the wait with them). Lock order: `ahead`,
+        // then the queue.
+        let asked = {
+            let mut queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let at = queue
+                .iter()
+                .rposition(|job| matches!(job, Job::Callees(i) if *i == index));
+            at.map(|at| queue.remove(at)).is_some()
+        };
+        if asked {
+            self.queue_callees(index, 0);
+        }
         let bytes = self.bodies[index.as_u32() as usize].range.len() as u64;
         let pace = match speculation.pace.load(std::sync::atomic::Ordering::Relaxed) {
             0 => FIRST_PACE_NS_PER_BYTE,
@@ -602,14 +637,18 @@ impl LazyCode {
         let room = u64::try_from(room.as_nanos()).unwrap_or(u64::MAX);
         let last = queue.len();
         let position = (last.saturating_sub(FILL_SCAN)..last).rev().find(|&at| {
-            let (other, _) = queue[at];
+            let Job::Compile(other, _) = queue[at] else {
+                return false;
+            };
             let bytes = self.bodies[other.as_u32() as usize].range.len() as u64;
             !self.is_compiled(other)
                 && !ahead.claimed.contains(&other)
                 && ahead.compiling.is_none_or(|(i, _)| i != other)
                 && bytes.saturating_mul(pace) <= room
         })?;
-        let (other, depth) = queue.remove(position);
+        let Job::Compile(other, depth) = queue.remove(position) else {
+            return None;
+        };
         ahead.claimed.insert(other);
         Some((other, depth))
     }
@@ -642,9 +681,10 @@ impl LazyCode {
     }
 
     /// Queues the defined functions `index` calls directly that are not
-    /// compiled yet, first call last (it is taken first). The program's
-    /// thread queues them as it starts compiling `index`, the speculating
-    /// thread once it has compiled `index`. `depth`: how many calls `index`
+    /// compiled yet, first call last (it is taken first). The speculating
+    /// thread does, for a function the program starts compiling (see
+    /// [`Job::Callees`]) and for one it has compiled ahead; the program's
+    /// thread for one it waits for. `depth`: how many calls `index`
     /// is from a function the program needed (0: it is one).
     fn queue_callees(&self, index: DefinedFuncIndex, depth: u32) {
         let speculation = &self.speculation;
@@ -685,7 +725,24 @@ impl LazyCode {
             return;
         }
         let mut queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
-        queue.extend(callees.into_iter().rev().map(|callee| (callee, depth)));
+        queue.extend(
+            callees
+                .into_iter()
+                .rev()
+                .map(|callee| Job::Compile(callee, depth)),
+        );
+        speculation.ready.notify_one();
+    }
+
+    /// Has the thread compiling ahead queue `index`'s callees (see
+    /// [`Job::Callees`]); the program is about to compile `index`.
+    fn ask_for_callees(&self, index: DefinedFuncIndex) {
+        let speculation = &self.speculation;
+        if !speculation.on.load(std::sync::atomic::Ordering::Acquire) || self.is_tiered_up() {
+            return;
+        }
+        let mut queue = speculation.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push(Job::Callees(index));
         speculation.ready.notify_one();
     }
 
@@ -766,7 +823,7 @@ impl LazyFunctions for LazyCode {
             // this thread compiles the function or waits for its compile
             // ahead (cold, -C cache=n, medians of 4 and 5 alternating runs:
             // cc1 8.16 -> 8.01 s, CPython `-c print(1)` 1.51 -> 1.41 s).
-            self.queue_callees(index, 0);
+            self.ask_for_callees(index);
             self.claim(index);
             // Baseline code now runs, and counts: someone must read it.
             if let Some(tier_up) = &self.tier_up {
