@@ -1497,3 +1497,79 @@ fn shared_bytes_are_kept_not_copied() {
     let instance = Instance::new(&mut store, &module, &[]).expect("instantiates");
     assert_eq!(call_i32(&mut store, &instance, "double", &[Val::I32(4)]), 8);
 }
+
+#[test]
+fn locals_kept_in_registers_survive_calls_throws_and_recursion() {
+    // The single-pass compiler keeps a function's busiest locals (and the
+    // memory base) in callee-saved registers. `f`'s are live across calls to
+    // a function that fills the same registers with its own busy locals
+    // (and throws half the time, caught one frame up by a function Cranelift
+    // compiles), to one whose parameters arrive on the stack, and to
+    // builtins (`memory.grow`); `rec`'s across its own recursion.
+    let wat = r#"(module
+      (memory 1)
+      (tag $t (param i32))
+      (func $clobber (param $x i32) (param $throw i32) (result i32)
+        (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $e i32) (local $k i32)
+        (loop $l
+          (local.set $a (i32.add (local.get $a) (local.get $x)))
+          (local.set $b (i32.xor (local.get $b) (local.get $a)))
+          (local.set $c (i32.sub (local.get $c) (local.get $b)))
+          (local.set $d (i32.add (local.get $d) (i32.const 0x1111)))
+          (local.set $e (i32.or (local.get $e) (local.get $d)))
+          (i32.store (i32.const 64) (local.get $e))
+          (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 3))))
+        (if (local.get $throw) (then (throw $t (i32.add (local.get $a) (local.get $e)))))
+        (i32.add (local.get $a) (i32.add (local.get $b) (i32.add (local.get $c) (local.get $d)))))
+      (func $catch (param $x i32) (param $throw i32) (result i32)
+        (block $h (result i32)
+          (try_table (result i32) (catch $t $h) (call $clobber (local.get $x) (local.get $throw)))
+          (return))
+        (i32.const 1)
+        (i32.add))
+      (func $many (param $a i64) (param $b i64) (param $c i64) (param $d i64) (param $e i64)
+                  (param $x f64) (param $g i64) (param $h i64) (result i64)
+        (local $k i32)
+        (loop $l
+          (local.set $g (i64.add (local.get $g) (local.get $h)))
+          (local.set $h (i64.xor (local.get $h) (local.get $e)))
+          (local.set $e (i64.rotl (local.get $e) (local.get $g)))
+          (local.set $x (f64.mul (local.get $x) (f64.const 1.5)))
+          (br_if $l (i32.lt_u (local.tee $k (i32.add (local.get $k) (i32.const 1))) (i32.const 4))))
+        (i64.add (i64.add (local.get $a) (i64.mul (local.get $b) (local.get $c)))
+          (i64.add (i64.sub (local.get $d) (local.get $e))
+            (i64.add (i64.trunc_f64_s (local.get $x)) (i64.xor (local.get $g) (local.get $h))))))
+      (func (export "f") (param $n i32) (result i64)
+        (local $i i32) (local $acc i64) (local $x f64) (local $p i32) (local $q i32)
+        (loop $l
+          (local.set $acc (i64.add (local.get $acc)
+            (i64.extend_i32_u (call $catch (local.get $i) (i32.and (local.get $i) (i32.const 1))))))
+          (local.set $x (f64.add (local.get $x) (f64.convert_i32_u (local.get $i))))
+          (local.set $p (i32.add (local.get $p) (i32.load (i32.const 64))))
+          (local.set $q (i32.add (local.get $q) (memory.grow (i32.const 0))))
+          (local.set $acc (i64.add (local.get $acc)
+            (call $many (i64.extend_i32_u (local.get $i)) (local.get $acc) (i64.const 3)
+              (i64.extend_i32_u (local.get $p)) (i64.const 5) (local.get $x)
+              (i64.extend_i32_u (local.get $q)) (local.get $acc))))
+          (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+        (i64.add (i64.add (local.get $acc) (i64.trunc_f64_s (local.get $x)))
+          (i64.add (i64.extend_i32_u (local.get $p))
+            (i64.add (i64.extend_i32_u (local.get $q)) (i64.extend_i32_u (local.get $i))))))
+      (func $rec (export "rec") (param $n i32) (result i32)
+        (local $a i32) (local $b i32)
+        (local.set $a (i32.mul (local.get $n) (i32.const 3)))
+        (local.set $b (i32.add (local.get $a) (local.get $n)))
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (i32.const 0))
+          (else (i32.add (call $rec (i32.sub (local.get $n) (i32.const 1)))
+                  (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $n))))))))"#;
+    for n in [1, 2, 7, 30] {
+        same_lazily(wat, "f", &[Val::I32(n)]);
+    }
+    // sum of 3k + 4k*k for k in 1..=20
+    let want: i32 = (1..=20).map(|k| 3 * k + 4 * k * k).sum();
+    assert_eq!(
+        format!("{:?}", same_lazily(wat, "rec", &[Val::I32(20)])),
+        format!("{:?}", Val::I32(want))
+    );
+}

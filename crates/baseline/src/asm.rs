@@ -8,6 +8,7 @@ pub type Reg = u8;
 pub const RAX: Reg = 0;
 pub const RCX: Reg = 1;
 pub const RDX: Reg = 2;
+pub const RBX: Reg = 3;
 pub const RSP: Reg = 4;
 pub const RBP: Reg = 5;
 pub const RSI: Reg = 6;
@@ -16,6 +17,10 @@ pub const R8: Reg = 8;
 pub const R9: Reg = 9;
 pub const R10: Reg = 10;
 pub const R11: Reg = 11;
+pub const R12: Reg = 12;
+pub const R13: Reg = 13;
+pub const R14: Reg = 14;
+pub const R15: Reg = 15;
 
 /// An SSE register by its number (`xmm0` = 0 ... `xmm15` = 15).
 pub type Xmm = u8;
@@ -67,6 +72,26 @@ pub enum Cond {
     Ge = 0xd,
     Le = 0xe,
     G = 0xf,
+}
+
+impl Cond {
+    /// The condition that holds exactly when `self` does not.
+    pub fn invert(self) -> Cond {
+        match self {
+            Cond::B => Cond::Ae,
+            Cond::Ae => Cond::B,
+            Cond::E => Cond::Ne,
+            Cond::Ne => Cond::E,
+            Cond::Be => Cond::A,
+            Cond::A => Cond::Be,
+            Cond::P => Cond::Np,
+            Cond::Np => Cond::P,
+            Cond::L => Cond::Ge,
+            Cond::Ge => Cond::L,
+            Cond::Le => Cond::G,
+            Cond::G => Cond::Le,
+        }
+    }
 }
 
 /// A memory operand: `[base + index * 2^scale + disp]`. `index` is never
@@ -306,8 +331,30 @@ impl Asm {
 
     /// Shift `dst` right (logical) by an immediate.
     pub fn shr_imm(&mut self, size: Size, dst: Reg, imm: u8) {
-        self.op_rr(None, size == Size::S64, &[0xc1], 5, dst);
+        self.shift_imm(size, 5, dst, imm);
+    }
+
+    /// A shift or rotate of `dst` by an immediate (`ext` as in
+    /// [`Asm::shift_cl`]).
+    pub fn shift_imm(&mut self, size: Size, ext: u8, dst: Reg, imm: u8) {
+        self.op_rr(None, size == Size::S64, &[0xc1], ext, dst);
         self.byte(imm);
+    }
+
+    /// An ALU operation `dst = dst op imm` (64-bit: the immediate
+    /// sign-extended): `op` is the `op r/m, reg` opcode as for
+    /// [`Asm::alu_rr`], whose group-1 extension is `op >> 3`.
+    pub fn alu_ri(&mut self, size: Size, op: u8, dst: Reg, imm: i32) {
+        match i8::try_from(imm) {
+            Ok(imm8) => {
+                self.op_rr(None, size == Size::S64, &[0x83], op >> 3, dst);
+                self.byte(imm8 as u8);
+            }
+            Err(_) => {
+                self.op_rr(None, size == Size::S64, &[0x81], op >> 3, dst);
+                self.u32(imm as u32);
+            }
+        }
     }
 
     /// `cdq` / `cqo`: sign-extend rax into rdx.
@@ -657,6 +704,37 @@ mod tests {
             enc(|a| a.shr_imm(Size::S64, RAX, 16)),
             [0x48, 0xc1, 0xe8, 0x10]
         );
+        // add eax, 1 ; and rax, 0x1000 (the 0x81 form) ; cmp eax, -1 ; rol eax, 3
+        assert_eq!(enc(|a| a.alu_ri(Size::S32, 0x01, RAX, 1)), [0x83, 0xc0, 1]);
+        assert_eq!(
+            enc(|a| a.alu_ri(Size::S64, 0x21, RAX, 0x1000)),
+            [0x48, 0x81, 0xe0, 0, 0x10, 0, 0]
+        );
+        assert_eq!(
+            enc(|a| a.alu_ri(Size::S32, 0x39, RAX, -1)),
+            [0x83, 0xf8, 0xff]
+        );
+        assert_eq!(enc(|a| a.shift_imm(Size::S32, 0, RAX, 3)), [0xc1, 0xc0, 3]);
+        // The callee-saved registers: mov rbx, r12 ; mov r13d, eax ;
+        // xor r14d, r14d ; mov rax, [r15+rcx+8] ; mov [rbp-16], r15
+        assert_eq!(enc(|a| a.mov_rr(Size::S64, RBX, R12)), [0x4c, 0x89, 0xe3]);
+        assert_eq!(enc(|a| a.mov_rr(Size::S32, R13, RAX)), [0x41, 0x89, 0xc5]);
+        assert_eq!(
+            enc(|a| a.alu_rr(Size::S32, 0x31, R14, R14)),
+            [0x45, 0x31, 0xf6]
+        );
+        assert_eq!(
+            enc(|a| a.load(Size::S64, RAX, Mem::indexed(R15, RCX, 8))),
+            [0x49, 0x8b, 0x44, 0x0f, 0x08]
+        );
+        assert_eq!(
+            enc(|a| a.store(Size::S64, Mem::base(RBP, -16), R15)),
+            [0x4c, 0x89, 0x7d, 0xf0]
+        );
+        for cond in [Cond::B, Cond::E, Cond::Be, Cond::P, Cond::L, Cond::Le] {
+            assert_eq!(cond.invert() as u8, cond as u8 | 1);
+            assert_eq!(cond.invert().invert(), cond);
+        }
         // cqo ; idiv rcx ; div ecx
         assert_eq!(enc(|a| a.sign_extend_rax(Size::S64)), [0x48, 0x99]);
         assert_eq!(enc(|a| a.div(Size::S64, RCX, true)), [0x48, 0xf7, 0xf9]);

@@ -30,15 +30,19 @@
 //! instruction and its result back. Anything else is [`Unsupported`], and the caller compiles the
 //! function with Cranelift instead. The frame layout matches Cranelift's
 //! (`rbp` chain, return address above it), so backtraces, traps and
-//! exceptions unwinding through the frame work as for Cranelift code; no
-//! register needs saving (only caller-saved ones are used).
+//! exceptions unwinding through the frame work as for Cranelift code.
 //!
-//! Frame, from `rbp` down: the vmctx at `rbp - 8`, local `j` at
-//! `rbp - 16 - 8j`, operand-stack value `i` below the locals.
+//! The most used locals and the memory base live in callee-saved registers
+//! for the whole function instead (`pinning`).
+//!
+//! Frame, from `rbp` down: the vmctx at `rbp - 8`, the `s` callee-saved
+//! registers the function uses, local `j` at `rbp - 16 - 8(s + j)`,
+//! operand-stack value `i` below the locals.
 
 #![forbid(unsafe_code)]
 
 mod asm;
+mod pinning;
 mod translate;
 mod values;
 
@@ -127,6 +131,7 @@ pub fn compile(
             return unsupported("too many locals");
         }
     }
+    let pinning = pinning::plan(module, tunables, body, locals)?;
     let mut c = Compiler {
         module,
         offsets,
@@ -140,6 +145,7 @@ pub fn compile(
         labels: Vec::new(),
         frames: Vec::new(),
         locals,
+        pinning,
         sp: 0,
         vals: Vec::new(),
         dirty_from: 0,
@@ -364,6 +370,8 @@ struct Compiler<'a> {
     labels: Vec<Label>,
     frames: Vec<Frame>,
     locals: usize,
+    /// The locals and the memory base kept in registers (see `pinning`).
+    pinning: pinning::Pinning,
     /// Operand-stack height.
     sp: usize,
     /// Where each operand-stack value is (see `values`); `sp` long.
@@ -400,12 +408,26 @@ const VMCTX: Mem = Mem {
 };
 
 impl Compiler<'_> {
+    /// Local `j`'s slot (unused when the local is pinned).
     fn local(&self, j: usize) -> Mem {
-        Mem::base(RBP, -16 - 8 * j as i32)
+        Mem::base(RBP, -16 - 8 * (self.pinning.saved.len() + j) as i32)
+    }
+
+    /// The register local `j` lives in, if it is pinned.
+    fn local_reg(&self, j: usize) -> Option<Reg> {
+        self.pinning.locals.get(j).copied().flatten()
     }
 
     fn slot(&self, i: usize) -> Mem {
-        Mem::base(RBP, -16 - 8 * (self.locals + i) as i32)
+        Mem::base(
+            RBP,
+            -16 - 8 * (self.pinning.saved.len() + self.locals + i) as i32,
+        )
+    }
+
+    /// Where the `k`th saved callee-saved register is kept: below the vmctx.
+    fn save_slot(k: usize) -> Mem {
+        Mem::base(RBP, -16 - 8 * k as i32)
     }
 
     fn top(&self, from_top: usize) -> Mem {
@@ -432,7 +454,8 @@ impl Compiler<'_> {
         self.max_sp = self.max_sp.max(self.sp);
         // A frame over the limit is refused at the end anyway; stopping
         // here bounds the work on a body that piles up values.
-        if (1 + self.locals + self.max_sp) as u64 * 8 > u64::from(self.options.max_frame) {
+        let slots = 1 + self.pinning.saved.len() + self.locals + self.max_sp;
+        if slots as u64 * 8 > u64::from(self.options.max_frame) {
             self.broken.set(true);
         }
         slot
@@ -491,6 +514,10 @@ impl Compiler<'_> {
                 ParamLoc::Stack(_) => self.broken.set(true),
             }
         }
+        // No result register is callee-saved.
+        for (k, &reg) in self.pinning.saved.iter().enumerate() {
+            self.asm.load(Size::S64, reg, Self::save_slot(k));
+        }
         self.asm.epilogue(self.pop);
     }
 
@@ -520,30 +547,53 @@ impl Compiler<'_> {
         let sub_at = self.asm.sub_rsp();
         self.frame_patches = [frame_at, sub_at];
         self.asm.store(Size::S64, VMCTX, RDI);
+        for (k, &reg) in self.pinning.saved.iter().enumerate() {
+            self.asm.store(Size::S64, Self::save_slot(k), reg);
+        }
+        if let Some((memory, reg)) = self.pinning.memory {
+            let base = self.offsets.vmctx_memory_base(memory) as i32;
+            self.asm.load(Size::S64, reg, Mem::base(RDI, base));
+        }
         for (j, loc) in params.iter().enumerate() {
             let slot = self.local(j);
-            match *loc {
-                ParamLoc::Reg(reg) => self.asm.store(Size::S64, slot, reg),
-                ParamLoc::Xmm(x) => self.asm.movsd_store(slot, x),
-                ParamLoc::Stack(offset) => {
+            match (*loc, self.local_reg(j)) {
+                (ParamLoc::Reg(reg), None) => self.asm.store(Size::S64, slot, reg),
+                (ParamLoc::Reg(reg), Some(pinned)) => self.asm.mov_rr(Size::S64, pinned, reg),
+                (ParamLoc::Xmm(x), None) => self.asm.movsd_store(slot, x),
+                (ParamLoc::Xmm(x), Some(pinned)) => self.asm.movq_from_xmm(pinned, x),
+                (ParamLoc::Stack(offset), pinned) => {
                     // Above the saved rbp and the return address.
                     let arg = Mem::base(RBP, 16 + offset as i32);
-                    self.asm.load(Size::S64, RAX, arg);
-                    self.asm.store(Size::S64, slot, RAX);
+                    match pinned {
+                        Some(pinned) => self.asm.load(Size::S64, pinned, arg),
+                        None => {
+                            self.asm.load(Size::S64, RAX, arg);
+                            self.asm.store(Size::S64, slot, RAX);
+                        }
+                    }
                 }
             }
         }
         let params = params.len();
+        for j in params..self.locals {
+            if let Some(pinned) = self.local_reg(j) {
+                self.asm.alu_rr(Size::S32, 0x31, pinned, pinned);
+            }
+        }
         let zeroed = self.locals - params;
         if zeroed > 0 {
             let first = self.local(self.locals - 1);
-            let a = &mut self.asm;
-            a.alu_rr(Size::S32, 0x31, RAX, RAX);
+            self.asm.alu_rr(Size::S32, 0x31, RAX, RAX);
             if zeroed <= 8 {
                 for j in params..self.locals {
-                    a.store(Size::S64, Mem::base(RBP, -16 - 8 * j as i32), RAX);
+                    if self.local_reg(j).is_none() {
+                        let slot = self.local(j);
+                        self.asm.store(Size::S64, slot, RAX);
+                    }
                 }
             } else {
+                // One range, the unused slots of pinned locals with it.
+                let a = &mut self.asm;
                 a.lea(RDI, first);
                 a.mov_imm(RCX, zeroed as i64);
                 a.rep_stosq();
@@ -599,7 +649,7 @@ impl Compiler<'_> {
         if self.labels.iter().any(|l| !l.uses.is_empty()) {
             return unsupported("a branch to a label never placed");
         }
-        let slots = 1 + self.locals + self.max_sp;
+        let slots = 1 + self.pinning.saved.len() + self.locals + self.max_sp;
         let frame = (slots as u64 * 8).next_multiple_of(16) + u64::from(self.max_out);
         if frame > u64::from(self.options.max_frame) {
             return unsupported("a frame over the limit");

@@ -12,7 +12,7 @@ use hoist_environ::{
     Builtin, FuncIndex, GlobalIndex, MemoryIndex, TableIndex, TrapCode, TypeIndex, TypeRef,
     WasmHeapType, WasmValType,
 };
-use wasmparser::{BlockType, MemArg, Operator};
+use wasmparser::{BlockType, MemArg, MemArgTarget, Operator};
 
 /// ALU opcodes (`op r/m, reg`).
 const ADD: u8 = 0x01;
@@ -44,6 +44,14 @@ impl Compiler<'_> {
     pub(crate) fn operator(&mut self, op: &Operator<'_>) -> Result<(), Unsupported> {
         if !self.reachable {
             return self.dead_operator(op);
+        }
+        if matches!(self.vals.last(), Some(Val::Flags(_)))
+            && !matches!(
+                op,
+                Operator::BrIf { .. } | Operator::If { .. } | Operator::I32Eqz
+            )
+        {
+            self.materialize_flags();
         }
         if self.fast(op)? {
             return Ok(());
@@ -122,7 +130,6 @@ impl Compiler<'_> {
             }
             O::MemorySize { mem } => self.memory_size(mem)?,
 
-            O::Call { function_index } => self.call(function_index)?,
             O::CallIndirect {
                 type_index,
                 table_index,
@@ -130,15 +137,6 @@ impl Compiler<'_> {
             O::MemoryGrow { mem } => self.memory_grow(mem)?,
             O::MemoryCopy { dst_mem, src_mem } => self.memory_copy(dst_mem, src_mem)?,
             O::MemoryFill { mem } => self.memory_fill(mem)?,
-
-            O::I32DivS => self.divide(S32, true, false),
-            O::I32DivU => self.divide(S32, false, false),
-            O::I32RemS => self.divide(S32, true, true),
-            O::I32RemU => self.divide(S32, false, true),
-            O::I64DivS => self.divide(S64, true, false),
-            O::I64DivU => self.divide(S64, false, false),
-            O::I64RemS => self.divide(S64, true, true),
-            O::I64RemU => self.divide(S64, false, true),
 
             O::I32Clz => self.count_zeros(S32, true),
             O::I32Ctz => self.count_zeros(S32, false),
@@ -195,29 +193,41 @@ impl Compiler<'_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
 
             O::BrIf { relative_depth } => self.br_if(relative_depth as usize),
+            O::Call { function_index } => self.call(function_index)?,
+            O::I32DivS => self.divide(S32, true, false),
+            O::I32DivU => self.divide(S32, false, false),
+            O::I32RemS => self.divide(S32, true, true),
+            O::I32RemU => self.divide(S32, false, true),
+            O::I64DivS => self.divide(S64, true, false),
+            O::I64DivU => self.divide(S64, false, false),
+            O::I64RemS => self.divide(S64, true, true),
+            O::I64RemU => self.divide(S64, false, true),
+            O::If { blockty } if matches!(self.vals.last(), Some(Val::Flags(_))) => {
+                self.if_flags(blockty)?
+            }
 
-            O::I32Add => self.binary(S32, |a| a.alu_rr(S32, ADD, RAX, RCX)),
-            O::I32Sub => self.binary(S32, |a| a.alu_rr(S32, SUB, RAX, RCX)),
+            O::I32Add => self.alu(S32, ADD),
+            O::I32Sub => self.alu(S32, SUB),
             O::I32Mul => self.binary(S32, |a| a.imul_rr(S32, RAX, RCX)),
-            O::I32And => self.binary(S32, |a| a.alu_rr(S32, AND, RAX, RCX)),
-            O::I32Or => self.binary(S32, |a| a.alu_rr(S32, OR, RAX, RCX)),
-            O::I32Xor => self.binary(S32, |a| a.alu_rr(S32, XOR, RAX, RCX)),
-            O::I32Shl => self.binary(S32, |a| a.shift_cl(S32, SHL, RAX)),
-            O::I32ShrS => self.binary(S32, |a| a.shift_cl(S32, SAR, RAX)),
-            O::I32ShrU => self.binary(S32, |a| a.shift_cl(S32, SHR, RAX)),
-            O::I32Rotl => self.binary(S32, |a| a.shift_cl(S32, ROL, RAX)),
-            O::I32Rotr => self.binary(S32, |a| a.shift_cl(S32, ROR, RAX)),
-            O::I64Add => self.binary(S64, |a| a.alu_rr(S64, ADD, RAX, RCX)),
-            O::I64Sub => self.binary(S64, |a| a.alu_rr(S64, SUB, RAX, RCX)),
+            O::I32And => self.alu(S32, AND),
+            O::I32Or => self.alu(S32, OR),
+            O::I32Xor => self.alu(S32, XOR),
+            O::I32Shl => self.shift(S32, SHL),
+            O::I32ShrS => self.shift(S32, SAR),
+            O::I32ShrU => self.shift(S32, SHR),
+            O::I32Rotl => self.shift(S32, ROL),
+            O::I32Rotr => self.shift(S32, ROR),
+            O::I64Add => self.alu(S64, ADD),
+            O::I64Sub => self.alu(S64, SUB),
             O::I64Mul => self.binary(S64, |a| a.imul_rr(S64, RAX, RCX)),
-            O::I64And => self.binary(S64, |a| a.alu_rr(S64, AND, RAX, RCX)),
-            O::I64Or => self.binary(S64, |a| a.alu_rr(S64, OR, RAX, RCX)),
-            O::I64Xor => self.binary(S64, |a| a.alu_rr(S64, XOR, RAX, RCX)),
-            O::I64Shl => self.binary(S64, |a| a.shift_cl(S64, SHL, RAX)),
-            O::I64ShrS => self.binary(S64, |a| a.shift_cl(S64, SAR, RAX)),
-            O::I64ShrU => self.binary(S64, |a| a.shift_cl(S64, SHR, RAX)),
-            O::I64Rotl => self.binary(S64, |a| a.shift_cl(S64, ROL, RAX)),
-            O::I64Rotr => self.binary(S64, |a| a.shift_cl(S64, ROR, RAX)),
+            O::I64And => self.alu(S64, AND),
+            O::I64Or => self.alu(S64, OR),
+            O::I64Xor => self.alu(S64, XOR),
+            O::I64Shl => self.shift(S64, SHL),
+            O::I64ShrS => self.shift(S64, SAR),
+            O::I64ShrU => self.shift(S64, SHR),
+            O::I64Rotl => self.shift(S64, ROL),
+            O::I64Rotr => self.shift(S64, ROR),
 
             O::I32Eq => self.compare(S32, Cond::E),
             O::I32Ne => self.compare(S32, Cond::Ne),
@@ -449,22 +459,49 @@ impl Compiler<'_> {
     }
 
     fn br_if(&mut self, depth: usize) {
-        let i = self.under(1);
-        self.fetch(i, RCX, Size::S32);
-        self.pop_val();
-        // The branch and the fall-through find every value in its slot.
-        self.flush();
-        self.asm.test_rr(Size::S32, RCX, RCX);
+        let cond = self.pop_condition();
         if self.branch_moves(depth) {
             let skip = self.new_label();
-            self.jump_if(Cond::E, skip);
+            self.jump_if(cond.invert(), skip);
             let label = self.branch_values(depth);
             self.jump(label);
             self.bind(skip);
         } else {
             let label = self.branch_values(depth);
-            self.jump_if(Cond::Ne, label);
+            self.jump_if(cond, label);
         }
+    }
+
+    /// Pops the top value, an i32 condition, and flushes every other value
+    /// to its slot (what a branch needs); returns the condition on the
+    /// flags under which it is true. Only moves follow the flags' setting,
+    /// so the caller's jump reads them.
+    fn pop_condition(&mut self) -> Cond {
+        let i = self.under(1);
+        if let Some(Val::Flags(cond)) = self.vals.get(i).copied() {
+            self.pop_val();
+            self.flush();
+            return cond;
+        }
+        self.fetch(i, RCX, Size::S32);
+        self.pop_val();
+        self.flush();
+        self.asm.test_rr(Size::S32, RCX, RCX);
+        Cond::Ne
+    }
+
+    /// `if` on a comparison's flags (see [`Val::Flags`]).
+    fn if_flags(&mut self, blockty: BlockType) -> Result<(), Unsupported> {
+        let (params, results) = self.block_arity(blockty)?;
+        if params > 0 {
+            return unsupported("an `if` with parameters");
+        }
+        let cond = self.pop_condition();
+        let else_label = self.new_label();
+        self.jump_if(cond.invert(), else_label);
+        let label = self.new_label();
+        self.open(Kind::If, params, results, label, Some(else_label));
+        Ok(())
     }
 
     /// `br_table`: a bounds check to the default, then a table of 32-bit
@@ -574,6 +611,45 @@ impl Compiler<'_> {
         self.push_val(Val::Rax);
     }
 
+    /// `rax = top(1) op top(0)` for an ALU opcode as [`Asm::alu_rr`]
+    /// takes it: with an immediate when the second operand is a constant
+    /// that fits one.
+    fn alu(&mut self, size: Size, op: u8) {
+        match self.immediate(size) {
+            Some(imm) => self.unary(size, |a| a.alu_ri(size, op, RAX, imm)),
+            None => self.binary(size, |a| a.alu_rr(size, op, RAX, RCX)),
+        }
+    }
+
+    /// A shift or rotate (`ext` as [`Asm::shift_cl`] takes it): by an
+    /// immediate when the count is a constant (masked to the width, as
+    /// wasm and x86 both mask it).
+    fn shift(&mut self, size: Size, ext: u8) {
+        match self.immediate(size) {
+            Some(count) => {
+                let mask = if size == Size::S64 { 63 } else { 31 };
+                self.unary(size, |a| a.shift_imm(size, ext, RAX, count as u8 & mask));
+            }
+            None => self.binary(size, |a| a.shift_cl(size, ext, RAX)),
+        }
+    }
+
+    /// If the top value is a constant that an instruction of `size` can
+    /// take as a 32-bit immediate (a 64-bit one sign-extends it), pops it
+    /// and returns it.
+    fn immediate(&mut self, size: Size) -> Option<i32> {
+        let Some(Val::Const(c)) = self.vals.get(self.under(1)).copied() else {
+            return None;
+        };
+        // An i32 constant's low 32 bits are its value.
+        let imm = match size {
+            Size::S32 => c as i32,
+            Size::S64 => i32::try_from(c).ok()?,
+        };
+        self.pop_val();
+        Some(imm)
+    }
+
     /// `rax = op top(0)`, read as `size`, left in rax.
     fn unary(&mut self, size: Size, op: impl FnOnce(&mut crate::asm::Asm)) {
         let i = self.under(1);
@@ -584,18 +660,36 @@ impl Compiler<'_> {
         self.push_val(Val::Rax);
     }
 
+    /// A comparison, left on the flags (see [`Val::Flags`]).
     fn compare(&mut self, size: Size, cond: Cond) {
-        self.operands(size);
-        self.asm.alu_rr(size, CMP, RAX, RCX);
-        self.asm.set_bool(cond, RAX);
-        self.push_val(Val::Rax);
+        match self.immediate(size) {
+            Some(imm) => {
+                let i = self.under(1);
+                self.free_rax(Some(i));
+                self.fetch(i, RAX, size);
+                self.pop_val();
+                self.asm.alu_ri(size, CMP, RAX, imm);
+            }
+            None => {
+                self.operands(size);
+                self.asm.alu_rr(size, CMP, RAX, RCX);
+            }
+        }
+        self.push_val(Val::Flags(cond));
     }
 
+    /// `eqz`, left on the flags; of a comparison on the flags, its inverse.
     fn eqz(&mut self, size: Size) {
-        self.unary(size, |a| {
-            a.test_rr(size, RAX, RAX);
-            a.set_bool(Cond::E, RAX);
-        });
+        let i = self.under(1);
+        if let Some(Val::Flags(cond)) = self.vals.get(i).copied() {
+            self.vals[i] = Val::Flags(cond.invert());
+            return;
+        }
+        self.free_rax(Some(i));
+        self.fetch(i, RAX, size);
+        self.pop_val();
+        self.asm.test_rr(size, RAX, RAX);
+        self.push_val(Val::Flags(Cond::E));
     }
 
     /// `clz` (`leading`) or `ctz`, defined for zero (the width).
@@ -622,9 +716,7 @@ impl Compiler<'_> {
     /// division of the minimum by -1 traps (overflow) where the remainder
     /// is 0 (x86's `idiv` faults on both).
     fn divide(&mut self, size: Size, signed: bool, remainder: bool) {
-        let (a, b) = (self.top(1), self.top(0));
-        self.asm.load(size, RAX, a);
-        self.asm.load(size, RCX, b);
+        self.operands(size);
         self.asm.test_rr(size, RCX, RCX);
         self.trap_if(Cond::E, TrapCode::IntegerDivisionByZero);
         let done = self.new_label();
@@ -655,9 +747,7 @@ impl Compiler<'_> {
             self.asm.mov_rr(size, RAX, RDX);
         }
         self.bind(done);
-        self.drop_values(1);
-        let slot = self.top(0);
-        self.asm.store(size, slot, RAX);
+        self.push_val(Val::Rax);
     }
 
     /// A global's address: base register (loaded here) and displacement,
@@ -680,8 +770,8 @@ impl Compiler<'_> {
         }
     }
 
-    /// Loads the memory's base into rax (the index is in rcx, zero-
-    /// extended) and returns the access's address, if the guard region
+    /// Loads the memory's base into rax unless it is pinned (the index is
+    /// in rcx, zero-extended) and returns the access's address, if the guard region
     /// catches every out-of-bounds access of `size` bytes (the
     /// bounds-check ladder's case 1); else unsupported. Uses r11.
     fn address(&mut self, memarg: MemArg, size: u64) -> Result<Mem, Unsupported> {
@@ -689,11 +779,8 @@ impl Compiler<'_> {
             wasmparser::MemArgTarget::Memory(index) => MemoryIndex::from_u32(index),
             wasmparser::MemArgTarget::Array(_) => return unsupported("an array access"),
         };
-        let ty = &self.module.memories[memory];
         let end = memarg.offset.saturating_add(size);
-        if ty.memory64
-            || ty.page_size_log2 != 16
-            || self.tunables.memory_reservation < (1 << 32)
+        if !crate::pinning::reserved_4gib(self.module, self.tunables, memory)
             || end > self.tunables.memory_guard_size
         {
             return unsupported("a memory access the guard region does not cover");
@@ -701,6 +788,11 @@ impl Compiler<'_> {
         let Ok(disp) = i32::try_from(memarg.offset) else {
             return unsupported("a memory offset of 2 GiB or more");
         };
+        if let Some((pinned, reg)) = self.pinning.memory {
+            if pinned == memory {
+                return Ok(Mem::indexed(reg, RCX, disp));
+            }
+        }
         self.asm.load(Size::S64, R11, VMCTX);
         let base = self.offsets.vmctx_memory_base(memory) as i32;
         self.asm.load(Size::S64, RAX, Mem::base(R11, base));
@@ -730,7 +822,14 @@ impl Compiler<'_> {
         self.fetch(index, RCX, Size::S32);
         self.pop_val();
         self.pop_val();
-        self.free_rax(None);
+        let pinned = self
+            .pinning
+            .memory
+            .map(|(m, _)| MemArgTarget::Memory(m.as_u32()));
+        if pinned != Some(memarg.target) {
+            // The base goes to rax.
+            self.free_rax(None);
+        }
         let at = self.address(memarg, bytes)?;
         self.trap_here(TrapCode::MemoryOutOfBounds);
         match bytes {
@@ -761,14 +860,17 @@ impl Compiler<'_> {
 
     /// `call`: through the callee's funcref in this vmctx (as all calls of
     /// lazily compiled code go), so a callee not compiled yet is compiled
-    /// by its stub first.
+    /// by its stub first. The arguments go from where they are (see
+    /// `values`) to where the callee takes them; the values below them to
+    /// their slots, as the call keeps no other register than the pinned
+    /// ones. A single integer result stays in rax.
     fn call(&mut self, index: u32) -> Result<(), Unsupported> {
         let callee = FuncIndex::from_u32(index);
         let abi = crate::abi(self.module.func_type(callee))?;
         let Ok(funcref) = i32::try_from(self.offsets.vmctx_funcref(callee)) else {
             return unsupported("a funcref offset too big");
         };
-        self.call_args(&abi);
+        self.pass_args(&abi);
         self.asm.load(Size::S64, RSI, VMCTX);
         if self.module.is_imported_func(callee) {
             let vmctx = funcref + self.offsets.funcref_vmctx() as i32;
@@ -778,8 +880,53 @@ impl Compiler<'_> {
         }
         let code = funcref + self.offsets.funcref_wasm_call() as i32;
         self.asm.load(Size::S64, RAX, Mem::base(RSI, code));
-        self.call_finish(&abi);
+        self.asm.call_reg(RAX);
+        if abi.stack_bytes > 0 {
+            self.asm.sub_rsp_imm(abi.stack_bytes);
+        }
+        if let [ParamLoc::Reg(RAX)] = abi.results[..] {
+            self.push_val(Val::Rax);
+        } else {
+            self.push_results(&abi);
+            let sp = self.sp;
+            self.vals.resize(sp, Val::Slot);
+        }
         Ok(())
+    }
+
+    /// [`Compiler::call_args`] from wherever the arguments are: stack
+    /// arguments first (through r11, as rax may hold an argument), then
+    /// float and integer registers, none of which holds a value. Flushes
+    /// the values below the arguments, and pops the arguments.
+    fn pass_args(&mut self, abi: &crate::Abi) {
+        let n = abi.params.len();
+        let base = self.under(n);
+        self.flush_below(base);
+        self.max_out = self.max_out.max(abi.stack_bytes);
+        for (k, loc) in abi.params.iter().enumerate() {
+            if let ParamLoc::Stack(offset) = *loc {
+                let arg = Mem::base(RSP, offset as i32);
+                if self.vals.get(base + k) == Some(&Val::Rax) {
+                    self.asm.store(Size::S64, arg, RAX);
+                } else {
+                    self.fetch(base + k, R11, Size::S64);
+                    self.asm.store(Size::S64, arg, R11);
+                }
+            }
+        }
+        for (k, loc) in abi.params.iter().enumerate() {
+            match *loc {
+                ParamLoc::Xmm(x) => {
+                    self.fetch(base + k, R11, Size::S64);
+                    self.asm.movq_to_xmm(x, R11);
+                }
+                ParamLoc::Reg(reg) => self.fetch(base + k, reg, Size::S64),
+                ParamLoc::Stack(_) => {}
+            }
+        }
+        for _ in 0..n {
+            self.pop_val();
+        }
     }
 
     /// `call_indirect`: the element's bounds ("undefined element"), its
@@ -855,7 +1002,12 @@ impl Compiler<'_> {
         self.asm.load(Size::S64, RDI, Mem::base(R11, vmctx));
         let code = self.offsets.funcref_wasm_call() as i32;
         self.asm.load(Size::S64, RAX, Mem::base(R11, code));
-        self.call_finish(&abi);
+        self.asm.call_reg(RAX);
+        if abi.stack_bytes > 0 {
+            self.asm.sub_rsp_imm(abi.stack_bytes);
+        }
+        self.drop_values(abi.params.len());
+        self.push_results(&abi);
         Ok(())
     }
 
@@ -883,14 +1035,9 @@ impl Compiler<'_> {
         }
     }
 
-    /// Calls rax, restores the outgoing area the callee popped, and pushes
-    /// the results in place of the arguments.
-    fn call_finish(&mut self, abi: &crate::Abi) {
-        self.asm.call_reg(RAX);
-        if abi.stack_bytes > 0 {
-            self.asm.sub_rsp_imm(abi.stack_bytes);
-        }
-        self.drop_values(abi.params.len());
+    /// Pushes a call's results, stored from their registers to their slots
+    /// (the caller keeps `vals` in step).
+    fn push_results(&mut self, abi: &crate::Abi) {
         for loc in &abi.results {
             let slot = self.push();
             match *loc {

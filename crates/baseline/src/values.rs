@@ -5,7 +5,7 @@
 //! calls and any operator without a fast path), so at every label all
 //! values are in their slots, as the branches that reach it left them.
 
-use crate::asm::{Mem, Reg, Size, R11, RAX};
+use crate::asm::{Cond, Mem, Reg, Size, R11, RAX};
 use crate::Compiler;
 
 /// How many values at the top of the operand stack may be out of their
@@ -25,6 +25,13 @@ pub(crate) enum Val {
     /// In `rax`: at most one value is, stored to its slot before anything
     /// else uses `rax`.
     Rax,
+    /// An i32 boolean that is the condition on the flags the last
+    /// instruction set (a comparison's): only ever the top value, and only
+    /// until the next operator, which branches on it (`br_if`, `if`),
+    /// inverts it (`i32.eqz`) or has it put in `rax` first
+    /// (`Compiler::materialize_flags`). Stores and moves keep the flags,
+    /// so spilling values below it does not disturb it.
+    Flags(Cond),
 }
 
 impl Compiler<'_> {
@@ -60,22 +67,35 @@ impl Compiler<'_> {
                     self.asm.store(Size::S64, slot, R11);
                 }
             },
-            Val::Local(j) => {
-                let local = self.local(j as usize);
-                self.asm.load(Size::S64, R11, local);
+            Val::Local(j) => match self.local_reg(j as usize) {
+                Some(reg) => self.asm.store(Size::S64, slot, reg),
+                None => {
+                    let local = self.local(j as usize);
+                    self.asm.load(Size::S64, R11, local);
+                    self.asm.store(Size::S64, slot, R11);
+                }
+            },
+            Val::Rax => self.asm.store(Size::S64, slot, RAX),
+            Val::Flags(cond) => {
+                self.asm.set_bool(cond, R11);
                 self.asm.store(Size::S64, slot, R11);
             }
-            Val::Rax => self.asm.store(Size::S64, slot, RAX),
         }
         self.vals[i] = Val::Slot;
     }
 
     /// Every value to its slot.
     pub(crate) fn flush(&mut self) {
-        for i in self.dirty_from..self.vals.len() {
+        self.flush_below(self.vals.len());
+    }
+
+    /// Every value below index `end` to its slot.
+    pub(crate) fn flush_below(&mut self, end: usize) {
+        let end = end.min(self.vals.len());
+        for i in self.dirty_from..end {
             self.spill(i);
         }
-        self.dirty_from = self.vals.len();
+        self.dirty_from = self.dirty_from.max(end);
     }
 
     /// The value in `rax`, if any but `except`, to its slot.
@@ -114,20 +134,43 @@ impl Compiler<'_> {
                 };
                 self.asm.mov_imm(reg, c);
             }
-            Val::Local(j) => {
-                let local = self.local(j as usize);
-                self.asm.load(size, reg, local);
-            }
+            Val::Local(j) => match self.local_reg(j as usize) {
+                Some(pinned) => self.asm.mov_rr(size, reg, pinned),
+                None => {
+                    let local = self.local(j as usize);
+                    self.asm.load(size, reg, local);
+                }
+            },
             Val::Rax => {
                 if reg != RAX || size == Size::S32 {
                     self.asm.mov_rr(size, reg, RAX);
                 }
             }
+            // setcc and movzx keep the flags.
+            Val::Flags(cond) => self.asm.set_bool(cond, reg),
         }
     }
 
-    /// Writes value `i` to local `j` (64 bits), through r11.
+    /// A comparison result on the flags at the top (see [`Val::Flags`])
+    /// into `rax`.
+    pub(crate) fn materialize_flags(&mut self) {
+        let Some(i) = self.vals.len().checked_sub(1) else {
+            return;
+        };
+        if let Val::Flags(cond) = self.vals[i] {
+            self.free_rax(None);
+            self.asm.set_bool(cond, RAX);
+            self.vals[i] = Val::Rax;
+        }
+    }
+
+    /// Writes value `i` to local `j` (64 bits): to its register if pinned,
+    /// else to its slot, through r11.
     pub(crate) fn write_local(&mut self, i: usize, j: u32) {
+        if let Some(pinned) = self.local_reg(j as usize) {
+            self.fetch(i, pinned, Size::S64);
+            return;
+        }
         let local: Mem = self.local(j as usize);
         match self.vals.get(i).copied().unwrap_or(Val::Slot) {
             Val::Rax => self.asm.store(Size::S64, local, RAX),

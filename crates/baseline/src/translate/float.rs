@@ -194,45 +194,48 @@ impl Compiler<'_> {
     }
 
     /// A comparison: false whenever an operand is a NaN (unordered), but
-    /// for `ne`, true then.
+    /// for `ne`, true then. The orderings are left on the flags (see
+    /// [`Val::Flags`]).
     fn compare_float(&mut self, ty: Float, compare: Compare) {
         self.operands(bits(ty));
         let a = &mut self.asm;
         a.movq_to_xmm(0, RAX);
         a.movq_to_xmm(1, RCX);
-        match compare {
+        let result = match compare {
             Compare::Eq => {
                 a.ucomis(ty, 0, 1);
                 a.set_bool(Cond::E, RAX);
                 a.set_bool(Cond::Np, RCX);
                 a.alu_rr(Size::S32, AND, RAX, RCX);
+                Val::Rax
             }
             Compare::Ne => {
                 a.ucomis(ty, 0, 1);
                 a.set_bool(Cond::Ne, RAX);
                 a.set_bool(Cond::P, RCX);
                 a.alu_rr(Size::S32, OR, RAX, RCX);
+                Val::Rax
             }
             // Unordered sets CF and ZF, which `above` and `above or
             // equal` exclude; `lt` and `le` swap the operands.
             Compare::Gt => {
                 a.ucomis(ty, 0, 1);
-                a.set_bool(Cond::A, RAX);
+                Val::Flags(Cond::A)
             }
             Compare::Ge => {
                 a.ucomis(ty, 0, 1);
-                a.set_bool(Cond::Ae, RAX);
+                Val::Flags(Cond::Ae)
             }
             Compare::Lt => {
                 a.ucomis(ty, 1, 0);
-                a.set_bool(Cond::A, RAX);
+                Val::Flags(Cond::A)
             }
             Compare::Le => {
                 a.ucomis(ty, 1, 0);
-                a.set_bool(Cond::Ae, RAX);
+                Val::Flags(Cond::Ae)
             }
-        }
-        self.push_val(Val::Rax);
+        };
+        self.push_val(result);
     }
 
     /// `convert_i32`/`convert_i64`, signed or not. An unsigned i32 is a
