@@ -48,7 +48,11 @@ impl Compiler<'_> {
         if matches!(self.vals.last(), Some(Val::Flags(_)))
             && !matches!(
                 op,
-                Operator::BrIf { .. } | Operator::If { .. } | Operator::I32Eqz
+                Operator::BrIf { .. }
+                    | Operator::If { .. }
+                    | Operator::I32Eqz
+                    | Operator::Select
+                    | Operator::TypedSelect { .. }
             )
         {
             self.materialize_flags();
@@ -109,24 +113,6 @@ impl Compiler<'_> {
                 let n = self.frames[0].results;
                 self.return_values(self.under(n));
                 self.reachable = false;
-            }
-            O::Select => self.select(),
-            O::TypedSelect { ty } => {
-                if !is_number_type(ty) {
-                    return unsupported("a select of a type other than i32, i64, f32 or f64");
-                }
-                self.select();
-            }
-            O::GlobalGet { global_index } => {
-                let (base, disp, size) = self.global(global_index)?;
-                self.asm.load(size, RAX, Mem::base(base, disp));
-                let slot = self.push();
-                self.asm.store(size, slot, RAX);
-            }
-            O::GlobalSet { global_index } => {
-                let (base, disp, size) = self.global(global_index)?;
-                self.pop_to(RCX, size);
-                self.asm.store(size, Mem::base(base, disp), RCX);
             }
             O::MemorySize { mem } => self.memory_size(mem)?,
 
@@ -193,6 +179,28 @@ impl Compiler<'_> {
             O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, 2)?,
 
             O::BrIf { relative_depth } => self.br_if(relative_depth as usize),
+            O::Select => self.select(),
+            O::TypedSelect { ty } => {
+                if !is_number_type(ty) {
+                    return unsupported("a select of a type other than i32, i64, f32 or f64");
+                }
+                self.select();
+            }
+            O::GlobalGet { global_index } => {
+                self.free_rax(None);
+                let (base, disp, size) = self.global(global_index)?;
+                self.asm.load(size, RAX, Mem::base(base, disp));
+                self.push_val(Val::Rax);
+            }
+            O::GlobalSet { global_index } => {
+                // The value into rcx first: finding the global uses rdx.
+                let size = self.global_size(global_index)?;
+                let i = self.under(1);
+                self.fetch(i, RCX, size);
+                self.pop_val();
+                let (base, disp, _) = self.global(global_index)?;
+                self.asm.store(size, Mem::base(base, disp), RCX);
+            }
             O::Call { function_index } => self.call(function_index)?,
             O::I32DivS => self.divide(S32, true, false),
             O::I32DivU => self.divide(S32, false, false),
@@ -574,16 +582,26 @@ impl Compiler<'_> {
         self.drop_values(1);
     }
 
+    /// `select`: the first value unless the condition (on the flags, or
+    /// an i32 fetched into rdx) is false, with a `cmov`; left in rax. The
+    /// moves that fetch the values keep the flags.
     fn select(&mut self) {
-        let (cond, b, a) = (self.top(0), self.top(1), self.top(2));
-        self.asm.load(Size::S32, RAX, cond);
-        self.asm.load(Size::S64, RCX, a);
-        self.asm.load(Size::S64, RDX, b);
-        self.asm.test_rr(Size::S32, RAX, RAX);
-        self.asm.cmov(Size::S64, Cond::E, RCX, RDX);
-        self.drop_values(3);
-        let slot = self.push();
-        self.asm.store(Size::S64, slot, RCX);
+        let c = self.under(1);
+        let flags = match self.vals.get(c).copied() {
+            Some(Val::Flags(cond)) => Some(cond),
+            _ => {
+                self.fetch(c, RDX, Size::S32);
+                None
+            }
+        };
+        self.pop_val();
+        self.operands(Size::S64);
+        let cond = flags.unwrap_or_else(|| {
+            self.asm.test_rr(Size::S32, RDX, RDX);
+            Cond::Ne
+        });
+        self.asm.cmov(Size::S64, cond.invert(), RAX, RCX);
+        self.push_val(Val::Rax);
     }
 
     /// The top two values into rax (the first) and rcx (the second),
@@ -750,15 +768,20 @@ impl Compiler<'_> {
         self.push_val(Val::Rax);
     }
 
-    /// A global's address: base register (loaded here) and displacement,
-    /// and its size.
+    /// The size of a global's value: a number's.
+    fn global_size(&self, index: u32) -> Result<Size, Unsupported> {
+        match self.module.globals[GlobalIndex::from_u32(index)].ty {
+            WasmValType::I32 | WasmValType::F32 => Ok(Size::S32),
+            WasmValType::I64 | WasmValType::F64 => Ok(Size::S64),
+            _ => unsupported("a global of a type other than a number"),
+        }
+    }
+
+    /// A global's address: base register (rdx, loaded here) and
+    /// displacement, and its size.
     fn global(&mut self, index: u32) -> Result<(u8, i32, Size), Unsupported> {
         let global = GlobalIndex::from_u32(index);
-        let size = match self.module.globals[global].ty {
-            WasmValType::I32 | WasmValType::F32 => Size::S32,
-            WasmValType::I64 | WasmValType::F64 => Size::S64,
-            _ => return unsupported("a global of a type other than a number"),
-        };
+        let size = self.global_size(index)?;
         self.asm.load(Size::S64, RDX, VMCTX);
         match self.module.defined_global_index(global) {
             Some(def) => Ok((RDX, self.offsets.vmctx_defined_global(def) as i32, size)),
