@@ -1573,3 +1573,23 @@ fn locals_kept_in_registers_survive_calls_throws_and_recursion() {
         format!("{:?}", Val::I32(want))
     );
 }
+
+#[test]
+fn a_stack_overflow_in_single_pass_code_names_its_function_offset() {
+    // The prologue's stack check traps before any operator ran: the frame
+    // names the function's first operator, not module offset 0.
+    let wat = r#"(module
+      (func $r (export "r") (param i32) (result i32)
+        (i32.add (call $r (i32.add (local.get 0) (i32.const 1))) (i32.const 1))))"#;
+    let engine = Engine::default();
+    let (mut store, instance) = instantiate(&engine, wat, true);
+    let err = call(&mut store, &instance, "r", &[Val::I32(0)]).unwrap_err();
+    let trap = err.downcast_ref::<Trap>().expect("a trap");
+    assert_eq!(trap.code(), Some(TrapCode::StackOverflow));
+    let first = trap.frames().first().expect("a frame");
+    // The body's first operator: `local.get 0`, `i32.const 1`, `i32.add`.
+    let wasm = wat::parse_str(wat).unwrap();
+    let body = [0x20, 0x00, 0x41, 0x01, 0x6a, 0x10, 0x00];
+    let local_get = wasm.windows(body.len()).position(|w| w == body).unwrap();
+    assert_eq!(first.module_offset, Some(local_get as u32), "{first:?}");
+}

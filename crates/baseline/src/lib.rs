@@ -36,8 +36,8 @@
 //! for the whole function instead (`pinning`).
 //!
 //! Frame, from `rbp` down: the vmctx at `rbp - 8`, the `s` callee-saved
-//! registers the function uses, local `j` at `rbp - 16 - 8(s + j)`,
-//! operand-stack value `i` below the locals.
+//! registers the function uses, the slots of the locals that are not
+//! pinned (in index order), operand-stack value `i` below them.
 
 #![forbid(unsafe_code)]
 
@@ -159,6 +159,11 @@ pub fn compile(
         max_out: 0,
         results,
     };
+    // The prologue's stack check traps at the function's first operator.
+    c.operator_at = body
+        .get_operators_reader()
+        .map_err(|e| Unsupported(e.to_string()))?
+        .original_position() as u32;
     c.prologue(&params)?;
     let end = c.new_label();
     c.frames.push(Frame {
@@ -408,9 +413,11 @@ const VMCTX: Mem = Mem {
 };
 
 impl Compiler<'_> {
-    /// Local `j`'s slot (unused when the local is pinned).
+    /// Local `j`'s slot; pinned locals have none (this is then the next
+    /// local's, never used for it).
     fn local(&self, j: usize) -> Mem {
-        Mem::base(RBP, -16 - 8 * (self.pinning.saved.len() + j) as i32)
+        let k = self.pinning.slot_of.get(j).map_or(j, |&k| k as usize);
+        Mem::base(RBP, -16 - 8 * (self.pinning.saved.len() + k) as i32)
     }
 
     /// The register local `j` lives in, if it is pinned.
@@ -421,8 +428,14 @@ impl Compiler<'_> {
     fn slot(&self, i: usize) -> Mem {
         Mem::base(
             RBP,
-            -16 - 8 * (self.pinning.saved.len() + self.locals + i) as i32,
+            -16 - 8 * (self.pinning.saved.len() + self.pinning.in_slots + i) as i32,
         )
+    }
+
+    /// The frame's 8-byte slots: the vmctx, the saved registers, the
+    /// locals not pinned and the operand stack at its highest.
+    fn frame_slots(&self) -> usize {
+        1 + self.pinning.saved.len() + self.pinning.in_slots + self.max_sp
     }
 
     /// Where the `k`th saved callee-saved register is kept: below the vmctx.
@@ -454,8 +467,7 @@ impl Compiler<'_> {
         self.max_sp = self.max_sp.max(self.sp);
         // A frame over the limit is refused at the end anyway; stopping
         // here bounds the work on a body that piles up values.
-        let slots = 1 + self.pinning.saved.len() + self.locals + self.max_sp;
-        if slots as u64 * 8 > u64::from(self.options.max_frame) {
+        if self.frame_slots() as u64 * 8 > u64::from(self.options.max_frame) {
             self.broken.set(true);
         }
         slot
@@ -580,9 +592,14 @@ impl Compiler<'_> {
                 self.asm.alu_rr(Size::S32, 0x31, pinned, pinned);
             }
         }
-        let zeroed = self.locals - params;
+        // The slots of the locals that are not parameters: the last ones.
+        let params_in_slots = (0..params).filter(|&j| self.local_reg(j).is_none()).count();
+        let zeroed = self.pinning.in_slots - params_in_slots;
         if zeroed > 0 {
-            let first = self.local(self.locals - 1);
+            let first = Mem::base(
+                RBP,
+                -16 - 8 * (self.pinning.saved.len() + self.pinning.in_slots - 1) as i32,
+            );
             self.asm.alu_rr(Size::S32, 0x31, RAX, RAX);
             if zeroed <= 8 {
                 for j in params..self.locals {
@@ -592,7 +609,6 @@ impl Compiler<'_> {
                     }
                 }
             } else {
-                // One range, the unused slots of pinned locals with it.
                 let a = &mut self.asm;
                 a.lea(RDI, first);
                 a.mov_imm(RCX, zeroed as i64);
@@ -649,8 +665,7 @@ impl Compiler<'_> {
         if self.labels.iter().any(|l| !l.uses.is_empty()) {
             return unsupported("a branch to a label never placed");
         }
-        let slots = 1 + self.pinning.saved.len() + self.locals + self.max_sp;
-        let frame = (slots as u64 * 8).next_multiple_of(16) + u64::from(self.max_out);
+        let frame = (self.frame_slots() as u64 * 8).next_multiple_of(16) + u64::from(self.max_out);
         if frame > u64::from(self.options.max_frame) {
             return unsupported("a frame over the limit");
         }

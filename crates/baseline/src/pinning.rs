@@ -1,8 +1,17 @@
 //! Which values live in callee-saved registers for the whole function: the
-//! most used locals, and the base of the memory the body accesses. A quick
-//! scan of the body before translation counts each local's uses, weighted
-//! by loop depth (a loop body runs more often than the code around it), and
-//! finds the memories the body loads from and stores to.
+//! most used locals, and the base of memory 0.
+//!
+//! Which locals are the most used is estimated from the body's bytes, not
+//! by decoding its operators: the opcodes of `local.get`, `local.set` and
+//! `local.tee` (0x20-0x22) each followed by a one-byte index (locals 0 to
+//! 127) are counted. Decoding the body a second time cost cc1's cold run
+//! (each of its functions compiled once and run a few times) a tenth more
+//! than one pass; this count costs a byte comparison per byte. Immediates
+//! that contain such pairs add noise to the estimate, never an error: any
+//! choice of pinned locals compiles correctly. Loops are not seen (their
+//! `end`s cannot be told from immediates), so a local is pinned for its
+//! uses anywhere; functions whose loops run hot are compiled again,
+//! optimized, by tier-up.
 //!
 //! A pinned local is always in its register: it has no copy in its slot,
 //! so a merge, a branch or a call finds it where it always is, and the code
@@ -24,29 +33,43 @@
 use crate::asm::{Reg, R12, R13, R14, R15, RBX};
 use crate::Unsupported;
 use hoist_environ::{MemoryIndex, Module, Tunables};
-use wasmparser::{FunctionBody, MemArg, MemArgTarget, Operator};
+use wasmparser::FunctionBody;
 
 /// The registers handed out, in order; the memory base takes the last.
 const REGS: [Reg; 5] = [RBX, R12, R13, R14, R15];
 
-/// A local's weight must reach this to be worth a register (each pinned
-/// register costs a store in the prologue and a load before returning):
-/// three uses outside loops, or one inside.
-const MIN_WEIGHT: u64 = 3;
+/// A local's count must reach this for a register. One: a pinned register
+/// costs a store in the prologue and a load before returning, about what
+/// a local kept in its slot costs for a use or two (a parameter's store, a
+/// load), and a use that the count sees once may be in a loop.
+const MIN_WEIGHT: u64 = 1;
+
+/// The opcodes of `local.get`, `local.set` and `local.tee`.
+const LOCAL_GET: u8 = 0x20;
+const LOCAL_TEE: u8 = 0x22;
+
+/// The opcodes of the loads and stores (`i32.load` to `i64.store32`).
+const FIRST_LOAD: u8 = 0x28;
+const LAST_STORE: u8 = 0x3e;
 
 /// What the scan decided.
 #[derive(Debug, Default)]
 pub(crate) struct Pinning {
     /// For each local, its register, if pinned.
     pub locals: Vec<Option<Reg>>,
+    /// For each local that is not pinned, its slot among theirs (in
+    /// index order, so the parameters' come first); pinned locals have none.
+    pub slot_of: Vec<u32>,
+    /// How many locals are not pinned (and have a slot).
+    pub in_slots: usize,
     /// The memory whose base is kept in a register, and the register.
     pub memory: Option<(MemoryIndex, Reg)>,
     /// Every register used, in the order they are saved.
     pub saved: Vec<Reg>,
 }
 
-/// Scans `body` (with `locals` locals, parameters included) and picks what
-/// to pin.
+/// Picks what to pin for `body` (with `locals` locals, parameters
+/// included), from its bytes (see the module comment).
 ///
 /// # Errors
 /// [`Unsupported`] if the body cannot be read (the translation would fail
@@ -57,55 +80,23 @@ pub(crate) fn plan(
     body: &FunctionBody<'_>,
     locals: usize,
 ) -> Result<Pinning, Unsupported> {
-    let mut weights = vec![0u64; locals];
-    let mut memory_uses = 0u64;
-    // Open blocks: whether each is a loop.
-    let mut blocks: Vec<bool> = Vec::new();
-    let mut loops = 0usize;
     let mut reader = body
-        .get_operators_reader()
+        .get_binary_reader_for_operators()
         .map_err(|e| Unsupported(e.to_string()))?;
-    while !reader.eof() {
-        // Matched where the reader put it: moving the operator out of its
-        // `Result` (an enum of mixed-width fields) costs more than the rest
-        // of this loop (as in `compile`'s).
-        let read = reader.read();
-        let op = match &read {
-            Ok(op) => op,
-            Err(e) => return Err(Unsupported(e.to_string())),
-        };
-        let weight = 1u64 << (2 * loops.min(6));
-        match op {
-            Operator::LocalGet { local_index }
-            | Operator::LocalSet { local_index }
-            | Operator::LocalTee { local_index } => {
-                if let Some(w) = weights.get_mut(*local_index as usize) {
-                    *w = w.saturating_add(weight);
+    let code = reader
+        .read_bytes(reader.bytes_remaining())
+        .map_err(|e| Unsupported(e.to_string()))?;
+    let mut weights = [0u64; 128];
+    let mut memory_ops = false;
+    for pair in code.windows(2) {
+        match pair[0] {
+            LOCAL_GET..=LOCAL_TEE => {
+                if let Some(w) = weights.get_mut(usize::from(pair[1])) {
+                    *w += 1;
                 }
             }
-            Operator::Loop { .. } => {
-                blocks.push(true);
-                loops += 1;
-            }
-            Operator::Block { .. }
-            | Operator::If { .. }
-            | Operator::Try { .. }
-            | Operator::TryTable { .. } => blocks.push(false),
-            Operator::End => {
-                if blocks.pop() == Some(true) {
-                    loops -= 1;
-                }
-            }
-            Operator::Delegate { .. } => {
-                blocks.pop();
-            }
-            op => {
-                if let Some(memarg) = memarg(op) {
-                    if memarg.target == MemArgTarget::Memory(0) {
-                        memory_uses = memory_uses.saturating_add(weight);
-                    }
-                }
-            }
+            FIRST_LOAD..=LAST_STORE => memory_ops = true,
+            _ => {}
         }
     }
     let mut pinning = Pinning {
@@ -113,16 +104,24 @@ pub(crate) fn plan(
         ..Pinning::default()
     };
     let mut free = REGS.len();
-    if memory_uses > 0 && reserved_4gib(module, tunables, MemoryIndex::from_u32(0)) {
+    if memory_ops && reserved_4gib(module, tunables, MemoryIndex::from_u32(0)) {
         free -= 1;
         pinning.memory = Some((MemoryIndex::from_u32(0), REGS[free]));
     }
-    for (k, j) in heaviest(&weights, free).into_iter().enumerate() {
+    let counted = locals.min(weights.len());
+    for (k, j) in heaviest(&weights[..counted], free).into_iter().enumerate() {
         pinning.locals[j] = Some(REGS[k]);
         pinning.saved.push(REGS[k]);
     }
     if let Some((_, reg)) = pinning.memory {
         pinning.saved.push(reg);
+    }
+    pinning.slot_of = Vec::with_capacity(locals);
+    for pinned in &pinning.locals {
+        pinning.slot_of.push(pinning.in_slots as u32);
+        if pinned.is_none() {
+            pinning.in_slots += 1;
+        }
     }
     Ok(pinning)
 }
@@ -152,37 +151,6 @@ pub(crate) fn reserved_4gib(module: &Module, tunables: &Tunables, memory: Memory
     })
 }
 
-/// The memory argument of the loads and stores this compiler translates.
-fn memarg<'a>(op: &'a Operator<'_>) -> Option<&'a MemArg> {
-    use Operator as O;
-    match op {
-        O::I32Load { memarg }
-        | O::I64Load { memarg }
-        | O::F32Load { memarg }
-        | O::F64Load { memarg }
-        | O::I32Load8S { memarg }
-        | O::I32Load8U { memarg }
-        | O::I32Load16S { memarg }
-        | O::I32Load16U { memarg }
-        | O::I64Load8S { memarg }
-        | O::I64Load8U { memarg }
-        | O::I64Load16S { memarg }
-        | O::I64Load16U { memarg }
-        | O::I64Load32S { memarg }
-        | O::I64Load32U { memarg }
-        | O::I32Store { memarg }
-        | O::I64Store { memarg }
-        | O::F32Store { memarg }
-        | O::F64Store { memarg }
-        | O::I32Store8 { memarg }
-        | O::I32Store16 { memarg }
-        | O::I64Store8 { memarg }
-        | O::I64Store16 { memarg }
-        | O::I64Store32 { memarg } => Some(memarg),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +161,7 @@ mod tests {
             heaviest(&[1, 3, 16, 3, 64, 2, 3, 3, 5], 5),
             vec![4, 2, 8, 1, 3]
         );
-        assert_eq!(heaviest(&[2, 2, 1], 5), Vec::<usize>::new());
+        assert_eq!(heaviest(&[0, 0, 0], 5), Vec::<usize>::new());
         assert_eq!(heaviest(&[9, 9, 9], 0), Vec::<usize>::new());
     }
 }

@@ -97,9 +97,10 @@ fn a_hot_loop_keeps_its_locals_in_registers_and_branches_on_flags() {
     )
     .expect("in the subset");
     let code = code_between(&compiled, first_loop(&wasm));
-    // A local's slot is `[rbp - 16 - 8(s + j)]` with `s` saved registers
-    // (at most five): a disp8 ModRM on rbp (mod 01, r/m 101) with any of
-    // those displacements would be an access to one.
+    // Local `j`'s slot, if it has one, is `[rbp - 16 - 8(s + k)]` with `s`
+    // saved registers (at most five) and `k <= j` (pinned locals have no
+    // slot): a disp8 ModRM on rbp (mod 01, r/m 101) with any of those
+    // displacements would be an access to one.
     let slots: Vec<u8> = (0..=5)
         .flat_map(|s| (0..3).map(move |j| (-16 - 8 * (s + j)) as i8 as u8))
         .collect();
