@@ -52,7 +52,7 @@ const LOCAL_TEE: u8 = 0x22;
 const FIRST_LOAD: u8 = 0x28;
 const LAST_STORE: u8 = 0x3e;
 
-/// What the scan decided.
+/// What [`plan`] decided.
 #[derive(Debug, Default)]
 pub(crate) struct Pinning {
     /// For each local, its register, if pinned.

@@ -28,7 +28,8 @@ pub(crate) enum Val {
     /// An i32 boolean that is the condition on the flags the last
     /// instruction set (a comparison's): only ever the top value, and only
     /// until the next operator, which branches on it (`br_if`, `if`),
-    /// inverts it (`i32.eqz`) or has it put in `rax` first
+    /// selects on it (`select`), inverts it (`i32.eqz`) or has it put in
+    /// `rax` first
     /// (`Compiler::materialize_flags`). Stores and moves keep the flags,
     /// so spilling values below it does not disturb it.
     Flags(Cond),
