@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod lazy;
+
 use std::path::PathBuf;
 use std::process::Command;
 
