@@ -150,6 +150,7 @@ pub fn compile(
         vals: Vec::new(),
         dirty_from: 0,
         max_sp: 0,
+        slots_used: std::cell::Cell::new(0),
         reachable: true,
         dead_depth: 0,
         broken: std::cell::Cell::new(false),
@@ -384,6 +385,9 @@ struct Compiler<'a> {
     /// Every value below this index is in its slot (see `values`).
     dirty_from: usize,
     max_sp: usize,
+    /// How many operand-stack slots, from the bottom, some code addresses
+    /// (see `slot`): the frame holds these.
+    slots_used: std::cell::Cell<usize>,
     reachable: bool,
     /// Blocks opened in unreachable code, not yet ended.
     dead_depth: usize,
@@ -425,7 +429,11 @@ impl Compiler<'_> {
         self.pinning.locals.get(j).copied().flatten()
     }
 
+    /// Operand-stack value `i`'s slot. Only the slots some code addresses
+    /// are in the frame (see `slots_used`), so every address of one must
+    /// come from here.
     fn slot(&self, i: usize) -> Mem {
+        self.slots_used.set(self.slots_used.get().max(i + 1));
         Mem::base(
             RBP,
             -16 - 8 * (self.pinning.saved.len() + self.pinning.in_slots + i) as i32,
@@ -433,9 +441,12 @@ impl Compiler<'_> {
     }
 
     /// The frame's 8-byte slots: the vmctx, the saved registers, the
-    /// locals not pinned and the operand stack at its highest.
+    /// locals not pinned and the operand-stack slots that code addresses
+    /// (values that stay in registers or constants need none: a small
+    /// recursive function's frame then holds only what Cranelift's would
+    /// plus the vmctx, so the same stack holds about as deep a recursion).
     fn frame_slots(&self) -> usize {
-        1 + self.pinning.saved.len() + self.pinning.in_slots + self.max_sp
+        1 + self.pinning.saved.len() + self.pinning.in_slots + self.slots_used.get()
     }
 
     /// Where the `k`th saved callee-saved register is kept: below the vmctx.
@@ -461,16 +472,23 @@ impl Compiler<'_> {
         self.sp = self.under(k);
     }
 
-    fn push(&mut self) -> Mem {
-        let slot = self.slot(self.sp);
+    /// Pushes a value whose code the caller emits (see `values`).
+    fn push(&mut self) {
         self.sp += 1;
         self.max_sp = self.max_sp.max(self.sp);
         // A frame over the limit is refused at the end anyway; stopping
-        // here bounds the work on a body that piles up values.
-        if self.frame_slots() as u64 * 8 > u64::from(self.options.max_frame) {
+        // here bounds the work on a body that piles up values (as if each
+        // had its slot, as most of them will).
+        let slots = 1 + self.pinning.saved.len() + self.pinning.in_slots + self.max_sp;
+        if slots as u64 * 8 > u64::from(self.options.max_frame) {
             self.broken.set(true);
         }
-        slot
+    }
+
+    /// Pushes a value the caller stores to the slot returned.
+    fn push_slot(&mut self) -> Mem {
+        self.push();
+        self.slot(self.sp - 1)
     }
 
     fn new_label(&mut self) -> usize {

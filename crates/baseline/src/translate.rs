@@ -875,7 +875,7 @@ impl Compiler<'_> {
         let length = self.offsets.memory_current_length() as i32;
         self.asm.load(Size::S64, RAX, Mem::base(RAX, length));
         self.asm.shr_imm(Size::S64, RAX, log2);
-        let slot = self.push();
+        let slot = self.push_slot();
         self.asm
             .store(if memory64 { Size::S64 } else { Size::S32 }, slot, RAX);
         Ok(())
@@ -1062,7 +1062,7 @@ impl Compiler<'_> {
     /// (the caller keeps `vals` in step).
     fn push_results(&mut self, abi: &crate::Abi) {
         for loc in &abi.results {
-            let slot = self.push();
+            let slot = self.push_slot();
             match *loc {
                 ParamLoc::Reg(reg) => self.asm.store(Size::S64, slot, reg),
                 ParamLoc::Xmm(x) => self.asm.movsd_store(slot, x),
@@ -1103,7 +1103,7 @@ impl Compiler<'_> {
             self.asm.cmp_imm(Size::S64, RAX, -1);
             self.trap_if(Cond::E, TrapCode::GrowFailure);
         }
-        let slot = self.push();
+        let slot = self.push_slot();
         self.asm.store(Size::S32, slot, RAX);
         Ok(())
     }

@@ -58,8 +58,12 @@ impl Compiler<'_> {
 
     /// Stores value `i` to its slot, through r11.
     fn spill(&mut self, i: usize) {
+        let val = self.vals.get(i).copied().unwrap_or(Val::Slot);
+        if val == Val::Slot {
+            return;
+        }
         let slot = self.slot(i);
-        match self.vals.get(i).copied().unwrap_or(Val::Slot) {
+        match val {
             Val::Slot => return,
             Val::Const(c) => match i32::try_from(c) {
                 Ok(v) => self.asm.store_imm(Size::S64, slot, v),
