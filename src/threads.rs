@@ -170,6 +170,8 @@ impl Threads {
             .limits
             .max_wasm_stack
             .unwrap_or(512 << 10)
+            // Room for single-pass code's bigger frames.
+            .saturating_mul(hoist::BASELINE_STACK_FACTOR)
             .saturating_add(HOST_STACK);
         let spawned = std::thread::Builder::new()
             .name(format!("wasm thread {tid}"))

@@ -7,7 +7,7 @@
 
 mod support;
 
-use hoist::{Engine, Trap, TrapCode, Val};
+use hoist::{Engine, Instance, Module, Store, Trap, TrapCode, Val};
 use support::lazy::{call, call_i32, check_lazily_and_eagerly, instantiate, same_lazily, Want};
 
 /// A `br_table` of 300,000 targets, alternating between two blocks (a
@@ -591,4 +591,81 @@ fn a_stack_overflow_in_single_pass_code_names_its_function_offset() {
     let body = [0x20, 0x00, 0x41, 0x01, 0x6a, 0x10, 0x00];
     let local_get = wasm.windows(body.len()).position(|w| w == body).unwrap();
     assert_eq!(first.module_offset, Some(local_get as u32), "{first:?}");
+}
+
+/// The deepest `r(n)` of `wat` that returns rather than trapping, found by
+/// bisection below `high` (each failure must be a stack overflow).
+fn deepest(store: &mut Store<()>, instance: &Instance, high: i32) -> i32 {
+    let (mut fits, mut overflows) = (0, high);
+    while overflows - fits > 1 {
+        let mid = fits + (overflows - fits) / 2;
+        match call(store, instance, "r", &[Val::I32(mid)]) {
+            Ok(_) => fits = mid,
+            Err(err) => {
+                let trap = err.downcast_ref::<Trap>().expect("a trap");
+                assert_eq!(trap.code(), Some(TrapCode::StackOverflow), "r({mid})");
+                overflows = mid;
+            }
+        }
+    }
+    fits
+}
+
+#[test]
+fn a_recursion_that_fits_optimized_code_fits_the_first_tier() {
+    // Single-pass frames are several times Cranelift's, so its code gets
+    // the stack budget `BASELINE_STACK_FACTOR` times over: a first
+    // (lazily compiled) run recurses at least as deep as a run of the
+    // cached, optimized code. Two shapes: a one-parameter function, and
+    // one with locals of several types and values live across its call.
+    // On a thread of 16 MiB, so the budget times the factor fits.
+    let tiny = r#"(module
+      (func $r (export "r") (param i32) (result i32)
+        (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+          (else (i32.add (call $r (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))"#;
+    let busy = r#"(module
+      (memory 1)
+      (global $sp (mut i32) (i32.const 65536))
+      (func $r (export "r") (param $n i32) (result i32)
+        (local $a i32) (local $b i32) (local $c i64) (local $d f64) (local $e i32) (local $f i32)
+        (global.set $sp (i32.sub (global.get $sp) (i32.const 16)))
+        (local.set $a (i32.mul (local.get $n) (i32.const 3)))
+        (local.set $b (i32.add (local.get $a) (local.get $n)))
+        (local.set $c (i64.extend_i32_u (local.get $b)))
+        (local.set $d (f64.convert_i32_s (local.get $a)))
+        (local.set $e (i32.load (i32.const 16)))
+        (local.set $f (i32.xor (local.get $e) (local.get $b)))
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (i32.const 0))
+          (else (i32.add
+                  (i32.add (local.get $a) (i32.mul (local.get $b) (local.get $n)))
+                  (i32.add (call $r (i32.sub (local.get $n) (i32.const 1)))
+                    (i32.add (i32.wrap_i64 (local.get $c))
+                      (i32.add (i32.trunc_f64_s (local.get $d)) (local.get $f)))))))))"#;
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(move || {
+            let mut config = hoist::Config::default();
+            config.lazy_speculation(false).tiering_budget(None);
+            let engine = Engine::new(&config).unwrap();
+            for (name, wat) in [("tiny", tiny), ("busy", busy)] {
+                let (mut store, instance) = instantiate(&engine, wat, false);
+                let optimized = deepest(&mut store, &instance, 1 << 20);
+                let module = Module::new_lazy(&engine, wat).unwrap();
+                let mut store = Store::new(&engine, ());
+                let instance = Instance::new(&mut store, &module, &[]).unwrap();
+                let first_tier = deepest(&mut store, &instance, 1 << 20);
+                let code = module.function_code();
+                assert!(code.iter().all(|f| f.baseline), "{name}: {code:?}");
+                assert!(
+                    first_tier >= optimized,
+                    "{name}: {first_tier} deep lazily, {optimized} optimized"
+                );
+                // Still bounded: the factor is a few times, not unlimited.
+                assert!(first_tier < 8 * optimized, "{name}: {first_tier}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }

@@ -557,7 +557,8 @@ impl Compiler<'_> {
         let a = &mut self.asm;
         a.push_rbp();
         a.frame_setup();
-        // The stack limit: vmctx -> store context -> limit.
+        // The stack limit: vmctx -> store context -> this tier's limit
+        // (lower than Cranelift code's: the frames are bigger).
         a.load(
             Size::S64,
             RAX,
@@ -566,7 +567,10 @@ impl Compiler<'_> {
         a.load(
             Size::S64,
             RAX,
-            Mem::base(RAX, self.offsets.store_context_stack_limit() as i32),
+            Mem::base(
+                RAX,
+                self.offsets.store_context_baseline_stack_limit() as i32,
+            ),
         );
         // lea r11, [rsp - frame] with a 32-bit displacement patched at the
         // end, then trap unless r11 >= limit.

@@ -8,7 +8,8 @@
 //! VMStoreContext      { stack_limit: usize, epoch_counter: *const u64,
 //!                       epoch_deadline: u64, fuel_consumed: i64,
 //!                       gc_heap_base: *mut u8, gc_next: u64, gc_limit: u64,
-//!                       gc_types: *const VMGcTypeEntry, ... }
+//!                       gc_types: *const VMGcTypeEntry,
+//!                       baseline_stack_limit: usize, ... }
 //! VMGcTypeEntry       { display: *const u32, depth: u32, (pad) }
 //! VMMemoryDefinition  { base: *mut u8, current_length: usize }
 //! VMTableDefinition   { base: *mut usize, current_elements: u32 }
@@ -92,6 +93,12 @@ impl VMLayout {
     /// The store's `VMGcTypeEntry` table, indexed by engine type id.
     pub fn store_context_gc_types(&self) -> u32 {
         3 * self.p() + 32
+    }
+    /// The stack limit of single-pass (first-tier) code: further down than
+    /// `stack_limit`, as its frames are bigger (see the runtime's
+    /// `BASELINE_STACK_FACTOR`).
+    pub fn store_context_baseline_stack_limit(&self) -> u32 {
+        4 * self.p() + 32
     }
 
     // --- VMGcTypeEntry ---

@@ -43,7 +43,8 @@ pub use vmcontext::*;
 /// the arguments and receives the results.
 ///
 /// The first entry into wasm on a store sets the stack limit `max_stack`
-/// bytes below the current stack pointer; nested entries (wasm → host →
+/// bytes below the current stack pointer (single-pass code's
+/// [`BASELINE_STACK_FACTOR`] times that); nested entries (wasm → host →
 /// wasm) keep it, so the whole chain shares one budget.
 ///
 /// # Safety
@@ -66,9 +67,22 @@ pub unsafe fn invoke_wasm(
         // above its end for the host frames and the signal handler, so
         // deep recursion traps instead of hitting the guard page.
         let sp = approximate_sp();
-        let floor = thread_stack_low().map_or(0, |low| low + STACK_MARGIN);
-        // SAFETY: as above.
-        unsafe { *limit = sp.saturating_sub(max_stack).max(floor.min(sp)) };
+        let low = thread_stack_low();
+        let floor = low.map_or(0, |low| low + STACK_MARGIN);
+        let wasm = sp.saturating_sub(max_stack).max(floor.min(sp));
+        // Single-pass code's extra stack comes only out of what the
+        // thread has beyond `BASELINE_HOST_ROOM` (host calls from its
+        // deepest frame keep that), and it never gets less than the rest.
+        let host_room = low.map_or(usize::MAX, |low| low.saturating_add(BASELINE_HOST_ROOM));
+        let baseline = sp
+            .saturating_sub(max_stack.saturating_mul(BASELINE_STACK_FACTOR))
+            .max(host_room)
+            .min(wasm);
+        // SAFETY: as above; the baseline limit is the store context's too.
+        unsafe {
+            *limit = wasm;
+            *(*store_context).baseline_stack_limit.get() = baseline;
+        }
     }
     // SAFETY: the store context is live (caller's contract).
     let depth = unsafe { &(*store_context).entry_depth };
@@ -99,6 +113,23 @@ pub unsafe fn invoke_wasm(
     }
     result
 }
+
+/// How many times the wasm stack budget single-pass (first-tier) code may
+/// use. Its frames hold every local not kept in a register and the operand
+/// values it stores, about three times the bytes of Cranelift's frames for
+/// the same function (a one-parameter recursive function: 48 against 16),
+/// so with the same budget a recursion that later runs fine from the cache
+/// would overflow on the first, lazily compiled run. Four times covers the
+/// usual ratio; the native stack used stays bounded (2 MiB for the default
+/// 512 KiB) and comes only out of room the thread has beyond
+/// `BASELINE_HOST_ROOM`.
+/// Cranelift code in the same run keeps the budget itself.
+pub const BASELINE_STACK_FACTOR: usize = 4;
+
+/// Stack that single-pass code leaves the host below its deepest frame
+/// when it takes more than the budget (a thread too small for both gives
+/// it the budget only).
+const BASELINE_HOST_ROOM: usize = 1 << 20;
 
 /// Stack kept free below the wasm stack limit, for host frames and the
 /// signal handler.
