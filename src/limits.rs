@@ -114,8 +114,8 @@ impl Limits {
         let Some(budget) = self.max_wasm_stack.filter(|b| *b > 1 << 20) else {
             return Ok(f());
         };
-        // Single-pass (first-tier) code may use the budget several times
-        // over (its frames are bigger; see `BASELINE_STACK_FACTOR`).
+        // First-call code may use the budget several times over (its
+        // frames are bigger; `BASELINE_STACK_FACTOR` is the largest factor).
         let wasm = budget.checked_mul(hoist::BASELINE_STACK_FACTOR);
         let Some(size) = wasm.and_then(|wasm| wasm.checked_add(HOST_STACK)) else {
             bail!("-W max-wasm-stack={budget}: too large");

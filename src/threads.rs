@@ -170,7 +170,7 @@ impl Threads {
             .limits
             .max_wasm_stack
             .unwrap_or(512 << 10)
-            // Room for single-pass code's bigger frames.
+            // Room for first-call code's bigger frames (the largest factor).
             .saturating_mul(hoist::BASELINE_STACK_FACTOR)
             .saturating_add(HOST_STACK);
         let spawned = std::thread::Builder::new()

@@ -62,6 +62,9 @@ pub struct FuncEnvironment<'a> {
     /// Tier-up in lazily compiled code: where this function's hotness
     /// counter is (see [`FuncEnvironment::with_hotness_counter`]).
     pub(crate) hotness_counter: Option<DefinedFuncIndex>,
+    /// The prologue checks unoptimized first-call code's stack limit (see
+    /// [`FuncEnvironment::with_unoptimized_stack_limit`]).
+    unoptimized_stack_limit: bool,
 }
 
 impl<'a> FuncEnvironment<'a> {
@@ -85,7 +88,19 @@ impl<'a> FuncEnvironment<'a> {
             calls_through_funcrefs: false,
             locals_in_stack_slots: false,
             hotness_counter: None,
+            unoptimized_stack_limit: false,
         }
+    }
+
+    /// For a lazily compiled module's first-call code from Cranelift
+    /// without optimizations: the prologue checks the store context's
+    /// `unoptimized_stack_limit` (the budget twice over, as unoptimized
+    /// frames are bigger) instead of `stack_limit`, so a recursion that
+    /// fits optimized code fits this. (The single-pass compiler checks its
+    /// own limit, `baseline_stack_limit`, whatever this says.)
+    pub fn with_unoptimized_stack_limit(mut self) -> Self {
+        self.unoptimized_stack_limit = true;
+        self
     }
 
     /// For code compiled on its first call (lazy compilation): it lives
@@ -126,7 +141,9 @@ impl<'a> FuncEnvironment<'a> {
         self.vmctx.expect("vmctx is set in the entry block")
     }
 
-    /// Loads the stack limit for the prologue check: vmctx → store context → limit.
+    /// Loads the stack limit for the prologue check: vmctx → store context →
+    /// limit (or unoptimized code's, see
+    /// [`Self::with_unoptimized_stack_limit`]).
     pub fn declare_stack_limit(&self, func: &mut ir::Function) {
         let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
         let flags = func.dfg.mem_flags.insert(readonly()).expect("few memflags");
@@ -139,7 +156,12 @@ impl<'a> FuncEnvironment<'a> {
         let limit_flags = func.dfg.mem_flags.insert(trusted()).expect("few memflags");
         let limit = func.create_global_value(ir::GlobalValueData::Load {
             base: store,
-            offset: (self.offsets.store_context_stack_limit() as i32).into(),
+            offset: (if self.unoptimized_stack_limit {
+                self.offsets.store_context_unoptimized_stack_limit()
+            } else {
+                self.offsets.store_context_stack_limit()
+            } as i32)
+                .into(),
             global_type: self.pointer_type,
             flags: limit_flags,
         });

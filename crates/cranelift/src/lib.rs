@@ -143,6 +143,7 @@ impl Compiler {
             index,
             body,
             count_hotness,
+            true,
         )
     }
 
@@ -167,6 +168,7 @@ impl Compiler {
             offsets,
             index,
             body,
+            false,
             false,
         )
     }

@@ -9,7 +9,8 @@
 //!                       epoch_deadline: u64, fuel_consumed: i64,
 //!                       gc_heap_base: *mut u8, gc_next: u64, gc_limit: u64,
 //!                       gc_types: *const VMGcTypeEntry,
-//!                       baseline_stack_limit: usize, ... }
+//!                       baseline_stack_limit: usize,
+//!                       unoptimized_stack_limit: usize, ... }
 //! VMGcTypeEntry       { display: *const u32, depth: u32, (pad) }
 //! VMMemoryDefinition  { base: *mut u8, current_length: usize }
 //! VMTableDefinition   { base: *mut usize, current_elements: u32 }
@@ -94,11 +95,17 @@ impl VMLayout {
     pub fn store_context_gc_types(&self) -> u32 {
         3 * self.p() + 32
     }
-    /// The stack limit of single-pass (first-tier) code: further down than
-    /// `stack_limit`, as its frames are bigger (see the runtime's
+    /// The stack limit of single-pass (baseline-tier) code: further down
+    /// than `stack_limit`, as its frames are bigger (see the runtime's
     /// `BASELINE_STACK_FACTOR`).
     pub fn store_context_baseline_stack_limit(&self) -> u32 {
         4 * self.p() + 32
+    }
+    /// The stack limit of a lazily compiled module's first-call code from
+    /// Cranelift without optimizations (see the runtime's
+    /// `UNOPTIMIZED_STACK_FACTOR`).
+    pub fn store_context_unoptimized_stack_limit(&self) -> u32 {
+        5 * self.p() + 32
     }
 
     // --- VMGcTypeEntry ---

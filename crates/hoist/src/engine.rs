@@ -140,13 +140,15 @@ impl Config {
 
     /// Bytes of native stack wasm may use per call from the host (default
     /// 512 KiB). The calling thread must have that much stack (plus room
-    /// for the host); hoist never uses more than the thread has. Code of a
-    /// lazily compiled module's first tier may use [`BASELINE_STACK_FACTOR`]
-    /// times as much where the thread has it (its frames are that much
-    /// bigger), so a recursion runs as deep on a first run as from the
-    /// cache.
+    /// for the host); hoist never uses more than the thread has. A lazily
+    /// compiled module's first-call code may use more where the thread has
+    /// it, as its frames are bigger: the single-pass compiler's
+    /// [`BASELINE_STACK_FACTOR`] times as much, unoptimized Cranelift code's
+    /// [`UNOPTIMIZED_STACK_FACTOR`] times, so a recursion runs as deep on a
+    /// first run as from the cache.
     ///
     /// [`BASELINE_STACK_FACTOR`]: crate::BASELINE_STACK_FACTOR
+    /// [`UNOPTIMIZED_STACK_FACTOR`]: crate::UNOPTIMIZED_STACK_FACTOR
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.tunables.max_wasm_stack = bytes;
         self

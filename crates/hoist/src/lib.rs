@@ -40,7 +40,7 @@ pub use hoist_environ::{DEFAULT_MAX_GC_HEAP, DEFAULT_MAX_TOTAL_TABLE_ELEMENTS, M
 pub use hoist_runtime::gc::GcStats;
 pub use hoist_runtime::ImageBuffer;
 pub use hoist_runtime::TableBudget;
-pub use hoist_runtime::BASELINE_STACK_FACTOR;
+pub use hoist_runtime::{BASELINE_STACK_FACTOR, UNOPTIMIZED_STACK_FACTOR};
 pub use instance::Instance;
 pub use lazy::LazyActivity;
 pub use linker::Linker;

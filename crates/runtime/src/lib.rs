@@ -43,8 +43,9 @@ pub use vmcontext::*;
 /// the arguments and receives the results.
 ///
 /// The first entry into wasm on a store sets the stack limit `max_stack`
-/// bytes below the current stack pointer (single-pass code's
-/// [`BASELINE_STACK_FACTOR`] times that); nested entries (wasm → host →
+/// bytes below the current stack pointer (first-call code of a lazily
+/// compiled module: [`BASELINE_STACK_FACTOR`] or
+/// [`UNOPTIMIZED_STACK_FACTOR`] times that); nested entries (wasm → host →
 /// wasm) keep it, so the whole chain shares one budget.
 ///
 /// # Safety
@@ -70,18 +71,20 @@ pub unsafe fn invoke_wasm(
         let low = thread_stack_low();
         let floor = low.map_or(0, |low| low + STACK_MARGIN);
         let wasm = sp.saturating_sub(max_stack).max(floor.min(sp));
-        // Single-pass code's extra stack comes only out of what the
+        // First-call code's extra stack comes only out of what the
         // thread has beyond `BASELINE_HOST_ROOM` (host calls from its
         // deepest frame keep that), and it never gets less than the rest.
         let host_room = low.map_or(usize::MAX, |low| low.saturating_add(BASELINE_HOST_ROOM));
-        let baseline = sp
-            .saturating_sub(max_stack.saturating_mul(BASELINE_STACK_FACTOR))
-            .max(host_room)
-            .min(wasm);
-        // SAFETY: as above; the baseline limit is the store context's too.
+        let times = |factor: usize| {
+            sp.saturating_sub(max_stack.saturating_mul(factor))
+                .max(host_room)
+                .min(wasm)
+        };
+        // SAFETY: as above; both first-call limits are the store context's too.
         unsafe {
             *limit = wasm;
-            *(*store_context).baseline_stack_limit.get() = baseline;
+            *(*store_context).baseline_stack_limit.get() = times(BASELINE_STACK_FACTOR);
+            *(*store_context).unoptimized_stack_limit.get() = times(UNOPTIMIZED_STACK_FACTOR);
         }
     }
     // SAFETY: the store context is live (caller's contract).
@@ -114,19 +117,30 @@ pub unsafe fn invoke_wasm(
     result
 }
 
-/// How many times the wasm stack budget single-pass (first-tier) code may
-/// use. Its frames hold every local not kept in a register and the operand
-/// values it stores, about three times the bytes of Cranelift's frames for
-/// the same function (a one-parameter recursive function: 48 against 16),
-/// so with the same budget a recursion that later runs fine from the cache
-/// would overflow on the first, lazily compiled run. Four times covers the
-/// usual ratio; the native stack used stays bounded (2 MiB for the default
-/// 512 KiB) and comes only out of room the thread has beyond
-/// `BASELINE_HOST_ROOM`.
-/// Cranelift code in the same run keeps the budget itself.
+/// How many times the wasm stack budget the single-pass compiler's code
+/// (the baseline tier of a lazily compiled module) may use. Its frames hold
+/// every local not kept in a register and the operand values it stores,
+/// three to four and a half times the bytes of Cranelift's optimized
+/// frames for the same function (a one-parameter recursive function: 48
+/// against 16), so with the same budget a recursion that later runs fine
+/// from the cache would overflow on the first, lazily compiled run. Four
+/// times covers the usual ratio; the native stack used stays bounded
+/// (2 MiB for the default 512 KiB) and comes only out of room the thread
+/// has beyond `BASELINE_HOST_ROOM`. Optimized code in the same run
+/// (tier-up) keeps the budget itself. The largest first-call factor: a
+/// thread sized for it fits every tier.
 pub const BASELINE_STACK_FACTOR: usize = 4;
 
-/// Stack that single-pass code leaves the host below its deepest frame
+/// The same for first-call code from Cranelift without optimizations
+/// (functions the single-pass compiler does not take, and every function
+/// where it does not run): its frames are one to two times the optimized
+/// ones (a one-parameter recursion: the same 16 bytes; a function with six
+/// locals live across its call: 64 against 32), and a factor beyond the
+/// ratio would let a recursion of small frames run deeper than the budget
+/// says.
+pub const UNOPTIMIZED_STACK_FACTOR: usize = 2;
+
+/// Stack that first-call code leaves the host below its deepest frame
 /// when it takes more than the budget (a thread too small for both gives
 /// it the budget only).
 const BASELINE_HOST_ROOM: usize = 1 << 20;

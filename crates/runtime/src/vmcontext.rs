@@ -40,11 +40,15 @@ pub struct VMStoreContext {
     pub gc_limit: UnsafeCell<u64>,
     /// The store's type table, by engine type id (see `crate::gc::types`).
     pub gc_types: UnsafeCell<*const crate::gc::types::VMGcTypeEntry>,
-    /// Single-pass (first-tier) prologues trap with "call stack exhausted"
-    /// when the stack pointer goes below this: `stack_limit`'s budget times
-    /// [`crate::BASELINE_STACK_FACTOR`], so that their bigger frames fit
-    /// about as deep a recursion.
+    /// Prologues of single-pass (baseline-tier) code trap with "call stack
+    /// exhausted" when the stack pointer goes below this: `stack_limit`'s
+    /// budget times [`crate::BASELINE_STACK_FACTOR`], so that their bigger
+    /// frames fit about as deep a recursion.
     pub baseline_stack_limit: UnsafeCell<usize>,
+    /// The same for a lazily compiled module's first-call code from
+    /// Cranelift without optimizations: the budget times
+    /// [`crate::UNOPTIMIZED_STACK_FACTOR`].
+    pub unoptimized_stack_limit: UnsafeCell<usize>,
     /// How many calls into wasm of this store are active on its thread.
     pub entry_depth: std::cell::Cell<u32>,
     /// The store's exception objects.
@@ -75,6 +79,7 @@ impl Default for VMStoreContext {
             gc_limit: UnsafeCell::new(0),
             gc_types: UnsafeCell::new(std::ptr::null()),
             baseline_stack_limit: UnsafeCell::new(0),
+            unoptimized_stack_limit: UnsafeCell::new(0),
             entry_depth: Default::default(),
             exn_heap: Default::default(),
             gc_roots: Default::default(),
@@ -304,6 +309,10 @@ mod tests {
         assert_eq!(
             offsets.store_context_baseline_stack_limit() as usize,
             offset_of!(VMStoreContext, baseline_stack_limit)
+        );
+        assert_eq!(
+            offsets.store_context_unoptimized_stack_limit() as usize,
+            offset_of!(VMStoreContext, unoptimized_stack_limit)
         );
         use crate::gc::types::VMGcTypeEntry;
         assert_eq!(
