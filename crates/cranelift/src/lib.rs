@@ -143,7 +143,6 @@ impl Compiler {
             index,
             body,
             count_hotness,
-            true,
         )
     }
 
@@ -168,7 +167,6 @@ impl Compiler {
             offsets,
             index,
             body,
-            false,
             false,
         )
     }

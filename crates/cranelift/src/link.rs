@@ -230,7 +230,7 @@ struct EnvOptions {
     calls_through_funcrefs: bool,
     hotness_counter: Option<DefinedFuncIndex>,
     locals_in_stack_slots: bool,
-    baseline_tier: bool,
+    unoptimized_stack_limit: bool,
 }
 
 impl EnvOptions {
@@ -249,7 +249,7 @@ impl EnvOptions {
         if self.locals_in_stack_slots {
             env = env.with_locals_in_stack_slots();
         }
-        if self.baseline_tier {
+        if self.unoptimized_stack_limit {
             env = env.with_unoptimized_stack_limit();
         }
         env
@@ -538,8 +538,8 @@ fn copy_body<'a>(body: &FunctionBodyData<'a>) -> FunctionBodyData<'a> {
 /// single-pass compiler takes the function first if it can (see
 /// `single_pass_baseline`). With `count_hotness`, the code counts its
 /// entries and loop iterations down in its vmctx hotness counter (see
-/// `translate::hotness`). With `baseline_tier` (a first-call compile, not
-/// a tier-up's), Cranelift's code checks the store context's
+/// `translate::hotness`). Where `isa` does not optimize (a first-call
+/// compile, not a tier-up's), the code checks the store context's
 /// `unoptimized_stack_limit`, as the single-pass compiler's checks its own:
 /// unoptimized frames are bigger too.
 #[allow(clippy::too_many_arguments)]
@@ -553,7 +553,6 @@ pub fn compile_function_lazily(
     index: DefinedFuncIndex,
     body: FunctionBodyData<'_>,
     count_hotness: bool,
-    baseline_tier: bool,
 ) -> WasmResult<CompiledText> {
     LAZY_CONTEXT.with(|ctx| {
         // Reentered on this thread (never expected): a context of its own.
@@ -576,7 +575,7 @@ pub fn compile_function_lazily(
             calls_through_funcrefs: true,
             hotness_counter: counted,
             locals_in_stack_slots: false,
-            baseline_tier,
+            unoptimized_stack_limit: isa.flags().opt_level() == OptLevel::None,
         };
         let body_size = body.body.range().end - body.body.range().start;
         let quick = match single_pass {
