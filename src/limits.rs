@@ -10,7 +10,10 @@
 //! A time limit is enforced twice: the epoch checks compiled into every
 //! function entry and loop header stop a guest that computes, and a
 //! watchdog ends the process when the guest is blocked in the host (a
-//! sleep, a read) and so never reaches a check.
+//! sleep, a read) and so never reaches a check. Time spent compiling
+//! functions on their first call (lazy compilation) is not the guest's:
+//! the watchdog moves its deadline by it, as a module compiled whole
+//! before the run has no such time in its budget either.
 
 use anyhow::{bail, Result};
 use hoist::{Config, Engine, Store, TrapCode};
@@ -149,12 +152,13 @@ impl Watchdog {
     fn start(engine: &Engine, timeout: Duration) -> Watchdog {
         let done = Arc::new((Mutex::new(false), Condvar::new()));
         let epoch = engine.epoch_counter();
+        let compiling = engine.first_call_compile_nanos();
         let thread = {
             let done = Arc::clone(&done);
             std::thread::Builder::new()
                 .name("watchdog".into())
                 .spawn(move || {
-                    if wait_done(&done, timeout) {
+                    if wait_guest_time(&done, timeout, &compiling) {
                         return;
                     }
                     epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -179,6 +183,34 @@ impl Watchdog {
                 .ok()
         };
         Watchdog { done, thread }
+    }
+}
+
+/// Waits until `done` is set or the guest has had `timeout` of its own
+/// time: wall time less what its threads spent compiling functions on
+/// their first call (`compiling`, nanoseconds, see
+/// `Engine::first_call_compile_nanos`), which is only known once each
+/// such compile ends. Whether `done` was set.
+fn wait_guest_time(
+    done: &(Mutex<bool>, Condvar),
+    timeout: Duration,
+    compiling: &std::sync::atomic::AtomicU64,
+) -> bool {
+    let read = || Duration::from_nanos(compiling.load(std::sync::atomic::Ordering::Relaxed));
+    let start = std::time::Instant::now();
+    let before = read();
+    let mut excluded = Duration::ZERO;
+    loop {
+        let left =
+            (start + timeout + excluded).saturating_duration_since(std::time::Instant::now());
+        if wait_done(done, left) {
+            return true;
+        }
+        let now = read().saturating_sub(before);
+        if now == excluded {
+            return false;
+        }
+        excluded = now;
     }
 }
 

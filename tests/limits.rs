@@ -137,6 +137,37 @@ fn epochs_interrupt_every_kind_of_endless_guest() {
     }
 }
 
+/// The same guests compiled on first call (the single-pass compiler's
+/// code, Cranelift's where it declines), and the compile itself is no time
+/// of the guest's: the engine counts it apart.
+#[test]
+fn epochs_interrupt_lazily_compiled_code() {
+    let engine = engine(|c| {
+        c.epoch_interruption(true);
+        c.lazy_compilation(true);
+    });
+    let compiling = engine.first_call_compile_nanos();
+    let (mut store, instance) = instance(&engine, LOOPS);
+    let _ticker = Ticker::start(&engine);
+    for name in ["spin", "calls", "tail", "host_loop"] {
+        store.set_epoch_deadline(5);
+        let err = call(&mut store, instance, name, &[]).unwrap_err();
+        assert_eq!(
+            trap_code(&err),
+            Some(TrapCode::Interrupt),
+            "{name}: {err:#}"
+        );
+        store.set_epoch_deadline(u64::MAX / 2);
+    }
+    assert_eq!(
+        call(&mut store, instance, "count", &[Val::I32(1000)]).unwrap()[0]
+            .i32()
+            .unwrap(),
+        499_500
+    );
+    assert!(compiling.load(Ordering::Relaxed) > 0);
+}
+
 #[test]
 fn epochs_cost_nothing_without_a_deadline() {
     let engine = engine(|c| {
@@ -541,6 +572,31 @@ fn a_timeout_stops_a_guest_however_it_runs() {
             assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
             assert!(took >= Duration::from_secs(1), "{what} took {took:?}");
         }
+    }
+}
+
+/// `--timeout` with lazy compilation (forced here; big modules get it by
+/// default): the guest stops on time however it runs, as when compiled
+/// whole. (Before, a time limit turned lazy compilation off: a cold
+/// CPython `-c 'print(1)'` took 4 s instead of 0.3.)
+#[test]
+fn a_timeout_stops_a_lazily_compiled_guest_however_it_runs() {
+    let mut guests = ENDLESS.to_vec();
+    guests.push(("a sleep of an hour", SLEEP_AN_HOUR));
+    for (what, body) in guests {
+        let guest = guest("forever.wasm", &printing_then(body));
+        let started = Instant::now();
+        let output = hoist(&["run", "-C", "lazy=y", "--timeout", "1s"], &guest);
+        let took = started.elapsed();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(134), "{what}: {err}");
+        assert!(output.stdout.starts_with(b"ready\n"), "{what}");
+        assert!(
+            err.starts_with("error: timed out after 1s"),
+            "{what}: {err}"
+        );
+        assert!(took < Duration::from_millis(1500), "{what} took {took:?}");
+        assert!(took >= Duration::from_secs(1), "{what} took {took:?}");
     }
 }
 

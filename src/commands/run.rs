@@ -242,12 +242,10 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
     let cache_config = read_cache_config(&settings)?;
     let open = || open_cache(&settings, cache_config.as_ref(), args.verbose, &dirs);
     // Profilers name every function's code up front: nothing to name
-    // before a lazy function's first call.
-    // A time limit is the guest's time: compiling on first call would count.
-    let timed = settings.limits.timeout.is_some();
+    // before a lazy function's first call. (A time limit leaves compiling
+    // on first call out of the guest's time: see `limits`.)
     let lazy = match (&args.profile, settings.lazy.or_else(lazy_from_env)) {
         (Some(_), _) => LazyMode::Never,
-        (None, _) if timed => LazyMode::Never,
         (None, mode) => mode.unwrap_or(LazyMode::Auto),
     };
     let loader = Loader {

@@ -299,6 +299,11 @@ impl Asm {
         self.op_rr(None, size == Size::S64, &[op], src, dst);
     }
 
+    /// `cmp reg, [mem]`.
+    pub fn cmp_rm(&mut self, size: Size, reg: Reg, mem: Mem) {
+        self.op_mem(None, size == Size::S64, &[0x3b], reg, mem);
+    }
+
     /// `cmp reg, imm32` (64-bit: sign-extended).
     pub fn cmp_imm(&mut self, size: Size, reg: Reg, imm: i32) {
         self.rex(size == Size::S64, 0, 0, reg, false);
@@ -604,6 +609,11 @@ mod tests {
         assert_eq!(
             enc(|a| a.load(Size::S32, RCX, Mem::base(RBP, -0x200))),
             [0x8b, 0x8d, 0x00, 0xfe, 0xff, 0xff]
+        );
+        // cmp rax, [rdx+0x28]
+        assert_eq!(
+            enc(|a| a.cmp_rm(Size::S64, RAX, Mem::base(RDX, 0x28))),
+            [0x48, 0x3b, 0x42, 0x28]
         );
         // mov [r11+8], r9
         assert_eq!(

@@ -23,7 +23,8 @@
 //! arithmetic, conversions, locals, globals, loads and stores of 32-bit
 //! memories whose guard region covers every access (bounds checks case 1
 //! of `hoist-cranelift`'s `bounds_checks.rs`), control flow and direct
-//! calls. A float is its bits, in a general-purpose register or a slot
+//! calls, with epoch checks (a time limit) at entries and loop headers when
+//! the engine asks for them; not fuel metering. A float is its bits, in a general-purpose register or a slot
 //! like an integer (an `f32`'s in the low 32 bits), so moves, loads,
 //! stores, `select`, `reinterpret`, `abs`, `neg` and `copysign` are integer
 //! code; arithmetic moves its operands to `xmm0`/`xmm1` for one SSE
@@ -104,8 +105,8 @@ pub fn compile(
     body: &FunctionBody<'_>,
     options: Options,
 ) -> Result<Compiled, Unsupported> {
-    if tunables.consume_fuel || tunables.epoch_interruption {
-        return unsupported("fuel or epochs");
+    if tunables.consume_fuel {
+        return unsupported("fuel metering");
     }
     if offsets.ptr != 8 {
         return unsupported("a pointer size other than 8");
@@ -637,7 +638,39 @@ impl Compiler<'_> {
                 a.rep_stosq();
             }
         }
+        self.epoch_check();
         self.count_hotness()
+    }
+
+    /// With epoch interruption, traps with "interrupt" once the engine's
+    /// epoch has reached the store's deadline: at the function's entry and
+    /// each loop header, as Cranelift's code checks (`hoist-cranelift`'s
+    /// `translate::limits`). `rax` and `rdx` are free at both places.
+    pub(crate) fn epoch_check(&mut self) {
+        if !self.tunables.epoch_interruption {
+            return;
+        }
+        let a = &mut self.asm;
+        a.load(Size::S64, RDX, VMCTX);
+        a.load(
+            Size::S64,
+            RDX,
+            Mem::base(RDX, self.offsets.vmctx_store_context() as i32),
+        );
+        a.load(
+            Size::S64,
+            RAX,
+            Mem::base(RDX, self.offsets.store_context_epoch_counter() as i32),
+        );
+        // Another thread advances the counter: read each time (an x86-64
+        // load is atomic, and nothing here caches it).
+        a.load(Size::S64, RAX, Mem::base(RAX, 0));
+        a.cmp_rm(
+            Size::S64,
+            RAX,
+            Mem::base(RDX, self.offsets.store_context_epoch_deadline() as i32),
+        );
+        self.trap_if(Cond::Ae, TrapCode::Interrupt);
     }
 
     /// One off the function's hotness counter.

@@ -81,6 +81,7 @@ impl Compiler<'_> {
                 let label = self.new_label();
                 self.bind(label);
                 self.open(Kind::Loop, params, results, label, None);
+                self.epoch_check();
                 self.count_hotness()?;
             }
             O::If { blockty } => {

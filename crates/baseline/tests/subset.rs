@@ -4,7 +4,7 @@
 //! is the first tier; this checks that those runs do go through it.
 
 use hoist_baseline::{compile, Options, Unsupported};
-use hoist_environ::{translate_module, DefinedFuncIndex, Tunables, VMOffsets};
+use hoist_environ::{translate_module, DefinedFuncIndex, TrapCode, Tunables, VMOffsets};
 
 const OPTIONS: Options = Options {
     popcnt: true,
@@ -160,4 +160,45 @@ fn big_frames_are_left_to_cranelift() {
     };
     assert!(outcomes(wat, small)[0].is_err());
     assert!(outcomes(wat, OPTIONS)[0].is_ok());
+}
+
+/// A time limit (epoch interruption) is compiled in, as Cranelift's code
+/// has it: a check at the entry and one at each loop header, so `hoist run
+/// --timeout` keeps the first tier; fuel metering is left to Cranelift.
+#[test]
+fn epoch_checks_are_compiled_in_and_fuel_is_left_to_cranelift() {
+    let wasm = wat::parse_str(
+        // A stub per operator and code: the entry's check traps at the
+        // first operator (the `nop`), each loop's at its `loop`.
+        r#"(module (func (param i32)
+             (nop)
+             (loop $a (br_if $a (local.get 0)))
+             (loop $b (br_if $b (local.get 0)))))"#,
+    )
+    .expect("valid text");
+    let translation = translate_module(&wasm).expect("valid module");
+    let module = &translation.module;
+    let offsets = VMOffsets::new(8, module);
+    let (index, body) = translation.function_bodies.iter().next().unwrap();
+    let index: DefinedFuncIndex = index;
+    let interrupts = |tunables: &Tunables| {
+        compile(module, &offsets, tunables, index, &body.body, OPTIONS).map(|compiled| {
+            compiled
+                .traps
+                .iter()
+                .filter(|(_, code)| *code == TrapCode::Interrupt)
+                .count()
+        })
+    };
+    assert_eq!(interrupts(&Tunables::default()), Ok(0));
+    let epochs = Tunables {
+        epoch_interruption: true,
+        ..Tunables::default()
+    };
+    assert_eq!(interrupts(&epochs), Ok(3), "the entry and two loops");
+    let fuel = Tunables {
+        consume_fuel: true,
+        ..Tunables::default()
+    };
+    assert!(interrupts(&fuel).is_err());
 }

@@ -300,6 +300,8 @@ pub(crate) struct EngineInner {
     /// The epoch counter (see [`Engine::increment_epoch`]); shared so stores'
     /// contexts can point at it and timers can hold it.
     pub(crate) epoch: Arc<std::sync::atomic::AtomicU64>,
+    /// See [`Engine::first_call_compile_nanos`].
+    pub(crate) first_call_compile_nanos: Arc<std::sync::atomic::AtomicU64>,
     host_trampolines: Mutex<HashMap<WasmFuncType, (Arc<CodeMemory>, u32)>>,
     /// See [`Config::gc_stress`].
     pub(crate) gc_stress: bool,
@@ -359,6 +361,7 @@ impl Engine {
                 features,
                 types: Mutex::default(),
                 epoch: Arc::default(),
+                first_call_compile_nanos: Arc::default(),
                 host_trampolines: Mutex::default(),
                 gc_stress: config.gc_stress,
                 lazy_compilation: config.lazy_compilation,
@@ -506,6 +509,17 @@ impl Engine {
     /// thread, a signal handler: `fetch_add(1, Relaxed)` is all it takes).
     pub fn epoch_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
         Arc::clone(&self.inner.epoch)
+    }
+
+    /// Nanoseconds the program's threads have spent in lazily compiled
+    /// modules' first calls: compiling the function, or waiting for
+    /// another thread that compiles it; summed over threads, counted up
+    /// from zero for the engine's life. A time limit can leave this out of
+    /// the guest's time (the CLI's `--timeout` does), so compiling on first
+    /// call costs the guest none of its budget. Bounded: each function is
+    /// compiled on first call at most once per module.
+    pub fn first_call_compile_nanos(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        Arc::clone(&self.inner.first_call_compile_nanos)
     }
 
     /// Whether `other` is this engine (a clone of the same one).

@@ -818,6 +818,7 @@ impl LazyFunctions for LazyCode {
             .ok_or("no such function")?;
         // Counted when it ends: a long compile is no quiet spell.
         let compiles = cell.get().is_none();
+        let started = compiles.then(std::time::Instant::now);
         if compiles {
             // Its callees first, so the spare core starts on them while
             // this thread compiles the function or waits for its compile
@@ -845,8 +846,13 @@ impl LazyFunctions for LazyCode {
             })?;
             Ok(compiled)
         });
-        if compiles {
+        if let Some(started) = started {
             self.activity.compiled();
+            let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.engine
+                .inner
+                .first_call_compile_nanos
+                .fetch_add(took, std::sync::atomic::Ordering::Relaxed);
         }
         let compiled = compiled.as_ref().map_err(|e| e.clone())?;
         // A full compile switched to while this one ran wins.
