@@ -2,7 +2,7 @@
 
 use super::FuncTranslator;
 use cranelift_codegen::ir::{
-    Block, BlockArg, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Value,
+    Block, BlockArg, Inst, InstBuilder, StackSlot, StackSlotData, StackSlotKind, Value,
 };
 use hoist_environ::{WasmResult, WasmValType};
 
@@ -27,10 +27,17 @@ pub(crate) enum FrameKind {
     Loop {
         header: Block,
     },
-    /// `else_block` receives the if's parameters; `params_at_entry` are the
-    /// values passed to it (kept for an implicit else).
+    /// `else_block` receives the if's parameters. It is made up front only
+    /// when their types differ from the results' (an `else` must follow);
+    /// otherwise `branch` takes the false edge straight to the destination,
+    /// and the block is made, and the edge moved to it, at an `else` if one
+    /// comes. So an `if` without `else` leaves no block that only jumps on
+    /// (as wasmtime's translator does: CPython's interpreter loop had 1,000
+    /// such blocks, and the register allocator reloaded spilled values
+    /// around them).
     If {
-        else_block: Block,
+        else_block: Option<Block>,
+        branch: Inst,
         else_seen: bool,
     },
 }
@@ -181,17 +188,22 @@ impl FuncTranslator<'_, '_> {
         let condition = self.pop();
         let (params, results) = self.block_type(ty)?;
         let destination = self.block_with_params(&results);
-        let else_block = self.block_with_params(&params);
+        let else_block = (params != results).then(|| self.block_with_params(&params));
         let then_block = self.builder.create_block();
         let inputs = self.peekn(params.len()).to_vec();
-        self.builder
-            .ins()
-            .brif(condition, then_block, &[], else_block, &args(&inputs));
+        let branch = self.builder.ins().brif(
+            condition,
+            then_block,
+            &[],
+            else_block.unwrap_or(destination),
+            &args(&inputs),
+        );
         self.builder.seal_block(then_block);
         self.builder.switch_to_block(then_block);
         self.control.push(ControlFrame {
             kind: FrameKind::If {
                 else_block,
+                branch,
                 else_seen: false,
             },
             destination,
@@ -212,15 +224,39 @@ impl FuncTranslator<'_, '_> {
         if frame.unreachable_entry {
             return Ok(());
         }
-        let FrameKind::If { else_block, .. } = frame.kind else {
+        let FrameKind::If {
+            else_block, branch, ..
+        } = frame.kind
+        else {
             unreachable!("validated: else follows if");
-        };
-        frame.kind = FrameKind::If {
-            else_block,
-            else_seen: true,
         };
         let (destination, num_results, height) =
             (frame.destination, frame.num_results, frame.stack_height);
+        let else_block = else_block.unwrap_or_else(|| {
+            // The parameters' types are the results': the else arm's block
+            // takes them as the destination does.
+            let block = self.builder.create_block();
+            let types: Vec<_> = self
+                .builder
+                .func
+                .dfg
+                .block_params(destination)
+                .iter()
+                .map(|v| self.builder.func.dfg.value_type(*v))
+                .collect();
+            for ty in types {
+                self.builder.append_block_param(block, ty);
+            }
+            self.builder
+                .change_jump_destination(branch, destination, block);
+            block
+        });
+        let frame = self.control.last_mut().expect("the if's frame");
+        frame.kind = FrameKind::If {
+            else_block: Some(else_block),
+            branch,
+            else_seen: true,
+        };
         if self.reachable {
             frame.exit_reachable = true;
             let results = self.popn(num_results);
@@ -257,12 +293,17 @@ impl FuncTranslator<'_, '_> {
             FrameKind::If {
                 else_block,
                 else_seen: false,
+                ..
             } => {
-                // No else: the implicit else passes the parameters through.
-                self.builder.seal_block(else_block);
-                self.builder.switch_to_block(else_block);
-                let params = self.builder.block_params(else_block).to_vec();
-                self.builder.ins().jump(frame.destination, &args(&params));
+                // No else: the implicit else passes the parameters through,
+                // straight from the branch or through the block made for
+                // parameters of other types.
+                if let Some(else_block) = else_block {
+                    self.builder.seal_block(else_block);
+                    self.builder.switch_to_block(else_block);
+                    let params = self.builder.block_params(else_block).to_vec();
+                    self.builder.ins().jump(frame.destination, &args(&params));
+                }
                 frame.exit_reachable = true;
             }
             _ => {}
