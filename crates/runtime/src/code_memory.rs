@@ -132,7 +132,7 @@ fn read_in_parts(file: &std::fs::File, buf: &mut [u8], threads: usize) -> io::Re
             .filter_map(|_| {
                 std::thread::Builder::new()
                     .name("read".into())
-                    .spawn_scoped(scope, &work)
+                    .spawn_scoped(scope, work)
                     .ok()
             })
             .collect();
