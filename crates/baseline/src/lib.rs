@@ -24,8 +24,9 @@
 //! memories whose guard region covers every access (bounds checks case 1
 //! of `hoist-cranelift`'s `bounds_checks.rs`), control flow and direct
 //! calls, with epoch checks (a time limit) at entries and loop headers when
-//! the engine asks for them; not fuel metering. A float is its bits, in a general-purpose register or a slot
-//! like an integer (an `f32`'s in the low 32 bits), so moves, loads,
+//! the engine asks for them; not fuel metering. A float is its bits, in a
+//! general-purpose register or a slot like an integer (an `f32`'s in the
+//! low 32 bits), so moves, loads,
 //! stores, `select`, `reinterpret`, `abs`, `neg` and `copysign` are integer
 //! code; arithmetic moves its operands to `xmm0`/`xmm1` for one SSE
 //! instruction and its result back. Anything else is [`Unsupported`], and the caller compiles the
