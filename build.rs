@@ -32,12 +32,21 @@
 //! static link requires); other NSS sources named in `nsswitch.conf` are
 //! skipped. `HOIST_LINK=dynamic` at build time, or a linker of one's own
 //! choosing, keeps the shared C library.
+//!
+//! With the static C library, two steps of its start-up are trimmed: on
+//! x86-64 the ELF entry is `hoist_entry` (src/prefault.rs), which asks the
+//! kernel for the pages the self-relocation will write in one call before
+//! jumping to `_start`, and `_dl_get_origin` is hoist's own
+//! (src/startup.rs). Hello from an artifact, 1,500 interleaved runs on a
+//! 2-core VM: 1.77 -> 1.72 -> 1.67 ms (medians).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo::rustc-check-cfg=cfg(hoist_prefault)");
+    println!("cargo::rustc-check-cfg=cfg(hoist_static_libc)");
     println!("cargo:rerun-if-env-changed=CC");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let native = var("TARGET") == var("HOST");
@@ -79,11 +88,22 @@ fn main() {
     }
     println!("cargo:rustc-link-search=native={}", dir.display());
     println!("cargo:rerun-if-env-changed=HOIST_LINK");
-    if var("HOIST_LINK") != "dynamic" && !linker_chosen && glibc_at_least(2, 34) {
-        static_libc(
+    if var("HOIST_LINK") != "dynamic"
+        && !linker_chosen
+        && glibc_at_least(2, 34)
+        && static_libc(
             &PathBuf::from(var("OUT_DIR")).join("static-libc"),
             &libgcc_eh,
-        );
+        )
+    {
+        // src/startup.rs: what the static C library's start-up need not do.
+        println!("cargo:rustc-cfg=hoist_static_libc");
+        if var("CARGO_CFG_TARGET_ARCH") == "x86_64" {
+            // src/prefault.rs: the entry stub that populates the writable
+            // segments before the static PIE relocates itself.
+            println!("cargo:rustc-cfg=hoist_prefault");
+            println!("cargo:rustc-link-arg-bins=-Wl,-e,hoist_entry");
+        }
     }
 }
 
@@ -92,21 +112,22 @@ fn main() {
 /// naming its static archive, and asks the driver for `-static-pie` with
 /// `dir` on the library path. Only the binary: the package's test binaries
 /// stay dynamic PIEs, which must not take glibc's static archives. Does
-/// nothing unless every archive and the start file are there.
-fn static_libc(dir: &Path, libgcc_eh: &Path) {
+/// nothing unless every archive and the start file are there; says whether
+/// the binary is a static PIE.
+fn static_libc(dir: &Path, libgcc_eh: &Path) -> bool {
     const LIBS: [&str; 6] = ["c", "m", "pthread", "dl", "rt", "util"];
     let mut archives = Vec::new();
     for name in LIBS {
         match find_library(&format!("lib{name}.a")) {
             Some(path) => archives.push((name, path)),
-            None => return,
+            None => return false,
         }
     }
     let (Some(libgcc), Some(_)) = (find_library("libgcc.a"), find_library("rcrt1.o")) else {
-        return;
+        return false;
     };
     if std::fs::create_dir_all(dir).is_err() || dir.to_string_lossy().contains(',') {
-        return;
+        return false;
     }
     for (name, archive) in &archives {
         // libc.a needs the unwinder (thread cancellation) and libgcc's
@@ -119,11 +140,12 @@ fn static_libc(dir: &Path, libgcc_eh: &Path) {
         };
         let script = format!("GROUP(\"{}\"{extra})\n", archive.display());
         if std::fs::write(dir.join(format!("lib{name}.so")), script).is_err() {
-            return;
+            return false;
         }
     }
     println!("cargo:rustc-link-arg-bins=-L{}", dir.display());
     println!("cargo:rustc-link-arg-bins=-static-pie");
+    true
 }
 
 /// A linker script that puts the functions `list` names (one pattern a

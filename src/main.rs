@@ -18,6 +18,7 @@ mod key;
 mod limits;
 mod options;
 mod output;
+mod prefault;
 mod profile;
 mod size;
 mod startup;
