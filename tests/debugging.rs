@@ -453,3 +453,96 @@ fn perf_report_shows_wasm_function_names() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A big artifact's DWARF is left unread when it loads; a backtrace with
+/// `-D debug-info` reads it from the file then, and checks it against the
+/// digest in the artifact's header. Changed on disk, it is left out with a
+/// warning (the run is otherwise the same); the bytes around it, which the
+/// seal covers, cannot be changed at all.
+#[test]
+fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
+    let dir = temp_dir("lazy-dwarf");
+    // trap_debug with 3 MiB more of DWARF-named padding, so that the
+    // artifact is big enough to be read with its DWARF left out.
+    let mut wasm = std::fs::read(program("trap_debug")).unwrap();
+    let name = b".debug_hoist_padding";
+    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 253) as u8).collect();
+    let leb = |mut n: usize, out: &mut Vec<u8>| loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    };
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(&data);
+    wasm.push(0);
+    leb(payload.len(), &mut wasm);
+    wasm.extend_from_slice(&payload);
+    std::fs::write(dir.join("big.wasm"), &wasm).unwrap();
+    let (out, _) = hoist(&["compile", "big.wasm", "-o", "big.hwasm"], &dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let artifact = dir.join("big.hwasm");
+    let bytes = std::fs::read(&artifact).unwrap();
+    let part = hoist_artifact::debug_part(&bytes).expect("a .hoist.debug section");
+    let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
+    assert!(part.range.start <= unread.start && unread.end <= part.range.end);
+    assert!(unread.len() >= 3 << 20, "{unread:?}");
+
+    let backtrace = |extra: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.push("big.hwasm");
+        let (out, _) = hoist(&args, &dir);
+        (out.status.code(), stderr(&out))
+    };
+    let (code, text) = backtrace(&["-D", "debug-info"]);
+    assert_eq!(code, Some(134), "{text}");
+    assert!(text.contains("at ./trap_debug.c:6:14"), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+
+    // A byte of the DWARF changed in the file: the run is the same, the
+    // source lines are gone, and the warning says why.
+    let mut changed = bytes.clone();
+    let middle = unread.start + unread.len() / 2;
+    changed[middle] ^= 0x55;
+    std::fs::write(&artifact, &changed).unwrap();
+    let (code, text) = backtrace(&["-D", "debug-info"]);
+    assert_eq!(code, Some(134), "{text}");
+    assert!(
+        text.contains("error: wasm trap: integer divide by zero"),
+        "{text}"
+    );
+    assert!(!text.contains("trap_debug.c"), "{text}");
+    assert!(text.contains("its debug info changed"), "{text}");
+    let (code, text) = backtrace(&[]);
+    assert_eq!(code, Some(134), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+
+    // A byte of the same section outside the pages left unread, and the
+    // section's place in the section headers, are covered by the seal.
+    assert!(unread.end < part.range.end, "{unread:?} {:?}", part.range);
+    let mut edge = bytes.clone();
+    edge[unread.end] ^= 0x55;
+    let mut moved = bytes.clone();
+    let at = bytes.len() - 4096;
+    let tail = &bytes[at..];
+    let offset = (unread.start as u64 - 4096).to_le_bytes();
+    let from = (part.range.start as u64).to_le_bytes();
+    let i = tail
+        .windows(8)
+        .position(|w| w == from)
+        .expect("the section's offset");
+    moved[at + i..at + i + 8].copy_from_slice(&offset);
+    for (what, image) in [("edge", edge), ("moved", moved)] {
+        std::fs::write(&artifact, &image).unwrap();
+        let (code, text) = backtrace(&[]);
+        assert_eq!(code, Some(1), "{what}: {text}");
+        assert!(text.contains("no valid seal"), "{what}: {text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -757,6 +757,8 @@ enum SourceKind {
     Artifact {
         buffer: ImageBuffer,
         sealed: bool,
+        /// The file, for the DWARF that reading it left out.
+        file: Option<std::fs::File>,
     },
     /// A module binary, or one made from text.
     Wasm(ImageBuffer),
@@ -785,6 +787,50 @@ impl Source {
     }
 }
 
+/// The module an artifact carries, with the DWARF sections it kept
+/// appended (a valid module again, as debug info reads it): from the image,
+/// or read from `file` when loading left them out, and checked against the
+/// digest in the artifact's header (which the seal or the digest covers).
+/// DWARF that does not check out is left out, with a warning: the file
+/// changed since it was loaded.
+fn artifact_wasm(
+    name: &str,
+    buffer: &ImageBuffer,
+    file: Option<&std::fs::File>,
+) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let image = buffer.as_slice();
+    let mut wasm = hoist_artifact::module_wasm(image)?.to_vec();
+    let Some(part) = hoist_artifact::debug_part(image) else {
+        return Some(wasm);
+    };
+    let unread = buffer
+        .unread()
+        .is_some_and(|r| r.start < part.range.end && part.range.start < r.end);
+    let read;
+    let bytes = match (unread, file) {
+        (false, _) => &image[part.range.clone()],
+        (true, Some(file)) => {
+            let mut bytes = vec![0; part.range.len()];
+            read = file
+                .read_exact_at(&mut bytes, part.range.start as u64)
+                .map(|()| bytes)
+                .unwrap_or_default();
+            &read[..]
+        }
+        (true, None) => &[][..],
+    };
+    if hoist_artifact::check_debug(&part, bytes) {
+        wasm.extend_from_slice(bytes);
+    } else {
+        eprintln!(
+            "warning: `{name}`: its debug info changed since it was loaded; backtraces will have \
+             no source lines"
+        );
+    }
+    Some(wasm)
+}
+
 /// `<stdin>` for `-`, else the path as given.
 fn display_name(path: &Path) -> String {
     if path.as_os_str() == "-" {
@@ -808,6 +854,7 @@ impl Loader<'_> {
                 crate::input::read_stream(reader, &name, limit, crate::input::Expect::Module)?;
             ImageBuffer::from_bytes(&bytes).with_context(|| format!("failed to read `{name}`"))
         };
+        let mut opened = None;
         let mut buffer = if path.as_os_str() == "-" {
             streamed(&mut std::io::stdin().lock())?
         } else {
@@ -822,8 +869,13 @@ impl Loader<'_> {
                             meta.len()
                         );
                     }
-                    ImageBuffer::read_file(&mut file)
-                        .with_context(|| format!("failed to read `{name}`"))?
+                    // An artifact's DWARF is left unread: `artifact_wasm`
+                    // reads and checks it if source lines may be printed.
+                    let buffer =
+                        ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
+                            .with_context(|| format!("failed to read `{name}`"))?;
+                    opened = Some(file);
+                    buffer
                 }
                 // A pipe (`<(curl ...)`) or a device: streamed, bounded.
                 _ => streamed(&mut file)?,
@@ -875,6 +927,7 @@ impl Loader<'_> {
             SourceKind::Artifact {
                 buffer,
                 sealed: sealed.is_some(),
+                file: opened,
             }
         } else if bytes.starts_with(b"\0asm") {
             crate::identify::check_wasm_header(bytes)
@@ -911,10 +964,12 @@ impl Loader<'_> {
     /// more than a second says so on a terminal, as `hoist compile` does.
     fn compile(&self, engine: &Engine, source: Source) -> Result<Loaded> {
         let name = source.name();
-        let wasm = if self.keep_wasm {
-            source.wasm().map(<[u8]>::to_vec)
-        } else {
-            None
+        let wasm = match &source.kind {
+            _ if !self.keep_wasm => None,
+            SourceKind::Artifact { buffer, file, .. } => {
+                artifact_wasm(&name, buffer, file.as_ref())
+            }
+            _ => source.wasm().map(<[u8]>::to_vec),
         };
         let progress = match &source.kind {
             SourceKind::Artifact { .. } => None,
@@ -922,7 +977,7 @@ impl Loader<'_> {
         };
         let started = std::time::Instant::now();
         let module = match source.kind {
-            SourceKind::Artifact { buffer, sealed } => if sealed {
+            SourceKind::Artifact { buffer, sealed, .. } => if sealed {
                 Module::deserialize_authenticated(engine, buffer)
             } else {
                 Module::deserialize_buffer(engine, buffer)

@@ -17,10 +17,16 @@
 //!   custom section, [`BODY_OFFSETS`]) and active data segments that went
 //!   into a memory image are empty.
 //! - `.hoist.data`: memory images, each page-aligned within the section.
+//! - `.hoist.debug` (only when the module's DWARF is kept): its `.debug_*`
+//!   custom sections as they were ([`debug_sections`]), page-aligned and
+//!   last, so that loading can leave its pages unread ([`lazy_range`]):
+//!   13 of CPython's 44 MB, needed only for a trap's source lines.
 //!
 //! The digest is for integrity (a damaged or truncated file is refused);
 //! an artifact is native code, so only files the user trusts are run. The
-//! compile cache adds a keyed MAC on top ([`seal`]).
+//! compile cache adds a keyed MAC on top ([`seal`]). Neither covers
+//! `.hoist.debug`'s bytes: the header holds their own digest, which whoever
+//! reads them checks ([`check_debug`]).
 //!
 //! This crate has no Cranelift and no `unsafe`: it is bytes in, bytes out.
 
@@ -35,7 +41,7 @@ mod strip;
 pub use engine_info::EngineInfo;
 pub use info::ImageEntry;
 pub use seal::{seal, unseal, SEAL_LEN};
-pub use strip::{skeleton, BODY_OFFSETS, SKELETON_BODY};
+pub use strip::{debug_sections, skeleton, BODY_OFFSETS, SKELETON_BODY};
 
 use anyhow::{bail, Context, Result};
 use hoist_environ::{AddressMapRecords, CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
@@ -44,12 +50,13 @@ use object::{Object, ObjectSection};
 /// The first bytes of `.hoist.engine`.
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";
 pub const WASM: &str = ".hoist.wasm";
 pub const DATA: &str = ".hoist.data";
+pub const DEBUG: &str = ".hoist.debug";
 
 /// Alignment of `.text` and of the section after it: a page on every
 /// supported host with 4 KiB pages.
@@ -112,6 +119,69 @@ pub struct Artifact<'a> {
     pub data: &'a [u8],
     /// Where `.hoist.data` starts in the image.
     pub data_offset: usize,
+    /// `.hoist.debug`, if the artifact kept the module's DWARF. Its bytes
+    /// are not checked here (they may not even have been read, see
+    /// [`lazy_range`]): [`check_debug`] checks them when they are used.
+    pub debug: Option<DebugPart>,
+}
+
+/// Where an artifact's `.hoist.debug` is, and what its bytes must hash to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebugPart {
+    /// Its bytes' range in the image (the file).
+    pub range: std::ops::Range<usize>,
+    /// Their BLAKE3 digest, from the checked header.
+    pub digest: Digest,
+}
+
+/// BLAKE3 of `.hoist.debug`'s bytes, as the header records it (of nothing
+/// when there is no such section).
+fn debug_digest(bytes: &[u8]) -> Digest {
+    let mut hasher = blake3::Hasher::new();
+    hash(&mut hasher, bytes);
+    *hasher.finalize().as_bytes()
+}
+
+/// Whether `bytes` are the `.hoist.debug` that `part` describes (read from
+/// the file again, say, after loading left them unread).
+pub fn check_debug(part: &DebugPart, bytes: &[u8]) -> bool {
+    bytes.len() == part.range.len()
+        && blake3::Hash::from_bytes(debug_digest(bytes)) == blake3::Hash::from_bytes(part.digest)
+}
+
+/// Where `image`'s `.hoist.debug` is and the digest its header records
+/// for it, found without checking anything else (as [`module_wasm`]):
+/// for a reader of the DWARF, whose image [`read`] or the seal has
+/// checked. `None` when the artifact kept no DWARF.
+pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
+    let file = sections::File::parse(image).ok()?;
+    let section = sections::by_name(&file, DEBUG)?;
+    let (offset, len) = section.file_range()?;
+    let start = usize::try_from(offset).ok()?;
+    let range = start..start.checked_add(usize::try_from(len).ok()?)?;
+    let header = sections::by_name(&file, ENGINE)?.data().ok()?;
+    // The header's tail ends with the debug digest.
+    let digest = header
+        .get(header.len().checked_sub(32)?..)?
+        .try_into()
+        .ok()?;
+    (range.end <= image.len()).then_some(DebugPart { range, digest })
+}
+
+/// The pages of `image` that loading may leave unread: the whole pages of
+/// its `.hoist.debug`, which neither the digest nor the seal covers. Only
+/// the ELF header and section headers are looked at (they are at the
+/// file's two ends, which a reader fills first); anything unexpected gives
+/// `None`, and the whole file is read. A range that lies elsewhere in a
+/// damaged or forged file makes the digest or the seal fail, since both
+/// cover every other byte and the seal binds the range itself.
+pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
+    let file = sections::File::parse(image).ok()?;
+    let (offset, len) = sections::by_name(&file, DEBUG)?.file_range()?;
+    let page = TEXT_ALIGN as usize;
+    let start = usize::try_from(offset).ok()?.next_multiple_of(page);
+    let end = usize::try_from(offset.checked_add(len)?).ok()? / page * page;
+    (start < end && end <= image.len()).then_some(start..end)
 }
 
 /// Whether `bytes` look like a hoist artifact (an ELF file; [`read`] then
@@ -130,8 +200,13 @@ pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
         engine: parts.engine,
         module_digest: &module_digest(parts.wasm),
         compiled: parts.compiled,
-        wasm: &skeleton(parts.wasm, &imaged, parts.debug_sections)?,
+        wasm: &skeleton(parts.wasm, &imaged, false)?,
         images: parts.images,
+        debug: &if parts.debug_sections {
+            debug_sections(parts.wasm)?
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -143,6 +218,7 @@ struct Encoding<'a> {
     compiled: &'a CompiledText,
     wasm: &'a [u8],
     images: &'a [MemoryImage],
+    debug: &'a [u8],
 }
 
 /// An artifact decoded into owned, editable parts. [`OwnedArtifact::encode`]
@@ -158,6 +234,8 @@ pub struct OwnedArtifact {
     /// The module as stored: its [`skeleton`].
     pub wasm: Vec<u8>,
     pub images: Vec<MemoryImage>,
+    /// `.hoist.debug`: the module's DWARF sections, or nothing.
+    pub debug: Vec<u8>,
 }
 
 impl OwnedArtifact {
@@ -185,6 +263,9 @@ impl OwnedArtifact {
                         .to_vec(),
                 })
                 .collect(),
+            debug: artifact
+                .debug
+                .map_or(Vec::new(), |d| image[d.range].to_vec()),
         })
     }
 
@@ -197,6 +278,7 @@ impl OwnedArtifact {
             compiled: &self.compiled,
             wasm: &self.wasm,
             images: &self.images,
+            debug: &self.debug,
         })
     }
 }
@@ -220,6 +302,7 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
     tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     parts.engine.encode(&mut tail);
     tail.extend_from_slice(parts.module_digest);
+    tail.extend_from_slice(&debug_digest(parts.debug));
     let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm, &data);
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&digest);
@@ -248,8 +331,13 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
         (INFO, &info, 16),
         (WASM, parts.wasm, 16),
         (DATA, &data, IMAGE_PAGE_SIZE),
+        // Last and page-aligned: see `lazy_range`.
+        (DEBUG, parts.debug, TEXT_ALIGN),
     ];
     for (name, bytes, align) in sections {
+        if name == DEBUG && bytes.is_empty() {
+            continue;
+        }
         let id = obj.add_section(
             Vec::new(),
             name.as_bytes().to_vec(),
@@ -318,6 +406,24 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     } else {
         (&[][..], 0)
     };
+    let debug_range = match sections::by_name(&file, DEBUG) {
+        Some(_) => {
+            let (bytes, offset) = section_at(DEBUG)?;
+            Some(offset..offset + bytes.len())
+        }
+        None => None,
+    };
+    if let Some(debug) = &debug_range {
+        // The debug bytes are covered by their own digest only: no part
+        // that the digest covers may share a byte with them.
+        let overlaps = |part: &[u8]| {
+            let start = part.as_ptr() as usize - image.as_ptr() as usize;
+            !part.is_empty() && start < debug.end && debug.start < start + part.len()
+        };
+        if [header, text, info, wasm, data].into_iter().any(overlaps) {
+            bail!("damaged artifact: `{DEBUG}` overlaps another section");
+        }
+    }
     let stored: Digest = header[8..40].try_into().expect("32 bytes");
     let tail = &header[40..];
     if check_digest && digest(tail, text, info, wasm, data) != stored {
@@ -332,7 +438,12 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     }
     let engine = EngineInfo::decode(&mut reader)?;
     let module_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
+    let debug_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
     reader.finish(ENGINE)?;
+    let debug = debug_range.map(|range| DebugPart {
+        range,
+        digest: debug_digest,
+    });
     if !text.is_empty() && !(text_offset as u64).is_multiple_of(TEXT_ALIGN) {
         bail!("damaged artifact: `{TEXT}` is not page-aligned");
     }
@@ -357,6 +468,7 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
         images,
         data,
         data_offset,
+        debug,
     })
 }
 
@@ -409,6 +521,17 @@ pub fn inspect(image: &[u8]) -> Result<String> {
         "memory images: {} ({} bytes)",
         artifact.images.len(),
         artifact.data.len()
+    );
+    let _ = writeln!(
+        out,
+        "debug info:    {}",
+        artifact
+            .debug
+            .as_ref()
+            .map_or("none".to_string(), |d| format!(
+                "{} bytes of DWARF",
+                d.range.len()
+            ))
     );
     let _ = writeln!(out, "sections:");
     for section in file.sections() {

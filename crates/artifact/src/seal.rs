@@ -10,11 +10,19 @@
 pub const SEAL_LEN: usize = 40;
 const SEAL_MAGIC: &[u8; 8] = b"HOISTMAC";
 
+/// The MAC of `image` for `context`: every byte but the pages loading may
+/// leave unread ([`crate::lazy_range`], an artifact's DWARF, whose digest
+/// the header holds), with that range's bounds, so a forged range that
+/// leaves out other bytes does not verify.
 fn mac(key: &[u8; 32], context: &[u8], image: &[u8]) -> [u8; 32] {
+    let skip = crate::lazy_range(image).unwrap_or(0..0);
     let mut hasher = blake3::Hasher::new_keyed(key);
     hasher.update(&(context.len() as u64).to_le_bytes());
     hasher.update(context);
-    crate::hash(&mut hasher, image);
+    hasher.update(&(skip.start as u64).to_le_bytes());
+    hasher.update(&(skip.end as u64).to_le_bytes());
+    crate::hash(&mut hasher, &image[..skip.start]);
+    crate::hash(&mut hasher, &image[skip.end..]);
     *hasher.finalize().as_bytes()
 }
 

@@ -122,6 +122,34 @@ pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex], debug_sections: bool) -> Re
     Ok(out)
 }
 
+/// The DWARF custom sections (`.debug_*`) after `wasm`'s code section, as
+/// they were (each section whole: id, size, name and contents), in order:
+/// what an artifact keeps in `.hoist.debug` when [`skeleton`] leaves them
+/// out. Appended to the skeleton, they make a valid module again.
+pub fn debug_sections(wasm: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut after_code = false;
+    let mut section_start = 0;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let Payload::CodeSectionStart { .. } = payload {
+            after_code = true;
+        }
+        if let Payload::CustomSection(reader) = &payload {
+            let end = span(&reader.range())?.end;
+            if after_code && reader.name().starts_with(".debug_") {
+                out.extend_from_slice(wasm.get(section_start..end).context("truncated section")?);
+            }
+            section_start = end;
+        } else if let Some((_, range)) = payload.as_section() {
+            section_start = span(&range)?.end;
+        } else if let Payload::Version { range, .. } = &payload {
+            section_start = span(range)?.end;
+        }
+    }
+    Ok(out)
+}
+
 /// A parser's byte range as indices into the module.
 fn span(range: &std::ops::Range<u64>) -> Result<std::ops::Range<usize>> {
     let index = |at: u64| usize::try_from(at).context("module too large");

@@ -233,6 +233,80 @@ fn seals_bind_image_key_and_context() {
     assert_eq!(unseal(b"short", &key, b"entry-a"), None);
 }
 
+/// `.hoist.debug`: the module's DWARF, outside the digest and the seal but
+/// for its edges, checked on its own against the digest in the header.
+#[test]
+fn dwarf_is_kept_apart_and_checked_on_its_own() {
+    use wasm_encoder::Section;
+    let mut wasm = wat::parse_str(WAT).unwrap();
+    let dwarf: Vec<u8> = (0..3 * TEXT_ALIGN as u32 + 100).map(|i| i as u8).collect();
+    wasm_encoder::CustomSection {
+        name: ".debug_info".into(),
+        data: dwarf.as_slice().into(),
+    }
+    .append_to(&mut wasm);
+    let (engine, compiled) = (engine(), compiled());
+    let parts = |debug_sections| ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine,
+        compiled: &compiled,
+        wasm: &wasm,
+        images: &[],
+        debug_sections,
+    };
+    let image = write(&parts(true)).unwrap();
+    let a = read(&image).unwrap();
+    let part = a.debug.clone().expect("a debug section");
+    assert_eq!(debug_part(&image), Some(part.clone()));
+    assert!(check_debug(&part, &image[part.range.clone()]));
+    // The skeleton and the section make the module's custom sections again.
+    let mut rebuilt = module_wasm(&image).unwrap().to_vec();
+    assert!(!rebuilt.windows(11).any(|w| w == b".debug_info"));
+    rebuilt.extend_from_slice(&image[part.range.clone()]);
+    let found = wasmparser::Parser::new(0)
+        .parse_all(&rebuilt)
+        .find_map(|p| match p.unwrap() {
+            wasmparser::Payload::CustomSection(r) if r.name() == ".debug_info" => {
+                Some(r.data().to_vec())
+            }
+            _ => None,
+        });
+    assert_eq!(found, Some(dwarf));
+    wasmparser::Validator::new().validate_all(&rebuilt).unwrap();
+    // Whole pages of it may be left unread.
+    let lazy = lazy_range(&image).expect("whole pages");
+    assert!(part.range.start <= lazy.start && lazy.end <= part.range.end);
+    assert!(lazy.len() >= 2 * TEXT_ALIGN as usize);
+
+    // A changed byte in it: the image reads, the section does not check.
+    let mut changed = image.clone();
+    changed[lazy.start + 7] ^= 1;
+    assert!(read(&changed).is_ok());
+    assert!(!check_debug(&part, &changed[part.range.clone()]));
+    assert!(!check_debug(
+        &part,
+        &image[part.range.start..part.range.end - 1]
+    ));
+    // The seal leaves out only the pages that may go unread.
+    let key = [3u8; 32];
+    let mut sealed = image.clone();
+    seal(&mut sealed, &key, b"ctx");
+    let mut inside = sealed.clone();
+    inside[lazy.start + 7] ^= 1;
+    assert_eq!(unseal(&inside, &key, b"ctx"), Some(image.len()));
+    let mut edge = sealed.clone();
+    edge[lazy.end] ^= 1;
+    assert_eq!(unseal(&edge, &key, b"ctx"), None);
+
+    // Without the DWARF kept: no section, and nothing to leave unread.
+    let plain = write(&parts(false)).unwrap();
+    assert_eq!(read(&plain).unwrap().debug, None);
+    assert_eq!((debug_part(&plain), lazy_range(&plain)), (None, None));
+    // Decoding keeps the section.
+    let decoded = OwnedArtifact::decode(&image).unwrap();
+    assert_eq!(decoded.encode().unwrap(), image);
+}
+
 #[test]
 fn the_skeleton_is_valid_and_keeps_passive_data_and_every_offset() {
     let wasm = wat::parse_str(WAT).unwrap();

@@ -289,9 +289,11 @@ impl Module {
             .with_context(|| format!("cannot run `{}`", path.display()))
     }
 
-    /// [`Module::deserialize_file`] from a file already open.
+    /// [`Module::deserialize_file`] from a file already open. The module's
+    /// DWARF, if the artifact kept it, is not read (nothing here uses it).
     pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
-        let buffer = ImageBuffer::read_file(&mut file).context("failed to read the artifact")?;
+        let buffer = ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
+            .context("failed to read the artifact")?;
         Module::load(engine, buffer)
     }
 
@@ -345,6 +347,7 @@ impl Module {
             images,
             data: _,
             data_offset,
+            debug: _,
             address_map: _,
             address_map_range,
         } = if check_digest {

@@ -19,6 +19,9 @@ use std::sync::Arc;
 pub struct ImageBuffer {
     map: memmap2::MmapMut,
     len: usize,
+    /// Bytes of the file left unread (zero here), see
+    /// [`ImageBuffer::read_file_except`].
+    unread: Option<Range<usize>>,
 }
 
 impl ImageBuffer {
@@ -29,6 +32,7 @@ impl ImageBuffer {
         Ok(ImageBuffer {
             map,
             len: bytes.len(),
+            unread: None,
         })
     }
 
@@ -36,6 +40,22 @@ impl ImageBuffer {
     /// several threads when it is big (see [`PARALLEL_READ_MIN`]). A file
     /// that changes size while it is read is refused.
     pub fn read_file(file: &mut std::fs::File) -> io::Result<ImageBuffer> {
+        ImageBuffer::read_file_except(file, |_| None)
+    }
+
+    /// [`ImageBuffer::read_file`], leaving unread the range that `skip`
+    /// names once it has seen the file's two ends: its first page and its
+    /// last [`LAZY_TAIL`] bytes, read first, with zeros between (an ELF
+    /// file's header and its section headers, say; see
+    /// `hoist_artifact::lazy_range`). A range that is not whole pages is
+    /// not skipped; only its part between those ends is. The pages left unread
+    /// are never touched, so they cost nothing; they read as zeros, and
+    /// [`ImageBuffer::unread`] says where they are. Only files of
+    /// [`LAZY_MIN`] bytes or more are read this way.
+    pub fn read_file_except(
+        file: &mut std::fs::File,
+        skip: impl FnOnce(&[u8]) -> Option<Range<usize>>,
+    ) -> io::Result<ImageBuffer> {
         let expected = usize::try_from(file.metadata()?.len())
             .map_err(|_| io::Error::other("the file is too large"))?;
         // One byte of slack shows whether the file grew meanwhile. Small
@@ -46,7 +66,24 @@ impl ImageBuffer {
         // from the host on first touch: runs a few seconds apart took
         // 150 ms instead of 90.
         let mut map = memmap2::MmapMut::map_anon(expected + 1)?;
-        read_in_parts(file, &mut map[..expected], reader_threads(expected))?;
+        let page = page_size();
+        let mut unread = None;
+        let mut regions: Vec<_> = std::iter::once(0..expected).collect();
+        if expected >= LAZY_MIN {
+            let head = 0..page;
+            let tail = (expected - LAZY_TAIL) / page * page..expected;
+            read_in_parts(file, &mut map[..], vec![head.clone(), tail.clone()], 1)?;
+            unread = skip(&map[..expected])
+                .filter(|r| r.start.is_multiple_of(page) && r.end.is_multiple_of(page))
+                .map(|r| r.start.max(head.end)..r.end.min(tail.start))
+                .filter(|r| r.start < r.end);
+            regions = match &unread {
+                Some(r) => vec![head.end..r.start, r.end..tail.start],
+                None => std::iter::once(head.end..tail.start).collect(),
+            };
+        }
+        let len = regions.iter().map(|r| r.len()).sum();
+        read_in_parts(file, &mut map[..], regions, reader_threads(len))?;
         // A file that grew has a byte where the slack is.
         let grew = loop {
             match file.read_at(&mut map[expected..], expected as u64) {
@@ -57,7 +94,16 @@ impl ImageBuffer {
         if grew != 0 {
             return Err(changed_size());
         }
-        Ok(ImageBuffer { map, len: expected })
+        Ok(ImageBuffer {
+            map,
+            len: expected,
+            unread,
+        })
+    }
+
+    /// The range [`ImageBuffer::read_file_except`] left unread, if any.
+    pub fn unread(&self) -> Option<Range<usize>> {
+        self.unread.clone()
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -83,6 +129,15 @@ fn changed_size() -> io::Error {
 /// alternating runs): 104.6 -> 92.0 ms.
 const PARALLEL_READ_MIN: usize = 8 << 20;
 
+/// Files this big or bigger may be read with a range left out
+/// ([`ImageBuffer::read_file_except`]); smaller ones are read whole.
+pub const LAZY_MIN: usize = 1 << 20;
+
+/// How much of a file's end [`ImageBuffer::read_file_except`] reads before
+/// it asks what to skip: an artifact's section headers and names, and the
+/// seal, are a few hundred bytes.
+pub const LAZY_TAIL: usize = 64 << 10;
+
 /// The smallest part one thread reads.
 const READ_PART_MIN: usize = 4 << 20;
 
@@ -96,20 +151,39 @@ fn reader_threads(len: usize) -> usize {
     cores.min(4).min(len / READ_PART_MIN).max(1)
 }
 
-/// Fills `buf` from the start of `file` in page-aligned parts, taken from
-/// a shared queue by this thread and up to `threads - 1` others (fewer if
-/// threads cannot be made: this one reads whatever is left; with one, no
-/// thread is made). A file shorter than `buf` is an error.
-fn read_in_parts(file: &std::fs::File, buf: &mut [u8], threads: usize) -> io::Result<()> {
-    let part = buf.len().div_ceil(threads).next_multiple_of(4096).max(4096);
-    let queue = std::sync::Mutex::new(buf.chunks_mut(part).enumerate().collect::<Vec<_>>());
+/// Fills the `regions` of `buf` (disjoint, in order, each starting on a
+/// page boundary) from the same offsets of `file`, in page-aligned parts
+/// taken from a shared queue by this thread and up to `threads - 1` others
+/// (fewer if threads cannot be made: this one reads whatever is left; with
+/// one, no thread is made). A file shorter than a region is an error.
+fn read_in_parts(
+    file: &std::fs::File,
+    buf: &mut [u8],
+    regions: Vec<Range<usize>>,
+    threads: usize,
+) -> io::Result<()> {
+    let total: usize = regions.iter().map(|r| r.len()).sum();
+    let part = total.div_ceil(threads).next_multiple_of(4096).max(4096);
+    let mut chunks = Vec::new();
+    let mut rest = buf;
+    let mut at = 0;
+    for region in regions {
+        let (_, tail) = rest.split_at_mut(region.start - at);
+        let (region_buf, tail) = tail.split_at_mut(region.len());
+        for (i, chunk) in region_buf.chunks_mut(part).enumerate() {
+            chunks.push((region.start + i * part, chunk));
+        }
+        rest = tail;
+        at = region.end;
+    }
+    let queue = std::sync::Mutex::new(chunks);
     let work = || -> io::Result<()> {
         loop {
             let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            let Some((i, chunk)) = next else {
+            let Some((offset, chunk)) = next else {
                 return Ok(());
             };
-            match file.read_exact_at(chunk, (i * part) as u64) {
+            match file.read_exact_at(chunk, offset as u64) {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(changed_size()),
                 other => other?,
             }
@@ -314,13 +388,71 @@ mod tests {
         );
         for threads in [2, 3, 4] {
             let mut buf = vec![0; bytes.len()];
-            read_in_parts(&file, &mut buf, threads).unwrap();
+            let whole = std::iter::once(0..bytes.len()).collect();
+            read_in_parts(&file, &mut buf, whole, threads).unwrap();
             assert!(buf == bytes, "{threads} threads");
+        }
+        // Regions with gaps: only they are filled.
+        let mut buf = vec![0; bytes.len()];
+        let regions = vec![4096..(1 << 20) + 3, (3 << 20)..bytes.len()];
+        read_in_parts(&file, &mut buf, regions.clone(), 2).unwrap();
+        for (i, (got, want)) in buf.iter().zip(&bytes).enumerate() {
+            let inside = regions.iter().any(|r| r.contains(&i));
+            assert_eq!(*got, if inside { *want } else { 0 }, "byte {i}");
         }
         // A file shorter than it was said to be.
         let mut buf = vec![0; bytes.len() + 10];
-        let err = read_in_parts(&file, &mut buf, 3).unwrap_err();
+        let longer = std::iter::once(0..bytes.len() + 10).collect();
+        let err = read_in_parts(&file, &mut buf, longer, 3).unwrap_err();
         assert!(err.to_string().contains("changed size"), "{err}");
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_range_is_left_unread_only_between_the_ends() {
+        let bytes: Vec<u8> = (0..(3 << 20) + 100)
+            .map(|i: u32| (i % 251) as u8 + 1)
+            .collect();
+        let (path, mut file) = file_with(&bytes, "skip");
+        let page = page_size();
+        let skipped = (page * 4)..(2 << 20);
+        let mut seen = None;
+        let buffer = ImageBuffer::read_file_except(&mut file, |head_and_tail| {
+            seen = Some((head_and_tail[..page] == bytes[..page], head_and_tail[page]));
+            Some(skipped.clone())
+        })
+        .unwrap();
+        // The skip decision sees the first page and zeros after it.
+        assert_eq!(seen, Some((true, 0)));
+        assert_eq!(buffer.unread(), Some(skipped.clone()));
+        for (i, (got, want)) in buffer.as_slice().iter().zip(&bytes).enumerate() {
+            assert_eq!(
+                *got,
+                if skipped.contains(&i) { 0 } else { *want },
+                "byte {i}"
+            );
+        }
+        // Ranges into the ends lose those parts; ranges that are not whole
+        // pages, or only in the ends, are read after all.
+        let tail_start = (bytes.len() - LAZY_TAIL) / page * page;
+        let cases = [
+            (0..page * 2, Some(page..page * 2)),
+            (page * 2..tail_start + page, Some(page * 2..tail_start)),
+            (tail_start..bytes.len() / page * page, None),
+            (page * 2..page * 3 + 1, None),
+        ];
+        for (asked, unread) in cases {
+            let buffer = ImageBuffer::read_file_except(&mut file, |_| Some(asked.clone())).unwrap();
+            assert_eq!(buffer.unread(), unread, "{asked:?}");
+            let unread = unread.unwrap_or(0..0);
+            for (i, (got, want)) in buffer.as_slice().iter().zip(&bytes).enumerate() {
+                assert_eq!(
+                    *got,
+                    if unread.contains(&i) { 0 } else { *want },
+                    "byte {i}"
+                );
+            }
+        }
         std::fs::remove_file(path).unwrap();
     }
 
