@@ -98,7 +98,9 @@ fn main() {
     {
         // src/startup.rs: what the static C library's start-up need not do.
         println!("cargo:rustc-cfg=hoist_static_libc");
-        if var("CARGO_CFG_TARGET_ARCH") == "x86_64" {
+        // x86-64 with 64-bit pointers (not x32, whose ELF headers differ).
+        if var("CARGO_CFG_TARGET_ARCH") == "x86_64" && var("CARGO_CFG_TARGET_POINTER_WIDTH") == "64"
+        {
             // src/prefault.rs: the entry stub that populates the writable
             // segments before the static PIE relocates itself.
             println!("cargo:rustc-cfg=hoist_prefault");

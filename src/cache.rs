@@ -234,7 +234,8 @@ impl Cache {
             .and_then(|mut buffer| {
                 let len = hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
                 buffer.truncate(len);
-                // The seal's MAC covered every byte: no digest pass again.
+                // The seal's MAC covered every byte (a cache entry keeps no
+                // `.hoist.debug`): no digest pass again.
                 let module = Module::deserialize_authenticated(engine, buffer).ok()?;
                 (module.digest() == *digest).then_some(module)
             });

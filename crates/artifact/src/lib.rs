@@ -173,13 +173,16 @@ pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
 /// the ELF header and section headers are looked at (they are at the
 /// file's two ends, which a reader fills first); anything unexpected gives
 /// `None`, and the whole file is read. A range that lies elsewhere in a
-/// damaged or forged file makes the digest or the seal fail, since both
-/// cover every other byte and the seal binds the range itself.
+/// damaged or forged file makes the digest or the seal fail: the digest
+/// covers every other section's bytes, the seal every other byte of the
+/// file and the range's bounds.
 pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
     let (offset, len) = sections::by_name(&file, DEBUG)?.file_range()?;
     let page = TEXT_ALIGN as usize;
-    let start = usize::try_from(offset).ok()?.next_multiple_of(page);
+    let start = usize::try_from(offset)
+        .ok()?
+        .checked_next_multiple_of(page)?;
     let end = usize::try_from(offset.checked_add(len)?).ok()? / page * page;
     (start < end && end <= image.len()).then_some(start..end)
 }
@@ -417,8 +420,12 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
         // The debug bytes are covered by their own digest only: no part
         // that the digest covers may share a byte with them.
         let overlaps = |part: &[u8]| {
+            // An empty part (no data section) may point anywhere.
+            if part.is_empty() {
+                return false;
+            }
             let start = part.as_ptr() as usize - image.as_ptr() as usize;
-            !part.is_empty() && start < debug.end && debug.start < start + part.len()
+            start < debug.end && debug.start < start + part.len()
         };
         if [header, text, info, wasm, data].into_iter().any(overlaps) {
             bail!("damaged artifact: `{DEBUG}` overlaps another section");

@@ -12,17 +12,25 @@ const SEAL_MAGIC: &[u8; 8] = b"HOISTMAC";
 
 /// The MAC of `image` for `context`: every byte but the pages loading may
 /// leave unread ([`crate::lazy_range`], an artifact's DWARF, whose digest
-/// the header holds), with that range's bounds, so a forged range that
-/// leaves out other bytes does not verify.
+/// the header holds), preceded by that range's bounds, so a forged range
+/// that leaves out other bytes does not verify. Without such a range, the
+/// MAC is the same as before there were any (an older artifact's seal
+/// still verifies, and loading it says which format it is); the two cannot
+/// be confused, since an image starts with `\x7fELF` and a range with a
+/// page-aligned offset, whose first byte is 0.
 fn mac(key: &[u8; 32], context: &[u8], image: &[u8]) -> [u8; 32] {
-    let skip = crate::lazy_range(image).unwrap_or(0..0);
     let mut hasher = blake3::Hasher::new_keyed(key);
     hasher.update(&(context.len() as u64).to_le_bytes());
     hasher.update(context);
-    hasher.update(&(skip.start as u64).to_le_bytes());
-    hasher.update(&(skip.end as u64).to_le_bytes());
-    crate::hash(&mut hasher, &image[..skip.start]);
-    crate::hash(&mut hasher, &image[skip.end..]);
+    match crate::lazy_range(image) {
+        Some(skip) => {
+            hasher.update(&(skip.start as u64).to_le_bytes());
+            hasher.update(&(skip.end as u64).to_le_bytes());
+            crate::hash(&mut hasher, &image[..skip.start]);
+            crate::hash(&mut hasher, &image[skip.end..]);
+        }
+        None => crate::hash(&mut hasher, image),
+    }
     *hasher.finalize().as_bytes()
 }
 

@@ -304,7 +304,8 @@ impl Module {
     }
 
     /// [`Module::deserialize_buffer`] for an image that hoist itself wrote
-    /// and whose every byte the caller has authenticated (the compile
+    /// and whose every byte but an artifact's `.hoist.debug` pages (checked
+    /// on their own whenever they are read) the caller has authenticated (the compile
     /// cache's keyed seal, `hoist_artifact::unseal`): its digest, a check
     /// against damage that the seal already covers, is not computed again
     /// (a pass over the whole image), and its module, validated when it was
@@ -347,7 +348,7 @@ impl Module {
             images,
             data: _,
             data_offset,
-            debug: _,
+            debug,
             address_map: _,
             address_map_range,
         } = if check_digest {
@@ -355,6 +356,15 @@ impl Module {
         } else {
             hoist_artifact::read_authenticated(image)?
         };
+        // Only the DWARF's pages may have been left unread.
+        if let Some(unread) = buffer.unread() {
+            let inside = debug
+                .as_ref()
+                .is_some_and(|d| d.range.start <= unread.start && unread.end <= d.range.end);
+            if !inside {
+                bail!("damaged artifact: pages outside `.hoist.debug` were left unread");
+            }
+        }
         engine.check_compatible(&info)?;
         let module = match module {
             Some(module) => module,

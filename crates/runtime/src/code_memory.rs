@@ -47,8 +47,8 @@ impl ImageBuffer {
     /// names once it has seen the file's two ends: its first page and its
     /// last [`LAZY_TAIL`] bytes, read first, with zeros between (an ELF
     /// file's header and its section headers, say; see
-    /// `hoist_artifact::lazy_range`). A range that is not whole pages is
-    /// not skipped; only its part between those ends is. The pages left unread
+    /// `hoist_artifact::lazy_range`). Only the whole pages of the range
+    /// that lie between those ends are skipped. The pages left unread
     /// are never touched, so they cost nothing; they read as zeros, and
     /// [`ImageBuffer::unread`] says where they are. Only files of
     /// [`LAZY_MIN`] bytes or more are read this way.
@@ -73,8 +73,10 @@ impl ImageBuffer {
             let head = 0..page;
             let tail = (expected - LAZY_TAIL) / page * page..expected;
             read_in_parts(file, &mut map[..], vec![head.clone(), tail.clone()], 1)?;
+            // Whole pages of this host (which may be bigger than the
+            // range's), between the two ends.
             unread = skip(&map[..expected])
-                .filter(|r| r.start.is_multiple_of(page) && r.end.is_multiple_of(page))
+                .and_then(|r| Some(r.start.checked_next_multiple_of(page)?..r.end / page * page))
                 .map(|r| r.start.max(head.end)..r.end.min(tail.start))
                 .filter(|r| r.start < r.end);
             regions = match &unread {
@@ -432,14 +434,15 @@ mod tests {
                 "byte {i}"
             );
         }
-        // Ranges into the ends lose those parts; ranges that are not whole
-        // pages, or only in the ends, are read after all.
+        // Ranges lose their parts in the ends and their partial pages; what
+        // is left of nothing is read after all.
         let tail_start = (bytes.len() - LAZY_TAIL) / page * page;
         let cases = [
             (0..page * 2, Some(page..page * 2)),
             (page * 2..tail_start + page, Some(page * 2..tail_start)),
             (tail_start..bytes.len() / page * page, None),
-            (page * 2..page * 3 + 1, None),
+            (page * 2 - 1..page * 3 + 1, Some(page * 2..page * 3)),
+            (page * 2 + 1..page * 3 + 1, None),
         ];
         for (asked, unread) in cases {
             let buffer = ImageBuffer::read_file_except(&mut file, |_| Some(asked.clone())).unwrap();
