@@ -807,21 +807,20 @@ fn artifact_wasm(
     let unread = buffer
         .unread()
         .is_some_and(|r| r.start < part.range.end && part.range.start < r.end);
-    let read;
-    let bytes = match (unread, file) {
-        (false, _) => &image[part.range.clone()],
-        (true, Some(file)) => {
-            let mut bytes = vec![0; part.range.len()];
-            read = file
-                .read_exact_at(&mut bytes, part.range.start as u64)
-                .map(|()| bytes)
-                .unwrap_or_default();
-            &read[..]
-        }
-        (true, None) => &[][..],
+    let bytes = if unread {
+        // A failed read is caught by the check below.
+        let mut bytes = vec![0; part.range.len()];
+        let read = file.map(|f| f.read_exact_at(&mut bytes, part.range.start as u64));
+        std::borrow::Cow::Owned(if matches!(read, Some(Ok(()))) {
+            bytes
+        } else {
+            Vec::new()
+        })
+    } else {
+        std::borrow::Cow::Borrowed(&image[part.range.clone()])
     };
-    if hoist_artifact::check_debug(&part, bytes) {
-        wasm.extend_from_slice(bytes);
+    if hoist_artifact::check_debug(&part, &bytes) {
+        wasm.extend_from_slice(&bytes);
     } else {
         eprintln!(
             "warning: `{name}`: its debug info changed since it was loaded; backtraces will have \

@@ -134,19 +134,11 @@ pub struct DebugPart {
     pub digest: Digest,
 }
 
-/// BLAKE3 of `.hoist.debug`'s bytes, as the header records it (of nothing
-/// when there is no such section).
-fn debug_digest(bytes: &[u8]) -> Digest {
-    let mut hasher = blake3::Hasher::new();
-    hash(&mut hasher, bytes);
-    *hasher.finalize().as_bytes()
-}
-
 /// Whether `bytes` are the `.hoist.debug` that `part` describes (read from
 /// the file again, say, after loading left them unread).
 pub fn check_debug(part: &DebugPart, bytes: &[u8]) -> bool {
     bytes.len() == part.range.len()
-        && blake3::Hash::from_bytes(debug_digest(bytes)) == blake3::Hash::from_bytes(part.digest)
+        && blake3::Hash::from_bytes(module_digest(bytes)) == blake3::Hash::from_bytes(part.digest)
 }
 
 /// Where `image`'s `.hoist.debug` is and the digest its header records
@@ -155,10 +147,7 @@ pub fn check_debug(part: &DebugPart, bytes: &[u8]) -> bool {
 /// checked. `None` when the artifact kept no DWARF.
 pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
     let file = sections::File::parse(image).ok()?;
-    let section = sections::by_name(&file, DEBUG)?;
-    let (offset, len) = section.file_range()?;
-    let start = usize::try_from(offset).ok()?;
-    let range = start..start.checked_add(usize::try_from(len).ok()?)?;
+    let range = debug_range(&file)?;
     let header = sections::by_name(&file, ENGINE)?.data().ok()?;
     // The header's tail ends with the debug digest.
     let digest = header
@@ -166,6 +155,13 @@ pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
         .try_into()
         .ok()?;
     (range.end <= image.len()).then_some(DebugPart { range, digest })
+}
+
+/// Where `.hoist.debug`'s bytes are in the file, as its header says.
+fn debug_range(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
+    let (offset, len) = sections::by_name(file, DEBUG)?.file_range()?;
+    let start = usize::try_from(offset).ok()?;
+    Some(start..start.checked_add(usize::try_from(len).ok()?)?)
 }
 
 /// The pages of `image` that loading may leave unread: the whole pages of
@@ -178,12 +174,10 @@ pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
 /// file and the range's bounds.
 pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
-    let (offset, len) = sections::by_name(&file, DEBUG)?.file_range()?;
+    let range = debug_range(&file)?;
     let page = TEXT_ALIGN as usize;
-    let start = usize::try_from(offset)
-        .ok()?
-        .checked_next_multiple_of(page)?;
-    let end = usize::try_from(offset.checked_add(len)?).ok()? / page * page;
+    let start = range.start.checked_next_multiple_of(page)?;
+    let end = range.end / page * page;
     (start < end && end <= image.len()).then_some(start..end)
 }
 
@@ -305,7 +299,8 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
     tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     parts.engine.encode(&mut tail);
     tail.extend_from_slice(parts.module_digest);
-    tail.extend_from_slice(&debug_digest(parts.debug));
+    // The debug section's own digest (BLAKE3, as a module's).
+    tail.extend_from_slice(&module_digest(parts.debug));
     let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm, &data);
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&digest);
