@@ -454,19 +454,11 @@ fn perf_report_shows_wasm_function_names() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A big artifact's DWARF is left unread when it loads; a backtrace with
-/// `-D debug-info` reads it from the file then, and checks it against the
-/// digest in the artifact's header. Changed on disk, it is left out with a
-/// warning (the run is otherwise the same); the bytes around it, which the
-/// seal covers, cannot be changed at all.
-#[test]
-fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
-    let dir = temp_dir("lazy-dwarf");
-    // trap_debug with 3 MiB more of DWARF-named padding, so that the
-    // artifact is big enough to be read with its DWARF left out.
-    let mut wasm = std::fs::read(program("trap_debug")).unwrap();
-    let name = b".debug_hoist_padding";
-    let data: Vec<u8> = (0..3u32 << 20).map(|i| (i % 253) as u8).collect();
+/// Test program `name` with a custom section `section` of `len` bytes
+/// appended.
+fn padded(name: &str, section: &str, len: u32) -> Vec<u8> {
+    let mut wasm = std::fs::read(program(name)).unwrap();
+    let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
     let leb = |mut n: usize, out: &mut Vec<u8>| loop {
         let byte = (n & 0x7f) as u8;
         n >>= 7;
@@ -477,20 +469,142 @@ fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
         out.push(byte | 0x80);
     };
     let mut payload = Vec::new();
-    leb(name.len(), &mut payload);
-    payload.extend_from_slice(name);
+    leb(section.len(), &mut payload);
+    payload.extend_from_slice(section.as_bytes());
     payload.extend_from_slice(&data);
     wasm.push(0);
     leb(payload.len(), &mut wasm);
     wasm.extend_from_slice(&payload);
+    wasm
+}
+
+/// A big compile cache entry is loaded with its address map left unread
+/// (outside the seal, with its own digest): a trap reads and checks it,
+/// and a changed record takes the wasm offsets away, nothing else.
+#[test]
+fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
+    let dir = temp_dir("lazy-addrmap");
+    // Thousands of calls (an address map of whole pages more than the
+    // entry's last 64 KiB, which are read first) and a custom section that
+    // the entry's skeleton keeps (a 2 MiB entry).
+    let calls = "(call $store (i32.const 7))\n".repeat(40_000);
+    let mut wasm = wat::parse_str(format!(
+        r#"(module
+             (memory 1)
+             (func $store (param i32) (i32.store (i32.const 0) (local.get 0)))
+             (func $work {calls})
+             (func $boom (call $work) unreachable)
+             (func (export "_start") (call $boom)))"#
+    ))
+    .unwrap();
+    let padding = (0..2u32 << 20).map(|i| (i % 253) as u8).collect::<Vec<_>>();
+    wasm_encoder::Section::append_to(
+        &wasm_encoder::CustomSection {
+            name: "hoist_padding".into(),
+            data: padding.as_slice().into(),
+        },
+        &mut wasm,
+    );
+    std::fs::write(dir.join("big.wasm"), &wasm).unwrap();
+    let cache = dir.join("cache");
+    let run = || {
+        let out = support::hoist()
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["run", "big.wasm"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let (code, first) = run();
+    assert_eq!(code, Some(134), "{first}");
+    let entries: Vec<PathBuf> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "hwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = std::fs::read(&entries[0]).unwrap();
+    let image = &entry[..entry.len() - hoist_artifact::SEAL_LEN];
+    let map = hoist_artifact::read(image)
+        .unwrap()
+        .address_map
+        .expect("a .hoist.addrmap section");
+    let unread = hoist_artifact::lazy_range(image).expect("pages loading leaves unread");
+    assert_eq!(unread.start, map.range.start);
+    assert!(entry.len() >= 1 << 20, "{}", entry.len());
+    // What loading leaves unread: the map's whole pages before the last
+    // 64 KiB.
+    let tail = (entry.len() - (64 << 10)) / 4096 * 4096;
+    assert!(
+        unread.end > unread.start + 4096 && tail > unread.start + 4096,
+        "{unread:?}"
+    );
+
+    // From the entry: the same frames, offsets and all.
+    let (code, cached) = run();
+    assert_eq!(code, Some(134), "{cached}");
+    assert_eq!(cached, first);
+    assert!(
+        cached.contains("0: 0x") && !cached.contains("<unknown>"),
+        "{cached}"
+    );
+
+    // A record changed in the entry: the seal still holds, the map's
+    // digest does not.
+    let mut changed = entry.clone();
+    changed[map.range.start + 5] ^= 0x55;
+    std::fs::write(&entries[0], &changed).unwrap();
+    let (code, text) = run();
+    assert_eq!(code, Some(134), "{text}");
+    assert!(
+        text.contains("error: wasm trap: wasm `unreachable`"),
+        "{text}"
+    );
+    assert!(text.contains("0: <unknown> - <module>!boom"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// A big artifact's DWARF and address map are left unread when it loads; a
+/// backtrace reads the address map from the file then (and, with `-D
+/// debug-info`, the DWARF), and checks each against its digest in the
+/// artifact's header. The DWARF changed on disk is left out with a warning,
+/// the address map without one (the frames have no wasm offsets); the run
+/// is otherwise the same. The bytes around them, which the seal covers,
+/// cannot be changed at all.
+#[test]
+fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
+    let dir = temp_dir("lazy-dwarf");
+    // trap_debug with 3 MiB more of DWARF-named padding, so that the
+    // artifact is big enough to be read with its DWARF left out.
+    let wasm = padded("trap_debug", ".debug_hoist_padding", 3 << 20);
     std::fs::write(dir.join("big.wasm"), &wasm).unwrap();
     let (out, _) = hoist(&["compile", "big.wasm", "-o", "big.hwasm"], &dir);
     assert!(out.status.success(), "{}", stderr(&out));
     let artifact = dir.join("big.hwasm");
     let bytes = std::fs::read(&artifact).unwrap();
     let part = hoist_artifact::debug_part(&bytes).expect("a .hoist.debug section");
+    let map = hoist_artifact::read(&bytes)
+        .unwrap()
+        .address_map
+        .expect("a .hoist.addrmap section");
     let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
-    assert!(part.range.start <= unread.start && unread.end <= part.range.end);
+    // From the address map (page-aligned, before the DWARF) into the DWARF.
+    assert_eq!(unread.start, map.range.start);
+    assert!(map.range.end <= part.range.start && unread.end <= part.range.end);
     assert!(unread.len() >= 3 << 20, "{unread:?}");
 
     let backtrace = |extra: &[&str]| {
@@ -504,6 +618,28 @@ fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
     assert_eq!(code, Some(134), "{text}");
     assert!(text.contains("at ./trap_debug.c:6:14"), "{text}");
     assert!(!text.contains("warning"), "{text}");
+    let (code, text) = backtrace(&[]);
+    assert_eq!(code, Some(134), "{text}");
+    assert!(
+        text.contains("0: 0x") && !text.contains("<unknown>"),
+        "{text}"
+    );
+
+    // A record of the address map changed in the file: the same trap,
+    // frames without wasm offsets (nor source lines).
+    let mut changed = bytes.clone();
+    changed[map.range.start + 5] ^= 0x55;
+    std::fs::write(&artifact, &changed).unwrap();
+    for extra in [&[][..], &["-D", "debug-info"][..]] {
+        let (code, text) = backtrace(extra);
+        assert_eq!(code, Some(134), "{text}");
+        assert!(
+            text.contains("error: wasm trap: integer divide by zero"),
+            "{text}"
+        );
+        assert!(text.contains("0: <unknown> - "), "{text}");
+        assert!(!text.contains("trap_debug.c"), "{text}");
+    }
 
     // A byte of the DWARF changed in the file: the run is the same, the
     // source lines are gone, and the warning says why.

@@ -819,7 +819,7 @@ fn artifact_wasm(
     } else {
         std::borrow::Cow::Borrowed(&image[part.range.clone()])
     };
-    if hoist_artifact::check_debug(&part, &bytes) {
+    if hoist_artifact::check_side_part(&part, &bytes) {
         wasm.extend_from_slice(&bytes);
     } else {
         eprintln!(

@@ -6,16 +6,14 @@
 //! 2. host-to-wasm trampolines: `type: u32, offset: u32`;
 //! 3. wasm-to-host trampolines for imports: `type: u32, offset: u32`;
 //! 4. traps: `offset: u32, code: u8`, sorted by offset;
-//! 5. address map: `text offset: u32, wasm offset: u32`, sorted (read in
-//!    place, see [`AddressMapRecords`]);
-//! 6. memory images: `memory: u32, offset: u64, section offset: u64,
+//! 5. memory images: `memory: u32, offset: u64, section offset: u64,
 //!    len: u64`;
-//! 7. call sites with exception handlers, sorted by return address: `ret:
+//! 6. call sites with exception handlers, sorted by return address: `ret:
 //!    u32, frame offset: u32, vmctx SP offset: u32, handler count: u32`,
 //!    then per handler `tag: u32` (`u32::MAX`: catch all) and `offset: u32`;
-//! 8. stack maps, sorted by return address: `ret: u32, frame size: u32,
+//! 7. stack maps, sorted by return address: `ret: u32, frame size: u32,
 //!    slot count: u32`, then each slot's SP offset as a `u32`;
-//! 9. GC object layouts, one per type of the module (the GC proposal):
+//! 8. GC object layouts, one per type of the module (the GC proposal):
 //!    `kind: u8` (0 a function type, 1 a struct, 2 an array); a struct then
 //!    has `size: u32, field count: u32` and per field `offset: u32, kind:
 //!    u8`, an array its element's `kind: u8` (see [`field_kind_byte`]).
@@ -93,11 +91,6 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
         put_u32(&mut out, *offset);
         out.push(*code as u8);
     }
-    put_u32(&mut out, compiled.address_map.len() as u32);
-    for (text, wasm) in &compiled.address_map {
-        put_u32(&mut out, *text);
-        put_u32(&mut out, *wasm);
-    }
     put_u32(&mut out, images.len() as u32);
     for image in images {
         put_u32(&mut out, image.memory.as_u32());
@@ -151,11 +144,9 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
     out
 }
 
-/// The tables of `.hoist.info`; the address map is left in place (its
-/// records are returned, `address_map` in the tables is empty).
-pub(crate) fn decode(
-    bytes: &[u8],
-) -> Result<(CompiledText, AddressMapRecords<'_>, Vec<ImageEntry>)> {
+/// The tables of `.hoist.info` (`address_map` in them is empty: the map is
+/// `.hoist.addrmap`).
+pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let mut r = Reader::new(bytes);
     let functions = r.records(8, |b| FunctionLoc {
         start: le32(&b[0..4]),
@@ -172,7 +163,6 @@ pub(crate) fn decode(
         let code = TrapCode::from_u8(b[4]).context("damaged artifact: unknown trap code")?;
         traps.push((le32(&b[0..4]), code));
     }
-    let address_map = AddressMapRecords::new(r.record_bytes(AddressMapRecords::RECORD)?);
     let images = r.records(28, |b| ImageEntry {
         memory: MemoryIndex::from_u32(le32(&b[0..4])),
         offset: le64(&b[4..12]),
@@ -238,7 +228,7 @@ pub(crate) fn decode(
         gc_layouts,
         ..CompiledText::default()
     };
-    Ok((compiled, address_map, images))
+    Ok((compiled, images))
 }
 
 /// Whether `offsets` ascend (`strictly`: no repeats) and each `fits`.
@@ -259,12 +249,19 @@ fn ascending(
     })
 }
 
+/// Whether the address map's text offsets ascend and lie inside a
+/// `.text` of `text_len` bytes. In one pass, without collecting:
+/// CPython's map holds a million records.
+pub(crate) fn address_map_fits(map: AddressMapRecords<'_>, text_len: usize) -> bool {
+    let in_text = |offset: u32| (offset as usize) < text_len;
+    ascending(map.iter().map(|(o, _)| o), false, in_text)
+}
+
 /// Checks that every table is well-formed and points inside its section:
 /// a crafted file is refused here rather than crash the loader or make
 /// the runtime jump outside the code.
 pub(crate) fn check(
     compiled: &CompiledText,
-    address_map: AddressMapRecords<'_>,
     images: &[ImageEntry],
     text_len: usize,
     data_len: usize,
@@ -292,9 +289,6 @@ pub(crate) fn check(
     // entries.
     if !ascending(compiled.traps.iter().map(|(o, _)| *o), false, in_text) {
         return damaged("the trap table is unsorted or points outside `.text`");
-    }
-    if !ascending(address_map.iter().map(|(o, _)| o), false, in_text) {
-        return damaged("the address map is unsorted or points outside `.text`");
     }
     let handlers_ok = compiled
         .call_sites

@@ -9,24 +9,31 @@
 //!   (see [`digest`]), the [`FORMAT_VERSION`], what the code was compiled
 //!   for ([`EngineInfo`]) and the BLAKE3 digest of the original module.
 //! - `.hoist.info`: function and trampoline offsets, the trap table, the
-//!   wasm address map, the memory image table, exception handlers, stack
-//!   maps and GC object layouts ([`info`]).
+//!   memory image table, exception handlers, stack maps and GC object
+//!   layouts ([`info`]).
 //! - `.hoist.wasm`: the module's [`skeleton`], from which loading rebuilds
 //!   the module model (parsing only): every section as it was, except that
 //!   function bodies are `unreachable` (where they were is recorded in a
 //!   custom section, [`BODY_OFFSETS`]) and active data segments that went
 //!   into a memory image are empty.
 //! - `.hoist.data`: memory images, each page-aligned within the section.
+//! - `.hoist.addrmap` (when there is one): the wasm address map, (text
+//!   offset, wasm byte offset) records sorted by text offset
+//!   ([`AddressMapRecords`]), page-aligned and after every section that
+//!   loading needs, so that it can leave its pages unread
+//!   ([`lazy_range`]): 8 of CPython's 44 MB, needed only to name a trap's
+//!   wasm offsets.
 //! - `.hoist.debug` (only when the module's DWARF is kept): its `.debug_*`
 //!   custom sections as they were ([`debug_sections`]), page-aligned and
-//!   last, so that loading can leave its pages unread ([`lazy_range`]):
-//!   13 of CPython's 44 MB, needed only for a trap's source lines.
+//!   last, left unread as the address map is: 13 of CPython's 44 MB,
+//!   needed only for a trap's source lines.
 //!
 //! The digest is for integrity (a damaged or truncated file is refused);
 //! an artifact is native code, so only files the user trusts are run. The
-//! compile cache adds a keyed MAC on top ([`seal`]). Neither covers
-//! `.hoist.debug`'s bytes: the header holds their own digest, which whoever
-//! reads them checks ([`check_debug`]).
+//! compile cache adds a keyed MAC on top ([`seal`]). Neither covers the
+//! bytes of `.hoist.addrmap` and `.hoist.debug` (the "side parts"): the
+//! header holds their own digests, which whoever reads them checks
+//! ([`check_side_part`], [`check_address_map`]).
 //!
 //! This crate has no Cranelift and no `unsafe`: it is bytes in, bytes out.
 
@@ -50,12 +57,13 @@ use object::{Object, ObjectSection};
 /// The first bytes of `.hoist.engine`.
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";
 pub const WASM: &str = ".hoist.wasm";
 pub const DATA: &str = ".hoist.data";
+pub const ADDRESS_MAP: &str = ".hoist.addrmap";
 pub const DEBUG: &str = ".hoist.debug";
 
 /// Alignment of `.text` and of the section after it: a page on every
@@ -108,12 +116,12 @@ pub struct Artifact<'a> {
     /// Where `.text` starts in the image.
     pub text_offset: usize,
     /// The code tables; `compiled.text` is empty (the code is `text`), and
-    /// so is `compiled.address_map` (it is `address_map`).
+    /// so is `compiled.address_map` (it is `.hoist.addrmap`).
     pub compiled: CompiledText,
-    /// The address map's records, in place.
-    pub address_map: AddressMapRecords<'a>,
-    /// Where the address map's records are in the image.
-    pub address_map_range: std::ops::Range<usize>,
+    /// `.hoist.addrmap`, if the code has an address map. Its bytes are not
+    /// checked here (they may not have been read, see [`lazy_range`]):
+    /// [`check_address_map`] checks them when they are used.
+    pub address_map: Option<SidePart>,
     pub wasm: &'a [u8],
     pub images: Vec<ImageEntry>,
     pub data: &'a [u8],
@@ -121,60 +129,84 @@ pub struct Artifact<'a> {
     pub data_offset: usize,
     /// `.hoist.debug`, if the artifact kept the module's DWARF. Its bytes
     /// are not checked here (they may not even have been read, see
-    /// [`lazy_range`]): [`check_debug`] checks them when they are used.
-    pub debug: Option<DebugPart>,
+    /// [`lazy_range`]): [`check_side_part`] checks them when they are used.
+    pub debug: Option<SidePart>,
 }
 
-/// Where an artifact's `.hoist.debug` is, and what its bytes must hash to.
+/// Where a side part of an artifact (`.hoist.addrmap`, `.hoist.debug`) is,
+/// and what its bytes must hash to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DebugPart {
+pub struct SidePart {
     /// Its bytes' range in the image (the file).
     pub range: std::ops::Range<usize>,
     /// Their BLAKE3 digest, from the checked header.
     pub digest: Digest,
 }
 
-/// Whether `bytes` are the `.hoist.debug` that `part` describes (read from
-/// the file again, say, after loading left them unread).
-pub fn check_debug(part: &DebugPart, bytes: &[u8]) -> bool {
+/// Whether `bytes` are the side part that `part` describes (read from the
+/// file again, say, after loading left them unread).
+pub fn check_side_part(part: &SidePart, bytes: &[u8]) -> bool {
     bytes.len() == part.range.len()
         && blake3::Hash::from_bytes(module_digest(bytes)) == blake3::Hash::from_bytes(part.digest)
+}
+
+/// Whether `bytes` are the `.hoist.addrmap` that `part` describes and a
+/// well-formed map for a `.text` of `text_len` bytes: whole records, text
+/// offsets ascending and inside `.text`. A map that is not gives no wasm
+/// offsets; it cannot make the runtime read or jump anywhere else.
+pub fn check_address_map(part: &SidePart, bytes: &[u8], text_len: usize) -> bool {
+    bytes.len().is_multiple_of(AddressMapRecords::RECORD)
+        && check_side_part(part, bytes)
+        && info::address_map_fits(AddressMapRecords::new(bytes), text_len)
 }
 
 /// Where `image`'s `.hoist.debug` is and the digest its header records
 /// for it, found without checking anything else (as [`module_wasm`]):
 /// for a reader of the DWARF, whose image [`read`] or the seal has
 /// checked. `None` when the artifact kept no DWARF.
-pub fn debug_part(image: &[u8]) -> Option<DebugPart> {
+pub fn debug_part(image: &[u8]) -> Option<SidePart> {
     let file = sections::File::parse(image).ok()?;
-    let range = debug_range(&file)?;
+    let range = section_range(&file, DEBUG)?;
     let header = sections::by_name(&file, ENGINE)?.data().ok()?;
     // The header's tail ends with the debug digest.
     let digest = header
         .get(header.len().checked_sub(32)?..)?
         .try_into()
         .ok()?;
-    (range.end <= image.len()).then_some(DebugPart { range, digest })
+    (range.end <= image.len()).then_some(SidePart { range, digest })
 }
 
-/// Where `.hoist.debug`'s bytes are in the file, as its header says.
-fn debug_range(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
-    let (offset, len) = sections::by_name(file, DEBUG)?.file_range()?;
+/// Where section `name`'s bytes are in the file, as its header says.
+fn section_range(file: &sections::File<'_>, name: &str) -> Option<std::ops::Range<usize>> {
+    let (offset, len) = sections::by_name(file, name)?.file_range()?;
     let start = usize::try_from(offset).ok()?;
     Some(start..start.checked_add(usize::try_from(len).ok()?)?)
 }
 
+/// The bytes from the first side part (`.hoist.addrmap`, `.hoist.debug`)
+/// to the end of the last, padding between them included: what neither
+/// the digest nor the seal covers, and what no other section may touch.
+fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
+    let parts = [ADDRESS_MAP, DEBUG].map(|name| section_range(file, name));
+    let mut parts = parts.into_iter().flatten();
+    let first = parts.next()?;
+    Some(parts.fold(first, |span, r| {
+        span.start.min(r.start)..span.end.max(r.end)
+    }))
+}
+
 /// The pages of `image` that loading may leave unread: the whole pages of
-/// its `.hoist.debug`, which neither the digest nor the seal covers. Only
-/// the ELF header and section headers are looked at (they are at the
-/// file's two ends, which a reader fills first); anything unexpected gives
+/// its side parts (`.hoist.addrmap`, `.hoist.debug`, and the padding
+/// between them), which neither the digest nor the seal covers. Only the
+/// ELF header and section headers are looked at (they are at the file's
+/// two ends, which a reader fills first); anything unexpected gives
 /// `None`, and the whole file is read. A range that lies elsewhere in a
 /// damaged or forged file makes the digest or the seal fail: the digest
 /// covers every other section's bytes, the seal every other byte of the
 /// file and the range's bounds.
 pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
-    let range = debug_range(&file)?;
+    let range = side_span(&file)?;
     let page = TEXT_ALIGN as usize;
     let start = range.start.checked_next_multiple_of(page)?;
     let end = range.end / page * page;
@@ -242,7 +274,13 @@ impl OwnedArtifact {
         let file = object::File::parse(image)?;
         let mut compiled = artifact.compiled;
         compiled.text = artifact.text.to_vec();
-        compiled.address_map = artifact.address_map.iter().collect();
+        if let Some(part) = &artifact.address_map {
+            let records = &image[part.range.clone()];
+            if !check_address_map(part, records, artifact.text.len()) {
+                bail!("damaged artifact: its address map is damaged or out of order");
+            }
+            compiled.address_map = AddressMapRecords::new(records).iter().collect();
+        }
         Ok(OwnedArtifact {
             architecture: file.architecture(),
             engine: artifact.engine,
@@ -295,11 +333,19 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
         data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
     }
     let info = info::encode(parts.compiled, &entries);
+    let address_map: Vec<u8> = parts
+        .compiled
+        .address_map
+        .iter()
+        .flat_map(|(text, wasm)| text.to_le_bytes().into_iter().chain(wasm.to_le_bytes()))
+        .collect();
     let mut tail = Vec::new();
     tail.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     parts.engine.encode(&mut tail);
     tail.extend_from_slice(parts.module_digest);
-    // The debug section's own digest (BLAKE3, as a module's).
+    // The side parts' own digests (BLAKE3, as a module's); the debug
+    // section's last (see `debug_part`).
+    tail.extend_from_slice(&module_digest(&address_map));
     tail.extend_from_slice(&module_digest(parts.debug));
     let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm, &data);
     let mut header = MAGIC.to_vec();
@@ -330,10 +376,11 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
         (WASM, parts.wasm, 16),
         (DATA, &data, IMAGE_PAGE_SIZE),
         // Last and page-aligned: see `lazy_range`.
+        (ADDRESS_MAP, &address_map, TEXT_ALIGN),
         (DEBUG, parts.debug, TEXT_ALIGN),
     ];
     for (name, bytes, align) in sections {
-        if name == DEBUG && bytes.is_empty() {
+        if (name == ADDRESS_MAP || name == DEBUG) && bytes.is_empty() {
             continue;
         }
         let id = obj.add_section(
@@ -360,7 +407,7 @@ pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
 /// engine info with where it will run and checks the tables against the
 /// module (see `hoist::Module`).
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
-    read_checked(image, true)
+    read_checked(image, true, true)
 }
 
 /// [`read`] for an image whose every byte the caller has already
@@ -368,10 +415,18 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
 /// [`unseal`]): the digest, which the seal's MAC covers, is not computed
 /// again. Everything else is checked as by [`read`].
 pub fn read_authenticated(image: &[u8]) -> Result<Artifact<'_>> {
-    read_checked(image, false)
+    read_checked(image, false, true)
 }
 
-fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
+/// [`read`] (or, without `check_digest`, [`read_authenticated`]) for an
+/// image whose `.hoist.addrmap` may have been left unread ([`lazy_range`]):
+/// the address map is not checked here, and whoever reads it checks it
+/// with [`check_address_map`].
+pub fn read_leaving_address_map(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
+    read_checked(image, check_digest, false)
+}
+
+fn read_checked(image: &[u8], check_digest: bool, check_map: bool) -> Result<Artifact<'_>> {
     let file = sections::File::parse(image)
         .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section_at = |name: &str| -> Result<(&[u8], usize)> {
@@ -404,26 +459,31 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     } else {
         (&[][..], 0)
     };
-    let debug_range = match sections::by_name(&file, DEBUG) {
-        Some(_) => {
-            let (bytes, offset) = section_at(DEBUG)?;
-            Some(offset..offset + bytes.len())
-        }
-        None => None,
+    let side_range = |name: &str| -> Result<Option<std::ops::Range<usize>>> {
+        Ok(match sections::by_name(&file, name) {
+            Some(_) => {
+                let (bytes, offset) = section_at(name)?;
+                Some(offset..offset + bytes.len())
+            }
+            None => None,
+        })
     };
-    if let Some(debug) = &debug_range {
-        // The debug bytes are covered by their own digest only: no part
-        // that the digest covers may share a byte with them.
+    let address_map_range = side_range(ADDRESS_MAP)?;
+    let debug_range = side_range(DEBUG)?;
+    if let Some(span) = side_span(&file) {
+        // The side parts are covered by their own digests only: no part
+        // that the digest covers may share a byte with them, or with the
+        // padding between them (left unread with them).
         let overlaps = |part: &[u8]| {
             // An empty part (no data section) may point anywhere.
             if part.is_empty() {
                 return false;
             }
             let start = part.as_ptr() as usize - image.as_ptr() as usize;
-            start < debug.end && debug.start < start + part.len()
+            start < span.end && span.start < start + part.len()
         };
         if [header, text, info, wasm, data].into_iter().any(overlaps) {
-            bail!("damaged artifact: `{DEBUG}` overlaps another section");
+            bail!("damaged artifact: `{ADDRESS_MAP}` or `{DEBUG}` overlaps another section");
         }
     }
     let stored: Digest = header[8..40].try_into().expect("32 bytes");
@@ -440,9 +500,14 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     }
     let engine = EngineInfo::decode(&mut reader)?;
     let module_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
+    let address_map_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
     let debug_digest: Digest = reader.take(32)?.try_into().expect("32 bytes");
     reader.finish(ENGINE)?;
-    let debug = debug_range.map(|range| DebugPart {
+    let address_map = address_map_range.map(|range| SidePart {
+        range,
+        digest: address_map_digest,
+    });
+    let debug = debug_range.map(|range| SidePart {
         range,
         digest: debug_digest,
     });
@@ -452,12 +517,15 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
     if !(data_offset as u64).is_multiple_of(IMAGE_PAGE_SIZE) {
         bail!("damaged artifact: `{DATA}` is not page-aligned");
     }
-    let (compiled, address_map, images) = info::decode(info)?;
-    info::check(&compiled, address_map, &images, text.len(), data.len())?;
-    // The records are a slice of `image`: their place in it, for readers
-    // that keep the image and not this borrow of it.
-    let records = address_map.bytes();
-    let start = records.as_ptr() as usize - image.as_ptr() as usize;
+    let (compiled, images) = info::decode(info)?;
+    info::check(&compiled, &images, text.len(), data.len())?;
+    if let Some(part) = address_map.as_ref().filter(|_| check_map) {
+        if !check_address_map(part, &image[part.range.clone()], text.len()) {
+            bail!(
+                "damaged artifact: the address map is damaged, unsorted or points outside `.text`"
+            );
+        }
+    }
     Ok(Artifact {
         engine,
         module_digest,
@@ -465,7 +533,6 @@ fn read_checked(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
         text_offset,
         compiled,
         address_map,
-        address_map_range: start..start + records.len(),
         wasm,
         images,
         data,

@@ -95,15 +95,13 @@ fn round_trips() {
     assert_eq!(a.text_offset as u64 % TEXT_ALIGN, 0);
     let mut expected = compiled();
     expected.text.clear();
-    // The address map is read in place, not decoded into the tables.
+    // The address map is a section of its own, not decoded into the tables.
     let address_map = std::mem::take(&mut expected.address_map);
     assert_eq!(a.compiled, expected);
-    assert_eq!(a.address_map.iter().collect::<Vec<_>>(), address_map);
-    assert_eq!(
-        &image[a.address_map_range.clone()],
-        a.address_map.bytes(),
-        "the range locates the records in the image"
-    );
+    let part = a.address_map.clone().expect("an address map");
+    let records = AddressMapRecords::new(&image[part.range.clone()]);
+    assert_eq!(records.iter().collect::<Vec<_>>(), address_map);
+    assert!(check_address_map(&part, records.bytes(), a.text.len()));
     assert_eq!(a.images.len(), 1);
     assert_eq!(a.images[0].len, 4096);
     assert_eq!(&a.data[..4096], &[7; 4096][..]);
@@ -265,7 +263,7 @@ fn dwarf_is_kept_apart_and_checked_on_its_own() {
     let a = read(&image).unwrap();
     let part = a.debug.clone().expect("a debug section");
     assert_eq!(debug_part(&image), Some(part.clone()));
-    assert!(check_debug(&part, &image[part.range.clone()]));
+    assert!(check_side_part(&part, &image[part.range.clone()]));
     // The skeleton and the section make the module's custom sections again.
     let mut rebuilt = module_wasm(&image).unwrap().to_vec();
     assert!(!rebuilt.windows(11).any(|w| w == b".debug_info"));
@@ -280,17 +278,19 @@ fn dwarf_is_kept_apart_and_checked_on_its_own() {
         });
     assert_eq!(found, Some(dwarf));
     wasmparser::Validator::new().validate_all(&rebuilt).unwrap();
-    // Whole pages of it may be left unread.
+    // Whole pages of it may be left unread, with the address map before it.
     let lazy = lazy_range(&image).expect("whole pages");
-    assert!(part.range.start <= lazy.start && lazy.end <= part.range.end);
-    assert!(lazy.len() >= 2 * TEXT_ALIGN as usize);
+    let map = a.address_map.clone().expect("an address map");
+    assert_eq!(lazy.start, map.range.start);
+    assert!(map.range.end <= part.range.start && lazy.end <= part.range.end);
+    assert!(lazy.len() >= 3 * TEXT_ALIGN as usize);
 
     // A changed byte in it: the image reads, the section does not check.
     let mut changed = image.clone();
-    changed[lazy.start + 7] ^= 1;
+    changed[part.range.start + 7] ^= 1;
     assert!(read(&changed).is_ok());
-    assert!(!check_debug(&part, &changed[part.range.clone()]));
-    assert!(!check_debug(
+    assert!(!check_side_part(&part, &changed[part.range.clone()]));
+    assert!(!check_side_part(
         &part,
         &image[part.range.start..part.range.end - 1]
     ));
@@ -299,7 +299,7 @@ fn dwarf_is_kept_apart_and_checked_on_its_own() {
     let mut sealed = image.clone();
     seal(&mut sealed, &key, b"ctx");
     let mut inside = sealed.clone();
-    inside[lazy.start + 7] ^= 1;
+    inside[part.range.start + 7] ^= 1;
     assert_eq!(unseal(&inside, &key, b"ctx"), Some(image.len()));
     let mut edge = sealed.clone();
     edge[lazy.end] ^= 1;
@@ -453,4 +453,76 @@ fn the_skeleton_keeps_the_code_section_start_and_records_body_offsets() {
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()) as u64)
         .collect();
     assert_eq!(recorded, bodies);
+}
+
+/// `.hoist.addrmap`: outside the digest and the seal, checked on its own
+/// (digest and order) by `read`, or by whoever reads it later.
+#[test]
+fn the_address_map_is_kept_apart_and_checked_on_its_own() {
+    let mut compiled = compiled();
+    // Enough records for whole pages of them.
+    compiled.address_map = (0..3 * TEXT_ALIGN as u32)
+        .map(|i| (i % 4, 30 + i))
+        .collect();
+    compiled.address_map.sort();
+    let engine = engine();
+    let wasm = wat::parse_str(WAT).unwrap();
+    let image = write(&ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine,
+        compiled: &compiled,
+        wasm: &wasm,
+        images: &[],
+        debug_sections: false,
+    })
+    .unwrap();
+    let a = read(&image).unwrap();
+    let part = a.address_map.clone().expect("an address map");
+    let text_len = a.text.len();
+    assert!(check_address_map(
+        &part,
+        &image[part.range.clone()],
+        text_len
+    ));
+    let lazy = lazy_range(&image).expect("whole pages");
+    assert!(part.range.start <= lazy.start && lazy.end <= part.range.end);
+
+    // A changed record: the image reads only without its map, which does
+    // not check.
+    let mut changed = image.clone();
+    changed[lazy.start + 9] ^= 1;
+    let err = read(&changed).unwrap_err().to_string();
+    assert!(err.contains("address map"), "{err}");
+    assert!(read_leaving_address_map(&changed, true).is_ok());
+    assert!(!check_address_map(
+        &part,
+        &changed[part.range.clone()],
+        text_len
+    ));
+    // Unread (zeros): the same.
+    let mut zeros = image.clone();
+    zeros[lazy.clone()].fill(0);
+    assert!(read_leaving_address_map(&zeros, true).is_ok());
+    assert!(!check_address_map(
+        &part,
+        &zeros[part.range.clone()],
+        text_len
+    ));
+    // The right bytes for a shorter `.text` (a map pointing outside it).
+    assert!(!check_address_map(&part, &image[part.range.clone()], 2));
+    // The seal leaves out only the pages that may go unread.
+    let key = [5u8; 32];
+    let mut sealed = image.clone();
+    seal(&mut sealed, &key, b"ctx");
+    let mut inside = sealed.clone();
+    inside[lazy.start + 9] ^= 1;
+    assert_eq!(unseal(&inside, &key, b"ctx"), Some(image.len()));
+    let mut before = sealed.clone();
+    before[lazy.start - 1] ^= 1;
+    assert_eq!(unseal(&before, &key, b"ctx"), None);
+    // Decoding checks it and keeps it.
+    assert!(OwnedArtifact::decode(&changed).is_err());
+    let decoded = OwnedArtifact::decode(&image).unwrap();
+    assert_eq!(decoded.compiled.address_map, compiled.address_map);
+    assert_eq!(decoded.encode().unwrap(), image);
 }

@@ -349,22 +349,40 @@ impl Module {
             data: _,
             data_offset,
             debug,
-            address_map: _,
-            address_map_range,
-        } = if check_digest {
-            hoist_artifact::read(image)?
-        } else {
-            hoist_artifact::read_authenticated(image)?
+            address_map,
+        } = match (buffer.unread(), check_digest) {
+            // The address map may be among the pages left unread: checked
+            // when it is first used, if ever.
+            (Some(_), _) => hoist_artifact::read_leaving_address_map(image, check_digest)?,
+            (None, true) => hoist_artifact::read(image)?,
+            (None, false) => hoist_artifact::read_authenticated(image)?,
         };
-        // Only the DWARF's pages may have been left unread.
+        // Only the side parts' pages (the address map, the DWARF, the
+        // padding between them) may have been left unread.
         if let Some(unread) = buffer.unread() {
-            let inside = debug
-                .as_ref()
-                .is_some_and(|d| d.range.start <= unread.start && unread.end <= d.range.end);
+            let span = [&address_map, &debug]
+                .into_iter()
+                .flatten()
+                .map(|part| part.range.clone())
+                .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
+            let inside = span.is_some_and(|s| s.start <= unread.start && unread.end <= s.end);
             if !inside {
-                bail!("damaged artifact: pages outside `.hoist.debug` were left unread");
+                bail!(
+                    "damaged artifact: pages outside `.hoist.addrmap` and `.hoist.debug` were \
+                     left unread"
+                );
             }
         }
+        let text_len = text.len();
+        let address_map = match address_map {
+            None => hoist_runtime::AddressMap::in_image(0..0),
+            Some(part) if buffer.unread().is_some() => hoist_runtime::AddressMap::checked_on_use(
+                part.range.clone(),
+                Box::new(move |bytes| hoist_artifact::check_address_map(&part, bytes, text_len)),
+            ),
+            // Checked by `read`.
+            Some(part) => hoist_runtime::AddressMap::in_image(part.range),
+        };
         engine.check_compatible(&info)?;
         let module = match module {
             Some(module) => module,
@@ -448,7 +466,7 @@ impl Module {
             array_to_wasm,
             import_trampolines,
             function_ends,
-            address_map: address_map_range,
+            address_map,
             memory_images,
             lazy,
             live_instances: Default::default(),

@@ -20,8 +20,17 @@ pub struct ImageBuffer {
     map: memmap2::MmapMut,
     len: usize,
     /// Bytes of the file left unread (zero here), see
-    /// [`ImageBuffer::read_file_except`].
-    unread: Option<Range<usize>>,
+    /// [`ImageBuffer::read_file_except`], and the file to read them from.
+    unread: Option<Unread>,
+}
+
+/// What [`ImageBuffer::read_file_except`] left unread, and where it is.
+struct Unread {
+    range: Range<usize>,
+    /// The file it was read from (a descriptor of its own), for
+    /// [`CodeMemory::read_range`]: whoever reads from it checks what it
+    /// gets against a digest, since the file may have changed since.
+    file: std::fs::File,
 }
 
 impl ImageBuffer {
@@ -96,6 +105,13 @@ impl ImageBuffer {
         if grew != 0 {
             return Err(changed_size());
         }
+        let unread = match unread {
+            Some(range) => Some(Unread {
+                range,
+                file: file.try_clone()?,
+            }),
+            None => None,
+        };
         Ok(ImageBuffer {
             map,
             len: expected,
@@ -105,7 +121,7 @@ impl ImageBuffer {
 
     /// The range [`ImageBuffer::read_file_except`] left unread, if any.
     pub fn unread(&self) -> Option<Range<usize>> {
-        self.unread.clone()
+        self.unread.as_ref().map(|u| u.range.clone())
     }
 
     pub fn as_slice(&self) -> &[u8] {
@@ -227,6 +243,8 @@ pub struct CodeMemory {
     copy: Option<memmap2::Mmap>,
     /// Where the code is: in `copy` if there is one, else in `image`.
     text: Range<usize>,
+    /// What loading left unread of the image, if anything.
+    unread: Option<Unread>,
 }
 
 impl CodeMemory {
@@ -270,6 +288,7 @@ impl CodeMemory {
         // trampoline) becomes executable in one step, not read-only first:
         // one `mprotect` per lazily compiled function, not two.
         let all_code = in_place && text.start == 0 && text.end == image_len && !text.is_empty();
+        let unread = image.unread;
         let image = if all_code {
             image.map.make_exec()?
         } else {
@@ -311,6 +330,7 @@ impl CodeMemory {
             image_len,
             copy,
             text,
+            unread,
         })
     }
 
@@ -332,6 +352,25 @@ impl CodeMemory {
     /// The whole image the code came from (read-only).
     pub fn image(&self) -> &[u8] {
         &self.image[..self.image_len]
+    }
+
+    /// Bytes `range` of the image: from memory where they were read, else
+    /// from the file loading left them unread in (see
+    /// [`ImageBuffer::read_file_except`]), as it is now. Those may differ
+    /// from what was there at load: check them against a digest.
+    pub fn read_range(&self, range: Range<usize>) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        let image = self.image();
+        match &self.unread {
+            Some(u) if range.start < u.range.end && u.range.start < range.end => {
+                let mut bytes = vec![0; range.len()];
+                u.file.read_exact_at(&mut bytes, range.start as u64)?;
+                Ok(bytes.into())
+            }
+            _ => match image.get(range) {
+                Some(bytes) => Ok(bytes.into()),
+                None => Err(io::ErrorKind::UnexpectedEof.into()),
+            },
+        }
     }
 }
 

@@ -24,9 +24,9 @@ pub struct ModuleCode {
     pub import_trampolines: Vec<Option<u32>>,
     /// Text offset just past each defined function.
     pub function_ends: Vec<u32>,
-    /// Where the address map's records are in `code`'s image (see
-    /// `hoist_environ::AddressMapRecords`), read in place.
-    pub address_map: std::ops::Range<usize>,
+    /// The address map's records (see `hoist_environ::AddressMapRecords`)
+    /// in `code`'s image.
+    pub address_map: crate::AddressMap,
     /// Initial contents of defined memories, replacing their active data
     /// segments (see `hoist_environ::memory_images`).
     pub memory_images: Vec<MemoryImageRef>,
@@ -157,11 +157,7 @@ impl ModuleCode {
         if offset >= self.function_ends[i] {
             return None;
         }
-        let records = self
-            .code
-            .image()
-            .get(self.address_map.clone())
-            .unwrap_or(&[]);
+        let records = self.address_map.records(&self.code);
         let wasm = hoist_environ::AddressMapRecords::new(records)
             .at_or_before(offset)
             .filter(|(text, _)| *text >= self.functions[i])

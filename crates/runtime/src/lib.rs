@@ -6,6 +6,7 @@
 //! objects that instances point at alive; each `unsafe` block says which
 //! invariant it relies on.
 
+pub mod address_map;
 mod builtins;
 pub mod code_arena;
 pub mod code_memory;
@@ -23,6 +24,7 @@ mod throw;
 pub mod traphandlers;
 mod vmcontext;
 
+pub use address_map::{AddressMap, AddressMapCheck};
 pub use code_arena::{ArenaCode, CodeArena};
 pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};

@@ -1,0 +1,60 @@
+//! A module's wasm address map, where its records are and when they are
+//! checked: in place in the image if loading read and checked them, or
+//! read from the artifact file on first use and checked then (a big
+//! artifact's map is left unread at load: CPython's is 8 MB, needed only to
+//! name a trap's wasm offsets).
+
+use crate::code_memory::CodeMemory;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// Checks records read on first use (their digest and order); `true` if
+/// they may be used.
+pub type AddressMapCheck = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// The records (see `hoist_environ::AddressMapRecords`) of one module.
+pub struct AddressMap {
+    /// Where the records are in the module's image.
+    range: Range<usize>,
+    /// For records not checked at load: their check.
+    check: Option<AddressMapCheck>,
+    /// Records read and checked on first use; `None` if they could not be
+    /// read or failed the check (then there are no wasm offsets).
+    late: OnceLock<Option<Box<[u8]>>>,
+}
+
+impl AddressMap {
+    /// Records at `range` of the image, already checked.
+    pub fn in_image(range: Range<usize>) -> AddressMap {
+        AddressMap {
+            range,
+            check: None,
+            late: OnceLock::new(),
+        }
+    }
+
+    /// Records at `range` of the image, which may have been left unread:
+    /// read (from the file if so) and checked with `check` on first use.
+    pub fn checked_on_use(range: Range<usize>, check: AddressMapCheck) -> AddressMap {
+        AddressMap {
+            range,
+            check: Some(check),
+            late: OnceLock::new(),
+        }
+    }
+
+    /// The records, from `code` (the image they belong to); empty when
+    /// there are none or they did not pass their check.
+    pub fn records<'a>(&'a self, code: &'a CodeMemory) -> &'a [u8] {
+        let Some(check) = &self.check else {
+            return code.image().get(self.range.clone()).unwrap_or(&[]);
+        };
+        self.late
+            .get_or_init(|| {
+                let bytes = code.read_range(self.range.clone()).ok()?;
+                check(&bytes).then(|| Box::from(bytes.as_ref()))
+            })
+            .as_deref()
+            .unwrap_or(&[])
+    }
+}
