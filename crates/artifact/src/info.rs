@@ -5,7 +5,8 @@
 //! 1. functions: `start: u32, length: u32` (by defined function index);
 //! 2. host-to-wasm trampolines: `type: u32, offset: u32`;
 //! 3. wasm-to-host trampolines for imports: `type: u32, offset: u32`;
-//! 4. traps: `offset: u32, code: u8`, sorted by offset;
+//! 4. traps: a count `n`, then `n` offsets (`u32`, sorted), then `n`
+//!    codes (`u8`), read in place (see [`TrapRecords`]);
 //! 5. memory images: `memory: u32, offset: u64, section offset: u64,
 //!    len: u64`;
 //! 6. call sites with exception handlers, sorted by return address: `ret:
@@ -21,7 +22,7 @@
 use anyhow::{bail, Context, Result};
 use hoist_environ::{
     AddressMapRecords, CallSite, CompiledText, FunctionLoc, GcArrayLayout, GcField, GcFieldKind,
-    GcLayout, GcStructLayout, MemoryIndex, StackMap, TrapCode, TypeIndex, IMAGE_PAGE_SIZE,
+    GcLayout, GcStructLayout, MemoryIndex, StackMap, TrapRecords, TypeIndex, IMAGE_PAGE_SIZE,
 };
 
 /// How a field kind is written: integers as their size, the others from 16.
@@ -87,10 +88,10 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
         }
     }
     put_u32(&mut out, compiled.traps.len() as u32);
-    for (offset, code) in &compiled.traps {
+    for (offset, _) in &compiled.traps {
         put_u32(&mut out, *offset);
-        out.push(*code as u8);
     }
+    out.extend(compiled.traps.iter().map(|(_, code)| *code as u8));
     put_u32(&mut out, images.len() as u32);
     for image in images {
         put_u32(&mut out, image.memory.as_u32());
@@ -144,9 +145,10 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
     out
 }
 
-/// The tables of `.hoist.info` (`address_map` in them is empty: the map is
-/// `.hoist.addrmap`).
-pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
+/// The tables of `.hoist.info`; the trap table is left in place (its
+/// records are returned, `traps` in the tables is empty), and so is the
+/// address map (`.hoist.addrmap`).
+pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, TrapRecords<'_>, Vec<ImageEntry>)> {
     let mut r = Reader::new(bytes);
     let functions = r.records(8, |b| FunctionLoc {
         start: le32(&b[0..4]),
@@ -155,14 +157,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
     let type_offset = |b: &[u8]| (TypeIndex::from_u32(le32(&b[0..4])), le32(&b[4..8]));
     let array_to_wasm = r.records(8, type_offset)?.into_iter().collect();
     let import_trampolines = r.records(8, type_offset)?.into_iter().collect();
-    // Straight into the table (CPython has a million traps): no
-    // intermediate vector.
-    let records = r.record_bytes(5)?;
-    let mut traps = Vec::with_capacity(records.len() / 5);
-    for b in records.chunks_exact(5) {
-        let code = TrapCode::from_u8(b[4]).context("damaged artifact: unknown trap code")?;
-        traps.push((le32(&b[0..4]), code));
-    }
+    let n = r.count(5)?;
+    let traps = TrapRecords::new(r.take(n * 4)?, r.take(n)?);
     let images = r.records(28, |b| ImageEntry {
         memory: MemoryIndex::from_u32(le32(&b[0..4])),
         offset: le64(&b[4..12]),
@@ -222,13 +218,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, Vec<ImageEntry>)> {
         functions,
         array_to_wasm,
         import_trampolines,
-        traps,
         call_sites,
         stack_maps,
         gc_layouts,
         ..CompiledText::default()
     };
-    Ok((compiled, images))
+    Ok((compiled, traps, images))
 }
 
 /// Whether `offsets` ascend (`strictly`: no repeats) and each `fits`.
@@ -262,6 +257,7 @@ pub(crate) fn address_map_fits(map: AddressMapRecords<'_>, text_len: usize) -> b
 /// the runtime jump outside the code.
 pub(crate) fn check(
     compiled: &CompiledText,
+    traps: TrapRecords<'_>,
     images: &[ImageEntry],
     text_len: usize,
     data_len: usize,
@@ -287,8 +283,11 @@ pub(crate) fn check(
     }
     // In one pass, without collecting: CPython's tables hold millions of
     // entries.
-    if !ascending(compiled.traps.iter().map(|(o, _)| *o), false, in_text) {
+    if !ascending(traps.offsets(), false, in_text) {
         return damaged("the trap table is unsorted or points outside `.text`");
+    }
+    if traps.iter().any(|(_, code)| code.is_none()) {
+        return damaged("unknown trap code");
     }
     let handlers_ok = compiled
         .call_sites

@@ -51,7 +51,7 @@ pub use seal::{seal, unseal, SEAL_LEN};
 pub use strip::{debug_sections, skeleton, BODY_OFFSETS, SKELETON_BODY};
 
 use anyhow::{bail, Context, Result};
-use hoist_environ::{AddressMapRecords, CompiledText, MemoryImage, IMAGE_PAGE_SIZE};
+use hoist_environ::{AddressMapRecords, CompiledText, MemoryImage, TrapRecords, IMAGE_PAGE_SIZE};
 use object::{Object, ObjectSection};
 
 /// The first bytes of `.hoist.engine`.
@@ -116,11 +116,17 @@ pub struct Artifact<'a> {
     /// Where `.text` starts in the image.
     pub text_offset: usize,
     /// The code tables; `compiled.text` is empty (the code is `text`), and
-    /// so is `compiled.address_map` (it is `.hoist.addrmap`).
+    /// so are `compiled.traps` (they are `traps`) and
+    /// `compiled.address_map` (it is `.hoist.addrmap`).
     pub compiled: CompiledText,
-    /// `.hoist.addrmap`, if the code has an address map. Its bytes are not
-    /// checked here (they may not have been read, see [`lazy_range`]):
-    /// [`check_address_map`] checks them when they are used.
+    /// The trap table, in place (checked: sorted, inside `.text`, every
+    /// code known).
+    pub traps: TrapRecords<'a>,
+    /// Where the trap table's offsets and codes are in the image, for
+    /// readers that keep the image and not this borrow of it.
+    pub trap_ranges: (std::ops::Range<usize>, std::ops::Range<usize>),
+    /// `.hoist.addrmap`, if the code has an address map. Its bytes are
+    /// checked as [`read_with`] was asked to ([`MapCheck`]).
     pub address_map: Option<SidePart>,
     pub wasm: &'a [u8],
     pub images: Vec<ImageEntry>,
@@ -155,10 +161,18 @@ pub fn check_side_part(part: &SidePart, bytes: &[u8]) -> bool {
 /// offsets ascending and inside `.text`. A map that is not gives no wasm
 /// offsets; it cannot make the runtime read or jump anywhere else.
 pub fn check_address_map(part: &SidePart, bytes: &[u8], text_len: usize) -> bool {
+    check_side_part(part, bytes) && address_map_fits(bytes, text_len)
+}
+
+/// Whether `bytes` are whole address map records, in order, inside a
+/// `.text` of `text_len` bytes.
+fn address_map_fits(bytes: &[u8], text_len: usize) -> bool {
     bytes.len().is_multiple_of(AddressMapRecords::RECORD)
-        && check_side_part(part, bytes)
         && info::address_map_fits(AddressMapRecords::new(bytes), text_len)
 }
+
+/// What is wrong with an address map that fails [`check_address_map`].
+const BAD_ADDRESS_MAP: &str = "the address map is damaged, unsorted or points outside `.text`";
 
 /// Where `image`'s `.hoist.debug` is and the digest its header records
 /// for it, found without checking anything else (as [`module_wasm`]):
@@ -201,9 +215,10 @@ fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
 /// ELF header and section headers are looked at (they are at the file's
 /// two ends, which a reader fills first); anything unexpected gives
 /// `None`, and the whole file is read. A range that lies elsewhere in a
-/// damaged or forged file makes the digest or the seal fail: the digest
-/// covers every other section's bytes, the seal every other byte of the
-/// file and the range's bounds.
+/// damaged or forged file is refused: [`read_with`] refuses side parts
+/// that touch another section, the loader unread pages outside the side
+/// parts, and the seal covers every other byte of the file and the
+/// range's bounds.
 pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
     let range = side_span(&file)?;
@@ -274,12 +289,16 @@ impl OwnedArtifact {
         let file = object::File::parse(image)?;
         let mut compiled = artifact.compiled;
         compiled.text = artifact.text.to_vec();
+        compiled.traps = artifact
+            .traps
+            .iter()
+            .map(|(offset, code)| (offset, code.expect("checked by `read`")))
+            .collect();
+        // Checked by `read`.
         if let Some(part) = &artifact.address_map {
-            let records = &image[part.range.clone()];
-            if !check_address_map(part, records, artifact.text.len()) {
-                bail!("damaged artifact: its address map is damaged or out of order");
-            }
-            compiled.address_map = AddressMapRecords::new(records).iter().collect();
+            compiled.address_map = AddressMapRecords::new(&image[part.range.clone()])
+                .iter()
+                .collect();
         }
         Ok(OwnedArtifact {
             architecture: file.architecture(),
@@ -407,7 +426,7 @@ pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
 /// engine info with where it will run and checks the tables against the
 /// module (see `hoist::Module`).
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
-    read_checked(image, true, true)
+    read_with(image, true, MapCheck::Whole)
 }
 
 /// [`read`] for an image whose every byte the caller has already
@@ -415,18 +434,25 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
 /// [`unseal`]): the digest, which the seal's MAC covers, is not computed
 /// again. Everything else is checked as by [`read`].
 pub fn read_authenticated(image: &[u8]) -> Result<Artifact<'_>> {
-    read_checked(image, false, true)
+    read_with(image, false, MapCheck::Whole)
 }
 
-/// [`read`] (or, without `check_digest`, [`read_authenticated`]) for an
-/// image whose `.hoist.addrmap` may have been left unread ([`lazy_range`]):
-/// the address map is not checked here, and whoever reads it checks it
-/// with [`check_address_map`].
-pub fn read_leaving_address_map(image: &[u8], check_digest: bool) -> Result<Artifact<'_>> {
-    read_checked(image, check_digest, false)
+/// What [`read_with`] checks of `.hoist.addrmap`, which neither the
+/// digest nor the seal covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapCheck {
+    /// Its digest and its order ([`check_address_map`]).
+    Whole,
+    /// Its order only: for an image this process has just written.
+    Order,
+    /// Nothing: its pages may have been left unread ([`lazy_range`]), and
+    /// whoever reads them checks them with [`check_address_map`].
+    OnUse,
 }
 
-fn read_checked(image: &[u8], check_digest: bool, check_map: bool) -> Result<Artifact<'_>> {
+/// [`read`] (or, without `check_digest`, [`read_authenticated`]), checking
+/// the address map as `map` says.
+pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Artifact<'_>> {
     let file = sections::File::parse(image)
         .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section_at = |name: &str| -> Result<(&[u8], usize)> {
@@ -463,6 +489,11 @@ fn read_checked(image: &[u8], check_digest: bool, check_map: bool) -> Result<Art
         Ok(match sections::by_name(&file, name) {
             Some(_) => {
                 let (bytes, offset) = section_at(name)?;
+                // Never written empty; an empty (or `NOBITS`) one would be
+                // left out of the span that `side_span` finds.
+                if bytes.is_empty() {
+                    bail!("damaged artifact: section `{name}` is empty");
+                }
                 Some(offset..offset + bytes.len())
             }
             None => None,
@@ -517,13 +548,22 @@ fn read_checked(image: &[u8], check_digest: bool, check_map: bool) -> Result<Art
     if !(data_offset as u64).is_multiple_of(IMAGE_PAGE_SIZE) {
         bail!("damaged artifact: `{DATA}` is not page-aligned");
     }
-    let (compiled, images) = info::decode(info)?;
-    info::check(&compiled, &images, text.len(), data.len())?;
-    if let Some(part) = address_map.as_ref().filter(|_| check_map) {
-        if !check_address_map(part, &image[part.range.clone()], text.len()) {
-            bail!(
-                "damaged artifact: the address map is damaged, unsorted or points outside `.text`"
-            );
+    let (compiled, traps, images) = info::decode(info)?;
+    info::check(&compiled, traps, &images, text.len(), data.len())?;
+    let place = |bytes: &[u8]| {
+        let start = bytes.as_ptr() as usize - image.as_ptr() as usize;
+        start..start + bytes.len()
+    };
+    let trap_ranges = (place(traps.offset_bytes()), place(traps.code_bytes()));
+    if let Some(part) = &address_map {
+        let bytes = &image[part.range.clone()];
+        let ok = match map {
+            MapCheck::Whole => check_address_map(part, bytes, text.len()),
+            MapCheck::Order => address_map_fits(bytes, text.len()),
+            MapCheck::OnUse => true,
+        };
+        if !ok {
+            bail!("damaged artifact: {BAD_ADDRESS_MAP}");
         }
     }
     Ok(Artifact {
@@ -532,6 +572,8 @@ fn read_checked(image: &[u8], check_digest: bool, check_map: bool) -> Result<Art
         text,
         text_offset,
         compiled,
+        traps,
+        trap_ranges,
         address_map,
         wasm,
         images,
@@ -579,7 +621,7 @@ pub fn inspect(image: &[u8]) -> Result<String> {
     let _ = writeln!(out, "tunables:      {}", e.tunables);
     let _ = writeln!(out, "functions:     {}", artifact.compiled.functions.len());
     let _ = writeln!(out, "code size:     {} bytes", artifact.text.len());
-    let _ = writeln!(out, "trap sites:    {}", artifact.compiled.traps.len());
+    let _ = writeln!(out, "trap sites:    {}", artifact.traps.len());
     let _ = writeln!(
         out,
         "module:        {} bytes (without function bodies)",

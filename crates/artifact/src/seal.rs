@@ -11,8 +11,8 @@ pub const SEAL_LEN: usize = 40;
 const SEAL_MAGIC: &[u8; 8] = b"HOISTMAC";
 
 /// The MAC of `image` for `context`: every byte but the pages loading may
-/// leave unread ([`crate::lazy_range`], an artifact's DWARF, whose digest
-/// the header holds), preceded by that range's bounds, so a forged range
+/// leave unread ([`crate::lazy_range`]: an artifact's address map and
+/// DWARF, whose digests the header holds), preceded by that range's bounds, so a forged range
 /// that leaves out other bytes does not verify. Without such a range, the
 /// MAC is the same as before there were any (an older artifact's seal
 /// still verifies, and loading it says which format it is); the two cannot

@@ -95,9 +95,24 @@ fn round_trips() {
     assert_eq!(a.text_offset as u64 % TEXT_ALIGN, 0);
     let mut expected = compiled();
     expected.text.clear();
-    // The address map is a section of its own, not decoded into the tables.
+    // The address map is a section of its own, and the trap table is read
+    // in place: neither is decoded into the tables.
     let address_map = std::mem::take(&mut expected.address_map);
+    let traps = std::mem::take(&mut expected.traps);
     assert_eq!(a.compiled, expected);
+    assert_eq!(
+        a.traps.iter().collect::<Vec<_>>(),
+        traps.iter().map(|&(o, c)| (o, Some(c))).collect::<Vec<_>>()
+    );
+    let (offsets, codes) = a.trap_ranges.clone();
+    assert_eq!(
+        (&image[offsets], &image[codes]),
+        (a.traps.offset_bytes(), a.traps.code_bytes()),
+        "the ranges locate the records in the image"
+    );
+    for (offset, code) in &traps {
+        assert_eq!(a.traps.lookup(*offset), Some(*code));
+    }
     let part = a.address_map.clone().expect("an address map");
     let records = AddressMapRecords::new(&image[part.range.clone()]);
     assert_eq!(records.iter().collect::<Vec<_>>(), address_map);
@@ -224,7 +239,7 @@ fn seals_bind_image_key_and_context() {
     assert_eq!(unseal(&sealed, &key, b"entry-a"), Some(len));
     assert_eq!(unseal(&sealed, &key, b"entry-b"), None);
     assert_eq!(unseal(&sealed, &[8u8; 32], b"entry-a"), None);
-    // With nothing left out (no `.hoist.debug`), the MAC is what it was
+    // With nothing left out (no whole page of side parts), the MAC is what it was
     // before ranges could be: older artifacts' seals still verify.
     let mut mac = blake3::Hasher::new_keyed(&key);
     mac.update(&7u64.to_le_bytes());
@@ -493,7 +508,8 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
     changed[lazy.start + 9] ^= 1;
     let err = read(&changed).unwrap_err().to_string();
     assert!(err.contains("address map"), "{err}");
-    assert!(read_leaving_address_map(&changed, true).is_ok());
+    assert!(read_with(&changed, true, MapCheck::OnUse).is_ok());
+    assert!(read_with(&image, true, MapCheck::Order).is_ok());
     assert!(!check_address_map(
         &part,
         &changed[part.range.clone()],
@@ -502,7 +518,7 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
     // Unread (zeros): the same.
     let mut zeros = image.clone();
     zeros[lazy.clone()].fill(0);
-    assert!(read_leaving_address_map(&zeros, true).is_ok());
+    assert!(read_with(&zeros, true, MapCheck::OnUse).is_ok());
     assert!(!check_address_map(
         &part,
         &zeros[part.range.clone()],

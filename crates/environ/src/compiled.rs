@@ -138,9 +138,114 @@ impl<'a> AddressMapRecords<'a> {
     }
 }
 
+/// The trap table as artifacts store it and the runtime reads it, in
+/// place: `len` little-endian u32 text offsets, sorted, then `len` trap
+/// code bytes ([`TrapCode::from_u8`]) in the same order. Big modules have
+/// hundreds of thousands of trap sites (CPython: 636,792), which loading
+/// would otherwise decode into a 5 MB table, a page fault per 4 KiB.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapRecords<'a> {
+    offsets: &'a [u8],
+    codes: &'a [u8],
+}
+
+impl<'a> TrapRecords<'a> {
+    /// The records in `offsets` (4 bytes each) and `codes` (1 byte each);
+    /// a partial or unmatched record at the end is ignored.
+    pub fn new(offsets: &'a [u8], codes: &'a [u8]) -> Self {
+        let len = (offsets.len() / 4).min(codes.len());
+        TrapRecords {
+            offsets: &offsets[..len * 4],
+            codes: &codes[..len],
+        }
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The offsets' bytes.
+    pub fn offset_bytes(&self) -> &'a [u8] {
+        self.offsets
+    }
+
+    /// The codes' bytes.
+    pub fn code_bytes(&self) -> &'a [u8] {
+        self.codes
+    }
+
+    fn offset(&self, i: usize) -> u32 {
+        let b = &self.offsets[i * 4..][..4];
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// The text offsets in order.
+    pub fn offsets(self) -> impl Iterator<Item = u32> + 'a {
+        self.offsets
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// The records in order: (text offset, code; `None` for a byte that
+    /// names no trap code).
+    pub fn iter(self) -> impl Iterator<Item = (u32, Option<TrapCode>)> + 'a {
+        self.offsets()
+            .zip(self.codes.iter().map(|&c| TrapCode::from_u8(c)))
+    }
+
+    /// The code recorded at exactly `offset`, by binary search (the
+    /// offsets must be sorted). Allocates nothing: the signal handler
+    /// calls it.
+    pub fn lookup(&self, offset: u32) -> Option<TrapCode> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            match self.offset(mid).cmp(&offset) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return TrapCode::from_u8(self.codes[mid]),
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::AddressMapRecords;
+    use super::{AddressMapRecords, TrapRecords};
+    use crate::TrapCode;
+
+    #[test]
+    fn trap_records_are_found_in_place() {
+        let pairs = [
+            (4u32, TrapCode::MemoryOutOfBounds),
+            (9, TrapCode::IntegerDivisionByZero),
+        ];
+        let offsets: Vec<u8> = pairs.iter().flat_map(|(o, _)| o.to_le_bytes()).collect();
+        let mut codes: Vec<u8> = pairs.iter().map(|(_, c)| *c as u8).collect();
+        let traps = TrapRecords::new(&offsets, &codes);
+        assert_eq!(traps.len(), 2);
+        assert_eq!(traps.lookup(4), Some(TrapCode::MemoryOutOfBounds));
+        assert_eq!(traps.lookup(9), Some(TrapCode::IntegerDivisionByZero));
+        assert_eq!(
+            (traps.lookup(0), traps.lookup(5), traps.lookup(10)),
+            (None, None, None)
+        );
+        assert_eq!(
+            traps.iter().collect::<Vec<_>>(),
+            pairs.map(|(o, c)| (o, Some(c)))
+        );
+        codes[1] = 0;
+        assert_eq!(TrapRecords::new(&offsets, &codes).lookup(9), None);
+        assert_eq!(TrapRecords::new(&offsets[..7], &codes).len(), 1);
+        assert!(TrapRecords::default().lookup(0).is_none());
+    }
 
     #[test]
     fn records_are_found_at_or_before_an_offset() {

@@ -21,7 +21,7 @@ mod vm_layout;
 mod vmoffsets;
 
 pub use builtins::{Builtin, BuiltinResult};
-pub use compiled::{AddressMapRecords, CallSite, CompiledText, FunctionLoc, StackMap};
+pub use compiled::{AddressMapRecords, CallSite, CompiledText, FunctionLoc, StackMap, TrapRecords};
 pub use gc::{GcArrayLayout, GcField, GcFieldKind, GcLayout, GcStructLayout};
 pub use index::*;
 pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};

@@ -5,6 +5,7 @@ use crate::type_registry::{to_engine_ref, to_engine_val};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
 use crate::SharedBytes;
 use anyhow::{bail, Context, Result};
+use hoist_artifact::MapCheck;
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, MemoryImageRef, ModuleCode, TrapTable};
@@ -280,7 +281,10 @@ impl Module {
 
     /// [`Module::deserialize`] from a file. The file is read, not mapped:
     /// code runs from hoist's own copy, so writing the file while it runs
-    /// (or truncating it) changes nothing.
+    /// (or truncating it) changes nothing that runs. (A big artifact's
+    /// address map is read from the file on the first backtrace and
+    /// checked against its digest: changed, the frames lose their wasm
+    /// offsets.)
     pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
@@ -290,7 +294,10 @@ impl Module {
     }
 
     /// [`Module::deserialize_file`] from a file already open. The module's
-    /// DWARF, if the artifact kept it, is not read (nothing here uses it).
+    /// DWARF, if the artifact kept it, is not read (nothing here uses it);
+    /// in a file of 1 MiB or more, neither is the address map until a
+    /// backtrace needs it, and the module keeps a descriptor of the file
+    /// for that.
     pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
         let buffer = ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
             .context("failed to read the artifact")?;
@@ -304,9 +311,10 @@ impl Module {
     }
 
     /// [`Module::deserialize_buffer`] for an image that hoist itself wrote
-    /// and whose every byte but an artifact's `.hoist.debug` pages (checked
-    /// on their own whenever they are read) the caller has authenticated (the compile
-    /// cache's keyed seal, `hoist_artifact::unseal`): its digest, a check
+    /// and whose every byte but its side parts' pages (the address map and
+    /// the DWARF, checked against their own digests when they are read) the
+    /// caller has authenticated (the compile cache's keyed seal,
+    /// `hoist_artifact::unseal`): its digest, a check
     /// against damage that the seal already covers, is not computed again
     /// (a pass over the whole image), and its module, validated when it was
     /// compiled, is parsed without being validated again. Never for images
@@ -344,19 +352,26 @@ impl Module {
             text,
             text_offset,
             compiled,
+            traps: _,
+            trap_ranges,
             wasm,
             images,
             data: _,
             data_offset,
             debug,
             address_map,
-        } = match (buffer.unread(), check_digest) {
-            // The address map may be among the pages left unread: checked
-            // when it is first used, if ever.
-            (Some(_), _) => hoist_artifact::read_leaving_address_map(image, check_digest)?,
-            (None, true) => hoist_artifact::read(image)?,
-            (None, false) => hoist_artifact::read_authenticated(image)?,
-        };
+        } = hoist_artifact::read_with(
+            image,
+            check_digest,
+            match (buffer.unread(), &module) {
+                // It may be among the pages left unread: checked when it
+                // is first used, if ever.
+                (Some(_), _) => MapCheck::OnUse,
+                // Made by this process a moment ago.
+                (None, Some(_)) => MapCheck::Order,
+                (None, None) => MapCheck::Whole,
+            },
+        )?;
         // Only the side parts' pages (the address map, the DWARF, the
         // padding between them) may have been left unread.
         if let Some(unread) = buffer.unread() {
@@ -375,13 +390,13 @@ impl Module {
         }
         let text_len = text.len();
         let address_map = match address_map {
-            None => hoist_runtime::AddressMap::in_image(0..0),
+            None => hoist_runtime::AddressMap::checked(0..0),
             Some(part) if buffer.unread().is_some() => hoist_runtime::AddressMap::checked_on_use(
                 part.range.clone(),
                 Box::new(move |bytes| hoist_artifact::check_address_map(&part, bytes, text_len)),
             ),
-            // Checked by `read`.
-            Some(part) => hoist_runtime::AddressMap::in_image(part.range),
+            // Checked by `read_with`.
+            Some(part) => hoist_runtime::AddressMap::checked(part.range),
         };
         engine.check_compatible(&info)?;
         let module = match module {
@@ -409,13 +424,14 @@ impl Module {
                 image_offset: data_offset + i.section_offset as usize,
             })
             .collect();
+        // The trap table is read in place (`CodeMemory::from_image`).
         let tables = CodeTables {
-            traps: TrapTable::new(compiled.traps),
+            traps: TrapTable::default(),
             call_sites: compiled.call_sites,
             stack_maps: compiled.stack_maps,
         };
         let code = Arc::new(
-            CodeMemory::from_image(buffer, text, tables)
+            CodeMemory::from_image(buffer, text, tables, Some(trap_ranges))
                 .context("making compiled code executable")?,
         );
         let module = Arc::new(module);

@@ -25,7 +25,7 @@ pub struct AddressMap {
 
 impl AddressMap {
     /// Records at `range` of the image, already checked.
-    pub fn in_image(range: Range<usize>) -> AddressMap {
+    pub fn checked(range: Range<usize>) -> AddressMap {
         AddressMap {
             range,
             check: None,
@@ -49,12 +49,18 @@ impl AddressMap {
         let Some(check) = &self.check else {
             return code.image().get(self.range.clone()).unwrap_or(&[]);
         };
-        self.late
-            .get_or_init(|| {
-                let bytes = code.read_range(self.range.clone()).ok()?;
-                check(&bytes).then(|| Box::from(bytes.as_ref()))
-            })
-            .as_deref()
-            .unwrap_or(&[])
+        if self.late.get().is_none() {
+            // Read and checked outside the `OnceLock`: the check may hash
+            // on rayon's threads, and a thread that waits for them may be
+            // given another backtrace of this module meanwhile. Threads
+            // that race here do the same work and keep one result.
+            let records = code
+                .read_range(self.range.clone())
+                .ok()
+                .filter(|bytes| check(bytes))
+                .map(|bytes| bytes.into_owned().into_boxed_slice());
+            let _ = self.late.set(records);
+        }
+        self.late.get().and_then(Option::as_deref).unwrap_or(&[])
     }
 }

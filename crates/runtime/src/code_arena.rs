@@ -233,7 +233,8 @@ impl CodeArena {
             Ok(packed) => Ok(ArenaCode(Placed::Packed(packed))),
             Err(tables) => {
                 let len = text.len();
-                let code = CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, tables)?;
+                let code =
+                    CodeMemory::from_image(ImageBuffer::from_bytes(text)?, 0..len, tables, None)?;
                 Ok(ArenaCode(Placed::Alone(code)))
             }
         }

@@ -5,9 +5,11 @@
 //! later writes to pages it has not copied, so anything that can write the
 //! file (a guest given a directory that holds it, say) could change code
 //! while it runs. An artifact is read into an [`ImageBuffer`], checked
-//! there, and its `.text` pages made executable in place.
+//! there, and its `.text` pages made executable in place. What may be read
+//! from the file later ([`CodeMemory::read_range`]: a big artifact's
+//! address map) is data, checked against a digest before it is used.
 
-use crate::code_registry::{register_code, unregister_code, CodeTables};
+use crate::code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 use hoist_environ::TrapCode;
 use std::io;
 use std::ops::Range;
@@ -60,7 +62,10 @@ impl ImageBuffer {
     /// that lie between those ends are skipped. The pages left unread
     /// are never touched, so they cost nothing; they read as zeros, and
     /// [`ImageBuffer::unread`] says where they are. Only files of
-    /// [`LAZY_MIN`] bytes or more are read this way.
+    /// [`LAZY_MIN`] bytes or more are read this way. The buffer then keeps
+    /// a descriptor of the file (and so does the [`CodeMemory`] made from
+    /// it), for [`CodeMemory::read_range`]; if none can be made, the
+    /// pages are read after all.
     pub fn read_file_except(
         file: &mut std::fs::File,
         skip: impl FnOnce(&[u8]) -> Option<Range<usize>>,
@@ -106,10 +111,16 @@ impl ImageBuffer {
             return Err(changed_size());
         }
         let unread = match unread {
-            Some(range) => Some(Unread {
-                range,
-                file: file.try_clone()?,
-            }),
+            Some(range) => match file.try_clone() {
+                Ok(file) => Some(Unread { range, file }),
+                // No descriptor to keep (too many open files, say): the
+                // pages are read now after all.
+                Err(_) => {
+                    let threads = reader_threads(range.len());
+                    read_in_parts(file, &mut map[..], vec![range], threads)?;
+                    None
+                }
+            },
             None => None,
         };
         Ok(ImageBuffer {
@@ -237,7 +248,7 @@ impl AsRef<[u8]> for ImageBuffer {
 /// as it lives, together with the rest of its image (read-only).
 pub struct CodeMemory {
     /// The image, read-only except for the code pages when they are in place.
-    image: memmap2::Mmap,
+    image: Arc<memmap2::Mmap>,
     image_len: usize,
     /// A separate copy of the code, when it could not run in place.
     copy: Option<memmap2::Mmap>,
@@ -257,6 +268,7 @@ impl CodeMemory {
             ImageBuffer::from_bytes(text)?,
             0..len,
             CodeTables::traps(traps),
+            None,
         )
     }
 
@@ -266,12 +278,17 @@ impl CodeMemory {
     /// (pages larger than the artifact's alignment), the code is copied to
     /// fresh pages instead.
     ///
+    /// `image_traps`, if given, are where the trap table's offsets and
+    /// codes are in `image` ([`hoist_environ::TrapRecords`], checked by the
+    /// caller): `tables.traps` is then that table, read in place.
+    ///
     /// The caller must have checked that `image` was made by hoist for this
     /// host: it becomes code that runs.
     pub fn from_image(
         image: ImageBuffer,
         text: Range<usize>,
-        tables: CodeTables,
+        mut tables: CodeTables,
+        image_traps: Option<(Range<usize>, Range<usize>)>,
     ) -> io::Result<CodeMemory> {
         assert!(text.start <= text.end && text.end <= image.len);
         let page = page_size();
@@ -289,14 +306,17 @@ impl CodeMemory {
         // one `mprotect` per lazily compiled function, not two.
         let all_code = in_place && text.start == 0 && text.end == image_len && !text.is_empty();
         let unread = image.unread;
-        let image = if all_code {
+        let image = Arc::new(if all_code {
             image.map.make_exec()?
         } else {
             image.map.make_read_only()?
-        };
+        });
+        if let Some((offsets, codes)) = image_traps {
+            tables.traps = TrapTable::in_image(image.clone(), offsets, codes);
+        }
         let (code, text) = match &copy {
             Some(copy) => (copy, 0..text.len()),
-            None => (&image, text),
+            None => (&*image, text),
         };
         if all_code {
             flush_icache(code.as_ptr(), text.len());

@@ -17,17 +17,53 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use hoist_environ::{CallSite, StackMap, TrapCode};
+use hoist_environ::{CallSite, StackMap, TrapCode, TrapRecords};
 
 /// The trap records of one text range: which instruction offsets may trap, and with what code.
 ///
 /// Sorted by offset (relative to the start of the registered text range).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct TrapTable {
+    /// Records made in this process (host trampolines, lazily compiled code).
     entries: Vec<(u32, TrapCode)>,
+    /// Or records in place in a loaded image (see [`TrapRecords`]).
+    in_image: Option<ImageTraps>,
+}
+
+/// Trap records in a loaded image, which this keeps mapped.
+#[derive(Debug, Clone)]
+struct ImageTraps {
+    image: Arc<memmap2::Mmap>,
+    offsets: std::ops::Range<usize>,
+    codes: std::ops::Range<usize>,
+}
+
+impl ImageTraps {
+    fn records(&self) -> TrapRecords<'_> {
+        let bytes = |range: &std::ops::Range<usize>| self.image.get(range.clone()).unwrap_or(&[]);
+        TrapRecords::new(bytes(&self.offsets), bytes(&self.codes))
+    }
 }
 
 impl TrapTable {
+    /// The records at `offsets` and `codes` of `image`, read in place
+    /// (as [`TrapRecords`] lays them out); the loader has checked that
+    /// they are sorted and every code is known.
+    pub fn in_image(
+        image: Arc<memmap2::Mmap>,
+        offsets: std::ops::Range<usize>,
+        codes: std::ops::Range<usize>,
+    ) -> TrapTable {
+        TrapTable {
+            entries: Vec::new(),
+            in_image: Some(ImageTraps {
+                image,
+                offsets,
+                codes,
+            }),
+        }
+    }
+
     /// Builds a table from `(text offset, code)` pairs in any order; they are sorted here.
     pub fn new(mut entries: Vec<(u32, TrapCode)>) -> Self {
         // An artifact's come sorted (the loader checked): one pass to see
@@ -35,30 +71,46 @@ impl TrapTable {
         if !entries.is_sorted_by_key(|&(offset, _)| offset) {
             entries.sort_by_key(|&(offset, _)| offset);
         }
-        TrapTable { entries }
+        TrapTable {
+            entries,
+            in_image: None,
+        }
     }
 
-    /// The trap code recorded at exactly `offset`, if any.
+    /// The trap code recorded at exactly `offset`, if any. Allocates
+    /// nothing: the signal handler calls it.
     pub fn lookup(&self, offset: u32) -> Option<TrapCode> {
+        if let Some(image) = &self.in_image {
+            return image.records().lookup(offset);
+        }
         self.entries
             .binary_search_by_key(&offset, |&(o, _)| o)
             .ok()
             .map(|i| self.entries[i].1)
     }
 
-    /// The sorted `(offset, code)` pairs.
-    pub fn entries(&self) -> &[(u32, TrapCode)] {
-        &self.entries
+    /// The `(offset, code)` pairs, sorted by offset.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, TrapCode)> + '_ {
+        let in_image = self.in_image.iter().flat_map(|image| {
+            image
+                .records()
+                .iter()
+                .filter_map(|(offset, code)| Some((offset, code?)))
+        });
+        self.entries.iter().copied().chain(in_image)
     }
 
     /// Number of trap records.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.in_image {
+            Some(image) => image.records().len(),
+            None => self.entries.len(),
+        }
     }
 
     /// Whether the table has no trap records.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 }
 
@@ -207,7 +259,7 @@ mod tests {
         ]);
         assert_eq!(table.len(), 3);
         assert_eq!(
-            table.entries().iter().map(|e| e.0).collect::<Vec<_>>(),
+            table.iter().map(|e| e.0).collect::<Vec<_>>(),
             vec![4, 17, 40]
         );
         assert_eq!(table.lookup(4), Some(TrapCode::MemoryOutOfBounds));

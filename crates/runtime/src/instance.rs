@@ -24,8 +24,8 @@ pub struct ModuleCode {
     pub import_trampolines: Vec<Option<u32>>,
     /// Text offset just past each defined function.
     pub function_ends: Vec<u32>,
-    /// The address map's records (see `hoist_environ::AddressMapRecords`)
-    /// in `code`'s image.
+    /// The address map's records (see `hoist_environ::AddressMapRecords`):
+    /// in `code`'s image, or read from its file on first use.
     pub address_map: crate::AddressMap,
     /// Initial contents of defined memories, replacing their active data
     /// segments (see `hoist_environ::memory_images`).
