@@ -113,6 +113,17 @@ fn round_trips() {
     for (offset, code) in &traps {
         assert_eq!(a.traps.lookup(*offset), Some(*code));
     }
+    // In place, an unknown code byte or two offsets out of order are
+    // refused as before (the digest skipped, as for a sealed image).
+    let mut unknown = image.clone();
+    unknown[a.trap_ranges.1.start] = 0;
+    let err = read_authenticated(&unknown).unwrap_err().to_string();
+    assert!(err.contains("unknown trap code"), "{err}");
+    let mut swapped = image.clone();
+    let first = a.trap_ranges.0.start;
+    swapped[first..first + 8].rotate_left(4);
+    let err = read_authenticated(&swapped).unwrap_err().to_string();
+    assert!(err.contains("trap table is unsorted"), "{err}");
     let part = a.address_map.clone().expect("an address map");
     let records = AddressMapRecords::new(&image[part.range.clone()]);
     assert_eq!(records.iter().collect::<Vec<_>>(), address_map);

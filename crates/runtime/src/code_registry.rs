@@ -54,6 +54,8 @@ impl TrapTable {
         offsets: std::ops::Range<usize>,
         codes: std::ops::Range<usize>,
     ) -> TrapTable {
+        debug_assert!(offsets.end <= image.len() && codes.end <= image.len());
+        debug_assert_eq!(offsets.len(), 4 * codes.len());
         TrapTable {
             entries: Vec::new(),
             in_image: Some(ImageTraps {
@@ -206,7 +208,9 @@ pub fn unregister_code(start: usize) {
         Some((&end, range)) if range.start == start => end,
         _ => return,
     };
-    // The `Arc<TrapTable>` is dropped here, outside of any signal handler.
+    // The `Arc<CodeTables>` is dropped here, outside of any signal handler;
+    // it is never the last owner of an image its trap table reads in place
+    // (`CodeMemory` unregisters before its own reference goes).
     map.remove(&key);
 }
 
