@@ -757,8 +757,6 @@ enum SourceKind {
     Artifact {
         buffer: ImageBuffer,
         sealed: bool,
-        /// The file, for the DWARF that reading it left out.
-        file: Option<std::fs::File>,
     },
     /// A module binary, or one made from text.
     Wasm(ImageBuffer),
@@ -789,36 +787,18 @@ impl Source {
 
 /// The module an artifact carries, with the DWARF sections it kept
 /// appended (a valid module again, as debug info reads it): from the image,
-/// or read from `file` when loading left them out, and checked against the
+/// or from the file when loading left them out, and checked against the
 /// digest in the artifact's header (which the seal or the digest covers).
 /// DWARF that does not check out is left out, with a warning: the file
 /// changed since it was loaded.
-fn artifact_wasm(
-    name: &str,
-    buffer: &ImageBuffer,
-    file: Option<&std::fs::File>,
-) -> Option<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
+fn artifact_wasm(name: &str, buffer: &ImageBuffer) -> Option<Vec<u8>> {
     let image = buffer.as_slice();
     let mut wasm = hoist_artifact::module_wasm(image)?.to_vec();
     let Some(part) = hoist_artifact::debug_part(image) else {
         return Some(wasm);
     };
-    let unread = buffer
-        .unread()
-        .is_some_and(|r| r.start < part.range.end && part.range.start < r.end);
-    let bytes = if unread {
-        // A failed read is caught by the check below.
-        let mut bytes = vec![0; part.range.len()];
-        let read = file.map(|f| f.read_exact_at(&mut bytes, part.range.start as u64));
-        std::borrow::Cow::Owned(if matches!(read, Some(Ok(()))) {
-            bytes
-        } else {
-            Vec::new()
-        })
-    } else {
-        std::borrow::Cow::Borrowed(&image[part.range.clone()])
-    };
+    // A failed read is caught by the check below.
+    let bytes = buffer.read_range(part.range.clone()).unwrap_or_default();
     if hoist_artifact::check_side_part(&part, &bytes) {
         wasm.extend_from_slice(&bytes);
     } else {
@@ -853,7 +833,6 @@ impl Loader<'_> {
                 crate::input::read_stream(reader, &name, limit, crate::input::Expect::Module)?;
             ImageBuffer::from_bytes(&bytes).with_context(|| format!("failed to read `{name}`"))
         };
-        let mut opened = None;
         let mut buffer = if path.as_os_str() == "-" {
             streamed(&mut std::io::stdin().lock())?
         } else {
@@ -870,11 +849,8 @@ impl Loader<'_> {
                     }
                     // An artifact's DWARF is left unread: `artifact_wasm`
                     // reads and checks it if source lines may be printed.
-                    let buffer =
-                        ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
-                            .with_context(|| format!("failed to read `{name}`"))?;
-                    opened = Some(file);
-                    buffer
+                    ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
+                        .with_context(|| format!("failed to read `{name}`"))?
                 }
                 // A pipe (`<(curl ...)`) or a device: streamed, bounded.
                 _ => streamed(&mut file)?,
@@ -926,7 +902,6 @@ impl Loader<'_> {
             SourceKind::Artifact {
                 buffer,
                 sealed: sealed.is_some(),
-                file: opened,
             }
         } else if bytes.starts_with(b"\0asm") {
             crate::identify::check_wasm_header(bytes)
@@ -965,9 +940,7 @@ impl Loader<'_> {
         let name = source.name();
         let wasm = match &source.kind {
             _ if !self.keep_wasm => None,
-            SourceKind::Artifact { buffer, file, .. } => {
-                artifact_wasm(&name, buffer, file.as_ref())
-            }
+            SourceKind::Artifact { buffer, .. } => artifact_wasm(&name, buffer),
             _ => source.wasm().map(<[u8]>::to_vec),
         };
         let progress = match &source.kind {

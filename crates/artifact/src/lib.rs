@@ -137,6 +137,10 @@ pub struct Artifact<'a> {
     /// are not checked here (they may not even have been read, see
     /// [`lazy_range`]): [`check_side_part`] checks them when they are used.
     pub debug: Option<SidePart>,
+    /// From the first side part to the end of the last, padding between
+    /// them included: no other section touches it, and it is all that a
+    /// loader may have left unread.
+    pub side_span: Option<std::ops::Range<usize>>,
 }
 
 /// Where a side part of an artifact (`.hoist.addrmap`, `.hoist.debug`) is,
@@ -501,7 +505,8 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
     };
     let address_map_range = side_range(ADDRESS_MAP)?;
     let debug_range = side_range(DEBUG)?;
-    if let Some(span) = side_span(&file) {
+    let side_span = side_span(&file);
+    if let Some(span) = &side_span {
         // The side parts are covered by their own digests only: no part
         // that the digest covers may share a byte with them, or with the
         // padding between them (left unread with them).
@@ -580,6 +585,7 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
         data,
         data_offset,
         debug,
+        side_span,
     })
 }
 

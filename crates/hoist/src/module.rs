@@ -346,6 +346,7 @@ impl Module {
         check_digest: bool,
     ) -> Result<Module> {
         let image = buffer.as_slice();
+        let unread = buffer.unread();
         let Artifact {
             engine: info,
             module_digest,
@@ -358,12 +359,13 @@ impl Module {
             images,
             data: _,
             data_offset,
-            debug,
+            debug: _,
             address_map,
+            side_span,
         } = hoist_artifact::read_with(
             image,
             check_digest,
-            match (buffer.unread(), &module) {
+            match (&unread, &module) {
                 // It may be among the pages left unread: checked when it
                 // is first used, if ever.
                 (Some(_), _) => MapCheck::OnUse,
@@ -374,13 +376,8 @@ impl Module {
         )?;
         // Only the side parts' pages (the address map, the DWARF, the
         // padding between them) may have been left unread.
-        if let Some(unread) = buffer.unread() {
-            let span = [&address_map, &debug]
-                .into_iter()
-                .flatten()
-                .map(|part| part.range.clone())
-                .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end));
-            let inside = span.is_some_and(|s| s.start <= unread.start && unread.end <= s.end);
+        if let Some(unread) = &unread {
+            let inside = side_span.is_some_and(|s| s.start <= unread.start && unread.end <= s.end);
             if !inside {
                 bail!(
                     "damaged artifact: pages outside `.hoist.addrmap` and `.hoist.debug` were \
@@ -391,7 +388,7 @@ impl Module {
         let text_len = text.len();
         let address_map = match address_map {
             None => hoist_runtime::AddressMap::checked(0..0),
-            Some(part) if buffer.unread().is_some() => hoist_runtime::AddressMap::checked_on_use(
+            Some(part) if unread.is_some() => hoist_runtime::AddressMap::checked_on_use(
                 part.range.clone(),
                 Box::new(move |bytes| hoist_artifact::check_address_map(&part, bytes, text_len)),
             ),

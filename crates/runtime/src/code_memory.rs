@@ -135,6 +135,11 @@ impl ImageBuffer {
         self.unread.as_ref().map(|u| u.range.clone())
     }
 
+    /// Bytes `range` of the image, as [`CodeMemory::read_range`] reads them.
+    pub fn read_range(&self, range: Range<usize>) -> io::Result<std::borrow::Cow<'_, [u8]>> {
+        read_range(self.as_slice(), self.unread.as_ref(), range)
+    }
+
     pub fn as_slice(&self) -> &[u8] {
         &self.map[..self.len]
     }
@@ -379,18 +384,27 @@ impl CodeMemory {
     /// [`ImageBuffer::read_file_except`]), as it is now. Those may differ
     /// from what was there at load: check them against a digest.
     pub fn read_range(&self, range: Range<usize>) -> io::Result<std::borrow::Cow<'_, [u8]>> {
-        let image = self.image();
-        match &self.unread {
-            Some(u) if range.start < u.range.end && u.range.start < range.end => {
-                let mut bytes = vec![0; range.len()];
-                u.file.read_exact_at(&mut bytes, range.start as u64)?;
-                Ok(bytes.into())
-            }
-            _ => match image.get(range) {
-                Some(bytes) => Ok(bytes.into()),
-                None => Err(io::ErrorKind::UnexpectedEof.into()),
-            },
+        read_range(self.image(), self.unread.as_ref(), range)
+    }
+}
+
+/// Bytes `range` of `image`: in place, or from the file if any of them
+/// are in the range that loading left `unread`.
+fn read_range<'a>(
+    image: &'a [u8],
+    unread: Option<&Unread>,
+    range: Range<usize>,
+) -> io::Result<std::borrow::Cow<'a, [u8]>> {
+    match unread {
+        Some(u) if range.start < u.range.end && u.range.start < range.end => {
+            let mut bytes = vec![0; range.len()];
+            u.file.read_exact_at(&mut bytes, range.start as u64)?;
+            Ok(bytes.into())
         }
+        _ => match image.get(range) {
+            Some(bytes) => Ok(bytes.into()),
+            None => Err(io::ErrorKind::UnexpectedEof.into()),
+        },
     }
 }
 
