@@ -231,18 +231,23 @@ impl Cache {
     fn load(&self, engine: &Engine, path: &Path, name: &str, digest: &[u8; 32]) -> Option<Module> {
         let mut file = open_regular(path, std::fs::OpenOptions::new().read(true))?;
         // A big entry's address map is left unread, and read and checked
-        // against its digest only if a trap needs its wasm offsets.
-        let loaded = ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
-            .ok()
-            .and_then(|mut buffer| {
-                let len = hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
-                buffer.truncate(len);
-                // The seal's MAC covered every byte but the address map's
-                // (a cache entry keeps no `.hoist.debug`), which has its own
-                // digest: no digest pass again.
-                let module = Module::deserialize_authenticated(engine, buffer).ok()?;
-                (module.digest() == *digest).then_some(module)
-            });
+        // against its digest only if a trap needs its wasm offsets. Its
+        // memory images are read and checked here (the seal leaves them
+        // out), so that a damaged one costs a compile, not the run.
+        let loaded =
+            ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range_after_images)
+                .ok()
+                .and_then(|mut buffer| {
+                    let len =
+                        hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
+                    buffer.truncate(len);
+                    // The seal's MAC covered every byte but the memory images'
+                    // and the address map's (a cache entry keeps no
+                    // `.hoist.debug`), which have their own digests: no digest
+                    // pass again.
+                    let module = Module::deserialize_authenticated(engine, buffer).ok()?;
+                    (module.digest() == *digest).then_some(module)
+                });
         match &loaded {
             // Recently used: eviction goes by modification time.
             Some(_) => {

@@ -286,6 +286,130 @@ fn section(image: &[u8], name: &str) -> std::ops::Range<usize> {
     start as usize..(start + len) as usize
 }
 
+/// A big artifact's memory image is left unread when it loads, and read
+/// from the file straight into the linear memory at instantiation, where
+/// it is checked against its digest: a changed byte fails the
+/// instantiation, before the guest runs, with a plain error. A compile
+/// cache entry's image is checked when it loads: a changed byte there
+/// costs a compile.
+#[test]
+fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
+    let dir = scratch("big-image");
+    // 2 MiB of data (one image), with a marker at each end and in the
+    // middle, which the guest prints.
+    let fill = "0123456789abcdef".repeat(1 << 17);
+    let (start, middle, end) = (65536, 65536 + (1 << 20), 65536 + (2 << 20) - 4);
+    std::fs::write(
+        dir.join("big.wat"),
+        format!(
+            r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory 40)
+  (data (i32.const 65536) "{fill}")
+  (data (i32.const {start}) "one\n")
+  (data (i32.const {middle}) "two\n")
+  (data (i32.const {end}) "end\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const {start}))
+    (i32.store (i32.const 4) (i32.const 4))
+    (i32.store (i32.const 8) (i32.const {middle}))
+    (i32.store (i32.const 12) (i32.const 4))
+    (i32.store (i32.const 16) (i32.const {end}))
+    (i32.store (i32.const 20) (i32.const 4))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 3) (i32.const 24)))))"#
+        ),
+    )
+    .unwrap();
+    let wasm = wat::parse_file(dir.join("big.wat")).unwrap();
+    std::fs::write(dir.join("big.wasm"), &wasm).unwrap();
+    let artifact = dir.join("big.hwasm");
+    compile(&dir.join("big.wasm"), &artifact, &[]);
+    let bytes = std::fs::read(&artifact).unwrap();
+    let a = hoist_artifact::read(&bytes).unwrap();
+    assert_eq!(a.images.len(), 1);
+    let image = a.data_offset + a.images[0].section_offset as usize;
+    let image = image..image + a.images[0].len as usize;
+    let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
+    assert_eq!(unread.start, a.data_offset);
+    assert!(unread.end >= image.end - 4096, "{unread:?} {image:?}");
+    let expected = "one\ntwo\nend\n";
+    let out = run(&["big.hwasm"], &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+
+    // A byte of the image changed in the file (not a marker): refused at
+    // instantiation, before the guest runs, and by `hoist inspect`.
+    let refused = |what: &str, out: &std::process::Output| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(out.stdout.is_empty(), "{what}: the guest ran");
+        assert!(
+            err.contains("damaged artifact: cannot read the image of memory 0")
+                && err.contains("does not match its digest"),
+            "{what}: {err}"
+        );
+    };
+    let mut changed = bytes.clone();
+    changed[image.start + (3 << 19)] ^= 0x55;
+    std::fs::write(&artifact, &changed).unwrap();
+    refused("artifact", &run(&["big.hwasm"], &dir));
+    let inspect = hoist().arg("inspect").arg(&artifact).output().unwrap();
+    assert!(!inspect.status.success());
+    assert!(String::from_utf8_lossy(&inspect.stderr).contains("does not match its digest"));
+
+    // From the compile cache: the entry's seal leaves the image out, and
+    // its digest is checked when the entry loads (a big entry leaves only
+    // its address map unread): a damaged entry costs a compile, never the
+    // run.
+    let cache = dir.join("cache");
+    let cached = || {
+        hoist()
+            .env("XDG_CACHE_HOME", &cache)
+            .args(["run", "big.wasm"])
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let out = cached();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+    let entries: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "hwasm"))
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let entry = std::fs::read(&entries[0]).unwrap();
+    let a = hoist_artifact::read(&entry[..entry.len() - hoist_artifact::SEAL_LEN]).unwrap();
+    let at = a.data_offset + a.images[0].section_offset as usize + (3 << 19);
+    let mut changed = entry.clone();
+    changed[at] ^= 0x55;
+    std::fs::write(&entries[0], &changed).unwrap();
+    let out = cached();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    let replaced = std::fs::read(&entries[0]).unwrap();
+    assert!(
+        replaced[at] == entry[at],
+        "the damaged entry was not replaced"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Data segments load from the artifact: the guest sees and changes them,
 /// and the artifact file never changes.
 #[test]

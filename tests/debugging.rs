@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 mod support;
 use support::program_path as program;
+use support::walk;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hoist-debug-{}-{tag}", std::process::id()));
@@ -564,20 +565,6 @@ fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// A big artifact's DWARF and address map are left unread when it loads; a
 /// backtrace reads the address map from the file then (and, with `-D
 /// debug-info`, the DWARF), and checks each against its digest in the
@@ -597,13 +584,19 @@ fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
     let artifact = dir.join("big.hwasm");
     let bytes = std::fs::read(&artifact).unwrap();
     let part = hoist_artifact::debug_part(&bytes).expect("a .hoist.debug section");
-    let map = hoist_artifact::read(&bytes)
-        .unwrap()
+    let artifact_parts = hoist_artifact::read(&bytes).unwrap();
+    let map = artifact_parts
         .address_map
+        .clone()
         .expect("a .hoist.addrmap section");
     let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
-    // From the address map (page-aligned, before the DWARF) into the DWARF.
-    assert_eq!(unread.start, map.range.start);
+    // From the memory images if any (page-aligned, first), through the
+    // address map (page-aligned, before the DWARF), into the DWARF.
+    let first = match artifact_parts.images.is_empty() {
+        true => map.range.start,
+        false => artifact_parts.data_offset,
+    };
+    assert_eq!(unread.start, first);
     assert!(map.range.end <= part.range.start && unread.end <= part.range.end);
     assert!(unread.len() >= 3 << 20, "{unread:?}");
 

@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 #[path = "../support/mod.rs"]
 mod support;
 #[allow(unused_imports)]
-pub use support::{hoist, private_home};
+pub use support::{hoist, private_home, walk};
 
 /// Writes into `dir` the `bench` module Sightglass programs (and the
 /// kernels in benches/kernels) import: `start` and `end`, doing nothing.

@@ -45,3 +45,17 @@ pub fn program(name: &str) -> String {
         .into_string()
         .expect("UTF-8 path")
 }
+
+/// Every file under `dir` (a compile cache, say), depth first.
+pub fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

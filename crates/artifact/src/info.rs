@@ -8,7 +8,8 @@
 //! 4. traps: a count `n`, then `n` offsets (`u32`, sorted), then `n`
 //!    codes (`u8`), read in place (see [`TrapRecords`]);
 //! 5. memory images: `memory: u32, offset: u64, section offset: u64,
-//!    len: u64`;
+//!    len: u64, digest: [u8; 32]` (BLAKE3 of the image's bytes, which
+//!    `.hoist.data`, a side part, holds outside the artifact's digest);
 //! 6. call sites with exception handlers, sorted by return address: `ret:
 //!    u32, frame offset: u32, vmctx SP offset: u32, handler count: u32`,
 //!    then per handler `tag: u32` (`u32::MAX`: catch all) and `offset: u32`;
@@ -60,6 +61,8 @@ pub struct ImageEntry {
     /// Byte offset in `.hoist.data` (a page multiple).
     pub section_offset: u64,
     pub len: u64,
+    /// BLAKE3 of its `len` bytes (see [`crate::check_image`]).
+    pub digest: crate::Digest,
 }
 
 pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
@@ -98,6 +101,7 @@ pub(crate) fn encode(compiled: &CompiledText, images: &[ImageEntry]) -> Vec<u8> 
         out.extend_from_slice(&image.offset.to_le_bytes());
         out.extend_from_slice(&image.section_offset.to_le_bytes());
         out.extend_from_slice(&image.len.to_le_bytes());
+        out.extend_from_slice(&image.digest);
     }
     put_u32(&mut out, compiled.call_sites.len() as u32);
     for site in &compiled.call_sites {
@@ -159,11 +163,12 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(CompiledText, TrapRecords<'_>, Vec
     let import_trampolines = r.records(8, type_offset)?.into_iter().collect();
     let n = r.count(5)?;
     let traps = TrapRecords::new(r.take(n * 4)?, r.take(n)?);
-    let images = r.records(28, |b| ImageEntry {
+    let images = r.records(60, |b| ImageEntry {
         memory: MemoryIndex::from_u32(le32(&b[0..4])),
         offset: le64(&b[4..12]),
         section_offset: le64(&b[12..20]),
         len: le64(&b[20..28]),
+        digest: b[28..60].try_into().expect("32 bytes"),
     })?;
     let mut call_sites = Vec::new();
     for _ in 0..r.count(16)? {

@@ -5,7 +5,7 @@
 //! Sections, in file order:
 //! - `.text`: the linked code, no relocations left; page-aligned and
 //!   followed by a page-aligned section, so its pages hold nothing but code.
-//! - `.hoist.engine`: the [`MAGIC`], a BLAKE3 digest of everything else
+//! - `.hoist.engine`: the [`MAGIC`], a BLAKE3 digest of all but the side parts
 //!   (see [`digest`]), the [`FORMAT_VERSION`], what the code was compiled
 //!   for ([`EngineInfo`]) and the BLAKE3 digest of the original module.
 //! - `.hoist.info`: function and trampoline offsets, the trap table, the
@@ -16,13 +16,17 @@
 //!   function bodies are `unreachable` (where they were is recorded in a
 //!   custom section, [`BODY_OFFSETS`]) and active data segments that went
 //!   into a memory image are empty.
-//! - `.hoist.data`: memory images, each page-aligned within the section.
+//! - `.hoist.data` (when there are memory images): the images, each
+//!   page-aligned, in a page-aligned section after every section that
+//!   loading needs, so that a big artifact's loader can leave its pages
+//!   unread ([`lazy_range`]) and instantiation read each image from the
+//!   file straight into its linear memory, checked there against the
+//!   image's digest in `.hoist.info` ([`check_image`]): 10 of CPython's
+//!   44 MB, read once instead of twice.
 //! - `.hoist.addrmap` (when there is one): the wasm address map, (text
 //!   offset, wasm byte offset) records sorted by text offset
-//!   ([`AddressMapRecords`]), page-aligned and after every section that
-//!   loading needs, so that it can leave its pages unread
-//!   ([`lazy_range`]): 8 of CPython's 44 MB, needed only to name a trap's
-//!   wasm offsets.
+//!   ([`AddressMapRecords`]), page-aligned and left unread as the data
+//!   is: 8 of CPython's 44 MB, needed only to name a trap's wasm offsets.
 //! - `.hoist.debug` (only when the module's DWARF is kept): its `.debug_*`
 //!   custom sections as they were ([`debug_sections`]), page-aligned and
 //!   last, left unread as the address map is: 13 of CPython's 44 MB,
@@ -31,9 +35,10 @@
 //! The digest is for integrity (a damaged or truncated file is refused);
 //! an artifact is native code, so only files the user trusts are run. The
 //! compile cache adds a keyed MAC on top ([`seal`]). Neither covers the
-//! bytes of `.hoist.addrmap` and `.hoist.debug` (the "side parts"): the
-//! header holds their own digests, which whoever reads them checks
-//! ([`check_side_part`], [`check_address_map`]).
+//! bytes of `.hoist.data`, `.hoist.addrmap` and `.hoist.debug` (the "side
+//! parts"): `.hoist.info` holds each memory image's digest and the header
+//! the other two's, which whoever reads them checks ([`check_image`],
+//! [`check_side_part`], [`check_address_map`]).
 //!
 //! This crate has no Cranelift and no `unsafe`: it is bytes in, bytes out.
 
@@ -57,7 +62,7 @@ use object::{Object, ObjectSection};
 /// The first bytes of `.hoist.engine`.
 pub const MAGIC: &[u8; 8] = b"\x7fHOIST\x03\x00";
 /// Bumped whenever the layout of any section changes.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 pub const TEXT: &str = ".text";
 pub const ENGINE: &str = ".hoist.engine";
 pub const INFO: &str = ".hoist.info";
@@ -126,10 +131,14 @@ pub struct Artifact<'a> {
     /// readers that keep the image and not this borrow of it.
     pub trap_ranges: (std::ops::Range<usize>, std::ops::Range<usize>),
     /// `.hoist.addrmap`, if the code has an address map. Its bytes are
-    /// checked as [`read_with`] was asked to ([`MapCheck`]).
+    /// checked as [`read_with`] was asked to ([`SideCheck`]).
     pub address_map: Option<SidePart>,
     pub wasm: &'a [u8],
+    /// The memory images; their bytes are checked as [`read_with`] was
+    /// asked to ([`SideCheck`]).
     pub images: Vec<ImageEntry>,
+    /// `.hoist.data` as loaded (empty when there are no images; zeros
+    /// where loading left its pages unread).
     pub data: &'a [u8],
     /// Where `.hoist.data` starts in the image.
     pub data_offset: usize,
@@ -158,6 +167,13 @@ pub struct SidePart {
 pub fn check_side_part(part: &SidePart, bytes: &[u8]) -> bool {
     bytes.len() == part.range.len()
         && blake3::Hash::from_bytes(module_digest(bytes)) == blake3::Hash::from_bytes(part.digest)
+}
+
+/// Whether `bytes` are the memory image that `entry` describes (read from
+/// the file into a linear memory, say, after loading left them unread).
+pub fn check_image(entry: &ImageEntry, bytes: &[u8]) -> bool {
+    bytes.len() as u64 == entry.len
+        && blake3::Hash::from_bytes(module_digest(bytes)) == blake3::Hash::from_bytes(entry.digest)
 }
 
 /// Whether `bytes` are the `.hoist.addrmap` that `part` describes and a
@@ -201,11 +217,12 @@ fn section_range(file: &sections::File<'_>, name: &str) -> Option<std::ops::Rang
     Some(start..start.checked_add(usize::try_from(len).ok()?)?)
 }
 
-/// The bytes from the first side part (`.hoist.addrmap`, `.hoist.debug`)
-/// to the end of the last, padding between them included: what neither
-/// the digest nor the seal covers, and what no other section may touch.
+/// The bytes from the first side part (`.hoist.data`, `.hoist.addrmap`,
+/// `.hoist.debug`) to the end of the last, padding between them included:
+/// what neither the digest nor the seal covers, and what no other section
+/// may touch.
 fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
-    let parts = [ADDRESS_MAP, DEBUG].map(|name| section_range(file, name));
+    let parts = [DATA, ADDRESS_MAP, DEBUG].map(|name| section_range(file, name));
     let mut parts = parts.into_iter().flatten();
     let first = parts.next()?;
     Some(parts.fold(first, |span, r| {
@@ -214,8 +231,9 @@ fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
 }
 
 /// The pages of `image` that loading may leave unread: the whole pages of
-/// its side parts (`.hoist.addrmap`, `.hoist.debug`, and the padding
-/// between them), which neither the digest nor the seal covers. Only the
+/// its side parts (`.hoist.data`, `.hoist.addrmap`, `.hoist.debug`, and
+/// the padding between them), which neither the digest nor the seal
+/// covers. Only the
 /// ELF header and section headers are looked at (they are at the file's
 /// two ends, which a reader fills first); anything unexpected gives
 /// `None`, and the whole file is read. A range that lies elsewhere in a
@@ -225,11 +243,26 @@ fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
 /// range's bounds.
 pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
-    let range = side_span(&file)?;
+    whole_pages(side_span(&file)?, image.len())
+}
+
+/// [`lazy_range`] without `.hoist.data`: the pages of the side parts after
+/// the memory images, for a loader that wants the images checked when it
+/// loads (the compile cache: a damaged entry is then replaced, not a
+/// failed instantiation).
+pub fn lazy_range_after_images(image: &[u8]) -> Option<std::ops::Range<usize>> {
+    let file = sections::File::parse(image).ok()?;
+    let span = side_span(&file)?;
+    let start = section_range(&file, DATA).map_or(span.start, |data| data.end.max(span.start));
+    whole_pages(start..span.end, image.len())
+}
+
+/// The whole pages of `range`, if any, in an image of `len` bytes.
+fn whole_pages(range: std::ops::Range<usize>, len: usize) -> Option<std::ops::Range<usize>> {
     let page = TEXT_ALIGN as usize;
     let start = range.start.checked_next_multiple_of(page)?;
     let end = range.end / page * page;
-    (start < end && end <= image.len()).then_some(start..end)
+    (start < end && end <= len).then_some(start..end)
 }
 
 /// Whether `bytes` look like a hoist artifact (an ELF file; [`read`] then
@@ -351,6 +384,7 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
             offset: image.offset,
             section_offset: data.len() as u64,
             len: image.bytes.len() as u64,
+            digest: module_digest(&image.bytes),
         });
         data.extend_from_slice(&image.bytes);
         data.resize(data.len().next_multiple_of(IMAGE_PAGE_SIZE as usize), 0);
@@ -370,7 +404,7 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
     // section's last (see `debug_part`).
     tail.extend_from_slice(&module_digest(&address_map));
     tail.extend_from_slice(&module_digest(parts.debug));
-    let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm, &data);
+    let digest = digest(&tail, &parts.compiled.text, &info, parts.wasm);
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&digest);
     header.extend_from_slice(&tail);
@@ -392,18 +426,20 @@ fn encode(parts: &Encoding<'_>) -> Result<Vec<u8>> {
     );
     obj.set_section_data(text, parts.compiled.text.as_slice(), TEXT_ALIGN);
     // The engine section is page-aligned too, so no metadata shares a
-    // page with code; `.hoist.data` is page-aligned so images copy whole.
+    // page with code.
     let sections = [
         (ENGINE, header.as_slice(), TEXT_ALIGN),
         (INFO, &info, 16),
         (WASM, parts.wasm, 16),
-        (DATA, &data, IMAGE_PAGE_SIZE),
-        // Last and page-aligned: see `lazy_range`.
+        // The side parts: last and page-aligned (see `lazy_range`), the
+        // images first, as instantiation needs them before a backtrace
+        // needs the map or the DWARF.
+        (DATA, &data, TEXT_ALIGN),
         (ADDRESS_MAP, &address_map, TEXT_ALIGN),
         (DEBUG, parts.debug, TEXT_ALIGN),
     ];
     for (name, bytes, align) in sections {
-        if (name == ADDRESS_MAP || name == DEBUG) && bytes.is_empty() {
+        if [DATA, ADDRESS_MAP, DEBUG].contains(&name) && bytes.is_empty() {
             continue;
         }
         let id = obj.add_section(
@@ -430,7 +466,7 @@ pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
 /// engine info with where it will run and checks the tables against the
 /// module (see `hoist::Module`).
 pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
-    read_with(image, true, MapCheck::Whole)
+    read_with(image, true, SideCheck::Whole)
 }
 
 /// [`read`] for an image whose every byte the caller has already
@@ -438,25 +474,28 @@ pub fn read(image: &[u8]) -> Result<Artifact<'_>> {
 /// [`unseal`]): the digest, which the seal's MAC covers, is not computed
 /// again. Everything else is checked as by [`read`].
 pub fn read_authenticated(image: &[u8]) -> Result<Artifact<'_>> {
-    read_with(image, false, MapCheck::Whole)
+    read_with(image, false, SideCheck::Whole)
 }
 
-/// What [`read_with`] checks of `.hoist.addrmap`, which neither the
-/// digest nor the seal covers.
+/// What [`read_with`] checks of `.hoist.addrmap` and of the memory images
+/// in `.hoist.data`, which neither the digest nor the seal covers (the
+/// DWARF is checked by its reader, always).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapCheck {
-    /// Its digest and its order ([`check_address_map`]).
+pub enum SideCheck {
+    /// The map's digest and order ([`check_address_map`]), each image's
+    /// digest ([`check_image`]).
     Whole,
-    /// Its order only: for an image this process has just written.
+    /// The map's order only: for an image this process has just written.
     Order,
-    /// Nothing: its pages may have been left unread ([`lazy_range`]), and
-    /// whoever reads them checks them with [`check_address_map`].
+    /// Nothing: their pages may have been left unread ([`lazy_range`]),
+    /// and whoever reads them checks them ([`check_address_map`],
+    /// [`check_image`]).
     OnUse,
 }
 
 /// [`read`] (or, without `check_digest`, [`read_authenticated`]), checking
-/// the address map as `map` says.
-pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Artifact<'_>> {
+/// the address map and the memory images as `side` says.
+pub fn read_with(image: &[u8], check_digest: bool, side: SideCheck) -> Result<Artifact<'_>> {
     let file = sections::File::parse(image)
         .context("damaged or not a hoist artifact: the ELF image does not parse (truncated?)")?;
     let section_at = |name: &str| -> Result<(&[u8], usize)> {
@@ -483,12 +522,6 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
     let (text, text_offset) = section_at(TEXT)?;
     let (info, _) = section_at(INFO)?;
     let (wasm, _) = section_at(WASM)?;
-    // An artifact without memory images may have no data section at all.
-    let (data, data_offset) = if sections::by_name(&file, DATA).is_some() {
-        section_at(DATA)?
-    } else {
-        (&[][..], 0)
-    };
     let side_range = |name: &str| -> Result<Option<std::ops::Range<usize>>> {
         Ok(match sections::by_name(&file, name) {
             Some(_) => {
@@ -503,6 +536,9 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
             None => None,
         })
     };
+    // No data section: no memory images.
+    let data_range = side_range(DATA)?.unwrap_or(0..0);
+    let (data, data_offset) = (&image[data_range.clone()], data_range.start);
     let address_map_range = side_range(ADDRESS_MAP)?;
     let debug_range = side_range(DEBUG)?;
     let side_span = side_span(&file);
@@ -518,13 +554,16 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
             let start = part.as_ptr() as usize - image.as_ptr() as usize;
             start < span.end && span.start < start + part.len()
         };
-        if [header, text, info, wasm, data].into_iter().any(overlaps) {
-            bail!("damaged artifact: `{ADDRESS_MAP}` or `{DEBUG}` overlaps another section");
+        if [header, text, info, wasm].into_iter().any(overlaps) {
+            bail!(
+                "damaged artifact: `{DATA}`, `{ADDRESS_MAP}` or `{DEBUG}` overlaps another \
+                 section"
+            );
         }
     }
     let stored: Digest = header[8..40].try_into().expect("32 bytes");
     let tail = &header[40..];
-    if check_digest && digest(tail, text, info, wasm, data) != stored {
+    if check_digest && digest(tail, text, info, wasm) != stored {
         bail!("damaged artifact: digest mismatch (the file was truncated or modified)");
     }
     let mut reader = info::Reader::new(tail);
@@ -550,7 +589,7 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
     if !text.is_empty() && !(text_offset as u64).is_multiple_of(TEXT_ALIGN) {
         bail!("damaged artifact: `{TEXT}` is not page-aligned");
     }
-    if !(data_offset as u64).is_multiple_of(IMAGE_PAGE_SIZE) {
+    if !(data_offset as u64).is_multiple_of(TEXT_ALIGN) {
         bail!("damaged artifact: `{DATA}` is not page-aligned");
     }
     let (compiled, traps, images) = info::decode(info)?;
@@ -562,13 +601,26 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
     let trap_ranges = (place(traps.offset_bytes()), place(traps.code_bytes()));
     if let Some(part) = &address_map {
         let bytes = &image[part.range.clone()];
-        let ok = match map {
-            MapCheck::Whole => check_address_map(part, bytes, text.len()),
-            MapCheck::Order => address_map_fits(bytes, text.len()),
-            MapCheck::OnUse => true,
+        let ok = match side {
+            SideCheck::Whole => check_address_map(part, bytes, text.len()),
+            SideCheck::Order => address_map_fits(bytes, text.len()),
+            SideCheck::OnUse => true,
         };
         if !ok {
             bail!("damaged artifact: {BAD_ADDRESS_MAP}");
+        }
+    }
+    if side == SideCheck::Whole {
+        // `info::check` put every image inside `data`.
+        let damaged = images.iter().find(|i| {
+            let start = i.section_offset as usize;
+            !check_image(i, &data[start..start + i.len as usize])
+        });
+        if let Some(i) = damaged {
+            bail!(
+                "damaged artifact: the image of memory {} does not match its digest",
+                i.memory.as_u32()
+            );
         }
     }
     Ok(Artifact {
@@ -589,11 +641,12 @@ pub fn read_with(image: &[u8], check_digest: bool, map: MapCheck) -> Result<Arti
     })
 }
 
-/// The integrity digest: BLAKE3 over the header tail and then each section,
-/// each preceded by its length, so no byte can move between parts.
-pub fn digest(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8], data: &[u8]) -> Digest {
+/// The integrity digest: BLAKE3 over the header tail and then each section
+/// but the side parts, each preceded by its length, so no byte can move
+/// between parts.
+pub fn digest(header_tail: &[u8], text: &[u8], info: &[u8], wasm: &[u8]) -> Digest {
     let mut hasher = blake3::Hasher::new();
-    for part in [header_tail, text, info, wasm, data] {
+    for part in [header_tail, text, info, wasm] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hash(&mut hasher, part);
     }

@@ -163,7 +163,8 @@ fn code_pages_hold_only_code() {
 fn any_changed_byte_is_refused() {
     let image = image();
     let a = read(&image).unwrap();
-    // One byte in each part the digest covers.
+    // One byte in each part the digest covers, and in the memory image
+    // (whose own digest `read` checks).
     let wasm_at = a.wasm.as_ptr() as usize - image.as_ptr() as usize;
     for at in [a.text_offset + 10, wasm_at + 3, a.data_offset + 100] {
         let mut bad = image.clone();
@@ -250,13 +251,26 @@ fn seals_bind_image_key_and_context() {
     assert_eq!(unseal(&sealed, &key, b"entry-a"), Some(len));
     assert_eq!(unseal(&sealed, &key, b"entry-b"), None);
     assert_eq!(unseal(&sealed, &[8u8; 32], b"entry-a"), None);
-    // With nothing left out (no whole page of side parts), the MAC is what it was
-    // before ranges could be: older artifacts' seals still verify.
+    // With nothing left out (no whole page of side parts: no memory
+    // image, a short address map), the MAC is what it was before ranges
+    // could be: older artifacts' seals still verify.
+    let mut plain = write(&ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine(),
+        compiled: &compiled(),
+        wasm: &wat::parse_str(WAT).unwrap(),
+        images: &[],
+        debug_sections: false,
+    })
+    .unwrap();
+    assert_eq!(lazy_range(&plain), None);
+    let plain_len = plain.len();
+    seal(&mut plain, &key, b"entry-a");
     let mut mac = blake3::Hasher::new_keyed(&key);
     mac.update(&7u64.to_le_bytes());
     mac.update(b"entry-a");
-    mac.update(&sealed[..len]);
-    assert_eq!(&sealed[len..len + 32], mac.finalize().as_bytes());
+    mac.update(&plain[..plain_len]);
+    assert_eq!(&plain[plain_len..plain_len + 32], mac.finalize().as_bytes());
     let mut edited = sealed.clone();
     edited[100] ^= 1;
     assert_eq!(unseal(&edited, &key, b"entry-a"), None);
@@ -338,6 +352,85 @@ fn dwarf_is_kept_apart_and_checked_on_its_own() {
     // Decoding keeps the section.
     let decoded = OwnedArtifact::decode(&image).unwrap();
     assert_eq!(decoded.encode().unwrap(), image);
+}
+
+/// `.hoist.data`: the memory images, the first side part, outside the
+/// digest and the seal, each image checked on its own against its digest
+/// in `.hoist.info` (which both cover).
+#[test]
+fn memory_images_are_kept_apart_and_checked_on_their_own() {
+    let image = image();
+    let a = read(&image).unwrap();
+    let entry = a.images[0].clone();
+    let bytes = a.data_offset + entry.section_offset as usize;
+    let bytes = bytes..bytes + entry.len as usize;
+    assert_eq!(&image[bytes.clone()], &[7; 4096][..]);
+    assert!(check_image(&entry, &image[bytes.clone()]));
+    assert!(!check_image(&entry, &image[bytes.start..bytes.end - 1]));
+    // Its pages are the first that may go unread, before the address map.
+    let lazy = lazy_range(&image).expect("whole pages");
+    assert_eq!(lazy.start, a.data_offset);
+    assert!(bytes.end <= a.address_map.as_ref().unwrap().range.start);
+    assert_eq!(a.side_span.as_ref().map(|s| s.start), Some(a.data_offset));
+
+    // A changed byte: the digest still holds (only the side check reads
+    // it), the image's own digest does not.
+    let mut changed = image.clone();
+    changed[bytes.start + 100] ^= 1;
+    let err = read(&changed).unwrap_err().to_string();
+    assert!(
+        err.contains("image of memory 0 does not match its digest"),
+        "{err}"
+    );
+    assert!(read_with(&changed, true, SideCheck::OnUse).is_ok());
+    assert!(read_with(&changed, true, SideCheck::Order).is_ok());
+    assert!(!check_image(&entry, &changed[bytes.clone()]));
+    // Unread (zeros): the same.
+    let mut zeros = image.clone();
+    zeros[lazy.clone()].fill(0);
+    assert!(read_with(&zeros, true, SideCheck::OnUse).is_ok());
+    assert!(!check_image(&entry, &zeros[bytes.clone()]));
+    // The image's digest is in `.hoist.info`, which the digest covers.
+    let info = {
+        let file = object::File::parse(&*image).unwrap();
+        let (start, len) = file.section_by_name(INFO).unwrap().file_range().unwrap();
+        start as usize..(start + len) as usize
+    };
+    let at = info.start
+        + image[info.clone()]
+            .windows(32)
+            .position(|w| w == entry.digest)
+            .expect("the image's digest in .hoist.info");
+    let mut forged = image.clone();
+    forged[at] ^= 1;
+    let err = read_with(&forged, true, SideCheck::OnUse)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("digest mismatch"), "{err}");
+    // The seal leaves the image's pages out, not the table.
+    let key = [4u8; 32];
+    let mut sealed = image.clone();
+    seal(&mut sealed, &key, b"ctx");
+    let mut inside = sealed.clone();
+    inside[bytes.start + 100] ^= 1;
+    assert_eq!(unseal(&inside, &key, b"ctx"), Some(image.len()));
+    let mut table = sealed.clone();
+    table[at] ^= 1;
+    assert_eq!(unseal(&table, &key, b"ctx"), None);
+    // Without images: no data section at all.
+    let plain = write(&ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine(),
+        compiled: &compiled(),
+        wasm: &wat::parse_str(WAT).unwrap(),
+        images: &[],
+        debug_sections: false,
+    })
+    .unwrap();
+    let file = object::File::parse(&*plain).unwrap();
+    assert!(file.section_by_name(DATA).is_none());
+    let p = read(&plain).unwrap();
+    assert!(p.images.is_empty() && p.data.is_empty());
 }
 
 #[test]
@@ -519,8 +612,8 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
     changed[lazy.start + 9] ^= 1;
     let err = read(&changed).unwrap_err().to_string();
     assert!(err.contains("address map"), "{err}");
-    assert!(read_with(&changed, true, MapCheck::OnUse).is_ok());
-    assert!(read_with(&image, true, MapCheck::Order).is_ok());
+    assert!(read_with(&changed, true, SideCheck::OnUse).is_ok());
+    assert!(read_with(&image, true, SideCheck::Order).is_ok());
     assert!(!check_address_map(
         &part,
         &changed[part.range.clone()],
@@ -529,7 +622,7 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
     // Unread (zeros): the same.
     let mut zeros = image.clone();
     zeros[lazy.clone()].fill(0);
-    assert!(read_with(&zeros, true, MapCheck::OnUse).is_ok());
+    assert!(read_with(&zeros, true, SideCheck::OnUse).is_ok());
     assert!(!check_address_map(
         &part,
         &zeros[part.range.clone()],

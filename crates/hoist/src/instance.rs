@@ -10,7 +10,7 @@ use crate::type_registry::{to_engine_ref, to_engine_val};
 use crate::types::GlobalType;
 use anyhow::{bail, Context, Result};
 use hoist_environ::{limits_match, EntityIndex, EntityRef, EntityType};
-use hoist_runtime::{InstanceParts, LinearMemory, Table as RuntimeTable, ValRaw};
+use hoist_runtime::{InitError, InstanceParts, LinearMemory, Table as RuntimeTable, ValRaw};
 use std::sync::Arc;
 
 /// An instance of a module, living in a store.
@@ -267,7 +267,13 @@ fn instantiate<T>(
     store.instances[index]
         .instance
         .initialize()
-        .map_err(|code| anyhow::Error::new(Trap::new(code, Vec::new())))?;
+        .map_err(|e| match e {
+            InitError::Trap(code) => anyhow::Error::new(Trap::new(code, Vec::new())),
+            InitError::Image { memory, error } => anyhow::Error::new(error).context(format!(
+                "damaged artifact: cannot read the image of memory {}",
+                memory.as_u32()
+            )),
+        })?;
     if let Some(start) = m.start {
         let funcref = store.instances[index].instance.funcref(start);
         let mut values = [ValRaw::default()];

@@ -5,7 +5,7 @@ use crate::type_registry::{to_engine_ref, to_engine_val};
 use crate::types::{ExternType, FuncType, GlobalType, MemoryType, TableType, TagType};
 use crate::SharedBytes;
 use anyhow::{bail, Context, Result};
-use hoist_artifact::MapCheck;
+use hoist_artifact::SideCheck;
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
 use hoist_environ::{EntityRef, EntityType, VMOffsets};
 use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, MemoryImageRef, ModuleCode, TrapTable};
@@ -282,9 +282,10 @@ impl Module {
     /// [`Module::deserialize`] from a file. The file is read, not mapped:
     /// code runs from hoist's own copy, so writing the file while it runs
     /// (or truncating it) changes nothing that runs. (A big artifact's
-    /// address map is read from the file on the first backtrace and
-    /// checked against its digest: changed, the frames lose their wasm
-    /// offsets.)
+    /// memory images are read from the file at each instantiation, and its
+    /// address map on the first backtrace, each checked against its
+    /// digest: a changed image fails the instantiation, a changed map
+    /// gives frames without wasm offsets.)
     pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
@@ -295,9 +296,10 @@ impl Module {
 
     /// [`Module::deserialize_file`] from a file already open. The module's
     /// DWARF, if the artifact kept it, is not read (nothing here uses it);
-    /// in a file of 1 MiB or more, neither is the address map until a
-    /// backtrace needs it, and the module keeps a descriptor of the file
-    /// for that.
+    /// in a file of 1 MiB or more, neither are the memory images until an
+    /// instantiation reads them into its memories, nor the address map
+    /// until a backtrace needs it, and the module keeps a descriptor of
+    /// the file for that.
     pub fn deserialize_open_file(engine: &Engine, mut file: std::fs::File) -> Result<Module> {
         let buffer = ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range)
             .context("failed to read the artifact")?;
@@ -311,8 +313,9 @@ impl Module {
     }
 
     /// [`Module::deserialize_buffer`] for an image that hoist itself wrote
-    /// and whose every byte but its side parts' pages (the address map and
-    /// the DWARF, checked against their own digests when they are read) the
+    /// and whose every byte but its side parts' pages (the memory images,
+    /// the address map and the DWARF, checked against their own digests
+    /// when they are read) the
     /// caller has authenticated (the compile cache's keyed seal,
     /// `hoist_artifact::unseal`): its digest, a check
     /// against damage that the seal already covers, is not computed again
@@ -366,12 +369,13 @@ impl Module {
             image,
             check_digest,
             match (&unread, &module) {
-                // It may be among the pages left unread: checked when it
-                // is first used, if ever.
-                (Some(_), _) => MapCheck::OnUse,
+                // They may be among the pages left unread: checked when
+                // they are used (the map on the first backtrace, if ever,
+                // an image at each instantiation).
+                (Some(_), _) => SideCheck::OnUse,
                 // Made by this process a moment ago.
-                (None, Some(_)) => MapCheck::Order,
-                (None, None) => MapCheck::Whole,
+                (None, Some(_)) => SideCheck::Order,
+                (None, None) => SideCheck::Whole,
             },
         )?;
         // Only the side parts' pages (the address map, the DWARF, the
@@ -380,8 +384,8 @@ impl Module {
             let inside = side_span.is_some_and(|s| s.start <= unread.start && unread.end <= s.end);
             if !inside {
                 bail!(
-                    "damaged artifact: pages outside `.hoist.addrmap` and `.hoist.debug` were \
-                     left unread"
+                    "damaged artifact: pages outside `.hoist.data`, `.hoist.addrmap` and \
+                     `.hoist.debug` were left unread"
                 );
             }
         }
@@ -412,15 +416,34 @@ impl Module {
         };
         check_tables(&module, &compiled, &images)?;
         let text = text_offset..text_offset + text.len();
-        let memory_images = images
-            .iter()
-            .map(|i| MemoryImageRef {
-                memory: i.memory,
-                offset: i.offset,
-                len: i.len as usize,
-                image_offset: data_offset + i.section_offset as usize,
-            })
-            .collect();
+        let mut memory_images = Vec::with_capacity(images.len());
+        for i in images {
+            let image_offset = data_offset + i.section_offset as usize;
+            let range = image_offset..image_offset + i.len as usize;
+            let (memory, offset) = (i.memory, i.offset);
+            // Unchecked by `read_with` (`SideCheck::OnUse`): an image that
+            // loading read is checked now; one it left unread (wholly or
+            // in part) is read from the file at each instantiation,
+            // straight into the linear memory, and checked there.
+            let check = match &unread {
+                Some(u) if range.start < u.end && u.start < range.end => Some(Box::new(
+                    move |bytes: &[u8]| hoist_artifact::check_image(&i, bytes),
+                )
+                    as hoist_runtime::ImageCheck),
+                Some(_) if !hoist_artifact::check_image(&i, &image[range.clone()]) => bail!(
+                    "damaged artifact: the image of memory {} does not match its digest",
+                    i.memory.as_u32()
+                ),
+                _ => None,
+            };
+            memory_images.push(MemoryImageRef {
+                memory,
+                offset,
+                len: range.len(),
+                image_offset,
+                check,
+            });
+        }
         // The trap table is read in place (`CodeMemory::from_image`).
         let tables = CodeTables {
             traps: TrapTable::default(),

@@ -187,9 +187,8 @@ fn reader_threads(len: usize) -> usize {
 
 /// Fills the `regions` of `buf` (disjoint, in order, each starting on a
 /// page boundary) from the same offsets of `file`, in page-aligned parts
-/// taken from a shared queue by this thread and up to `threads - 1` others
-/// (fewer if threads cannot be made: this one reads whatever is left; with
-/// one, no thread is made). A file shorter than a region is an error.
+/// read by this thread and up to `threads - 1` others (see
+/// [`read_parts`]). A file shorter than a region is an error.
 fn read_in_parts(
     file: &std::fs::File,
     buf: &mut [u8],
@@ -197,7 +196,7 @@ fn read_in_parts(
     threads: usize,
 ) -> io::Result<()> {
     let total: usize = regions.iter().map(|r| r.len()).sum();
-    let part = total.div_ceil(threads).next_multiple_of(4096).max(4096);
+    let part = part_size(total, threads);
     let mut chunks = Vec::new();
     let mut rest = buf;
     let mut at = 0;
@@ -210,6 +209,24 @@ fn read_in_parts(
         rest = tail;
         at = region.end;
     }
+    read_parts(file, chunks, threads)
+}
+
+/// How long each of `threads` readers' parts of `total` bytes are: whole
+/// pages.
+fn part_size(total: usize, threads: usize) -> usize {
+    total.div_ceil(threads).next_multiple_of(4096).max(4096)
+}
+
+/// Fills each `(file offset, buffer)` part from `file`, the parts taken
+/// from a shared queue by this thread and up to `threads - 1` others
+/// (fewer if threads cannot be made: this one reads whatever is left; with
+/// one, no thread is made). A file shorter than a part is an error.
+fn read_parts(
+    file: &std::fs::File,
+    chunks: Vec<(usize, &mut [u8])>,
+    threads: usize,
+) -> io::Result<()> {
     let queue = std::sync::Mutex::new(chunks);
     let work = || -> io::Result<()> {
         loop {
@@ -385,6 +402,37 @@ impl CodeMemory {
     /// from what was there at load: check them against a digest.
     pub fn read_range(&self, range: Range<usize>) -> io::Result<std::borrow::Cow<'_, [u8]>> {
         read_range(self.image(), self.unread.as_ref(), range)
+    }
+
+    /// [`CodeMemory::read_range`] into `target`, whose length is the
+    /// range's: a copy from memory, or a read from the file straight into
+    /// `target` (a linear memory, say: the bytes are not read twice), by
+    /// several threads when it is big. Check what the file gave.
+    pub fn read_range_into(&self, start: usize, target: &mut [u8]) -> io::Result<()> {
+        let range = start
+            ..start
+                .checked_add(target.len())
+                .ok_or(io::ErrorKind::InvalidInput)?;
+        match &self.unread {
+            Some(u) if range.start < u.range.end && u.range.start < range.end => {
+                let threads = reader_threads(target.len());
+                let part = part_size(target.len(), threads);
+                let chunks = target
+                    .chunks_mut(part)
+                    .enumerate()
+                    .map(|(i, chunk)| (start + i * part, chunk))
+                    .collect();
+                read_parts(&u.file, chunks, threads)
+            }
+            _ => {
+                let bytes = self
+                    .image()
+                    .get(range)
+                    .ok_or(io::ErrorKind::UnexpectedEof)?;
+                target.copy_from_slice(bytes);
+                Ok(())
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::table::Table;
 use crate::vmcontext::*;
 use hoist_environ::*;
 use std::alloc::Layout;
+use std::io;
 use std::sync::Arc;
 
 /// The compiled form of a module, shared by all its instances.
@@ -50,6 +51,33 @@ pub struct MemoryImageRef {
     pub len: usize,
     /// Where the bytes start in the image.
     pub image_offset: usize,
+    /// For bytes that loading did not check (it may have left them
+    /// unread, see `CodeMemory::read_range`): whether the bytes that
+    /// arrived in the linear memory are the image.
+    pub check: Option<ImageCheck>,
+}
+
+/// Whether bytes are a memory image (its digest, see
+/// `hoist_artifact::check_image`).
+pub type ImageCheck = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// Why [`Instance::initialize`] stopped.
+#[derive(Debug)]
+pub enum InitError {
+    /// A segment out of bounds, or a constant expression that trapped.
+    Trap(TrapCode),
+    /// A memory image could not be read from the module's file, or what
+    /// was read is not the image (the file changed after loading).
+    Image {
+        memory: MemoryIndex,
+        error: io::Error,
+    },
+}
+
+impl From<TrapCode> for InitError {
+    fn from(code: TrapCode) -> InitError {
+        InitError::Trap(code)
+    }
 }
 
 impl ModuleCode {
@@ -563,9 +591,50 @@ impl Instance {
     /// The instantiation steps before the start function: globals, then
     /// element segments, then data segments, in module order. A segment out
     /// of bounds stops here with its trap; earlier writes stay, as the spec
-    /// says.
-    pub fn initialize(&mut self) -> Result<(), TrapCode> {
+    /// says. A memory image that cannot be read, or fails its check, stops
+    /// it first, before anything is written ([`InitError::Image`]).
+    pub fn initialize(&mut self) -> Result<(), InitError> {
         let module = self.code.module.clone();
+        // Memories with an image get it in one step; their active segments
+        // are already in it (and in bounds, or there would be no image).
+        // First: an image that cannot be read fails the instantiation
+        // before it has written anything a caller can see (the memories
+        // are this instance's own).
+        let code = self.code.clone();
+        for image in &code.memory_images {
+            // SAFETY: images are only made for memories this instance
+            // defines, whose pointers are valid for its life.
+            let memory = unsafe { &*self.memories[image.memory.index()] };
+            let at = image.offset as usize;
+            // SAFETY: the instance is being initialized; a memory it
+            // defines is reachable from nowhere else yet.
+            let Some(target) =
+                unsafe { memory.data_mut() }.get_mut(at..at.saturating_add(image.len))
+            else {
+                // The loader checked that images fit their memory's initial
+                // size; anything else is a hoist bug.
+                unreachable!("memory image outside its memory");
+            };
+            let failed = |error| InitError::Image {
+                memory: image.memory,
+                error,
+            };
+            code.code
+                .read_range_into(image.image_offset, target)
+                .map_err(failed)?;
+            if image.check.as_ref().is_some_and(|check| !check(target)) {
+                return Err(failed(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it does not match its digest (the file changed after it was loaded?)",
+                )));
+            }
+            for (index, segment) in module.data.iter() {
+                if matches!(&segment.kind, DataKind::Active { memory, .. } if *memory == image.memory)
+                {
+                    self.dropped_data[index.index()] = true;
+                }
+            }
+        }
         for (def, init) in module.global_inits.iter() {
             let value = self.eval_const(init)?;
             let index = module.num_imported_globals + def.index();
@@ -608,34 +677,6 @@ impl Instance {
                 }
                 ElementKind::Declared => self.elements[index.index()] = None,
                 ElementKind::Passive => {}
-            }
-        }
-        // Memories with an image get it in one step; their active segments
-        // are already in it (and in bounds, or there would be no image).
-        let code = self.code.clone();
-        for image in &code.memory_images {
-            // SAFETY: images are only made for memories this instance
-            // defines, whose pointers are valid for its life.
-            let memory = unsafe { &*self.memories[image.memory.index()] };
-            let at = image.offset as usize;
-            let source = code
-                .code
-                .image()
-                .get(image.image_offset..image.image_offset.saturating_add(image.len));
-            // SAFETY: the instance is being initialized; a memory it
-            // defines is reachable from nowhere else yet.
-            let target = unsafe { memory.data_mut() }.get_mut(at..at.saturating_add(image.len));
-            let (Some(source), Some(target)) = (source, target) else {
-                // The loader checked that images fit their memory's initial
-                // size and the artifact; anything else is a hoist bug.
-                unreachable!("memory image outside its memory or its artifact");
-            };
-            target.copy_from_slice(source);
-            for (index, segment) in module.data.iter() {
-                if matches!(&segment.kind, DataKind::Active { memory, .. } if *memory == image.memory)
-                {
-                    self.dropped_data[index.index()] = true;
-                }
             }
         }
         for (index, segment) in module.data.iter() {

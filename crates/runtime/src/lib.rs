@@ -29,7 +29,9 @@ pub use code_arena::{ArenaCode, CodeArena};
 pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
-pub use instance::{Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo};
+pub use instance::{
+    ImageCheck, InitError, Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo,
+};
 pub use lazy::{CompiledFunction, LazyFunctions};
 pub use memory::LinearMemory;
 pub use sys::host_cpu_features;
