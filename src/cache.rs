@@ -6,9 +6,10 @@
 //! - An entry is named by a hash of the module and of everything that
 //!   decides the generated code (build, target, flags, CPU features), and
 //!   sealed with a keyed BLAKE3 MAC over that name and every byte of the
-//!   image but its address map's pages, which have a digest of their own
-//!   in the sealed header ([`hoist_artifact::seal`]), under the user's local key
-//!   ([`crate::key`]), which lives outside the cache directory. An entry
+//!   image but its memory images' and address map's pages, which have
+//!   digests of their own in what the MAC covers ([`hoist_artifact::seal`]),
+//!   under the user's local key ([`crate::key`]), which lives outside the
+//!   cache directory. The images are checked when the entry loads. An entry
 //!   that was edited, truncated, renamed to another module's name or
 //!   written by anything without the key fails the MAC and is recompiled
 //!   and replaced.

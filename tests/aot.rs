@@ -360,6 +360,14 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     let inspect = hoist().arg("inspect").arg(&artifact).output().unwrap();
     assert!(!inspect.status.success());
     assert!(String::from_utf8_lossy(&inspect.stderr).contains("does not match its digest"));
+    // A byte near the image's end, in the file's last 64 KiB, which
+    // loading reads (the image straddles what it leaves unread): the
+    // whole image is still read from the file and checked.
+    assert!(bytes.len() - (image.end - 100) < 64 << 10, "{image:?}");
+    let mut tail = bytes.clone();
+    tail[image.end - 100] ^= 0x55;
+    std::fs::write(&artifact, &tail).unwrap();
+    refused("the image's end", &run(&["big.hwasm"], &dir));
 
     // From the compile cache: the entry's seal leaves the image out, and
     // its digest is checked when the entry loads (a big entry leaves only
@@ -407,6 +415,116 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
         replaced[at] == entry[at],
         "the damaged entry was not replaced"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Through the embedding API: a big artifact's module reads its memory
+/// image from the file at each instantiation. A byte changed in the file
+/// after loading fails the instantiations that follow before they write
+/// anything (the imported table stays empty; the earlier instance keeps
+/// its memory), the byte put back lets them succeed again, and a
+/// truncated file is an error, not a crash.
+#[test]
+fn an_image_changed_after_loading_fails_later_instantiations_only() {
+    use std::os::unix::fs::FileExt;
+    let dir = scratch("image-embedded");
+    let fill = "0123456789abcdef".repeat(1 << 17);
+    let wat = format!(
+        r#"(module (import "host" "tab" (table 1 funcref)) (memory (export "m") 40)
+             (func $f) (elem (i32.const 0) $f)
+             (data (i32.const 65536) "{fill}")
+             (data (i32.const 65536) "one\n"))"#
+    );
+    std::fs::write(dir.join("m.wat"), wat).unwrap();
+    let path = dir.join("m.hwasm");
+    compile(&dir.join("m.wat"), &path, &[]);
+    let bytes = std::fs::read(&path).unwrap();
+    let a = hoist_artifact::read(&bytes).unwrap();
+    let at = a.data_offset + a.images[0].section_offset as usize + (1 << 20);
+    assert!(hoist_artifact::lazy_range(&bytes).is_some_and(|r| r.contains(&at)));
+
+    let engine = Engine::default();
+    let module = hoist::Module::deserialize_file(&engine, &path).unwrap();
+    let mut store = hoist::Store::new(&engine, ());
+    let memory = |store: &mut hoist::Store<()>, instance: hoist::Instance| {
+        instance.get_memory(&mut *store, "m").unwrap()
+    };
+    let host = hoist::Module::new(&engine, "(module (table (export \"tab\") 1 funcref))").unwrap();
+    let host = hoist::Instance::new(&mut store, &host, &[]).unwrap();
+    let table = host.get_table(&mut store, "tab").unwrap();
+    let imports = [hoist::Extern::Table(table)];
+    let is_null = |store: &mut hoist::Store<()>| {
+        matches!(table.get(store, 0), Some(hoist::Val::FuncRef(None)))
+    };
+    let first = hoist::Instance::new(&mut store, &module, &imports).unwrap();
+    let m = memory(&mut store, first);
+    assert_eq!(&m.data(&store)[65536..65540], b"one\n");
+    assert_eq!(m.data(&store)[65536 + (1 << 20)], bytes[at]);
+
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.write_all_at(&[bytes[at] ^ 0x55], at as u64).unwrap();
+    table.set(&mut store, 0, hoist::Val::FuncRef(None)).unwrap();
+    let err = hoist::Instance::new(&mut store, &module, &imports).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("image of memory 0") && err.contains("does not match its digest"),
+        "{err}"
+    );
+    assert!(
+        is_null(&mut store),
+        "the failed instantiation wrote the table"
+    );
+    assert_eq!(m.data(&store)[65536 + (1 << 20)], bytes[at]);
+    assert_eq!(&m.data(&store)[65536..65540], b"one\n");
+
+    file.write_all_at(&[bytes[at]], at as u64).unwrap();
+    let third = hoist::Instance::new(&mut store, &module, &imports).unwrap();
+    assert!(!is_null(&mut store));
+    assert_eq!(
+        &memory(&mut store, third).data(&store)[65536..65540],
+        b"one\n"
+    );
+
+    file.set_len(at as u64).unwrap();
+    let err = hoist::Instance::new(&mut store, &module, &imports).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(err.contains("image of memory 0"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An artifact of another format says so and says to recompile, whether
+/// or not its seal (which covers other bytes in another format) checks.
+#[test]
+fn an_artifact_of_another_format_says_recompile() {
+    use object::{Object, ObjectSection};
+    let dir = scratch("format");
+    std::fs::write(dir.join("m.wat"), "(module (func (export \"_start\")))").unwrap();
+    let path = dir.join("m.hwasm");
+    compile(&dir.join("m.wat"), &path, &[]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let header = {
+        let file = object::File::parse(&*bytes).unwrap();
+        let section = file.section_by_name(hoist_artifact::ENGINE).unwrap();
+        section.file_range().unwrap().0 as usize
+    };
+    // After the magic and the digest.
+    bytes[header + 40..header + 44].copy_from_slice(&7u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    for extra in [&[][..], &["--allow-precompiled"][..]] {
+        let mut args = extra.to_vec();
+        args.push("m.hwasm");
+        let out = run(&args, &dir);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+        assert!(
+            err.contains("format 7") && err.contains("recompile it with `hoist compile`"),
+            "{extra:?}: {err}"
+        );
+        assert!(
+            !err.contains("digest mismatch") && !err.contains("seal"),
+            "{extra:?}: {err}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

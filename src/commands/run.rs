@@ -887,6 +887,19 @@ impl Loader<'_> {
                          files you trust)"
                     );
                 }
+                match hoist_artifact::format_of(buffer.as_slice()) {
+                    // Another format's seal covers other bytes: say why.
+                    Some(format)
+                        if sealed.is_none() && format != hoist_artifact::FORMAT_VERSION =>
+                    {
+                        bail!(
+                            "`{name}` is a hoist artifact of format {format}; this hoist reads \
+                             format {}: recompile it with `hoist compile`",
+                            hoist_artifact::FORMAT_VERSION
+                        )
+                    }
+                    _ => {}
+                }
                 if sealed.is_none() {
                     bail!(
                         "`{name}` was not compiled by this user's hoist, or was changed since: it \

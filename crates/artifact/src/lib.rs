@@ -233,10 +233,10 @@ fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
 /// The pages of `image` that loading may leave unread: the whole pages of
 /// its side parts (`.hoist.data`, `.hoist.addrmap`, `.hoist.debug`, and
 /// the padding between them), which neither the digest nor the seal
-/// covers. Only the
-/// ELF header and section headers are looked at (they are at the file's
-/// two ends, which a reader fills first); anything unexpected gives
-/// `None`, and the whole file is read. A range that lies elsewhere in a
+/// covers. Only the ELF header and section headers are looked at (they
+/// are at the file's two ends, which a reader fills first); anything
+/// unexpected gives `None`, and the whole file is read. A range that lies
+/// elsewhere in a
 /// damaged or forged file is refused: [`read_with`] refuses side parts
 /// that touch another section, the loader unread pages outside the side
 /// parts, and the seal covers every other byte of the file and the
@@ -461,6 +461,23 @@ pub fn module_wasm(image: &[u8]) -> Option<&[u8]> {
     sections::by_name(&file, WASM)?.data().ok()
 }
 
+/// The format an artifact image says it is in, checking nothing else (as
+/// [`module_wasm`]): to name it when the image cannot be read otherwise
+/// (another format's seal or digest covers other bytes).
+pub fn format_of(image: &[u8]) -> Option<u32> {
+    let file = sections::File::parse(image).ok()?;
+    let header = sections::by_name(&file, ENGINE)?.data().ok()?;
+    if !header.starts_with(&MAGIC[..6]) {
+        return None;
+    }
+    Some(u32::from_le_bytes(
+        header
+            .get(MAGIC.len() + 32..MAGIC.len() + 36)?
+            .try_into()
+            .ok()?,
+    ))
+}
+
 /// Parses and checks an artifact image: format, digest, and that every
 /// table lies inside the sections it points into. The caller compares the
 /// engine info with where it will run and checks the tables against the
@@ -485,7 +502,8 @@ pub enum SideCheck {
     /// The map's digest and order ([`check_address_map`]), each image's
     /// digest ([`check_image`]).
     Whole,
-    /// The map's order only: for an image this process has just written.
+    /// The map's order only, the images not at all: for an image this
+    /// process has just written.
     Order,
     /// Nothing: their pages may have been left unread ([`lazy_range`]),
     /// and whoever reads them checks them ([`check_address_map`],
@@ -563,6 +581,19 @@ pub fn read_with(image: &[u8], check_digest: bool, side: SideCheck) -> Result<Ar
     }
     let stored: Digest = header[8..40].try_into().expect("32 bytes");
     let tail = &header[40..];
+    // The format first: another format's digest covers other bytes, and
+    // "recompile it" is the useful answer, not "damaged".
+    if let Some(format) = tail
+        .get(..4)
+        .map(|b| u32::from_le_bytes(b.try_into().expect("4")))
+    {
+        if format != FORMAT_VERSION {
+            bail!(
+                "artifact format {format} is not supported (this hoist reads format \
+                 {FORMAT_VERSION}): recompile it with `hoist compile`"
+            );
+        }
+    }
     if check_digest && digest(tail, text, info, wasm) != stored {
         bail!("damaged artifact: digest mismatch (the file was truncated or modified)");
     }

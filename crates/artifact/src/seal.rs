@@ -11,13 +11,14 @@ pub const SEAL_LEN: usize = 40;
 const SEAL_MAGIC: &[u8; 8] = b"HOISTMAC";
 
 /// The MAC of `image` for `context`: every byte but the pages loading may
-/// leave unread ([`crate::lazy_range`]: an artifact's address map and
-/// DWARF, whose digests the header holds), preceded by that range's bounds, so a forged range
-/// that leaves out other bytes does not verify. Without such a range, the
-/// MAC is the same as before there were any (an older artifact's seal
-/// still verifies, and loading it says which format it is); the two cannot
-/// be confused, since an image starts with `\x7fELF` and a range with a
-/// page-aligned offset, whose first byte is 0.
+/// leave unread ([`crate::lazy_range`]: an artifact's memory images,
+/// address map and DWARF, whose digests `.hoist.info` and the header
+/// hold), preceded by that range's bounds, so a forged range that leaves
+/// out other bytes does not verify. Without such a range, the MAC is the
+/// same as before there were any; the two cannot be confused, since an
+/// image starts with `\x7fELF` and a range with a page-aligned offset,
+/// whose first byte is 0. (An artifact of another format may not verify:
+/// the CLI names its format, [`crate::format_of`].)
 fn mac(key: &[u8; 32], context: &[u8], image: &[u8]) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new_keyed(key);
     hasher.update(&(context.len() as u64).to_le_bytes());

@@ -646,3 +646,201 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
     assert_eq!(decoded.compiled.address_map, compiled.address_map);
     assert_eq!(decoded.encode().unwrap(), image);
 }
+
+/// Where section `name`'s bytes are in `image`.
+fn section_in(image: &[u8], name: &str) -> std::ops::Range<usize> {
+    let file = object::File::parse(image).unwrap();
+    let (start, len) = file.section_by_name(name).unwrap().file_range().unwrap();
+    start as usize..(start + len) as usize
+}
+
+/// An artifact of [`WAT`] with `images` and the given address map.
+fn with_parts(images: &[MemoryImage], address_map: Vec<(u32, u32)>) -> Vec<u8> {
+    let mut compiled = compiled();
+    compiled.address_map = address_map;
+    write(&ArtifactParts {
+        architecture: object::Architecture::X86_64,
+        engine: &engine(),
+        compiled: &compiled,
+        wasm: &wat::parse_str(WAT).unwrap(),
+        images,
+        debug_sections: false,
+    })
+    .unwrap()
+}
+
+/// An address map long enough for whole pages of `.hoist.addrmap`.
+fn long_address_map() -> Vec<(u32, u32)> {
+    let mut map: Vec<_> = (0..3 * TEXT_ALIGN as u32)
+        .map(|i| (i % 4, 30 + i))
+        .collect();
+    map.sort();
+    map
+}
+
+/// Another format's digest covers other bytes: the format is what `read`
+/// names, not a digest mismatch, and `format_of` finds it unchecked.
+#[test]
+fn another_format_is_named_before_the_digest() {
+    let image = image();
+    let engine = section_in(&image, ENGINE);
+    let at = engine.start + MAGIC.len() + 32;
+    let mut bad = image.clone();
+    bad[at..at + 4].copy_from_slice(&7u32.to_le_bytes());
+    let err = read(&bad).unwrap_err().to_string();
+    assert!(err.contains("format 7 is not supported"), "{err}");
+    assert!(!err.contains("digest mismatch"), "{err}");
+    // The same without the digest (a sealed cache entry).
+    let err = read_authenticated(&bad).unwrap_err().to_string();
+    assert!(err.contains("format 7 is not supported"), "{err}");
+    assert_eq!(format_of(&bad), Some(7));
+    assert_eq!(format_of(&image), Some(FORMAT_VERSION));
+    assert_eq!(format_of(b"junk"), None);
+    // Another magic: not ours, no format.
+    let mut foreign = image.clone();
+    foreign[engine.start + 1] ^= 0x20;
+    assert_eq!(format_of(&foreign), None);
+}
+
+/// The compile cache leaves unread only the side parts after the images,
+/// so that it reads and checks the images when it loads.
+#[test]
+fn lazy_range_after_images_starts_after_the_images() {
+    let image = image();
+    let a = read(&image).unwrap();
+    let lazy = lazy_range(&image).expect("the image's page");
+    assert_eq!(lazy.start, a.data_offset);
+    let data_end = a.data_offset + a.data.len();
+    if let Some(after) = lazy_range_after_images(&image) {
+        assert!(after.start >= data_end, "{after:?} {data_end}");
+        assert_eq!(after.end, lazy.end);
+    }
+    // With an address map of whole pages after the image: its pages, and
+    // not the image's.
+    let images = [MemoryImage {
+        memory: MemoryIndex::from_u32(0),
+        offset: 4096,
+        bytes: vec![7; 4096],
+    }];
+    let big = with_parts(&images, long_address_map());
+    let b = read(&big).unwrap();
+    let map = b.address_map.clone().expect("an address map");
+    let lazy = lazy_range(&big).expect("whole pages");
+    assert_eq!(lazy.start, b.data_offset);
+    let after = lazy_range_after_images(&big).expect("the map's pages");
+    assert_eq!(after.start, b.data_offset + b.data.len());
+    assert_eq!(after.start, map.range.start);
+    assert_eq!(after.end, lazy.end);
+
+    // No images: the same as `lazy_range`, with and without whole pages.
+    for map in [compiled().address_map, long_address_map()] {
+        let plain = with_parts(&[], map);
+        assert_eq!(lazy_range_after_images(&plain), lazy_range(&plain));
+    }
+    assert!(lazy_range(&with_parts(&[], long_address_map())).is_some());
+    // Images and nothing after them: nothing to leave unread.
+    let only_data = with_parts(&images, Vec::new());
+    let o = read(&only_data).unwrap();
+    assert!(o.address_map.is_none() && o.debug.is_none());
+    assert_eq!(
+        lazy_range(&only_data),
+        Some(o.data_offset..o.data_offset + o.data.len())
+    );
+    assert_eq!(lazy_range_after_images(&only_data), None);
+}
+
+/// An image entry whose length is zero, not whole pages, or runs past
+/// `.hoist.data` is refused by the table check (the digest skipped, as
+/// for a sealed image, so that the check itself is what refuses it).
+#[test]
+fn degenerate_image_entries_are_refused() {
+    let image = image();
+    let owned = OwnedArtifact::decode(&image).unwrap();
+    assert_eq!(owned.images.len(), 1);
+    let a = read(&image).unwrap();
+    let entry = a.images[0].clone();
+    let info = section_in(&image, INFO);
+    let digest_at = info.start
+        + image[info.clone()]
+            .windows(32)
+            .position(|w| w == entry.digest)
+            .expect("the image's digest in .hoist.info");
+    // `len` is the 8 bytes before the digest.
+    let len_at = digest_at - 8;
+    assert_eq!(
+        u64::from_le_bytes(image[len_at..digest_at].try_into().unwrap()),
+        entry.len
+    );
+    let data_len = a.data.len() as u64;
+    for len in [0, 100, data_len + IMAGE_PAGE_SIZE, u64::MAX] {
+        let mut patched = image.clone();
+        patched[len_at..digest_at].copy_from_slice(&len.to_le_bytes());
+        let err = read_authenticated(&patched).unwrap_err().to_string();
+        assert!(
+            err.contains("damaged artifact") && err.contains("memory image"),
+            "len {len}: {err}"
+        );
+    }
+}
+
+#[test]
+fn owned_artifacts_round_trip_with_two_images_and_none() {
+    let two_memories = wat::parse_str(
+        r#"(module
+            (memory 1)
+            (memory 1)
+            (data (memory 1) (i32.const 8192) "hello")
+            (func (export "f") (result i32) i32.const 1))"#,
+    )
+    .unwrap();
+    let images = [
+        MemoryImage {
+            memory: MemoryIndex::from_u32(0),
+            offset: 0,
+            bytes: vec![1; 4096],
+        },
+        MemoryImage {
+            memory: MemoryIndex::from_u32(1),
+            offset: 8192,
+            bytes: (0..8192u32).map(|i| (i % 253) as u8).collect(),
+        },
+    ];
+    let artifact = |images: &[MemoryImage]| {
+        write(&ArtifactParts {
+            architecture: object::Architecture::X86_64,
+            engine: &engine(),
+            compiled: &compiled(),
+            wasm: &two_memories,
+            images,
+            debug_sections: false,
+        })
+        .unwrap()
+    };
+
+    let none = artifact(&[]);
+    let owned = OwnedArtifact::decode(&none).unwrap();
+    assert!(owned.images.is_empty());
+    assert_eq!(owned.encode().unwrap(), none);
+
+    let two = artifact(&images);
+    let a = read(&two).unwrap();
+    assert_eq!(a.images.len(), 2);
+    for (entry, image) in a.images.iter().zip(&images) {
+        assert_eq!((entry.memory, entry.offset), (image.memory, image.offset));
+        let start = entry.section_offset as usize;
+        assert_eq!(&a.data[start..start + entry.len as usize], &image.bytes[..]);
+    }
+    let owned = OwnedArtifact::decode(&two).unwrap();
+    assert_eq!(owned.images, images);
+    assert_eq!(owned.encode().unwrap(), two);
+
+    // An edited image is written with its new digest: `read` (which
+    // checks every image's) accepts it.
+    let mut edited = owned.clone();
+    edited.images[0].bytes[0] ^= 0xff;
+    let reencoded = edited.encode().unwrap();
+    let b = read(&reencoded).unwrap();
+    assert_ne!(b.images[0].digest, a.images[0].digest);
+    assert_eq!(b.images[1].digest, a.images[1].digest);
+    assert_eq!(b.data[b.images[0].section_offset as usize], 1 ^ 0xff);
+}

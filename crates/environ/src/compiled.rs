@@ -192,6 +192,14 @@ impl<'a> TrapRecords<'a> {
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
+    /// Whether every code byte names a trap code ([`TrapCode::from_u8`]),
+    /// in one pass the compiler turns into vector code.
+    pub fn codes_known(self) -> bool {
+        self.codes
+            .iter()
+            .fold(true, |ok, &c| ok & TrapCode::is_code(c))
+    }
+
     /// The records in order: (text offset, code; `None` for a byte that
     /// names no trap code).
     pub fn iter(self) -> impl Iterator<Item = (u32, Option<TrapCode>)> + 'a {

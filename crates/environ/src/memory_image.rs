@@ -1,7 +1,8 @@
 //! Memory images: a defined memory's active data segments merged into one
-//! page-aligned block at compile time, so instantiation can map it
-//! copy-on-write from the artifact file instead of copying segment by
-//! segment (see ../shared/research/engine-design.md §2.8).
+//! page-aligned block at compile time, so instantiation writes it in one
+//! step (a copy, or a read from a big artifact's file straight into the
+//! memory) instead of segment by segment (see
+//! ../shared/research/engine-design.md §2.8).
 
 use crate::{DataKind, MemoryIndex, Module};
 
@@ -21,14 +22,18 @@ pub struct MemoryImage {
 /// Images for the defined memories whose active segments allow one: every
 /// segment at a constant offset and inside the memory's initial size (else
 /// instantiation must run the segments one by one and trap where the spec
-/// says), and an image not much larger than the data it holds.
+/// says), none after a segment of any memory that may trap (the spec
+/// leaves those unwritten, and a failed instantiation's functions may
+/// still be reached through an imported table), and an image not much
+/// larger than the data it holds.
 pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
     let mut images = Vec::new();
+    let first_trap = first_segment_that_may_trap(module);
     for (memory, ty) in module.memories.iter().skip(module.num_imported_memories) {
         let initial = ty.initial_bytes();
         let mut segments = Vec::new();
         let mut usable = !ty.memory64;
-        for segment in module.data.values() {
+        for (position, segment) in module.data.values().enumerate() {
             let DataKind::Active {
                 memory: target,
                 offset,
@@ -38,6 +43,10 @@ pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
             };
             if *target != memory {
                 continue;
+            }
+            if position > first_trap {
+                usable = false;
+                break;
             }
             let Some(offset) = offset.as_i32() else {
                 usable = false;
@@ -84,6 +93,29 @@ pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
         });
     }
     images
+}
+
+/// The position of the first active segment, in module order, that may
+/// trap at instantiation: its offset is not a constant `i32`, or it ends
+/// past its memory's declared initial size (an imported memory is at least
+/// that big). `usize::MAX` if none may.
+fn first_segment_that_may_trap(module: &Module) -> usize {
+    module
+        .data
+        .values()
+        .position(|segment| {
+            let DataKind::Active { memory, offset } = &segment.kind else {
+                return false;
+            };
+            let ty = &module.memories[*memory];
+            match offset.as_i32() {
+                Some(offset) if !ty.memory64 => {
+                    u64::from(offset as u32) + segment.bytes.len() as u64 > ty.initial_bytes()
+                }
+                _ => true,
+            }
+        })
+        .unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]
@@ -134,5 +166,46 @@ mod tests {
         assert!(memory_images(&module_with(&[(at, b"ab")], 1)).is_empty());
         let global = ConstExpr::op(ConstOp::GlobalGet(GlobalIndex::from_u32(0)));
         assert!(memory_images(&module_with(&[(global, b"ab")], 1)).is_empty());
+    }
+
+    /// Memory 0's segments are imaged only if they all come before memory
+    /// 1's segment that traps: the spec writes none after it.
+    #[test]
+    fn no_image_holds_a_segment_after_one_that_may_trap() {
+        let with_order = |a_first: bool| {
+            let mut module = module_with(&[], 1);
+            let b = module.memories.push(MemoryType {
+                minimum: 1,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: 16,
+            });
+            let a_segment = DataSegment {
+                kind: DataKind::Active {
+                    memory: MemoryIndex::from_u32(0),
+                    offset: ConstExpr::op(ConstOp::I32Const(0)),
+                },
+                bytes: b"a".to_vec().into(),
+            };
+            let b_traps = DataSegment {
+                kind: DataKind::Active {
+                    memory: b,
+                    offset: ConstExpr::op(ConstOp::I32Const(65536)),
+                },
+                bytes: b"b".to_vec().into(),
+            };
+            let (first, second) = match a_first {
+                true => (a_segment, b_traps),
+                false => (b_traps, a_segment),
+            };
+            module.data.push(first);
+            module.data.push(second);
+            memory_images(&module)
+        };
+        let images = with_order(true);
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].memory, MemoryIndex::from_u32(0));
+        assert!(with_order(false).is_empty());
     }
 }

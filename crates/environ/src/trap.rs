@@ -87,6 +87,11 @@ impl TrapCode {
         Self::ALL.get(usize::from(byte).checked_sub(1)?).copied()
     }
 
+    /// Whether [`TrapCode::from_u8`] gives a code for `byte`.
+    pub fn is_code(byte: u8) -> bool {
+        usize::from(byte).wrapping_sub(1) < Self::ALL.len()
+    }
+
     /// The spec's message for this trap.
     pub fn message(self) -> &'static str {
         match self {

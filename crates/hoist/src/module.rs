@@ -285,7 +285,8 @@ impl Module {
     /// memory images are read from the file at each instantiation, and its
     /// address map on the first backtrace, each checked against its
     /// digest: a changed image fails the instantiation, a changed map
-    /// gives frames without wasm offsets.)
+    /// gives frames without wasm offsets. Each instantiation reads and
+    /// hashes the images again: CPython's 10 MB, a few milliseconds.)
     pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
@@ -315,9 +316,8 @@ impl Module {
     /// [`Module::deserialize_buffer`] for an image that hoist itself wrote
     /// and whose every byte but its side parts' pages (the memory images,
     /// the address map and the DWARF, checked against their own digests
-    /// when they are read) the
-    /// caller has authenticated (the compile cache's keyed seal,
-    /// `hoist_artifact::unseal`): its digest, a check
+    /// when they are read) the caller has authenticated (the compile
+    /// cache's keyed seal, `hoist_artifact::unseal`): its digest, a check
     /// against damage that the seal already covers, is not computed again
     /// (a pass over the whole image), and its module, validated when it was
     /// compiled, is parsed without being validated again. Never for images
@@ -378,8 +378,8 @@ impl Module {
                 (None, None) => SideCheck::Whole,
             },
         )?;
-        // Only the side parts' pages (the address map, the DWARF, the
-        // padding between them) may have been left unread.
+        // Only the side parts' pages (the memory images, the address map,
+        // the DWARF, the padding between them) may have been left unread.
         if let Some(unread) = &unread {
             let inside = side_span.is_some_and(|s| s.start <= unread.start && unread.end <= s.end);
             if !inside {

@@ -7,7 +7,8 @@
 //! while it runs. An artifact is read into an [`ImageBuffer`], checked
 //! there, and its `.text` pages made executable in place. What may be read
 //! from the file later ([`CodeMemory::read_range`]: a big artifact's
-//! address map) is data, checked against a digest before it is used.
+//! address map; [`CodeMemory::read_range_into`]: its memory images, into
+//! linear memory) is data, checked against a digest before it is used.
 
 use crate::code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 use hoist_environ::TrapCode;
@@ -30,8 +31,9 @@ pub struct ImageBuffer {
 struct Unread {
     range: Range<usize>,
     /// The file it was read from (a descriptor of its own), for
-    /// [`CodeMemory::read_range`]: whoever reads from it checks what it
-    /// gets against a digest, since the file may have changed since.
+    /// [`CodeMemory::read_range`] and [`CodeMemory::read_range_into`]:
+    /// whoever reads from it checks what it gets against a digest, since
+    /// the file may have changed since.
     file: std::fs::File,
 }
 
@@ -64,8 +66,9 @@ impl ImageBuffer {
     /// [`ImageBuffer::unread`] says where they are. Only files of
     /// [`LAZY_MIN`] bytes or more are read this way. The buffer then keeps
     /// a descriptor of the file (and so does the [`CodeMemory`] made from
-    /// it), for [`CodeMemory::read_range`]; if none can be made, the
-    /// pages are read after all.
+    /// it), for [`CodeMemory::read_range`] and
+    /// [`CodeMemory::read_range_into`]; if none can be made, the pages
+    /// are read after all.
     pub fn read_file_except(
         file: &mut std::fs::File,
         skip: impl FnOnce(&[u8]) -> Option<Range<usize>>,
@@ -577,6 +580,78 @@ mod tests {
                 );
             }
         }
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn read_range_into_reads_unread_bytes_from_the_file() {
+        // Big enough for a read of the unread range by several threads.
+        let bytes: Vec<u8> = (0..(10 << 20) + 100)
+            .map(|i: u32| (i % 249) as u8 ^ (i >> 12) as u8)
+            .collect();
+        let (path, mut file) = file_with(&bytes, "into");
+        let page = page_size();
+        let skipped = (page * 4)..(9 << 20);
+        let buffer = ImageBuffer::read_file_except(&mut file, |_| Some(skipped.clone())).unwrap();
+        assert_eq!(buffer.unread(), Some(skipped.clone()));
+        let code = CodeMemory::from_image(buffer, 0..0, CodeTables::default(), None).unwrap();
+        let read = |start: usize, len: usize| -> io::Result<Vec<u8>> {
+            let mut target = vec![0xa5; len];
+            code.read_range_into(start, &mut target)?;
+            Ok(target)
+        };
+
+        // In read pages: the head, and the tail up to the file's last byte.
+        assert_eq!(
+            read(page + 10, 1000).unwrap(),
+            &bytes[page + 10..page + 1010]
+        );
+        let end = bytes.len();
+        assert_eq!(read(end - 5000, 5000).unwrap(), &bytes[end - 5000..]);
+        // Straddling either end of the unread range, and over all of it
+        // (more than one reader's part, from an unaligned start).
+        for range in [
+            skipped.start - 100..skipped.start + 100,
+            skipped.end - 100..skipped.end + 100,
+            skipped.start - 3..skipped.end + 5,
+        ] {
+            let got = read(range.start, range.len()).unwrap();
+            assert!(got == bytes[range.clone()], "{range:?}");
+        }
+
+        // The file as it is now, where loading left it unread; what was
+        // read is the copy in memory, whatever the file says now.
+        let new = vec![0x5a; 3000];
+        let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let changed = skipped.start + page + 17;
+        writer.write_all_at(&new, changed as u64).unwrap();
+        writer.write_all_at(&new, (page + 10) as u64).unwrap();
+        assert_eq!(read(changed, new.len()).unwrap(), new);
+        let around = read(changed - 10, new.len() + 20).unwrap();
+        assert_eq!(&around[..10], &bytes[changed - 10..changed]);
+        assert_eq!(&around[10..10 + new.len()], &new[..]);
+        assert_eq!(
+            &around[10 + new.len()..],
+            &bytes[changed + new.len()..][..10]
+        );
+        assert_eq!(
+            read(page + 10, 1000).unwrap(),
+            &bytes[page + 10..page + 1010]
+        );
+
+        // Past the end of the file: in memory, and from the unread range.
+        assert!(read(end - 10, 100).is_err());
+        assert!(read(end, 1).is_err());
+        assert!(read(skipped.start, end - skipped.start + 10).is_err());
+        // A range whose end overflows.
+        assert!(read(usize::MAX, 1).is_err());
+        assert!(read(usize::MAX - 10, 100).is_err());
+        // Nothing to read: nothing to fail, in memory or in the unread
+        // range, up to the end of the file.
+        for start in [0, page + 10, skipped.start, skipped.start + 5, end] {
+            assert_eq!(read(start, 0).unwrap(), Vec::<u8>::new(), "{start}");
+        }
+        drop(code);
         std::fs::remove_file(path).unwrap();
     }
 

@@ -43,7 +43,9 @@ pub struct ModuleCode {
 }
 
 /// One memory image of a compiled module: bytes of the module's image
-/// (`ModuleCode::code`) to copy into a defined memory at instantiation.
+/// (`ModuleCode::code`) to write into a defined memory at instantiation,
+/// copied from the image or, where loading left them unread, read from
+/// its file (`CodeMemory::read_range_into`).
 pub struct MemoryImageRef {
     pub memory: MemoryIndex,
     /// Page-aligned byte offset in the linear memory.
@@ -594,12 +596,29 @@ impl Instance {
     /// says. A memory image that cannot be read, or fails its check, stops
     /// it first, before anything is written ([`InitError::Image`]).
     pub fn initialize(&mut self) -> Result<(), InitError> {
-        let module = self.code.module.clone();
         // Memories with an image get it in one step; their active segments
         // are already in it (and in bounds, or there would be no image).
-        // First: an image that cannot be read fails the instantiation
-        // before it has written anything a caller can see (the memories
-        // are this instance's own).
+        // First, so that an image that cannot be read fails before anything
+        // a caller can see is written (the memories are this instance's
+        // own).
+        self.fill_memory_images()?;
+        if let Err(trap) = self.initialize_globals_and_tables() {
+            // The data segments were not reached: the memories must still
+            // be all zeros, for whatever reaches this instance's functions
+            // through the funcrefs earlier element segments left in an
+            // imported table.
+            self.clear_memory_images();
+            return Err(trap.into());
+        }
+        self.apply_data_segments()?;
+        Ok(())
+    }
+
+    /// Writes each memory image into its memory (read from the module's
+    /// file and checked there, if loading left it unread), and marks the
+    /// active segments it holds as applied. No image holds a segment that
+    /// comes after one that may trap (`hoist_environ::memory_images`).
+    fn fill_memory_images(&mut self) -> Result<(), InitError> {
         let code = self.code.clone();
         for image in &code.memory_images {
             // SAFETY: images are only made for memories this instance
@@ -628,13 +647,43 @@ impl Instance {
                     "it does not match its digest (the file changed after it was loaded?)",
                 )));
             }
-            for (index, segment) in module.data.iter() {
-                if matches!(&segment.kind, DataKind::Active { memory, .. } if *memory == image.memory)
-                {
-                    self.dropped_data[index.index()] = true;
-                }
+            self.mark_active_segments(image.memory, true);
+        }
+        Ok(())
+    }
+
+    /// Marks every active data segment of `memory` as applied (dropped,
+    /// as after instantiation) or not.
+    fn mark_active_segments(&mut self, memory: MemoryIndex, applied: bool) {
+        let module = self.code.module.clone();
+        for (index, segment) in module.data.iter() {
+            if matches!(&segment.kind, DataKind::Active { memory: m, .. } if *m == memory) {
+                self.dropped_data[index.index()] = applied;
             }
         }
+    }
+
+    /// Undoes [`Instance::fill_memory_images`]: zeros where the images
+    /// were, their segments not applied.
+    fn clear_memory_images(&mut self) {
+        let code = self.code.clone();
+        for image in &code.memory_images {
+            // SAFETY: as in `fill_memory_images`; no guest code has run.
+            let memory = unsafe { &*self.memories[image.memory.index()] };
+            let at = image.offset as usize;
+            // SAFETY: as in `fill_memory_images`.
+            let data = unsafe { memory.data_mut() };
+            if let Some(target) = data.get_mut(at..at.saturating_add(image.len)) {
+                target.fill(0);
+            }
+            self.mark_active_segments(image.memory, false);
+        }
+    }
+
+    /// Globals, tables' initial values and element segments, in module
+    /// order.
+    fn initialize_globals_and_tables(&mut self) -> Result<(), TrapCode> {
+        let module = self.code.module.clone();
         for (def, init) in module.global_inits.iter() {
             let value = self.eval_const(init)?;
             let index = module.num_imported_globals + def.index();
@@ -679,6 +728,12 @@ impl Instance {
                 ElementKind::Passive => {}
             }
         }
+        Ok(())
+    }
+
+    /// The active data segments that no image holds, in module order.
+    fn apply_data_segments(&mut self) -> Result<(), TrapCode> {
+        let module = self.code.module.clone();
         for (index, segment) in module.data.iter() {
             if self.dropped_data[index.index()] {
                 continue;
