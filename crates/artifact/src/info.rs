@@ -318,22 +318,29 @@ pub(crate) fn check(
     ) {
         return damaged("the stack maps are unsorted or point outside `.text`");
     }
-    let mut memories = std::collections::HashSet::new();
+    // Where each memory's images end so far: a memory's images ascend and
+    // do not overlap.
+    let mut ends = std::collections::HashMap::new();
     for i in images {
         let fits = i
             .section_offset
             .checked_add(i.len)
             .is_some_and(|end| end <= data_len as u64);
+        let end = i.offset.checked_add(i.len);
+        let after = ends.get(&i.memory).is_none_or(|&last| i.offset >= last);
         if !fits
             || i.len == 0
             || !i.len.is_multiple_of(IMAGE_PAGE_SIZE)
             || !i.section_offset.is_multiple_of(IMAGE_PAGE_SIZE)
             || !i.offset.is_multiple_of(IMAGE_PAGE_SIZE)
-            || i.offset.checked_add(i.len).is_none()
-            || !memories.insert(i.memory)
+            || end.is_none()
+            || !after
         {
-            return damaged("a memory image is empty, lies outside `.hoist.data` or is repeated");
+            return damaged(
+                "a memory image is empty, lies outside `.hoist.data` or overlaps another",
+            );
         }
+        ends.insert(i.memory, end.unwrap_or(u64::MAX));
     }
     Ok(())
 }

@@ -844,3 +844,29 @@ fn owned_artifacts_round_trip_with_two_images_and_none() {
     assert_eq!(b.images[1].digest, a.images[1].digest);
     assert_eq!(b.data[b.images[0].section_offset as usize], 1 ^ 0xff);
 }
+
+/// A memory may have several images (split at long runs of zero pages),
+/// in ascending order and apart; overlapping or out of order, they are
+/// refused.
+#[test]
+fn a_memorys_images_ascend_and_do_not_overlap() {
+    let page = IMAGE_PAGE_SIZE as usize;
+    let image = |offset: u64, pages: usize| MemoryImage {
+        memory: MemoryIndex::from_u32(0),
+        offset: offset * IMAGE_PAGE_SIZE,
+        bytes: vec![1; pages * page],
+    };
+    let apart = with_parts(&[image(0, 1), image(10, 2)], Vec::new());
+    let a = read(&apart).unwrap();
+    assert_eq!(a.images.len(), 2);
+    assert_eq!(a.images[1].offset, 10 * IMAGE_PAGE_SIZE);
+    for (what, images) in [
+        ("out of order", [image(10, 1), image(0, 1)]),
+        ("overlapping", [image(0, 2), image(1, 1)]),
+    ] {
+        let err = read(&with_parts(&images, Vec::new()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overlaps another"), "{what}: {err}");
+    }
+}

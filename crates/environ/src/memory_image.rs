@@ -19,7 +19,9 @@ pub struct MemoryImage {
     pub bytes: Vec<u8>,
 }
 
-/// Images for the defined memories whose active segments allow one: every
+/// Images for the defined memories whose active segments allow them (one,
+/// or several where long runs of zero pages split it, in ascending order
+/// of offset): every
 /// segment at a constant offset and inside the memory's initial size (else
 /// instantiation must run the segments one by one and trap where the spec
 /// says), none after a segment of any memory that may trap (the spec
@@ -86,13 +88,48 @@ pub fn memory_images(module: &Module) -> Vec<MemoryImage> {
             let at = (start - low) as usize;
             bytes[at..at + data.len()].copy_from_slice(data);
         }
-        images.push(MemoryImage {
+        images.extend(split_at_zeros(&bytes).map(|run| MemoryImage {
             memory,
-            offset: low,
-            bytes,
-        });
+            offset: low + run.start as u64,
+            bytes: bytes[run].to_vec(),
+        }));
     }
     images
+}
+
+/// Runs of at least this many zero pages split an image: a fresh memory
+/// is zeros already, so they are neither stored, read nor checked
+/// (CPython's 10 MB image has 599 zero pages, in runs up to hundreds of
+/// pages long). Shorter runs stay: each image costs a read and a check of
+/// its own.
+const ZERO_RUN_PAGES: usize = 4;
+
+/// The byte ranges of `bytes` (whole pages) that are not inside a run of
+/// [`ZERO_RUN_PAGES`] or more zero pages, in order; none when it is all
+/// zeros.
+fn split_at_zeros(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let page = IMAGE_PAGE_SIZE as usize;
+    let pages = bytes.len() / page;
+    let zero = move |i: usize| bytes[i * page..(i + 1) * page].iter().all(|&b| b == 0);
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        // Skip zero pages at the start of what is left.
+        while at < pages && zero(at) {
+            at += 1;
+        }
+        if at == pages {
+            return None;
+        }
+        let start = at;
+        // Up to the next long enough run of zero pages, or the end.
+        let mut zeros = 0;
+        while at < pages && zeros < ZERO_RUN_PAGES {
+            zeros = if zero(at) { zeros + 1 } else { 0 };
+            at += 1;
+        }
+        // Zero pages at the end stay out, whether a run or the image's end.
+        Some(start * page..(at - zeros) * page)
+    })
 }
 
 /// The position of the first active segment, in module order, that may
@@ -166,6 +203,31 @@ mod tests {
         assert!(memory_images(&module_with(&[(at, b"ab")], 1)).is_empty());
         let global = ConstExpr::op(ConstOp::GlobalGet(GlobalIndex::from_u32(0)));
         assert!(memory_images(&module_with(&[(global, b"ab")], 1)).is_empty());
+    }
+
+    /// Long runs of zero pages split an image; short ones stay in it, and
+    /// zeros alone make none.
+    #[test]
+    fn long_runs_of_zero_pages_split_an_image() {
+        let page = IMAGE_PAGE_SIZE as i32;
+        let at = |p: i32| ConstExpr::op(ConstOp::I32Const(p * page + 8));
+        // Pages 0, 10 and 13: a run of 9 zero pages, then one of 2.
+        let module = module_with(&[(at(0), b"a"), (at(10), b"b"), (at(13), b"c")], 1);
+        let images = memory_images(&module);
+        let shape: Vec<_> = images
+            .iter()
+            .map(|i| {
+                (
+                    i.offset / IMAGE_PAGE_SIZE,
+                    i.bytes.len() as u64 / IMAGE_PAGE_SIZE,
+                )
+            })
+            .collect();
+        assert_eq!(shape, [(0, 1), (10, 4)]);
+        assert_eq!(images[0].bytes[8], b'a');
+        assert_eq!(images[1].bytes[8], b'b');
+        assert_eq!(images[1].bytes[3 * page as usize + 8], b'c');
+        assert!(memory_images(&module_with(&[(at(2), &[0; 9000])], 1)).is_empty());
     }
 
     /// Memory 0's segments are imaged only if they all come before memory
