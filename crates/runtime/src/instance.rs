@@ -647,17 +647,19 @@ impl Instance {
                     "it does not match its digest (the file changed after it was loaded?)",
                 )));
             }
-            self.mark_active_segments(image.memory, true);
         }
+        self.mark_imaged_segments(true);
         Ok(())
     }
 
-    /// Marks every active data segment of `memory` as applied (dropped,
-    /// as after instantiation) or not.
-    fn mark_active_segments(&mut self, memory: MemoryIndex, applied: bool) {
-        let module = self.code.module.clone();
-        for (index, segment) in module.data.iter() {
-            if matches!(&segment.kind, DataKind::Active { memory: m, .. } if *m == memory) {
+    /// Marks every active data segment of a memory with images as applied
+    /// (dropped, as after instantiation) or not. One pass: CPython has
+    /// thousands of segments and several images.
+    fn mark_imaged_segments(&mut self, applied: bool) {
+        let code = self.code.clone();
+        let imaged = |memory: MemoryIndex| code.memory_images.iter().any(|i| i.memory == memory);
+        for (index, segment) in code.module.data.iter() {
+            if matches!(&segment.kind, DataKind::Active { memory, .. } if imaged(*memory)) {
                 self.dropped_data[index.index()] = applied;
             }
         }
@@ -676,8 +678,8 @@ impl Instance {
             if let Some(target) = data.get_mut(at..at.saturating_add(image.len)) {
                 target.fill(0);
             }
-            self.mark_active_segments(image.memory, false);
         }
+        self.mark_imaged_segments(false);
     }
 
     /// Globals, tables' initial values and element segments, in module
