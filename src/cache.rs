@@ -9,7 +9,9 @@
 //!   image but its memory images' and address map's pages, which have
 //!   digests of their own in what the MAC covers ([`hoist_artifact::seal`]),
 //!   under the user's local key ([`crate::key`]), which lives outside the
-//!   cache directory. The images are checked when the entry loads. An entry
+//!   cache directory. The images are checked when the entry loads or, for
+//!   a big entry, at each instantiation (one that fails is built from the
+//!   module binary's data segments instead, and the entry removed). An entry
 //!   that was edited, truncated, renamed to another module's name or
 //!   written by anything without the key fails the MAC and is recompiled
 //!   and replaced.
@@ -142,7 +144,7 @@ impl Cache {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
-        if let Some(module) = self.load(engine, &path, &name, &digest) {
+        if let Some(module) = self.load(engine, &path, &name, &digest, Some(shared)) {
             return Ok(module);
         }
         if let Lazy::Yes { at_exit } = lazy {
@@ -204,7 +206,7 @@ impl Cache {
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
         let _lock = EntryLock::take(&lock_path(&path), wait)?;
-        if let Some(module) = self.load(engine, &path, &name, &digest) {
+        if let Some(module) = self.load(engine, &path, &name, &digest, None) {
             return keep.is_some().then_some(module);
         }
         let mut image = engine.precompile_module_for_cache(wasm).ok()?;
@@ -228,27 +230,49 @@ impl Cache {
         }
     }
 
-    /// The entry at `path`, if it authenticates and loads.
-    fn load(&self, engine: &Engine, path: &Path, name: &str, digest: &[u8; 32]) -> Option<Module> {
+    /// The entry at `path`, if it authenticates and loads. With `wasm`
+    /// (the module binary, whose digest is `digest`), a big entry's memory
+    /// images are left unread: each instantiation reads them from the
+    /// entry and checks them, and builds one that fails from `wasm`'s data
+    /// segments instead (and removes the entry). Without, they are read
+    /// and checked here, so that a damaged one costs a compile.
+    fn load(
+        &self,
+        engine: &Engine,
+        path: &Path,
+        name: &str,
+        digest: &[u8; 32],
+        wasm: Option<&SharedBytes>,
+    ) -> Option<Module> {
         let mut file = open_regular(path, std::fs::OpenOptions::new().read(true))?;
-        // A big entry's address map is left unread, and read and checked
-        // against its digest only if a trap needs its wasm offsets. Its
-        // memory images are read and checked here (the seal leaves them
-        // out), so that a damaged one costs a compile, not the run.
-        let loaded =
-            ImageBuffer::read_file_except(&mut file, hoist_artifact::lazy_range_after_images)
-                .ok()
-                .and_then(|mut buffer| {
-                    let len =
-                        hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
-                    buffer.truncate(len);
-                    // The seal's MAC covered every byte but the memory images'
-                    // and the address map's (a cache entry keeps no
-                    // `.hoist.debug`), which have their own digests: no digest
-                    // pass again.
-                    let module = Module::deserialize_authenticated(engine, buffer).ok()?;
-                    (module.digest() == *digest).then_some(module)
-                });
+        // A big entry's address map is left unread too, and read and
+        // checked against its digest only if a trap needs its wasm offsets.
+        let skip = match wasm {
+            Some(_) => hoist_artifact::lazy_range,
+            None => hoist_artifact::lazy_range_after_images,
+        };
+        let loaded = ImageBuffer::read_file_except(&mut file, skip)
+            .ok()
+            .and_then(|mut buffer| {
+                let len = hoist_artifact::unseal(buffer.as_slice(), &self.key, name.as_bytes())?;
+                buffer.truncate(len);
+                // The seal's MAC covered every byte but the memory images'
+                // and the address map's (a cache entry keeps no
+                // `.hoist.debug`), which have their own digests: no digest
+                // pass again.
+                let module = match wasm {
+                    Some(wasm) => {
+                        let path = path.to_path_buf();
+                        let forget = Box::new(move || {
+                            let _ = std::fs::remove_file(&path);
+                        });
+                        Module::deserialize_cached(engine, buffer, wasm.clone(), digest, forget)
+                    }
+                    None => Module::deserialize_authenticated(engine, buffer),
+                };
+                let module = module.ok()?;
+                (module.digest() == *digest).then_some(module)
+            });
         match &loaded {
             // Recently used: eviction goes by modification time.
             Some(_) => {

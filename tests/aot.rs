@@ -290,8 +290,8 @@ fn section(image: &[u8], name: &str) -> std::ops::Range<usize> {
 /// from the file straight into the linear memory at instantiation, where
 /// it is checked against its digest: a changed byte fails the
 /// instantiation, before the guest runs, with a plain error. A compile
-/// cache entry's image is checked when it loads: a changed byte there
-/// costs a compile.
+/// cache entry's image changed the same way is built from the module's
+/// data segments instead, and the entry replaced.
 #[test]
 fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     let dir = scratch("big-image");
@@ -299,6 +299,8 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     // middle, which the guest prints.
     let fill = "0123456789abcdef".repeat(1 << 17);
     let (start, middle, end) = (65536, 65536 + (1 << 20), 65536 + (2 << 20) - 4);
+    // Where the tests below change a byte; the guest prints it too.
+    let changed = 65536 + (3 << 19);
     std::fs::write(
         dir.join("big.wat"),
         format!(
@@ -316,7 +318,9 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     (i32.store (i32.const 12) (i32.const 4))
     (i32.store (i32.const 16) (i32.const {end}))
     (i32.store (i32.const 20) (i32.const 4))
-    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 3) (i32.const 24)))))"#
+    (i32.store (i32.const 24) (i32.const {changed}))
+    (i32.store (i32.const 28) (i32.const 4))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 4) (i32.const 32)))))"#
         ),
     )
     .unwrap();
@@ -332,7 +336,7 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
     assert_eq!(unread.start, a.data_offset);
     assert!(unread.end >= image.end - 4096, "{unread:?} {image:?}");
-    let expected = "one\ntwo\nend\n";
+    let expected = "one\ntwo\nend\n0123";
     let out = run(&["big.hwasm"], &dir);
     assert!(
         out.status.success(),
@@ -370,9 +374,9 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     refused("the image's end", &run(&["big.hwasm"], &dir));
 
     // From the compile cache: the entry's seal leaves the image out, and
-    // its digest is checked when the entry loads (a big entry leaves only
-    // its address map unread): a damaged entry costs a compile, never the
-    // run.
+    // each instantiation reads it from the entry and checks it; one that
+    // fails is built from the module's data segments instead, and the
+    // entry removed: a damaged entry costs time, never the run.
     let cache = dir.join("cache");
     let cached = || {
         hoist()
@@ -403,13 +407,20 @@ fn a_big_artifacts_memory_image_is_read_at_instantiation_and_checked() {
     let mut changed = entry.clone();
     changed[at] ^= 0x55;
     std::fs::write(&entries[0], &changed).unwrap();
-    let out = cached();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    for _ in 0..2 {
+        let out = cached();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+        // Removed by the first run, compiled again by the second.
+        assert_eq!(
+            entries[0].exists(),
+            std::fs::read(&entries[0]).is_ok_and(|e| e[at] == entry[at])
+        );
+    }
     let replaced = std::fs::read(&entries[0]).unwrap();
     assert!(
         replaced[at] == entry[at],

@@ -17,6 +17,7 @@ mod engine;
 mod externals;
 mod func;
 mod gc;
+mod image_source;
 mod instance;
 mod lazy;
 mod linker;

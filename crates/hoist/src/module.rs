@@ -7,7 +7,7 @@ use crate::SharedBytes;
 use anyhow::{bail, Context, Result};
 use hoist_artifact::SideCheck;
 use hoist_artifact::{Artifact, ArtifactParts, Digest};
-use hoist_environ::{EntityRef, EntityType, VMOffsets};
+use hoist_environ::{EntityRef, EntityType, MemoryIndex, VMOffsets};
 use hoist_runtime::{CodeMemory, CodeTables, ImageBuffer, MemoryImageRef, ModuleCode, TrapTable};
 use std::borrow::Cow;
 use std::path::Path;
@@ -164,7 +164,7 @@ impl Module {
         let (image, module) = compile(engine, wasm, false)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         // Made in this process a moment ago: its digest needs no check.
-        Module::load_checked(engine, buffer, Some(module), None, false)
+        Module::load_checked(engine, buffer, Some(module), None, false, None)
     }
 
     /// Compiles a module lazily: validates all of it (so an invalid module
@@ -195,7 +195,7 @@ impl Module {
         let (image, module, lazy) = compile_image(engine, bytes, Compile::Lazy { shared }, false)?;
         let buffer = ImageBuffer::from_bytes(&image).context("copying compiled code")?;
         // Made in this process a moment ago: its digest needs no check.
-        Module::load_checked(engine, buffer, Some(module), lazy, false)
+        Module::load_checked(engine, buffer, Some(module), lazy, false, None)
     }
 
     /// Whether this module compiles its functions on first call
@@ -323,7 +323,34 @@ impl Module {
     /// compiled, is parsed without being validated again. Never for images
     /// from anywhere else. The tables are checked as always.
     pub fn deserialize_authenticated(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
-        Module::load_checked(engine, buffer, None, None, false)
+        Module::load_checked(engine, buffer, None, None, false, None)
+    }
+
+    /// [`Module::deserialize_authenticated`] for a compile cache entry
+    /// compiled from `wasm` (whose BLAKE3 digest, as
+    /// `hoist_artifact::module_digest` gives it, is `wasm_digest`; an image
+    /// recording another digest is refused). A big entry's memory images
+    /// are read from its file at each instantiation and checked there; one
+    /// that fails (the entry changed since it loaded) is built again from
+    /// `wasm`'s data segments instead, and `on_damage` is called, so that
+    /// the caller can drop the entry. Cache trouble then costs time, never
+    /// the run.
+    pub fn deserialize_cached(
+        engine: &Engine,
+        buffer: ImageBuffer,
+        wasm: SharedBytes,
+        wasm_digest: &Digest,
+        on_damage: Box<dyn Fn() + Send + Sync>,
+    ) -> Result<Module> {
+        let fallback = ImageSource {
+            wasm,
+            on_damage: Arc::from(on_damage),
+        };
+        let module = Module::load_checked(engine, buffer, None, None, false, Some(fallback))?;
+        if module.digest() != *wasm_digest {
+            bail!("the cache entry was compiled from another module");
+        }
+        Ok(module)
     }
 
     /// BLAKE3 of the module binary this module was compiled from.
@@ -334,19 +361,22 @@ impl Module {
     /// Checks and loads an image from outside (an artifact, a cache entry's
     /// bytes): its digest included.
     fn load(engine: &Engine, buffer: ImageBuffer) -> Result<Module> {
-        Module::load_checked(engine, buffer, None, None, true)
+        Module::load_checked(engine, buffer, None, None, true, None)
     }
 
     /// Checks and loads an image; with `module`, the model is not parsed
     /// again from the image's module binary; with `lazy`, the module's
     /// functions are compiled on first call; `check_digest` is off for
-    /// images this process made or authenticated.
+    /// images this process made or authenticated; with `images_from`, a
+    /// memory image read from the file that fails its check is built from
+    /// the module binary instead.
     fn load_checked(
         engine: &Engine,
         buffer: ImageBuffer,
         module: Option<hoist_environ::Module>,
         lazy: Option<LazyParts>,
         check_digest: bool,
+        images_from: Option<ImageSource>,
     ) -> Result<Module> {
         let image = buffer.as_slice();
         let unread = buffer.unread();
@@ -436,12 +466,17 @@ impl Module {
                 ),
                 _ => None,
             };
+            let fallback = match (&check, &images_from) {
+                (Some(_), Some(source)) => Some(source.fallback(memory, offset)),
+                _ => None,
+            };
             memory_images.push(MemoryImageRef {
                 memory,
                 offset,
                 len: range.len(),
                 image_offset,
                 check,
+                fallback,
             });
         }
         // The trap table is read in place (`CodeMemory::from_image`).
@@ -645,6 +680,25 @@ impl Module {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+}
+
+/// Where a compile cache entry's memory images can be built again: the
+/// module binary it was compiled from (see [`Module::deserialize_cached`]).
+struct ImageSource {
+    wasm: SharedBytes,
+    on_damage: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl ImageSource {
+    /// Writes the image of `memory` at byte `offset` from the binary's
+    /// data segments, and reports the damage.
+    fn fallback(&self, memory: MemoryIndex, offset: u64) -> hoist_runtime::ImageFallback {
+        let (wasm, on_damage) = (self.wasm.clone(), self.on_damage.clone());
+        Box::new(move |target: &mut [u8]| {
+            on_damage();
+            crate::image_source::write_from_segments(&wasm, memory.as_u32(), offset, target)
+        })
     }
 }
 

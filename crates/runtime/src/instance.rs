@@ -57,11 +57,19 @@ pub struct MemoryImageRef {
     /// unread, see `CodeMemory::read_range`): whether the bytes that
     /// arrived in the linear memory are the image.
     pub check: Option<ImageCheck>,
+    /// For an image that fails to read or check: another source of its
+    /// bytes, trusted as the image is (a compile cache entry's module
+    /// binary, see `hoist::Module::deserialize_cached`).
+    pub fallback: Option<ImageFallback>,
 }
 
 /// Whether bytes are a memory image (its digest, see
 /// `hoist_artifact::check_image`).
 pub type ImageCheck = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// Writes a memory image into the given bytes from another source;
+/// `false` if it cannot.
+pub type ImageFallback = Box<dyn Fn(&mut [u8]) -> bool + Send + Sync>;
 
 /// Why [`Instance::initialize`] stopped.
 #[derive(Debug)]
@@ -634,18 +642,21 @@ impl Instance {
                 // size; anything else is a hoist bug.
                 unreachable!("memory image outside its memory");
             };
-            let failed = |error| InitError::Image {
-                memory: image.memory,
-                error,
-            };
-            code.code
-                .read_range_into(image.image_offset, target)
-                .map_err(failed)?;
-            if image.check.as_ref().is_some_and(|check| !check(target)) {
-                return Err(failed(io::Error::new(
+            let read = code.code.read_range_into(image.image_offset, target);
+            let read = read.and_then(|()| match &image.check {
+                Some(check) if !check(target) => Err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "it does not match its digest (the file changed after it was loaded?)",
-                )));
+                )),
+                _ => Ok(()),
+            });
+            if let Err(error) = read {
+                if !image.fallback.as_ref().is_some_and(|write| write(target)) {
+                    return Err(InitError::Image {
+                        memory: image.memory,
+                        error,
+                    });
+                }
             }
         }
         self.mark_imaged_segments(true);

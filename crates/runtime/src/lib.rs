@@ -30,7 +30,8 @@ pub use code_memory::{CodeMemory, ImageBuffer};
 pub use code_registry::{register_code, unregister_code, CodeTables, TrapTable};
 pub use host_func::{is_host_funcref, HostFn, HostPanic, VMHostFunc};
 pub use instance::{
-    ImageCheck, InitError, Instance, InstanceParts, MemoryImageRef, ModuleCode, TypeInfo,
+    ImageCheck, ImageFallback, InitError, Instance, InstanceParts, MemoryImageRef, ModuleCode,
+    TypeInfo,
 };
 pub use lazy::{CompiledFunction, LazyFunctions};
 pub use memory::LinearMemory;
