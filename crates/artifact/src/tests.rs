@@ -254,15 +254,7 @@ fn seals_bind_image_key_and_context() {
     // With nothing left out (no whole page of side parts: no memory
     // image, a short address map), the MAC is what it was before ranges
     // could be: older artifacts' seals still verify.
-    let mut plain = write(&ArtifactParts {
-        architecture: object::Architecture::X86_64,
-        engine: &engine(),
-        compiled: &compiled(),
-        wasm: &wat::parse_str(WAT).unwrap(),
-        images: &[],
-        debug_sections: false,
-    })
-    .unwrap();
+    let mut plain = with_parts(&[], compiled().address_map);
     assert_eq!(lazy_range(&plain), None);
     let plain_len = plain.len();
     seal(&mut plain, &key, b"entry-a");
@@ -418,15 +410,7 @@ fn memory_images_are_kept_apart_and_checked_on_their_own() {
     table[at] ^= 1;
     assert_eq!(unseal(&table, &key, b"ctx"), None);
     // Without images: no data section at all.
-    let plain = write(&ArtifactParts {
-        architecture: object::Architecture::X86_64,
-        engine: &engine(),
-        compiled: &compiled(),
-        wasm: &wat::parse_str(WAT).unwrap(),
-        images: &[],
-        debug_sections: false,
-    })
-    .unwrap();
+    let plain = with_parts(&[], compiled().address_map);
     let file = object::File::parse(&*plain).unwrap();
     assert!(file.section_by_name(DATA).is_none());
     let p = read(&plain).unwrap();
