@@ -127,7 +127,8 @@ impl Cache {
 
     /// Loads `wasm` compiled from the cache, compiling and storing it on a
     /// miss. Cache trouble (unwritable directory, damaged or forged entry)
-    /// never fails the run; it only costs a compile.
+    /// never fails the run; it only costs time (a compile, or a memory
+    /// image built again from the module file).
     ///
     /// With `lazy`, a miss is compiled lazily (each function on its first
     /// call) and the full compile that fills the cache entry goes on in the
@@ -144,7 +145,7 @@ impl Cache {
         let digest = hoist_artifact::module_digest(wasm);
         let name = entry_name(engine, &digest);
         let path = self.dir.join(format!("{name}.hwasm"));
-        if let Some(module) = self.load(engine, &path, &name, &digest, Some(shared)) {
+        if let Some(module) = self.load(engine, &path, &name, &digest, Some(path_of)) {
             return Ok(module);
         }
         if let Lazy::Yes { at_exit } = lazy {
@@ -230,27 +231,30 @@ impl Cache {
         }
     }
 
-    /// The entry at `path`, if it authenticates and loads. With `wasm`
-    /// (the module binary, whose digest is `digest`), a big entry's memory
-    /// images are left unread: each instantiation reads them from the
-    /// entry and checks them, and builds one that fails from `wasm`'s data
-    /// segments instead (and removes the entry). Without, they are read
-    /// and checked here, so that a damaged one costs a compile.
+    /// The entry at `path`, if it authenticates and loads. With `wasm_file`
+    /// (a regular file holding the module binary, whose digest is
+    /// `digest`), a big entry's memory images are left unread: each
+    /// instantiation reads them from the entry and checks them, and builds
+    /// one that fails from the data segments of the binary read again
+    /// from `wasm_file` instead (and removes the entry). Without, they are
+    /// read and checked here, so that a damaged one costs a compile.
     fn load(
         &self,
         engine: &Engine,
         path: &Path,
         name: &str,
         digest: &[u8; 32],
-        wasm: Option<&SharedBytes>,
+        wasm_file: Option<&Path>,
     ) -> Option<Module> {
         let mut file = open_regular(path, std::fs::OpenOptions::new().read(true))?;
+        let wasm_file = wasm_file.filter(|p| p.is_file());
         // A big entry's address map is left unread too, and read and
         // checked against its digest only if a trap needs its wasm offsets.
-        let skip = match wasm {
+        let skip = match wasm_file {
             Some(_) => hoist_artifact::lazy_range,
             None => hoist_artifact::lazy_range_after_images,
         };
+        let identity = file.metadata().ok().map(|m| (m.dev(), m.ino()));
         let loaded = ImageBuffer::read_file_except(&mut file, skip)
             .ok()
             .and_then(|mut buffer| {
@@ -260,13 +264,20 @@ impl Cache {
                 // and the address map's (a cache entry keeps no
                 // `.hoist.debug`), which have their own digests: no digest
                 // pass again.
-                let module = match wasm {
-                    Some(wasm) => {
+                let module = match wasm_file {
+                    Some(wasm_file) => {
+                        let wasm_file = wasm_file.to_path_buf();
+                        let reload = Box::new(move || std::fs::read(&wasm_file).ok());
                         let path = path.to_path_buf();
+                        // Only this entry: not one another process has
+                        // written there since.
                         let forget = Box::new(move || {
-                            let _ = std::fs::remove_file(&path);
+                            let now = std::fs::symlink_metadata(&path).ok();
+                            if now.map(|m| (m.dev(), m.ino())) == identity {
+                                let _ = std::fs::remove_file(&path);
+                            }
                         });
-                        Module::deserialize_cached(engine, buffer, wasm.clone(), digest, forget)
+                        Module::deserialize_cached(engine, buffer, digest, reload, forget)
                     }
                     None => Module::deserialize_authenticated(engine, buffer),
                 };

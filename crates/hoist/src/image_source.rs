@@ -3,8 +3,10 @@
 //! A compile cache entry's images are outside its seal, read from the entry
 //! at instantiation and checked there (see `hoist_artifact::check_image`).
 //! One that fails its check (the entry was damaged after it loaded) is
-//! rebuilt from the active data segments of the module binary the run
-//! already holds, so that cache trouble costs time, never the run.
+//! rebuilt from the active data segments of the module binary, read again
+//! from its file and checked against the entry's module digest (see
+//! `Module::deserialize_cached`), so that cache trouble costs time, never
+//! the run.
 
 use crate::SharedBytes;
 use wasmparser::{DataKind, Operator, Parser, Payload};

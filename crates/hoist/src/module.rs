@@ -327,25 +327,29 @@ impl Module {
     }
 
     /// [`Module::deserialize_authenticated`] for a compile cache entry
-    /// compiled from `wasm` (whose BLAKE3 digest, as
-    /// `hoist_artifact::module_digest` gives it, is `wasm_digest`; an image
+    /// compiled from the module binary whose BLAKE3 digest (as
+    /// `hoist_artifact::module_digest` gives it) is `wasm_digest` (an image
     /// recording another digest is refused). A big entry's memory images
     /// are read from its file at each instantiation and checked there; one
     /// that fails (the entry changed since it loaded) is built again from
-    /// `wasm`'s data segments instead, and `on_damage` is called, so that
-    /// the caller can drop the entry. Cache trouble then costs time, never
-    /// the run.
+    /// the data segments of the binary that `reload` gives (once, and only
+    /// if its digest is `wasm_digest`), checked again, and `on_damage` is
+    /// called once, so that the caller can drop the entry. Cache trouble
+    /// then costs time, never the run; the binary is not kept meanwhile.
     pub fn deserialize_cached(
         engine: &Engine,
         buffer: ImageBuffer,
-        wasm: SharedBytes,
         wasm_digest: &Digest,
+        reload: Box<dyn Fn() -> Option<Vec<u8>> + Send + Sync>,
         on_damage: Box<dyn Fn() + Send + Sync>,
     ) -> Result<Module> {
-        let fallback = ImageSource {
-            wasm,
-            on_damage: Arc::from(on_damage),
-        };
+        let fallback = Arc::new(ImageSource {
+            digest: *wasm_digest,
+            reload,
+            wasm: std::sync::OnceLock::new(),
+            on_damage: std::sync::Once::new(),
+            report: on_damage,
+        });
         let module = Module::load_checked(engine, buffer, None, None, false, Some(fallback))?;
         if module.digest() != *wasm_digest {
             bail!("the cache entry was compiled from another module");
@@ -376,7 +380,7 @@ impl Module {
         module: Option<hoist_environ::Module>,
         lazy: Option<LazyParts>,
         check_digest: bool,
-        images_from: Option<ImageSource>,
+        images_from: Option<Arc<ImageSource>>,
     ) -> Result<Module> {
         let image = buffer.as_slice();
         let unread = buffer.unread();
@@ -467,7 +471,7 @@ impl Module {
                 _ => None,
             };
             let fallback = match (&check, &images_from) {
-                (Some(_), Some(source)) => Some(source.fallback(memory, offset)),
+                (Some(_), Some(source)) => Some(ImageSource::fallback(source, memory, offset)),
                 _ => None,
             };
             memory_images.push(MemoryImageRef {
@@ -686,18 +690,37 @@ impl Module {
 /// Where a compile cache entry's memory images can be built again: the
 /// module binary it was compiled from (see [`Module::deserialize_cached`]).
 struct ImageSource {
-    wasm: SharedBytes,
-    on_damage: Arc<dyn Fn() + Send + Sync>,
+    /// The binary's digest, which what `reload` gives must have.
+    digest: Digest,
+    reload: Box<dyn Fn() -> Option<Vec<u8>> + Send + Sync>,
+    /// The binary, once a damaged image needed it (`None`: it could not
+    /// be had, or was another).
+    wasm: std::sync::OnceLock<Option<SharedBytes>>,
+    /// `report`, called once.
+    on_damage: std::sync::Once,
+    report: Box<dyn Fn() + Send + Sync>,
 }
 
 impl ImageSource {
     /// Writes the image of `memory` at byte `offset` from the binary's
     /// data segments, and reports the damage.
-    fn fallback(&self, memory: MemoryIndex, offset: u64) -> hoist_runtime::ImageFallback {
-        let (wasm, on_damage) = (self.wasm.clone(), self.on_damage.clone());
+    fn fallback(
+        source: &Arc<ImageSource>,
+        memory: MemoryIndex,
+        offset: u64,
+    ) -> hoist_runtime::ImageFallback {
+        let source = source.clone();
         Box::new(move |target: &mut [u8]| {
-            on_damage();
-            crate::image_source::write_from_segments(&wasm, memory.as_u32(), offset, target)
+            source.on_damage.call_once(|| (source.report)());
+            let wasm = source.wasm.get_or_init(|| {
+                let wasm = (source.reload)()?;
+                let digest = hoist_artifact::module_digest(&wasm);
+                (blake3::Hash::from(digest) == blake3::Hash::from(source.digest))
+                    .then(|| SharedBytes::from(wasm))
+            });
+            wasm.as_ref().is_some_and(|wasm| {
+                crate::image_source::write_from_segments(wasm, memory.as_u32(), offset, target)
+            })
         })
     }
 }

@@ -54,12 +54,13 @@ pub struct MemoryImageRef {
     /// Where the bytes start in the image.
     pub image_offset: usize,
     /// For bytes that loading did not check (it may have left them
-    /// unread, see `CodeMemory::read_range`): whether the bytes that
+    /// unread, see `CodeMemory::read_range_into`): whether the bytes that
     /// arrived in the linear memory are the image.
     pub check: Option<ImageCheck>,
     /// For an image that fails to read or check: another source of its
-    /// bytes, trusted as the image is (a compile cache entry's module
-    /// binary, see `hoist::Module::deserialize_cached`).
+    /// bytes (a compile cache entry's module binary, see
+    /// `hoist::Module::deserialize_cached`), whose bytes must pass `check`
+    /// too.
     pub fallback: Option<ImageFallback>,
 }
 
@@ -77,7 +78,8 @@ pub enum InitError {
     /// A segment out of bounds, or a constant expression that trapped.
     Trap(TrapCode),
     /// A memory image could not be read from the module's file, or what
-    /// was read is not the image (the file changed after loading).
+    /// was read is not the image (the file changed after loading), and no
+    /// fallback could stand in for it.
     Image {
         memory: MemoryIndex,
         error: io::Error,
@@ -601,8 +603,9 @@ impl Instance {
     /// The instantiation steps before the start function: globals, then
     /// element segments, then data segments, in module order. A segment out
     /// of bounds stops here with its trap; earlier writes stay, as the spec
-    /// says. A memory image that cannot be read, or fails its check, stops
-    /// it first, before anything is written ([`InitError::Image`]).
+    /// says. A memory image that cannot be read, or fails its check (and
+    /// has no fallback that passes it), stops it first, before anything is
+    /// written ([`InitError::Image`]).
     pub fn initialize(&mut self) -> Result<(), InitError> {
         // Memories with an image get it in one step; their active segments
         // are already in it (and in bounds, or there would be no image).
@@ -651,7 +654,10 @@ impl Instance {
                 _ => Ok(()),
             });
             if let Err(error) = read {
-                if !image.fallback.as_ref().is_some_and(|write| write(target)) {
+                // The stand-in's bytes must pass the same check.
+                let stood_in = image.fallback.as_ref().is_some_and(|write| write(target))
+                    && image.check.as_ref().is_none_or(|check| check(target));
+                if !stood_in {
                     return Err(InitError::Image {
                         memory: image.memory,
                         error,
