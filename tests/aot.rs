@@ -499,6 +499,75 @@ fn an_image_changed_after_loading_fails_later_instantiations_only() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A module whose instantiation may trap before its data segments keeps
+/// their bytes in its artifact: when an element segment traps, a failed
+/// instance's function (reached through the imported table it was
+/// written to) reads zeros from its memory, and `memory.init` from a
+/// segment that was never applied copies the segment's bytes, as the spec
+/// says (extra/instantiation-order.wast checks the same in memory).
+#[test]
+fn a_failed_instances_memory_init_reads_its_imaged_segments() {
+    let engine = Engine::default();
+    let wasm = wat::parse_str(
+        r#"(module
+             (table (import "host" "tab") 1 funcref)
+             (memory 1)
+             (data (i32.const 0) "\2a")
+             (data (i32.const 100) "kept-in-the-artifact")
+             (func $f (result i32)
+               (i32.load8_u (i32.const 0))
+               (memory.init 0 (i32.const 8) (i32.const 0) (i32.const 1))
+               (i32.load8_u (i32.const 8))
+               (i32.add))
+             (elem (i32.const 0) $f)
+             (elem (i32.const 1) $f))"#,
+    )
+    .unwrap();
+    let image = engine.precompile_module(&wasm).unwrap();
+    let kept = |image: &[u8]| {
+        let skeleton = hoist_artifact::module_wasm(image).unwrap();
+        skeleton.windows(20).any(|w| w == b"kept-in-the-artifact")
+    };
+    assert!(kept(&image));
+    // Element segments that cannot trap: the image alone holds the bytes.
+    let safe = wat::parse_str(
+        r#"(module (table 1 funcref) (memory 1) (func $f)
+             (data (i32.const 100) "kept-in-the-artifact") (elem (i32.const 0) $f))"#,
+    )
+    .unwrap();
+    assert!(!kept(&engine.precompile_module(&safe).unwrap()));
+    for (how, module) in [
+        ("in memory", hoist::Module::new(&engine, &wasm).unwrap()),
+        (
+            "from an artifact",
+            hoist::Module::deserialize(&engine, &image).unwrap(),
+        ),
+    ] {
+        let mut store = hoist::Store::new(&engine, ());
+        let host =
+            hoist::Module::new(&engine, "(module (table (export \"tab\") 1 funcref))").unwrap();
+        let host = hoist::Instance::new(&mut store, &host, &[]).unwrap();
+        let table = host.get_table(&mut store, "tab").unwrap();
+        let err =
+            hoist::Instance::new(&mut store, &module, &[hoist::Extern::Table(table)]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("out of bounds table access"),
+            "{how}: {err:#}"
+        );
+        let Some(hoist::Val::FuncRef(Some(f))) = table.get(&mut store, 0) else {
+            panic!("{how}: the first element segment was not written");
+        };
+        let mut results = [hoist::Val::I32(0)];
+        f.call(&mut store, &[], &mut results).unwrap();
+        // 0 (no data applied) + 42 (copied from the segment).
+        assert!(
+            matches!(results[0], hoist::Val::I32(42)),
+            "{how}: {:?}",
+            results[0]
+        );
+    }
+}
+
 /// An artifact of another format says so and says to recompile, whether
 /// or not its seal (which covers other bytes in another format) checks.
 #[test]

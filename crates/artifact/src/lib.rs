@@ -21,8 +21,8 @@
 //!   loading needs, so that a big artifact's loader can leave its pages
 //!   unread ([`lazy_range`]) and instantiation read each image from the
 //!   file straight into its linear memory, checked there against the
-//!   image's digest in `.hoist.info` ([`check_image`]): 10 of CPython's
-//!   44 MB, read once instead of twice.
+//!   image's digest in `.hoist.info` ([`check_image`]): 7.5 of CPython's
+//!   41.6 MB, read once instead of twice.
 //! - `.hoist.addrmap` (when there is one): the wasm address map, (text
 //!   offset, wasm byte offset) records sorted by text offset
 //!   ([`AddressMapRecords`]), page-aligned and left unread as the data
@@ -109,6 +109,10 @@ pub struct ArtifactParts<'a> {
     pub images: &'a [MemoryImage],
     /// Keep the module's DWARF sections (see [`skeleton`]).
     pub debug_sections: bool,
+    /// Keep the bytes of the active data segments that the images hold
+    /// (see [`skeleton`]): for a module whose instantiation may trap
+    /// before the data segments (`hoist_environ::may_trap_before_data`).
+    pub keep_imaged_segments: bool,
 }
 
 /// A parsed and checked artifact, borrowing from its image.
@@ -236,8 +240,8 @@ fn side_span(file: &sections::File<'_>) -> Option<std::ops::Range<usize>> {
 /// covers. Only the ELF header and section headers are looked at (they
 /// are at the file's two ends, which a reader fills first); anything
 /// unexpected gives `None`, and the whole file is read. A range that lies
-/// elsewhere in a
-/// damaged or forged file is refused: [`read_with`] refuses side parts
+/// elsewhere in a damaged or forged file is refused: [`read_with`] refuses
+/// side parts
 /// that touch another section, the loader unread pages outside the side
 /// parts, and the seal covers every other byte of the file and the
 /// range's bounds.
@@ -248,7 +252,8 @@ pub fn lazy_range(image: &[u8]) -> Option<std::ops::Range<usize>> {
 
 /// [`lazy_range`] without `.hoist.data`: the pages of the side parts after
 /// the memory images, for a loader that wants the images checked when it
-/// loads (the compile cache: a damaged entry is then replaced, not a
+/// loads (the compile cache's background store, which has no module file
+/// to build a damaged image from: such an entry is then replaced, not a
 /// failed instantiation).
 pub fn lazy_range_after_images(image: &[u8]) -> Option<std::ops::Range<usize>> {
     let file = sections::File::parse(image).ok()?;
@@ -273,7 +278,10 @@ pub fn is_artifact(bytes: &[u8]) -> bool {
 
 /// Writes the artifact image for `parts`.
 pub fn write(parts: &ArtifactParts<'_>) -> Result<Vec<u8>> {
-    let imaged: Vec<_> = parts.images.iter().map(|i| i.memory).collect();
+    let imaged: Vec<_> = match parts.keep_imaged_segments {
+        true => Vec::new(),
+        false => parts.images.iter().map(|i| i.memory).collect(),
+    };
     // Encoded from the parts in place: copies of the code and the memory
     // images cost CPython's first run milliseconds of page faults.
     encode(&Encoding {

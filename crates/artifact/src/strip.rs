@@ -36,6 +36,9 @@ pub const SKELETON_BODY: [u8; 4] = [3, 0x00, 0x00, 0x0b];
 /// are applied by the memory image at instantiation and dropped afterwards,
 /// so a `memory.init` from them sees an empty segment either way: the
 /// module behaves the same, and the artifact does not hold its data twice.
+/// (Unless instantiation may trap before the data segments: a failed
+/// instance's functions may then `memory.init` from segments never
+/// dropped, and the writer passes no memories here, keeping the bytes.)
 pub fn skeleton(wasm: &[u8], imaged: &[MemoryIndex], debug_sections: bool) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(wasm.len() / 4);
     let mut offsets = Vec::new();

@@ -82,6 +82,7 @@ fn image() -> Vec<u8> {
         wasm: &wasm,
         images: &images,
         debug_sections: true,
+        keep_imaged_segments: false,
     })
     .unwrap()
 }
@@ -223,6 +224,7 @@ fn consistent_but_bad_tables_are_refused() {
             wasm: &wasm,
             images: &[],
             debug_sections: true,
+            keep_imaged_segments: false,
         })
         .unwrap();
         let err = read(&image).unwrap_err().to_string();
@@ -290,6 +292,7 @@ fn dwarf_is_kept_apart_and_checked_on_its_own() {
         wasm: &wasm,
         images: &[],
         debug_sections,
+        keep_imaged_segments: false,
     };
     let image = write(&parts(true)).unwrap();
     let a = read(&image).unwrap();
@@ -577,6 +580,7 @@ fn the_address_map_is_kept_apart_and_checked_on_its_own() {
         wasm: &wasm,
         images: &[],
         debug_sections: false,
+        keep_imaged_segments: false,
     })
     .unwrap();
     let a = read(&image).unwrap();
@@ -649,6 +653,7 @@ fn with_parts(images: &[MemoryImage], address_map: Vec<(u32, u32)>) -> Vec<u8> {
         wasm: &wat::parse_str(WAT).unwrap(),
         images,
         debug_sections: false,
+        keep_imaged_segments: false,
     })
     .unwrap()
 }
@@ -797,6 +802,7 @@ fn owned_artifacts_round_trip_with_two_images_and_none() {
             wasm: &two_memories,
             images,
             debug_sections: false,
+            keep_imaged_segments: false,
         })
         .unwrap()
     };

@@ -24,7 +24,7 @@ pub use builtins::{Builtin, BuiltinResult};
 pub use compiled::{AddressMapRecords, CallSite, CompiledText, FunctionLoc, StackMap, TrapRecords};
 pub use gc::{GcArrayLayout, GcField, GcFieldKind, GcLayout, GcStructLayout};
 pub use index::*;
-pub use memory_image::{memory_images, MemoryImage, IMAGE_PAGE_SIZE};
+pub use memory_image::{may_trap_before_data, memory_images, MemoryImage, IMAGE_PAGE_SIZE};
 pub use module::*;
 pub use translate::{
     heap_type, parse_validated_module, ref_type, translate_module, translate_module_with_features,

@@ -1,10 +1,11 @@
-//! Memory images: a defined memory's active data segments merged into one
-//! page-aligned block at compile time, so instantiation writes it in one
-//! step (a copy, or a read from a big artifact's file straight into the
-//! memory) instead of segment by segment (see
-//! ../shared/research/engine-design.md §2.8).
+//! Memory images: a defined memory's active data segments merged at
+//! compile time into page-aligned blocks (split at long runs of zero
+//! pages, which are not stored), so instantiation writes each in one step
+//! (a copy, or a read from a big artifact's file straight into the memory)
+//! instead of segment by segment (see ../shared/research/engine-design.md
+//! §2.8).
 
-use crate::{DataKind, MemoryIndex, Module};
+use crate::{ConstExpr, ConstOp, DataKind, ElementKind, MemoryIndex, Module};
 
 /// Image pages are this size (and so aligned to it in artifacts).
 pub const IMAGE_PAGE_SIZE: u64 = 4096;
@@ -21,8 +22,8 @@ pub struct MemoryImage {
 
 /// Images for the defined memories whose active segments allow them (one,
 /// or several where long runs of zero pages split it, in ascending order
-/// of offset): every
-/// segment at a constant offset and inside the memory's initial size (else
+/// of offset): every segment at a constant offset and inside the memory's
+/// initial size (else
 /// instantiation must run the segments one by one and trap where the spec
 /// says), none after a segment of any memory that may trap (the spec
 /// leaves those unwritten, and a failed instantiation's functions may
@@ -130,6 +131,47 @@ fn split_at_zeros(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> 
         // Zero pages at the end stay out, whether a run or the image's end.
         Some(start * page..(at - zeros) * page)
     })
+}
+
+/// Whether instantiation may trap before it reaches the data segments: an
+/// active element segment whose offset is not a constant `i32` (or on a
+/// 64-bit table) or that ends past its table's declared minimum (an
+/// imported table is at least that big), or a global, table or element
+/// initializer that allocates (a GC object: memory may run out). A failed
+/// instance's functions, still reached through an imported table, may
+/// then `memory.init` from active data segments that were never applied
+/// nor dropped: an artifact must keep their bytes.
+pub fn may_trap_before_data(module: &Module) -> bool {
+    let allocates = |expr: &ConstExpr| {
+        expr.ops().iter().any(|op| {
+            matches!(
+                op,
+                ConstOp::StructNew(_)
+                    | ConstOp::StructNewDefault(_)
+                    | ConstOp::ArrayNew(_)
+                    | ConstOp::ArrayNewDefault(_)
+                    | ConstOp::ArrayNewFixed(..)
+            )
+        })
+    };
+    let element_may_trap = module.elements.values().any(|segment| {
+        segment.items.iter().any(allocates)
+            || match &segment.kind {
+                ElementKind::Active { table, offset } => {
+                    let ty = &module.tables[*table];
+                    match offset.as_i32() {
+                        Some(offset) if !ty.table64 => {
+                            u64::from(offset as u32) + segment.items.len() as u64 > ty.minimum
+                        }
+                        _ => true,
+                    }
+                }
+                _ => false,
+            }
+    });
+    element_may_trap
+        || module.global_inits.values().any(allocates)
+        || module.table_inits.values().flatten().any(allocates)
 }
 
 /// The position of the first active segment, in module order, that may

@@ -118,6 +118,7 @@ fn compile_image(
         wasm: &wasm,
         images: &images,
         debug_sections,
+        keep_imaged_segments: hoist_environ::may_trap_before_data(&module),
     })?;
     let lazy = lazy.map(|(bodies, resources)| {
         let kept: SharedBytes = match (wasm, how) {
@@ -286,7 +287,7 @@ impl Module {
     /// address map on the first backtrace, each checked against its
     /// digest: a changed image fails the instantiation, a changed map
     /// gives frames without wasm offsets. Each instantiation reads and
-    /// hashes the images again: CPython's 10 MB, a few milliseconds.)
+    /// hashes the images again: CPython's 7.5 MB, a few milliseconds.)
     pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let file = std::fs::File::open(path)
