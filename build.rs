@@ -7,7 +7,9 @@
 //! linker's) places them together at the start of .text, so start-up
 //! faults in about a MiB of code rather than pages across 10 MB. Only where
 //! rustc links with its own lld, as it does by default on x86_64 Linux;
-//! patterns that match nothing are skipped.
+//! patterns that match nothing are skipped. The list is written from the
+//! release profile's whole-program (LTO) build, whose inlining decides
+//! which functions exist; a build without LTO matches part of it.
 //!
 //! The unwinder:
 //! Rust's std links `libgcc_s.so.1` for `_Unwind_*`. Loading it costs every
