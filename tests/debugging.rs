@@ -399,7 +399,7 @@ fn perf_report_shows_wasm_function_names() {
                 "-o",
                 "perf.data",
             ])
-            .arg(env!("CARGO_BIN_EXE_hoist"))
+            .arg(support::hoist_binary())
             .args([
                 "run",
                 "--no-cache",

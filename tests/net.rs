@@ -350,7 +350,7 @@ fn listenfd_takes_an_inherited_listener() {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(r#"LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_hoist"))
+        .arg(support::hoist_binary())
         .args(["run", "--listenfd", "--dir", &site.docroot_arg()])
         .arg(program("http_server"))
         .env("XDG_CACHE_HOME", support::private_home().join("cache"))

@@ -16,10 +16,21 @@ pub fn private_home() -> PathBuf {
     dir
 }
 
+/// The hoist binary under test: `HOIST_TEST_BINARY` if set (`.ci/run`
+/// points it at the release build, whole-program optimized as users build
+/// it), else the one cargo built with the tests.
+pub fn hoist_binary() -> PathBuf {
+    std::env::var_os("HOIST_TEST_BINARY")
+        .filter(|path| !path.is_empty())
+        // Absolute: tests run it from other directories.
+        .map(|path| std::fs::canonicalize(&path).unwrap_or_else(|_| PathBuf::from(path)))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hoist")))
+}
+
 /// The hoist binary under test, with a private cache and key.
 pub fn hoist() -> Command {
     let home = private_home();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    let mut cmd = Command::new(hoist_binary());
     cmd.env("XDG_CACHE_HOME", home.join("cache"))
         .env("XDG_STATE_HOME", home.join("state"));
     cmd
