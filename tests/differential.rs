@@ -41,8 +41,8 @@
 //! 2-core machine. To run others:
 //!
 //! ```text
-//! HOIST_DIFF_SEED=1000 HOIST_DIFF_ITERS=5000 cargo test --profile release-nolto --test differential -- --nocapture
-//! HOIST_DIFF_ITERS=100000 cargo test --profile release-nolto --test differential -- --exact differential_wasm3
+//! HOIST_DIFF_SEED=1000 HOIST_DIFF_ITERS=5000 cargo test --profile release-nolto --workspace --test differential -- --nocapture
+//! HOIST_DIFF_ITERS=100000 cargo test --profile release-nolto --workspace --test differential -- --exact differential_wasm3
 //! ```
 //!
 //! `HOIST_DIFF_SEED` is the first seed (default 0) and `HOIST_DIFF_ITERS` how
@@ -270,7 +270,7 @@ fn run(profile: Profile) {
         }
         message.push_str(&format!(
             "rerun one with HOIST_DIFF_SEED=<seed> HOIST_DIFF_ITERS=1 \
-             cargo test --profile release-nolto --test differential -- --exact {test}"
+             cargo test --profile release-nolto --workspace --test differential -- --exact {test}"
         ));
         panic!("{message}");
     }
