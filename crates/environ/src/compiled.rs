@@ -4,7 +4,7 @@
 //! loader (which checks it).
 
 use crate::{TrapCode, TypeIndex};
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// Where a function sits in the text section, in bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

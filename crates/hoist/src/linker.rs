@@ -9,7 +9,7 @@ use crate::store::Store;
 use crate::typed::IntoFunc;
 use crate::types::{ExternType, FuncType, ValType};
 use anyhow::{bail, Result};
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::marker::PhantomData;
 
 /// Names for externs, used to satisfy a module's imports.

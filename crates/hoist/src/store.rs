@@ -13,7 +13,7 @@ use hoist_runtime::{
     Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext,
 };
 use std::any::Any;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// A collection of instances and host objects, plus the embedder's `T`.
 pub struct Store<T> {

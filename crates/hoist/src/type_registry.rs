@@ -16,7 +16,7 @@ use hoist_environ::{
     EntityRef, HeapTypeHierarchy, Module, TypeIndex, TypeRef, WasmCompositeType, WasmFuncType,
     WasmHeapType, WasmRefType, WasmSubType, WasmValType,
 };
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// One registered type: its canonical form (references as engine ids) and
 /// its supertype display.
