@@ -9,11 +9,11 @@
 use crate::engine::Engine;
 use crate::types::{FuncType, GlobalType, ValType};
 use crate::values::Val;
+use foldhash::{HashMap, HashMapExt};
 use hoist_runtime::{
     Instance, LinearMemory, Table, VMFuncRef, VMGlobalDefinition, VMHostFunc, VMStoreContext,
 };
 use std::any::Any;
-use foldhash::{HashMap, HashMapExt};
 
 /// A collection of instances and host objects, plus the embedder's `T`.
 pub struct Store<T> {

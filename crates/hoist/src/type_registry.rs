@@ -12,11 +12,11 @@
 //! from the root, itself last): `a <: b` iff `b` sits in `a`'s display at
 //! `b`'s own depth. Constant time, no walk up the chain.
 
+use foldhash::HashMap;
 use hoist_environ::{
     EntityRef, HeapTypeHierarchy, Module, TypeIndex, TypeRef, WasmCompositeType, WasmFuncType,
     WasmHeapType, WasmRefType, WasmSubType, WasmValType,
 };
-use foldhash::HashMap;
 
 /// One registered type: its canonical form (references as engine ids) and
 /// its supertype display.
