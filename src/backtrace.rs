@@ -4,6 +4,18 @@
 
 use hoist::FrameInfo;
 
+/// The warning for a module whose address map, read from its file for the
+/// backtrace, failed its check: the reason its frames show `<unknown>`
+/// offsets. `name` is the module as the command line gave it.
+pub fn damaged_map_warning(name: &str, module: &hoist::Module) -> Option<String> {
+    module.address_map_damaged().then(|| {
+        format!(
+            "warning: `{name}`: its address map changed since it was loaded; backtraces will \
+             have no wasm offsets"
+        )
+    })
+}
+
 /// The longest repeating cycle of frames that is collapsed (f→f, f→g→f…).
 const MAX_CYCLE: usize = 4;
 /// A cycle repeated at least this often is printed once plus a count.

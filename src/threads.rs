@@ -43,6 +43,8 @@ pub type LinkHost =
 
 /// What `hoist run` decided about threads.
 pub struct Options {
+    /// The module as the command line gave it, for messages.
+    pub name: String,
     /// Each thread's store gets the same limits (fuel each, the same time).
     pub limits: crate::limits::Limits,
     /// `-S max-threads`: how many spawned threads may run at once.
@@ -55,6 +57,8 @@ pub struct Options {
 pub struct Threads {
     engine: Engine,
     module: Module,
+    /// See [`Options::name`].
+    name: String,
     /// The module's shared memory import, if any: (module, name, memory).
     memory: Option<(String, String, SharedMemory)>,
     link_host: Arc<LinkHost>,
@@ -89,6 +93,7 @@ impl Threads {
         options: Options,
     ) -> Result<()> {
         let Options {
+            name,
             limits,
             max_threads,
             spawn_enabled,
@@ -108,6 +113,7 @@ impl Threads {
         let threads = Arc::new(Threads {
             engine: engine.clone(),
             module: module.clone(),
+            name,
             memory,
             link_host,
             limits,
@@ -180,7 +186,7 @@ impl Threads {
                 let outcome = threads.run(wasi, tid, start_arg);
                 threads.live.fetch_sub(1, Ordering::AcqRel);
                 if let Err(error) = outcome {
-                    end_process(tid, &error, &threads.limits);
+                    end_process(tid, &error, &threads);
                 }
             });
         match spawned {
@@ -217,7 +223,8 @@ impl Threads {
 /// A spawned thread failed: the whole program ends, as the proposal says
 /// (`proc_exit` with its status; a trap or an error with 134, reported).
 /// Other threads are stopped by the exit; their output so far is written.
-fn end_process(tid: u32, error: &anyhow::Error, limits: &crate::limits::Limits) -> ! {
+fn end_process(tid: u32, error: &anyhow::Error, threads: &Threads) -> ! {
+    let limits = &threads.limits;
     if !claim_process_end() {
         wait_for_process_end();
     }
@@ -253,6 +260,11 @@ fn end_process(tid: u32, error: &anyhow::Error, limits: &crate::limits::Limits) 
             crate::output::eprintln("wasm backtrace:");
             for line in crate::backtrace::lines(frames) {
                 crate::output::eprintln(line);
+            }
+            if let Some(warning) =
+                crate::backtrace::damaged_map_warning(&threads.name, &threads.module)
+            {
+                crate::output::eprintln(warning);
             }
         }
         i32::from(crate::limits::LIMIT_EXIT_STATUS)

@@ -481,7 +481,8 @@ fn padded(name: &str, section: &str, len: u32) -> Vec<u8> {
 
 /// A big compile cache entry is loaded with its address map left unread
 /// (outside the seal, with its own digest): a trap reads and checks it,
-/// and a changed record takes the wasm offsets away, nothing else.
+/// and a changed record takes the wasm offsets away, with a warning that
+/// says why, nothing else.
 #[test]
 fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
     let dir = temp_dir("lazy-addrmap");
@@ -549,6 +550,7 @@ fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
         cached.contains("0: 0x") && !cached.contains("<unknown>"),
         "{cached}"
     );
+    assert!(!cached.contains("warning"), "{cached}");
 
     // A record changed in the entry: the seal still holds, the map's
     // digest does not.
@@ -562,15 +564,19 @@ fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
         "{text}"
     );
     assert!(text.contains("0: <unknown> - <module>!boom"), "{text}");
+    assert!(
+        text.contains("warning: `big.wasm`: its address map changed since it was loaded"),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A big artifact's DWARF and address map are left unread when it loads; a
 /// backtrace reads the address map from the file then (and, with `-D
 /// debug-info`, the DWARF), and checks each against its digest in the
-/// artifact's header. The DWARF changed on disk is left out with a warning,
-/// the address map without one (the frames have no wasm offsets); the run
-/// is otherwise the same. The bytes around them, which the seal covers,
+/// artifact's header. Either changed on disk is left out with a warning
+/// (the DWARF: no source lines; the address map: the frames have no wasm
+/// offsets); the run is otherwise the same. The bytes around them, which the seal covers,
 /// cannot be changed at all.
 #[test]
 fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
@@ -632,6 +638,10 @@ fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
         );
         assert!(text.contains("0: <unknown> - "), "{text}");
         assert!(!text.contains("trap_debug.c"), "{text}");
+        assert!(
+            text.contains("warning: `big.hwasm`: its address map changed since it was loaded"),
+            "{text}"
+        );
     }
 
     // A byte of the DWARF changed in the file: the run is the same, the

@@ -390,6 +390,7 @@ fn run(mut args: RunArgs, settings: crate::options::Settings) -> Result<ExitCode
             &mut store,
             link_host.clone(),
             crate::threads::Options {
+                name: loaded[0].path.clone(),
                 limits: settings.limits.clone(),
                 max_threads: settings.max_threads,
                 spawn_enabled: settings.wasi_threads,
@@ -1166,6 +1167,11 @@ fn exit_status(
         });
         for line in lines {
             crate::output::eprintln(line);
+        }
+        for item in loaded {
+            if let Some(warning) = crate::backtrace::damaged_map_warning(&item.path, &item.module) {
+                crate::output::eprintln(warning);
+            }
         }
     }
     if let Some(path) = &settings.coredump {

@@ -63,4 +63,11 @@ impl AddressMap {
         }
         self.late.get().and_then(Option::as_deref).unwrap_or(&[])
     }
+
+    /// Whether records read on first use could not be read or failed their
+    /// check (the file changed since loading): frames then have no wasm
+    /// offsets. `false` until they are first used.
+    pub fn damaged(&self) -> bool {
+        self.check.is_some() && matches!(self.late.get(), Some(None))
+    }
 }
