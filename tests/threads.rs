@@ -438,6 +438,85 @@ fn a_trap_on_a_thread_ends_the_program_with_its_backtrace() {
     assert!(err.contains("deep"), "{err}");
 }
 
+/// A trap on a spawned thread in a big artifact whose address map changed
+/// on disk after loading (it is read from the file for the backtrace and
+/// fails its digest): the frames have no wasm offsets, and a warning says
+/// why, as on the main thread.
+#[test]
+fn a_trap_on_a_thread_says_when_the_address_map_changed() {
+    // Thousands of calls (an address map of whole pages before the file's
+    // last 64 KiB, which loading reads first) and a custom section that
+    // makes the artifact big enough (1 MiB) to load with its map unread.
+    let calls = "(call $store (i32.const 7))\n".repeat(40_000);
+    let (module, _dir) = wat_module(
+        "big_trap",
+        &format!(
+            r#"(module {PRELUDE}
+          (func $store (param i32) (i32.store (i32.const 64) (local.get 0)))
+          (func $work {calls})
+          (func $deep (call $work) (unreachable))
+          (func (export "wasi_thread_start") (param i32 i32) (call $deep))
+          (func (export "_start")
+            (drop (call $spawn (i32.const 0)))
+            (loop $busy (br $busy))))"#
+        ),
+    );
+    let mut wasm = std::fs::read(&module).unwrap();
+    let padding: Vec<u8> = (0..2u32 << 20).map(|i| (i % 253) as u8).collect();
+    wasm_encoder::Section::append_to(
+        &wasm_encoder::CustomSection {
+            name: "hoist_padding".into(),
+            data: padding.as_slice().into(),
+        },
+        &mut wasm,
+    );
+    std::fs::write(&module, &wasm).unwrap();
+    let artifact = module.with_extension("hwasm");
+    let out = support::hoist()
+        .arg("compile")
+        .arg(&module)
+        .arg("-o")
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", failure(&out));
+    let bytes = std::fs::read(&artifact).unwrap();
+    let map = hoist_artifact::read(&bytes)
+        .unwrap()
+        .address_map
+        .expect("a .hoist.addrmap section");
+    let unread = hoist_artifact::lazy_range(&bytes).expect("pages loading leaves unread");
+    assert!(
+        unread.start <= map.range.start + 5 && map.range.start + 5 < unread.end,
+        "{unread:?} {:?}",
+        map.range
+    );
+
+    // Intact: offsets, no warning.
+    let out = run_hoist(&[], &artifact, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(err.contains("wasm trap in thread 1"), "{err}");
+    assert!(err.contains("0: 0x") && !err.contains("<unknown>"), "{err}");
+    assert!(!err.contains("warning"), "{err}");
+
+    // A record changed: the seal still holds, the map's digest does not.
+    let mut changed = bytes.clone();
+    changed[map.range.start + 5] ^= 0x55;
+    std::fs::write(&artifact, &changed).unwrap();
+    let out = run_hoist(&[], &artifact, &[]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(134), "{err}");
+    assert!(err.contains("wasm trap in thread 1"), "{err}");
+    assert!(err.contains("0: <unknown> - "), "{err}");
+    assert!(
+        err.contains(
+            "its address map changed since it was loaded; backtraces will have no wasm offsets"
+        ),
+        "{err}"
+    );
+}
+
 /// A timeout with four threads spinning: every thread traps on the same
 /// epoch, and the process says so once ("timed out", not "interrupt"),
 /// where each thread used to print its own interleaved report.
