@@ -576,8 +576,8 @@ fn a_big_cache_entrys_address_map_is_read_for_a_backtrace_and_checked() {
 /// debug-info`, the DWARF), and checks each against its digest in the
 /// artifact's header. Either changed on disk is left out with a warning
 /// (the DWARF: no source lines; the address map: the frames have no wasm
-/// offsets); the run is otherwise the same. The bytes around them, which the seal covers,
-/// cannot be changed at all.
+/// offsets); the run is otherwise the same. The bytes around them, which
+/// the seal covers, cannot be changed at all.
 #[test]
 fn a_big_artifacts_dwarf_is_read_for_a_backtrace_and_checked() {
     let dir = temp_dir("lazy-dwarf");

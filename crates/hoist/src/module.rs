@@ -358,11 +358,11 @@ impl Module {
         Ok(module)
     }
 
-    /// Whether the wasm address map of an artifact loaded with it unread
-    /// (a file of 1 MiB or more)
-    /// was read for a backtrace and failed its digest or order check: the
-    /// file changed since it was loaded, and frames in this module have no
-    /// `module_offset`. `false` before the first backtrace that needs it.
+    /// Whether the wasm address map of an artifact loaded with it unread (a
+    /// file of 1 MiB or more) was read for a backtrace and failed its digest
+    /// or order check: the file changed since it was loaded, and frames in
+    /// this module have no `module_offset`. `false` before the first
+    /// backtrace that needs it.
     pub fn address_map_damaged(&self) -> bool {
         self.inner.code.address_map.damaged()
     }
