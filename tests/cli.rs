@@ -6,41 +6,17 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod support;
-use support::program;
+use support::{program, Scratch};
 
-/// A fresh directory for one test's files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp_dir(tag: &str) -> TempDir {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "hoist-cli-test-{}-{}-{tag}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    TempDir(dir)
+fn temp_dir(tag: &str) -> Scratch {
+    Scratch::new(&format!("cli-test-{tag}"))
 }
 
 /// Writes `wat` as a module binary in a fresh directory (kept while the
 /// returned guard lives).
-fn wasm_file(tag: &str, wat: &str) -> (TempDir, PathBuf) {
+fn wasm_file(tag: &str, wat: &str) -> (Scratch, PathBuf) {
     let dir = temp_dir(tag);
     let path = dir.join(&format!("{tag}.wasm"));
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
@@ -982,7 +958,7 @@ fn another_builds_artifacts_and_cache_entries_are_not_run() {
         let mut cmd = support::hoist();
         cmd.env("XDG_CACHE_HOME", home.join("cache"))
             .env("XDG_STATE_HOME", home.join("state"))
-            .current_dir(&dir.0);
+            .current_dir(&dir);
         if other_build {
             cmd.env("HOIST_BUILD_ID_OVERRIDE_FOR_TESTS", OTHER);
         } else {

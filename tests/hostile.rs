@@ -7,8 +7,7 @@ use std::process::Stdio;
 
 /// Runs a WAT guest through the CLI with stdout discarded; its exit status.
 fn run_wat(name: &str, wat: &str) -> (Option<i32>, String) {
-    let dir = std::env::temp_dir().join(format!("hoist-hostile-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::Scratch::new(&format!("hostile-{name}"));
     let path = dir.join(format!("{name}.wat"));
     std::fs::write(&path, wat).unwrap();
     let out = support::hoist()
@@ -77,8 +76,7 @@ fn poll_oneoff_caps_the_subscription_count() {
 /// The guest exits with how many it opened.
 #[test]
 fn a_guest_cannot_take_the_hosts_last_descriptors() {
-    let dir = std::env::temp_dir().join(format!("hoist-hostile-{}-fds", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::Scratch::new("hostile-fds");
     let path = dir.join("fds.wat");
     std::fs::write(
         &path,

@@ -502,11 +502,9 @@ fn lazy_takes_y_n_or_auto() {
     }
 }
 
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hoist-lazy-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for one test, removed at its end.
+fn tempdir(name: &str) -> support::Scratch {
+    support::Scratch::new(&format!("lazy-{name}"))
 }
 
 /// Cache entries (`*.hwasm`) in `dir`.

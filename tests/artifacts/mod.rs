@@ -9,7 +9,7 @@ use std::process::{Output, Stdio};
 #[path = "../support/mod.rs"]
 mod support;
 #[allow(unused_imports)]
-pub use support::{hoist, private_home, walk};
+pub use support::{hoist, private_home, walk, Scratch};
 
 /// Writes into `dir` the `bench` module Sightglass programs (and the
 /// kernels in benches/kernels) import: `start` and `end`, doing nothing.
@@ -27,12 +27,9 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh scratch directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hoist-aot-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory for one test, removed at its end.
+pub fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("aot-{name}"))
 }
 
 pub fn run(args: &[&str], cwd: &Path) -> Output {
