@@ -18,7 +18,7 @@ fn temp_dir(tag: &str) -> Scratch {
 /// returned guard lives).
 fn wasm_file(tag: &str, wat: &str) -> (Scratch, PathBuf) {
     let dir = temp_dir(tag);
-    let path = dir.join(&format!("{tag}.wasm"));
+    let path = dir.join(format!("{tag}.wasm"));
     std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
     (dir, path)
 }
