@@ -71,7 +71,7 @@ struct Args {
     /// Measure the timed region instead (`bench.start` to `bench.end`): each program's
     /// artifact run under hoist and the reference alike, with a preloaded `bench` module that
     /// reads WASI's monotonic clock at both calls and writes the difference to stderr; ratios
-    /// hoist/reference of the medians. Each of the `--runs` rounds runs every program once.
+    /// hoist/reference of the medians.
     #[arg(long)]
     region: bool,
 
@@ -1402,48 +1402,34 @@ fn measure_regions(
     let mut rows = Vec::new();
     let mut ratios = Vec::new();
     let mut slower = Vec::new();
-    let programs: Vec<&Program> = programs.iter().filter(|p| p.skip.is_none()).collect();
-    // samples[program][runtime], errors[program][runtime]
-    let mut samples: Vec<Vec<Vec<f64>>> = programs
-        .iter()
-        .map(|_| runtimes.iter().map(|_| Vec::new()).collect())
-        .collect();
-    let mut errors: Vec<Vec<Option<String>>> = programs
-        .iter()
-        .map(|_| runtimes.iter().map(|_| None).collect())
-        .collect();
-    eprint!("compiling {} program(s) ...", programs.len());
-    let _ = std::io::stderr().flush();
-    for (p, program) in programs.iter().enumerate() {
+    let total = programs.len();
+    for (i, program) in programs.iter().enumerate() {
+        if program.skip.is_some() {
+            continue;
+        }
+        eprint!("[{}/{total}] {} ...", i + 1, program.name);
+        let _ = std::io::stderr().flush();
+        let mut samples: Vec<Vec<f64>> = runtimes.iter().map(|_| Vec::new()).collect();
+        let mut errors: Vec<Option<String>> = runtimes.iter().map(|_| None).collect();
         for (r, rt) in runtimes.iter().enumerate() {
             if let Err(e) = time_process(rt.compile(&program.wasm(), &rt.artifact(&program.name))) {
-                errors[p][r] = Some(format!("compile: {e}"));
+                errors[r] = Some(format!("compile: {e}"));
             }
         }
-    }
-    eprintln!(" done");
-    // Each round runs every program once (its runtimes in turn), so a
-    // phase of the host longer than one program's run is spread over all
-    // programs instead of landing on whichever one was being timed then.
-    for round in 0..args.runs as usize {
-        eprint!("round {}/{} ...", round + 1, args.runs);
-        let _ = std::io::stderr().flush();
-        for (p, program) in programs.iter().enumerate() {
-            for r in turns(round + p, runtimes.len()) {
-                if errors[p][r].is_some() {
+        for round in 0..args.runs as usize {
+            let order = turns(round, runtimes.len());
+            for r in order {
+                if errors[r].is_some() {
                     continue;
                 }
                 match time_region(runtimes[r].aot(program)) {
-                    Ok(Some(t)) => samples[p][r].push(t),
-                    Ok(None) => errors[p][r] = Some("no timed region".into()),
-                    Err(e) => errors[p][r] = Some(e),
+                    Ok(Some(t)) => samples[r].push(t),
+                    Ok(None) => errors[r] = Some("no timed region".into()),
+                    Err(e) => errors[r] = Some(e),
                 }
             }
         }
         eprintln!(" done");
-    }
-    for (p, program) in programs.iter().enumerate() {
-        let (samples, errors) = (&samples[p], &errors[p]);
         let medians: Vec<Option<f64>> = samples.iter().map(|s| median(s)).collect();
         let mut row = vec![program.name.clone()];
         for m in &medians {
