@@ -46,16 +46,13 @@ case $HOIST in
 esac
 [ -x "$HOIST" ] || die "no hoist at $HOIST (build it with cargo build --release, or set HOIST)"
 
+# shellcheck source=benches/reference.sh
+. "$here/reference.sh"
 if [ -z "${REFERENCE+set}" ]; then
-    # pip's wasmtime-cli ships the real binary; a `wasmtime` on a pyenv PATH is a Python shim
-    # that adds ~50 ms to every run.
-    REFERENCE=$("$PYTHON" -c 'import os, wasmtime_cli
-print(os.path.join(os.path.dirname(wasmtime_cli.__file__), "wasmtime"))' 2>/dev/null) || REFERENCE=
-    [ -n "$REFERENCE" ] && [ -x "$REFERENCE" ] || REFERENCE=wasmtime
+    # pip's wasmtime-cli ships the real binary, even where no `wasmtime` is on PATH.
+    REFERENCE=$(wasmtime_cli_binary) || REFERENCE=wasmtime
 fi
 if [ -n "$REFERENCE" ]; then
-    # shellcheck source=benches/reference.sh
-    . "$here/reference.sh"
     if ref_path=$(reference_binary "$REFERENCE"); then
         REFERENCE=$ref_path
     else

