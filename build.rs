@@ -35,6 +35,15 @@
 //! skipped. `HOIST_LINK=dynamic` at build time, or a linker of one's own
 //! choosing, keeps the shared C library.
 //!
+//! The static PIE's relative relocations are packed (`-z
+//! pack-relative-relocs`, DT_RELR, which glibc's self-relocation reads
+//! since 2.36): a bitmap of 3 KiB where the usual table took 320 KiB, 24
+//! bytes per pointer that every run read before `main`. Hello from an
+//! artifact: peak RSS 3,980 -> 3,656 KiB, page faults 87 -> 76, the
+//! self-relocation 180k -> 146k instructions (the writes remain); wall
+//! time unchanged within 1 % (3 x 1,500 runs interleaved with the
+//! unpacked build).
+//!
 //! With the static C library, two steps of its start-up are trimmed: on
 //! x86-64 the ELF entry is `hoist_entry` (src/prefault.rs), which asks the
 //! kernel for the pages the self-relocation will write in one call before
@@ -100,6 +109,11 @@ fn main() {
     {
         // src/startup.rs: what the static C library's start-up need not do.
         println!("cargo:rustc-cfg=hoist_static_libc");
+        // glibc's static start-up applies DT_RELR from 2.36 on; an older
+        // one would leave the packed pointers unrelocated.
+        if glibc_at_least(2, 36) {
+            println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
+        }
         // x86-64 with 64-bit pointers (not x32, whose ELF headers differ).
         if var("CARGO_CFG_TARGET_ARCH") == "x86_64" && var("CARGO_CFG_TARGET_POINTER_WIDTH") == "64"
         {

@@ -3,7 +3,7 @@
 //!
 //! A static PIE relocates itself: `_dl_relocate_static_pie` writes a
 //! pointer into nearly every page of `.data.rel.ro` and `.got` (about
-//! 340 KiB in hoist, 22,000 relocations), and each first write to a page
+//! 200 KiB in hoist, 13,700 relocations), and each first write to a page
 //! of the file's private mapping is a copy-on-write fault. On the virtual
 //! machines hoist is measured on, a fault that allocates a page costs
 //! about 3.7 µs, of which about 1.3 µs is the trap itself; one
