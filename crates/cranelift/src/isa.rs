@@ -92,8 +92,9 @@ pub fn build_isa(options: &CompilerOptions) -> Result<OwnedTargetIsa, String> {
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     // Unwind info is only needed by native debuggers; we walk frame pointers.
     set(&mut flags, "unwind_info", "false")?;
-    // Block start offsets, so the linker can place a loop header at a
-    // cache-line boundary (link.rs, `hot_loop_header`).
+    // Block start offsets and edges, so the linker can find a loop's
+    // header and place it at a cache-line boundary (link.rs,
+    // `hot_loop_header`).
     set(&mut flags, "machine_code_cfg_info", "true")?;
 
     let host = options.target.as_ref().is_none_or(|t| *t == Triple::host());

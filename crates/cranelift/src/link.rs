@@ -20,6 +20,7 @@ use hoist_environ::{
 };
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
 /// One compiled function before linking.
 #[derive(Clone)]
@@ -212,7 +213,11 @@ fn compile(
         loop_header: hot_loop_header(
             loops,
             buffer.get_srclocs_sorted(),
-            &compiled.bb_starts,
+            &BlockLayout {
+                starts: &compiled.bb_starts,
+                edges: &compiled.bb_edges,
+                len: buffer.data().len() as u32,
+            },
             isa.flags().opt_level() != OptLevel::None,
         ),
         relocs,
@@ -821,12 +826,15 @@ fn link(
 const LOOP_ALIGN: u64 = 64;
 
 /// Which loop of a compiled function to align, and where its header is:
-/// the deepest innermost loop (the first such in the body), whose header
-/// is the first block start at or after the first code translated from
-/// the loop's body when the mid-end may have `hoisted` instructions out of
-/// the loop (they are in the block before), else the start of the block
-/// holding that code. `None` for a function without loops, or when the
-/// loop's code was optimized away.
+/// the deepest innermost wasm loop (the first such in the body), and in
+/// the machine code the innermost loop that holds most of that loop's code
+/// (see [`machine_loop_header`]). Without block edges (a function compiled
+/// without `machine_code_cfg_info`), or when no machine loop holds most of
+/// it, the header is found from the first code translated from the loop's
+/// body: the first block start at or after it when the mid-end may have
+/// `hoisted` instructions out of the loop, else the start of the block
+/// holding it. `None` for a function without loops, or when the loop's code
+/// was optimized away.
 ///
 /// Why: where a hot loop lands relative to cache-line and fetch-block
 /// boundaries moves a loop-bound program by up to 50 % on the machines
@@ -836,25 +844,83 @@ const LOOP_ALIGN: u64 = 64;
 fn hot_loop_header(
     loops: &[LoopSpan],
     srclocs: &[cranelift_codegen::MachSrcLoc<cranelift_codegen::Final>],
-    bb_starts: &[u32],
+    cfg: &BlockLayout<'_>,
     hoisted: bool,
 ) -> Option<u32> {
     let hot = loops
         .iter()
         .filter(|l| l.innermost)
         .max_by_key(|l| (l.depth, std::cmp::Reverse(l.start)))?;
-    let body = srclocs
+    let body: Vec<Range<u32>> = srclocs
         .iter()
-        .find(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))?
-        .start;
+        .filter(|s| !s.loc.is_default() && (hot.start + 1..=hot.end).contains(&s.loc.bits()))
+        .map(|s| s.start..s.end)
+        .collect();
+    if let Some(header) = machine_loop_header(&body, cfg) {
+        return Some(header);
+    }
+    // The first code of the body is not always the header's: a constant
+    // the mid-end merged with an equal one before the loop keeps the
+    // loop's source location wherever it is placed.
+    let first = body.first()?.start;
     if hoisted {
-        bb_starts.iter().copied().filter(|&b| b >= body).min()
+        cfg.starts.iter().copied().filter(|&b| b >= first).min()
     } else {
         // Nothing hoisted: the block holding that code is the header. It
         // may start with register moves of the allocator's (no source
         // location), which run on each iteration too.
-        bb_starts.iter().copied().filter(|&b| b <= body).max()
+        cfg.starts.iter().copied().filter(|&b| b <= first).max()
     }
+}
+
+/// A compiled function's blocks as Cranelift reports them with
+/// `machine_code_cfg_info`: start offsets in layout order, and the edges
+/// between blocks as `(from, to)` start offsets.
+struct BlockLayout<'a> {
+    starts: &'a [u32],
+    edges: &'a [(u32, u32)],
+    /// The function's length in bytes: where its last block ends.
+    len: u32,
+}
+
+/// The header of the innermost machine loop that holds more than half of
+/// the bytes of `body` (disjoint code ranges in ascending order, the code
+/// translated from one wasm loop's body): the target of a back edge, a
+/// loop being the code from that target to the end of the block the edge
+/// leaves. Counting bytes rather than taking the first code keeps out
+/// what the mid-end moved away from the loop (constants merged with
+/// equal ones before it, values hoisted out) and what it left far away
+/// (trap stubs at the function's end). `None` when no loop holds that much.
+fn machine_loop_header(body: &[Range<u32>], cfg: &BlockLayout<'_>) -> Option<u32> {
+    // Bytes of `body` below each range's start, and in all.
+    let mut below = Vec::with_capacity(body.len());
+    let mut total = 0u64;
+    for range in body {
+        below.push(total);
+        total += u64::from(range.end - range.start);
+    }
+    if total == 0 {
+        return None;
+    }
+    // Bytes of `body` below offset `at`.
+    let bytes_below = |at: u32| -> u64 {
+        let i = body.partition_point(|r| r.start < at);
+        match i.checked_sub(1) {
+            None => 0,
+            Some(last) => below[last] + u64::from(body[last].end.min(at) - body[last].start),
+        }
+    };
+    let block_end = |from: u32| -> u32 {
+        let next = cfg.starts.partition_point(|&s| s <= from);
+        cfg.starts.get(next).copied().unwrap_or(cfg.len)
+    };
+    cfg.edges
+        .iter()
+        .filter(|&&(from, to)| to <= from)
+        .map(|&(from, to)| (to, block_end(from)))
+        .filter(|&(to, end)| 2 * (bytes_below(end) - bytes_below(to)) > total)
+        .min_by_key(|&(to, end)| (end - to, to))
+        .map(|(to, _)| to)
 }
 
 /// How many bytes to put before a function that would start at `here`

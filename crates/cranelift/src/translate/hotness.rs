@@ -21,9 +21,9 @@ impl FuncTranslator<'_, '_> {
     /// At a loop header, after the limits checks (the current source
     /// location is the `loop` operator's): one off the counter. The
     /// counting is given the location of the loop's next byte, inside the
-    /// loop: the linker aligns the block holding a loop's first code
-    /// (`link::hot_loop_header`), which is then the block the back edge
-    /// jumps to, counting included.
+    /// loop: its code counts as the loop's body where the linker looks for
+    /// the loop to align (`link::hot_loop_header`), whose header, the block
+    /// the back edge jumps to, then includes the counting.
     pub(crate) fn hotness_count_in_loop(&mut self) {
         let Some(counter) = self.env.hotness_counter else {
             return;
