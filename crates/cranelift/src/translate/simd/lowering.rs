@@ -6,7 +6,8 @@ use crate::translate::FuncTranslator;
 use cranelift_codegen::ir::{
     condcodes::{FloatCC, IntCC},
     types::{F32, F64X2, I16, I32, I32X4, I64, I64X2, I8, I8X16},
-    Endianness, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Type, Value,
+    Endianness, InstBuilder, InstructionData, MemFlagsData, Opcode, StackSlotData, StackSlotKind,
+    Type, Value, ValueDef,
 };
 use cranelift_frontend::FunctionBuilder;
 use hoist_environ::{Builtin, WasmResult};
@@ -110,13 +111,31 @@ pub(super) type Unary = fn(&mut FunctionBuilder<'_>, Value) -> Value;
 pub(super) type Binary = fn(&mut FunctionBuilder<'_>, Value, Value) -> Value;
 
 impl FuncTranslator<'_, '_> {
-    /// `v` as a vector of shape `ty`.
+    /// `v` as a vector of shape `ty`. A `v` that is itself a lane-order
+    /// bitcast of a `ty` value (what [`Self::vpush`] made of an operator's
+    /// result) gives that value back instead of a second bitcast: lowering
+    /// then sees the instruction that made it, as in x86-64's `insertlane`
+    /// of lane 1 into a `splat.i64x2`, which is one `movq` and one
+    /// `pinsrq` instead of a shuffle first (argon2's BLAKE2b rows are built
+    /// so). The mid-end does not fold such a pair itself.
     pub(super) fn cast(&mut self, v: Value, ty: Type) -> Value {
-        if self.builder.func.dfg.value_type(v) == ty {
-            v
-        } else {
-            self.builder.ins().bitcast(ty, little(), v)
+        let dfg = &self.builder.func.dfg;
+        if dfg.value_type(v) == ty {
+            return v;
         }
+        if let ValueDef::Result(inst, 0) = dfg.value_def(v) {
+            if let InstructionData::LoadNoOffset {
+                opcode: Opcode::Bitcast,
+                arg,
+                flags,
+            } = dfg.insts[inst]
+            {
+                if dfg.value_type(arg) == ty && dfg.mem_flags[flags] == little() {
+                    return arg;
+                }
+            }
+        }
+        self.builder.ins().bitcast(ty, little(), v)
     }
 
     /// Pops a v128 as shape `ty`.
