@@ -45,6 +45,13 @@ fn loops(wasm: &[u8]) -> Vec<(u32, u32)> {
     out
 }
 
+/// The targets hoist compiles for.
+const TARGETS: [&str; 3] = [
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "riscv64gc-unknown-linux-gnu",
+];
+
 /// A compiler for `target`'s baseline CPU, with its lazy tier.
 fn compiler(target: &str) -> Compiler {
     let options = CompilerOptions {
@@ -210,11 +217,7 @@ fn check_lazy(target: &str) {
 
 #[test]
 fn lazily_compiled_loops_start_at_64_byte_boundaries() {
-    for target in [
-        "x86_64-unknown-linux-gnu",
-        "aarch64-unknown-linux-gnu",
-        "riscv64gc-unknown-linux-gnu",
-    ] {
+    for target in TARGETS {
         check_lazy(target);
     }
 }
@@ -386,11 +389,7 @@ fn check_sieve(target: &str) {
 
 #[test]
 fn a_merged_constant_leaves_the_loop_header_on_the_boundary() {
-    for target in [
-        "x86_64-unknown-linux-gnu",
-        "aarch64-unknown-linux-gnu",
-        "riscv64gc-unknown-linux-gnu",
-    ] {
+    for target in TARGETS {
         check_sieve(target);
     }
 }
